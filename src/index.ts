@@ -1,0 +1,3 @@
+export * from "./errors.js";
+export { Rng } from "./random.js";
+export * from "./linalg/index.js";

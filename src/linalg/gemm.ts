@@ -1,0 +1,85 @@
+import { jsSgemm } from "./gemm-js.js";
+import { loadOpenBlas } from "./gemm-openblas.js";
+import { matrix, type Matrix } from "./matrix.js";
+
+/** Row-major C = alpha·op(A)·op(B) + beta·C, with op(X) = X or Xᵀ; the BLAS sgemm contract. */
+export type Sgemm = (
+  transA: boolean, transB: boolean, m: number, n: number, k: number,
+  alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number,
+  beta: number, c: Float32Array, ldc: number,
+) => void;
+
+export type BackendName = "openblas" | "js";
+
+export interface GemmBackend {
+  readonly name: BackendName;
+  readonly sgemm: Sgemm;
+}
+
+export const jsBackend: GemmBackend = { name: "js", sgemm: jsSgemm };
+
+let openblas: GemmBackend | null | undefined;
+let active: GemmBackend | undefined;
+let warned = false;
+
+/** The OpenBLAS backend, or null when koffi or libopenblas cannot be loaded. */
+export function openBlasBackend(): GemmBackend | null {
+  if (openblas === undefined) {
+    const loaded = loadOpenBlas();
+    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm } : null;
+    if (!openblas && !warned && process.env.ALFAMIX_BLAS !== "off") {
+      warned = true;
+      process.emitWarning(
+        `OpenBLAS is unavailable: ${(loaded as { error: string }).error}. alfamix will use its pure-TypeScript GEMM, ` +
+          "which is about 50× slower. Install it with: apt-get install libopenblas0-pthread",
+        { code: "ALFAMIX_NO_BLAS" },
+      );
+    }
+  }
+  return openblas;
+}
+
+/** The backend in use: OpenBLAS when available, unless ALFAMIX_BLAS=off. */
+export function gemmBackend(): GemmBackend {
+  if (!active) active = (process.env.ALFAMIX_BLAS === "off" ? null : openBlasBackend()) ?? jsBackend;
+  return active;
+}
+
+/** Switch backends (benchmarks and tests compare them); returns the previous one. */
+export function useGemmBackend(backend: GemmBackend): GemmBackend {
+  const previous = gemmBackend();
+  active = backend;
+  return previous;
+}
+
+/** Raw sgemm through the active backend; degenerate shapes never reach the native library. */
+export const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+  if (m === 0 || n === 0) return;
+  const backend = k === 0 ? jsBackend : gemmBackend();
+  backend.sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+};
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  /** Accumulate into `out` scaled by beta (default 0: overwrite). */
+  beta?: number;
+  out?: Matrix;
+}
+
+/** op(A)·op(B) as a new matrix, or into `out`. */
+export function matmul(a: Matrix, b: Matrix, options: MatmulOptions = {}): Matrix {
+  const { transA = false, transB = false, alpha = 1, beta = 0 } = options;
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const kB = transB ? b.cols : b.rows;
+  const n = transB ? b.rows : b.cols;
+  if (k !== kB) {
+    throw new RangeError(`matmul: inner dimensions differ (${a.rows}×${a.cols}${transA ? "ᵀ" : ""} · ${b.rows}×${b.cols}${transB ? "ᵀ" : ""})`);
+  }
+  const out = options.out ?? matrix(m, n);
+  if (out.rows !== m || out.cols !== n) throw new RangeError(`matmul: out is ${out.rows}×${out.cols}, expected ${m}×${n}`);
+  sgemm(transA, transB, m, n, k, alpha, a.data, Math.max(1, a.cols), b.data, Math.max(1, b.cols), beta, out.data, Math.max(1, n));
+  return out;
+}

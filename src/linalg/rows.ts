@@ -1,0 +1,159 @@
+import { matrix, type Matrix } from "./matrix.js";
+
+/** Row-wise softmax, numerically stable; writes into `out` (may be `logits` itself). */
+export function softmaxRows(logits: Matrix, out: Matrix = matrix(logits.rows, logits.cols)): Matrix {
+  const { rows, cols } = logits;
+  const x = logits.data, y = out.data;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) if (x[o + j] > max) max = x[o + j];
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp(x[o + j] - max);
+      y[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < cols; j++) y[o + j] *= inv;
+  }
+  return out;
+}
+
+/** Row-wise log-softmax, numerically stable. */
+export function logSoftmaxRows(logits: Matrix, out: Matrix = matrix(logits.rows, logits.cols)): Matrix {
+  const { rows, cols } = logits;
+  const x = logits.data, y = out.data;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) if (x[o + j] > max) max = x[o + j];
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += Math.exp(x[o + j] - max);
+    const logZ = max + Math.log(sum);
+    for (let j = 0; j < cols; j++) y[o + j] = x[o + j] - logZ;
+  }
+  return out;
+}
+
+/** Index of each row's largest value (the first one on ties). */
+export function argmaxRows(m: Matrix, out: Int32Array = new Int32Array(m.rows)): Int32Array {
+  const { rows, cols, data } = m;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let best = 0;
+    let bestValue = data[o];
+    for (let j = 1; j < cols; j++) {
+      if (data[o + j] > bestValue) {
+        bestValue = data[o + j];
+        best = j;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Each row's largest and second-largest values and the index of the largest. */
+export function top2Rows(m: Matrix): { index: Int32Array; first: Float32Array; second: Float32Array } {
+  const { rows, cols, data } = m;
+  const index = new Int32Array(rows), first = new Float32Array(rows), second = new Float32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let best = -Infinity, next = -Infinity, bestIndex = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = data[o + j];
+      if (v > best) {
+        next = best;
+        best = v;
+        bestIndex = j;
+      } else if (v > next) next = v;
+    }
+    index[i] = bestIndex;
+    first[i] = best;
+    second[i] = cols > 1 ? next : -Infinity;
+  }
+  return { index, first, second };
+}
+
+/** Shannon entropy −Σ p log p of each row of probabilities (0 log 0 = 0). */
+export function entropyRows(probs: Matrix, out: Float32Array = new Float32Array(probs.rows)): Float32Array {
+  const { rows, cols, data } = probs;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let h = 0;
+    for (let j = 0; j < cols; j++) {
+      const p = data[o + j];
+      if (p > 0) h -= p * Math.log(p);
+    }
+    out[i] = h;
+  }
+  return out;
+}
+
+/** Squared L2 norm of each row, accumulated in float64. */
+export function rowSquaredNorms(m: Matrix, out: Float32Array = new Float32Array(m.rows)): Float32Array {
+  const { rows, cols, data } = m;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += data[o + j] * data[o + j];
+    out[i] = s;
+  }
+  return out;
+}
+
+export function rowNorms(m: Matrix): Float32Array {
+  const out = rowSquaredNorms(m);
+  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(out[i]);
+  return out;
+}
+
+/** Rows scaled to unit L2 norm (zero rows stay zero); writes into `out` (may be `m`). */
+export function normalizeRows(m: Matrix, out: Matrix = matrix(m.rows, m.cols)): Matrix {
+  const { rows, cols, data } = m;
+  for (let i = 0; i < rows; i++) {
+    const o = i * cols;
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += data[o + j] * data[o + j];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < cols; j++) out.data[o + j] = data[o + j] * inv;
+  }
+  return out;
+}
+
+/** Mean of each column, accumulated in float64. */
+export function columnMeans(m: Matrix): Float32Array {
+  const sums = new Float64Array(m.cols);
+  for (let i = 0; i < m.rows; i++) {
+    const o = i * m.cols;
+    for (let j = 0; j < m.cols; j++) sums[j] += m.data[o + j];
+  }
+  const out = new Float32Array(m.cols);
+  for (let j = 0; j < m.cols; j++) out[j] = m.rows ? sums[j] / m.rows : 0;
+  return out;
+}
+
+/**
+ * Mean row of each class (K×cols) and the class counts. A class with no rows gets a zero row;
+ * callers decide what an absent class means. Sums are float64, so a column whose values are all
+ * equal yields exactly that value.
+ */
+export function classMeans(m: Matrix, labels: Int32Array, numClasses: number): { means: Matrix; counts: Int32Array } {
+  if (labels.length !== m.rows) throw new RangeError(`classMeans: ${labels.length} labels for ${m.rows} rows`);
+  const sums = new Float64Array(numClasses * m.cols);
+  const counts = new Int32Array(numClasses);
+  for (let i = 0; i < m.rows; i++) {
+    const k = labels[i];
+    if (!(k >= 0 && k < numClasses)) throw new RangeError(`classMeans: label ${k} at row ${i} is outside 0..${numClasses - 1}`);
+    counts[k]++;
+    const o = i * m.cols, s = k * m.cols;
+    for (let j = 0; j < m.cols; j++) sums[s + j] += m.data[o + j];
+  }
+  const means = matrix(numClasses, m.cols);
+  for (let k = 0; k < numClasses; k++) {
+    if (counts[k] === 0) continue;
+    for (let j = 0; j < m.cols; j++) means.data[k * m.cols + j] = sums[k * m.cols + j] / counts[k];
+  }
+  return { means, counts };
+}

@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { Rng } from "../src/random.js";
+import { matrix, type Matrix } from "../src/linalg/matrix.js";
+import { jsBackend, openBlasBackend, useGemmBackend, type GemmBackend } from "../src/linalg/gemm.js";
+
+/** Both GEMM backends when OpenBLAS is present (CI also runs everything with ALFAMIX_BLAS=off). */
+export function backends(): GemmBackend[] {
+  const blas = process.env.ALFAMIX_BLAS === "off" ? null : openBlasBackend();
+  return blas ? [jsBackend, blas] : [jsBackend];
+}
+
+export function withBackend<T>(backend: GemmBackend, fn: () => T): T {
+  const previous = useGemmBackend(backend);
+  try {
+    return fn();
+  } finally {
+    useGemmBackend(previous);
+  }
+}
+
+export function randomMatrix(rows: number, cols: number, rng: Rng, scale = 1): Matrix {
+  const m = matrix(rows, cols);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal(0, scale);
+  return m;
+}
+
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what = "values"): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0, at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+    if (!(err <= worst)) {
+      worst = err;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tolerance, `${what}: element ${at} is ${actual[at]}, expected ${expected[at]} (relative error ${worst} > ${tolerance})`);
+}
