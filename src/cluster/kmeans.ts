@@ -1,0 +1,168 @@
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
+import { rowSquaredNorms } from "../linalg/rows.js";
+import type { Rng } from "../random.js";
+import { kmeansPlusPlus } from "./kmeans-plus-plus.js";
+import { nearestCenters } from "./nearest.js";
+import { densePoints } from "./points.js";
+
+export interface KMeansOptions {
+  rng: Rng;
+  /** Restarts from independent k-means++ seedings; the lowest inertia wins (default 1). */
+  nInit?: number;
+  /** Lloyd iterations per restart (default 300). */
+  maxIter?: number;
+  /** Stop when Σ‖Δcentre‖² ≤ tol × mean per-feature variance, as scikit-learn does (default 1e-4). */
+  tol?: number;
+}
+
+export interface KMeansResult {
+  centers: Matrix;
+  labels: Int32Array;
+  /** Σ squared distance of each point to its centre. */
+  inertia: number;
+  /** Lloyd iterations of the winning restart. */
+  iterations: number;
+  nInit: number;
+}
+
+/**
+ * k-means: greedy k-means++ seeding, then Lloyd iterations with all distances through GEMM in
+ * blocks (memory O(block), never O(n·k)). k ≥ n puts every point in its own cluster. A cluster
+ * left empty during the iterations takes the point farthest from its centre; only coinciding
+ * centres (fewer distinct points than k) can leave a cluster empty at the end.
+ */
+export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResult {
+  const { rng, nInit = 1, maxIter = 300, tol = 1e-4 } = options;
+  const n = x.rows;
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`kmeans: k must be a positive integer, got ${k}`);
+  if (!(Number.isInteger(nInit) && nInit >= 1)) throw new RangeError(`kmeans: nInit must be a positive integer, got ${nInit}`);
+  if (n === 0) throw new RangeError("kmeans: no points");
+  if (k >= n) {
+    return { centers: gatherRows(x, Int32Array.from({ length: n }, (_, i) => i)), labels: Int32Array.from({ length: n }, (_, i) => i), inertia: 0, iterations: 0, nInit };
+  }
+  const xNorms = rowSquaredNorms(x);
+  const tolerance = tol * meanVariance(x);
+  const localTrials = 2 + Math.floor(Math.log(k));
+  let best: KMeansResult | undefined;
+  for (let run = 0; run < nInit; run++) {
+    const seeds = kmeansPlusPlus(densePoints(x), k, rng, { localTrials });
+    const result = lloyd(x, xNorms, gatherRows(x, seeds), maxIter, tolerance);
+    if (!best || result.inertia < best.inertia) best = { ...result, nInit };
+  }
+  return best!;
+}
+
+function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number, tolerance: number): Omit<KMeansResult, "nInit"> {
+  const n = x.rows, d = x.cols, k = centers.rows;
+  const assignment = { index: new Int32Array(n), distance: new Float32Array(n) };
+  const previous = new Int32Array(n).fill(-1);
+  const sums = new Float64Array(k * d);
+  const counts = new Int32Array(k);
+  let iterations = 0;
+  let stable = false;
+  while (iterations < maxIter) {
+    iterations++;
+    nearestCenters(x, centers, xNorms, assignment);
+    const labels = assignment.index;
+    let changed = false;
+    for (let i = 0; i < n; i++) {
+      if (labels[i] !== previous[i]) {
+        changed = true;
+        break;
+      }
+    }
+    if (!changed) {
+      stable = true; // labels are a fixed point: the centres below would not move
+      break;
+    }
+    sums.fill(0);
+    counts.fill(0);
+    for (let i = 0; i < n; i++) {
+      const c = labels[i], o = i * d, s = c * d;
+      counts[c]++;
+      for (let j = 0; j < d; j++) sums[s + j] += x.data[o + j];
+    }
+    relocateEmptyClusters(x, labels, assignment.distance, sums, counts);
+    previous.set(labels);
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      const s = c * d, inv = 1 / counts[c];
+      for (let j = 0; j < d; j++) {
+        const v = Math.fround(sums[s + j] * inv);
+        const delta = v - centers.data[s + j];
+        shift += delta * delta;
+        centers.data[s + j] = v;
+      }
+    }
+    if (shift <= tolerance) break;
+  }
+  if (!stable) nearestCenters(x, centers, xNorms, assignment); // labels must match the final centres
+  let inertia = 0;
+  for (let i = 0; i < n; i++) inertia += assignment.distance[i];
+  return { centers, labels: assignment.index, inertia, iterations };
+}
+
+/** Give each empty cluster the farthest point of a cluster that can spare one (moving its sums). */
+function relocateEmptyClusters(x: Matrix, labels: Int32Array, distance: Float32Array, sums: Float64Array, counts: Int32Array): void {
+  const d = x.cols;
+  let empty = 0;
+  for (let c = 0; c < counts.length; c++) if (counts[c] === 0) empty++;
+  if (empty === 0) return;
+  const byDistance = Int32Array.from({ length: x.rows }, (_, i) => i).sort((a, b) => distance[b] - distance[a] || a - b);
+  let next = 0;
+  for (let c = 0; c < counts.length; c++) {
+    if (counts[c] !== 0) continue;
+    while (next < byDistance.length && counts[labels[byDistance[next]]] < 2) next++;
+    if (next === byDistance.length) return; // every cluster holds one point: nothing to spare
+    const i = byDistance[next++], from = labels[i], o = i * d;
+    for (let j = 0; j < d; j++) {
+      sums[from * d + j] -= x.data[o + j];
+      sums[c * d + j] = x.data[o + j];
+    }
+    counts[from]--;
+    counts[c] = 1;
+    labels[i] = c;
+    distance[i] = 0;
+  }
+}
+
+function meanVariance(x: Matrix): number {
+  const n = x.rows, d = x.cols;
+  const mean = new Float64Array(d), sq = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let j = 0; j < d; j++) {
+      const v = x.data[o + j];
+      mean[j] += v;
+      sq[j] += v * v;
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < d; j++) {
+    const m = mean[j] / n;
+    total += Math.max(0, sq[j] / n - m * m);
+  }
+  return d ? total / d : 0;
+}
+
+/** For each cluster, the member nearest its centre (−1 for an empty cluster). */
+export function nearestMembers(x: Matrix, result: Pick<KMeansResult, "centers" | "labels">): Int32Array {
+  const { centers, labels } = result;
+  const k = centers.rows, d = x.cols;
+  const best = new Int32Array(k).fill(-1);
+  const bestDistance = new Float64Array(k).fill(Infinity);
+  for (let i = 0; i < x.rows; i++) {
+    const c = labels[i], o = i * d, s = c * d;
+    let dist = 0;
+    for (let j = 0; j < d; j++) {
+      const diff = x.data[o + j] - centers.data[s + j];
+      dist += diff * diff;
+    }
+    if (dist < bestDistance[c]) {
+      bestDistance[c] = dist;
+      best[c] = i;
+    }
+  }
+  return best;
+}
+

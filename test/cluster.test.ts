@@ -1,0 +1,144 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Rng } from "../src/random.js";
+import { fromRows, gatherRows, matrix, type Matrix } from "../src/linalg/matrix.js";
+import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
+import { kmeansPlusPlus } from "../src/cluster/kmeans-plus-plus.js";
+import { kCenterGreedy } from "../src/cluster/kcenter.js";
+import { nearestCenters } from "../src/cluster/nearest.js";
+import { densePoints, outerProductPoints } from "../src/cluster/points.js";
+import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
+
+function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): { x: Matrix; truth: Int32Array } {
+  const d = centres[0].length;
+  const x = matrix(perBlob * centres.length, d);
+  const truth = new Int32Array(x.rows);
+  for (let c = 0; c < centres.length; c++) {
+    for (let i = 0; i < perBlob; i++) {
+      const r = c * perBlob + i;
+      truth[r] = c;
+      for (let j = 0; j < d; j++) x.data[r * d + j] = centres[c][j] + rng.normal(0, spread);
+    }
+  }
+  return { x, truth };
+}
+
+function bruteNearest(x: Matrix, c: Matrix): { index: number[]; distance: number[] } {
+  const index: number[] = [], distance: number[] = [];
+  for (let i = 0; i < x.rows; i++) {
+    let best = Infinity, at = -1;
+    for (let k = 0; k < c.rows; k++) {
+      let s = 0;
+      for (let j = 0; j < x.cols; j++) s += (x.data[i * x.cols + j] - c.data[k * x.cols + j]) ** 2;
+      if (s < best) {
+        best = s;
+        at = k;
+      }
+    }
+    index.push(at);
+    distance.push(best);
+  }
+  return { index, distance };
+}
+
+for (const backend of backends()) {
+  test(`nearest centres (${backend.name}) agree with brute force, also when centres span several blocks`, () => {
+    const rng = new Rng(1);
+    withBackend(backend, () => {
+      for (const [n, k, d] of [[40, 7, 5], [30, 5000, 3]]) {
+        const x = randomMatrix(n, d, rng), c = randomMatrix(k, d, rng);
+        const got = nearestCenters(x, c), want = bruteNearest(x, c);
+        assert.deepEqual(Array.from(got.index), want.index);
+        assertClose(got.distance, want.distance, 1e-4);
+      }
+    });
+  });
+}
+
+test("k-means recovers well-separated blobs, and its labels and inertia are consistent", () => {
+  const rng = new Rng(2);
+  const { x, truth } = blobs(rng, 50, [[0, 0], [10, 0], [0, 10], [10, 10]], 0.5);
+  const result = kmeans(x, 4, { rng: new Rng(3) });
+  // Each true blob maps to exactly one cluster.
+  const mapping = new Map<number, number>();
+  for (let i = 0; i < x.rows; i++) {
+    const seen = mapping.get(truth[i]);
+    if (seen === undefined) mapping.set(truth[i], result.labels[i]);
+    else assert.equal(result.labels[i], seen);
+  }
+  assert.equal(new Set(mapping.values()).size, 4);
+  const brute = bruteNearest(x, result.centers);
+  assert.deepEqual(Array.from(result.labels), brute.index);
+  assert.ok(Math.abs(result.inertia - brute.distance.reduce((a, b) => a + b, 0)) < 1e-3 * result.inertia);
+  const members = nearestMembers(x, result);
+  for (let c = 0; c < 4; c++) assert.equal(result.labels[members[c]], c);
+});
+
+test("k-means restarts keep the lowest inertia, and the same seed gives the same clustering", () => {
+  const x = randomMatrix(300, 6, new Rng(4));
+  const one = kmeans(x, 12, { rng: new Rng(5) });
+  const ten = kmeans(x, 12, { rng: new Rng(5), nInit: 10 });
+  assert.ok(ten.inertia <= one.inertia);
+  assert.equal(ten.nInit, 10);
+  const again = kmeans(x, 12, { rng: new Rng(5) });
+  assert.deepEqual(Array.from(again.labels), Array.from(one.labels));
+  assert.deepEqual(Array.from(again.centers.data), Array.from(one.centers.data));
+});
+
+test("k-means handles k ≥ n, duplicate points and more clusters than distinct points", () => {
+  const x = fromRows([[1, 1], [2, 2], [3, 3]]);
+  const all = kmeans(x, 5, { rng: new Rng(1) });
+  assert.deepEqual(Array.from(all.labels), [0, 1, 2]);
+  assert.equal(all.inertia, 0);
+  const same = matrix(20, 3, new Float32Array(60).fill(2));
+  const r = kmeans(same, 4, { rng: new Rng(1) });
+  assert.equal(r.inertia, 0);
+  assert.ok(r.labels.every((l) => l >= 0 && l < 4));
+  // Two distinct points, three clusters: two centres coincide, so one cluster is left empty and
+  // has no nearest member; the other two are exact.
+  const two = fromRows([[0, 0], [0, 0], [0, 0], [5, 5], [5, 5]]);
+  const t = kmeans(two, 3, { rng: new Rng(2) });
+  assert.equal(t.inertia, 0);
+  const members = Array.from(nearestMembers(two, t));
+  assert.equal(members.filter((m) => m === -1).length, 1);
+  assert.equal(new Set(members.filter((m) => m >= 0).map((m) => two.data[m * 2])).size, 2);
+  assert.throws(() => kmeans(x, 0, { rng: new Rng(1) }), /positive integer/);
+});
+
+test("k-means++ returns distinct seeds, honours `first`, and spreads over the blobs", () => {
+  const rng = new Rng(6);
+  const { x, truth } = blobs(rng, 30, [[0, 0], [20, 0], [0, 20], [20, 20], [40, 40]], 0.3);
+  const seeds = kmeansPlusPlus(densePoints(x), 5, new Rng(7), { first: 17, localTrials: 3 });
+  assert.equal(seeds[0], 17);
+  assert.equal(new Set(seeds).size, 5);
+  assert.equal(new Set(Array.from(seeds, (s) => truth[s])).size, 5);
+  const dup = matrix(6, 2, new Float32Array(12).fill(1));
+  assert.equal(new Set(kmeansPlusPlus(densePoints(dup), 4, new Rng(1))).size, 4);
+  assert.equal(kmeansPlusPlus(densePoints(dup), 9, new Rng(1)).length, 6);
+});
+
+test("k-means++ on factorised outer products matches it on the materialised vectors", () => {
+  const rng = new Rng(8);
+  const r = randomMatrix(60, 4, rng), z = randomMatrix(60, 7, rng);
+  const g = matrix(60, 28);
+  for (let i = 0; i < 60; i++) for (let a = 0; a < 4; a++) for (let b = 0; b < 7; b++) g.data[i * 28 + a * 7 + b] = r.data[i * 4 + a] * z.data[i * 7 + b];
+  for (const backend of backends()) {
+    withBackend(backend, () => {
+      const fromFactors = kmeansPlusPlus(outerProductPoints(r, z), 10, new Rng(9), { first: 3 });
+      const fromDense = kmeansPlusPlus(densePoints(g), 10, new Rng(9), { first: 3 });
+      assert.deepEqual(Array.from(fromFactors), Array.from(fromDense));
+      assertClose(outerProductPoints(r, z).squaredNorms(), densePoints(g).squaredNorms(), 1e-5);
+    });
+  }
+});
+
+test("greedy k-center takes the farthest point first (hand-computed order)", () => {
+  const points = fromRows([[0], [1], [5], [10], [11]]);
+  // From centre {0}: 11 is farthest; then {0, 11} leaves 5 (distance 5); then 1 and 10 tie at 1 → lower index.
+  assert.deepEqual(Array.from(kCenterGreedy(points, fromRows([[0]]), 3, new Rng(1))), [4, 2, 1]);
+  // No centres: the first is random, the rest follow farthest-first; every index once.
+  const order = kCenterGreedy(points, matrix(0, 1), 5, new Rng(2));
+  assert.equal(new Set(order).size, 5);
+  const dup = matrix(4, 2, new Float32Array(8).fill(3));
+  assert.equal(new Set(kCenterGreedy(dup, gatherRows(dup, [0]), 4, new Rng(1))).size, 4);
+});
