@@ -2,3 +2,4 @@ export * from "./errors.js";
 export { Rng } from "./random.js";
 export * from "./linalg/index.js";
 export * from "./cluster/index.js";
+export * from "./data/index.js";

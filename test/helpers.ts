@@ -36,3 +36,15 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   assert.ok(worst <= tolerance, `${what}: element ${at} is ${actual[at]}, expected ${expected[at]} (relative error ${worst} > ${tolerance})`);
 }
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after } from "node:test";
+
+/** A fresh temporary directory, removed when the test file ends. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "alfamix-test-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -77,10 +77,11 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
     }
     sums.fill(0);
     counts.fill(0);
+    const xs = x.data;
     for (let i = 0; i < n; i++) {
       const c = labels[i], o = i * d, s = c * d;
       counts[c]++;
-      for (let j = 0; j < d; j++) sums[s + j] += x.data[o + j];
+      for (let j = 0; j < d; j++) sums[s + j] += xs[o + j];
     }
     relocateEmptyClusters(x, labels, assignment.distance, sums, counts);
     previous.set(labels);

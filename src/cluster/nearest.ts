@@ -29,12 +29,13 @@ export function nearestCenters(
       const c1 = Math.min(k, c0 + centerBlock), cols = c1 - c0;
       const block = matrix(rows, cols, dots.subarray(0, rows * cols));
       matmul(rowSlice(x, r0, r1), rowSlice(centers, c0, c1), { transB: true, out: block });
+      const dot = block.data;
       for (let i = 0; i < rows; i++) {
         const o = i * cols;
         let bestValue = best[i], bestIndex = c0 === 0 ? 0 : out.index[r0 + i];
         // ‖x‖² is constant along the row, so compare ‖c‖² − 2x·c only.
         for (let j = 0; j < cols; j++) {
-          const v = cNorms[c0 + j] - 2 * block.data[o + j];
+          const v = cNorms[c0 + j] - 2 * dot[o + j];
           if (v < bestValue) {
             bestValue = v;
             bestIndex = c0 + j;

@@ -1,0 +1,48 @@
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { createGunzip, gunzipSync } from "node:zlib";
+import { inputError } from "../errors.js";
+
+/** Fail with a one-line UserError unless `path` is a readable regular file. */
+export function checkFile(path: string): void {
+  if (!existsSync(path)) throw inputError(path, undefined, "no such file");
+  const stat = statSync(path);
+  if (stat.isDirectory()) throw inputError(path, undefined, "is a directory, expected a file");
+  if (stat.size === 0) throw inputError(path, undefined, "the file is empty");
+}
+
+const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+
+/** The whole file's bytes, gunzipped when it is gzip. */
+export function readBytes(path: string): Uint8Array {
+  checkFile(path);
+  const raw = readFileSync(path);
+  if (!isGzip(raw)) return raw;
+  try {
+    return gunzipSync(raw);
+  } catch (e) {
+    throw inputError(path, undefined, `not a valid gzip file (${(e as Error).message})`);
+  }
+}
+
+/** The file as a stream of text chunks, gunzipped when it is gzip (checked by magic bytes). */
+export async function* readTextChunks(path: string): AsyncGenerator<string> {
+  checkFile(path);
+  const head = Buffer.alloc(2);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 2, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  const source = isGzip(head) ? stream.pipe(createGunzip()) : stream;
+  const decoder = new TextDecoder("utf-8");
+  try {
+    for await (const chunk of source) yield decoder.decode(chunk as Buffer, { stream: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code?.startsWith("Z_")) throw inputError(path, undefined, `not a valid gzip file (${(e as Error).message})`);
+    throw e;
+  }
+  const rest = decoder.decode();
+  if (rest) yield rest;
+}

@@ -1,0 +1,122 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { inputError } from "../errors.js";
+import { checkFile } from "./files.js";
+
+const DTYPES = {
+  "<f4": { bytes: 4, kind: "float32" }, "<f8": { bytes: 8, kind: "float64" }, "|u1": { bytes: 1, kind: "uint8" },
+  "<u1": { bytes: 1, kind: "uint8" }, "<i8": { bytes: 8, kind: "int64" }, "<i4": { bytes: 4, kind: "int32" },
+} as const;
+type Dtype = keyof typeof DTYPES;
+
+export interface NpyHeader {
+  dtype: Dtype;
+  shape: number[];
+  /** Byte offset of the first value. */
+  dataOffset: number;
+}
+
+/** Parse and check the header of a .npy file (format versions 1–3, C order). */
+export function readNpyHeader(path: string): NpyHeader {
+  checkFile(path);
+  const fd = openSync(path, "r");
+  try {
+    const pre = Buffer.alloc(12);
+    const got = readSync(fd, pre, 0, 12, 0);
+    if (got < 10 || pre.toString("latin1", 0, 6) !== "\x93NUMPY") {
+      throw inputError(path, "byte 0", `expected the .npy magic "\\x93NUMPY", found ${JSON.stringify(pre.toString("latin1", 0, Math.min(6, got)))}`);
+    }
+    const major = pre[6];
+    const headerLength = major === 1 ? pre.readUInt16LE(8) : pre.readUInt32LE(8);
+    const start = major === 1 ? 10 : 12;
+    const text = Buffer.alloc(headerLength);
+    readSync(fd, text, 0, headerLength, start);
+    const header = text.toString(major === 3 ? "utf8" : "latin1");
+    const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+    const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+    const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+    if (descr === undefined || fortran === undefined || shapeText === undefined) {
+      throw inputError(path, `byte ${start}`, `expected a header with 'descr', 'fortran_order' and 'shape', found ${JSON.stringify(header.trim())}`);
+    }
+    if (!(descr in DTYPES)) throw inputError(path, `byte ${start}`, `expected dtype float32, float64, uint8, int32 or int64 (little-endian), found '${descr}'`);
+    if (fortran === "True") throw inputError(path, `byte ${start}`, "expected C (row-major) order, found fortran_order True; save with np.ascontiguousarray");
+    const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+    return { dtype: descr as Dtype, shape, dataOffset: start + headerLength };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const CHUNK_BYTES = 1 << 24;
+
+/**
+ * A .npy array as float32 (features) or int32 (integer labels), read in 16 MB chunks straight
+ * into the result, so the peak memory is the result plus one chunk.
+ */
+export function readNpy(path: string, as: "float32"): { shape: number[]; data: Float32Array };
+export function readNpy(path: string, as: "int32"): { shape: number[]; data: Int32Array };
+export function readNpy(path: string, as: "float32" | "int32"): { shape: number[]; data: Float32Array | Int32Array } {
+  const { dtype, shape, dataOffset } = readNpyHeader(path);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const { bytes, kind } = DTYPES[dtype];
+  const out = as === "float32" ? new Float32Array(count) : new Int32Array(count);
+  const fd = openSync(path, "r");
+  try {
+    const direct = (kind === "float32" && as === "float32") || (kind === "int32" && as === "int32");
+    const chunk = direct ? undefined : Buffer.alloc(Math.min(CHUNK_BYTES, count * bytes));
+    const perChunk = direct ? Math.floor(CHUNK_BYTES / bytes) : chunk!.length / bytes;
+    for (let start = 0; start < count; start += perChunk) {
+      const n = Math.min(perChunk, count - start);
+      const target = direct ? new Uint8Array(out.buffer, start * bytes, n * bytes) : chunk!.subarray(0, n * bytes);
+      const got = readFully(fd, target, dataOffset + start * bytes);
+      if (got < n * bytes) {
+        throw inputError(path, `byte ${dataOffset + start * bytes + got}`, `expected ${count * bytes} bytes of ${kind} data for shape (${shape.join(", ")}), the file ends early`);
+      }
+      if (!direct) convert(chunk!, kind, bytes, n, out, start, path, dataOffset + start * bytes);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { shape, data: out };
+}
+
+function readFully(fd: number, target: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < target.length) {
+    const n = readSync(fd, target, got, target.length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+function convert(chunk: Buffer, kind: string, bytes: number, n: number, out: Float32Array | Int32Array, start: number, path: string, byteOffset: number): void {
+  const integerOut = out instanceof Int32Array;
+  for (let i = 0; i < n; i++) {
+    let v: number;
+    switch (kind) {
+      case "float64": v = chunk.readDoubleLE(i * 8); break;
+      case "float32": v = chunk.readFloatLE(i * 4); break;
+      case "uint8": v = chunk[i]; break;
+      case "int32": v = chunk.readInt32LE(i * 4); break;
+      default: v = Number(chunk.readBigInt64LE(i * 8));
+    }
+    if (integerOut && !(Number.isInteger(v) && Math.abs(v) < 2 ** 31)) {
+      throw inputError(path, `byte ${byteOffset + i * bytes}`, `expected an integer label, found ${v}`);
+    }
+    out[start + i] = v;
+  }
+}
+
+/** Write a float32 2-D array (or int32 1-D) as .npy, version 1. */
+export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Buffer {
+  const descr = data instanceof Float32Array ? "<f4" : "<i4";
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  const total = 10 + header.length + 1;
+  header += " ".repeat((64 - (total % 64)) % 64) + "\n";
+  const pre = Buffer.alloc(10);
+  pre.write("\x93NUMPY", 0, "latin1");
+  pre[6] = 1;
+  pre[7] = 0;
+  pre.writeUInt16LE(header.length, 8);
+  return Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
