@@ -64,24 +64,25 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
     iterations++;
     nearestCenters(x, centers, xNorms, assignment);
     const labels = assignment.index;
-    let changed = false;
-    for (let i = 0; i < n; i++) {
-      if (labels[i] !== previous[i]) {
-        changed = true;
-        break;
-      }
-    }
-    if (!changed) {
-      stable = true; // labels are a fixed point: the centres below would not move
-      break;
-    }
-    sums.fill(0);
-    counts.fill(0);
+    // Sums and counts follow the labels incrementally: late iterations move few points.
+    let moved = 0;
     const xs = x.data;
     for (let i = 0; i < n; i++) {
-      const c = labels[i], o = i * d, s = c * d;
-      counts[c]++;
-      for (let j = 0; j < d; j++) sums[s + j] += xs[o + j];
+      const to = labels[i], from = previous[i];
+      if (to === from) continue;
+      moved++;
+      const o = i * d, t = to * d;
+      counts[to]++;
+      for (let j = 0; j < d; j++) sums[t + j] += xs[o + j];
+      if (from >= 0) {
+        const f = from * d;
+        counts[from]--;
+        for (let j = 0; j < d; j++) sums[f + j] -= xs[o + j];
+      }
+    }
+    if (moved === 0) {
+      stable = true; // labels are a fixed point: the centres would not move
+      break;
     }
     relocateEmptyClusters(x, labels, assignment.distance, sums, counts);
     previous.set(labels);

@@ -28,14 +28,16 @@ export function nearestCenters(
     for (let c0 = 0; c0 < k; c0 += centerBlock) {
       const c1 = Math.min(k, c0 + centerBlock), cols = c1 - c0;
       const block = matrix(rows, cols, dots.subarray(0, rows * cols));
-      matmul(rowSlice(x, r0, r1), rowSlice(centers, c0, c1), { transB: true, out: block });
-      const dot = block.data;
+      // block = ‖c‖² − 2x·c: ‖x‖² is constant along a row, so it joins only the winner.
+      const centerNorms = cNorms.subarray(c0, c1);
+      for (let i = 0; i < rows; i++) block.data.set(centerNorms, i * cols);
+      matmul(rowSlice(x, r0, r1), rowSlice(centers, c0, c1), { transB: true, alpha: -2, beta: 1, out: block });
+      const score = block.data;
       for (let i = 0; i < rows; i++) {
         const o = i * cols;
         let bestValue = best[i], bestIndex = c0 === 0 ? 0 : out.index[r0 + i];
-        // ‖x‖² is constant along the row, so compare ‖c‖² − 2x·c only.
         for (let j = 0; j < cols; j++) {
-          const v = cNorms[c0 + j] - 2 * dot[o + j];
+          const v = score[o + j];
           if (v < bestValue) {
             bestValue = v;
             bestIndex = c0 + j;

@@ -1,0 +1,124 @@
+import { parseArgs } from "node:util";
+import { UserError } from "../errors.js";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** What the option does, for --help. */
+  help: string;
+  /** Shown in --help; parsing leaves absent options undefined. */
+  placeholder?: string;
+  default?: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  usage: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  /** Number of positional arguments allowed. */
+  positionals?: { min: number; max: number };
+}
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  help: boolean;
+}
+
+/** Parse argv strictly against `spec`: an unknown option or a missing value is a UserError. */
+export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const message = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
+    throw new UserError(`${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)} (see alfamix ${spec.name} --help)`);
+  }
+  const help = parsed.values.help === true;
+  const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+  if (!help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
+    throw new UserError(`${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, found ${parsed.positionals.length}; usage: ${spec.usage}`);
+  }
+  return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals, help };
+}
+
+export function helpText(spec: CommandSpec): string {
+  const lines = [`usage: ${spec.usage}`, "", spec.summary];
+  const entries = Object.entries(spec.options);
+  if (entries.length) {
+    lines.push("", "options:");
+    const labels = entries.map(([name, o]) => `  --${name}${o.type === "string" ? ` ${o.placeholder ?? "VALUE"}` : ""}`);
+    const width = Math.max(...labels.map((l) => l.length)) + 2;
+    entries.forEach(([, o], i) => lines.push(`${labels[i].padEnd(width)}${o.help}${o.default !== undefined ? ` (default ${o.default})` : ""}`));
+  }
+  return lines.join("\n");
+}
+
+/** Typed reads of parsed option values; a malformed value is a UserError naming the flag. */
+export class OptionReader {
+  constructor(private readonly command: string, private readonly values: ParsedArgs["values"]) {}
+
+  string(name: string, fallback: string): string;
+  string(name: string): string | undefined;
+  string(name: string, fallback?: string): string | undefined {
+    const v = this.values[name];
+    return typeof v === "string" ? v : fallback;
+  }
+
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  int(name: string, fallback: number, min = -Infinity, max = Infinity): number {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) this.fail(name, v, `an integer${range(min, max)}`);
+    return n;
+  }
+
+  number(name: string, fallback: number, min = -Infinity, max = Infinity): number {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n) || n < min || n > max) this.fail(name, v, `a number${range(min, max)}`);
+    return n;
+  }
+
+  intList(name: string, fallback: number[], min = -Infinity): number[] {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    const items = v.split(",").map((s) => s.trim());
+    const numbers = items.map(Number);
+    if (items.some((s) => s === "") || numbers.some((n) => !Number.isInteger(n) || n < min)) this.fail(name, v, `a comma-separated list of integers${range(min, Infinity)}`);
+    return numbers;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    if (items.length === 0) this.fail(name, v, "a comma-separated list");
+    return items;
+  }
+
+  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+    const v = this.string(name);
+    if (v === undefined) return fallback;
+    if (!choices.includes(v as T)) this.fail(name, v, `one of ${choices.join(", ")}`);
+    return v as T;
+  }
+
+  private fail(name: string, value: string, expected: string): never {
+    throw new UserError(`${this.command}: --${name} expects ${expected}, got ${JSON.stringify(value)}`);
+  }
+}
+
+function range(min: number, max: number): string {
+  if (min > -Infinity && max < Infinity) return ` from ${min} to ${max}`;
+  if (min > -Infinity) return ` ≥ ${min}`;
+  if (max < Infinity) return ` ≤ ${max}`;
+  return "";
+}

@@ -1,0 +1,53 @@
+import { UserError } from "../errors.js";
+import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./args.js";
+import { benchCommand, runBench } from "./bench.js";
+import { datasetsCommand, runDatasets } from "./datasets.js";
+import { inspectCommand, runInspect } from "./inspect.js";
+
+interface Command {
+  spec: CommandSpec;
+  run(args: ParsedArgs): void | Promise<void>;
+}
+
+const commands: Command[] = [
+  { spec: datasetsCommand, run: runDatasets },
+  { spec: inspectCommand, run: runInspect },
+  { spec: benchCommand, run: runBench },
+];
+
+const overview = `alfamix: active learning by feature mixing (ALFA-Mix, CVPR 2022) and the standard baselines
+
+usage: alfamix <command> [options]     (alfamix <command> --help for its options)
+
+commands:
+${commands.map((c) => `  ${c.spec.name.padEnd(10)}${c.spec.summary.split(". ")[0].replace(/\.$/, "")}`).join("\n")}`;
+
+/** Run the command line; returns the exit status (0 ok, 2 a user error, 1 a bug). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(overview);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") {
+    console.log("alfamix 0.1.0");
+    return 0;
+  }
+  const command = commands.find((c) => c.spec.name === name);
+  try {
+    if (!command) throw new UserError(`unknown command ${JSON.stringify(name)}; expected one of ${commands.map((c) => c.spec.name).join(", ")} (see alfamix --help)`);
+    const args = parseCommand(command.spec, rest);
+    if (args.help) {
+      console.log(helpText(command.spec));
+      return 0;
+    }
+    await command.run(args);
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError) {
+      console.error(`alfamix: ${e.message}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
