@@ -3,3 +3,4 @@ export { Rng } from "./random.js";
 export * from "./linalg/index.js";
 export * from "./cluster/index.js";
 export * from "./data/index.js";
+export * from "./models/index.js";

@@ -1,0 +1,54 @@
+import { instantiateKernel } from "../wasm.js";
+
+export interface AdamOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** L2 penalty added to the gradient (torch.optim.Adam's weight_decay, not AdamW). */
+  weightDecay?: number;
+}
+
+type AdamKernel = (p: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, stepSize: number, correction: number, eps: number, wd: number) => void;
+
+/**
+ * Adam (Kingma & Ba 2015) with PyTorch's update order and bias correction, over one flat
+ * parameter buffer. Parameters, gradients and both moments live in the memory of a WebAssembly
+ * SIMD kernel (src/models/adam.wat), so a step is one vectorised pass with no copying: the
+ * plain-JS loop took 60% of an MLP epoch, the kernel about a quarter of that.
+ */
+export class Adam {
+  /** The parameters being optimised (a view of the kernel's memory). */
+  readonly params: Float32Array;
+  /** Write the gradient here before each step. */
+  readonly grads: Float32Array;
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private readonly kernel: AdamKernel;
+  private readonly padded: number;
+  private t = 0;
+
+  constructor(readonly size: number) {
+    this.padded = Math.ceil(size / 4) * 4; // four lanes per step; the zero padding stays zero
+    const { exports, memory } = instantiateKernel("models/adam", 16 * this.padded);
+    this.kernel = exports.adam as AdamKernel;
+    const view = (slot: number) => new Float32Array(memory.buffer, slot * 4 * this.padded, this.padded);
+    this.params = view(0).subarray(0, size);
+    this.grads = view(1).subarray(0, size);
+    this.m = view(2);
+    this.v = view(3);
+  }
+
+  reset(): void {
+    this.m.fill(0);
+    this.v.fill(0);
+    this.t = 0;
+  }
+
+  step(options: AdamOptions): void {
+    const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0 } = options;
+    this.t++;
+    const bytes = 4 * this.padded;
+    this.kernel(0, bytes, 2 * bytes, 3 * bytes, this.padded, beta1, beta2, lr / (1 - beta1 ** this.t), 1 / Math.sqrt(1 - beta2 ** this.t), eps, weightDecay);
+  }
+}
