@@ -4,3 +4,4 @@ export * from "./linalg/index.js";
 export * from "./cluster/index.js";
 export * from "./data/index.js";
 export * from "./models/index.js";
+export * from "./strategies/index.js";

@@ -135,10 +135,12 @@ test("k-means++ on factorised outer products matches it on the materialised vect
 test("greedy k-center takes the farthest point first (hand-computed order)", () => {
   const points = fromRows([[0], [1], [5], [10], [11]]);
   // From centre {0}: 11 is farthest; then {0, 11} leaves 5 (distance 5); then 1 and 10 tie at 1 → lower index.
-  assert.deepEqual(Array.from(kCenterGreedy(points, fromRows([[0]]), 3, new Rng(1))), [4, 2, 1]);
+  const greedy = kCenterGreedy(points, fromRows([[0]]), 3, new Rng(1));
+  assert.deepEqual(Array.from(greedy.indices), [4, 2, 1]);
+  assert.deepEqual(Array.from(greedy.squaredDistances), [121, 25, 1]);
   // No centres: the first is random, the rest follow farthest-first; every index once.
-  const order = kCenterGreedy(points, matrix(0, 1), 5, new Rng(2));
+  const order = kCenterGreedy(points, matrix(0, 1), 5, new Rng(2)).indices;
   assert.equal(new Set(order).size, 5);
   const dup = matrix(4, 2, new Float32Array(8).fill(3));
-  assert.equal(new Set(kCenterGreedy(dup, gatherRows(dup, [0]), 4, new Rng(1))).size, 4);
+  assert.equal(new Set(kCenterGreedy(dup, gatherRows(dup, [0]), 4, new Rng(1)).indices).size, 4);
 });

@@ -3,16 +3,23 @@ import { gemmBackend } from "../linalg/gemm.js";
 import { benchGemm } from "../../bench/gemm.js";
 import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
+import { benchQuery } from "../../bench/query.js";
+import { strategyOptionSpecs, readStrategyOptions } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|query [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
     ninit: { type: "string", placeholder: "N", help: "kmeans: restarts", default: "1" },
     epochs: { type: "string", placeholder: "N", help: "mlp: epochs to time (the first is warm-up)", default: "5" },
+    inputs: { type: "string", placeholder: "DIR", help: "query: pool.npy, labeled.npy, labels.npy, W.npy, b.npy" },
+    strategy: { type: "string", placeholder: "NAME", help: "query: the strategy", default: "alfamix" },
+    budget: { type: "string", placeholder: "N", help: "query: items to pick", default: "1000" },
+    seed: { type: "string", placeholder: "N", help: "query: random seed", default: "0" },
+    ...strategyOptionSpecs,
     "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py)" },
   },
   positionals: { min: 1, max: 1 },
@@ -28,9 +35,14 @@ export async function runBench(args: ParsedArgs): Promise<void> {
       return benchGemm(json);
     case "kmeans":
       return benchKmeans(json, options.int("ninit", 1, 1), options.string("save-data"));
+    case "query": {
+      const inputs = options.string("inputs");
+      if (!inputs) throw new UserError("bench query: --inputs DIR is required (a folder written by reference/pytorch/gen_query_inputs.py)");
+      return benchQuery(json, inputs, options.string("strategy", "alfamix"), options.int("budget", 1000, 0), readStrategyOptions(options), options.int("seed", 0));
+    }
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans or mlp`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp or query`);
   }
 }

@@ -30,6 +30,20 @@ export function gatherRows(m: Matrix, indices: ArrayLike<number>, out?: Matrix):
   return result;
 }
 
+/**
+ * The rows of `m` at `indices` without copying when they are consecutive (a view), else gathered
+ * into `scratch` (which must have room for them). For chunked scans of mostly contiguous pools.
+ */
+export function rowsAt(m: Matrix, indices: Int32Array, scratch: Float32Array): Matrix {
+  const n = indices.length;
+  if (n > 0 && indices[n - 1] - indices[0] === n - 1) {
+    let consecutive = true;
+    for (let i = 1; i < n && consecutive; i++) consecutive = indices[i] === indices[i - 1] + 1;
+    if (consecutive) return rowSlice(m, indices[0], indices[0] + n);
+  }
+  return gatherRows(m, indices, matrix(n, m.cols, scratch.subarray(0, n * m.cols)));
+}
+
 export function cloneMatrix(m: Matrix): Matrix {
   return { rows: m.rows, cols: m.cols, data: m.data.slice() };
 }

@@ -46,6 +46,8 @@ export interface Classifier {
   readonly dropout: number;
   fit(x: Matrix, y: Int32Array, options?: FitOptions): FitReport;
   predict(x: Matrix): Predictions;
+  /** Embeddings only (the input itself for a linear model: no copy). */
+  embed(x: Matrix): Matrix;
   /** Probabilities only: never holds more than a chunk of hidden activations. */
   predictProbs(x: Matrix): Matrix;
   /** The last linear layer: logits = z Wᵀ + b, with W K×D. */

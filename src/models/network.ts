@@ -245,6 +245,14 @@ export class NeuralClassifier implements Classifier {
     return { probs, embeddings };
   }
 
+  embed(x: Matrix): Matrix {
+    this.checkInput(x, "embed");
+    if (this.kind === "linear") return x;
+    const embeddings = matrix(x.rows, this.embeddingDim);
+    this.forEachEmbeddingChunk(x, (start, _end, z) => embeddings.data.set(z.data, start * this.embeddingDim));
+    return embeddings;
+  }
+
   predictProbs(x: Matrix): Matrix {
     this.checkInput(x, "predict");
     const probs = matrix(x.rows, this.numClasses);
@@ -353,6 +361,15 @@ function columnSums(m: Matrix, out: Float32Array): void {
 /** Softmax regression (no hidden layer): the head used on precomputed embeddings. */
 export function createLinear(inputDim: number, numClasses: number, options: Omit<NetworkOptions, "hidden"> = {}): NeuralClassifier {
   return new NeuralClassifier(inputDim, numClasses, { ...options, hidden: [] });
+}
+
+/** Softmax regression with given head weights W (K×D) and bias b, e.g. a head trained elsewhere. */
+export function linearFromWeights(W: Matrix, b: Float32Array): NeuralClassifier {
+  if (b.length !== W.rows) throw new UserError(`linearFromWeights: ${b.length} biases for ${W.rows} classes`);
+  const model = createLinear(W.cols, W.rows);
+  model.params.set(W.data);
+  model.params.set(b, W.data.length);
+  return model;
 }
 
 /** The paper's MLP: input → 256 ReLU (by default) → dropout → linear head. */

@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import { UserError } from "../src/errors.js";
+import { readNpy } from "../src/data/npy.js";
+import { matrix, type Matrix } from "../src/linalg/matrix.js";
+import { linearFromWeights } from "../src/models/network.js";
+import { Rng } from "../src/random.js";
+import { createStrategy, type StrategyOptions } from "../src/strategies/registry.js";
+import { emit } from "./timing.js";
+
+function readMatrix(path: string): Matrix {
+  const { shape, data } = readNpy(path, "float32");
+  if (shape.length !== 2) throw new UserError(`${path}: expected a 2-dimensional array, found shape (${shape.join(", ")})`);
+  return matrix(shape[0], shape[1], data);
+}
+
+/**
+ * One query over the arrays `reference/pytorch/gen_query_inputs.py` writes: pool.npy (N×D),
+ * labeled.npy (L×D), labels.npy (L), W.npy (K×D), b.npy (K). The labelled rows join the pool as
+ * labelled items; the linear head is used as given (no training).
+ */
+export function benchQuery(json: boolean, inputs: string, strategyName: string, budget: number, options: StrategyOptions, seed = 0): void {
+  const pool = readMatrix(join(inputs, "pool.npy"));
+  const labeledX = readMatrix(join(inputs, "labeled.npy"));
+  const labels = readNpy(join(inputs, "labels.npy"), "int32").data;
+  const W = readMatrix(join(inputs, "W.npy"));
+  const b = readNpy(join(inputs, "b.npy"), "float32").data;
+  const n = pool.rows, l = labeledX.rows;
+  const all = matrix(n + l, pool.cols);
+  all.data.set(pool.data);
+  all.data.set(labeledX.data, pool.data.length);
+  const strategy = createStrategy(strategyName, options);
+  const start = performance.now();
+  const result = strategy.query({
+    pool: all,
+    labeled: Int32Array.from({ length: l }, (_, i) => n + i),
+    labels,
+    unlabeled: Int32Array.from({ length: n }, (_, i) => i),
+    model: linearFromWeights(W, b),
+    rng: new Rng(seed),
+  }, budget);
+  const totalMs = performance.now() - start;
+  const stats = result.stats ?? {};
+  const record = {
+    strategy: strategyName, n, dim: pool.cols, classes: W.rows,
+    candidates: stats.candidates, cap: stats.cap, selected: result.indices.length, nInit: stats.nInit,
+    candidateMs: round(stats.candidateMs), selectMs: round(stats.selectMs), totalMs: round(totalMs),
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  emit(json, record, Object.entries(record).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join(" "));
+}
+
+const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 10) / 10);

@@ -1,0 +1,24 @@
+import { ALPHA_MODES, SELECTION_MODES } from "../strategies/alfamix.js";
+import type { StrategyOptions } from "../strategies/registry.js";
+import type { OptionReader, OptionSpec } from "./args.js";
+
+/** The strategies' own flags, shared by every command that runs strategies. */
+export const strategyOptionSpecs: Record<string, OptionSpec> = {
+  "alfamix-alpha": { type: "string", placeholder: ALPHA_MODES.join("|"), help: "ALFA-Mix: how α is found", default: "closed" },
+  "alfamix-cap": { type: "string", placeholder: "STEP", help: "ALFA-Mix: the α cap grows by this step up to 1", default: "0.2" },
+  "alfamix-select": { type: "string", placeholder: SELECTION_MODES.join("|"), help: "ALFA-Mix: how candidates are chosen", default: "kmeans" },
+  "alfamix-ninit": { type: "string", placeholder: "N", help: "ALFA-Mix: k-means restarts", default: "1" },
+  "bald-samples": { type: "string", placeholder: "T", help: "BALD: stochastic passes with dropout on", default: "10" },
+};
+
+export function readStrategyOptions(options: OptionReader): StrategyOptions {
+  return {
+    alfamix: {
+      alpha: options.choice("alfamix-alpha", ALPHA_MODES, "closed"),
+      capStep: options.number("alfamix-cap", 0.2, 1e-6, 1),
+      select: options.choice("alfamix-select", SELECTION_MODES, "kmeans"),
+      nInit: options.int("alfamix-ninit", 1, 1),
+    },
+    bald: { samples: options.int("bald-samples", 10, 2) },
+  };
+}

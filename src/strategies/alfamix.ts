@@ -1,0 +1,111 @@
+import { kmeans, nearestMembers } from "../cluster/kmeans.js";
+import { UserError } from "../errors.js";
+import { gatherRows } from "../linalg/matrix.js";
+import { normalizeRows } from "../linalg/rows.js";
+import { buildAnchors } from "./alfamix-anchors.js";
+import { closedFormSearch, sampledAlphaSearch, type CandidateSearch } from "./alfamix-candidates.js";
+import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from "./types.js";
+
+export const ALPHA_MODES = ["closed", "learned", "random"] as const;
+export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform"] as const;
+
+export interface AlfaMixOptions {
+  /** How α is found: the paper's closed form (default), optimised per item, or drawn at random. */
+  alpha?: (typeof ALPHA_MODES)[number];
+  /** The cap grows by this step, up to 1, until more items flipped than the budget (default 0.2). */
+  capStep?: number;
+  /** How B items are chosen among the candidates (default kmeans). */
+  select?: (typeof SELECTION_MODES)[number];
+  /** k-means restarts for `kmeans` selection (default 1, as scikit-learn ≥ 1.4). */
+  nInit?: number;
+  /** Adam steps per anchor and cap for `learned` α (default 5). */
+  learnedSteps?: number;
+}
+
+/** The caps tried: step, 2·step, … up to 1 (rounded so that 5 × 0.2 is exactly 1). */
+export function capSchedule(step: number): number[] {
+  const caps: number[] = [];
+  for (let i = 1; i * step <= 1 + 1e-9; i++) caps.push(Math.round(i * step * 1e9) / 1e9);
+  return caps;
+}
+
+/**
+ * ALFA-Mix (Parvaneh et al., CVPR 2022): an unlabelled item is a candidate when mixing its
+ * embedding with a labelled class anchor flips the model's prediction; B diverse candidates are
+ * then chosen (by default the member nearest each k-means centre of their L2-normalised
+ * embeddings), and any shortfall is filled at random without replacement.
+ */
+export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
+  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5 } = options;
+  if (!ALPHA_MODES.includes(alpha)) throw new UserError(`alfamix: alpha must be one of ${ALPHA_MODES.join(", ")}, got ${JSON.stringify(alpha)}`);
+  if (!SELECTION_MODES.includes(select)) throw new UserError(`alfamix: select must be one of ${SELECTION_MODES.join(", ")}, got ${JSON.stringify(select)}`);
+  if (!(capStep > 0 && capStep <= 1)) throw new UserError(`alfamix: the cap step must be in (0, 1], got ${capStep}`);
+  if (!(Number.isInteger(nInit) && nInit >= 1)) throw new UserError(`alfamix: nInit must be a positive integer, got ${nInit}`);
+  if (!(Number.isInteger(learnedSteps) && learnedSteps >= 1)) throw new UserError(`alfamix: learned steps must be a positive integer, got ${learnedSteps}`);
+  const caps = capSchedule(capStep);
+  return {
+    name: "alfamix",
+    scoreName: "smallest α cap at which the prediction flipped (lower: closer to the boundary)",
+    query(context, budget) {
+      const b = checkQuery("alfamix", context, budget);
+      if (context.labeled.length === 0) throw new UserError("alfamix needs at least one labelled item: its anchors are the labelled class means");
+      const started = performance.now();
+      const embeddings = poolEmbeddings(context);
+      const { W, b: bias } = context.model.head();
+      const problem = {
+        embeddings, unlabeled: context.unlabeled, W, b: bias,
+        anchors: buildAnchors(gatherRows(embeddings, context.labeled), context.labels, context.model.numClasses),
+      };
+      const keep = select === "norm" ? "alphaNorm" : select === "symkl" ? "symKL" : "none";
+      const search: CandidateSearch = alpha === "closed"
+        ? closedFormSearch(problem, { caps, keep, budget: b })
+        : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps: learnedSteps, rng: context.rng });
+      // The cap loop: the first cap with more than B candidates, else the last one evaluated.
+      const perCap = new Int32Array(caps.length + 1);
+      for (const t of search.firstCap) perCap[t]++;
+      let stop = 0, count = 0;
+      while (stop < search.capsEvaluated) {
+        count += perCap[++stop];
+        if (count > b) break;
+      }
+      const candidates: number[] = [];
+      search.firstCap.forEach((t, p) => {
+        if (t > 0 && t <= stop) candidates.push(p);
+      });
+      const searched = performance.now();
+
+      let chosen: Int32Array; // positions into context.unlabeled
+      const stats: Record<string, number> = {};
+      if (b === 0) chosen = new Int32Array(0);
+      else if (candidates.length <= b) chosen = Int32Array.from(candidates);
+      else if (select === "kmeans") {
+        const points = normalizeRows(gatherRows(embeddings, candidates.map((p) => context.unlabeled[p])));
+        const result = kmeans(points, b, { rng: context.rng, nInit });
+        chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
+        stats.kmeansIterations = result.iterations;
+        stats.nInit = nInit;
+      } else if (select === "uniform") {
+        chosen = context.rng.choice(Int32Array.from(candidates), b);
+      } else {
+        const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
+        chosen = topK(values, b).map((i) => candidates[i]);
+      }
+      const { indices, filled } = fillAtRandom(chosen.map((p) => context.unlabeled[p]), context.unlabeled, b, context.rng);
+      const scores = new Float32Array(b).fill(NaN);
+      chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
+      const done = performance.now();
+      return {
+        indices,
+        scores,
+        stats: {
+          candidates: candidates.length,
+          cap: stop > 0 ? caps[stop - 1] : 0,
+          filled,
+          candidateMs: searched - started,
+          selectMs: done - searched,
+          ...stats,
+        },
+      };
+    },
+  };
+}

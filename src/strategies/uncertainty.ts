@@ -1,0 +1,110 @@
+import { UserError } from "../errors.js";
+import { chunkRows } from "../linalg/distances.js";
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
+import { entropyRows, top2Rows } from "../linalg/rows.js";
+import { checkQuery, poolPredictions, scoresOf, topK, type QueryContext, type QueryResult, type Strategy } from "./types.js";
+
+/** 1 − max_k p_k: larger is less confident. */
+export function leastConfidenceScores(probs: Matrix): Float32Array {
+  const { first } = top2Rows(probs);
+  return first.map((p) => 1 - p);
+}
+
+/** p(1) − p(2), the gap between the two most probable classes: smaller is more uncertain. */
+export function marginScores(probs: Matrix): Float32Array {
+  const { first, second } = top2Rows(probs);
+  return first.map((p, i) => p - (Number.isFinite(second[i]) ? second[i] : 0));
+}
+
+/** −Σ p log p (0 log 0 = 0): larger is more uncertain. */
+export function entropyScores(probs: Matrix): Float32Array {
+  return entropyRows(probs);
+}
+
+/**
+ * BALD's mutual information between the prediction and the weights, from T stochastic passes:
+ * H(mean_t p_t) − mean_t H(p_t). Larger means the passes disagree more.
+ */
+export function mutualInformation(passes: Matrix[]): Float32Array {
+  if (passes.length === 0) throw new RangeError("mutualInformation: no passes");
+  const { rows, cols } = passes[0];
+  const T = passes.length;
+  const out = new Float32Array(rows);
+  const mean = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    mean.fill(0);
+    let expectedEntropy = 0;
+    for (const p of passes) {
+      const o = i * cols;
+      for (let k = 0; k < cols; k++) {
+        const v = p.data[o + k];
+        mean[k] += v / T;
+        if (v > 0) expectedEntropy -= (v * Math.log(v)) / T;
+      }
+    }
+    let entropyOfMean = 0;
+    for (let k = 0; k < cols; k++) if (mean[k] > 0) entropyOfMean -= mean[k] * Math.log(mean[k]);
+    out[i] = Math.max(0, entropyOfMean - expectedEntropy);
+  }
+  return out;
+}
+
+/** B distinct unlabelled items, uniformly. */
+export const randomStrategy: Strategy = {
+  name: "random",
+  scoreName: "none",
+  query(context, budget) {
+    const b = checkQuery("random", context, budget);
+    return { indices: context.rng.choice(context.unlabeled, b), scores: new Float32Array(b).fill(NaN) };
+  },
+};
+
+/** A strategy that ranks unlabelled items by a score of their predicted probabilities. */
+function probabilityRanking(name: string, scoreName: string, score: (probs: Matrix) => Float32Array, largestFirst: boolean): Strategy {
+  return {
+    name,
+    scoreName,
+    query(context: QueryContext, budget: number): QueryResult {
+      const b = checkQuery(name, context, budget);
+      const probs = gatherRows(poolPredictions(context).probs, context.unlabeled);
+      const scores = score(probs);
+      const ranking = largestFirst ? scores : scores.map((s) => -s);
+      const positions = topK(ranking, b);
+      return { indices: positions.map((p) => context.unlabeled[p]), scores: scoresOf(positions, scores) };
+    },
+  };
+}
+
+export const leastConfidenceStrategy = probabilityRanking("least-confidence", "1 − max probability", leastConfidenceScores, true);
+export const marginStrategy = probabilityRanking("margin", "top-two probability margin", marginScores, false);
+export const entropyStrategy = probabilityRanking("entropy", "predictive entropy (nats)", entropyScores, true);
+
+export interface BaldOptions {
+  /** Stochastic passes with dropout on (default 10). */
+  samples?: number;
+}
+
+/** BALD (Houlsby et al. 2011; Gal et al. 2017): the largest mutual information under MC dropout. */
+export function baldStrategy(options: BaldOptions = {}): Strategy {
+  const samples = options.samples ?? 10;
+  if (!(Number.isInteger(samples) && samples >= 2)) throw new UserError(`bald: samples must be an integer ≥ 2, got ${samples}`);
+  return {
+    name: "bald",
+    scoreName: "mutual information (nats)",
+    query(context, budget) {
+      const b = checkQuery("bald", context, budget);
+      if (!(context.model.dropout > 0)) {
+        throw new UserError("bald needs a model with dropout > 0: without it every stochastic pass is identical and every score is 0 (train with --dropout 0.2, say)");
+      }
+      const { unlabeled, pool, model, rng } = context;
+      const scores = new Float32Array(unlabeled.length);
+      const chunk = chunkRows(model.numClasses * samples + model.embeddingDim);
+      for (let start = 0; start < unlabeled.length; start += chunk) {
+        const rows = unlabeled.subarray(start, Math.min(unlabeled.length, start + chunk));
+        scores.set(mutualInformation(model.mcPredict(gatherRows(pool, rows), samples, rng)), start);
+      }
+      const positions = topK(scores, b);
+      return { indices: positions.map((p) => unlabeled[p]), scores: scoresOf(positions, scores), stats: { samples } };
+    },
+  };
+}
