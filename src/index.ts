@@ -5,3 +5,5 @@ export * from "./cluster/index.js";
 export * from "./data/index.js";
 export * from "./models/index.js";
 export * from "./strategies/index.js";
+export * from "./loop/index.js";
+export * from "./eval/index.js";

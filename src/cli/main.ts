@@ -3,6 +3,7 @@ import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./arg
 import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
 import { inspectCommand, runInspect } from "./inspect.js";
+import { runSimulate, simulateCommand } from "./simulate.js";
 
 interface Command {
   spec: CommandSpec;
@@ -12,6 +13,7 @@ interface Command {
 const commands: Command[] = [
   { spec: datasetsCommand, run: runDatasets },
   { spec: inspectCommand, run: runInspect },
+  { spec: simulateCommand, run: runSimulate },
   { spec: benchCommand, run: runBench },
 ];
 

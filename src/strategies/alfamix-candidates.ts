@@ -128,15 +128,49 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
   WA.data.set(A.data, K * D);
   const M = matmul(W, W, { transB: true });
   const anchorNorms = rowSquaredNorms(A);
-  // The union E of exact coordinates, and W restricted to it, for g_j at those coordinates only.
+  // The union E of exact coordinates; W restricted to E (for g_E = r·W_E) and, per anchor, to its own.
   const union = Int32Array.from(new Set(exact.flatMap((e) => Array.from(e)))).sort();
   const slot = new Map(Array.from(union, (j, i) => [j, i]));
+  const columnsOf = (columns: Int32Array) => {
+    const out = matrix(K, columns.length);
+    for (let c = 0; c < K; c++) for (let e = 0; e < columns.length; e++) out.data[c * columns.length + e] = W.data[c * D + columns[e]];
+    return out;
+  };
+  const WE = columnsOf(union);
+  const anchorColumns = exact.map(columnsOf);
   const exactSlots = exact.map((e) => Int32Array.from(e, (j) => slot.get(j)!));
-  const WE = matrix(K, union.length);
-  for (let c = 0; c < K; c++) for (let e = 0; e < union.length; e++) WE.data[c * union.length + e] = W.data[c * D + union[e]];
   const invSqrtD = 1 / Math.sqrt(D);
   const dir = new Float64Array(K), Mr = new Float64Array(K), scratch = new Float64Array(K), l = new Float64Array(K);
   const logits = new Float32Array(K), logp = new Float64Array(K), gRow = new Float64Array(D);
+  // The anchors' values at their exact coordinates, contiguous for the mask below.
+  const exactValues = exact.map((columns, a) => Float32Array.from(columns, (j) => A.data[a * D + j]));
+  const U = union.length;
+  const maxExact = Math.max(0, ...exact.map((e) => e.length));
+  let zE: Float32Array, q: Float32Array, gathered = 0;
+  const correctionsFor = (z: Matrix, rows: number, r: Matrix): (Matrix | undefined)[] => {
+    if (U === 0) return exact.map(() => undefined);
+    if (gathered < rows) {
+      zE = new Float32Array(rows * U);
+      q = new Float32Array(rows * maxExact);
+      gathered = rows;
+    }
+    const gE = matmul(r, WE).data; // g at the union's coordinates only
+    const zd = z.data; // z at the union's coordinates, so each mask below reads one short row
+    for (let i = 0; i < rows; i++) for (let e = 0, o = i * D; e < U; e++) zE[i * U + e] = zd[o + union[e]];
+    return exact.map((columns, a) => {
+      const E = columns.length;
+      if (E === 0) return undefined;
+      const slots = exactSlots[a], values = exactValues[a];
+      for (let i = 0; i < rows; i++) {
+        const o = i * U, qo = i * E;
+        for (let e = 0; e < E; e++) {
+          const s = o + slots[e];
+          q[qo + e] = zE[s] === values[e] ? gE[s] : 0;
+        }
+      }
+      return matmul(matrix(rows, E, q.subarray(0, rows * E)), anchorColumns[a], { transB: true });
+    });
+  };
   const chunk = chunkSize(problem);
   const zScratch = new Float32Array(Math.min(chunk, n) * D), zNorms = new Float32Array(chunk);
   const out = matrix(chunk, K + nA), r = matrix(chunk, K), yhat = new Int32Array(chunk);
@@ -157,15 +191,15 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       for (let c = 0; c < K; c++) sum += Math.exp(out.data[o + c] - out.data[o + best]);
       for (let c = 0; c < K; c++) r.data[i * K + c] = Math.exp(out.data[o + c] - out.data[o + best]) / sum - (c === best ? 1 : 0);
     }
-    const gE = union.length ? matmul(rowSlice(r, 0, rows.length), WE) : undefined;
+    // corrections[a] = Σ_{j ∈ exact[a], z_j = a_j} g_j W[:, j], as one masked GEMM per anchor.
+    const corrections = correctionsFor(z, rows.length, rowSlice(r, 0, rows.length));
+    const rM = matmul(rowSlice(r, 0, rows.length), M).data; // rows: (WWᵀ)r = W g (M is symmetric)
     for (let i = 0; i < rows.length; i++) {
       const o = i * (K + nA), y = yhat[i], ri = i * K, zo = i * D;
       let gNorm2 = 0;
       for (let c = 0; c < K; c++) {
-        let v = 0;
-        for (let c2 = 0; c2 < K; c2++) v += M.data[c * K + c2] * r.data[ri + c2];
-        Mr[c] = v;
-        gNorm2 += r.data[ri + c] * v;
+        Mr[c] = rM[ri + c];
+        gNorm2 += r.data[ri + c] * Mr[c];
         l[c] = out.data[o + c];
       }
       const gNorm = Math.sqrt(Math.max(0, gNorm2));
@@ -175,14 +209,9 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       for (let a = 0; a < nA; a++) {
         const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * out.data[o + K + a] + zNorms[i]));
         if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
+        const ao = a * D, correction = corrections[a];
         dir.set(Mr);
-        const ex = exact[a], ao = a * D;
-        for (let e = 0; e < ex.length; e++) {
-          const j = ex[e];
-          if (z.data[zo + j] !== A.data[ao + j]) continue;
-          const gj = gE!.data[i * union.length + exactSlots[a][e]];
-          for (let c = 0; c < K; c++) dir[c] -= gj * W.data[c * D + j];
-        }
+        if (correction) for (let c = 0; c < K; c++) dir[c] -= correction.data[i * K + c];
         // s* = min over competitors of the crossing point; a cap flips the item iff cap·scale > s*.
         const scale = (dNorm / gNorm) * invSqrtD;
         let crossing = Infinity;

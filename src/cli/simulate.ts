@@ -1,0 +1,91 @@
+import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../loop/simulation.js";
+import { OptionReader, type CommandSpec, type OptionSpec, type ParsedArgs } from "./args.js";
+import { progressPrinter } from "./progress.js";
+import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
+import { UserError } from "../errors.js";
+
+const d = DEFAULT_CONFIG;
+
+/** The flags that define a simulation (shared with `demo`). */
+export const simulationOptionSpecs: Record<string, OptionSpec> = {
+  dataset: { type: "string", placeholder: "D", help: "mnist, a directory of IDX files, a .csv/.csv.gz or a .npy file (with --labels)" },
+  test: { type: "string", placeholder: "D2", help: "a separate test set; default the dataset's own, else a stratified split per seed" },
+  "label-column": { type: "string", placeholder: "NAME|INDEX", help: "CSV: the label column", default: "label/class/y, else the last" },
+  labels: { type: "string", placeholder: "FILE", help: ".npy datasets: their labels" },
+  model: { type: "string", placeholder: "mlp|linear", help: "the classifier", default: d.model },
+  hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden layer widths", default: d.hidden.join(",") },
+  dropout: { type: "string", placeholder: "P", help: "dropout before the head (BALD needs > 0)", default: String(d.dropout) },
+  strategies: { type: "string", placeholder: "a,b,c", help: "strategies to compare", default: d.strategies.join(",") },
+  seeds: { type: "string", placeholder: "1,10,…", help: "paired seeds", default: d.seeds.join(",") },
+  init: { type: "string", placeholder: "N", help: "initial labelled items, drawn at random", default: String(d.init) },
+  query: { type: "string", placeholder: "N", help: "items labelled per round", default: String(d.query) },
+  rounds: { type: "string", placeholder: "N", help: "query rounds after the initial one", default: String(d.rounds) },
+  epochs: { type: "string", placeholder: "N", help: "maximum epochs per training", default: String(d.epochs) },
+  lr: { type: "string", placeholder: "LR", help: "Adam learning rate", default: String(d.lr) },
+  batch: { type: "string", placeholder: "N", help: "mini-batch size", default: String(d.batch) },
+  "weight-decay": { type: "string", placeholder: "L2", help: "Adam weight decay", default: String(d.weightDecay) },
+  "target-accuracy": { type: "string", placeholder: "A", help: "stop training at this training accuracy", default: String(d.targetAccuracy) },
+  normalize: { type: "string", placeholder: "auto|feature|none", help: "auto: the dataset's own mean/std (MNIST), else per feature", default: d.normalize },
+  "test-fraction": { type: "string", placeholder: "F", help: "test share when splitting", default: String(d.testFraction) },
+  quiet: { type: "boolean", help: "no progress line" },
+  ...strategyOptionSpecs,
+};
+
+export const simulateCommand: CommandSpec = {
+  name: "simulate",
+  usage: "alfamix simulate --dataset D [--test D2] [--strategies a,b,c] [--seeds 1,10,100] [--out DIR] [options]",
+  summary: "Run paired active-learning experiments (same seed ⇒ same split, initial labels and initial weights for every strategy) and write DIR/config.json and DIR/results.jsonl. Rerunning with the same --out resumes.",
+  options: { ...simulationOptionSpecs, out: { type: "string", placeholder: "DIR", help: "results directory", default: "alfamix-results" } },
+};
+
+export function readSimulationConfig(options: OptionReader, defaults: Partial<SimulationConfig> = {}): SimulationConfig {
+  const base = { ...DEFAULT_CONFIG, ...defaults };
+  const dataset = options.string("dataset") ?? defaults.dataset;
+  if (!dataset) throw new UserError("simulate: --dataset is required (mnist, a directory of IDX files, or a .csv/.csv.gz/.npy file)");
+  return {
+    dataset,
+    test: options.string("test") ?? base.test,
+    labelColumn: options.string("label-column"),
+    labels: options.string("labels"),
+    model: options.choice("model", ["mlp", "linear"] as const, base.model),
+    hidden: options.intList("hidden", base.hidden, 1),
+    dropout: options.number("dropout", base.dropout, 0, 0.99),
+    strategies: options.list("strategies", base.strategies),
+    strategyOptions: readStrategyOptions(options),
+    seeds: options.intList("seeds", base.seeds, 0),
+    init: options.int("init", base.init, 1),
+    query: options.int("query", base.query, 1),
+    rounds: options.int("rounds", base.rounds, 0),
+    epochs: options.int("epochs", base.epochs, 1),
+    lr: options.number("lr", base.lr, 1e-12),
+    batch: options.int("batch", base.batch, 1),
+    weightDecay: options.number("weight-decay", base.weightDecay, 0),
+    targetAccuracy: options.number("target-accuracy", base.targetAccuracy, 0),
+    normalize: options.choice("normalize", ["auto", "feature", "none"] as const, base.normalize),
+    testFraction: options.number("test-fraction", base.testFraction, 0, 1),
+  };
+}
+
+/** Run a simulation with a progress line; returns the results directory. */
+export async function runSimulationCommand(config: SimulationConfig, out: string, quiet: boolean): Promise<void> {
+  const progress = progressPrinter(quiet);
+  const started = performance.now();
+  try {
+    await simulate(config, {
+      out,
+      onProgress: (p) => progress.update(p),
+      onNote: (message) => {
+        progress.done();
+        if (!quiet) console.error(message);
+      },
+    });
+  } finally {
+    progress.done();
+  }
+  if (!quiet) console.error(`simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s; results in ${out}/results.jsonl (next: alfamix report ${out})`);
+}
+
+export async function runSimulate(args: ParsedArgs): Promise<void> {
+  const options = new OptionReader("simulate", args.values);
+  await runSimulationCommand(readSimulationConfig(options), options.string("out", "alfamix-results"), options.flag("quiet"));
+}

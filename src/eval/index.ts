@@ -1,0 +1,3 @@
+export * from "./metrics.js";
+export * from "./penalty.js";
+export * from "./student-t.js";

@@ -1,0 +1,3 @@
+export * from "./simulation.js";
+export * from "./prepare.js";
+export * from "./results-store.js";

@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { inputError, UserError } from "../errors.js";
+
+/** One line of results.jsonl: a (strategy, seed, round) of a simulation. */
+export interface RoundResult {
+  strategy: string;
+  seed: number;
+  round: number;
+  /** Labelled items the model was trained on in this round. */
+  labeled: number;
+  /** Accuracy on the test set after training. */
+  accuracy: number;
+  trainMs: number;
+  /** Time of the query whose batch was added for this round (0 at round 0). */
+  queryMs: number;
+  /** The query's own figures, e.g. ALFA-Mix's candidates and cap. */
+  stats?: Record<string, number>;
+}
+
+/** Write a file so that readers see the old content or the new one, never half of it. */
+export function writeAtomically(path: string, content: string | Uint8Array): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, path);
+}
+
+export function readResults(dir: string): RoundResult[] {
+  const path = join(dir, "results.jsonl");
+  if (!existsSync(path)) return [];
+  const results: RoundResult[] = [];
+  readFileSync(path, "utf8").split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    try {
+      results.push(JSON.parse(line));
+    } catch {
+      throw inputError(path, `line ${i + 1}`, "expected one JSON object per line");
+    }
+  });
+  return results;
+}
+
+export function readConfig<T>(dir: string): T | undefined {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    throw inputError(path, undefined, "expected a JSON object");
+  }
+}
+
+/**
+ * The results of a simulation directory, appended a whole (strategy, seed) run at a time: the
+ * file is rewritten atomically, so an interruption loses at most the run in progress.
+ */
+export class ResultsStore {
+  private readonly results: RoundResult[];
+
+  constructor(readonly dir: string) {
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`${dir}: expected a directory for the results, found a file`);
+    mkdirSync(dir, { recursive: true });
+    this.results = readResults(dir);
+  }
+
+  /** Whether all rounds 0..rounds of (strategy, seed) are stored. */
+  isComplete(strategy: string, seed: number, rounds: number): boolean {
+    const have = new Set(this.results.filter((r) => r.strategy === strategy && r.seed === seed).map((r) => r.round));
+    for (let r = 0; r <= rounds; r++) if (!have.has(r)) return false;
+    return true;
+  }
+
+  addRun(rows: RoundResult[]): void {
+    const [first] = rows;
+    const kept = this.results.filter((r) => !(r.strategy === first.strategy && r.seed === first.seed));
+    this.results.length = 0;
+    this.results.push(...kept, ...rows);
+    writeAtomically(join(this.dir, "results.jsonl"), this.results.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  }
+
+  all(): RoundResult[] {
+    return [...this.results];
+  }
+}

@@ -1,0 +1,180 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { accuracy } from "../eval/metrics.js";
+import { gatherRows } from "../linalg/matrix.js";
+import { argmaxRows } from "../linalg/rows.js";
+import { NeuralClassifier } from "../models/network.js";
+import { Rng } from "../random.js";
+import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { loadExperimentSource, prepareExperiment, type Experiment, type Normalization } from "./prepare.js";
+import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
+
+/** Everything that defines a simulation; written to config.json so that it can be rerun. */
+export interface SimulationConfig {
+  dataset: string;
+  test?: string;
+  labelColumn?: string;
+  labels?: string;
+  model: "mlp" | "linear";
+  hidden: number[];
+  dropout: number;
+  strategies: string[];
+  strategyOptions: StrategyOptions;
+  seeds: number[];
+  /** Initial labelled items, drawn at random per seed. */
+  init: number;
+  /** Items labelled per round. */
+  query: number;
+  rounds: number;
+  epochs: number;
+  lr: number;
+  batch: number;
+  weightDecay: number;
+  /** Stop training once an epoch's training accuracy reaches this (the paper: 0.99). */
+  targetAccuracy: number;
+  normalize: Normalization;
+  /** Test share of a stratified split when the dataset has no test set of its own. */
+  testFraction: number;
+}
+
+export const DEFAULT_CONFIG: Omit<SimulationConfig, "dataset"> = {
+  model: "mlp", hidden: [256], dropout: 0, strategies: ["random", "entropy", "alfamix"], strategyOptions: {},
+  seeds: [1, 10, 100, 1000, 10000], init: 100, query: 100, rounds: 10, epochs: 1000, lr: 0.001, batch: 64,
+  weightDecay: 0, targetAccuracy: 0.99, normalize: "auto", testFraction: 0.2,
+};
+
+export interface Progress {
+  strategy: string;
+  seed: number;
+  round: number;
+  rounds: number;
+  labeled: number;
+  accuracy: number;
+  /** Runs (strategy, seed) finished and in all, counting those resumed from disk. */
+  runsDone: number;
+  runsTotal: number;
+  elapsedMs: number;
+  /** Estimated time left, from the pace so far (undefined until one round has run). */
+  etaMs?: number;
+}
+
+export interface SimulationOptions {
+  /** Results directory: config.json and results.jsonl; runs already there are skipped. */
+  out: string;
+  onProgress?: (progress: Progress) => void;
+  /** Called with a one-line note (data loaded, runs skipped). */
+  onNote?: (message: string) => void;
+}
+
+/** Settings that must match for results to be combined; strategies and seeds may grow. */
+const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "model", "hidden", "dropout", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+
+function checkConfig(config: SimulationConfig): void {
+  for (const name of config.strategies) createStrategy(name, config.strategyOptions); // unknown names and bad options fail here
+  if (config.strategies.includes("bald") && !(config.dropout > 0)) {
+    throw new UserError("bald needs a model with dropout: add --dropout 0.2 (say), or run bald in a separate setting with dropout");
+  }
+  if (new Set(config.strategies).size !== config.strategies.length) throw new UserError(`simulate: a strategy is listed twice in ${config.strategies.join(",")}`);
+  if (config.seeds.length === 0) throw new UserError("simulate: needs at least one seed");
+  if (!(config.init >= 1)) throw new UserError("simulate: --init must be at least 1 (ALFA-Mix and the model need labelled items)");
+}
+
+/**
+ * Paired active-learning runs: for each seed, every strategy starts from the same split, the
+ * same initial labelled set and the same initial weights; each round queries a batch, labels it
+ * from the ground truth, retrains from the initial weights and tests on the whole test set.
+ * Completed (strategy, seed) runs already in `out` are kept and skipped.
+ */
+export async function simulate(config: SimulationConfig, options: SimulationOptions): Promise<RoundResult[]> {
+  checkConfig(config);
+  const previous = readConfig<SimulationConfig>(options.out);
+  if (previous) {
+    const differing = IDENTITY_KEYS.filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(config[k]));
+    if (differing.length) {
+      throw new UserError(`${options.out} holds results of a different simulation (it differs in ${differing.map((k) => `--${k}`).join(", ")}); use another --out`);
+    }
+  }
+  const store = new ResultsStore(options.out);
+  const merged: SimulationConfig = {
+    ...config,
+    strategies: [...new Set([...(previous?.strategies ?? []), ...config.strategies])],
+    seeds: [...new Set([...(previous?.seeds ?? []), ...config.seeds])],
+  };
+  writeFileSync(join(options.out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
+
+  const todo = config.seeds.flatMap((seed) => config.strategies.map((strategy) => ({ seed, strategy })))
+    .filter(({ seed, strategy }) => !store.isComplete(strategy, seed, config.rounds));
+  const runsTotal = config.seeds.length * config.strategies.length;
+  let runsDone = runsTotal - todo.length;
+  if (runsDone > 0) options.onNote?.(`resuming: ${runsDone} of ${runsTotal} runs are already in ${options.out}`);
+  if (todo.length === 0) return store.all();
+
+  const started = performance.now();
+  const source = await loadExperimentSource(config.dataset, config.test, { labelColumn: config.labelColumn, labels: config.labels });
+  options.onNote?.(`data: ${source.train.name}, ${source.train.x.rows} rows × ${source.train.x.cols} features, ${source.train.classNames.length} classes${source.test ? `; test set ${source.test.x.rows} rows` : `; test: stratified ${config.testFraction} split per seed`}`);
+  const roundsTotal = todo.length * (config.rounds + 1);
+  let roundsDone = 0;
+  const shared = source.test ? prepareExperiment(source, config.seeds[0], config.testFraction, config.normalize) : undefined;
+
+  for (const seed of config.seeds) {
+    const strategies = config.strategies.filter((strategy) => todo.some((t) => t.seed === seed && t.strategy === strategy));
+    if (strategies.length === 0) continue;
+    const experiment = shared ?? prepareExperiment(source, seed, config.testFraction, config.normalize);
+    const { pool } = experiment;
+    if (config.init + config.query * config.rounds > pool.x.rows) {
+      throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
+    }
+    const initial = new Rng(seed).child("initial").sample(pool.x.rows, config.init);
+    const model = new NeuralClassifier(pool.x.cols, pool.classNames.length, {
+      hidden: config.model === "linear" ? [] : config.hidden, dropout: config.dropout, seed,
+    });
+    // Round 0 is the same for every strategy: train once and restore its weights for each.
+    const round0 = trainAndTest(model, experiment, initial, config);
+    const round0Params = model.params.slice();
+    for (const strategyName of strategies) {
+      const strategy = createStrategy(strategyName, config.strategyOptions);
+      const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
+      model.params.set(round0Params);
+      const isLabeled = new Uint8Array(pool.x.rows);
+      for (const i of initial) isLabeled[i] = 1;
+      let labeled = initial;
+      const report = (round: number, acc: number) => {
+        roundsDone++;
+        const elapsedMs = performance.now() - started;
+        options.onProgress?.({ strategy: strategyName, seed, round, rounds: config.rounds, labeled: labeled.length, accuracy: acc, runsDone, runsTotal, elapsedMs, etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone) });
+      };
+      report(0, round0.accuracy);
+      for (let round = 1; round <= config.rounds; round++) {
+        const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+        const queryStart = performance.now();
+        const result = strategy.query({
+          pool: pool.x, labeled, labels: labeled.map((i) => pool.y[i]), unlabeled, model,
+          rng: new Rng(seed).child(`query/${strategyName}/${round}`),
+        }, config.query);
+        const queryMs = performance.now() - queryStart;
+        for (const i of result.indices) isLabeled[i] = 1;
+        labeled = Int32Array.from([...labeled, ...result.indices]);
+        const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
+        rows.push({ strategy: strategyName, seed, round, labeled: labeled.length, accuracy: acc, trainMs, queryMs, ...(result.stats ? { stats: roundStats(result.stats) } : {}) });
+        report(round, acc);
+      }
+      store.addRun(rows);
+      runsDone++;
+    }
+  }
+  return store.all();
+}
+
+function trainAndTest(model: NeuralClassifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
+  const { pool, test } = experiment;
+  const report = model.fit(gatherRows(pool.x, labeled), labeled.map((i) => pool.y[i]), {
+    epochs: config.epochs, lr: config.lr, batchSize: config.batch, weightDecay: config.weightDecay, targetAccuracy: config.targetAccuracy,
+  });
+  return { accuracy: accuracy(argmaxRows(model.predictProbs(test.x)), test.y), trainMs: report.ms };
+}
+
+/** Strategy stats rounded for the record (times to 0.1 ms). */
+function roundStats(stats: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, k.endsWith("Ms") ? Math.round(v * 10) / 10 : v]));
+}
