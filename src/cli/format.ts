@@ -8,9 +8,4 @@ export function table(header: string[], rows: (string | number)[][]): string {
     .join("\n");
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms.toFixed(0)} ms`;
-  if (ms < 60000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60000);
-  return `${minutes} min ${Math.round((ms % 60000) / 1000)} s`;
-}
+export { formatMs, percent } from "../eval/format.js";

@@ -2,7 +2,9 @@ import { UserError } from "../errors.js";
 import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./args.js";
 import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
+import { demoCommand, runDemo } from "./demo.js";
 import { inspectCommand, runInspect } from "./inspect.js";
+import { reportCommand, runReport } from "./report.js";
 import { runSimulate, simulateCommand } from "./simulate.js";
 
 interface Command {
@@ -11,9 +13,11 @@ interface Command {
 }
 
 const commands: Command[] = [
+  { spec: demoCommand, run: runDemo },
   { spec: datasetsCommand, run: runDatasets },
   { spec: inspectCommand, run: runInspect },
   { spec: simulateCommand, run: runSimulate },
+  { spec: reportCommand, run: runReport },
   { spec: benchCommand, run: runBench },
 ];
 

@@ -1,5 +1,5 @@
 import type { Progress } from "../loop/simulation.js";
-import { formatMs } from "./format.js";
+import { formatMs } from "../eval/format.js";
 
 /**
  * A progress line on stderr: rewritten in place on a terminal, otherwise one line per finished

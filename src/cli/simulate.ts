@@ -66,7 +66,7 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
   };
 }
 
-/** Run a simulation with a progress line; returns the results directory. */
+/** Run a simulation with a progress line. */
 export async function runSimulationCommand(config: SimulationConfig, out: string, quiet: boolean): Promise<void> {
   const progress = progressPrinter(quiet);
   const started = performance.now();

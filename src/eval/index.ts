@@ -1,3 +1,6 @@
 export * from "./metrics.js";
 export * from "./penalty.js";
 export * from "./student-t.js";
+export * from "./summary.js";
+export * from "./report.js";
+export * from "./format.js";

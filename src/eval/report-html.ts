@@ -1,0 +1,113 @@
+import { curvesPanel, escapeXml } from "./curves-svg.js";
+import { formatMs, percent } from "./format.js";
+import type { Report } from "./report.js";
+
+const CSS = `
+:root{--ink:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f6f7f9;--card:#fff;--accent:#d62728}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:#1d2330;color:#fff;padding:28px 40px}header h1{margin:0;font-size:24px;font-weight:650}header p{margin:6px 0 0;color:#c5cbd6}
+main{max-width:1080px;margin:0 auto;padding:24px 40px 60px}
+section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:20px 0}
+h2{margin:0 0 4px;font-size:18px}p.note{margin:2px 0 14px;color:var(--muted);font-size:13.5px}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 12px;text-align:right;border-bottom:1px solid var(--line)}
+th{font-weight:600;color:var(--muted);font-size:13px}td:first-child,th:first-child{text-align:left}
+.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px;vertical-align:0}
+.best{font-weight:650}.heat td{width:86px;text-align:center;border:1px solid #fff}.heat td.name{text-align:left;width:auto;border:none}
+.heat tr.mean td{border-top:2px solid var(--ink);font-weight:650}.diag{background:#f0f1f4;color:#aab}
+svg{max-width:100%;height:auto}details{margin-top:10px}summary{cursor:pointer;color:var(--muted)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 18px;margin:8px 0 0;font-size:13.5px}dt{color:var(--muted)}dd{margin:0;font-family:ui-monospace,Menlo,Consolas,monospace}
+`;
+
+function dot(color: string): string {
+  return `<span class="dot" style="background:${color}"></span>`;
+}
+
+/** The leaderboard: one row per strategy, best first by how rarely it is beaten, then AULC. */
+function leaderboard(report: Report): string {
+  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number }>;
+  const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
+  const rows = [...report.names].sort((a, b) => (beaten.get(a)! - beaten.get(b)!) || s[b].aulc - s[a].aulc);
+  const bestFinal = Math.max(...rows.map((n) => s[n].final.mean)), bestAulc = Math.max(...rows.map((n) => s[n].aulc));
+  const body = rows.map((n) => `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
+<td class="${s[n].final.mean === bestFinal ? "best" : ""}">${percent(s[n].final.mean)} ± ${(100 * s[n].final.std).toFixed(2)}</td>
+<td class="${s[n].aulc === bestAulc ? "best" : ""}">${s[n].aulc.toFixed(4)}</td><td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`).join("\n");
+  const multi = report.settings.length > 1 ? " Figures are means over the settings." : "";
+  return `<section><h2>Summary</h2><p class="note">Final test accuracy (mean ± std over seeds), area under the mean learning curve (normalised by the label range), how often each strategy is significantly beaten (penalty column mean, lower is better) and the mean selection time per round.${multi}</p>
+<table><thead><tr><th>strategy</th><th>final accuracy</th><th>AULC</th><th>beaten</th><th>query / round</th></tr></thead><tbody>${body}</tbody></table></section>`;
+}
+
+function curves(report: Report): string {
+  const width = 760, height = 420;
+  const panels = report.settings.map((s, i) => curvesPanel(s.summary, 0, i * height, width, height, report.colors));
+  return `<section><h2>Learning curves</h2><p class="note">Mean test accuracy against the number of labelled items; bands are ± one standard deviation over seeds. Hover a point for its figures.</p>
+<svg viewBox="0 0 ${width} ${height * panels.length}" role="img" aria-label="learning curves">
+<style>.grid{stroke:#e6e6e6;stroke-width:1}.axis{stroke:#555;stroke-width:1}.tick{font-size:11px;fill:#555}.label{font-size:12px;fill:#333}.legend{font-size:12px;fill:#222}.title{font-size:14px;font-weight:600;fill:#222}</style>
+${panels.join("\n")}</svg></section>`;
+}
+
+function heatmap(report: Report): string {
+  const { names, matrix, columnMean, ddof, tCritical, settings } = report.penalty;
+  const max = Math.max(1e-9, ...matrix.flat());
+  const cell = (v: number) => `<td style="background:rgba(214,39,40,${(0.08 + 0.8 * (v / max)).toFixed(3)});color:${v / max > 0.55 ? "#fff" : "inherit"}">${v.toFixed(2)}</td>`;
+  const head = `<tr><td class="name"></td>${names.map((n) => `<th style="text-align:center">${escapeXml(n)}</th>`).join("")}</tr>`;
+  const rows = names.map((n, i) => `<tr><td class="name">${dot(report.colors.get(n)!)}${escapeXml(n)}</td>${matrix[i].map((v, j) => (i === j ? `<td class="diag">–</td>` : cell(v))).join("")}</tr>`).join("\n");
+  const meanRow = `<tr class="mean"><td class="name">column mean ↓</td>${columnMean.map((v) => `<td>${v.toFixed(2)}</td>`).join("")}</tr>`;
+  const seedsNote = tCritical.length ? `critical t ${tCritical.map((t) => t.toFixed(3)).join(", ")}` : "fewer than 2 seeds: no test possible";
+  return `<section><h2>Who beats whom</h2><p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.</p>
+<table class="heat">${head}${rows}${meanRow}</table></section>`;
+}
+
+function queryTimes(report: Report): string {
+  const s = report.summaryJson.strategies as Record<string, { meanQueryMs: number }>;
+  const max = Math.max(1e-9, ...report.names.map((n) => s[n].meanQueryMs));
+  const rowHeight = 26, width = 760, labelWidth = 150;
+  const bars = report.names.map((n, i) => {
+    const w = Math.max(1, ((width - labelWidth - 110) * s[n].meanQueryMs) / max), y = i * rowHeight + 6;
+    return `<text x="${labelWidth - 10}" y="${y + 14}" text-anchor="end" font-size="12">${escapeXml(n)}</text><rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="18" rx="3" fill="${report.colors.get(n)}"/><text x="${labelWidth + w + 8}" y="${y + 14}" font-size="12" fill="#444">${formatMs(s[n].meanQueryMs)}</text>`;
+  });
+  return `<section><h2>Query time</h2><p class="note">Mean time to select one batch (selection only, not training), over rounds and seeds${report.settings.length > 1 ? " and settings" : ""}.</p>
+<svg viewBox="0 0 ${width} ${report.names.length * rowHeight + 12}" role="img" aria-label="query time per round">${bars.join("")}</svg></section>`;
+}
+
+function rounds(report: Report): string {
+  const tables = report.settings.map((setting) => {
+    const names = Object.keys(setting.summary.strategies);
+    const curves = names.map((n) => setting.summary.strategies[n].curve);
+    const byRound = [...new Set(curves.flat().map((p) => p.round))].sort((a, b) => a - b);
+    const head = `<tr><th>round</th><th>labels</th>${names.map((n) => `<th>${dot(report.colors.get(n)!)}${escapeXml(n)}</th>`).join("")}</tr>`;
+    const body = byRound.map((r) => {
+      const cells = curves.map((c) => c.find((p) => p.round === r));
+      const labels = cells.find((p) => p)?.labeled ?? "";
+      return `<tr><td>${r}</td><td>${labels}</td>${cells.map((p) => `<td>${p ? `${percent(p.mean)} ± ${(100 * p.std).toFixed(2)}` : "–"}</td>`).join("")}</tr>`;
+    }).join("\n");
+    return `<details${report.settings.length === 1 ? " open" : ""}><summary>${escapeXml(setting.summary.name)}</summary><table>${head}${body}</table></details>`;
+  });
+  return `<section><h2>Accuracy by round</h2><p class="note">Mean ± std test accuracy over seeds after each round.</p>${tables.join("\n")}</section>`;
+}
+
+function configuration(report: Report): string {
+  const blocks = report.settings.map((s) => {
+    const entries = Object.entries(s.config ?? {}).map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${escapeXml(typeof v === "string" ? v : JSON.stringify(v))}</dd>`).join("");
+    return `<details><summary>${escapeXml(s.summary.name)} — ${escapeXml(s.dir)}</summary><dl>${entries || "<dt>config.json</dt><dd>missing</dd>"}</dl></details>`;
+  });
+  return `<section><h2>Configuration</h2><p class="note">Everything needed to rerun each setting with <code>alfamix simulate</code>.</p>${blocks.join("\n")}</section>`;
+}
+
+/** A self-contained page (no scripts, no external resources). */
+export function reportHtml(report: Report): string {
+  const seeds = [...new Set(report.settings.flatMap((s) => s.results.map((r) => r.seed)))];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>alfamix report</title><style>${CSS}</style></head>
+<body><header><h1>Active-learning report</h1><p>${report.settings.length} setting${report.settings.length === 1 ? "" : "s"} · ${report.names.length} strategies · ${seeds.length} seed${seeds.length === 1 ? "" : "s"} · ${escapeXml(report.settings.map((s) => s.summary.name).join("; "))}</p></header>
+<main>
+${leaderboard(report)}
+${curves(report)}
+${heatmap(report)}
+${queryTimes(report)}
+${rounds(report)}
+${configuration(report)}
+<p class="note">Generated by alfamix ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC.</p>
+</main></body></html>
+`;
+}

@@ -1,0 +1,97 @@
+import { mkdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { UserError } from "../errors.js";
+import { readConfig, readResults, writeAtomically, type RoundResult } from "../loop/results-store.js";
+import type { SimulationConfig } from "../loop/simulation.js";
+import { curvesSvg, strategyColor } from "./curves-svg.js";
+import { mean } from "./metrics.js";
+import { penaltyMatrix, type PenaltyMatrix } from "./penalty.js";
+import { reportHtml } from "./report-html.js";
+import { summarizeSetting, type SettingSummary } from "./summary.js";
+
+/** A results directory read back: its configuration, rows and summary. */
+export interface Setting {
+  dir: string;
+  config?: SimulationConfig;
+  results: RoundResult[];
+  summary: SettingSummary;
+}
+
+export interface Report {
+  settings: Setting[];
+  penalty: PenaltyMatrix;
+  /** Strategy names across settings, in first-seen order. */
+  names: string[];
+  colors: Map<string, string>;
+  summaryJson: Record<string, unknown>;
+}
+
+/** How a setting is named in the report: dataset, model and schedule. */
+export function settingName(config: SimulationConfig | undefined, dir: string): string {
+  if (!config) return basename(resolve(dir));
+  const model = config.model === "linear" ? "linear" : `MLP ${config.hidden.join("-")}${config.dropout > 0 ? `, dropout ${config.dropout}` : ""}`;
+  return `${basename(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
+}
+
+export function readSetting(dir: string): Setting {
+  const results = readResults(dir);
+  if (results.length === 0) throw new UserError(`${dir}: no results.jsonl with results (run alfamix simulate --out ${dir} first)`);
+  const config = readConfig<SimulationConfig>(dir);
+  return { dir, config, results, summary: summarizeSetting(settingName(config, dir), results, config?.strategies) };
+}
+
+/** Several directories are several settings, summed the way the paper sums them. */
+export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Report {
+  const settings = dirs.map(readSetting);
+  const names = [...new Set(settings.flatMap((s) => Object.keys(s.summary.strategies)))];
+  const colors = new Map(names.map((n, i) => [n, strategyColor(n, i)]));
+  const penalty = penaltyMatrix(settings.map((s) => s.results), { ddof: options.ddof ?? 1 });
+  // Keep the penalty matrix in the report's strategy order.
+  const order = names.map((n) => penalty.names.indexOf(n));
+  const ordered: PenaltyMatrix = {
+    ...penalty, names,
+    matrix: order.map((i) => order.map((j) => penalty.matrix[i][j])),
+    columnMean: order.map((j) => penalty.columnMean[j]),
+  };
+  const overall = Object.fromEntries(names.map((n) => {
+    const per = settings.map((s) => s.summary.strategies[n]).filter((x) => x !== undefined);
+    return [n, {
+      aulc: round(mean(per.map((p) => p.aulc))),
+      final: { mean: round(mean(per.map((p) => p.final.mean))), std: round(mean(per.map((p) => p.final.std))) },
+      meanQueryMs: round(mean(per.map((p) => p.meanQueryMs)), 1),
+    }];
+  }));
+  const summaryJson = {
+    strategies: overall,
+    penalty: {
+      names, matrix: ordered.matrix.map((row) => row.map((v) => round(v))), columnMean: ordered.columnMean.map((v) => round(v)),
+      ddof: penalty.ddof, tCritical: penalty.tCritical.length === 1 ? round(penalty.tCritical[0]) : penalty.tCritical.map((t) => round(t)),
+    },
+    settings: settings.map((s) => ({ dir: s.dir, name: s.summary.name, strategies: s.summary.strategies })),
+  };
+  return { settings, penalty: ordered, names, colors, summaryJson };
+}
+
+function round(v: number, digits = 4): number {
+  return Number.isFinite(v) ? Number(v.toFixed(digits)) : v;
+}
+
+export function penaltyCsv(penalty: PenaltyMatrix): string {
+  const lines = [["", ...penalty.names].join(",")];
+  penalty.names.forEach((n, i) => lines.push([n, ...penalty.matrix[i].map((v) => round(v))].join(",")));
+  lines.push(["column mean", ...penalty.columnMean.map((v) => round(v))].join(","));
+  return lines.join("\n") + "\n";
+}
+
+/** Write report.html, summary.json, penalty.csv and curves.svg into `out`. */
+export function writeReport(report: Report, out: string): string[] {
+  mkdirSync(out, { recursive: true });
+  const files: [string, string][] = [
+    ["summary.json", JSON.stringify(report.summaryJson, null, 2) + "\n"],
+    ["penalty.csv", penaltyCsv(report.penalty)],
+    ["curves.svg", curvesSvg(report.settings.map((s) => s.summary), report.colors)],
+    ["report.html", reportHtml(report)],
+  ];
+  for (const [name, content] of files) writeAtomically(join(out, name), content);
+  return files.map(([name]) => join(out, name));
+}

@@ -1,0 +1,81 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "./helpers.js";
+
+const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+function userError(result: ReturnType<typeof cli>, pattern: RegExp): void {
+  assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+test("help, version and the command list", () => {
+  const help = cli("--help");
+  assert.equal(help.status, 0);
+  for (const command of ["demo", "datasets", "inspect", "simulate", "report", "bench"]) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
+  assert.equal(cli().status, 2);
+  assert.match(cli("simulate", "--help").stdout, /--alfamix-select kmeans\|norm\|symkl\|uniform/);
+  userError(cli("frobnicate"), /^alfamix: unknown command "frobnicate"; expected one of/);
+  userError(cli("inspect", "--bogus", "x"), /^alfamix: inspect: unknown option '--bogus'/);
+  userError(cli("inspect"), /^alfamix: inspect: expected 1 argument, found 0/);
+});
+
+test("datasets and inspect", () => {
+  assert.match(cli("datasets").stdout, /^name\s+description\nmnist\s+MNIST/);
+  const mnist = cli("inspect", "mnist");
+  assert.equal(mnist.status, 0);
+  assert.match(mnist.stdout, /mnist \(train\): 60000 rows, 784 features \(28×28 images\), 10 classes/);
+  assert.match(mnist.stdout, /mnist \(test\): 10000 rows, 784 features/);
+  const vowel = cli("inspect", "../shared/data/vowel.csv.gz");
+  assert.match(vowel.stdout, /vowel\.csv\.gz: 990 rows, 10 features, 11 classes/);
+});
+
+test("bad input ends in one line naming the file and where, with exit status 2", () => {
+  const dir = tempDir();
+  const broken = join(dir, "broken.csv");
+  writeFileSync(broken, "a,b,label\n1,2,x\n3,4\n");
+  userError(cli("inspect", broken), /broken\.csv \(line 3\): expected 3 fields like the header, found 2$/);
+  writeFileSync(join(dir, "bad.csv"), "a,b,label\n1,two,x\n");
+  userError(cli("inspect", join(dir, "bad.csv")), /bad\.csv \(line 2, column "b"\): expected a finite number, found "two"$/);
+  userError(cli("inspect", join(dir, "absent.csv")), /absent\.csv: no such file$/);
+  userError(cli("simulate", "--dataset", "mnist", "--rounds", "ten"), /simulate: --rounds expects an integer ≥ 0, got "ten"/);
+  userError(cli("simulate"), /simulate: --dataset is required/);
+  userError(cli("simulate", "--dataset", "mnist", "--strategies", "random,psychic"), /unknown strategy "psychic"; known strategies: random, least-confidence/);
+  userError(cli("report", dir), /no results\.jsonl with results/);
+});
+
+test("simulate then report, end to end on a small dataset", () => {
+  const dir = tempDir();
+  const out = join(dir, "vowel");
+  const sim = cli("simulate", "--dataset", "../shared/data/vowel.csv.gz", "--hidden", "32", "--strategies", "random,margin,alfamix",
+    "--seeds", "1,2,3", "--init", "22", "--query", "11", "--rounds", "2", "--epochs", "30", "--out", out);
+  assert.equal(sim.status, 0, sim.stderr);
+  assert.match(sim.stderr, /simulate: done in/);
+  const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 27);
+  assert.deepEqual(Object.keys(lines[0]).slice(0, 7), ["strategy", "seed", "round", "labeled", "accuracy", "trainMs", "queryMs"]);
+  const report = cli("report", out, "--paper-compat");
+  assert.equal(report.status, 0, report.stderr);
+  assert.match(report.stdout, /strategy\s+final accuracy\s+AULC\s+beaten\s+query\/round/);
+  assert.match(report.stdout, /ddof 0 \(--paper-compat\)/);
+  for (const f of ["report.html", "summary.json", "penalty.csv", "curves.svg"]) assert.ok(existsSync(join(out, f)), f);
+  const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+  assert.deepEqual(Object.keys(summary.strategies), ["random", "margin", "alfamix"]);
+  assert.deepEqual(Object.keys(summary.strategies.alfamix), ["aulc", "final", "meanQueryMs"]);
+  assert.deepEqual(summary.penalty.names, ["random", "margin", "alfamix"]);
+  assert.equal(summary.penalty.ddof, 0);
+  assert.ok(Math.abs(summary.penalty.tCritical - 4.3027) < 1e-3);
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.match(html, /<svg[^>]*aria-label="learning curves"/);
+  assert.doesNotMatch(html, /<script|https?:\/\//, "self-contained: no scripts, no external resources");
+});

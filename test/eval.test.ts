@@ -1,0 +1,62 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { areaUnderCurve, std } from "../src/eval/metrics.js";
+import { penaltyMatrix, type CurvePoint } from "../src/eval/penalty.js";
+import { studentTCdf, tCritical } from "../src/eval/student-t.js";
+import { summarizeSetting } from "../src/eval/summary.js";
+import { penaltyCsv } from "../src/eval/report.js";
+
+test("Student t: critical values and the CDF match the tables", () => {
+  for (const [df, t] of [[1, 12.706], [2, 4.303], [4, 2.776], [9, 2.262], [29, 2.045]]) assert.ok(Math.abs(tCritical(df) - t) < 1e-3, `df ${df}: ${tCritical(df)}`);
+  assert.ok(Math.abs(studentTCdf(0, 5) - 0.5) < 1e-12);
+  assert.ok(Math.abs(studentTCdf(2.015, 5) - 0.95) < 1e-3);
+});
+
+test("AULC by the trapezoid rule, divided by the label range", () => {
+  assert.ok(Math.abs(areaUnderCurve([100, 200, 300], [0.5, 0.7, 0.9]) - 0.7) < 1e-12);
+  assert.equal(areaUnderCurve([100], [0.8]), 0.8);
+  assert.ok(Math.abs(std([1, 2, 3]) - 1) < 1e-12);
+  assert.ok(Math.abs(std([1, 2, 3], 0) - Math.sqrt(2 / 3)) < 1e-12);
+});
+
+/** Strategy a against b over 3 seeds; round 0 is shared, so it never counts. */
+function setting(deltasByRound: number[][]): CurvePoint[] {
+  const points: CurvePoint[] = [];
+  [1, 2, 3].forEach((seed, s) => {
+    points.push({ strategy: "a", seed, round: 0, accuracy: 0.5 }, { strategy: "b", seed, round: 0, accuracy: 0.5 });
+    deltasByRound.forEach((deltas, r) => {
+      points.push({ strategy: "a", seed, round: r + 1, accuracy: 0.8 + deltas[s] }, { strategy: "b", seed, round: r + 1, accuracy: 0.8 });
+    });
+  });
+  return points;
+}
+
+test("penalty matrix on a hand-computed example, with both ddof conventions and two settings", () => {
+  // Round 1: Δ = (0.02, 0.03, 0.025): mean 0.025, std 0.005, t = √3·5 = 8.66 > 4.303: a beats b.
+  // Round 2: Δ = 0.02 ∓ 0.00866: t = 4.00 with ddof 1 (not significant), 4.90 with ddof 0 (significant).
+  const one = setting([[0.02, 0.03, 0.025], [0.02 - 0.00866, 0.02, 0.02 + 0.00866]]);
+  const sample = penaltyMatrix([one]);
+  assert.deepEqual(sample.names, ["a", "b"]);
+  assert.deepEqual(sample.matrix, [[0, 0.5], [0, 0]]);
+  assert.deepEqual(sample.columnMean, [0, 0.5]);
+  assert.equal(sample.ddof, 1);
+  assert.ok(Math.abs(sample.tCritical[0] - 4.3027) < 1e-4);
+  const population = penaltyMatrix([one], { ddof: 0 });
+  assert.deepEqual(population.matrix, [[0, 1], [0, 0]]);
+  // Settings add up: the same setting twice doubles every entry.
+  const twice = penaltyMatrix([one, one]);
+  assert.deepEqual(twice.matrix, [[0, 1], [0, 0]]);
+  assert.equal(twice.settings, 2);
+  assert.equal(penaltyCsv({ ...sample }), ",a,b\na,0,0.5\nb,0,0\ncolumn mean,0,0.5\n");
+  // Equal accuracies everywhere: nobody beats anybody (std 0 and mean 0).
+  assert.deepEqual(penaltyMatrix([setting([[0, 0, 0]])]).matrix, [[0, 0], [0, 0]]);
+});
+
+test("a setting's summary: curves, final accuracy and query times", () => {
+  const rows = [1, 2].flatMap((seed) => [0, 1].map((round) => ({ strategy: "s", seed, round, labeled: 10 + 5 * round, accuracy: 0.5 + 0.1 * round + 0.01 * seed, trainMs: 2, queryMs: round ? 4 * seed : 0 })));
+  const summary = summarizeSetting("toy", rows).strategies.s;
+  assert.deepEqual(summary.curve.map((p) => [p.round, p.labeled, Number(p.mean.toFixed(3))]), [[0, 10, 0.515], [1, 15, 0.615]]);
+  assert.ok(Math.abs(summary.final.std - Math.SQRT1_2 * 0.01) < 1e-9);
+  assert.equal(summary.meanQueryMs, 6);
+  assert.ok(Math.abs(summary.aulc - 0.565) < 1e-9);
+});

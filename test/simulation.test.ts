@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../src/loop/simulation.js";
+import { readResults } from "../src/loop/results-store.js";
+import { tempDir } from "./helpers.js";
+
+const config: SimulationConfig = {
+  ...DEFAULT_CONFIG, dataset: "../shared/data/vowel.csv.gz", model: "mlp", hidden: [32],
+  strategies: ["random", "entropy", "alfamix"], seeds: [1, 2], init: 22, query: 11, rounds: 2, epochs: 40,
+};
+
+test("paired runs: every strategy shares a seed's split, initial labels and weights; resuming skips finished runs", async () => {
+  const dir = tempDir();
+  const out = join(dir, "run");
+  const seen: string[] = [];
+  const results = await simulate(config, { out, onProgress: (p) => seen.push(`${p.strategy}/${p.seed}/${p.round}`) });
+  assert.equal(results.length, 3 * 2 * 3);
+  assert.equal(seen.length, 18);
+  for (const seed of [1, 2]) {
+    const round0 = results.filter((r) => r.seed === seed && r.round === 0);
+    assert.equal(new Set(round0.map((r) => r.accuracy)).size, 1, "round 0 is identical for every strategy");
+    for (const r of results.filter((x) => x.seed === seed)) assert.equal(r.labeled, 22 + 11 * r.round);
+  }
+  assert.ok(results.every((r) => r.accuracy > 0.1 && r.accuracy <= 1 && (r.round === 0 ? r.queryMs === 0 : r.queryMs > 0)));
+  const alfamix = results.filter((r) => r.strategy === "alfamix" && r.round > 0);
+  assert.ok(alfamix.every((r) => r.stats && r.stats.candidates >= 0 && r.stats.cap >= 0));
+  const saved = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+  assert.deepEqual(saved.strategies, config.strategies);
+
+  // Same command again: nothing runs. One more strategy: only it runs.
+  seen.length = 0;
+  await simulate(config, { out, onProgress: (p) => seen.push(p.strategy) });
+  assert.equal(seen.length, 0);
+  const more = await simulate({ ...config, strategies: ["random", "margin"] }, { out, onProgress: (p) => seen.push(p.strategy) });
+  assert.deepEqual([...new Set(seen)], ["margin"]);
+  assert.equal(more.length, 4 * 2 * 3);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).strategies, ["random", "entropy", "alfamix", "margin"]);
+
+  // A second directory gives the same numbers: runs are deterministic.
+  const again = await simulate({ ...config, strategies: ["alfamix"], seeds: [2] }, { out: join(dir, "again") });
+  const key = (r: { strategy: string; seed: number; round: number; accuracy: number }) => `${r.strategy}/${r.seed}/${r.round}/${r.accuracy}`;
+  assert.deepEqual(again.map(key), results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map(key));
+});
+
+test("a partial run left by an interruption is redone, not duplicated", async () => {
+  const dir = tempDir();
+  const small = { ...config, strategies: ["random"], seeds: [1] };
+  await simulate(small, { out: dir });
+  const rows = readResults(dir);
+  writeFileSync(join(dir, "results.jsonl"), rows.slice(0, 2).map((r) => JSON.stringify(r)).join("\n") + "\n");
+  const redone = await simulate(small, { out: dir });
+  const untimed = (r: { trainMs?: number; queryMs?: number }) => ({ ...r, trainMs: 0, queryMs: 0 });
+  assert.deepEqual(redone.map((r) => r.round), [0, 1, 2]);
+  assert.deepEqual(redone.map(untimed), rows.map(untimed));
+});
+
+test("settings that change the experiment cannot be mixed into an existing directory", async () => {
+  const dir = tempDir();
+  const small = { ...config, strategies: ["random"], seeds: [1] };
+  await simulate(small, { out: dir });
+  await assert.rejects(simulate({ ...small, rounds: 3, lr: 0.01 }, { out: dir }), /holds results of a different simulation \(it differs in --rounds, --lr\); use another --out/);
+  await assert.rejects(simulate({ ...small, strategies: ["bald"] }, { out: join(dir, "b") }), /bald needs a model with dropout/);
+  await assert.rejects(simulate({ ...small, strategies: ["nope"] }, { out: join(dir, "c") }), /unknown strategy "nope"/);
+  await assert.rejects(simulate({ ...small, init: 900, rounds: 10, query: 50 }, { out: join(dir, "d") }), /exceed the pool of 792 items/);
+  assert.equal(existsSync(join(dir, "c", "results.jsonl")), false);
+});
