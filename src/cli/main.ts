@@ -4,6 +4,7 @@ import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
 import { demoCommand, runDemo } from "./demo.js";
 import { inspectCommand, runInspect } from "./inspect.js";
+import { queryCommand, runQuery } from "./query.js";
 import { reportCommand, runReport } from "./report.js";
 import { runSimulate, simulateCommand } from "./simulate.js";
 
@@ -16,6 +17,7 @@ const commands: Command[] = [
   { spec: demoCommand, run: runDemo },
   { spec: datasetsCommand, run: runDatasets },
   { spec: inspectCommand, run: runInspect },
+  { spec: queryCommand, run: runQuery },
   { spec: simulateCommand, run: runSimulate },
   { spec: reportCommand, run: runReport },
   { spec: benchCommand, run: runBench },

@@ -4,3 +4,4 @@ export * from "./idx.js";
 export * from "./npy.js";
 export * from "./registry.js";
 export * from "./transform.js";
+export * from "./pool.js";

@@ -1,0 +1,67 @@
+import { readLabeled, readPool } from "../data/pool.js";
+import { UserError } from "../errors.js";
+import { formatMs, percent } from "../eval/format.js";
+import { writeAtomically } from "../loop/results-store.js";
+import { formatSelection, selectBatch } from "../loop/select-batch.js";
+import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
+import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
+
+export const queryCommand: CommandSpec = {
+  name: "query",
+  usage: "alfamix query --pool FILE --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [options]",
+  summary: "Pick the next items to label: train a head on the labelled items, run a strategy over the rest, write id,rank,score,predicted_label,confidence.",
+  options: {
+    pool: { type: "string", placeholder: "FILE", help: "every item: .csv/.csv.gz with an id column, .jsonl {id, embedding}, or .npy (N×D)" },
+    ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line (default: the row number)" },
+    labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
+    strategy: { type: "string", placeholder: "NAME", help: "random, least-confidence, margin, entropy, bald, coreset, badge or alfamix", default: "alfamix" },
+    budget: { type: "string", placeholder: "N", help: "items to pick", default: "100" },
+    model: { type: "string", placeholder: "linear|mlp", help: "the head trained on the labelled items", default: "linear" },
+    hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden widths", default: "256" },
+    dropout: { type: "string", placeholder: "P", help: "dropout before the head (bald needs > 0)", default: "0" },
+    epochs: { type: "string", placeholder: "N", help: "maximum training epochs (stops at 99% training accuracy)", default: "1000" },
+    lr: { type: "string", placeholder: "LR", help: "Adam learning rate", default: "0.001" },
+    standardize: { type: "boolean", help: "standardise each feature with the pool's mean and std" },
+    seed: { type: "string", placeholder: "N", help: "seeds training and the strategy", default: "0" },
+    out: { type: "string", placeholder: "FILE", help: "write here (atomically) instead of stdout" },
+    format: { type: "string", placeholder: "csv|jsonl", help: "output format", default: "csv, or jsonl for a .jsonl --out" },
+    quiet: { type: "boolean", help: "no summary on stderr" },
+    ...strategyOptionSpecs,
+  },
+};
+
+export async function runQuery(args: ParsedArgs): Promise<void> {
+  const options = new OptionReader("query", args.values);
+  const poolPath = options.string("pool"), labeledPath = options.string("labeled");
+  if (!poolPath || !labeledPath) throw new UserError("query: --pool FILE and --labeled FILE are required (see alfamix query --help)");
+  const out = options.string("out");
+  const format = options.choice("format", ["csv", "jsonl"] as const, out && /\.jsonl$/i.test(out) ? "jsonl" : "csv");
+  const started = performance.now();
+  const [pool, labeled] = [await readPool(poolPath, options.string("ids")), await readLabeled(labeledPath)];
+  const loadMs = performance.now() - started;
+  const selection = selectBatch({
+    pool, labeled,
+    strategy: options.string("strategy", "alfamix"),
+    strategyOptions: readStrategyOptions(options),
+    budget: options.int("budget", 100, 1),
+    model: options.choice("model", ["linear", "mlp"] as const, "linear"),
+    hidden: options.intList("hidden", [256], 1),
+    dropout: options.number("dropout", 0, 0, 0.99),
+    fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) },
+    standardize: options.flag("standardize"),
+    seed: options.int("seed", 0),
+  });
+  const text = formatSelection(selection.items, format);
+  if (out) writeAtomically(out, text);
+  else process.stdout.write(text);
+  if (options.flag("quiet")) return;
+  for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
+  const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
+  const t = selection.training, stats = selection.stats;
+  console.error(`pool: ${selection.poolSize} items × ${pool.x.cols} features (${poolPath}), read in ${formatMs(loadMs)}`);
+  console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
+  console.error(`model: ${options.string("model", "linear")} head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
+  const details = Object.entries(stats).filter(([k]) => !k.endsWith("Ms")).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
+  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}; score = ${selection.scoreName}`);
+  if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
+}

@@ -1,0 +1,174 @@
+import { inputError, UserError } from "../errors.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
+import { forEachCsvRow, readCsvTable } from "./csv.js";
+import { readTextChunks } from "./files.js";
+import { readNpy } from "./npy.js";
+import { checkFinite } from "./transform.js";
+
+/** Items to choose from: an id and a feature (or embedding) row each. */
+export interface Pool {
+  ids: string[];
+  x: Matrix;
+}
+
+const ROWS_PER_BLOCK = 16384;
+
+/**
+ * A pool from CSV (.csv/.csv.gz, ids from an `id` column, else the row number), JSONL (one
+ * {"id", "embedding": [...]} per line) or NPY (N×D float32/float64/uint8, ids from `idsPath`, one
+ * per line, else the row number). Read in chunks; any NaN, infinity, ragged row or repeated id is
+ * a one-line error.
+ */
+export async function readPool(path: string, idsPath?: string): Promise<Pool> {
+  let pool: Pool;
+  if (/\.npy$/i.test(path)) {
+    const { shape, data } = readNpy(path, "float32");
+    if (shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (items, features) array, found shape (${shape.join(", ")})`);
+    const x = matrix(shape[0], shape[1], data);
+    checkFinite(x, path);
+    pool = { ids: idsPath ? await readIdList(idsPath, x.rows, path) : rowNumbers(x.rows), x };
+  } else if (/\.jsonl(\.gz)?$/i.test(path)) {
+    pool = await readJsonlPool(path);
+  } else if (/\.(csv|tsv)(\.gz)?$/i.test(path)) {
+    const table = await readCsvTable(path, { labelColumn: false });
+    pool = { ids: table.ids ?? rowNumbers(table.x.rows), x: table.x };
+  } else {
+    throw inputError(path, undefined, "unrecognised pool format: expected .csv, .csv.gz, .jsonl or .npy");
+  }
+  if (idsPath && !/\.npy$/i.test(path)) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
+  if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
+  const seen = new Map<string, number>();
+  pool.ids.forEach((id, row) => {
+    const first = seen.get(id);
+    if (first !== undefined) throw inputError(path, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
+    seen.set(id, row);
+  });
+  return pool;
+}
+
+function rowNumbers(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(i));
+}
+
+async function readIdList(path: string, expected: number, poolPath: string): Promise<string[]> {
+  const ids: string[] = [];
+  let text = "";
+  for await (const chunk of readTextChunks(path)) {
+    text += chunk;
+    const lines = text.split("\n");
+    text = lines.pop()!;
+    for (const line of lines) ids.push(line.replace(/\r$/, ""));
+  }
+  if (text !== "") ids.push(text.replace(/\r$/, ""));
+  while (ids.length > expected && ids[ids.length - 1] === "") ids.pop();
+  if (ids.length !== expected) throw inputError(path, undefined, `expected ${expected} ids, one per line, to match ${poolPath}; found ${ids.length}`);
+  return ids;
+}
+
+/** Each non-blank line of a JSONL file, parsed, with its 1-based line number. */
+export async function forEachJsonLine(path: string, onLine: (value: unknown, line: number) => void): Promise<void> {
+  let pending = "", line = 0;
+  const handle = (text: string) => {
+    line++;
+    if (text.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw inputError(path, `line ${line}`, "expected a JSON object");
+    }
+    onLine(value, line);
+  };
+  for await (const chunk of readTextChunks(path)) {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const text of lines) handle(text);
+  }
+  if (pending !== "") handle(pending);
+}
+
+async function readJsonlPool(path: string): Promise<Pool> {
+  const ids: string[] = [], blocks: Float32Array[] = [];
+  let dim = -1, block = new Float32Array(0), inBlock = 0;
+  await forEachJsonLine(path, (value, line) => {
+    const item = value as { id?: unknown; embedding?: unknown };
+    if (typeof item !== "object" || item === null || !("id" in item) || !Array.isArray(item.embedding)) {
+      throw inputError(path, `line ${line}`, 'expected {"id": ..., "embedding": [numbers]}');
+    }
+    const embedding = item.embedding as unknown[];
+    if (dim < 0) dim = embedding.length;
+    if (embedding.length !== dim || dim === 0) throw inputError(path, `line ${line}`, `expected an embedding of ${dim || "at least 1"} numbers like the first line, found ${embedding.length}`);
+    if (inBlock === ROWS_PER_BLOCK || block.length === 0) {
+      if (block.length) blocks.push(block);
+      block = new Float32Array(ROWS_PER_BLOCK * dim);
+      inBlock = 0;
+    }
+    for (let j = 0; j < dim; j++) {
+      const v = embedding[j];
+      if (typeof v !== "number" || !Number.isFinite(v)) throw inputError(path, `line ${line}`, `expected a finite number at embedding[${j}], found ${JSON.stringify(v)}`);
+      block[inBlock * dim + j] = v;
+    }
+    ids.push(String(item.id));
+    inBlock++;
+  });
+  if (block.length) blocks.push(block.subarray(0, inBlock * dim));
+  const x = matrix(ids.length, Math.max(dim, 0));
+  let offset = 0;
+  for (const b of blocks) {
+    x.data.set(b, offset);
+    offset += b.length;
+  }
+  return { ids, x };
+}
+
+/** Labels known so far: ids and their labels (strings; numeric labels stay as written). */
+export interface LabeledItems {
+  ids: string[];
+  labels: string[];
+}
+
+/**
+ * Labelled items from CSV with a header naming an `id` and a `label` column (label, class or y),
+ * or from JSONL with {"id", "label"} per line. A repeated id is an error.
+ */
+export async function readLabeled(path: string): Promise<LabeledItems> {
+  const ids: string[] = [], labels: string[] = [];
+  const lines: number[] = [];
+  if (/\.jsonl(\.gz)?$/i.test(path)) {
+    await forEachJsonLine(path, (value, line) => {
+      const item = value as { id?: unknown; label?: unknown };
+      if (typeof item !== "object" || item === null || item.id === undefined || item.label === undefined || item.label === null) {
+        throw inputError(path, `line ${line}`, 'expected {"id": ..., "label": ...}');
+      }
+      ids.push(String(item.id));
+      labels.push(String(item.label));
+      lines.push(line);
+    });
+  } else if (/\.(csv|tsv)(\.gz)?$/i.test(path)) {
+    let columns: { id: number; label: number; width: number } | undefined;
+    await forEachCsvRow(path, (fields, line) => {
+      if (!columns) {
+        const names = fields.map((f) => f.trim().toLowerCase());
+        const id = names.indexOf("id"), label = names.findIndex((n) => n === "label" || n === "class" || n === "y");
+        if (id < 0 || label < 0) throw inputError(path, `line ${line}`, `expected a header with an "id" and a "label" column, found ${fields.map((f) => JSON.stringify(f)).join(", ")}`);
+        columns = { id, label, width: fields.length };
+        return;
+      }
+      if (fields.length !== columns.width) throw inputError(path, `line ${line}`, `expected ${columns.width} fields like the header, found ${fields.length}`);
+      const label = fields[columns.label].trim();
+      if (label === "") throw inputError(path, `line ${line}`, "expected a label, found an empty field");
+      ids.push(fields[columns.id]);
+      labels.push(label);
+      lines.push(line);
+    });
+  } else {
+    throw inputError(path, undefined, "unrecognised labelled-file format: expected .csv, .csv.gz or .jsonl with id and label");
+  }
+  const seen = new Set<string>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) throw inputError(path, `line ${lines[i]}`, `id ${JSON.stringify(id)} is labelled twice`);
+    seen.add(id);
+  });
+  return { ids, labels };
+}

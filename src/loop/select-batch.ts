@@ -1,0 +1,128 @@
+import { encodeLabels } from "../data/dataset.js";
+import type { LabeledItems, Pool } from "../data/pool.js";
+import { fitStandardizer, standardizeInPlace } from "../data/transform.js";
+import { UserError } from "../errors.js";
+import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
+import type { FitOptions, FitReport } from "../models/classifier.js";
+import { NeuralClassifier } from "../models/network.js";
+import { Rng } from "../random.js";
+import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import type { Strategy } from "../strategies/types.js";
+
+export interface SelectBatchOptions {
+  /** Every item: ids and one feature or embedding row each (labelled items included). */
+  pool: Pool;
+  /** The labels known so far, by id. */
+  labeled: LabeledItems;
+  /** A registered strategy name (default "alfamix") or a strategy object. */
+  strategy?: string | Strategy;
+  strategyOptions?: StrategyOptions;
+  /** Items to pick (default 100); more than the unlabelled items takes them all, with a warning. */
+  budget?: number;
+  /** The head trained on the labelled items: softmax regression (default) or an MLP. */
+  model?: "linear" | "mlp";
+  hidden?: number[];
+  dropout?: number;
+  fit?: FitOptions;
+  /** Standardise each feature with the pool's mean and std first (the pool is not modified). */
+  standardize?: boolean;
+  /** Seeds the model's initial weights and the strategy's draws (default 0). */
+  seed?: number;
+}
+
+/** One item to label next. */
+export interface SelectedItem {
+  id: string;
+  /** 1 = wanted first. */
+  rank: number;
+  /** The strategy's score for the item (see `scoreName`), or null where it has none. */
+  score: number | null;
+  predictedLabel: string;
+  /** The model's probability of `predictedLabel`. */
+  confidence: number;
+}
+
+export interface BatchSelection {
+  items: SelectedItem[];
+  strategy: string;
+  scoreName: string;
+  poolSize: number;
+  unlabeledCount: number;
+  labeledPerClass: Record<string, number>;
+  training: FitReport;
+  /** The strategy's own figures (ALFA-Mix: candidates, cap, …). */
+  stats: Record<string, number>;
+  queryMs: number;
+  warnings: string[];
+}
+
+/**
+ * One round of active learning on real data: train the head on the labelled items (seeded), run
+ * the strategy over the unlabelled rest and return the items to label next with their scores and
+ * the model's current guess. Never returns a labelled id or the same id twice.
+ */
+export function selectBatch(options: SelectBatchOptions): BatchSelection {
+  const { pool, labeled, budget = 100, model: kind = "linear", seed = 0 } = options;
+  if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
+  if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
+  if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
+  const strategy = typeof options.strategy === "object" ? options.strategy : createStrategy(options.strategy ?? "alfamix", options.strategyOptions);
+  const row = new Map(pool.ids.map((id, i) => [id, i]));
+  const labeledRows = Int32Array.from(labeled.ids, (id) => {
+    const r = row.get(id);
+    if (r === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
+    return r;
+  });
+  const { y, classNames } = encodeLabels(labeled.labels);
+  if (classNames.length < 2) {
+    throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
+  }
+  const isLabeled = new Uint8Array(pool.x.rows);
+  for (const r of labeledRows) isLabeled[r] = 1;
+  const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const warnings: string[] = [];
+  if (budget > unlabeled.length) warnings.push(`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`);
+
+  let x: Matrix = pool.x;
+  if (options.standardize) {
+    x = matrix(pool.x.rows, pool.x.cols, pool.x.data.slice());
+    standardizeInPlace(x, fitStandardizer(x));
+  }
+  const model = new NeuralClassifier(x.cols, classNames.length, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
+  const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
+  const started = performance.now();
+  const result = strategy.query({ pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") }, Math.min(budget, unlabeled.length));
+  const queryMs = performance.now() - started;
+  const probs = model.predictProbs(gatherRows(x, result.indices));
+  const K = classNames.length;
+  const items = Array.from(result.indices, (r, i): SelectedItem => {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
+    const score = result.scores?.[i];
+    return { id: pool.ids[r], rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : score, predictedLabel: classNames[best], confidence: probs.data[i * K + best] };
+  });
+  const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
+  for (const label of labeled.labels) labeledPerClass[label]++;
+  return {
+    items, strategy: strategy.name, scoreName: strategy.scoreName, poolSize: pool.x.rows, unlabeledCount: unlabeled.length,
+    labeledPerClass, training, stats: result.stats ?? {}, queryMs, warnings,
+  };
+}
+
+const significant = (v: number) => Number(v.toPrecision(6));
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The selection as CSV (id,rank,score,predicted_label,confidence; no score → empty) or JSONL. */
+export function formatSelection(items: SelectedItem[], format: "csv" | "jsonl"): string {
+  if (format === "jsonl") {
+    return items.map((it) => JSON.stringify({ id: it.id, rank: it.rank, score: it.score === null ? null : significant(it.score), predicted_label: it.predictedLabel, confidence: significant(it.confidence) }) + "\n").join("");
+  }
+  const lines = ["id,rank,score,predicted_label,confidence"];
+  for (const it of items) {
+    lines.push([csvField(it.id), it.rank, it.score === null ? "" : significant(it.score), csvField(it.predictedLabel), significant(it.confidence)].join(","));
+  }
+  return lines.join("\n") + "\n";
+}
