@@ -99,7 +99,11 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     let best = 0;
     for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
     const score = result.scores?.[i];
-    return { id: pool.ids[r], rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : score, predictedLabel: classNames[best], confidence: probs.data[i * K + best] };
+    // Scores and probabilities are float32: seven significant digits are all they hold.
+    return {
+      id: pool.ids[r], rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
+      predictedLabel: classNames[best], confidence: Number(probs.data[i * K + best].toPrecision(7)),
+    };
   });
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
