@@ -6,7 +6,7 @@ import { fromRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { createMLP, linearFromWeights, createLinear } from "../src/models/network.js";
 import type { Classifier } from "../src/models/classifier.js";
 import { buildAnchors } from "../src/strategies/alfamix-anchors.js";
-import { closedFormSearch } from "../src/strategies/alfamix-candidates.js";
+import { closedFormSearch } from "../src/strategies/alfamix-closed-form.js";
 import { closedFormAlpha, closedFormCandidatesLiteral } from "../src/strategies/alfamix-literal.js";
 import { alfaMixStrategy, capSchedule } from "../src/strategies/alfamix.js";
 import { createStrategy, STRATEGY_NAMES } from "../src/strategies/registry.js";

@@ -1,7 +1,8 @@
 import { inputError } from "../errors.js";
-import { matrix, type Matrix } from "../linalg/matrix.js";
+import type { Matrix } from "../linalg/matrix.js";
 import { CsvParser } from "./csv-parser.js";
 import { readTextChunks } from "./files.js";
+import { RowBlocks } from "./row-blocks.js";
 
 /** Each row of a CSV file (.csv, .tsv, optionally .gz), streamed. */
 export async function forEachCsvRow(path: string, onRow: (fields: string[], line: number) => void): Promise<void> {
@@ -30,8 +31,6 @@ export interface CsvTable {
   ids?: string[];
 }
 
-const ROWS_PER_BLOCK = 16384;
-
 /**
  * A numeric table from a CSV file: the header is optional (the first row is a header when one of
  * its fields is not a number where the second row has one), quoted numbers are numbers, and every
@@ -40,9 +39,7 @@ const ROWS_PER_BLOCK = 16384;
  */
 export async function readCsvTable(path: string, options: CsvTableOptions = {}): Promise<CsvTable> {
   let first: { fields: string[]; line: number } | undefined;
-  let layout: Layout | undefined;
-  const blocks: Float32Array[] = [];
-  let block = new Float32Array(0), inBlock = 0, rows = 0;
+  let layout: Layout | undefined, rows: RowBlocks | undefined;
   const labels: string[] = [], ids: string[] = [];
 
   const addRow = (fields: string[], line: number) => {
@@ -50,12 +47,8 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
     if (fields.length !== l.width) {
       throw inputError(path, `line ${line}`, `expected ${l.width} fields${l.header ? " like the header" : " like the first row"}, found ${fields.length}`);
     }
-    if (inBlock === ROWS_PER_BLOCK || block.length === 0) {
-      if (block.length) blocks.push(block);
-      block = new Float32Array(ROWS_PER_BLOCK * l.features.length);
-      inBlock = 0;
-    }
-    const o = inBlock * l.features.length;
+    rows ??= new RowBlocks(l.features.length);
+    const { data: block, offset: o } = rows.next();
     for (let j = 0; j < l.features.length; j++) {
       const column = l.features[j], text = fields[column];
       const v = parseNumber(text);
@@ -72,8 +65,6 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
       labels.push(label);
     }
     if (l.id >= 0) ids.push(fields[l.id]);
-    inBlock++;
-    rows++;
   };
 
   await forEachCsvRow(path, (fields, line) => {
@@ -90,15 +81,8 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
     layout = planColumns(path, first.fields, undefined, options);
     if (!layout.header) addRow(first.fields, first.line);
   }
-  if (!layout || rows === 0) throw inputError(path, undefined, "expected at least one data row, found none");
-  if (block.length) blocks.push(block.subarray(0, inBlock * layout.features.length));
-  const d = layout.features.length;
-  const x = matrix(rows, d);
-  let offset = 0;
-  for (const b of blocks) {
-    x.data.set(b, offset);
-    offset += b.length;
-  }
+  if (!layout || !rows) throw inputError(path, undefined, "expected at least one data row, found none");
+  const x = rows.toMatrix();
   return {
     featureNames: layout.features.map((c) => layout!.names[c]),
     x,

@@ -46,3 +46,15 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
   const rest = decoder.decode();
   if (rest) yield rest;
 }
+
+/** Each line of a text file (optionally gzipped), without its line end, with its 1-based number. */
+export async function forEachLine(path: string, onLine: (text: string, line: number) => void): Promise<void> {
+  let pending = "", line = 0;
+  for await (const chunk of readTextChunks(path)) {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const text of lines) onLine(text.replace(/\r$/, ""), ++line);
+  }
+  if (pending !== "") onLine(pending.replace(/\r$/, ""), ++line);
+}

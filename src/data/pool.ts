@@ -1,8 +1,9 @@
 import { inputError, UserError } from "../errors.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { forEachCsvRow, readCsvTable } from "./csv.js";
-import { readTextChunks } from "./files.js";
+import { forEachLine } from "./files.js";
 import { readNpy } from "./npy.js";
+import { RowBlocks } from "./row-blocks.js";
 import { checkFinite } from "./transform.js";
 
 /** Items to choose from: an id and a feature (or embedding) row each. */
@@ -10,8 +11,6 @@ export interface Pool {
   ids: string[];
   x: Matrix;
 }
-
-const ROWS_PER_BLOCK = 16384;
 
 /**
  * A pool from CSV (.csv/.csv.gz, ids from an `id` column, else the row number), JSONL (one
@@ -52,14 +51,7 @@ function rowNumbers(n: number): string[] {
 
 async function readIdList(path: string, expected: number, poolPath: string): Promise<string[]> {
   const ids: string[] = [];
-  let text = "";
-  for await (const chunk of readTextChunks(path)) {
-    text += chunk;
-    const lines = text.split("\n");
-    text = lines.pop()!;
-    for (const line of lines) ids.push(line.replace(/\r$/, ""));
-  }
-  if (text !== "") ids.push(text.replace(/\r$/, ""));
+  await forEachLine(path, (text) => ids.push(text));
   while (ids.length > expected && ids[ids.length - 1] === "") ids.pop();
   if (ids.length !== expected) throw inputError(path, undefined, `expected ${expected} ids, one per line, to match ${poolPath}; found ${ids.length}`);
   return ids;
@@ -67,9 +59,7 @@ async function readIdList(path: string, expected: number, poolPath: string): Pro
 
 /** Each non-blank line of a JSONL file, parsed, with its 1-based line number. */
 export async function forEachJsonLine(path: string, onLine: (value: unknown, line: number) => void): Promise<void> {
-  let pending = "", line = 0;
-  const handle = (text: string) => {
-    line++;
+  await forEachLine(path, (text, line) => {
     if (text.trim() === "") return;
     let value: unknown;
     try {
@@ -78,48 +68,30 @@ export async function forEachJsonLine(path: string, onLine: (value: unknown, lin
       throw inputError(path, `line ${line}`, "expected a JSON object");
     }
     onLine(value, line);
-  };
-  for await (const chunk of readTextChunks(path)) {
-    pending += chunk;
-    const lines = pending.split("\n");
-    pending = lines.pop()!;
-    for (const text of lines) handle(text);
-  }
-  if (pending !== "") handle(pending);
+  });
 }
 
 async function readJsonlPool(path: string): Promise<Pool> {
-  const ids: string[] = [], blocks: Float32Array[] = [];
-  let dim = -1, block = new Float32Array(0), inBlock = 0;
+  const ids: string[] = [];
+  let rows: RowBlocks | undefined;
   await forEachJsonLine(path, (value, line) => {
     const item = value as { id?: unknown; embedding?: unknown };
     if (typeof item !== "object" || item === null || !("id" in item) || !Array.isArray(item.embedding)) {
       throw inputError(path, `line ${line}`, 'expected {"id": ..., "embedding": [numbers]}');
     }
     const embedding = item.embedding as unknown[];
-    if (dim < 0) dim = embedding.length;
+    const dim = rows?.width ?? embedding.length;
     if (embedding.length !== dim || dim === 0) throw inputError(path, `line ${line}`, `expected an embedding of ${dim || "at least 1"} numbers like the first line, found ${embedding.length}`);
-    if (inBlock === ROWS_PER_BLOCK || block.length === 0) {
-      if (block.length) blocks.push(block);
-      block = new Float32Array(ROWS_PER_BLOCK * dim);
-      inBlock = 0;
-    }
+    rows ??= new RowBlocks(dim);
+    const { data, offset } = rows.next();
     for (let j = 0; j < dim; j++) {
       const v = embedding[j];
       if (typeof v !== "number" || !Number.isFinite(v)) throw inputError(path, `line ${line}`, `expected a finite number at embedding[${j}], found ${JSON.stringify(v)}`);
-      block[inBlock * dim + j] = v;
+      data[offset + j] = v;
     }
     ids.push(String(item.id));
-    inBlock++;
   });
-  if (block.length) blocks.push(block.subarray(0, inBlock * dim));
-  const x = matrix(ids.length, Math.max(dim, 0));
-  let offset = 0;
-  for (const b of blocks) {
-    x.data.set(b, offset);
-    offset += b.length;
-  }
-  return { ids, x };
+  return { ids, x: rows ? rows.toMatrix() : matrix(0, 0) };
 }
 
 /** Labels known so far: ids and their labels (strings; numeric labels stay as written). */

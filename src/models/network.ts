@@ -51,6 +51,12 @@ export class NeuralClassifier implements Classifier {
   private readonly grads: Float32Array;
   private readonly layers: Layer[];
   private readonly buffers = new Map<number, BatchBuffers>();
+  /** Views of each layer's weights and of their gradients, made once: no allocation per batch. */
+  private readonly views: { W: Matrix; b: Float32Array }[];
+  private readonly gradViews: { W: Matrix; b: Float32Array }[];
+  /** Loss sum and correct count of the last batch (fields, not a returned object, in the hot loop). */
+  private batchLoss = 0;
+  private batchCorrect = 0;
 
   constructor(readonly inputDim: number, readonly numClasses: number, options: NetworkOptions = {}) {
     const { hidden = [256], dropout = 0, seed = 0 } = options;
@@ -81,21 +87,19 @@ export class NeuralClassifier implements Classifier {
       for (let i = layer.w; i < layer.b + layer.outDim; i++) this.params[i] = (2 * rng.uniform() - 1) * bound;
     }
     this.initialParams = this.params.slice();
+    this.views = this.layers.map((_, l) => this.layerViews(l, this.params));
+    this.gradViews = this.layers.map((_, l) => this.layerViews(l, this.grads));
   }
 
-  private weights(l: number, source = this.params): Matrix {
-    const { w, inDim, outDim } = this.layers[l];
-    return matrix(outDim, inDim, source.subarray(w, w + outDim * inDim));
-  }
-
-  private bias(l: number, source = this.params): Float32Array {
-    const { b, outDim } = this.layers[l];
-    return source.subarray(b, b + outDim);
+  /** Layer l's weights (outDim×inDim) and bias as views of `source` (the parameters or their gradients). */
+  private layerViews(l: number, source: Float32Array): { W: Matrix; b: Float32Array } {
+    const { w, b, inDim, outDim } = this.layers[l];
+    return { W: matrix(outDim, inDim, source.subarray(w, w + outDim * inDim)), b: source.subarray(b, b + outDim) };
   }
 
   head(): { W: Matrix; b: Float32Array } {
     const last = this.layers.length - 1;
-    return { W: this.weights(last), b: this.bias(last) };
+    return this.views[last];
   }
 
   fit(x: Matrix, y: Int32Array, options: FitOptions = {}): FitReport {
@@ -110,6 +114,7 @@ export class NeuralClassifier implements Classifier {
     const start = performance.now();
     this.params.set(this.initialParams);
     this.optimizer.reset();
+    const adamOptions = { lr, weightDecay };
     const rng = new Rng(this.seed).child("fit");
     const n = x.rows;
     let report: FitReport = { epochs: 0, trainAccuracy: 0, loss: NaN, stoppedEarly: false, ms: 0 };
@@ -119,17 +124,17 @@ export class NeuralClassifier implements Classifier {
       for (let s = 0; s < n; s += batchSize) {
         const rows = Math.min(batchSize, n - s);
         const buffers = this.batchBuffers(rows);
-        const input = buffers.acts[0].data, d = x.cols;
+        const input = buffers.acts[0].data, source = x.data, d = x.cols;
         for (let r = 0; r < rows; r++) {
-          const src = order[s + r] * d;
-          input.set(x.data.subarray(src, src + d), r * d);
+          const from = order[s + r] * d, to = r * d;
+          for (let j = 0; j < d; j++) input[to + j] = source[from + j];
         }
         this.forward(buffers, rng);
-        const batch = this.lossAndOutputDelta(buffers, y, order, s);
-        correct += batch.correct;
-        lossSum += batch.loss;
+        this.lossAndOutputDelta(buffers, y, order, s);
+        correct += this.batchCorrect;
+        lossSum += this.batchLoss;
         this.backward(buffers);
-        this.optimizer.step({ lr, weightDecay });
+        this.optimizer.step(adamOptions);
       }
       report = { epochs: epoch, trainAccuracy: correct / n, loss: lossSum / n, stoppedEarly: false, ms: 0 };
       onEpoch?.(epoch, report.trainAccuracy, report.loss);
@@ -151,9 +156,9 @@ export class NeuralClassifier implements Classifier {
     const buffers = this.batchBuffers(x.rows);
     buffers.acts[0].data.set(x.data);
     this.forward(buffers, rng);
-    const { loss } = this.lossAndOutputDelta(buffers, y, Int32Array.from({ length: x.rows }, (_, i) => i), 0);
+    this.lossAndOutputDelta(buffers, y, Int32Array.from({ length: x.rows }, (_, i) => i), 0);
     this.backward(buffers);
-    return { loss: loss / x.rows, gradient: this.grads.slice() };
+    return { loss: this.batchLoss / x.rows, gradient: this.grads.slice() };
   }
 
   private batchBuffers(rows: number): BatchBuffers {
@@ -183,13 +188,13 @@ export class NeuralClassifier implements Classifier {
 
   /** out = a Wᵀ + b: rows start as b, then one GEMM accumulates. */
   private affine(l: number, a: Matrix, out: Matrix): void {
-    const b = this.bias(l);
+    const { W, b } = this.views[l];
     for (let r = 0; r < out.rows; r++) out.data.set(b, r * out.cols);
-    matmul(a, this.weights(l), { transB: true, beta: 1, out });
+    matmul(a, W, { transB: true, beta: 1, out });
   }
 
-  /** Softmax cross-entropy of the batch: writes ∂loss/∂logits (mean over the batch). */
-  private lossAndOutputDelta(buffers: BatchBuffers, y: Int32Array, order: Int32Array, start: number): { loss: number; correct: number } {
+  /** Softmax cross-entropy of the batch: writes ∂loss/∂logits (mean over the batch), the loss sum and the hits. */
+  private lossAndOutputDelta(buffers: BatchBuffers, y: Int32Array, order: Int32Array, start: number): void {
     const logits = buffers.acts[buffers.acts.length - 1];
     const delta = buffers.deltas[buffers.deltas.length - 1];
     const k = this.numClasses, rows = logits.rows, z = logits.data, g = delta.data;
@@ -216,7 +221,8 @@ export class NeuralClassifier implements Classifier {
       for (let j = 0; j < k; j++) g[o + j] *= inv;
       g[o + target] -= invRows;
     }
-    return { loss, correct };
+    this.batchLoss = loss;
+    this.batchCorrect = correct;
   }
 
   private backward(buffers: BatchBuffers): void {
@@ -224,11 +230,11 @@ export class NeuralClassifier implements Classifier {
     const last = this.layers.length - 1;
     for (let l = last; l >= 0; l--) {
       const delta = deltas[l + 1];
-      matmul(delta, acts[l], { transA: true, out: this.weights(l, this.grads) });
-      columnSums(delta, this.bias(l, this.grads));
+      matmul(delta, acts[l], { transA: true, out: this.gradViews[l].W });
+      columnSums(delta, this.gradViews[l].b);
       if (l === 0) break;
       const below = deltas[l];
-      matmul(delta, this.weights(l), { out: below });
+      matmul(delta, this.views[l].W, { out: below });
       if (l === last && this.dropout > 0) multiplyInPlace(below.data, mask);
       reluBackward(below, acts[l]);
     }

@@ -3,7 +3,9 @@ import { UserError } from "../errors.js";
 import { gatherRows } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { buildAnchors } from "./alfamix-anchors.js";
-import { closedFormSearch, sampledAlphaSearch, type CandidateSearch } from "./alfamix-candidates.js";
+import type { CandidateSearch } from "./alfamix-candidates.js";
+import { closedFormSearch } from "./alfamix-closed-form.js";
+import { sampledAlphaSearch } from "./alfamix-sampled.js";
 import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from "./types.js";
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;

@@ -5,5 +5,7 @@ export * from "./badge.js";
 export * from "./alfamix.js";
 export * from "./alfamix-anchors.js";
 export * from "./alfamix-candidates.js";
+export * from "./alfamix-closed-form.js";
+export * from "./alfamix-sampled.js";
 export * from "./alfamix-literal.js";
 export * from "./registry.js";

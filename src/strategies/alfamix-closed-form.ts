@@ -1,0 +1,129 @@
+import { matmul } from "../linalg/gemm.js";
+import { matrix, rowsAt, rowSlice, type Matrix } from "../linalg/matrix.js";
+import { rowSquaredNorms } from "../linalg/rows.js";
+import { FlipRecord, flips, pseudoLabels, searchChunkRows, symmetricKL, type CandidateSearch, type MixingProblem, type SearchOptions } from "./alfamix-candidates.js";
+
+/**
+ * Closed-form α, in logit space (the fast path for a linear head). With g = Wᵀ(p − onehot(ŷ)) and
+ * d = a − z, the reference's α_j = ε‖d‖/‖g‖ · g_j/(d_j + 1e-8) gives α⊙d = ε‖d‖/‖g‖ · g ⊙ m, where
+ * m_j = 0 where d_j = 0 and 1 elsewhere (up to the 1e-8 term), so
+ *   h(z̃) = h(z) + s·δ,   s = ε‖d‖/‖g‖,   δ = W(g ⊙ m) = (WWᵀ)r − Σ_{j: d_j = 0} g_j W[:, j],
+ * with r = p − onehot(ŷ) and ‖g‖² = rᵀ(WWᵀ)r. Nothing D-wide is built per item or anchor: one GEMM
+ * against [W; anchors] gives the logits and the anchor products, the rest is O(K²) per item.
+ * d_j = 0 can only happen at an anchor's exact coordinates (Anchors.exact); their share of δ is
+ * one masked GEMM per anchor. Logits move linearly in s, so a competitor c overtakes ŷ once, at
+ * s_c = (l_ŷ − l_c)/(δ_c − δ_ŷ): the first flipping cap follows from min_c s_c and is confirmed by
+ * the direct argmax test. Every cap is answered in this one pass over the pool.
+ */
+export function closedFormSearch(problem: MixingProblem, options: SearchOptions): CandidateSearch {
+  const { embeddings, unlabeled, W, b } = problem;
+  const A = problem.anchors.anchors;
+  const K = W.rows, D = W.cols, nA = A.rows, caps = options.caps, lastCap = caps[caps.length - 1];
+  const n = unlabeled.length;
+  const record = new FlipRecord(n, options.keep);
+  const WA = matrix(K + nA, D); // one GEMM against [W; A] yields logits (less bias) and anchor products
+  WA.data.set(W.data);
+  WA.data.set(A.data, K * D);
+  const M = matmul(W, W, { transB: true });
+  const anchorNorms = rowSquaredNorms(A);
+  const corrections = exactCoordinateCorrections(problem);
+  const invSqrtD = 1 / Math.sqrt(D);
+  const dir = new Float64Array(K), gRow = new Float64Array(D);
+  const chunk = searchChunkRows(problem);
+  const zScratch = new Float32Array(Math.min(chunk, n) * D), zNorms = new Float32Array(chunk);
+  const out = matrix(chunk, K + nA);
+  for (let start = 0; start < n; start += chunk) {
+    const rows = unlabeled.subarray(start, Math.min(n, start + chunk)), m = rows.length;
+    const z = rowsAt(embeddings, rows, zScratch);
+    rowSquaredNorms(z, zNorms);
+    matmul(z, WA, { transB: true, out: rowSlice(out, 0, m) });
+    const logits = out.data, stride = K + nA;
+    for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
+    const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
+    const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
+    const correction = corrections(z, r);
+    for (let i = 0; i < m; i++) {
+      const o = i * stride, y = yhat[i], q = i * K, p = start + i;
+      let gNorm2 = 0;
+      for (let c = 0; c < K; c++) gNorm2 += r.data[q + c] * Wg[q + c];
+      const gNorm = Math.sqrt(Math.max(0, gNorm2));
+      if (!(gNorm > 0)) continue; // p is exactly one-hot: no direction to move in (decision: never a candidate)
+      for (let a = 0; a < nA; a++) {
+        const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
+        if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
+        for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
+        const own = correction[a];
+        if (own) for (let c = 0; c < K; c++) dir[c] -= own.data[q + c];
+        // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
+        const scale = (dNorm / gNorm) * invSqrtD;
+        let crossing = Infinity;
+        for (let c = 0; c < K; c++) {
+          const slope = dir[c] - dir[y];
+          if (c !== y && slope > 0) crossing = Math.min(crossing, (logits[o + y] - logits[o + c]) / slope);
+        }
+        if (!(crossing <= lastCap * scale * (1 + 1e-9))) continue;
+        let t = 0;
+        while (t < caps.length - 1 && caps[t] * scale < crossing * (1 - 1e-9)) t++;
+        while (t < caps.length && record.wants(p, t + 1) && !flips(logits, o, caps[t] * scale, dir, K, y)) t++;
+        if (t === caps.length || !record.wants(p, t + 1)) continue;
+        const s = caps[t] * scale;
+        let value = NaN;
+        if (options.keep === "alphaNorm") {
+          // ‖α‖ = s · ‖g ⊘ (d + 1e-8)‖, with this item's full g built only now.
+          gRow.fill(0);
+          for (let c = 0; c < K; c++) for (let j = 0, rc = r.data[q + c]; j < D; j++) gRow[j] += rc * W.data[c * D + j];
+          let sq = 0;
+          for (let j = 0; j < D; j++) sq += (gRow[j] / (A.data[a * D + j] - z.data[i * D + j] + 1e-8)) ** 2;
+          value = s * Math.sqrt(sq);
+        } else if (options.keep === "symKL") {
+          value = symmetricKL(logits, o, s, dir, logp, q, K);
+        }
+        record.record(p, t + 1, value);
+      }
+    }
+  }
+  return record.result(caps, caps.length);
+}
+
+/**
+ * The share of δ that the literal formula does not mix, per anchor a and item: Σ g_j W[:, j] over
+ * a's exact coordinates j where z_j equals the anchor. Built as [z_j = a_j]·g_j (rows × |exact|)
+ * times W[:, exact]ᵀ: one small GEMM per anchor, g computed at the union of exact coordinates only.
+ */
+function exactCoordinateCorrections(problem: MixingProblem): (z: Matrix, r: Matrix) => (Matrix | undefined)[] {
+  const { W, anchors: { anchors: A, exact } } = problem;
+  const K = W.rows, D = W.cols;
+  const union = Int32Array.from(new Set(exact.flatMap((e) => Array.from(e)))).sort();
+  const U = union.length;
+  if (U === 0) return () => exact.map(() => undefined);
+  const columnsOf = (columns: Int32Array) => {
+    const out = matrix(K, columns.length);
+    for (let c = 0; c < K; c++) for (let e = 0; e < columns.length; e++) out.data[c * columns.length + e] = W.data[c * D + columns[e]];
+    return out;
+  };
+  const WU = columnsOf(union);
+  const slot = new Map(Array.from(union, (j, i) => [j, i]));
+  const perAnchor = exact.map((columns, a) => ({
+    W: columnsOf(columns),
+    slots: Int32Array.from(columns, (j) => slot.get(j)!),
+    values: Float32Array.from(columns, (j) => A.data[a * D + j]),
+  }));
+  return (z, r) => {
+    const rows = z.rows;
+    const g = matmul(r, WU).data; // g at the union's coordinates
+    const zU = new Float32Array(rows * U); // z there, so each mask reads one short row
+    for (let i = 0; i < rows; i++) for (let e = 0; e < U; e++) zU[i * U + e] = z.data[i * D + union[e]];
+    return perAnchor.map(({ W: columns, slots, values }) => {
+      const E = slots.length;
+      if (E === 0) return undefined;
+      const mask = matrix(rows, E);
+      for (let i = 0; i < rows; i++) {
+        for (let e = 0; e < E; e++) {
+          const s = i * U + slots[e];
+          if (zU[s] === values[e]) mask.data[i * E + e] = g[s];
+        }
+      }
+      return matmul(mask, columns, { transB: true });
+    });
+  };
+}
