@@ -52,8 +52,11 @@ function heatmap(report: Report): string {
   const head = `<tr><td class="name"></td>${names.map((n) => `<th style="text-align:center">${escapeXml(n)}</th>`).join("")}</tr>`;
   const rows = names.map((n, i) => `<tr><td class="name">${dot(report.colors.get(n)!)}${escapeXml(n)}</td>${matrix[i].map((v, j) => (i === j ? `<td class="diag">–</td>` : cell(v))).join("")}</tr>`).join("\n");
   const meanRow = `<tr class="mean"><td class="name">column mean ↓</td>${columnMean.map((v) => `<td>${v.toFixed(2)}</td>`).join("")}</tr>`;
+  const present = report.settings.map((s) => new Set(Object.keys(s.summary.strategies)));
+  const uneven = names.some((n) => present.some((set) => !set.has(n)));
+  const unevenNote = uneven ? " Not every strategy ran in every setting, and a strategy is only compared where it ran: compare column means among strategies that share their settings." : "";
   const seedsNote = tCritical.length ? `critical t ${tCritical.map((t) => t.toFixed(3)).join(", ")}` : "fewer than 2 seeds: no test possible";
-  return `<section><h2>Who beats whom</h2><p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.</p>
+  return `<section><h2>Who beats whom</h2><p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.${unevenNote}</p>
 <table class="heat">${head}${rows}${meanRow}</table></section>`;
 }
 

@@ -344,8 +344,9 @@ function reluBackward(delta: Matrix, activation: Matrix): void {
 /** Inverted dropout: zero each value with probability p, scale survivors by 1/(1−p); keeps the mask. */
 function applyDropout(m: Matrix, mask: Float32Array, p: number, rng: Rng): void {
   const keep = 1 / (1 - p), d = m.data;
+  const threshold = p * 4294967296; // one 32-bit draw per value: P(draw < threshold) = p
   for (let i = 0; i < d.length; i++) {
-    const f = rng.uniform() < p ? 0 : keep;
+    const f = rng.nextUint32() < threshold ? 0 : keep;
     mask[i] = f;
     d[i] *= f;
   }
