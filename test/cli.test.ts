@@ -36,8 +36,11 @@ test("datasets and inspect", () => {
   assert.equal(mnist.status, 0);
   assert.match(mnist.stdout, /mnist \(train\): 60000 rows, 784 features \(28×28 images\), 10 classes/);
   assert.match(mnist.stdout, /mnist \(test\): 10000 rows, 784 features/);
-  const vowel = cli("inspect", "../shared/data/vowel.csv.gz");
-  assert.match(vowel.stdout, /vowel\.csv\.gz: 990 rows, 10 features, 11 classes/);
+  const vowel = cli("inspect", "vowel");
+  assert.match(vowel.stdout, /vowel: 990 rows, 10 features, 11 classes/);
+  const file = cli("inspect", new URL("../../data/vehicle.csv.gz", import.meta.url).pathname);
+  assert.match(file.stdout, /vehicle\.csv\.gz: 846 rows, 18 features, 4 classes\n[^]*\nbus\s+218/);
+  assert.match(cli("datasets").stdout, /\noptdigits\s+UCI optical digits/);
 });
 
 test("bad input ends in one line naming the file and where, with exit status 2", () => {
@@ -57,7 +60,7 @@ test("bad input ends in one line naming the file and where, with exit status 2",
 test("simulate then report, end to end on a small dataset", () => {
   const dir = tempDir();
   const out = join(dir, "vowel");
-  const sim = cli("simulate", "--dataset", "../shared/data/vowel.csv.gz", "--hidden", "32", "--strategies", "random,margin,alfamix",
+  const sim = cli("simulate", "--dataset", "vowel", "--hidden", "32", "--strategies", "random,margin,alfamix",
     "--seeds", "1,2,3", "--init", "22", "--query", "11", "--rounds", "2", "--epochs", "30", "--out", out);
   assert.equal(sim.status, 0, sim.stderr);
   assert.match(sim.stderr, /simulate: done in/);

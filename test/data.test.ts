@@ -127,7 +127,7 @@ test("an NPY dataset with its labels; NaN features are refused", async () => {
   const bad = file("nanx.npy", encodeNpy(Float32Array.from([0, NaN]), [1, 2]));
   await rejects(loadDataset(bad, { labels: y }), /nanx\.npy \(row 0, column 1\): expected a finite number, found NaN/);
   await rejects(loadDataset(join(dir, "nothing.csv")), /nothing\.csv: no such file/);
-  await rejects(loadDataset("no-such-dataset"), /unknown dataset "no-such-dataset": expected a built-in name \(mnist\)/);
+  await rejects(loadDataset("no-such-dataset"), /unknown dataset "no-such-dataset": expected a built-in name \(mnist, optdigits, vowel, vehicle\)/);
 });
 
 test("built-in mnist has 60,000 training and 10,000 test images of 784 pixels in 10 classes", async () => {
@@ -140,12 +140,19 @@ test("built-in mnist has 60,000 training and 10,000 test images of 784 pixels in
   assert.equal(max, 1);
 });
 
-test("the shared tabular sets load with their string and numeric classes", async () => {
-  const vowel = (await loadDataset("../shared/data/vowel.csv.gz")).train;
+test("the built-in tabular sets load with their string and numeric classes, by name or by path", async () => {
+  const vowel = (await loadDataset("vowel")).train;
   assert.deepEqual([vowel.x.rows, vowel.x.cols, vowel.classNames.length], [990, 10, 11]);
-  const train = (await loadDataset("../shared/data/optdigits-train.csv")).train;
-  const testPart = alignClasses(train, (await loadDataset("../shared/data/optdigits-test.csv")).train);
-  assert.deepEqual([train.x.cols, testPart.x.rows, testPart.classNames.length], [64, 1797, 10]);
+  assert.deepEqual(vowel.classNames.slice(0, 3), ["hAd", "hEd", "hId"]);
+  const vehicle = (await loadDataset("vehicle")).train;
+  assert.deepEqual([vehicle.x.rows, vehicle.x.cols, vehicle.classNames], [846, 18, ["bus", "opel", "saab", "van"]]);
+  const optdigits = await loadDataset("optdigits");
+  assert.deepEqual([optdigits.train.x.rows, optdigits.train.x.cols, optdigits.test!.x.rows, optdigits.test!.classNames.length], [3823, 64, 1797, 10]);
+  // The same files by path, the test file aligned to the training classes.
+  const path = (f: string) => new URL(`../../data/${f}`, import.meta.url).pathname;
+  const train = (await loadDataset(path("optdigits-train.csv.gz"))).train;
+  const testPart = alignClasses(train, (await loadDataset(path("optdigits-test.csv.gz"))).train);
+  assert.deepEqual(Array.from(testPart.y.subarray(0, 50)), Array.from(optdigits.test!.y.subarray(0, 50)));
 });
 
 test("class names sort numerically when numeric, and test classes align to training ids", () => {

@@ -4,7 +4,7 @@ import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
-import { loadDataset, alignClasses } from "../src/data/registry.js";
+import { loadDataset } from "../src/data/registry.js";
 import { fitStandardizer, scalarStandardizer, standardizeInPlace } from "../src/data/transform.js";
 import { subset } from "../src/data/dataset.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
@@ -212,8 +212,8 @@ test("learnability: an MLP on 1,000 MNIST images reaches ≥ 85% on the 10,000 t
 });
 
 test("learnability: softmax regression on optdigits reaches ≥ 90% on its test file", async () => {
-  const train = (await loadDataset("../shared/data/optdigits-train.csv")).train;
-  const testPart = alignClasses(train, (await loadDataset("../shared/data/optdigits-test.csv")).train);
+  const { train, test } = await loadDataset("optdigits");
+  const testPart = test!;
   const s = fitStandardizer(train.x);
   standardizeInPlace(train.x, s);
   standardizeInPlace(testPart.x, s);

@@ -7,7 +7,7 @@ import { readResults } from "../src/loop/results-store.js";
 import { tempDir } from "./helpers.js";
 
 const config: SimulationConfig = {
-  ...DEFAULT_CONFIG, dataset: "../shared/data/vowel.csv.gz", model: "mlp", hidden: [32],
+  ...DEFAULT_CONFIG, dataset: "vowel", model: "mlp", hidden: [32],
   strategies: ["random", "entropy", "alfamix"], seeds: [1, 2], init: 22, query: 11, rounds: 2, epochs: 40,
 };
 

