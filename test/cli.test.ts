@@ -8,7 +8,11 @@ import { tempDir } from "./helpers.js";
 const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1", ...env } });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -81,4 +85,14 @@ test("simulate then report, end to end on a small dataset", () => {
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*aria-label="learning curves"/);
   assert.doesNotMatch(html, /<script|https?:\/\//, "self-contained: no scripts, no external resources");
+});
+
+test("without OpenBLAS it still works, and says so once, before the work", () => {
+  const dir = tempDir();
+  const run = cliWith({ ALFAMIX_BLAS_LIB: join(dir, "missing", "libopenblas.so.0"), ALFAMIX_BLAS: "" },
+    "simulate", "--dataset", "vehicle", "--hidden", "8", "--strategies", "random,alfamix", "--seeds", "1", "--init", "20", "--query", "10", "--rounds", "1", "--epochs", "5", "--out", join(dir, "out"));
+  assert.equal(run.status, 0, run.stderr);
+  const warnings = run.stderr.split("\n").filter((l) => l.includes("OpenBLAS is unavailable"));
+  assert.equal(warnings.length, 1);
+  assert.match(run.stderr.split("\n")[0], /^alfamix: warning: OpenBLAS is unavailable .*apt-get install libopenblas0-pthread$/);
 });

@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { gemmBackend } from "../linalg/gemm.js";
 import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./args.js";
 import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
@@ -11,16 +12,18 @@ import { runSimulate, simulateCommand } from "./simulate.js";
 interface Command {
   spec: CommandSpec;
   run(args: ParsedArgs): void | Promise<void>;
+  /** Does matrix work: choose the GEMM backend first, so a missing OpenBLAS is reported up front. */
+  computes?: boolean;
 }
 
 const commands: Command[] = [
-  { spec: demoCommand, run: runDemo },
+  { spec: demoCommand, run: runDemo, computes: true },
   { spec: datasetsCommand, run: runDatasets },
   { spec: inspectCommand, run: runInspect },
-  { spec: queryCommand, run: runQuery },
-  { spec: simulateCommand, run: runSimulate },
+  { spec: queryCommand, run: runQuery, computes: true },
+  { spec: simulateCommand, run: runSimulate, computes: true },
   { spec: reportCommand, run: runReport },
-  { spec: benchCommand, run: runBench },
+  { spec: benchCommand, run: runBench, computes: true },
 ];
 
 const overview = `alfamix: active learning by feature mixing (ALFA-Mix, CVPR 2022) and the standard baselines
@@ -49,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(helpText(command.spec));
       return 0;
     }
+    if (command.computes) gemmBackend();
     await command.run(args);
     return 0;
   } catch (e) {

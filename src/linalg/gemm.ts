@@ -29,10 +29,11 @@ export function openBlasBackend(): GemmBackend | null {
     openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm } : null;
     if (!openblas && !warned && process.env.ALFAMIX_BLAS !== "off") {
       warned = true;
-      process.emitWarning(
-        `OpenBLAS is unavailable: ${(loaded as { error: string }).error}. alfamix will use its pure-TypeScript GEMM, ` +
-          "which is about 50× slower. Install it with: apt-get install libopenblas0-pthread",
-        { code: "ALFAMIX_NO_BLAS" },
+      // Written at once (process.emitWarning would wait for the synchronous work to end): a slow
+      // run should say why before it starts.
+      process.stderr.write(
+        `alfamix: warning: OpenBLAS is unavailable (${(loaded as { error: string }).error}); using the pure-TypeScript GEMM, ` +
+          "about 40× slower. Install it with: apt-get install libopenblas0-pthread\n",
       );
     }
   }
