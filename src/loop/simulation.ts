@@ -103,22 +103,22 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   };
   writeFileSync(join(options.out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
 
-  const todo = config.seeds.flatMap((seed) => config.strategies.map((strategy) => ({ seed, strategy })))
+  const pending = config.seeds.flatMap((seed) => config.strategies.map((strategy) => ({ seed, strategy })))
     .filter(({ seed, strategy }) => !store.isComplete(strategy, seed, config.rounds));
   const runsTotal = config.seeds.length * config.strategies.length;
-  let runsDone = runsTotal - todo.length;
+  let runsDone = runsTotal - pending.length;
   if (runsDone > 0) options.onNote?.(`resuming: ${runsDone} of ${runsTotal} runs are already in ${options.out}`);
-  if (todo.length === 0) return store.all();
+  if (pending.length === 0) return store.all();
 
   const started = performance.now();
   const source = await loadExperimentSource(config.dataset, config.test, { labelColumn: config.labelColumn, labels: config.labels });
   options.onNote?.(`data: ${source.train.name}, ${source.train.x.rows} rows × ${source.train.x.cols} features, ${source.train.classNames.length} classes${source.test ? `; test set ${source.test.x.rows} rows` : `; test: stratified ${config.testFraction} split per seed`}`);
-  const roundsTotal = todo.length * (config.rounds + 1);
+  const roundsTotal = pending.length * (config.rounds + 1);
   let roundsDone = 0;
   const shared = source.test ? prepareExperiment(source, config.seeds[0], config.testFraction, config.normalize) : undefined;
 
   for (const seed of config.seeds) {
-    const strategies = config.strategies.filter((strategy) => todo.some((t) => t.seed === seed && t.strategy === strategy));
+    const strategies = config.strategies.filter((strategy) => pending.some((t) => t.seed === seed && t.strategy === strategy));
     if (strategies.length === 0) continue;
     const experiment = shared ?? prepareExperiment(source, seed, config.testFraction, config.normalize);
     const { pool } = experiment;

@@ -5,6 +5,7 @@ import { softmaxRows } from "../linalg/rows.js";
 import { chunkRows } from "../linalg/distances.js";
 import { Rng } from "../random.js";
 import { Adam } from "./adam.js";
+import { applyDropout, columnSums, multiplyInPlace, relu, reluBackward } from "./ops.js";
 import type { Classifier, FitOptions, FitReport, Predictions } from "./classifier.js";
 
 export interface NetworkOptions {
@@ -164,6 +165,8 @@ export class NeuralClassifier implements Classifier {
   private batchBuffers(rows: number): BatchBuffers {
     let buffers = this.buffers.get(rows);
     if (!buffers) {
+      // Full batches and one remainder size are in use at a time; older sizes are dropped.
+      if (this.buffers.size >= 3) this.buffers.clear();
       const widths = [this.inputDim, ...this.hidden, this.numClasses];
       buffers = {
         acts: widths.map((w) => matrix(rows, w)),
@@ -330,41 +333,6 @@ export class NeuralClassifier implements Classifier {
   }
 }
 
-function relu(m: Matrix): void {
-  const d = m.data;
-  for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
-}
-
-/** δ ⊙= [activation > 0]: the ReLU derivative read off its output. */
-function reluBackward(delta: Matrix, activation: Matrix): void {
-  const g = delta.data, a = activation.data;
-  for (let i = 0; i < g.length; i++) if (a[i] <= 0) g[i] = 0;
-}
-
-/** Inverted dropout: zero each value with probability p, scale survivors by 1/(1−p); keeps the mask. */
-function applyDropout(m: Matrix, mask: Float32Array, p: number, rng: Rng): void {
-  const keep = 1 / (1 - p), d = m.data;
-  const threshold = p * 4294967296; // one 32-bit draw per value: P(draw < threshold) = p
-  for (let i = 0; i < d.length; i++) {
-    const f = rng.nextUint32() < threshold ? 0 : keep;
-    mask[i] = f;
-    d[i] *= f;
-  }
-}
-
-function multiplyInPlace(a: Float32Array, b: Float32Array): void {
-  for (let i = 0; i < a.length; i++) a[i] *= b[i];
-}
-
-function columnSums(m: Matrix, out: Float32Array): void {
-  out.fill(0);
-  const { rows, cols, data } = m;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let j = 0; j < cols; j++) out[j] += data[o + j];
-  }
-}
-
 /** Softmax regression (no hidden layer): the head used on precomputed embeddings. */
 export function createLinear(inputDim: number, numClasses: number, options: Omit<NetworkOptions, "hidden"> = {}): NeuralClassifier {
   return new NeuralClassifier(inputDim, numClasses, { ...options, hidden: [] });
@@ -374,8 +342,9 @@ export function createLinear(inputDim: number, numClasses: number, options: Omit
 export function linearFromWeights(W: Matrix, b: Float32Array): NeuralClassifier {
   if (b.length !== W.rows) throw new UserError(`linearFromWeights: ${b.length} biases for ${W.rows} classes`);
   const model = createLinear(W.cols, W.rows);
-  model.params.set(W.data);
-  model.params.set(b, W.data.length);
+  const head = model.head();
+  head.W.data.set(W.data);
+  head.b.set(b);
   return model;
 }
 

@@ -1,0 +1,40 @@
+import type { Matrix } from "../linalg/matrix.js";
+import type { Rng } from "../random.js";
+
+/** Element-wise pieces of the network's forward and backward passes, in place over typed arrays. */
+
+/** max(0, x) in place. */
+export function relu(m: Matrix): void {
+  const d = m.data;
+  for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
+}
+
+/** δ ⊙= [activation > 0]: the ReLU derivative read off its output. */
+export function reluBackward(delta: Matrix, activation: Matrix): void {
+  const g = delta.data, a = activation.data;
+  for (let i = 0; i < g.length; i++) if (a[i] <= 0) g[i] = 0;
+}
+
+/** Inverted dropout: zero each value with probability p, scale survivors by 1/(1−p); keeps the mask. */
+export function applyDropout(m: Matrix, mask: Float32Array, p: number, rng: Rng): void {
+  const keep = 1 / (1 - p), d = m.data;
+  const threshold = p * 4294967296; // one 32-bit draw per value: P(draw < threshold) = p
+  for (let i = 0; i < d.length; i++) {
+    const f = rng.nextUint32() < threshold ? 0 : keep;
+    mask[i] = f;
+    d[i] *= f;
+  }
+}
+
+export function multiplyInPlace(a: Float32Array, b: Float32Array): void {
+  for (let i = 0; i < a.length; i++) a[i] *= b[i];
+}
+
+export function columnSums(m: Matrix, out: Float32Array): void {
+  out.fill(0);
+  const { rows, cols, data } = m;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let j = 0; j < cols; j++) out[j] += data[o + j];
+  }
+}
