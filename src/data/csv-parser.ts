@@ -1,14 +1,75 @@
+import { parseDecimal } from "./decimal.js";
+
+/** One parsed row, valid only during the callback that receives it (it is reused). */
+export interface CsvRow {
+  /** The 1-based line on which the row starts. */
+  readonly line: number;
+  /** Number of fields. */
+  readonly length: number;
+  /** Field i as text, quotes removed and "" unescaped. */
+  text(i: number): string;
+  /** Field i as Number() reads its text, without building the string; NaN when empty. */
+  number(i: number): number;
+  /** Every field as text. */
+  fields(): string[];
+}
+
+/** Field boundaries of the current row in the parser's buffer. */
+class RowView implements CsvRow {
+  buffer = "";
+  line = 0;
+  length = 0;
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+  quoted = new Uint8Array(64);
+
+  text(i: number): string {
+    const raw = this.buffer.slice(this.starts[i], this.ends[i]);
+    return this.quoted[i] ? raw.replace(/""/g, '"') : raw;
+  }
+
+  number(i: number): number {
+    return parseDecimal(this.buffer, this.starts[i], this.ends[i]);
+  }
+
+  fields(): string[] {
+    return Array.from({ length: this.length }, (_, i) => this.text(i));
+  }
+
+  push(start: number, end: number, quoted: boolean): void {
+    if (this.length === this.starts.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.quoted = grow(this.quoted);
+    }
+    this.starts[this.length] = start;
+    this.ends[this.length] = end;
+    this.quoted[this.length++] = quoted ? 1 : 0;
+  }
+}
+
 /**
  * A streaming RFC 4180 CSV parser: quoted fields (with "" for a quote and newlines inside),
- * CRLF or LF line ends, blank lines skipped. Feed text with `push`, finish with `end`; each row
- * arrives with the 1-based line on which it starts.
+ * CRLF or LF line ends, blank lines skipped. Feed text with `push`, finish with `end`. Rows are
+ * handed over as views into the text (no string per field unless asked for), each with the
+ * 1-based line on which it starts.
  */
 export class CsvParser {
   private pending = "";
   private line = 1;
+  private readonly row = new RowView();
+  /** Line ends inside the row parseRow last completed (its own and any in quoted fields). */
+  private newlines = 0;
+  /** Position of the next CR in the current buffer at or after the last search; −1: there is none. */
+  private nextCr = -2;
 
   constructor(
-    private readonly onRow: (fields: string[], line: number) => void,
+    private readonly onRow: (row: CsvRow) => void,
     private readonly onError: (line: number, message: string) => never,
     private readonly delimiter = ",",
   ) {}
@@ -23,80 +84,100 @@ export class CsvParser {
   }
 
   private parse(final: boolean): void {
-    const text = this.pending, n = text.length;
+    const text = this.pending, n = text.length, row = this.row;
+    row.buffer = text;
+    this.nextCr = -2; // unknown for this buffer
     let p = 0;
     while (p < n) {
-      const row = this.parseRow(text, p, final);
-      if (!row) break; // the row continues in the next chunk
-      p = row.end;
-      const blank = row.fields.length === 1 && row.fields[0] === "";
-      if (!blank) this.onRow(row.fields, this.line);
-      this.line += row.newlines;
+      const end = this.parseRow(text, p, final);
+      if (end < 0) break; // the row continues in the next chunk
+      p = end;
+      const blank = row.length === 1 && row.ends[0] === row.starts[0] && !row.quoted[0];
+      row.line = this.line;
+      if (!blank) this.onRow(row);
+      this.line += this.newlines;
     }
     this.pending = text.slice(p);
   }
 
-  /** One row starting at `p`, or undefined when the text ends before the row does (and more may come). */
-  private parseRow(text: string, p: number, final: boolean): { fields: string[]; end: number; newlines: number } | undefined {
-    const n = text.length, delimiter = this.delimiter;
-    const fields: string[] = [];
+  /** Parse the row starting at `p` into the view; its end, or −1 when the text ends first (and more may come). */
+  private parseRow(text: string, p: number, final: boolean): number {
+    const n = text.length, delimiter = this.delimiter.charCodeAt(0), row = this.row;
+    row.length = 0;
     let newlines = 0;
+    // Unquoted fields are found with indexOf (native, fast) up to the end of the line: the first
+    // LF or CR (a lone CR also ends a line), found once per line, not per field.
+    let lineEnd = this.lineEnd(text, p);
     for (;;) {
-      if (text[p] === '"') {
-        const quoted = this.parseQuoted(text, p, final);
-        if (!quoted) return undefined;
-        fields.push(quoted.value);
-        for (let i = p; i < quoted.end; i++) if (text.charCodeAt(i) === 10) newlines++;
-        p = quoted.end;
-        if (p < n && text[p] !== delimiter && text[p] !== "\n" && text[p] !== "\r") {
+      if (text.charCodeAt(p) === 34) {
+        const close = this.closingQuote(text, p, final);
+        if (close < 0) return -1;
+        row.push(p + 1, close, true);
+        for (let i = p; i < close; i++) if (text.charCodeAt(i) === 10) newlines++;
+        p = close + 1;
+        if (p > lineEnd) lineEnd = this.lineEnd(text, p);
+        const c = text.charCodeAt(p);
+        if (p < n && c !== delimiter && c !== 10 && c !== 13) {
           this.onError(this.line + newlines, `expected a delimiter after a closing quote, found ${JSON.stringify(text[p])}`);
         }
       } else {
-        let q = p;
-        while (q < n) {
-          const c = text[q];
-          if (c === delimiter || c === "\n" || c === "\r") break;
-          q++;
-        }
-        fields.push(text.slice(p, q));
+        let q = text.indexOf(this.delimiter, p);
+        if (q < 0 || q > lineEnd) q = lineEnd;
+        row.push(p, q, false);
         p = q;
       }
-      if (p >= n) return final ? { fields, end: p, newlines } : undefined;
-      const c = text[p];
+      if (p >= n) {
+        if (!final) return -1;
+        this.newlines = newlines;
+        return p;
+      }
+      const c = text.charCodeAt(p);
       if (c === delimiter) {
         p++;
         if (p >= n) {
-          if (!final) return undefined;
-          fields.push("");
-          return { fields, end: p, newlines };
+          if (!final) return -1;
+          row.push(p, p, false);
+          this.newlines = newlines;
+          return p;
         }
         continue;
       }
-      if (c === "\r") {
-        if (p + 1 >= n && !final) return undefined; // a "\n" may follow in the next chunk
-        p += text[p + 1] === "\n" ? 2 : 1;
+      if (c === 13) {
+        if (p + 1 >= n && !final) return -1; // a "\n" may follow in the next chunk
+        p += text.charCodeAt(p + 1) === 10 ? 2 : 1;
       } else p++;
-      return { fields, end: p, newlines: newlines + 1 };
+      this.newlines = newlines + 1;
+      return p;
     }
   }
 
-  private parseQuoted(text: string, p: number, final: boolean): { value: string; end: number } | undefined {
+  /**
+   * Index of the first LF or CR at or after `p` (the text's length if none). The next CR is
+   * remembered, so files without CRs are searched for one once per buffer, not once per line.
+   */
+  private lineEnd(text: string, p: number): number {
+    let lf = text.indexOf("\n", p);
+    if (lf < 0) lf = text.length;
+    if (this.nextCr < p && this.nextCr !== -1) this.nextCr = text.indexOf("\r", p);
+    return this.nextCr >= p && this.nextCr < lf ? this.nextCr : lf;
+  }
+
+  /** Index of the quote closing the field opened at `p`, or −1 when it is not in the text yet. */
+  private closingQuote(text: string, p: number, final: boolean): number {
     const n = text.length;
-    let q = p + 1, value = "";
+    let q = p + 1;
     for (;;) {
       const close = text.indexOf('"', q);
       if (close < 0 || (close + 1 >= n && !final)) {
         // Not closed yet, or a closing quote that might be the first half of "" in the next chunk.
         if (final) this.onError(this.line, "a quoted field is not closed before the end of the file");
-        return undefined;
+        return -1;
       }
-      value += text.slice(q, close);
-      if (text[close + 1] === '"') {
-        value += '"';
+      if (text.charCodeAt(close + 1) === 34) {
         q = close + 2;
         continue;
       }
-      return { value, end: close + 1 };
+      return close;
     }
   }
 }

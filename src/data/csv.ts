@@ -1,11 +1,12 @@
 import { inputError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
-import { CsvParser } from "./csv-parser.js";
+import { CsvParser, type CsvRow } from "./csv-parser.js";
+import { parseDecimal } from "./decimal.js";
 import { readTextChunks } from "./files.js";
 import { RowBlocks } from "./row-blocks.js";
 
-/** Each row of a CSV file (.csv, .tsv, optionally .gz), streamed. */
-export async function forEachCsvRow(path: string, onRow: (fields: string[], line: number) => void): Promise<void> {
+/** Each row of a CSV file (.csv, .tsv, optionally .gz), streamed; the row view is reused between calls. */
+export async function forEachCsvRow(path: string, onRow: (row: CsvRow) => void): Promise<void> {
   const delimiter = /\.tsv(\.gz)?$/i.test(path) ? "\t" : ",";
   const parser = new CsvParser(onRow, (line, message) => {
     throw inputError(path, `line ${line}`, message);
@@ -38,48 +39,53 @@ export interface CsvTable {
  * memory is about twice the features' float32 size.
  */
 export async function readCsvTable(path: string, options: CsvTableOptions = {}): Promise<CsvTable> {
-  let first: { fields: string[]; line: number } | undefined;
   let layout: Layout | undefined, rows: RowBlocks | undefined;
   const labels: string[] = [], ids: string[] = [];
 
-  const addRow = (fields: string[], line: number) => {
+  const addRow = (row: CsvRow) => {
     const l = layout!;
-    if (fields.length !== l.width) {
-      throw inputError(path, `line ${line}`, `expected ${l.width} fields${l.header ? " like the header" : " like the first row"}, found ${fields.length}`);
+    if (row.length !== l.width) {
+      throw inputError(path, `line ${row.line}`, `expected ${l.width} fields${l.header ? " like the header" : " like the first row"}, found ${row.length}`);
     }
     rows ??= new RowBlocks(l.features.length);
     const { data: block, offset: o } = rows.next();
     for (let j = 0; j < l.features.length; j++) {
-      const column = l.features[j], text = fields[column];
-      const v = parseNumber(text);
+      const column = l.features[j];
+      const v = row.number(column);
       if (!Number.isFinite(v)) {
-        const name = l.names[column];
+        const text = row.text(column);
         const what = text.trim() === "" ? "an empty field" : JSON.stringify(text);
-        throw inputError(path, `line ${line}, column ${JSON.stringify(name)}`, `expected a finite number, found ${what}`);
+        throw inputError(path, `line ${row.line}, column ${JSON.stringify(l.names[column])}`, `expected a finite number, found ${what}`);
       }
       block[o + j] = v;
     }
     if (l.label >= 0) {
-      const label = fields[l.label].trim();
-      if (label === "") throw inputError(path, `line ${line}, column ${JSON.stringify(l.names[l.label])}`, "expected a label, found an empty field");
+      const label = row.text(l.label).trim();
+      if (label === "") throw inputError(path, `line ${row.line}, column ${JSON.stringify(l.names[l.label])}`, "expected a label, found an empty field");
       labels.push(label);
     }
-    if (l.id >= 0) ids.push(fields[l.id]);
+    if (l.id >= 0) ids.push(row.text(l.id));
   };
 
-  await forEachCsvRow(path, (fields, line) => {
-    if (layout) return addRow(fields, line);
+  // The first two rows decide whether there is a header; the first is kept as text until then.
+  let first: { fields: string[]; line: number } | undefined;
+  const addFirst = () => {
+    const f = first!;
+    addRow({ line: f.line, length: f.fields.length, text: (i) => f.fields[i], number: (i) => parseNumber(f.fields[i]), fields: () => f.fields });
+  };
+  await forEachCsvRow(path, (row) => {
+    if (layout) return addRow(row);
     if (!first) {
-      first = { fields, line };
+      first = { fields: row.fields(), line: row.line };
       return;
     }
-    layout = planColumns(path, first.fields, fields, options);
-    if (!layout.header) addRow(first.fields, first.line);
-    addRow(fields, line);
+    layout = planColumns(path, first.fields, row.fields(), options);
+    if (!layout.header) addFirst();
+    addRow(row);
   });
   if (!layout && first) {
     layout = planColumns(path, first.fields, undefined, options);
-    if (!layout.header) addRow(first.fields, first.line);
+    if (!layout.header) addFirst();
   }
   if (!layout || !rows) throw inputError(path, undefined, "expected at least one data row, found none");
   const x = rows.toMatrix();
@@ -102,7 +108,7 @@ interface Layout {
 
 /** Number() but empty text is not 0. */
 export function parseNumber(text: string): number {
-  return text.trim() === "" ? NaN : Number(text);
+  return parseDecimal(text, 0, text.length);
 }
 
 function planColumns(path: string, first: string[], second: string[] | undefined, options: CsvTableOptions): Layout {

@@ -119,20 +119,20 @@ export async function readLabeled(path: string): Promise<LabeledItems> {
     });
   } else if (/\.(csv|tsv)(\.gz)?$/i.test(path)) {
     let columns: { id: number; label: number; width: number } | undefined;
-    await forEachCsvRow(path, (fields, line) => {
+    await forEachCsvRow(path, (row) => {
       if (!columns) {
-        const names = fields.map((f) => f.trim().toLowerCase());
+        const names = row.fields().map((f) => f.trim().toLowerCase());
         const id = names.indexOf("id"), label = names.findIndex((n) => n === "label" || n === "class" || n === "y");
-        if (id < 0 || label < 0) throw inputError(path, `line ${line}`, `expected a header with an "id" and a "label" column, found ${fields.map((f) => JSON.stringify(f)).join(", ")}`);
-        columns = { id, label, width: fields.length };
+        if (id < 0 || label < 0) throw inputError(path, `line ${row.line}`, `expected a header with an "id" and a "label" column, found ${row.fields().map((f) => JSON.stringify(f)).join(", ")}`);
+        columns = { id, label, width: row.length };
         return;
       }
-      if (fields.length !== columns.width) throw inputError(path, `line ${line}`, `expected ${columns.width} fields like the header, found ${fields.length}`);
-      const label = fields[columns.label].trim();
-      if (label === "") throw inputError(path, `line ${line}`, "expected a label, found an empty field");
-      ids.push(fields[columns.id]);
+      if (row.length !== columns.width) throw inputError(path, `line ${row.line}`, `expected ${columns.width} fields like the header, found ${row.length}`);
+      const label = row.text(columns.label).trim();
+      if (label === "") throw inputError(path, `line ${row.line}`, "expected a label, found an empty field");
+      ids.push(row.text(columns.id));
       labels.push(label);
-      lines.push(line);
+      lines.push(row.line);
     });
   } else {
     throw inputError(path, undefined, "unrecognised labelled-file format: expected .csv, .csv.gz or .jsonl with id and label");

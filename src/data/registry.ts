@@ -110,7 +110,7 @@ async function readLabelFile(path: string): Promise<string[]> {
     return Array.from(labels.data, String);
   }
   const table: string[] = [];
-  await forEachCsvRow(path, (fields) => table.push(fields[0].trim()));
+  await forEachCsvRow(path, (row) => table.push(row.text(0).trim()));
   return table;
 }
 
