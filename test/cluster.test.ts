@@ -6,7 +6,7 @@ import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
 import { kmeansPlusPlus } from "../src/cluster/kmeans-plus-plus.js";
 import { kCenterGreedy } from "../src/cluster/kcenter.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
-import { densePoints, outerProductPoints } from "../src/cluster/points.js";
+import { densePoints, gramPoints, outerProductPoints } from "../src/cluster/points.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
 
 function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): { x: Matrix; truth: Int32Array } {
@@ -143,4 +143,26 @@ test("greedy k-center takes the farthest point first (hand-computed order)", () 
   assert.equal(new Set(order).size, 5);
   const dup = matrix(4, 2, new Float32Array(8).fill(3));
   assert.equal(new Set(kCenterGreedy(dup, gatherRows(dup, [0]), 4, new Rng(1)).indices).size, 4);
+});
+
+test("k-means++ through the Gram matrix matches it on the rows themselves", () => {
+  // Small integers: every inner product is exact in float32 whichever GEMM computes it, so both
+  // paths must take the very same centres.
+  const rng = new Rng(10);
+  const ints = matrix(150, 12);
+  for (let i = 0; i < ints.data.length; i++) ints.data[i] = rng.int(7) - 3;
+  const real = randomMatrix(150, 12, rng);
+  for (const backend of backends()) {
+    withBackend(backend, () => {
+      const viaGram = kmeansPlusPlus(gramPoints(ints), 40, new Rng(11), { localTrials: 4 });
+      const viaRows = kmeansPlusPlus(densePoints(ints), 40, new Rng(11), { localTrials: 4 });
+      assert.deepEqual(Array.from(viaGram), Array.from(viaRows));
+      const picks = Int32Array.from([5, 77, 149]);
+      const a = new Float32Array(3 * 150), b = new Float32Array(3 * 150);
+      gramPoints(real).dotsWith(picks, a);
+      densePoints(real).dotsWith(picks, b);
+      assertClose(a, b, 1e-5);
+      assertClose(gramPoints(real).squaredNorms(), densePoints(real).squaredNorms(), 1e-5);
+    });
+  }
 });

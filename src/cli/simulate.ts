@@ -8,7 +8,7 @@ const d = DEFAULT_CONFIG;
 
 /** The flags that define a simulation (shared with `demo`). */
 export const simulationOptionSpecs: Record<string, OptionSpec> = {
-  dataset: { type: "string", placeholder: "D", help: "mnist, a directory of IDX files, a .csv/.csv.gz or a .npy file (with --labels)" },
+  dataset: { type: "string", placeholder: "D", help: "a built-in name (see alfamix datasets), a directory of IDX files, a .csv/.csv.gz or a .npy file (with --labels)" },
   test: { type: "string", placeholder: "D2", help: "a separate test set; default the dataset's own, else a stratified split per seed" },
   "label-column": { type: "string", placeholder: "NAME|INDEX", help: "CSV: the label column", default: "label/class/y, else the last" },
   labels: { type: "string", placeholder: "FILE", help: ".npy datasets: their labels" },

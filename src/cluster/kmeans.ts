@@ -3,7 +3,7 @@ import { rowSquaredNorms } from "../linalg/rows.js";
 import type { Rng } from "../random.js";
 import { kmeansPlusPlus } from "./kmeans-plus-plus.js";
 import { nearestCenters } from "./nearest.js";
-import { densePoints } from "./points.js";
+import { densePoints, gramPoints } from "./points.js";
 
 export interface KMeansOptions {
   rng: Rng;
@@ -43,9 +43,12 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
   const xNorms = rowSquaredNorms(x);
   const tolerance = tol * meanVariance(x);
   const localTrials = 2 + Math.floor(Math.log(k));
+  // Seeding reads every point once per centre; with many centres over few points, one Gram GEMM
+  // (≤ 256 MB) is cheaper than k passes over X, and the restarts share it.
+  const points = n <= 8192 && n < 16 * k ? gramPoints(x) : densePoints(x);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
-    const seeds = kmeansPlusPlus(densePoints(x), k, rng, { localTrials });
+    const seeds = kmeansPlusPlus(points, k, rng, { localTrials });
     const result = lloyd(x, xNorms, gatherRows(x, seeds), maxIter, tolerance);
     if (!best || result.inertia < best.inertia) best = { ...result, nInit };
   }

@@ -26,6 +26,23 @@ export function densePoints(x: Matrix): PointSet {
 }
 
 /**
+ * The rows of a matrix through their Gram matrix G = X·Xᵀ, computed once by one GEMM (n² floats):
+ * each centre's inner products are then a row of G instead of a pass over all of X. Worth it when
+ * seeding takes many centres from few points (ALFA-Mix's k = budget over its candidates).
+ */
+export function gramPoints(x: Matrix): PointSet {
+  const n = x.rows;
+  const gram = matmul(x, x, { transB: true });
+  return {
+    size: n,
+    squaredNorms: () => Float32Array.from({ length: n }, (_, i) => gram.data[i * n + i]),
+    dotsWith(indices, out) {
+      indices.forEach((c, t) => out.set(gram.data.subarray(c * n, (c + 1) * n), t * n));
+    },
+  };
+}
+
+/**
  * Points g_i = r_i ⊗ z_i (outer products, flattened) given their factors R (n×K) and Z (n×D):
  * g_i · g_j = (r_i · r_j)(z_i · z_j), so nothing K·D wide is ever built.
  */
