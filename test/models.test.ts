@@ -10,6 +10,7 @@ import { subset } from "../src/data/dataset.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Adam } from "../src/models/adam.js";
+import { BatchSampler } from "../src/models/batches.js";
 import { createLinear, createMLP, NeuralClassifier } from "../src/models/network.js";
 import { decodeModel, encodeModel, loadModel, saveModel } from "../src/models/serialize.js";
 import { assertClose, randomMatrix, tempDir } from "./helpers.js";
@@ -39,6 +40,22 @@ test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and
   const before = adam.params.slice();
   adam.step(options);
   assert.notDeepEqual(Array.from(adam.params), Array.from(before)); // weight decay alone moves them
+});
+
+test("the batch sampler gathers each batch's rows in the epoch's shuffled order, the last batch shorter", () => {
+  const x = matrix(5, 3, Float32Array.from({ length: 15 }, (_, i) => i));
+  const sampler = new BatchSampler(x, 2);
+  sampler.shuffle(new Rng(4));
+  const order = Array.from(sampler.order);
+  assert.deepEqual([...order].sort(), [0, 1, 2, 3, 4]);
+  assert.deepEqual(order, Array.from(new Rng(4).permutation(5)), "the same stream as Rng.permutation");
+  const rowsOf = (m: Matrix) => Array.from({ length: m.rows }, (_, r) => Array.from(m.data.subarray(r * 3, r * 3 + 3)));
+  for (const start of [0, 2, 4]) {
+    const batch = sampler.batch(start);
+    const want = order.slice(start, start + 2).map((i) => [3 * i, 3 * i + 1, 3 * i + 2]);
+    assert.deepEqual(rowsOf(batch), want);
+  }
+  assert.equal(sampler.batch(4).rows, 1);
 });
 
 /** Central differences of the mean loss against the analytic gradient, parameter by parameter. */

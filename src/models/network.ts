@@ -5,6 +5,7 @@ import { softmaxRows } from "../linalg/rows.js";
 import { chunkRows } from "../linalg/distances.js";
 import { Rng } from "../random.js";
 import { Adam } from "./adam.js";
+import { BatchSampler } from "./batches.js";
 import { applyDropout, columnSums, multiplyInPlace, relu, reluBackward } from "./ops.js";
 import type { Classifier, FitOptions, FitReport, Predictions } from "./classifier.js";
 
@@ -27,6 +28,7 @@ interface Layer {
 
 /** Per-batch-size activation buffers, allocated once and reused by every batch. */
 interface BatchBuffers {
+  /** acts[0] is the batch's input (set before each pass); acts[l] the output of layer l − 1. */
   acts: Matrix[];
   deltas: Matrix[];
   mask: Float32Array;
@@ -118,20 +120,17 @@ export class NeuralClassifier implements Classifier {
     const adamOptions = { lr, weightDecay };
     const rng = new Rng(this.seed).child("fit");
     const n = x.rows;
+    const sampler = new BatchSampler(x, batchSize);
     let report: FitReport = { epochs: 0, trainAccuracy: 0, loss: NaN, stoppedEarly: false, ms: 0 };
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = rng.permutation(n);
+      sampler.shuffle(rng);
       let correct = 0, lossSum = 0;
       for (let s = 0; s < n; s += batchSize) {
-        const rows = Math.min(batchSize, n - s);
-        const buffers = this.batchBuffers(rows);
-        const input = buffers.acts[0].data, source = x.data, d = x.cols;
-        for (let r = 0; r < rows; r++) {
-          const from = order[s + r] * d, to = r * d;
-          for (let j = 0; j < d; j++) input[to + j] = source[from + j];
-        }
+        const input = sampler.batch(s);
+        const buffers = this.batchBuffers(input.rows);
+        buffers.acts[0] = input;
         this.forward(buffers, rng);
-        this.lossAndOutputDelta(buffers, y, order, s);
+        this.lossAndOutputDelta(buffers, y, sampler.order, s);
         correct += this.batchCorrect;
         lossSum += this.batchLoss;
         this.backward(buffers);
@@ -155,7 +154,7 @@ export class NeuralClassifier implements Classifier {
   lossAndGradient(x: Matrix, y: Int32Array, rng = new Rng(this.seed).child("gradient")): { loss: number; gradient: Float32Array } {
     this.checkInput(x, "lossAndGradient");
     const buffers = this.batchBuffers(x.rows);
-    buffers.acts[0].data.set(x.data);
+    buffers.acts[0] = { rows: x.rows, cols: x.cols, data: x.data.slice() }; // dropout may write to it
     this.forward(buffers, rng);
     this.lossAndOutputDelta(buffers, y, Int32Array.from({ length: x.rows }, (_, i) => i), 0);
     this.backward(buffers);
@@ -169,7 +168,7 @@ export class NeuralClassifier implements Classifier {
       if (this.buffers.size >= 3) this.buffers.clear();
       const widths = [this.inputDim, ...this.hidden, this.numClasses];
       buffers = {
-        acts: widths.map((w) => matrix(rows, w)),
+        acts: widths.map((w, l) => matrix(l === 0 ? 0 : rows, l === 0 ? 0 : w)),
         deltas: widths.map((w) => matrix(rows, w)),
         mask: new Float32Array(this.dropout > 0 ? rows * this.embeddingDim : 0),
       };
