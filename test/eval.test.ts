@@ -41,6 +41,8 @@ test("penalty matrix on a hand-computed example, with both ddof conventions and 
   assert.deepEqual(sample.columnMean, [0, 0.5]);
   assert.equal(sample.ddof, 1);
   assert.ok(Math.abs(sample.tCritical[0] - 4.3027) < 1e-4);
+  const reordered = penaltyMatrix([one], { order: ["b", "absent", "a"] });
+  assert.deepEqual([reordered.names, reordered.matrix, reordered.columnMean], [["b", "a"], [[0, 0], [0.5, 0]], [0.5, 0]]);
   const population = penaltyMatrix([one], { ddof: 0 });
   assert.deepEqual(population.matrix, [[0, 1], [0, 0]]);
   // Settings add up: the same setting twice doubles every entry.

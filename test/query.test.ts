@@ -98,6 +98,14 @@ test("the library call and the CLI give identical output; --seed makes it repeat
   assert.notEqual(again(), cli("--pool", path("pool.csv"), "--labeled", path("labeled.csv"), "--strategy", "random", "--budget", "7", "--seed", "6").stdout);
 });
 
+test("the library call refuses a pool with a repeated id, as the command does", async () => {
+  const pool = await readPool(path("pool.csv"));
+  const labeled = await readLabeled(path("labeled.csv"));
+  const ids = [...pool.ids];
+  ids[30] = ids[2];
+  assert.throws(() => selectBatch({ pool: { ids, x: pool.x }, labeled, budget: 3 }), /^UserError: pool \(row 30\): duplicate id "a2" \(first at row 2\); ids must be unique$/);
+});
+
 test("a budget beyond the unlabelled items takes them all and warns", () => {
   const result = cli("--pool", path("pool.csv"), "--labeled", path("labeled.csv"), "--budget", "500", "--strategy", "margin");
   assert.equal(result.status, 0);

@@ -10,13 +10,26 @@ import { checkFinite } from "./transform.js";
 export interface Pool {
   ids: string[];
   x: Matrix;
+  /** Where the pool came from, for error messages (a file name). */
+  source?: string;
+}
+
+/** Row of each id; a repeated id is a one-line error naming `source` and both rows. */
+export function indexIds(ids: string[], source: string): Map<string, number> {
+  const rows = new Map<string, number>();
+  ids.forEach((id, row) => {
+    const first = rows.get(id);
+    if (first !== undefined) throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
+    rows.set(id, row);
+  });
+  return rows;
 }
 
 /**
  * A pool from CSV (.csv/.csv.gz, ids from an `id` column, else the row number), JSONL (one
  * {"id", "embedding": [...]} per line) or NPY (N×D float32/float64/uint8, ids from `idsPath`, one
  * per line, else the row number). Read in chunks; any NaN, infinity, ragged row or repeated id is
- * a one-line error.
+ * a one-line error; repeated ids are found where the pool is used (indexIds).
  */
 export async function readPool(path: string, idsPath?: string): Promise<Pool> {
   let pool: Pool;
@@ -36,13 +49,7 @@ export async function readPool(path: string, idsPath?: string): Promise<Pool> {
   }
   if (idsPath && !/\.npy$/i.test(path)) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
-  const seen = new Map<string, number>();
-  pool.ids.forEach((id, row) => {
-    const first = seen.get(id);
-    if (first !== undefined) throw inputError(path, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
-    seen.set(id, row);
-  });
-  return pool;
+  return { ...pool, source: path };
 }
 
 function rowNumbers(n: number): string[] {

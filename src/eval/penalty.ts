@@ -13,6 +13,8 @@ export interface PenaltyOptions {
   /** Degrees of freedom removed from the std of the paired differences: 1 (sample, default) or 0 (the public script's). */
   ddof?: 0 | 1;
   confidence?: number;
+  /** Row and column order of the strategies (default: first seen); names not in the results are dropped. */
+  order?: string[];
 }
 
 export interface PenaltyMatrix {
@@ -35,7 +37,8 @@ export interface PenaltyMatrix {
  */
 export function penaltyMatrix(settings: CurvePoint[][], options: PenaltyOptions = {}): PenaltyMatrix {
   const ddof = options.ddof ?? 1;
-  const names = [...new Set(settings.flat().map((p) => p.strategy))];
+  const seen = new Set(settings.flat().map((p) => p.strategy));
+  const names = [...new Set([...(options.order ?? []).filter((n) => seen.has(n)), ...seen])];
   const M = names.length;
   const matrix = names.map(() => new Array<number>(M).fill(0));
   const criticals = new Set<number>();

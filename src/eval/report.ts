@@ -45,14 +45,7 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
   const settings = dirs.map(readSetting);
   const names = [...new Set(settings.flatMap((s) => Object.keys(s.summary.strategies)))];
   const colors = new Map(names.map((n, i) => [n, strategyColor(n, i)]));
-  const penalty = penaltyMatrix(settings.map((s) => s.results), { ddof: options.ddof ?? 1 });
-  // Keep the penalty matrix in the report's strategy order.
-  const order = names.map((n) => penalty.names.indexOf(n));
-  const ordered: PenaltyMatrix = {
-    ...penalty, names,
-    matrix: order.map((i) => order.map((j) => penalty.matrix[i][j])),
-    columnMean: order.map((j) => penalty.columnMean[j]),
-  };
+  const penalty = penaltyMatrix(settings.map((s) => s.results), { ddof: options.ddof ?? 1, order: names });
   const overall = Object.fromEntries(names.map((n) => {
     const per = settings.map((s) => s.summary.strategies[n]).filter((x) => x !== undefined);
     return [n, {
@@ -64,12 +57,12 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
   const summaryJson = {
     strategies: overall,
     penalty: {
-      names, matrix: ordered.matrix.map((row) => row.map((v) => round(v))), columnMean: ordered.columnMean.map((v) => round(v)),
+      names, matrix: penalty.matrix.map((row) => row.map((v) => round(v))), columnMean: penalty.columnMean.map((v) => round(v)),
       ddof: penalty.ddof, tCritical: penalty.tCritical.length === 1 ? round(penalty.tCritical[0]) : penalty.tCritical.map((t) => round(t)),
     },
     settings: settings.map((s) => ({ dir: s.dir, name: s.summary.name, strategies: s.summary.strategies })),
   };
-  return { settings, penalty: ordered, names, colors, summaryJson };
+  return { settings, penalty, names, colors, summaryJson };
 }
 
 function round(v: number, digits = 4): number {
