@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
-import { classCounts, encodeLabels } from "../src/data/dataset.js";
-import { readCsvTable } from "../src/data/csv.js";
+import { alignClasses, classCounts, encodeLabels } from "../src/data/dataset.js";
+import { readCsvTable, sniffDelimiter } from "../src/data/csv.js";
+import { readPool } from "../src/data/pool.js";
 import { readIdx, readIdxDirectory } from "../src/data/idx.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
-import { alignClasses, loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/data/registry.js";
 import { fitStandardizer, randomSplit, standardizeInPlace, stratifiedSplit } from "../src/data/transform.js";
 import { fromRows } from "../src/linalg/matrix.js";
 import { assertClose, tempDir } from "./helpers.js";
@@ -128,6 +129,41 @@ test("an NPY dataset with its labels; NaN features are refused", async () => {
   await rejects(loadDataset(bad, { labels: y }), /nanx\.npy \(row 0, column 1\): expected a finite number, found NaN/);
   await rejects(loadDataset(join(dir, "nothing.csv")), /nothing\.csv: no such file/);
   await rejects(loadDataset("no-such-dataset"), /unknown dataset "no-such-dataset": expected a built-in name \(mnist, optdigits, vowel, vehicle\)/);
+});
+
+test("text tables of any shape: the delimiter is sniffed, padded numbers and a missing header are fine", async () => {
+  assert.equal(sniffDelimiter("a,b,c\n1,2,3\n"), ",");
+  assert.equal(sniffDelimiter("a\tb c\n1\t2\n"), "\t");
+  assert.equal(sniffDelimiter("x;y;label\n1.5;2;a\n3;4;b"), ";");
+  assert.equal(sniffDelimiter("1|2|a\n3|4|b\n"), "|");
+  assert.equal(sniffDelimiter("  1.0   2.5  a\n 10.25 3    b\n"), "whitespace");
+  assert.equal(sniffDelimiter('"a,b",1\n"c,d",2\n'), ",", "quoted delimiters do not count");
+  assert.equal(sniffDelimiter("only\none\ncolumn\n"), ",");
+  // A UCI-style .data file: runs of spaces, padded numbers, no header, the label last.
+  const uci = await loadDataset(file("uci.data", "  5.1  3.5 setosa\n 4.9   3.0 setosa\n 6.3  3.3 virginica\n"));
+  assert.deepEqual([uci.train.x.rows, uci.train.x.cols, uci.train.classNames], [3, 2, ["setosa", "virginica"]]);
+  assertClose(uci.train.x.data, [5.1, 3.5, 4.9, 3, 6.3, 3.3], 1e-6);
+  const tab = await loadDataset(file("tab.txt", "f1\tf2\tclass\n1\t2\tx\n3\t4\ty\n"));
+  assert.deepEqual([tab.train.x.cols, tab.train.classNames], [2, ["x", "y"]]);
+  const semi = await loadDataset(file("semi.dat", "a; b; y\n 1 ; 2 ; p\n 3 ; 4 ; q\n"));
+  assertClose(semi.train.x.data, [1, 2, 3, 4], 0);
+  const forced = await loadDataset(file("forced.txt", "a 1 2\nb 3 4\n"), { delimiter: "whitespace", labelColumn: 0 });
+  assert.deepEqual([forced.train.x.cols, forced.train.classNames], [2, ["a", "b"]]);
+  await rejects(loadDataset(file("semi.txt", "1;2;a\n3;4;b\n"), { delimiter: "," }), /semi\.txt \(line 1\): expected at least one feature column/);
+  await rejects(loadDataset(file("headed.data", "f1,f2,label\n1,2,x\n"), { header: false }), /headed\.data \(line 1, column "column 0"\): expected a finite number, found "f1"/);
+  await rejects(loadDataset(file("binary.bin", Buffer.from([1, 0, 2, 3]))), /binary\.bin: unrecognised file type/);
+});
+
+test("X.npy finds its labels and ids in X.labels and X.ids beside it", async () => {
+  const x = file("emb.npy", encodeNpy(Float32Array.from([0, 1, 2, 3, 4, 5]), [3, 2]));
+  file("emb.labels", "cat\ndog\ncat\n");
+  file("emb.ids", "a/1\nb/2\nc/3\n");
+  const { train } = await loadDataset(x);
+  assert.deepEqual([Array.from(train.y), train.classNames, train.ids], [[0, 1, 0], ["cat", "dog"], ["a/1", "b/2", "c/3"]]);
+  assert.deepEqual((await readPool(x)).ids, ["a/1", "b/2", "c/3"]);
+  file("short.npy", encodeNpy(Float32Array.from([0, 1]), [1, 2]));
+  file("short.labels", "cat\ndog\n");
+  await rejects(loadDataset(join(dir, "short.npy")), /short\.labels: expected 1 labels, one per line, to match .*short\.npy; found 2/);
 });
 
 test("built-in mnist has 60,000 training and 10,000 test images of 784 pixels in 10 classes", async () => {

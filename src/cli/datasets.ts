@@ -11,5 +11,13 @@ export const datasetsCommand: CommandSpec = {
 
 export function runDatasets(): void {
   console.log(table(["name", "description"], builtInDatasets.map((d) => [d.name, d.description])));
-  console.log("\nAlso accepted wherever a dataset is expected: a directory of IDX files (MNIST layout), a .csv or\n.csv.gz file (label column: --label-column NAME|INDEX, default label/class/y, else the last), or a\n.npy feature file with --labels FILE.");
+  console.log(`
+Also accepted wherever a dataset is expected:
+  a folder of images: DIR/<class>/*.jpg|png, or DIR/train/<class>/… with DIR/test/<class>/…
+  a manifest of images: a CSV with path and label columns (paths relative to the manifest)
+  a text table: .csv, .tsv, .txt, .data, .dat, optionally .gz; the delimiter (comma, tab, semicolon,
+    runs of spaces) is sniffed and the header detected (--delimiter, --no-header override); the label
+    column is --label-column NAME|INDEX, default label/class/y, else the last
+  a directory of IDX files (MNIST layout)
+  a .npy feature file with --labels FILE (default: X.labels beside X.npy)`);
 }

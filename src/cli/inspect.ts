@@ -1,26 +1,22 @@
 import { classCounts, type Dataset } from "../data/dataset.js";
+import type { ImageStats } from "../data/images/load.js";
 import { loadDataset } from "../data/registry.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
+import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 import { table } from "./format.js";
 
 export const inspectCommand: CommandSpec = {
   name: "inspect",
-  usage: "alfamix inspect <dataset> [--label-column NAME|INDEX] [--labels FILE]",
-  summary: "Print a dataset's rows, features, classes and class counts.",
-  options: {
-    "label-column": { type: "string", placeholder: "NAME|INDEX", help: "CSV: the label column (0-based index or header name)", default: "label/class/y, else the last" },
-    labels: { type: "string", placeholder: "FILE", help: ".npy datasets: their labels (.npy, or one label per line)" },
-  },
+  usage: "alfamix inspect <dataset> [--label-column NAME|INDEX] [--delimiter D] [--no-header] [--labels FILE] [--image-size N|HxW]",
+  summary: "Print a dataset's rows, features, classes and class counts (for images: sizes and channels).",
+  options: datasetOptionSpecs,
   positionals: { min: 1, max: 1 },
 };
 
 export async function runInspect(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("inspect", args.values);
-  const parts = await loadDataset(args.positionals[0], {
-    labelColumn: options.string("label-column"),
-    labels: options.string("labels"),
-    requireLabels: false,
-  });
+  const parts = await loadDataset(args.positionals[0], { ...readLoadOptions(options, "inspect"), requireLabels: false });
+  if (parts.images) printImageFiles(parts.images.stats, parts.images.cached);
   printDataset(parts.train, parts.test ? "train" : undefined);
   if (parts.test) {
     console.log();
@@ -28,12 +24,20 @@ export async function runInspect(args: ParsedArgs): Promise<void> {
   }
 }
 
+function printImageFiles(stats: ImageStats, cached: boolean): void {
+  const sizes = Object.entries(stats.sizes).sort((a, b) => b[1] - a[1]);
+  const shown = sizes.slice(0, 5).map(([size, n]) => `${size} (${n})`).join(", ") + (sizes.length > 5 ? `, and ${sizes.length - 5} more sizes` : "");
+  console.log(`image files: ${stats.grey + stats.colour}; sizes (height×width): ${shown}; ${stats.colour} colour, ${stats.grey} grey${stats.alpha ? `, ${stats.alpha} with alpha (dropped)` : ""}${cached ? " (decoded images from the cache)" : ""}`);
+}
+
 function printDataset(data: Dataset, part: string | undefined): void {
   const { x, classNames } = data;
   const title = part ? `${data.name.replace(/ \((train|test)\)$/, "")} (${part})` : data.name;
-  console.log(`${title}: ${x.rows} rows, ${x.cols} features${data.imageShape ? ` (${data.imageShape.join("×")} images)` : ""}, ${classNames.length} classes`);
+  const kind = data.channels === 3 ? "RGB " : data.channels === 1 ? "grey " : "";
+  console.log(`${title}: ${x.rows} rows, ${x.cols} features${data.imageShape ? ` (${kind}${data.imageShape.join("×")} images)` : ""}, ${classNames.length} classes`);
   let min = Infinity, max = -Infinity, sum = 0;
-  for (const v of x.data) {
+  for (let i = 0; i < x.data.length; i++) {
+    const v = x.data[i];
     if (v < min) min = v;
     if (v > max) max = v;
     sum += v;

@@ -3,15 +3,15 @@ import { OptionReader, type CommandSpec, type OptionSpec, type ParsedArgs } from
 import { progressPrinter } from "./progress.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { UserError } from "../errors.js";
+import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 
 const d = DEFAULT_CONFIG;
 
 /** The flags that define a simulation (shared with `demo`). */
 export const simulationOptionSpecs: Record<string, OptionSpec> = {
-  dataset: { type: "string", placeholder: "D", help: "a built-in name (see alfamix datasets), a directory of IDX files, a .csv/.csv.gz or a .npy file (with --labels)" },
+  dataset: { type: "string", placeholder: "D", help: "a built-in name (see alfamix datasets), a directory of IDX files or images, a text table (.csv, .txt, .data, …) or a .npy file" },
   test: { type: "string", placeholder: "D2", help: "a separate test set; default the dataset's own, else a stratified split per seed" },
-  "label-column": { type: "string", placeholder: "NAME|INDEX", help: "CSV: the label column", default: "label/class/y, else the last" },
-  labels: { type: "string", placeholder: "FILE", help: ".npy datasets: their labels" },
+  ...datasetOptionSpecs,
   model: { type: "string", placeholder: "mlp|linear", help: "the classifier", default: d.model },
   hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden layer widths", default: d.hidden.join(",") },
   dropout: { type: "string", placeholder: "P", help: "dropout before the head (BALD needs > 0)", default: String(d.dropout) },
@@ -41,12 +41,11 @@ export const simulateCommand: CommandSpec = {
 export function readSimulationConfig(options: OptionReader, defaults: Partial<SimulationConfig> = {}): SimulationConfig {
   const base = { ...DEFAULT_CONFIG, ...defaults };
   const dataset = options.string("dataset") ?? defaults.dataset;
-  if (!dataset) throw new UserError("simulate: --dataset is required (mnist, a directory of IDX files, or a .csv/.csv.gz/.npy file)");
+  if (!dataset) throw new UserError("simulate: --dataset is required (mnist, a directory of IDX files or images, a text table or a .npy file)");
   return {
     dataset,
     test: options.string("test") ?? base.test,
-    labelColumn: options.string("label-column"),
-    labels: options.string("labels"),
+    ...readLoadOptions(options, "simulate"),
     model: options.choice("model", ["mlp", "linear"] as const, base.model),
     hidden: options.intList("hidden", base.hidden, 1),
     dropout: options.number("dropout", base.dropout, 0, 0.99),

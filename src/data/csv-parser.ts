@@ -53,13 +53,19 @@ class RowView implements CsvRow {
   }
 }
 
+/** What `forEachCsvRow` feeds: text in chunks, then the end. */
+export interface TableParser {
+  push(chunk: string): void;
+  end(): void;
+}
+
 /**
  * A streaming RFC 4180 CSV parser: quoted fields (with "" for a quote and newlines inside),
  * CRLF or LF line ends, blank lines skipped. Feed text with `push`, finish with `end`. Rows are
  * handed over as views into the text (no string per field unless asked for), each with the
  * 1-based line on which it starts.
  */
-export class CsvParser {
+export class CsvParser implements TableParser {
   private pending = "";
   private line = 1;
   private readonly row = new RowView();
@@ -181,3 +187,56 @@ export class CsvParser {
     }
   }
 }
+
+/**
+ * Rows of fields separated by runs of spaces or tabs (the layout of many UCI .data files):
+ * leading and trailing blanks are ignored, there is no quoting, blank lines are skipped.
+ */
+export class WhitespaceParser implements TableParser {
+  private pending = "";
+  private line = 0;
+  private readonly row = new RowView();
+
+  constructor(private readonly onRow: (row: CsvRow) => void) {}
+
+  push(chunk: string): void {
+    this.pending += chunk;
+    const last = this.pending.lastIndexOf("\n");
+    if (last < 0) return;
+    this.parseLines(this.pending.slice(0, last + 1));
+    this.pending = this.pending.slice(last + 1);
+  }
+
+  end(): void {
+    if (this.pending !== "") this.parseLines(this.pending);
+    this.pending = "";
+  }
+
+  /** Whole lines; a line end may be LF or CRLF (the CR is a blank). */
+  private parseLines(text: string): void {
+    const row = this.row, n = text.length;
+    row.buffer = text;
+    let p = 0;
+    while (p < n) {
+      let end = text.indexOf("\n", p);
+      if (end < 0) end = n;
+      this.line++;
+      row.length = 0;
+      let i = p;
+      for (;;) {
+        while (i < end && isBlank(text.charCodeAt(i))) i++;
+        if (i >= end) break;
+        const start = i;
+        while (i < end && !isBlank(text.charCodeAt(i))) i++;
+        row.push(start, i, false);
+      }
+      if (row.length > 0) {
+        row.line = this.line;
+        this.onRow(row);
+      }
+      p = end + 1;
+    }
+  }
+}
+
+const isBlank = (c: number) => c === 32 || c === 9 || c === 13;

@@ -1,18 +1,65 @@
 import { inputError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
-import { CsvParser, type CsvRow } from "./csv-parser.js";
+import { CsvParser, WhitespaceParser, type CsvRow, type TableParser } from "./csv-parser.js";
 import { parseDecimal } from "./decimal.js";
 import { readTextChunks } from "./files.js";
 import { RowBlocks } from "./row-blocks.js";
 
-/** Each row of a CSV file (.csv, .tsv, optionally .gz), streamed; the row view is reused between calls. */
-export async function forEachCsvRow(path: string, onRow: (row: CsvRow) => void): Promise<void> {
-  const delimiter = /\.tsv(\.gz)?$/i.test(path) ? "\t" : ",";
-  const parser = new CsvParser(onRow, (line, message) => {
-    throw inputError(path, `line ${line}`, message);
-  }, delimiter);
-  for await (const chunk of readTextChunks(path)) parser.push(chunk);
-  parser.end();
+/** How the fields of a text table are separated; "whitespace" is runs of spaces or tabs. */
+export type Delimiter = "," | "\t" | ";" | "|" | "whitespace";
+
+export const DELIMITER_NAMES: Record<string, Delimiter> = {
+  ",": ",", comma: ",", "\t": "\t", "\\t": "\t", tab: "\t", ";": ";", semicolon: ";", "|": "|", pipe: "|",
+  " ": "whitespace", space: "whitespace", spaces: "whitespace", whitespace: "whitespace",
+};
+
+/**
+ * Each row of a text table (any extension, optionally .gz), streamed; the row view is reused
+ * between calls. The delimiter is sniffed from the first lines unless given.
+ */
+export async function forEachCsvRow(path: string, onRow: (row: CsvRow) => void, delimiter?: Delimiter): Promise<void> {
+  let parser: TableParser | undefined;
+  for await (const chunk of readTextChunks(path)) {
+    if (!parser) {
+      const d = delimiter ?? sniffDelimiter(chunk);
+      parser = d === "whitespace" ? new WhitespaceParser(onRow) : new CsvParser(onRow, (line, message) => {
+        throw inputError(path, `line ${line}`, message);
+      }, d);
+    }
+    parser.push(chunk);
+  }
+  parser?.end();
+}
+
+const SNIFF_LINES = 20;
+
+/**
+ * The delimiter that splits the first lines of `text` into the same number (≥ 2) of fields:
+ * comma, tab, semicolon or pipe (quotes respected), else runs of blanks. A table of one column,
+ * or one that no candidate splits evenly, is read as comma-separated (a ragged row is then
+ * reported with its line).
+ */
+export function sniffDelimiter(text: string): Delimiter {
+  const lines = text.split("\n");
+  if (lines.length > 1) lines.pop(); // may be cut off mid-line
+  const sample = lines.map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "").slice(0, SNIFF_LINES);
+  const even = (counts: number[]) => counts.length > 0 && counts[0] >= 2 && counts.every((c) => c === counts[0]);
+  for (const d of [",", "\t", ";", "|"] as const) {
+    if (even(sample.map((line) => countFields(line, d)))) return d;
+  }
+  if (even(sample.map((line) => line.trim().split(/[ \t]+/).length))) return "whitespace";
+  return ",";
+}
+
+/** Fields of one line split by `delimiter`, outside double quotes. */
+function countFields(line: string, delimiter: string): number {
+  let fields = 1, quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === delimiter && !quoted) fields++;
+  }
+  return fields;
 }
 
 /** A column chosen by header name or by 0-based index. */
@@ -23,6 +70,10 @@ export interface CsvTableOptions {
   labelColumn?: ColumnRef | false;
   /** The id column; default a column named id, if any. `false`: none. */
   idColumn?: ColumnRef | false;
+  /** Default: sniffed from the first lines. */
+  delimiter?: Delimiter;
+  /** Whether the first row is a header; default: detected (see readCsvTable). */
+  header?: boolean;
 }
 
 export interface CsvTable {
@@ -33,8 +84,9 @@ export interface CsvTable {
 }
 
 /**
- * A numeric table from a CSV file: the header is optional (the first row is a header when one of
- * its fields is not a number where the second row has one), quoted numbers are numbers, and every
+ * A numeric table from a text file: the delimiter is sniffed (see sniffDelimiter), the header is
+ * optional (the first row is a header when one of its fields is not a number where the second row
+ * has one), padded and quoted numbers are numbers, and every
  * non-label, non-id field must be a finite number. Rows are read in streamed blocks, so the peak
  * memory is about twice the features' float32 size.
  */
@@ -82,7 +134,7 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
     layout = planColumns(path, first.fields, row.fields(), options);
     if (!layout.header) addFirst();
     addRow(row);
-  });
+  }, options.delimiter);
   if (!layout && first) {
     layout = planColumns(path, first.fields, undefined, options);
     if (!layout.header) addFirst();
@@ -113,9 +165,9 @@ export function parseNumber(text: string): number {
 
 function planColumns(path: string, first: string[], second: string[] | undefined, options: CsvTableOptions): Layout {
   const isNumber = (t: string) => Number.isFinite(parseNumber(t));
-  const header = second
+  const header = options.header ?? (second
     ? first.some((t, j) => !isNumber(t) && j < second.length && isNumber(second[j])) || first.every((t) => !isNumber(t))
-    : first.some((t) => !isNumber(t));
+    : first.some((t) => !isNumber(t)));
   const width = first.length;
   const names = header ? first.map((t) => t.trim()) : first.map((_, j) => `column ${j}`);
   const resolve = (ref: ColumnRef, role: string): number => {

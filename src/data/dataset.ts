@@ -1,3 +1,4 @@
+import { UserError } from "../errors.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 
 /** A labelled set of items: features (one row per item), class ids and what the ids mean. */
@@ -12,6 +13,8 @@ export interface Dataset {
   ids?: string[];
   /** Height × width when the rows are images. */
   imageShape?: [number, number];
+  /** Colour channels when the rows are images (each row is then C×H×W, planar). */
+  channels?: number;
   /** The normalisation this dataset is known by (MNIST: mean 0.1307, std 0.3081); else per feature. */
   normalization?: { mean: number; std: number };
 }
@@ -54,4 +57,18 @@ export function encodeLabels(labels: string[]): { y: Int32Array; classNames: str
 export function sortClassNames(names: string[]): string[] {
   const numeric = names.every((n) => n.trim() !== "" && Number.isFinite(Number(n)));
   return [...names].sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Express `test`'s labels in `train`'s class ids (separate files may hold different subsets of
+ * classes); a test class that training never saw is an error.
+ */
+export function alignClasses(train: Dataset, test: Dataset): Dataset {
+  const ids = new Map(train.classNames.map((name, i) => [name, i]));
+  const unseen = test.classNames.filter((name) => !ids.has(name));
+  if (unseen.length) {
+    throw new UserError(`${test.name}: class ${JSON.stringify(unseen[0])} does not occur in ${train.name} (its classes: ${sortClassNames(train.classNames).slice(0, 20).join(", ")})`);
+  }
+  const y = Int32Array.from(test.y, (k) => ids.get(test.classNames[k])!);
+  return { ...test, y, classNames: train.classNames };
 }

@@ -58,3 +58,28 @@ export async function forEachLine(path: string, onLine: (text: string, line: num
   }
   if (pending !== "") onLine(pending.replace(/\r$/, ""), ++line);
 }
+
+/** The start of a text file (one chunk, up to 1 MB, gunzipped when gzip). */
+export async function firstTextChunk(path: string): Promise<string> {
+  for await (const chunk of readTextChunks(path)) return chunk;
+  return "";
+}
+
+/** `X.npy`'s companion `X<extension>` (e.g. X.ids, X.labels) when it exists. */
+export function sidecarFile(path: string, extension: string): string | undefined {
+  const candidate = path.replace(/\.npy$/i, extension);
+  return candidate !== path && existsSync(candidate) ? candidate : undefined;
+}
+
+/** One value per line (ids or labels), as many as `dataPath` has rows; trailing blank lines are ignored. */
+export async function readLineList(path: string, expected: number, dataPath: string, what: string): Promise<string[]> {
+  const values: string[] = [];
+  await forEachLine(path, (text) => values.push(what === "labels" ? text.trim() : text));
+  while (values.length > expected && values[values.length - 1].trim() === "") values.pop();
+  if (values.length !== expected) throw inputError(path, undefined, `expected ${expected} ${what}, one per line, to match ${dataPath}; found ${values.length}`);
+  if (what === "labels") {
+    const blank = values.findIndex((v) => v === "");
+    if (blank >= 0) throw inputError(path, `line ${blank + 1}`, "expected a label, found an empty line");
+  }
+  return values;
+}

@@ -85,6 +85,11 @@ export function readIdxDirectory(dir: string): DatasetParts {
   return { train, test };
 }
 
+/** Whether a directory holds IDX files (…-idx3-ubyte, optionally .gz). */
+export function hasIdxFiles(dir: string): boolean {
+  return readdirSync(dir).some((f) => /idx\d-ubyte(\.gz)?$/.test(f));
+}
+
 export function isDirectory(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }

@@ -1,7 +1,10 @@
 import { inputError, UserError } from "../errors.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { forEachCsvRow, readCsvTable } from "./csv.js";
-import { forEachLine } from "./files.js";
+import { existsSync } from "node:fs";
+import { firstTextChunk, forEachLine, readLineList, sidecarFile } from "./files.js";
+import { isDirectoryPath, isManifestHeader } from "./images/folder.js";
+import { loadImageDataset } from "./images/dataset.js";
 import { readNpy } from "./npy.js";
 import { RowBlocks } from "./row-blocks.js";
 import { checkFinite } from "./transform.js";
@@ -26,42 +29,51 @@ export function indexIds(ids: string[], source: string): Map<string, number> {
 }
 
 /**
- * A pool from CSV (.csv/.csv.gz, ids from an `id` column, else the row number), JSONL (one
- * {"id", "embedding": [...]} per line) or NPY (N×D float32/float64/uint8, ids from `idsPath`, one
- * per line, else the row number). Read in chunks; any NaN, infinity, ragged row or repeated id is
- * a one-line error; repeated ids are found where the pool is used (indexIds).
+ * A pool from a text table (.csv, .tsv, .txt, …, optionally .gz; ids from an `id` column, else
+ * the row number), JSONL (one {"id", "embedding": [...]} per line), NPY (N×D float32/float64/uint8,
+ * ids from `idsPath`, else X.ids beside X.npy, else the row number) or a folder or manifest of
+ * images (ids are their paths without extension; pixels flattened to [0, 1]). Read in chunks; any
+ * NaN, infinity, ragged row or repeated id is a one-line error; repeated ids are found where the
+ * pool is used (indexIds).
  */
-export async function readPool(path: string, idsPath?: string): Promise<Pool> {
+export async function readPool(path: string, idsPath?: string, imageSize?: [number, number]): Promise<Pool> {
   let pool: Pool;
-  if (/\.npy$/i.test(path)) {
+  const isNpy = /\.npy$/i.test(path);
+  if (idsPath && !isNpy) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
+  if (isNpy) {
     const { shape, data } = readNpy(path, "float32");
     if (shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (items, features) array, found shape (${shape.join(", ")})`);
     const x = matrix(shape[0], shape[1], data);
     checkFinite(x, path);
-    pool = { ids: idsPath ? await readIdList(idsPath, x.rows, path) : rowNumbers(x.rows), x };
+    const ids = idsPath ?? sidecarFile(path, ".ids");
+    pool = { ids: ids ? await readLineList(ids, x.rows, path, "ids") : rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
     pool = await readJsonlPool(path);
-  } else if (/\.(csv|tsv)(\.gz)?$/i.test(path)) {
+  } else if (isDirectoryPath(path) || (existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(",")))) {
+    pool = await readImagePool(path, imageSize);
+  } else {
     const table = await readCsvTable(path, { labelColumn: false });
     pool = { ids: table.ids ?? rowNumbers(table.x.rows), x: table.x };
-  } else {
-    throw inputError(path, undefined, "unrecognised pool format: expected .csv, .csv.gz, .jsonl or .npy");
   }
-  if (idsPath && !/\.npy$/i.test(path)) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
   return { ...pool, source: path };
 }
 
-function rowNumbers(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => String(i));
+/** Every image of a folder or manifest (train and test splits alike) as one pool. */
+async function readImagePool(path: string, imageSize: [number, number] | undefined): Promise<Pool> {
+  const parts = await loadImageDataset(path, isDirectoryPath(path), { size: imageSize });
+  const all = [parts.train, ...(parts.test ? [parts.test] : [])];
+  const x = matrix(all.reduce((n, d) => n + d.x.rows, 0), parts.train.x.cols);
+  let offset = 0;
+  for (const d of all) {
+    x.data.set(d.x.data, offset);
+    offset += d.x.data.length;
+  }
+  return { ids: all.flatMap((d) => d.ids!), x };
 }
 
-async function readIdList(path: string, expected: number, poolPath: string): Promise<string[]> {
-  const ids: string[] = [];
-  await forEachLine(path, (text) => ids.push(text));
-  while (ids.length > expected && ids[ids.length - 1] === "") ids.pop();
-  if (ids.length !== expected) throw inputError(path, undefined, `expected ${expected} ids, one per line, to match ${poolPath}; found ${ids.length}`);
-  return ids;
+function rowNumbers(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => String(i));
 }
 
 /** Each non-blank line of a JSONL file, parsed, with its 1-based line number. */

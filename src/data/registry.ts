@@ -1,12 +1,16 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
-import { encodeLabels, sortClassNames, type Dataset, type DatasetParts } from "./dataset.js";
-import { forEachCsvRow, readCsvTable, type ColumnRef } from "./csv.js";
-import { isDirectory, readIdxDirectory } from "./idx.js";
+import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "./dataset.js";
+import { readCsvTable, sniffDelimiter, type ColumnRef, type Delimiter } from "./csv.js";
+import { firstTextChunk, readLineList, sidecarFile } from "./files.js";
+import { hasIdxFiles, isDirectory, readIdxDirectory } from "./idx.js";
+import { isManifestHeader } from "./images/folder.js";
+import { loadImageDataset } from "./images/dataset.js";
+import type { ImageStats } from "./images/load.js";
 import { readNpy } from "./npy.js";
 import { checkFinite } from "./transform.js";
 
@@ -39,10 +43,10 @@ function tabular(name: string, description: string, train: string, test?: string
     name,
     description,
     async load() {
-      const parts: DatasetParts = { train: await loadCsvDataset(packageData(train), undefined) };
+      const parts: DatasetParts = { train: await loadCsvDataset(packageData(train), {}) };
       parts.train.name = test ? `${name} (train)` : name;
       if (test) {
-        parts.test = alignClasses(parts.train, await loadCsvDataset(packageData(test), undefined));
+        parts.test = alignClasses(parts.train, await loadCsvDataset(packageData(test), {}));
         parts.test.name = `${name} (test)`;
       }
       return parts;
@@ -58,32 +62,66 @@ export const builtInDatasets: readonly BuiltInDataset[] = [
 ];
 
 export interface LoadOptions {
-  /** CSV: the label column by name or 0-based index. */
+  /** Text tables: the label column by name or 0-based index. */
   labelColumn?: ColumnRef;
-  /** NPY features: the .npy (or one-label-per-line text) file with their labels. */
+  /** Text tables: the delimiter (default: sniffed from the first lines). */
+  delimiter?: Delimiter;
+  /** Text tables: whether the first row is a header (default: detected). */
+  header?: boolean;
+  /** NPY features: the .npy (or one-label-per-line text) file with their labels (default: X.labels beside X.npy). */
   labels?: string;
-  /** NPY features: whether labels are required (inspect can do without). */
+  /** NPY features and images: whether labels are required (inspect can do without). */
   requireLabels?: boolean;
+  /** Images: height and width to resize to (default: the most common size). */
+  imageSize?: [number, number];
+  /** Images: called as they are decoded. */
+  onImageProgress?: (done: number, total: number) => void;
 }
+
+/** A dataset's parts; for images, also what the files looked like before loading. */
+export type LoadedDataset = DatasetParts & { images?: { stats: ImageStats; cached: boolean } };
 
 /**
- * A dataset by name or path: a built-in name (mnist), a directory of IDX files, a .csv/.tsv file
- * (optionally .gz) or a .npy feature file with its labels (`labels`).
+ * A dataset by name or path: a built-in name (mnist), a directory of IDX files, a folder of
+ * images (see listImageFolder), a .npy feature file with its labels, or a text table (.csv, .tsv,
+ * .txt, .data, …, optionally .gz; a table with a `path` column is a manifest of images).
  */
-export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<DatasetParts> {
+export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<LoadedDataset> {
   const builtIn = builtInDatasets.find((d) => d.name === spec);
   if (builtIn) return builtIn.load();
-  if (isDirectory(spec)) return readIdxDirectory(spec);
-  if (/\.(csv|tsv)(\.gz)?$/i.test(spec)) return { train: await loadCsvDataset(spec, options.labelColumn) };
-  if (/\.npy$/i.test(spec)) return { train: await loadNpyDataset(spec, options.labels, options.requireLabels ?? true) };
+  const requireLabels = options.requireLabels ?? true;
+  const imageOptions = { size: options.imageSize, onProgress: options.onImageProgress, requireLabels };
+  if (isDirectory(spec)) return hasIdxFiles(spec) ? readIdxDirectory(spec) : loadImageDataset(spec, true, imageOptions);
   if (!existsSync(spec)) {
-    throw new UserError(`unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${builtInDatasets.map((d) => d.name).join(", ")}), a directory of IDX files, or a .csv, .csv.gz or .npy file`);
+    if (/[/\\]|\.[a-z0-9]+$/i.test(spec)) throw inputError(spec, undefined, "no such file");
+    throw new UserError(`unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${builtInDatasets.map((d) => d.name).join(", ")}), a directory of IDX files or images, or a .csv/.txt/.data table or a .npy file`);
   }
-  throw inputError(spec, undefined, "unrecognised file type: expected a directory of IDX files, or a .csv, .csv.gz, .tsv or .npy file");
+  if (/\.npy$/i.test(spec)) return { train: await loadNpyDataset(spec, options.labels ?? sidecarFile(spec, ".labels"), requireLabels) };
+  if (/\.(jsonl|json|npz|pkl|pickle|parquet|h5|hdf5|zip|tar|onnx)(\.gz)?$/i.test(spec) || looksBinary(spec)) {
+    throw inputError(spec, undefined, "unrecognised file type: expected a directory of IDX files or images, a text table (.csv, .tsv, .txt, .data, optionally .gz) or a .npy file");
+  }
+  const head = await firstTextChunk(spec);
+  const firstLine = head.split("\n", 1)[0].replace(/\r$/, "");
+  if (isManifestHeader(firstLine.split(",")) && sniffDelimiter(head) === ",") return loadImageDataset(spec, false, imageOptions);
+  return { train: await loadCsvDataset(spec, options) };
 }
 
-async function loadCsvDataset(path: string, labelColumn: ColumnRef | undefined): Promise<Dataset> {
-  const table = await readCsvTable(path, { labelColumn });
+/** Whether the file's first bytes hold a NUL (text tables never do), unless it is gzip. */
+function looksBinary(path: string): boolean {
+  const head = Buffer.alloc(4096);
+  const fd = openSync(path, "r");
+  let got: number;
+  try {
+    got = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (got >= 2 && head[0] === 0x1f && head[1] === 0x8b) return false;
+  return head.subarray(0, got).includes(0);
+}
+
+async function loadCsvDataset(path: string, options: Pick<LoadOptions, "labelColumn" | "delimiter" | "header">): Promise<Dataset> {
+  const table = await readCsvTable(path, { labelColumn: options.labelColumn, delimiter: options.delimiter, header: options.header });
   const { y, classNames } = encodeLabels(table.labels!);
   return { name: path, x: table.x, y, classNames, ids: table.ids };
 }
@@ -93,37 +131,21 @@ async function loadNpyDataset(path: string, labelsPath: string | undefined, requ
   if (features.shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (rows, features) array, found shape (${features.shape.join(", ")})`);
   const x = matrix(features.shape[0], features.shape[1], features.data);
   checkFinite(x, path);
+  const idsPath = sidecarFile(path, ".ids");
+  const ids = idsPath ? await readLineList(idsPath, x.rows, path, "ids") : undefined;
   if (!labelsPath) {
-    if (requireLabels) throw new UserError(`${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line)`);
-    return { name: path, x, y: new Int32Array(x.rows), classNames: ["(unlabelled)"] };
+    if (requireLabels) throw new UserError(`${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line), or put them beside it as ${path.replace(/\.npy$/i, ".labels")}`);
+    return { name: path, x, y: new Int32Array(x.rows), classNames: ["(unlabelled)"], ids };
   }
-  const names = await readLabelFile(labelsPath);
-  if (names.length !== x.rows) throw inputError(labelsPath, undefined, `expected ${x.rows} labels to match ${path}, found ${names.length}`);
+  const names = await readLabelFile(labelsPath, x.rows, path);
   const { y, classNames } = encodeLabels(names);
-  return { name: path, x, y, classNames };
+  return { name: path, x, y, classNames, ids };
 }
 
-async function readLabelFile(path: string): Promise<string[]> {
-  if (/\.npy$/i.test(path)) {
-    const labels = readNpy(path, "int32");
-    if (labels.shape.length !== 1) throw inputError(path, "header", `expected a 1-dimensional label array, found shape (${labels.shape.join(", ")})`);
-    return Array.from(labels.data, String);
-  }
-  const table: string[] = [];
-  await forEachCsvRow(path, (row) => table.push(row.text(0).trim()));
-  return table;
-}
-
-/**
- * Express `test`'s labels in `train`'s class ids (separate files may hold different subsets of
- * classes); a test class that training never saw is an error.
- */
-export function alignClasses(train: Dataset, test: Dataset): Dataset {
-  const ids = new Map(train.classNames.map((name, i) => [name, i]));
-  const unseen = test.classNames.filter((name) => !ids.has(name));
-  if (unseen.length) {
-    throw new UserError(`${test.name}: class ${JSON.stringify(unseen[0])} does not occur in ${train.name} (its classes: ${sortClassNames(train.classNames).slice(0, 20).join(", ")})`);
-  }
-  const y = Int32Array.from(test.y, (k) => ids.get(test.classNames[k])!);
-  return { ...test, y, classNames: train.classNames };
+async function readLabelFile(path: string, expected: number, dataPath: string): Promise<string[]> {
+  if (!/\.npy$/i.test(path)) return readLineList(path, expected, dataPath, "labels");
+  const labels = readNpy(path, "int32");
+  if (labels.shape.length !== 1) throw inputError(path, "header", `expected a 1-dimensional label array, found shape (${labels.shape.join(", ")})`);
+  if (labels.shape[0] !== expected) throw inputError(path, undefined, `expected ${expected} labels to match ${dataPath}, found ${labels.shape[0]}`);
+  return Array.from(labels.data, String);
 }

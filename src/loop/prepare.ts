@@ -1,5 +1,5 @@
-import { alignClasses, loadDataset, type LoadOptions } from "../data/registry.js";
-import { subset, type Dataset } from "../data/dataset.js";
+import { loadDataset, type LoadOptions } from "../data/registry.js";
+import { alignClasses, subset, type Dataset } from "../data/dataset.js";
 import { fitStandardizer, scalarStandardizer, standardizeInPlace, stratifiedSplit, type Standardizer } from "../data/transform.js";
 import { UserError } from "../errors.js";
 import { Rng } from "../random.js";

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Delimiter } from "../data/csv.js";
 import { UserError } from "../errors.js";
 import { accuracy } from "../eval/metrics.js";
 import { gatherRows } from "../linalg/matrix.js";
@@ -16,6 +17,11 @@ export interface SimulationConfig {
   test?: string;
   labelColumn?: string;
   labels?: string;
+  /** Text tables: the delimiter and whether there is a header (default: sniffed, detected). */
+  delimiter?: Delimiter;
+  header?: boolean;
+  /** Images: the size to resize to (default: the most common size). */
+  imageSize?: [number, number];
   model: "mlp" | "linear";
   hidden: number[];
   dropout: number;
@@ -68,7 +74,7 @@ export interface SimulationOptions {
 }
 
 /** Settings that must match for results to be combined; strategies and seeds may grow. */
-const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "model", "hidden", "dropout", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
 
 function checkConfig(config: SimulationConfig): void {
   for (const name of config.strategies) createStrategy(name, config.strategyOptions); // unknown names and bad options fail here
@@ -111,7 +117,9 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   if (pending.length === 0) return store.all();
 
   const started = performance.now();
-  const source = await loadExperimentSource(config.dataset, config.test, { labelColumn: config.labelColumn, labels: config.labels });
+  const source = await loadExperimentSource(config.dataset, config.test, {
+    labelColumn: config.labelColumn, labels: config.labels, delimiter: config.delimiter, header: config.header, imageSize: config.imageSize,
+  });
   options.onNote?.(`data: ${source.train.name}, ${source.train.x.rows} rows × ${source.train.x.cols} features, ${source.train.classNames.length} classes${source.test ? `; test set ${source.test.x.rows} rows` : `; test: stratified ${config.testFraction} split per seed`}`);
   const roundsTotal = pending.length * (config.rounds + 1);
   let roundsDone = 0;

@@ -1,0 +1,91 @@
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
+
+/** An attribute: an integer, a list of integers, a float (`{ f }`) or a string. */
+export type OnnxAttribute = number | number[] | { f: number } | string;
+
+export interface OnnxNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, OnnxAttribute>;
+  name?: string;
+}
+
+/** A float32 graph input or output; a string dimension is symbolic (e.g. "batch"). */
+export interface OnnxValue {
+  name: string;
+  shape: (number | string)[];
+}
+
+/** A constant: float32 weights, or int64 values (shapes, axes, pads). */
+export interface OnnxInitializer {
+  name: string;
+  dims: number[];
+  data: Float32Array | BigInt64Array;
+}
+
+export interface OnnxGraph {
+  name: string;
+  inputs: OnnxValue[];
+  outputs: OnnxValue[];
+  nodes: OnnxNode[];
+  initializers: OnnxInitializer[];
+  /** Default opset 13 (ONNX 1.8), which every current runtime reads. */
+  opset?: number;
+  /** Written into the model's metadata_props. */
+  metadata?: Record<string, string>;
+}
+
+/** The graph as ONNX protobuf bytes (IR version 7). */
+export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
+  const valueInfo = (v: OnnxValue) => ({
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: { dim: v.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    producerName: "alfamix",
+    opsetImport: [{ domain: "", version: graph.opset ?? 13 }],
+    metadataProps: Object.entries(graph.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: graph.name,
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+      node: graph.nodes.map((n, i) => ({
+        name: n.name ?? `${n.op}_${i}`,
+        opType: n.op,
+        input: n.inputs,
+        output: n.outputs,
+        attribute: Object.entries(n.attributes ?? {}).map(([name, value]) => attribute(name, value)),
+      })),
+      initializer: graph.initializers.map((t) => ({
+        name: t.name,
+        dims: t.dims,
+        dataType: t.data instanceof Float32Array ? onnx.TensorProto.DataType.FLOAT : onnx.TensorProto.DataType.INT64,
+        // Little-endian raw bytes, as every ONNX reader expects.
+        rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      })),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+function attribute(name: string, value: OnnxAttribute) {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof value === "string") return { name, type: T.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === "number") return { name, type: T.INT, i: value };
+  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
+  return { name, type: T.FLOAT, f: value.f };
+}
+
+/** int64 constant from numbers. */
+export function int64(values: number[]): BigInt64Array {
+  return BigInt64Array.from(values, (v) => BigInt(v));
+}
