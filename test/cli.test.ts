@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./helpers.js";
+import { mkdirSync } from "node:fs";
+import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
+import { Rng } from "../src/random.js";
+import { encodePng, tempDir } from "./helpers.js";
 
 const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
 
@@ -95,4 +98,58 @@ test("without OpenBLAS it still works, and says so once, before the work", () =>
   const warnings = run.stderr.split("\n").filter((l) => l.includes("OpenBLAS is unavailable"));
   assert.equal(warnings.length, 1);
   assert.match(run.stderr.split("\n")[0], /^alfamix: warning: OpenBLAS is unavailable .*apt-get install libopenblas0-pthread$/);
+});
+
+test("embed an image folder, then query and simulate on the embeddings without extra flags", () => {
+  const dir = tempDir();
+  const env = { ALFAMIX_CACHE_DIR: join(dir, "cache") };
+  const rng = new Rng(3), images = join(dir, "photos");
+  // 3 classes × 6 images of 8×8, each class a different dominant colour.
+  for (const [k, name] of ["red", "green", "blue"].entries()) {
+    mkdirSync(join(images, name), { recursive: true });
+    for (let i = 0; i < 6; i++) {
+      const pixels = Array.from({ length: 64 * 3 }, (_, j) => Math.min(255, Math.floor(rng.uniform() * 80 + (j % 3 === k ? 150 : 0))));
+      writeFileSync(join(images, name, `${i}.png`), encodePng(8, 8, 3, pixels));
+    }
+  }
+  // A 1×1 convolution 3 → 4 then global average pooling: a 4-d embedding per image.
+  const model = join(dir, "tiny.onnx");
+  writeFileSync(model, encodeOnnxModel({
+    name: "tiny", inputs: [{ name: "x", shape: ["batch", 3, 8, 8] }], outputs: [{ name: "e", shape: ["batch", 4] }],
+    nodes: [
+      { op: "Conv", inputs: ["x", "W"], outputs: ["c"], attributes: { kernel_shape: [1, 1] } },
+      { op: "GlobalAveragePool", inputs: ["c"], outputs: ["p"] },
+      { op: "Flatten", inputs: ["p"], outputs: ["e"] },
+    ],
+    initializers: [{ name: "W", dims: [4, 3, 1, 1], data: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]) }],
+  }));
+  const out = join(dir, "emb.npy");
+  const embedded = cliWith(env, "embed", "--model", model, "--images", images, "--out", out);
+  assert.equal(embedded.status, 0, embedded.stderr);
+  assert.match(embedded.stderr, /embed: 18\/18 images · \d+ images\/s/);
+  assert.match(embedded.stderr, /embedded 18 images as 4-d rows \(input 3×8×8, output "e", as is\)/);
+  assert.equal(readFileSync(join(dir, "emb.ids"), "utf8").split("\n")[0], "blue/0");
+  assert.equal(readFileSync(join(dir, "emb.labels"), "utf8").split("\n")[0], "blue");
+
+  const inspect = cliWith(env, "inspect", images);
+  assert.match(inspect.stdout, /image files: 18; sizes \(height×width\): 8×8 \(18\); 18 colour, 0 grey/);
+  assert.match(inspect.stdout, /photos: 18 rows, 192 features \(RGB 8×8 images\), 3 classes/);
+
+  writeFileSync(join(dir, "labeled.csv"), "id,label\nblue/0,blue\ngreen/0,green\nred/0,red\n");
+  const query = cliWith(env, "query", "--pool", out, "--labeled", join(dir, "labeled.csv"), "--budget", "4", "--quiet");
+  assert.equal(query.status, 0, query.stderr);
+  const ids = query.stdout.trim().split("\n").slice(1).map((line) => line.split(",")[0]);
+  assert.equal(ids.length, 4);
+  for (const id of ids) assert.match(id, /^(red|green|blue)\/[1-5]$/);
+
+  const runs = join(dir, "runs");
+  const simulated = cliWith(env, "simulate", "--dataset", out, "--model", "linear", "--strategies", "random,entropy", "--seeds", "1", "--init", "3", "--query", "3", "--rounds", "2", "--test-fraction", "0.34", "--out", runs, "--quiet");
+  assert.equal(simulated.status, 0, simulated.stderr);
+  assert.equal(readFileSync(join(runs, "results.jsonl"), "utf8").trim().split("\n").length, 6);
+
+  userError(cliWith(env, "embed", "--model", join(dir, "labeled.csv"), "--images", images, "--out", join(dir, "x.npy")), /labeled\.csv: not a usable ONNX model/);
+  userError(cliWith(env, "embed", "--model", model, "--images", images, "--out", join(dir, "x.npy"), "--size", "16"), /takes 3×8×8 images, but --size 16x16 gives 3×16×16/);
+  userError(cliWith(env, "embed", "--model", model, "--images", join(dir, "nowhere"), "--out", join(dir, "x.npy")), /embed: --images .*nowhere: no such directory/);
+  userError(cliWith(env, "embed", "--model", model, "--out", join(dir, "x.npy")), /embed: --model, --out and one of --images DIR or --manifest FILE are required/);
+  assert.ok(!existsSync(join(dir, "x.npy")));
 });

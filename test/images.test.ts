@@ -6,7 +6,7 @@ import { UserError } from "../src/errors.js";
 import { decodeImage, parseImageHeader, readImageHeader } from "../src/data/images/decode.js";
 import { listImageFolder, readImageManifest } from "../src/data/images/folder.js";
 import { loadImages } from "../src/data/images/load.js";
-import { coverResize, Resizer, writeNormalized, type ImageShape } from "../src/data/images/resize.js";
+import { coverResize, interleave, normalizingMap, Resizer, type ImageShape } from "../src/data/images/resize.js";
 import { loadDataset } from "../src/data/registry.js";
 import { readPool } from "../src/data/pool.js";
 import { assertClose, encodePng, fixture, tempDir } from "./helpers.js";
@@ -63,15 +63,20 @@ test("channels: grey is replicated to RGB, RGB becomes grey by ITU-R 601 luma, a
   assert.deepEqual(resize(grey([[9, 99]]), 1, 2, 3), [9, 99, 9, 99, 9, 99]);
 });
 
-test("normalisation: (v / 255 − mean) / std per channel, planar or interleaved", () => {
+test("normalisation: (v / 255 − mean) / std per channel, written planar or interleaved", () => {
   const shape: ImageShape = { channels: 3, height: 1, width: 2 };
-  const planar = Float32Array.from([0, 255, 51, 102, 255, 0]);
-  const nchw = new Float32Array(6), nhwc = new Float32Array(6);
-  const norm = { mean: [0.5, 0, 0.5], std: [0.5, 1, 0.25] };
-  writeNormalized(planar, shape, { ...norm, layout: "nchw" }, nchw, 0);
-  writeNormalized(planar, shape, { ...norm, layout: "nhwc" }, nhwc, 0);
-  assertClose(nchw, [-1, 1, 0.2, 0.4, 2, -2], 1e-6);
+  const image = { width: 2, height: 1, channels: 3 as const, pixels: Uint8Array.from([0, 51, 255, 255, 102, 0]) };
+  const map = normalizingMap({ mean: [0.5, 0, 0.5], std: [0.5, 1, 0.25] });
+  const nchw = new Float32Array(8);
+  new Resizer().resize(image, shape, { data: nchw, offset: 2, ...map });
+  assertClose(nchw, [0, 0, -1, 1, 0.2, 0.4, 2, -2], 1e-6);
+  const nhwc = new Float32Array(6);
+  interleave(nchw.subarray(2), shape, nhwc, 0);
   assertClose(nhwc, [-1, 0.2, 2, 1, 0.4, -2], 1e-6);
+  // Through a resize: 1×2 → 1×4 of [0, 255] in grey is [0, 63.75, 191.25, 255], then mapped.
+  const out = new Float32Array(4);
+  new Resizer().resize({ width: 2, height: 1, channels: 1, pixels: Uint8Array.from([0, 255]) }, { channels: 1, height: 1, width: 4 }, { data: out, offset: 0, ...normalizingMap({ mean: [0.5], std: [0.5] }) });
+  assertClose(out, [-1, -0.5, 0.5, 1], 1e-6);
 });
 
 test("PNG and JPEG files, grey and colour, 8 and 16 bits, decode to the values written", () => {

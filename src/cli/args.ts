@@ -104,7 +104,7 @@ export class OptionReader {
     return items;
   }
 
-  choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+  choice<T extends string, F extends T | undefined>(name: string, choices: readonly T[], fallback: F): T | F {
     const v = this.string(name);
     if (v === undefined) return fallback;
     if (!choices.includes(v as T)) this.fail(name, v, `one of ${choices.join(", ")}`);

@@ -4,6 +4,7 @@ import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./arg
 import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
 import { demoCommand, runDemo } from "./demo.js";
+import { embedCommand, runEmbed } from "./embed.js";
 import { inspectCommand, runInspect } from "./inspect.js";
 import { queryCommand, runQuery } from "./query.js";
 import { reportCommand, runReport } from "./report.js";
@@ -20,6 +21,7 @@ const commands: Command[] = [
   { spec: demoCommand, run: runDemo, computes: true },
   { spec: datasetsCommand, run: runDatasets },
   { spec: inspectCommand, run: runInspect },
+  { spec: embedCommand, run: runEmbed },
   { spec: queryCommand, run: runQuery, computes: true },
   { spec: simulateCommand, run: runSimulate, computes: true },
   { spec: reportCommand, run: runReport },

@@ -1,18 +1,20 @@
 import { readLabeled, readPool } from "../data/pool.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
-import { writeAtomically } from "../loop/results-store.js";
+import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch } from "../loop/select-batch.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
+import { parseImageSize } from "./dataset-options.js";
 
 export const queryCommand: CommandSpec = {
   name: "query",
   usage: "alfamix query --pool FILE --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [options]",
   summary: "Pick the next items to label: train a head on the labelled items, run a strategy over the rest, write id,rank,score,predicted_label,confidence.",
   options: {
-    pool: { type: "string", placeholder: "FILE", help: "every item: .csv/.csv.gz with an id column, .jsonl {id, embedding}, or .npy (N×D)" },
-    ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line (default: the row number)" },
+    pool: { type: "string", placeholder: "FILE|DIR", help: "every item: a table (.csv, .txt, …) with an id column, .jsonl {id, embedding}, .npy (N×D), or a folder of images" },
+    ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
+    "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
     labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
     strategy: { type: "string", placeholder: "NAME", help: "random, least-confidence, margin, entropy, bald, coreset, badge or alfamix", default: "alfamix" },
     budget: { type: "string", placeholder: "N", help: "items to pick", default: "100" },
@@ -37,7 +39,9 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const out = options.string("out");
   const format = options.choice("format", ["csv", "jsonl"] as const, out && /\.jsonl$/i.test(out) ? "jsonl" : "csv");
   const started = performance.now();
-  const [pool, labeled] = [await readPool(poolPath, options.string("ids")), await readLabeled(labeledPath)];
+  const imageSize = options.string("image-size");
+  const pool = await readPool(poolPath, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
+  const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
   const selection = selectBatch({
     pool, labeled,

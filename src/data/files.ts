@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { inputError } from "../errors.js";
 
@@ -82,4 +82,11 @@ export async function readLineList(path: string, expected: number, dataPath: str
     if (blank >= 0) throw inputError(path, `line ${blank + 1}`, "expected a label, found an empty line");
   }
   return values;
+}
+
+/** Write a whole file under a temporary name, then rename it into place: readers never see half of it. */
+export function writeAtomically(path: string, content: string | Uint8Array): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, path);
 }

@@ -107,16 +107,27 @@ function convert(chunk: Buffer, kind: string, bytes: number, n: number, out: Flo
   }
 }
 
+/**
+ * The header of a version-1 .npy file for float32 (or int32) data of `shape`, padded to `bytes`
+ * (a multiple of 64, default the smallest that fits): a fixed size lets a writer that streams rows
+ * rewrite the header in place once it knows the final row count.
+ */
+export function npyHeader(shape: number[], kind: "float32" | "int32" = "float32", bytes?: number): Buffer {
+  const text = `{'descr': '${kind === "float32" ? "<f4" : "<i4"}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  const total = bytes ?? Math.ceil((10 + text.length + 1) / 64) * 64;
+  if (10 + text.length + 1 > total) throw new RangeError(`npyHeader: shape (${shape.join(", ")}) needs more than ${total} bytes`);
+  const header = Buffer.alloc(total, 0x20);
+  header.write("\x93NUMPY", 0, "latin1");
+  header[6] = 1;
+  header[7] = 0;
+  header.writeUInt16LE(total - 10, 8);
+  header.write(text, 10, "latin1");
+  header[total - 1] = 0x0a;
+  return header;
+}
+
 /** Write a float32 2-D array (or int32 1-D) as .npy, version 1. */
 export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Buffer {
-  const descr = data instanceof Float32Array ? "<f4" : "<i4";
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  const total = 10 + header.length + 1;
-  header += " ".repeat((64 - (total % 64)) % 64) + "\n";
-  const pre = Buffer.alloc(10);
-  pre.write("\x93NUMPY", 0, "latin1");
-  pre[6] = 1;
-  pre[7] = 0;
-  pre.writeUInt16LE(header.length, 8);
-  return Buffer.concat([pre, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  const header = npyHeader(shape, data instanceof Float32Array ? "float32" : "int32");
+  return Buffer.concat([header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { readConfig, readResults, writeAtomically, type RoundResult } from "../loop/results-store.js";
+import { writeAtomically } from "../data/files.js";
+import { readConfig, readResults, type RoundResult } from "../loop/results-store.js";
 import type { SimulationConfig } from "../loop/simulation.js";
 import { curvesSvg, strategyColor } from "./curves-svg.js";
 import { mean } from "./metrics.js";

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { writeAtomically } from "../data/files.js";
 import { inputError, UserError } from "../errors.js";
 
 /** One line of results.jsonl: a (strategy, seed, round) of a simulation. */
@@ -19,11 +20,6 @@ export interface RoundResult {
 }
 
 /** Write a file so that readers see the old content or the new one, never half of it. */
-export function writeAtomically(path: string, content: string | Uint8Array): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, path);
-}
 
 export function readResults(dir: string): RoundResult[] {
   const path = join(dir, "results.jsonl");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { decodeImage } from "./decode.js";
-import { Resizer, writeBytes, writeNormalized } from "./resize.js";
+import { interleave, normalizingMap, Resizer, writeBytes } from "./resize.js";
 import type { DecodeReply, DecodeTask } from "./decoder-pool.js";
 
 // One decoding thread: reads, decodes and resizes its slice of files straight into shared memory.
@@ -13,6 +13,8 @@ parentPort!.on("message", (task: DecodeTask) => {
   const size = shape.channels * shape.height * shape.width;
   const bytes = target.kind === "bytes" ? new Uint8Array(target.buffer) : undefined;
   const floats = target.kind === "floats" ? new Float32Array(target.buffer) : undefined;
+  const map = target.kind === "floats" ? normalizingMap(target.norm) : undefined;
+  const planar = target.kind === "floats" && target.norm.layout === "nhwc" ? new Float32Array(size) : undefined;
   task.files.forEach((file, i) => {
     try {
       let content: Buffer;
@@ -21,10 +23,10 @@ parentPort!.on("message", (task: DecodeTask) => {
       } catch (e) {
         throw new Error(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
-      const planar = resizer.resize(decodeImage(content), shape);
-      const offset = target.offset + i * size;
-      if (bytes) writeBytes(planar, bytes, offset);
-      else writeNormalized(planar, shape, (target as Extract<DecodeTask["target"], { kind: "floats" }>).norm, floats!, offset);
+      const image = decodeImage(content), offset = target.offset + i * size;
+      if (bytes) writeBytes(resizer.resize(image, shape), bytes, offset);
+      else if (!planar) resizer.resize(image, shape, { data: floats!, offset, ...map! });
+      else interleave(resizer.resize(image, shape, { data: planar, offset: 0, ...map! }), shape, floats!, offset);
     } catch (e) {
       bad.push({ index: task.start + i, message: (e as Error).message });
     }

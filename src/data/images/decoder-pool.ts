@@ -80,7 +80,14 @@ export class ImageDecoderPool {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // A terminating worker that was unreferenced while idle does not keep the event loop alive
+    // until its exit is reported, even when referenced again (Node 20): a timer does.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private dispatch(): void {

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { inputError } from "../../errors.js";
 import { cacheDir } from "../cache.js";
+import { writeAtomically } from "../files.js";
 import { ImageDecodeError, readImageHeader } from "./decode.js";
 import { ImageDecoderPool } from "./decoder-pool.js";
 import type { ImageList } from "./folder.js";
@@ -102,16 +103,14 @@ export async function loadImages(lists: ImageList[], options: ImageLoadOptions =
 
 /**
  * Cache file: 8-byte little-endian length of a JSON header, the header (shape, stats, counts),
- * then each part's bytes. Written to a temporary name and renamed, so a reader never sees half.
+ * then each part's bytes, written atomically.
  */
 function writeCache(file: string, loaded: LoadedImages): void {
   const header = Buffer.from(JSON.stringify({ shape: loaded.shape, stats: loaded.stats, counts: loaded.parts.map((p) => p.length) }));
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
-  const temporary = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, Buffer.concat([length, header, ...loaded.parts]));
-    renameSync(temporary, file);
+    writeAtomically(file, Buffer.concat([length, header, ...loaded.parts]));
   } catch {
     // A full or read-only disk costs the next run a decode, nothing else.
   }

@@ -74,52 +74,71 @@ function colourPlanes(image: DecodedImage, channels: 1 | 3, out: Float32Array): 
   }
 }
 
+/** Where `Resizer.resize` writes, and the per-channel affine map (v × scale + shift) it applies on the way. */
+export interface PlanarTarget {
+  data: Float32Array;
+  offset: number;
+  scale: ArrayLike<number>;
+  shift: ArrayLike<number>;
+}
+
 /** Scratch buffers reused between images of one decoder. */
 export class Resizer {
   private planes = new Float32Array(0);
   private rows = new Float32Array(0);
   private out = new Float32Array(0);
 
-  /** The image brought to `shape` as planar floats on the 0–255 scale (a view reused by the next call). */
-  resize(image: DecodedImage, shape: ImageShape): Float32Array {
+  /**
+   * The image brought to `shape` as planar floats: on the 0–255 scale into a buffer reused by the
+   * next call, or, given a target, mapped per channel (e.g. normalised) straight into it.
+   */
+  resize(image: DecodedImage, shape: ImageShape, target?: PlanarTarget): Float32Array {
     const { width: w, height: h } = image, { channels, height: H, width: W } = shape;
     this.planes = grow(this.planes, channels * h * w);
     colourPlanes(image, channels, this.planes);
     const plan = coverResize(h, w, shape);
-    this.out = grow(this.out, channels * H * W);
-    const out = this.out;
+    if (!target) this.out = grow(this.out, channels * H * W);
+    const out = target ? target.data : this.out, base = target ? target.offset : 0;
+    const planes = this.planes;
     if (plan.resizedHeight === h && plan.resizedWidth === w) {
       for (let c = 0; c < channels; c++) {
-        for (let y = 0; y < H; y++) out.set(this.planes.subarray(c * h * w + (y + plan.top) * w + plan.left, c * h * w + (y + plan.top) * w + plan.left + W), (c * H + y) * W);
+        const scale = target ? target.scale[c] : 1, shift = target ? target.shift[c] : 0;
+        for (let y = 0; y < H; y++) {
+          const src = c * h * w + (y + plan.top) * w + plan.left, dst = base + (c * H + y) * W;
+          for (let x = 0; x < W; x++) out[dst + x] = planes[src + x] * scale + shift;
+        }
       }
-      return out.subarray(0, channels * H * W);
+      return out.subarray(base, base + channels * H * W);
     }
     const across = axisWeights(w, plan.resizedWidth, plan.left, W), down = axisWeights(h, plan.resizedHeight, plan.top, H);
     this.rows = grow(this.rows, h * W);
     const rows = this.rows;
+    const xFirst = across.first, xCount = across.count, xWeights = across.weights, xTaps = across.taps;
+    const yFirst = down.first, yCount = down.count, yWeights = down.weights, yTaps = down.taps;
     for (let c = 0; c < channels; c++) {
-      const plane = c * h * w;
+      const plane = c * h * w, scale = target ? target.scale[c] : 1, shift = target ? target.shift[c] : 0;
       // Horizontal pass: every source row to W columns.
       for (let y = 0; y < h; y++) {
-        const src = plane + y * w;
+        const src = plane + y * w, dst = y * W;
         for (let x = 0; x < W; x++) {
-          const f = across.first[x], k = x * across.taps;
+          const f = src + xFirst[x], k = x * xTaps, n = xCount[x];
           let v = 0;
-          for (let t = 0; t < across.count[x]; t++) v += this.planes[src + f + t] * across.weights[k + t];
-          rows[y * W + x] = v;
+          for (let t = 0; t < n; t++) v += planes[f + t] * xWeights[k + t];
+          rows[dst + x] = v;
         }
       }
-      // Vertical pass: H rows of the result.
+      // Vertical pass: H rows of the result, each a weighted sum of a few rows, mapped on the way out.
       for (let y = 0; y < H; y++) {
-        const f = down.first[y], k = y * down.taps, dst = (c * H + y) * W;
-        for (let x = 0; x < W; x++) out[dst + x] = 0;
-        for (let t = 0; t < down.count[y]; t++) {
-          const wt = down.weights[k + t], src = (f + t) * W;
+        const f = yFirst[y], k = y * yTaps, n = yCount[y], dst = base + (c * H + y) * W;
+        const w0 = yWeights[k] * scale, src0 = f * W;
+        for (let x = 0; x < W; x++) out[dst + x] = rows[src0 + x] * w0 + shift;
+        for (let t = 1; t < n; t++) {
+          const wt = yWeights[k + t] * scale, src = (f + t) * W;
           for (let x = 0; x < W; x++) out[dst + x] += rows[src + x] * wt;
         }
       }
     }
-    return out.subarray(0, channels * H * W);
+    return out.subarray(base, base + channels * H * W);
   }
 }
 
@@ -142,16 +161,15 @@ export interface Normalization {
   layout: "nchw" | "nhwc";
 }
 
-/** Planar 0–255 floats to (v / 255 − mean) / std per channel, in the model's layout. */
-export function writeNormalized(planar: Float32Array, shape: ImageShape, norm: Normalization, out: Float32Array, offset: number): void {
+/** The affine map v × scale + shift per channel that takes 0–255 values to (v / 255 − mean) / std. */
+export function normalizingMap(norm: Pick<Normalization, "mean" | "std">): { scale: number[]; shift: number[] } {
+  return { scale: norm.std.map((s) => 1 / (255 * s)), shift: norm.mean.map((m, c) => -m / norm.std[c]) };
+}
+
+/** Planar values to interleaved (H×W×C), for channels-last models. */
+export function interleave(planar: Float32Array, shape: ImageShape, out: Float32Array, offset: number): void {
   const { channels, height, width } = shape, n = height * width;
   for (let c = 0; c < channels; c++) {
-    const scale = 1 / (255 * norm.std[c]), shift = norm.mean[c] / norm.std[c];
-    if (norm.layout === "nchw") {
-      const o = offset + c * n;
-      for (let i = 0; i < n; i++) out[o + i] = planar[c * n + i] * scale - shift;
-    } else {
-      for (let i = 0; i < n; i++) out[offset + i * channels + c] = planar[c * n + i] * scale - shift;
-    }
+    for (let i = 0; i < n; i++) out[offset + i * channels + c] = planar[c * n + i];
   }
 }
