@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { inputError } from "../errors.js";
 
@@ -84,9 +84,19 @@ export async function readLineList(path: string, expected: number, dataPath: str
   return values;
 }
 
-/** Write a whole file under a temporary name, then rename it into place: readers never see half of it. */
-export function writeAtomically(path: string, content: string | Uint8Array): void {
+/**
+ * Write a whole file (given whole, or in pieces written one after another) under a temporary name,
+ * then rename it into place: readers never see half of it.
+ */
+export function writeAtomically(path: string, content: string | Uint8Array | Uint8Array[]): void {
   const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, content);
+  if (Array.isArray(content)) {
+    const fd = openSync(temporary, "w");
+    try {
+      for (const piece of content) writeSync(fd, piece);
+    } finally {
+      closeSync(fd);
+    }
+  } else writeFileSync(temporary, content);
   renameSync(temporary, path);
 }

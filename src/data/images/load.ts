@@ -110,7 +110,7 @@ function writeCache(file: string, loaded: LoadedImages): void {
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
   try {
-    writeAtomically(file, Buffer.concat([length, header, ...loaded.parts]));
+    writeAtomically(file, [length, header, ...loaded.parts]);
   } catch {
     // A full or read-only disk costs the next run a decode, nothing else.
   }
