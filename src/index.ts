@@ -7,3 +7,4 @@ export * from "./models/index.js";
 export * from "./strategies/index.js";
 export * from "./loop/index.js";
 export * from "./eval/index.js";
+export * from "./embed/index.js";

@@ -9,6 +9,7 @@ import { inspectCommand, runInspect } from "./inspect.js";
 import { queryCommand, runQuery } from "./query.js";
 import { reportCommand, runReport } from "./report.js";
 import { runSimulate, simulateCommand } from "./simulate.js";
+import { projectCommand, runProject, runServe, runToken, serveCommand, tokenCommand } from "./serve.js";
 
 interface Command {
   spec: CommandSpec;
@@ -25,6 +26,9 @@ const commands: Command[] = [
   { spec: queryCommand, run: runQuery, computes: true },
   { spec: simulateCommand, run: runSimulate, computes: true },
   { spec: reportCommand, run: runReport },
+  { spec: serveCommand, run: runServe, computes: true },
+  { spec: projectCommand, run: runProject },
+  { spec: tokenCommand, run: runToken },
   { spec: benchCommand, run: runBench, computes: true },
 ];
 

@@ -5,3 +5,5 @@ export * from "./npy.js";
 export * from "./registry.js";
 export * from "./transform.js";
 export * from "./pool.js";
+export * from "./images/index.js";
+export * from "./cache.js";

@@ -79,6 +79,27 @@ export function readNpy(path: string, as: "float32" | "int32"): { shape: number[
   return { shape, data: out };
 }
 
+/**
+ * Rows `start .. start + count` of a 2-D .npy file as float32, for reading a big file in pieces
+ * (`header` from readNpyHeader). Non-float32 data is converted.
+ */
+export function readNpyRows(path: string, header: NpyHeader, start: number, count: number): Float32Array {
+  const { dtype, shape, dataOffset } = header;
+  const cols = shape[1] ?? 1, { bytes, kind } = DTYPES[dtype];
+  const out = new Float32Array(count * cols);
+  const raw = kind === "float32" ? new Uint8Array(out.buffer) : Buffer.alloc(count * cols * bytes);
+  const position = dataOffset + start * cols * bytes;
+  const fd = openSync(path, "r");
+  try {
+    const got = readFully(fd, raw, position);
+    if (got < raw.length) throw inputError(path, `byte ${position + got}`, `expected ${shape.reduce((a, b) => a * b, 1) * bytes} bytes of ${kind} data for shape (${shape.join(", ")}), the file ends early`);
+  } finally {
+    closeSync(fd);
+  }
+  if (kind !== "float32") convert(raw as Buffer, kind, bytes, count * cols, out, 0, path, position);
+  return out;
+}
+
 function readFully(fd: number, target: Uint8Array, position: number): number {
   let got = 0;
   while (got < target.length) {

@@ -5,7 +5,7 @@ import { statSync } from "node:fs";
 import { inputError, UserError } from "../errors.js";
 import { ImageDecoderPool, type BadImage } from "../data/images/decoder-pool.js";
 import type { ImageList } from "../data/images/folder.js";
-import type { ImageShape, Normalization } from "../data/images/resize.js";
+import type { ImageShape, ChannelNormalization } from "../data/images/resize.js";
 import { checkInputShape, onnxRuntime, openImageModel } from "./session.js";
 import { outputReducer, type OutputReducer, type Pooling } from "./pooling.js";
 import { EmbeddingWriter } from "./writer.js";
@@ -83,7 +83,7 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
     if (!size) throw new UserError(`${model.label}: the model's input size is not fixed; pass --size N or HxW (e.g. --size 224)`);
     const shape: ImageShape = { channels: model.channels, height: size[0], width: size[1] };
     checkInputShape(model, shape, options.size ? options.size.join("x") : undefined);
-    const norm: Normalization = { ...channelStats(options, model.normalization, shape.channels), layout: model.layout };
+    const norm: ChannelNormalization = { ...channelStats(options, model.normalization, shape.channels), layout: model.layout };
     const valuesPerImage = shape.channels * shape.height * shape.width;
 
     const fingerprint = createHash("sha256").update(JSON.stringify({

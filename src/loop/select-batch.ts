@@ -56,13 +56,64 @@ export interface BatchSelection {
   warnings: string[];
 }
 
+/** One round on pool rows: what `selectRows` needs besides the strategy options. */
+export interface SelectRowsOptions {
+  x: Matrix;
+  /** Rows with labels, and their class ids (0 ≤ y < numClasses). */
+  labeledRows: Int32Array;
+  y: Int32Array;
+  numClasses: number;
+  strategy: Strategy;
+  /** Items to pick; at most the unlabelled rows. */
+  budget: number;
+  model?: "linear" | "mlp";
+  hidden?: number[];
+  dropout?: number;
+  fit?: FitOptions;
+  seed?: number;
+}
+
+/** The rows chosen, their scores and the model's probabilities for them, and the trained model. */
+export interface RowSelection {
+  rows: Int32Array;
+  scores?: Float32Array;
+  /** budget × K probabilities of the chosen rows. */
+  probs: Matrix;
+  model: NeuralClassifier;
+  training: FitReport;
+  unlabeledCount: number;
+  stats: Record<string, number>;
+  queryMs: number;
+}
+
+/**
+ * One round of active learning over rows: train the head on the labelled rows (seeded), run the
+ * strategy over the unlabelled rest and predict the chosen rows. `selectBatch` and the labelling
+ * service's retrain worker both go through here.
+ */
+export function selectRows(options: SelectRowsOptions): RowSelection {
+  const { x, labeledRows, y, numClasses, strategy, budget, model: kind = "linear", seed = 0 } = options;
+  const isLabeled = new Uint8Array(x.rows);
+  for (const r of labeledRows) isLabeled[r] = 1;
+  const unlabeled = Int32Array.from({ length: x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const model = new NeuralClassifier(x.cols, numClasses, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
+  const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
+  const started = performance.now();
+  const result = strategy.query({ pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") }, Math.min(budget, unlabeled.length));
+  const queryMs = performance.now() - started;
+  return {
+    rows: result.indices, scores: result.scores, probs: model.predictProbs(gatherRows(x, result.indices)), model, training,
+    unlabeledCount: unlabeled.length, stats: result.stats ?? {}, queryMs,
+  };
+}
+
 /**
  * One round of active learning on real data: train the head on the labelled items (seeded), run
  * the strategy over the unlabelled rest and return the items to label next with their scores and
  * the model's current guess. Never returns a labelled id or the same id twice.
  */
 export function selectBatch(options: SelectBatchOptions): BatchSelection {
-  const { pool, labeled, budget = 100, model: kind = "linear", seed = 0 } = options;
+  const { pool, labeled, budget = 100, seed = 0 } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
   if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
@@ -77,28 +128,24 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   if (classNames.length < 2) {
     throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
   }
-  const isLabeled = new Uint8Array(pool.x.rows);
-  for (const r of labeledRows) isLabeled[r] = 1;
-  const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const unlabeledCount = pool.x.rows - new Set(labeledRows).size;
   const warnings: string[] = [];
-  if (budget > unlabeled.length) warnings.push(`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`);
+  if (budget > unlabeledCount) warnings.push(`the budget of ${budget} exceeds the ${unlabeledCount} unlabelled items: taking all of them`);
 
   let x: Matrix = pool.x;
   if (options.standardize) {
     x = matrix(pool.x.rows, pool.x.cols, pool.x.data.slice());
     standardizeInPlace(x, fitStandardizer(x));
   }
-  const model = new NeuralClassifier(x.cols, classNames.length, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
-  const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
-  const started = performance.now();
-  const result = strategy.query({ pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") }, Math.min(budget, unlabeled.length));
-  const queryMs = performance.now() - started;
-  const probs = model.predictProbs(gatherRows(x, result.indices));
-  const K = classNames.length;
-  const items = Array.from(result.indices, (r, i): SelectedItem => {
+  const selection = selectRows({
+    x, labeledRows, y, numClasses: classNames.length, strategy, budget,
+    model: options.model, hidden: options.hidden, dropout: options.dropout, fit: options.fit, seed,
+  });
+  const K = classNames.length, probs = selection.probs;
+  const items = Array.from(selection.rows, (r, i): SelectedItem => {
     let best = 0;
     for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
-    const score = result.scores?.[i];
+    const score = selection.scores?.[i];
     // Scores and probabilities are float32: seven significant digits are all they hold.
     return {
       id: pool.ids[r], rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
@@ -108,8 +155,8 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
   return {
-    items, strategy: strategy.name, scoreName: strategy.scoreName, poolSize: pool.x.rows, unlabeledCount: unlabeled.length,
-    labeledPerClass, training, stats: result.stats ?? {}, queryMs, warnings,
+    items, strategy: strategy.name, scoreName: strategy.scoreName, poolSize: pool.x.rows, unlabeledCount: selection.unlabeledCount,
+    labeledPerClass, training: selection.training, stats: selection.stats, queryMs: selection.queryMs, warnings,
   };
 }
 

@@ -1,11 +1,12 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { ImageShape, Normalization } from "./resize.js";
+import { terminateWorker } from "../../workers.js";
+import type { ImageShape, ChannelNormalization } from "./resize.js";
 
 /** Where decoded images go: bytes (0–255) or normalised floats, image i at `offset + i × C×H×W`. */
 export type DecodeTarget =
   | { kind: "bytes"; buffer: SharedArrayBuffer; offset: number }
-  | { kind: "floats"; buffer: SharedArrayBuffer; offset: number; norm: Normalization };
+  | { kind: "floats"; buffer: SharedArrayBuffer; offset: number; norm: ChannelNormalization };
 
 export interface DecodeTask {
   id: number;
@@ -80,14 +81,7 @@ export class ImageDecoderPool {
   }
 
   async close(): Promise<void> {
-    // A terminating worker that was unreferenced while idle does not keep the event loop alive
-    // until its exit is reported, even when referenced again (Node 20): a timer does.
-    const keepAlive = setInterval(() => {}, 1000);
-    try {
-      await Promise.all(this.workers.map((w) => w.terminate()));
-    } finally {
-      clearInterval(keepAlive);
-    }
+    await Promise.all(this.workers.map(terminateWorker));
   }
 
   private dispatch(): void {

@@ -4,3 +4,4 @@ export * from "./resize.js";
 export * from "./load.js";
 export * from "./dataset.js";
 export { ImageDecoderPool, type BadImage, type DecodeTarget } from "./decoder-pool.js";
+export * from "./png.js";

@@ -155,14 +155,14 @@ export function writeBytes(planar: Float32Array, out: Uint8Array, offset: number
 }
 
 /** How a model wants its input: per-channel mean and std on the [0, 1] scale, and the layout. */
-export interface Normalization {
+export interface ChannelNormalization {
   mean: number[];
   std: number[];
   layout: "nchw" | "nhwc";
 }
 
 /** The affine map v × scale + shift per channel that takes 0–255 values to (v / 255 − mean) / std. */
-export function normalizingMap(norm: Pick<Normalization, "mean" | "std">): { scale: number[]; shift: number[] } {
+export function normalizingMap(norm: Pick<ChannelNormalization, "mean" | "std">): { scale: number[]; shift: number[] } {
   return { scale: norm.std.map((s) => 1 / (255 * s)), shift: norm.mean.map((m, c) => -m / norm.std[c]) };
 }
 

@@ -1,0 +1,87 @@
+import { kmeans, nearestMembers } from "../../cluster/kmeans.js";
+import { gatherRows, type Matrix } from "../../linalg/matrix.js";
+import { normalizeRows } from "../../linalg/rows.js";
+import { selectRows } from "../../loop/select-batch.js";
+import { Rng } from "../../random.js";
+import { buildAnchors } from "../../strategies/alfamix-anchors.js";
+import { flippingAnchors } from "../../strategies/alfamix-literal.js";
+import { createStrategy } from "../../strategies/registry.js";
+import type { ProjectConfig, QueueEntry } from "../store/store.js";
+
+/** Why an item is in the queue, as the labelling page shows it. */
+export interface Why {
+  strategy: string;
+  scoreName?: string;
+  /** ALFA-Mix: the classes whose anchors flip the prediction. */
+  flips?: string[];
+  /** Drawn at random for the unbiased accuracy estimate. */
+  random?: boolean;
+  /** Part of the k-means cover used until every class has a label. */
+  coldStart?: boolean;
+}
+
+export interface PlannedBatch {
+  entries: QueueEntry[];
+  kind: "model" | "cold-start";
+  /** The trained model's parameters (absent for a cold-start cover). */
+  params?: Float32Array;
+  trainAccuracy?: number;
+  ms: number;
+}
+
+/** Points the cold-start k-means sees at most (a uniform sample of the unlabelled pool beyond that). */
+const COVER_SAMPLE = 20000;
+
+/**
+ * The next batch for a project: one round of `simulate` with a person as the oracle. Until every
+ * class has a label, a k-means cover of the unlabelled embeddings (the real item nearest each
+ * centre). After that, the head is trained on the labels and the strategy picks the batch; a
+ * share of it (`randomShare`) is drawn uniformly from the rest and marked, so that the model's
+ * accuracy on those items is an unbiased estimate. Seeded by the project's seed and `version`.
+ */
+export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, classes: string[], config: ProjectConfig, version: number): PlannedBatch {
+  const started = performance.now();
+  const rng = new Rng(config.seed).child(`batch/${version}`);
+  const isLabeled = new Uint8Array(x.rows);
+  for (const r of labeledRows) isLabeled[r] = 1;
+  const unlabeled = Int32Array.from({ length: x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const budget = Math.min(config.batch, unlabeled.length);
+  if (budget === 0) return { entries: [], kind: "model", ms: performance.now() - started };
+
+  if (new Set(y).size < classes.length) {
+    const sample = unlabeled.length > COVER_SAMPLE ? rng.choice(unlabeled, COVER_SAMPLE) : unlabeled;
+    const points = normalizeRows(gatherRows(x, sample));
+    const cover = nearestMembers(points, kmeans(points, budget, { rng: rng.child("cover") })).filter((m) => m >= 0);
+    const why = JSON.stringify({ strategy: "k-means cover", coldStart: true } satisfies Why);
+    return { entries: Array.from(cover, (m) => ({ row: sample[m], score: null, why, random: false, modelVersion: version })), kind: "cold-start", ms: performance.now() - started };
+  }
+
+  const randomCount = Math.min(Math.round(budget * config.randomShare), budget);
+  const strategy = createStrategy(config.strategy, config.strategyOptions);
+  const selection = selectRows({ x, labeledRows, y, numClasses: classes.length, strategy, budget: budget - randomCount, model: config.model, seed: config.seed });
+  const picked = new Set(selection.rows);
+  const rest = unlabeled.filter((r) => !picked.has(r));
+  const randomRows = rng.child("random").choice(rest, Math.min(randomCount, rest.length));
+
+  // ALFA-Mix: which anchors flip each pick, at the cap it flipped at.
+  let flips: number[][] | undefined;
+  if (config.strategy === "alfamix" && selection.rows.length > 0) {
+    const model = selection.model, z = model.embed(x);
+    const anchors = buildAnchors(gatherRows(z, labeledRows), y, classes.length).anchors;
+    const { W, b } = model.head();
+    flips = Array.from(selection.rows, (r, i) => {
+      const cap = selection.scores?.[i];
+      return cap === undefined || Number.isNaN(cap) ? [] : flippingAnchors(gatherRows(z, [r]), anchors, W, b, cap)[0];
+    });
+  }
+  const entries: QueueEntry[] = Array.from(selection.rows, (row, i) => {
+    const score = selection.scores?.[i];
+    const why: Why = { strategy: strategy.name, scoreName: strategy.scoreName, ...(flips ? { flips: flips[i].map((k) => classes[k]) } : {}) };
+    // Scores are float32: seven significant digits are all they hold.
+    return { row, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)), why: JSON.stringify(why), random: false, modelVersion: version };
+  });
+  // The random items go to random places, so that they are labelled at the same pace as the rest.
+  const randomWhy = JSON.stringify({ strategy: "random share", random: true } satisfies Why);
+  for (const row of randomRows) entries.splice(rng.int(entries.length + 1), 0, { row, score: null, why: randomWhy, random: true, modelVersion: version });
+  return { entries, kind: "model", params: selection.model.params.slice(), trainAccuracy: selection.training.trainAccuracy, ms: performance.now() - started };
+}

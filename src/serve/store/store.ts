@@ -1,0 +1,378 @@
+import { createHash, randomBytes } from "node:crypto";
+import Database from "better-sqlite3";
+import { UserError } from "../../errors.js";
+import type { StrategyOptions } from "../../strategies/registry.js";
+import { migrate } from "./schema.js";
+
+/** Rows per embedding blob. */
+export const CHUNK_ROWS = 4096;
+
+export interface ProjectConfig {
+  strategy: string;
+  /** Options of the strategy (as `--alfamix-*` flags set them). */
+  strategyOptions: StrategyOptions;
+  /** Items per batch the strategy picks. */
+  batch: number;
+  model: "linear" | "mlp";
+  /** Share of each batch drawn at random (marked) for the unbiased accuracy estimate. */
+  randomShare: number;
+  /** Labels since the last retrain that start the next one. */
+  retrainEvery: number;
+  seed: number;
+  leaseSeconds: number;
+}
+
+/** How an annotator sees an item. */
+export type Display =
+  | { kind: "media"; dir: string }
+  | { kind: "path"; base: string }
+  | { kind: "text" }
+  | { kind: "pixels"; height: number; width: number }
+  | { kind: "features" };
+
+export interface Project {
+  id: number;
+  name: string;
+  config: ProjectConfig;
+  classes: string[];
+  display: Display;
+  dim: number;
+  size: number;
+  createdAt: number;
+}
+
+export interface Token {
+  id: number;
+  name: string;
+  role: "admin" | "annotator";
+  projectId: number | null;
+}
+
+export interface LabelRow {
+  row: number;
+  label: string;
+  annotator: string;
+  createdAt: number;
+  source: string;
+  modelVersion: number | null;
+  predicted: string | null;
+  confidence: number | null;
+  random: boolean;
+}
+
+export interface QueueEntry {
+  row: number;
+  score: number | null;
+  why: string;
+  random: boolean;
+  modelVersion: number;
+}
+
+export interface Lease {
+  row: number;
+  lease: string;
+  tokenId: number;
+  expiresAt: number;
+  modelVersion: number | null;
+  predicted: string | null;
+  confidence: number | null;
+  random: boolean;
+}
+
+export interface ModelRecord {
+  version: number;
+  createdAt: number;
+  labels: number;
+  trainAccuracy: number | null;
+  kind: "model" | "cold-start";
+  ms: number;
+}
+
+/** A model record with its weights, when it has any. */
+export type StoredModel = ModelRecord & { params: Float32Array | null };
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** A new secret: 32 random bytes, base64url, with a prefix that says what it is. */
+export const newSecret = (prefix: string) => `${prefix}_${randomBytes(32).toString("base64url")}`;
+
+/**
+ * The labelling service's store: one SQLite file (WAL; a label is on disk when its commit
+ * returns). The only place with SQL.
+ */
+export class Store {
+  readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly path: string, options: { readonly?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+    } catch (e) {
+      throw new UserError(`${path}: cannot open the database (${(e as Error).message})`);
+    }
+    if (!options.readonly) {
+      this.db.pragma("journal_mode = WAL");
+      // FULL: every commit is fsynced, so an acknowledged label survives a crash or power loss.
+      this.db.pragma("synchronous = FULL");
+      this.db.pragma("foreign_keys = ON");
+      this.db.pragma("busy_timeout = 5000");
+      migrate(this.db);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  // --- tokens and sessions
+
+  /** A new token; only its hash is kept, so this is the one time it can be seen. */
+  createToken(name: string, role: Token["role"], projectId: number | null): string {
+    const token = newSecret("alf");
+    this.sql("INSERT INTO tokens (name, role, project_id, hash, created_at) VALUES (?, ?, ?, ?, ?)").run(name, role, projectId, sha256(token), Date.now());
+    return token;
+  }
+
+  tokenBySecret(token: string): Token | undefined {
+    const row = this.sql("SELECT id, name, role, project_id AS projectId FROM tokens WHERE hash = ?").get(sha256(token)) as Token | undefined;
+    return row;
+  }
+
+  tokens(): (Token & { createdAt: number; project: string | null })[] {
+    return this.sql("SELECT t.id, t.name, t.role, t.project_id AS projectId, t.created_at AS createdAt, p.name AS project FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ORDER BY t.id").all() as (Token & { createdAt: number; project: string | null })[];
+  }
+
+  createSession(tokenId: number, days = 30): string {
+    const secret = newSecret("ses");
+    this.sql("INSERT INTO sessions (hash, token_id, expires_at) VALUES (?, ?, ?)").run(sha256(secret), tokenId, Date.now() + days * 86400_000);
+    return secret;
+  }
+
+  tokenBySession(secret: string): Token | undefined {
+    return this.sql("SELECT t.id, t.name, t.role, t.project_id AS projectId FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ?").get(sha256(secret), Date.now()) as Token | undefined;
+  }
+
+  // --- projects and items
+
+  /** Start a project's import (not visible until `finishImport`); a taken name is a UserError. */
+  beginProject(p: Omit<Project, "id" | "createdAt">): number {
+    const taken = this.sql("SELECT ready FROM projects WHERE name = ?").get(p.name) as { ready: number } | undefined;
+    if (taken?.ready) throw new UserError(`a project named ${JSON.stringify(p.name)} already exists`);
+    // An import that died half-way left an unready project: start it again.
+    if (taken) this.sql("DELETE FROM projects WHERE name = ?").run(p.name);
+    const result = this.sql("INSERT INTO projects (name, config, classes, display, dim, size, ready, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)")
+      .run(p.name, JSON.stringify(p.config), JSON.stringify(p.classes), JSON.stringify(p.display), p.dim, p.size, Date.now());
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Items `start..` with ids, displays and their embedding rows, as whole chunks (start is a multiple of CHUNK_ROWS). */
+  addItems(projectId: number, start: number, ids: string[], displays: (string | null)[] | undefined, rows: Float32Array): void {
+    this.transaction(() => {
+      const insert = this.sql("INSERT INTO items (project_id, row, item_id, display) VALUES (?, ?, ?, ?)");
+      ids.forEach((id, i) => {
+        try {
+          insert.run(projectId, start + i, id, displays?.[i] ?? null);
+        } catch (e) {
+          if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new UserError(`the pool repeats the id ${JSON.stringify(id)} (row ${start + i}); ids must be unique`);
+          throw e;
+        }
+      });
+      const insertChunk = this.sql("INSERT INTO embeddings (project_id, chunk, data) VALUES (?, ?, ?)");
+      for (let c = 0; c * CHUNK_ROWS < ids.length; c++) {
+        const rowsInChunk = Math.min(CHUNK_ROWS, ids.length - c * CHUNK_ROWS), dim = rows.length / ids.length;
+        const part = rows.subarray(c * CHUNK_ROWS * dim, (c * CHUNK_ROWS + rowsInChunk) * dim);
+        insertChunk.run(projectId, start / CHUNK_ROWS + c, Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+      }
+    });
+  }
+
+  finishImport(projectId: number, size: number): void {
+    this.sql("UPDATE projects SET ready = 1, size = ? WHERE id = ?").run(size, projectId);
+  }
+
+  private toProject(row: { id: number; name: string; config: string; classes: string; display: string; dim: number; size: number; created_at: number }): Project {
+    return { id: row.id, name: row.name, config: JSON.parse(row.config), classes: JSON.parse(row.classes), display: JSON.parse(row.display), dim: row.dim, size: row.size, createdAt: row.created_at };
+  }
+
+  project(name: string): Project | undefined {
+    const row = this.sql("SELECT * FROM projects WHERE name = ? AND ready = 1").get(name) as Parameters<Store["toProject"]>[0] | undefined;
+    return row && this.toProject(row);
+  }
+
+  projects(): Project[] {
+    return (this.sql("SELECT * FROM projects WHERE ready = 1 ORDER BY id").all() as Parameters<Store["toProject"]>[0][]).map((r) => this.toProject(r));
+  }
+
+  rowOf(projectId: number, itemId: string): number | undefined {
+    return (this.sql("SELECT row FROM items WHERE project_id = ? AND item_id = ?").get(projectId, itemId) as { row: number } | undefined)?.row;
+  }
+
+  item(projectId: number, row: number): { id: string; display: string | null } {
+    return this.sql("SELECT item_id AS id, display FROM items WHERE project_id = ? AND row = ?").get(projectId, row) as { id: string; display: string | null };
+  }
+
+  /** The whole pool's embeddings into `out` (size × dim), chunk by chunk. */
+  readEmbeddings(projectId: number, out: Float32Array): void {
+    let offset = 0;
+    for (const { data } of this.sql("SELECT data FROM embeddings WHERE project_id = ? ORDER BY chunk").iterate(projectId) as Iterable<{ data: Buffer }>) {
+      out.set(new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4), offset);
+      offset += data.byteLength / 4;
+    }
+    if (offset !== out.length) throw new Error(`embeddings: expected ${out.length} values, the store holds ${offset}`);
+  }
+
+  // --- labels
+
+  label(projectId: number, row: number): LabelRow | undefined {
+    const r = this.sql("SELECT row, label, annotator, created_at AS createdAt, source, model_version AS modelVersion, predicted, confidence, random FROM labels WHERE project_id = ? AND row = ?").get(projectId, row) as (Omit<LabelRow, "random"> & { random: number }) | undefined;
+    return r && { ...r, random: r.random === 1 };
+  }
+
+  putLabel(projectId: number, label: LabelRow): void {
+    const seq = (this.sql("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM labels WHERE project_id = ?").get(projectId) as { next: number }).next;
+    this.sql("INSERT INTO labels (project_id, row, label, annotator, created_at, source, model_version, predicted, confidence, random, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, row) DO UPDATE SET label = excluded.label, annotator = excluded.annotator, created_at = excluded.created_at, source = excluded.source, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random, seq = excluded.seq")
+      .run(projectId, label.row, label.label, label.annotator, label.createdAt, label.source, label.modelVersion, label.predicted, label.confidence, label.random ? 1 : 0, seq);
+    this.sql("DELETE FROM queue WHERE project_id = ? AND row = ?").run(projectId, label.row);
+  }
+
+  deleteLabel(projectId: number, row: number): boolean {
+    return this.sql("DELETE FROM labels WHERE project_id = ? AND row = ?").run(projectId, row).changes > 0;
+  }
+
+  /** The annotator's most recent label (for undo). */
+  lastLabelBy(projectId: number, annotator: string): LabelRow | undefined {
+    const r = this.sql("SELECT row FROM labels WHERE project_id = ? AND annotator = ? AND source = 'annotator' ORDER BY seq DESC LIMIT 1").get(projectId, annotator) as { row: number } | undefined;
+    return r && this.label(projectId, r.row);
+  }
+
+  /** Every label as rows and class names, in arrival order. */
+  trainingLabels(projectId: number): { rows: Int32Array; labels: string[] } {
+    const all = this.sql("SELECT row, label FROM labels WHERE project_id = ? ORDER BY seq").all(projectId) as { row: number; label: string }[];
+    return { rows: Int32Array.from(all, (r) => r.row), labels: all.map((r) => r.label) };
+  }
+
+  labelCount(projectId: number): number {
+    return (this.sql("SELECT COUNT(*) AS n FROM labels WHERE project_id = ?").get(projectId) as { n: number }).n;
+  }
+
+  classCounts(projectId: number): Record<string, number> {
+    const rows = this.sql("SELECT label, COUNT(*) AS n FROM labels WHERE project_id = ? GROUP BY label").all(projectId) as { label: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.label, r.n]));
+  }
+
+  /** Labels in arrival order with their item ids (for export). */
+  exportLabels(projectId: number): (LabelRow & { id: string })[] {
+    return (this.sql("SELECT i.item_id AS id, l.row, l.label, l.annotator, l.created_at AS createdAt, l.source, l.model_version AS modelVersion, l.predicted, l.confidence, l.random FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row WHERE l.project_id = ? ORDER BY l.seq").all(projectId) as (Omit<LabelRow, "random"> & { id: string; random: number })[])
+      .map((r) => ({ ...r, random: r.random === 1 }));
+  }
+
+  /** Random-share labels with the guess shown, in arrival order (for the accuracy estimate). */
+  randomShareLabels(projectId: number): { label: string; predicted: string; modelVersion: number; seq: number }[] {
+    return this.sql("SELECT label, predicted, model_version AS modelVersion, seq FROM labels WHERE project_id = ? AND random = 1 AND predicted IS NOT NULL ORDER BY seq").all(projectId) as { label: string; predicted: string; modelVersion: number; seq: number }[];
+  }
+
+  // --- the queue, leases and skips
+
+  replaceQueue(projectId: number, entries: QueueEntry[]): void {
+    this.transaction(() => {
+      this.sql("DELETE FROM queue WHERE project_id = ?").run(projectId);
+      const insert = this.sql("INSERT INTO queue (project_id, position, row, score, why, random, model_version) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      entries.forEach((e, i) => insert.run(projectId, i, e.row, e.score, e.why, e.random ? 1 : 0, e.modelVersion));
+      // A new batch is a fresh start: what an annotator skipped before may be wanted now.
+      this.sql("DELETE FROM skips WHERE project_id = ?").run(projectId);
+    });
+  }
+
+  queueLength(projectId: number): number {
+    return (this.sql("SELECT COUNT(*) AS n FROM queue q WHERE q.project_id = ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.project_id = q.project_id AND l.row = q.row)").get(projectId) as { n: number }).n;
+  }
+
+  /** The most wanted queued item nobody holds and this token has not skipped. */
+  nextQueued(projectId: number, tokenId: number, now: number): QueueEntry | undefined {
+    const r = this.sql(`SELECT q.row, q.score, q.why, q.random, q.model_version AS modelVersion FROM queue q
+      WHERE q.project_id = ?
+        AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.project_id = q.project_id AND l.row = q.row)
+        AND NOT EXISTS (SELECT 1 FROM leases s WHERE s.project_id = q.project_id AND s.row = q.row AND s.expires_at > ?)
+        AND NOT EXISTS (SELECT 1 FROM skips k WHERE k.project_id = q.project_id AND k.row = q.row AND k.token_id = ?)
+      ORDER BY q.position LIMIT 1`).get(projectId, now, tokenId) as (Omit<QueueEntry, "random"> & { random: number }) | undefined;
+    return r && { ...r, random: r.random === 1 };
+  }
+
+  /** Whether `row` is free: not labelled and not held by an unexpired lease. */
+  isFree(projectId: number, row: number, now: number): boolean {
+    return !this.sql("SELECT 1 FROM labels WHERE project_id = ? AND row = ? UNION ALL SELECT 1 FROM leases WHERE project_id = ? AND row = ? AND expires_at > ?").get(projectId, row, projectId, row, now);
+  }
+
+  /** Rows that are neither labelled nor held, from `start` on (wrapping), at most `limit`. */
+  freeRowsFrom(projectId: number, start: number, limit: number, now: number): number[] {
+    const query = `SELECT i.row FROM items i WHERE i.project_id = ? AND i.row >= ? AND i.row < ?
+      AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.project_id = i.project_id AND l.row = i.row)
+      AND NOT EXISTS (SELECT 1 FROM leases s WHERE s.project_id = i.project_id AND s.row = i.row AND s.expires_at > ?)
+      ORDER BY i.row LIMIT ?`;
+    const first = (this.sql(query).all(projectId, start, Number.MAX_SAFE_INTEGER, now, limit) as { row: number }[]).map((r) => r.row);
+    if (first.length >= limit) return first;
+    return [...first, ...(this.sql(query).all(projectId, 0, start, now, limit - first.length) as { row: number }[]).map((r) => r.row)];
+  }
+
+  /** Take the lease on `row` (replacing an expired one). The caller checks the row is free. */
+  putLease(projectId: number, lease: Lease): void {
+    this.sql("INSERT INTO leases (project_id, row, lease, token_id, expires_at, model_version, predicted, confidence, random) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, row) DO UPDATE SET lease = excluded.lease, token_id = excluded.token_id, expires_at = excluded.expires_at, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random")
+      .run(projectId, lease.row, lease.lease, lease.tokenId, lease.expiresAt, lease.modelVersion, lease.predicted, lease.confidence, lease.random ? 1 : 0);
+  }
+
+  leaseOf(projectId: number, row: number): Lease | undefined {
+    const r = this.sql("SELECT row, lease, token_id AS tokenId, expires_at AS expiresAt, model_version AS modelVersion, predicted, confidence, random FROM leases WHERE project_id = ? AND row = ?").get(projectId, row) as (Omit<Lease, "random"> & { random: number }) | undefined;
+    return r && { ...r, random: r.random === 1 };
+  }
+
+  renewLease(projectId: number, row: number, lease: string, expiresAt: number): boolean {
+    return this.sql("UPDATE leases SET expires_at = ? WHERE project_id = ? AND row = ? AND lease = ?").run(expiresAt, projectId, row, lease).changes > 0;
+  }
+
+  releaseLease(projectId: number, row: number): void {
+    this.sql("DELETE FROM leases WHERE project_id = ? AND row = ?").run(projectId, row);
+  }
+
+  leasedCount(projectId: number, now: number): number {
+    return (this.sql("SELECT COUNT(*) AS n FROM leases WHERE project_id = ? AND expires_at > ?").get(projectId, now) as { n: number }).n;
+  }
+
+  addSkip(projectId: number, row: number, tokenId: number): void {
+    this.sql("INSERT OR IGNORE INTO skips (project_id, row, token_id) VALUES (?, ?, ?)").run(projectId, row, tokenId);
+  }
+
+  // --- models
+
+  addModel(projectId: number, model: StoredModel): void {
+    const params = model.params ? Buffer.from(model.params.buffer, model.params.byteOffset, model.params.byteLength) : null;
+    this.sql("INSERT INTO models (project_id, version, created_at, labels, train_accuracy, kind, ms, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(projectId, model.version, model.createdAt, model.labels, model.trainAccuracy, model.kind, model.ms, params);
+  }
+
+  /** The newest model record, and the weights of the newest trained model. */
+  latestModel(projectId: number): { latest?: ModelRecord; weights?: { version: number; params: Float32Array } } {
+    const latest = this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version DESC LIMIT 1").get(projectId) as ModelRecord | undefined;
+    const trained = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as { version: number; params: Buffer } | undefined;
+    return {
+      latest,
+      weights: trained && { version: trained.version, params: new Float32Array(trained.params.buffer.slice(trained.params.byteOffset, trained.params.byteOffset + trained.params.byteLength)) },
+    };
+  }
+
+  models(projectId: number): ModelRecord[] {
+    return this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version").all(projectId) as ModelRecord[];
+  }
+}
