@@ -95,6 +95,7 @@ export const projectCommand: CommandSpec = {
     "random-share": { type: "string", placeholder: "F", help: "share of each batch drawn at random for the live accuracy estimate", default: "0.1" },
     "retrain-every": { type: "string", placeholder: "N", help: "labels between retrains", default: "half the batch" },
     seed: { type: "string", placeholder: "N", help: "seeds training and the strategy", default: "0" },
+    "lease-seconds": { type: "string", placeholder: "S", help: "how long an annotator holds an item without a heartbeat", default: "120" },
     media: { type: "string", placeholder: "DIR", help: "images to show: DIR/<id>.jpg|png|…" },
     "media-column": { type: "string", placeholder: "COL", help: "a pool column with each item's image path" },
     "text-column": { type: "string", placeholder: "COL", help: "a pool column with each item's text" },
@@ -118,7 +119,7 @@ export async function runProject(args: ParsedArgs): Promise<void> {
       strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
       batch: options.int("batch", 50, 1), model: options.choice("model", ["linear", "mlp"] as const, "linear"),
       randomShare: options.number("random-share", 0.1, 0, 1), retrainEvery: retrainEvery === undefined ? undefined : options.int("retrain-every", 1, 1),
-      seed: options.int("seed", 0), media: options.string("media"), mediaColumn: options.string("media-column"), textColumn: options.string("text-column"),
+      seed: options.int("seed", 0), leaseSeconds: options.number("lease-seconds", 120, 1), media: options.string("media"), mediaColumn: options.string("media-column"), textColumn: options.string("text-column"),
       onProgress: (rows) => status.show(`project: imported ${rows} items`),
     });
     status.done();

@@ -120,7 +120,7 @@ function projectRequest(body: unknown): Parameters<typeof createProject>[1] {
   if (model !== undefined && model !== "linear" && model !== "mlp") fail("model", '"linear" or "mlp"');
   return {
     name, pool, ids: str("ids"), labeled: str("labeled"), classes, strategy: str("strategy"),
-    batch: num("batch"), model: model as "linear" | "mlp" | undefined, randomShare: num("randomShare"), retrainEvery: num("retrainEvery"),
+    batch: num("batch"), model: model as "linear" | "mlp" | undefined, randomShare: num("randomShare"), retrainEvery: num("retrainEvery"), seed: num("seed"), leaseSeconds: num("leaseSeconds"),
     media: str("media"), mediaColumn: str("mediaColumn"), textColumn: str("textColumn"),
   };
 }

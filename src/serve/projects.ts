@@ -58,7 +58,7 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
   if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100000)) throw new UserError(`project: the batch must be an integer from 1 to 100000, got ${batch}`);
   if (!(config.randomShare >= 0 && config.randomShare <= 1)) throw new UserError(`project: the random share must be in [0, 1], got ${config.randomShare}`);
   if (!(Number.isInteger(config.retrainEvery) && config.retrainEvery >= 1)) throw new UserError(`project: retrain-every must be a positive integer, got ${config.retrainEvery}`);
-  if (!(config.leaseSeconds >= 5)) throw new UserError(`project: leases must last at least 5 seconds, got ${config.leaseSeconds}`);
+  if (!(config.leaseSeconds >= 1)) throw new UserError(`project: leases must last at least a second, got ${config.leaseSeconds}`);
   if (config.model !== "linear" && config.model !== "mlp") throw new UserError(`project: the model must be linear or mlp, got ${JSON.stringify(config.model)}`);
   return config;
 }

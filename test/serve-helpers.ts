@@ -1,0 +1,71 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeNpy } from "../src/data/npy.js";
+import { Rng } from "../src/random.js";
+
+export const CLASSES = ["ant", "bee", "cat"];
+
+/**
+ * A pool of `n` items in 3 well-separated classes (8 features), as pool.npy with pool.ids beside
+ * it, and labeled.csv with one labelled item per class. Returns the paths and the true labels.
+ */
+export function writePool(dir: string, n: number, seed = 1): { pool: string; labeled: string; truth: Map<string, string> } {
+  const rng = new Rng(seed), d = 8;
+  const x = new Float32Array(n * d), truth = new Map<string, string>();
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = i % 3;
+    for (let j = 0; j < d; j++) x[i * d + j] = rng.normal(j === k ? 2.5 : 0, 1);
+    ids.push(`item-${i}`);
+    truth.set(`item-${i}`, CLASSES[k]);
+  }
+  const pool = join(dir, "pool.npy");
+  writeFileSync(pool, encodeNpy(x, [n, d]));
+  writeFileSync(join(dir, "pool.ids"), ids.join("\n") + "\n");
+  const labeled = join(dir, "labeled.csv");
+  writeFileSync(labeled, "id,label\nitem-0,ant\nitem-1,bee\nitem-2,cat\n");
+  return { pool, labeled, truth };
+}
+
+export interface Reply<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+}
+
+/** An HTTP client for the API with a bearer token (or none). */
+export function client(url: string, token?: string) {
+  const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, raw?: string): Promise<Reply<T>> => {
+    const response = await fetch(url + path, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON (an export): the text itself
+    }
+    return { status: response.status, body: parsed as T };
+  };
+  return {
+    get: <T = Record<string, unknown>>(path: string) => call<T>("GET", path),
+    post: <T = Record<string, unknown>>(path: string, body?: unknown) => call<T>("POST", path, body),
+    raw: <T = Record<string, unknown>>(path: string, text: string) => call<T>("POST", path, undefined, text),
+    delete: <T = Record<string, unknown>>(path: string) => call<T>("DELETE", path),
+  };
+}
+
+export type Served = { item: { id: string } | null; lease: string; reason?: string; suggestion: { label: string; confidence: number } | null; why: Record<string, unknown> };
+
+/** Poll until `check` holds (the retrain thread works on its own time); fails after `ms`. */
+export async function eventually<T>(what: string, fn: () => Promise<T>, check: (value: T) => boolean, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (check(value)) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
