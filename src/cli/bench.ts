@@ -4,12 +4,13 @@ import { benchGemm } from "../../bench/gemm.js";
 import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
+import { benchTeam } from "../../bench/team.js";
 import { strategyOptionSpecs, readStrategyOptions } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp|query [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|query|team [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
@@ -21,6 +22,14 @@ export const benchCommand: CommandSpec = {
     seed: { type: "string", placeholder: "N", help: "query: random seed", default: "0" },
     ...strategyOptionSpecs,
     "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py)" },
+    "pool-size": { type: "string", placeholder: "N", help: "team: items in a synthetic pool", default: "100000" },
+    dim: { type: "string", placeholder: "D", help: "team: features of the synthetic pool", default: "256" },
+    classes: { type: "string", placeholder: "K", help: "team: classes of the synthetic pool", default: "10" },
+    dataset: { type: "string", placeholder: "NAME", help: "team: a built-in dataset as the pool instead (its test set scores the labels against simulate)" },
+    annotators: { type: "string", placeholder: "N", help: "team: annotators labelling at once", default: "8" },
+    labels: { type: "string", placeholder: "N", help: "team: labels to make", default: "1000" },
+    batch: { type: "string", placeholder: "N", help: "team: the project's batch", default: "100" },
+    think: { type: "string", placeholder: "MS", help: "team: pause per item (0: full speed)", default: "0" },
   },
   positionals: { min: 1, max: 1 },
 };
@@ -42,7 +51,13 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     }
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
+    case "team":
+      return benchTeam(json, {
+        poolSize: options.int("pool-size", 100000, 100), dim: options.int("dim", 256, 1), classes: options.int("classes", 10, 2), dataset: options.string("dataset"),
+        annotators: options.int("annotators", 8, 1), labels: options.int("labels", 1000, 1), batch: options.int("batch", 100, 1),
+        strategy: options.string("strategy", "alfamix"), thinkMs: options.int("think", 0, 0), seed: options.int("seed", 0),
+      });
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp or query`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, query or team`);
   }
 }

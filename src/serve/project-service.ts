@@ -46,6 +46,8 @@ export interface ProjectStatus {
   leased: number;
   modelVersion: number | null;
   retraining: boolean;
+  /** How long the last retrain (training and re-scoring the pool) took. */
+  lastRetrainMs: number | null;
   accuracyEstimate: AccuracyPoint | null;
   classes: string[];
   classCounts: Record<string, number>;
@@ -79,7 +81,7 @@ export class ProjectService {
     const service = new ProjectService(store, project, onError);
     const data = await service.retrainer.load(store.path, project.id, project.size, project.dim);
     service.pool = matrix(project.size, project.dim, data);
-    const { weights } = store.latestModel(project.id);
+    const weights = store.latestWeights(project.id);
     if (weights) service.useModel(weights.version, weights.params);
     const { rows, labels } = store.trainingLabels(project.id);
     rows.forEach((r, i) => service.labeledRows.set(r, labels[i]));
@@ -299,7 +301,7 @@ export class ProjectService {
   maybeRetrain(dry = false): void {
     if (this.retraining || this.closed) return;
     const pid = this.project.id;
-    const { latest } = this.store.latestModel(pid);
+    const latest = this.store.latestModel(pid);
     const labeled = this.store.labelCount(pid);
     const due = !latest || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
     if (!due || (latest && labeled === this.project.size)) return;
@@ -339,6 +341,7 @@ export class ProjectService {
     return {
       name: this.project.name, pool: this.project.size, labeled: this.store.labelCount(pid), queued: this.store.queueLength(pid),
       leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining: this.retraining !== undefined,
+      lastRetrainMs: this.store.latestModel(pid)?.ms ?? null,
       accuracyEstimate: curve.length ? curve[curve.length - 1] : null,
       classes: this.project.classes, classCounts: this.store.classCounts(pid), strategy: this.project.config.strategy, batch: this.project.config.batch,
     };

@@ -362,14 +362,14 @@ export class Store {
       .run(projectId, model.version, model.createdAt, model.labels, model.trainAccuracy, model.kind, model.ms, params);
   }
 
-  /** The newest model record, and the weights of the newest trained model. */
-  latestModel(projectId: number): { latest?: ModelRecord; weights?: { version: number; params: Float32Array } } {
-    const latest = this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version DESC LIMIT 1").get(projectId) as ModelRecord | undefined;
-    const trained = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as { version: number; params: Buffer } | undefined;
-    return {
-      latest,
-      weights: trained && { version: trained.version, params: new Float32Array(trained.params.buffer.slice(trained.params.byteOffset, trained.params.byteOffset + trained.params.byteLength)) },
-    };
+  latestModel(projectId: number): ModelRecord | undefined {
+    return this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version DESC LIMIT 1").get(projectId) as ModelRecord | undefined;
+  }
+
+  /** The weights of the newest trained model (a cold-start cover has none). */
+  latestWeights(projectId: number): { version: number; params: Float32Array } | undefined {
+    const row = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as { version: number; params: Buffer } | undefined;
+    return row && { version: row.version, params: new Float32Array(row.params.buffer.slice(row.params.byteOffset, row.params.byteOffset + row.params.byteLength)) };
   }
 
   models(projectId: number): ModelRecord[] {
