@@ -57,6 +57,10 @@ test("auth: health is open, everything else needs a token of the right role and 
   const me = await fetch(`${server.url}/api/me`, { headers: { cookie: cookie.split(";")[0] } });
   assert.deepEqual((await me.json() as { name: string }).name, "alice");
   assert.equal((await fetch(`${server.url}/login?token=wrong`, { redirect: "manual" })).status, 401);
+  const onwards = (next: string) => fetch(`${server.url}/login?token=${alice}&next=${encodeURIComponent(next)}`, { redirect: "manual" }).then((r) => r.headers.get("location"));
+  assert.equal(await onwards("/p/main"), "/p/main");
+  assert.equal(await onwards("//evil.example/"), "/", "never to another site");
+  assert.equal(await onwards("https://evil.example/"), "/");
 });
 
 test("leases: two annotators never hold the same item; labels are idempotent; bad input is refused with one line", async () => {

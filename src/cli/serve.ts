@@ -1,6 +1,6 @@
 import { UserError } from "../errors.js";
 import { createProject } from "../serve/projects.js";
-import { demoProject } from "../serve/demo.js";
+import { demoProject, DEMO_PROJECT } from "../serve/demo.js";
 import { LabelServer } from "../serve/server.js";
 import { Store } from "../serve/store/store.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
@@ -39,7 +39,7 @@ export async function runServe(args: ParsedArgs): Promise<void> {
   }
   const server = await LabelServer.start({ db, host, port });
   console.log(`url: ${server.url}`);
-  if (login) console.log(`login: ${server.url}/login?token=${login}   (then Start labelling: keys 0–9 label a digit, Enter accepts the model's guess, s skips, z undoes)`);
+  if (login) console.log(`login: ${server.url}/login?token=${login}&next=/p/${DEMO_PROJECT}   (then Start labelling: keys 0–9 label a digit, Enter accepts the model's guess, s skips, z undoes)`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);

@@ -96,7 +96,10 @@ export class LabelServer {
       response.writeHead(401, { "content-type": "text/html; charset=utf-8" });
       return void response.end('<!doctype html><meta charset="utf-8"><title>alfamix</title><p>That login link is not valid. Ask for a new one (<code>alfamix token create</code>).</p>');
     }
-    response.writeHead(302, { location: "/", "set-cookie": sessionCookie(this.store.createSession(token.id)), "cache-control": "no-store" });
+    // `next` may send the browser on to a page of this site (never elsewhere).
+    const next = url.searchParams.get("next") ?? "/";
+    const location = /^\/(?!\/)[\w\-./%]*$/.test(next) ? next : "/";
+    response.writeHead(302, { location, "set-cookie": sessionCookie(this.store.createSession(token.id)), "cache-control": "no-store" });
     response.end();
   }
 }

@@ -93,12 +93,17 @@ export async function adminPage(app, me) {
   }
   const [tokens, projects] = await Promise.all([api("GET", "/api/tokens"), api("GET", "/api/projects")]);
   const created = h("div");
+  const tokenRow = (t) => h("tr", {}, h("td", { text: t.name }), h("td", { text: t.role }), h("td", { text: t.project ?? "every project" }), h("td", { text: new Date(t.createdAt).toLocaleString() }));
+  const tokenTable = h("table", {},
+    h("tr", {}, h("th", { text: "name" }), h("th", { text: "role" }), h("th", { text: "project" }), h("th", { text: "created" })),
+    tokens.map(tokenRow));
   const tokenForm = h("form", { class: "stack", onsubmit: async (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(e.target));
     try {
       const t = await api("POST", "/api/tokens", { name: data.name, role: data.role, project: data.project || null });
       const link = `${location.origin}/login?token=${t.token}`;
+      tokenTable.append(tokenRow({ ...t, createdAt: Date.now() }));
       created.replaceChildren(h("p", {}, `Token for ${t.name} (shown once; only its hash is kept). Login link:`), h("div", { class: "secret", text: link }),
         h("p", {}, h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(link).then(() => toast("Copied")) }, "Copy link")));
     } catch (err) {
@@ -141,7 +146,5 @@ export async function adminPage(app, me) {
   app.replaceChildren(h("h1", { text: "Admin" }), h("div", { class: "grid" },
     h("div", { class: "card" }, h("h2", { text: "New token" }), tokenForm, created),
     h("div", { class: "card" }, h("h2", { text: "New project" }), projectForm)),
-  h("div", { class: "card" }, h("h2", { text: "Tokens" }), h("table", {},
-    h("tr", {}, h("th", { text: "name" }), h("th", { text: "role" }), h("th", { text: "project" }), h("th", { text: "created" })),
-    tokens.map((t) => h("tr", {}, h("td", { text: t.name }), h("td", { text: t.role }), h("td", { text: t.project ?? "every project" }), h("td", { text: new Date(t.createdAt).toLocaleString() }))))));
+  h("div", { class: "card" }, h("h2", { text: "Tokens" }), tokenTable));
 }
