@@ -113,7 +113,9 @@ function scenario(options: { seed?: number; classes?: number; labeledCount?: num
 
 const allStrategies = [...STRATEGY_NAMES.map((name) => ({ name, options: {} })),
   ...(["learned", "random"] as const).map((alpha) => ({ name: "alfamix", options: { alfamix: { alpha } } })),
-  ...(["norm", "symkl", "uniform"] as const).map((select) => ({ name: "alfamix", options: { alfamix: { select } } }))];
+  ...(["norm", "symkl", "uniform"] as const).map((select) => ({ name: "alfamix", options: { alfamix: { select } } })),
+  // Entries with settings, as --strategies writes them.
+  { name: "alfamix[fill=kcenter]", options: {} }, { name: "cdal[double-softmax=true]", options: {} }, { name: "coregcn[subset=50,epochs=20]", options: {} }];
 
 function checkInvariants(label: string, context: QueryContext, budget: number, run: (c: QueryContext) => Int32Array): void {
   const picked = run(context);
@@ -141,7 +143,7 @@ for (const { name, options } of allStrategies) {
     assert.deepEqual(Array.from(run(25)(scenario({ seed: 7 }))), Array.from(run(25)(scenario({ seed: 7 }))));
     // An empty labelled set: meaningful for all but ALFA-Mix, whose anchors need labelled items.
     const empty = scenario({ labeledCount: 0 });
-    if (name === "alfamix") assert.throws(() => run(5)(empty), /alfamix needs at least one labelled item/);
+    if (name.startsWith("alfamix")) assert.throws(() => run(5)(empty), /alfamix needs at least one labelled item/);
     else checkInvariants(`${label}, nothing labelled`, empty, 5, run(5));
     // Bad arguments are user errors.
     assert.throws(() => run(-1)(scenario()), /budget must be a non-negative integer/);
@@ -156,7 +158,7 @@ for (const { name, options } of allStrategies) {
 }
 
 test("unknown strategies and bad options are clear errors", () => {
-  assert.throws(() => createStrategy("uncertain"), /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, alfamix/);
+  assert.throws(() => createStrategy("uncertain"), /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/);
   assert.throws(() => alfaMixStrategy({ capStep: 0 }), /cap step must be in \(0, 1\]/);
   assert.throws(() => alfaMixStrategy({ select: "best" as never }), /select must be one of kmeans, norm, symkl, uniform/);
   assert.throws(() => createStrategy("bald", { bald: { samples: 1 } }), /samples must be an integer ≥ 2/);

@@ -16,7 +16,7 @@ export const queryCommand: CommandSpec = {
     ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
     "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
     labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
-    strategy: { type: "string", placeholder: "NAME", help: "random, least-confidence, margin, entropy, bald, coreset, badge or alfamix", default: "alfamix" },
+    strategy: { type: "string", placeholder: "NAME[k=v]", help: "random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn or alfamix, with settings (alfamix[select=norm])", default: "alfamix" },
     budget: { type: "string", placeholder: "N", help: "items to pick", default: "100" },
     model: { type: "string", placeholder: "linear|mlp", help: "the head trained on the labelled items", default: "linear" },
     hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden widths", default: "256" },

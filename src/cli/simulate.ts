@@ -4,6 +4,7 @@ import { progressPrinter } from "./progress.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { UserError } from "../errors.js";
 import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
+import { ALFAMIX_ABLATION, splitStrategyList } from "../strategies/variants.js";
 
 const d = DEFAULT_CONFIG;
 
@@ -15,7 +16,8 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   model: { type: "string", placeholder: "mlp|linear", help: "the classifier", default: d.model },
   hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden layer widths", default: d.hidden.join(",") },
   dropout: { type: "string", placeholder: "P", help: "dropout before the head (BALD needs > 0)", default: String(d.dropout) },
-  strategies: { type: "string", placeholder: "a,b,c", help: "strategies to compare", default: d.strategies.join(",") },
+  strategies: { type: "string", placeholder: "a,b[k=v],x=c[k=v]", help: "strategies to compare; settings per entry (alfamix[select=norm]) and aliases (alfamix-norm=alfamix[select=norm])", default: d.strategies.join(",") },
+  ablation: { type: "string", placeholder: "alfamix", help: "add the paper's ablation of ALFA-Mix: closed-form, learned and random α; k-means, norm, sym-KL and uniform selection" },
   seeds: { type: "string", placeholder: "1,10,…", help: "paired seeds", default: d.seeds.join(",") },
   init: { type: "string", placeholder: "N", help: "initial labelled items, drawn at random", default: String(d.init) },
   query: { type: "string", placeholder: "N", help: "items labelled per round", default: String(d.query) },
@@ -49,7 +51,7 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     model: options.choice("model", ["mlp", "linear"] as const, base.model),
     hidden: options.intList("hidden", base.hidden, 1),
     dropout: options.number("dropout", base.dropout, 0, 0.99),
-    strategies: options.list("strategies", base.strategies),
+    strategies: readStrategyList(options, base.strategies),
     strategyOptions: readStrategyOptions(options),
     seeds: options.intList("seeds", base.seeds, 0),
     init: options.int("init", base.init, 1),
@@ -63,6 +65,17 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     normalize: options.choice("normalize", ["auto", "feature", "none"] as const, base.normalize),
     testFraction: options.number("test-fraction", base.testFraction, 0, 1),
   };
+}
+
+/** --strategies (split at the commas between entries) plus, with --ablation alfamix, the ablation's variants. */
+function readStrategyList(options: OptionReader, fallback: string[]): string[] {
+  const text = options.string("strategies");
+  const ablation = options.string("ablation");
+  if (ablation !== undefined && ablation !== "alfamix") throw new UserError(`simulate: --ablation expects alfamix, got ${JSON.stringify(ablation)}`);
+  const listed = text === undefined ? (ablation ? [] : fallback) : splitStrategyList(text);
+  if (text !== undefined && listed.length === 0) throw new UserError(`simulate: --strategies expects a comma-separated list, got ${JSON.stringify(text)}`);
+  const extra = ablation ? ALFAMIX_ABLATION.filter((entry) => !listed.includes(entry)) : [];
+  return [...listed, ...extra];
 }
 
 /** Run a simulation with a progress line. */

@@ -8,6 +8,7 @@ import { argmaxRows } from "../linalg/rows.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { parseStrategyEntry } from "../strategies/variants.js";
 import { loadExperimentSource, prepareExperiment, type Experiment, type Normalization } from "./prepare.js";
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
 
@@ -77,11 +78,13 @@ export interface SimulationOptions {
 const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
 
 function checkConfig(config: SimulationConfig): void {
-  for (const name of config.strategies) createStrategy(name, config.strategyOptions); // unknown names and bad options fail here
-  if (config.strategies.includes("bald") && !(config.dropout > 0)) {
+  for (const entry of config.strategies) createStrategy(entry, config.strategyOptions); // unknown names, keys and values fail here
+  if (config.strategies.some((entry) => parseStrategyEntry(entry).name === "bald") && !(config.dropout > 0)) {
     throw new UserError("bald needs a model with dropout: add --dropout 0.2 (say), or run bald in a separate setting with dropout");
   }
-  if (new Set(config.strategies).size !== config.strategies.length) throw new UserError(`simulate: a strategy is listed twice in ${config.strategies.join(",")}`);
+  const labels = config.strategies.map(labelOf);
+  const twice = labels.find((label, i) => labels.indexOf(label) !== i);
+  if (twice !== undefined) throw new UserError(`simulate: the strategy ${JSON.stringify(twice)} is listed twice in ${config.strategies.join(",")}`);
   if (config.seeds.length === 0) throw new UserError("simulate: needs at least one seed");
   if (!(config.init >= 1)) throw new UserError("simulate: --init must be at least 1 (ALFA-Mix and the model need labelled items)");
 }
@@ -109,7 +112,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   };
   writeFileSync(join(options.out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
 
-  const pending = config.seeds.flatMap((seed) => config.strategies.map((strategy) => ({ seed, strategy })))
+  const pending = config.seeds.flatMap((seed) => config.strategies.map((entry) => ({ seed, strategy: labelOf(entry) })))
     .filter(({ seed, strategy }) => !store.isComplete(strategy, seed, config.rounds));
   const runsTotal = config.seeds.length * config.strategies.length;
   let runsDone = runsTotal - pending.length;
@@ -126,7 +129,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   const shared = source.test ? prepareExperiment(source, config.seeds[0], config.testFraction, config.normalize) : undefined;
 
   for (const seed of config.seeds) {
-    const strategies = config.strategies.filter((strategy) => pending.some((t) => t.seed === seed && t.strategy === strategy));
+    const strategies = config.strategies.filter((entry) => pending.some((t) => t.seed === seed && t.strategy === labelOf(entry)));
     if (strategies.length === 0) continue;
     const experiment = shared ?? prepareExperiment(source, seed, config.testFraction, config.normalize);
     const { pool } = experiment;
@@ -140,8 +143,8 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
     // Round 0 is the same for every strategy: train once and restore its weights for each.
     const round0 = trainAndTest(model, experiment, initial, config);
     const round0Params = model.params.slice();
-    for (const strategyName of strategies) {
-      const strategy = createStrategy(strategyName, config.strategyOptions);
+    for (const entry of strategies) {
+      const strategy = createStrategy(entry, config.strategyOptions), strategyName = strategy.name;
       const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
       model.params.set(round0Params);
       const isLabeled = new Uint8Array(pool.x.rows);
@@ -173,6 +176,9 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   }
   return store.all();
 }
+
+/** What results call an entry: its alias, else the entry as written. */
+const labelOf = (entry: string) => parseStrategyEntry(entry).label;
 
 function trainAndTest(model: NeuralClassifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
   const { pool, test } = experiment;

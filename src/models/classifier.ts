@@ -56,6 +56,8 @@ export interface Classifier {
   headLogits(z: Matrix): Matrix;
   /** ∂ CE(softmax(h(z)), target) / ∂z per row = Wᵀ(p − onehot(target)) (N×D). */
   lossGradientWrtEmbedding(z: Matrix, targets: Int32Array): Matrix;
+  /** ∂logits/∂input (eval mode): row i·K + k is ∇ₓ f_k(x_i), (N·K)×inputDim (for DFAL's DeepFool steps). */
+  logitJacobian(x: Matrix): Matrix;
   /** T probability matrices with dropout active (identical passes when dropout is 0). */
   mcPredict(x: Matrix, samples: number, rng: Rng): Matrix[];
 }

@@ -305,6 +305,35 @@ export class NeuralClassifier implements Classifier {
     return matmul(r, this.head().W);
   }
 
+  /**
+   * ∂logits/∂input (eval mode, dropout off): row i·K + k is ∇ₓ f_k(x_i), an (N·K)×inputDim matrix.
+   * One backward pass for every class of every row at once: the K output gradients of a row are
+   * the head's rows, masked by the row's ReLUs and carried down by one GEMM per layer.
+   */
+  logitJacobian(x: Matrix): Matrix {
+    this.checkInput(x, "logitJacobian");
+    const n = x.rows, K = this.numClasses, last = this.layers.length - 1;
+    const acts: Matrix[] = [x];
+    for (let l = 0; l < last; l++) {
+      const out = matrix(n, this.layers[l].outDim);
+      this.affine(l, acts[l], out);
+      relu(out);
+      acts.push(out);
+    }
+    const W = this.views[last].W;
+    let g = matrix(n * K, W.cols);
+    for (let i = 0; i < n; i++) g.data.set(W.data, i * K * W.cols);
+    for (let l = last - 1; l >= 0; l--) {
+      const a = acts[l + 1].data, width = g.cols;
+      for (let r = 0; r < g.rows; r++) {
+        const o = r * width, ao = Math.floor(r / K) * width;
+        for (let j = 0; j < width; j++) if (a[ao + j] <= 0) g.data[o + j] = 0;
+      }
+      g = matmul(g, this.views[l].W);
+    }
+    return g;
+  }
+
   private headProbs(z: Matrix, out: Matrix): void {
     this.affine(this.layers.length - 1, z, out);
     softmaxRows(out, out);

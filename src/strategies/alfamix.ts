@@ -1,6 +1,8 @@
+import { kCenterGreedy } from "../cluster/kcenter.js";
 import { kmeans, nearestMembers } from "../cluster/kmeans.js";
 import { UserError } from "../errors.js";
-import { gatherRows } from "../linalg/matrix.js";
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
+import type { Rng } from "../random.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { buildAnchors } from "./alfamix-anchors.js";
 import type { CandidateSearch } from "./alfamix-candidates.js";
@@ -10,6 +12,7 @@ import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from ".
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
 export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform"] as const;
+export const FILL_MODES = ["random", "kcenter"] as const;
 
 export interface AlfaMixOptions {
   /** How α is found: the paper's closed form (default), optimised per item, or drawn at random. */
@@ -22,6 +25,11 @@ export interface AlfaMixOptions {
   nInit?: number;
   /** Adam steps per anchor and cap for `learned` α (default 5). */
   learnedSteps?: number;
+  /**
+   * How a shortfall (fewer candidates than the budget) is filled: at random (default, the paper)
+   * or by greedy k-center on the embeddings from the labelled and chosen items (our variant).
+   */
+  fill?: (typeof FILL_MODES)[number];
 }
 
 /** The caps tried: step, 2·step, … up to 1 (rounded so that 5 × 0.2 is exactly 1). */
@@ -38,7 +46,8 @@ export function capSchedule(step: number): number[] {
  * embeddings), and any shortfall is filled at random without replacement.
  */
 export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
-  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5 } = options;
+  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5, fill = "random" } = options;
+  if (!FILL_MODES.includes(fill)) throw new UserError(`alfamix: fill must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(fill)}`);
   if (!ALPHA_MODES.includes(alpha)) throw new UserError(`alfamix: alpha must be one of ${ALPHA_MODES.join(", ")}, got ${JSON.stringify(alpha)}`);
   if (!SELECTION_MODES.includes(select)) throw new UserError(`alfamix: select must be one of ${SELECTION_MODES.join(", ")}, got ${JSON.stringify(select)}`);
   if (!(capStep > 0 && capStep <= 1)) throw new UserError(`alfamix: the cap step must be in (0, 1], got ${capStep}`);
@@ -92,7 +101,8 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
         const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
         chosen = topK(values, b).map((i) => candidates[i]);
       }
-      const { indices, filled } = fillAtRandom(chosen.map((p) => context.unlabeled[p]), context.unlabeled, b, context.rng);
+      const chosenRows = chosen.map((p) => context.unlabeled[p]);
+      const { indices, filled } = fill === "kcenter" ? fillByKCenter(chosenRows, context.labeled, context.unlabeled, embeddings, b, context.rng) : fillAtRandom(chosenRows, context.unlabeled, b, context.rng);
       const scores = new Float32Array(b).fill(NaN);
       chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
       const done = performance.now();
@@ -110,4 +120,21 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
       };
     },
   };
+}
+
+/**
+ * `chosen` completed to `total` items by greedy k-center on the embeddings: each addition is the
+ * unlabelled item farthest from the labelled items, the chosen ones and the additions so far. When
+ * few items flip, the rest of the batch still covers the space instead of landing at random.
+ */
+function fillByKCenter(chosen: Int32Array, labeled: Int32Array, unlabeled: Int32Array, embeddings: Matrix, total: number, rng: Rng): { indices: Int32Array; filled: number } {
+  const missing = total - chosen.length;
+  if (missing <= 0) return { indices: chosen.slice(0, total), filled: 0 };
+  const taken = new Set(chosen);
+  const rest = unlabeled.filter((i) => !taken.has(i));
+  const picks = kCenterGreedy(gatherRows(embeddings, rest), gatherRows(embeddings, Int32Array.from([...labeled, ...chosen])), missing, rng);
+  const indices = new Int32Array(total);
+  indices.set(chosen);
+  indices.set(picks.indices.map((p) => rest[p]), chosen.length);
+  return { indices, filled: missing };
 }

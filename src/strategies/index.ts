@@ -9,3 +9,7 @@ export * from "./alfamix-closed-form.js";
 export * from "./alfamix-sampled.js";
 export * from "./alfamix-literal.js";
 export * from "./registry.js";
+export * from "./dfal.js";
+export * from "./cdal.js";
+export * from "./coregcn.js";
+export * from "./variants.js";
