@@ -78,7 +78,7 @@ test("simulate then report, end to end on a small dataset", () => {
   assert.equal(report.status, 0, report.stderr);
   assert.match(report.stdout, /strategy\s+final accuracy\s+AULC\s+beaten\s+query\/round/);
   assert.match(report.stdout, /ddof 0 \(--paper-compat\)/);
-  for (const f of ["report.html", "summary.json", "penalty.csv", "curves.svg"]) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ["report.html", "summary.json", "penalty.csv", "curves.svg", "map.svg"]) assert.ok(existsSync(join(out, f)), f);
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   assert.deepEqual(Object.keys(summary.strategies), ["random", "margin", "alfamix"]);
   assert.deepEqual(Object.keys(summary.strategies.alfamix), ["aulc", "final", "meanQueryMs"]);
@@ -87,6 +87,8 @@ test("simulate then report, end to end on a small dataset", () => {
   assert.ok(Math.abs(summary.penalty.tCritical - 4.3027) < 1e-3);
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*aria-label="learning curves"/);
+  assert.match(html, /<h2>Where the picks fall<\/h2>/);
+  assert.match(readFileSync(join(out, "map.svg"), "utf8"), /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^]*>random<\/text>[^]*>margin<\/text>[^]*>alfamix<\/text>/);
   assert.doesNotMatch(html, /<script|https?:\/\//, "self-contained: no scripts, no external resources");
 });
 

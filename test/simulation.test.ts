@@ -4,6 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../src/loop/simulation.js";
 import { readResults } from "../src/loop/results-store.js";
+import { readMapRecords, readSeedMap } from "../src/loop/maps.js";
+import { buildReport, writeReport } from "../src/eval/report.js";
 import { tempDir } from "./helpers.js";
 
 const config: SimulationConfig = {
@@ -65,4 +67,30 @@ test("settings that change the experiment cannot be mixed into an existing direc
   await assert.rejects(simulate({ ...small, strategies: ["nope"] }, { out: join(dir, "c") }), /unknown strategy "nope"/);
   await assert.rejects(simulate({ ...small, init: 900, rounds: 10, query: 50 }, { out: join(dir, "d") }), /exceed the pool of 792 items/);
   assert.equal(existsSync(join(dir, "c", "results.jsonl")), false);
+});
+
+test("variants run paired under their labels; the report draws the ablation table and the round-1 maps", async () => {
+  const dir = tempDir();
+  const out = join(dir, "ablation");
+  const entries = ["random", "alfamix", "alfamix[select=norm]", "learned=alfamix[alpha=learned]", "alfamix[fill=kcenter]"];
+  const results = await simulate({ ...config, strategies: entries, seeds: [1, 2], rounds: 2 }, { out });
+  assert.deepEqual([...new Set(results.map((r) => r.strategy))], ["random", "alfamix", "alfamix[select=norm]", "learned", "alfamix[fill=kcenter]"]);
+  for (const seed of [1, 2]) assert.equal(new Set(results.filter((r) => r.seed === seed && r.round === 0).map((r) => r.accuracy)).size, 1, "paired at round 0");
+  const records = readMapRecords(out, 1);
+  assert.deepEqual(records.map((r) => r.strategy).sort(), ["alfamix", "alfamix[fill=kcenter]", "alfamix[select=norm]", "learned", "random"]);
+  assert.ok(records.every((r) => r.round === 1 && r.batch.length === 11 && r.labelled.length === 22));
+  const map = readSeedMap(out, [1, 2])!;
+  assert.equal(map.seed, 1);
+  for (const r of records) for (const i of [...r.labelled, ...r.batch]) assert.ok(map.indices.includes(i), "every labelled and picked item is on the map");
+  assert.ok(map.xy.every((v) => v >= 0 && v <= 1));
+  const report = buildReport([out]);
+  writeReport(report, out);
+  const html = readFileSync(join(out, "report.html"), "utf8");
+  assert.match(html, /<h2>Ablation of ALFA-Mix<\/h2>/);
+  assert.match(html, /learned α<\/td><td>\d+\.\d+% ±/);
+  assert.match(html, /norm \(smallest ‖α‖\)<\/td><td>\d+\.\d+% ±/);
+  assert.match(html, /sym\. KL<\/td><td>–<\/td>/, "a variant that did not run is a dash");
+  assert.match(html, /<h2>Where the picks fall<\/h2>/);
+  await assert.rejects(simulate({ ...config, strategies: ["alfamix", "alfamix"] }, { out: join(dir, "twice") }), /the strategy "alfamix" is listed twice/);
+  await assert.rejects(simulate({ ...config, strategies: ["a=random", "a=entropy"] }, { out: join(dir, "twice") }), /the strategy "a" is listed twice/);
 });

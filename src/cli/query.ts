@@ -1,8 +1,10 @@
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { readLabeled, readPool } from "../data/pool.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
-import { formatSelection, selectBatch } from "../loop/select-batch.js";
+import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { parseImageSize } from "./dataset-options.js";
@@ -27,6 +29,7 @@ export const queryCommand: CommandSpec = {
     seed: { type: "string", placeholder: "N", help: "seeds training and the strategy", default: "0" },
     out: { type: "string", placeholder: "FILE", help: "write here (atomically) instead of stdout" },
     format: { type: "string", placeholder: "csv|jsonl", help: "output format", default: "csv, or jsonl for a .jsonl --out" },
+    map: { type: "string", placeholder: "FILE.svg", help: "also draw the embedding map: the pool in 2-D (UMAP), the labelled items and the batch" },
     quiet: { type: "boolean", help: "no summary on stderr" },
     ...strategyOptionSpecs,
   },
@@ -36,7 +39,10 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("query", args.values);
   const poolPath = options.string("pool"), labeledPath = options.string("labeled");
   if (!poolPath || !labeledPath) throw new UserError("query: --pool FILE and --labeled FILE are required (see alfamix query --help)");
-  const out = options.string("out");
+  const out = options.string("out"), mapFile = options.string("map");
+  for (const file of [out, mapFile]) {
+    if (file && !existsSync(dirname(resolve(file)))) throw new UserError(`query: cannot write ${file}: its folder does not exist`);
+  }
   const format = options.choice("format", ["csv", "jsonl"] as const, out && /\.jsonl$/i.test(out) ? "jsonl" : "csv");
   const started = performance.now();
   const imageSize = options.string("image-size");
@@ -55,9 +61,12 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
     standardize: options.flag("standardize"),
     seed: options.int("seed", 0),
   });
+  // Everything is computed before anything is written: a failure leaves no file behind.
   const text = formatSelection(selection.items, format);
+  const map = mapFile ? selectionMap(selection, options.int("seed", 0)) : undefined;
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);
+  if (mapFile) writeAtomically(mapFile, map!);
   if (options.flag("quiet")) return;
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
@@ -68,4 +77,5 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const details = Object.entries(stats).filter(([k]) => !k.endsWith("Ms")).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
   console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}; score = ${selection.scoreName}`);
   if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
+  if (mapFile) console.error(`wrote the embedding map to ${mapFile}`);
 }

@@ -29,6 +29,7 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   "target-accuracy": { type: "string", placeholder: "A", help: "stop training at this training accuracy", default: String(d.targetAccuracy) },
   normalize: { type: "string", placeholder: "auto|feature|none", help: "auto: the dataset's own mean/std (MNIST), else per feature", default: d.normalize },
   "test-fraction": { type: "string", placeholder: "F", help: "test share when splitting", default: String(d.testFraction) },
+  "map-round": { type: "string", placeholder: "R", help: "save the embedding map of round R's batches for the report (0: none)", default: "1" },
   quiet: { type: "boolean", help: "no progress line" },
   ...strategyOptionSpecs,
 };
@@ -64,6 +65,7 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     targetAccuracy: options.number("target-accuracy", base.targetAccuracy, 0),
     normalize: options.choice("normalize", ["auto", "feature", "none"] as const, base.normalize),
     testFraction: options.number("test-fraction", base.testFraction, 0, 1),
+    mapRound: options.int("map-round", base.mapRound ?? 1, 0),
   };
 }
 

@@ -8,6 +8,7 @@ import { curvesSvg, strategyColor } from "./curves-svg.js";
 import { mean } from "./metrics.js";
 import { penaltyMatrix, type PenaltyMatrix } from "./penalty.js";
 import { reportHtml } from "./report-html.js";
+import { settingMaps } from "./report-maps.js";
 import { summarizeSetting, type SettingSummary } from "./summary.js";
 
 /** A results directory read back: its configuration, rows and summary. */
@@ -86,6 +87,8 @@ export function writeReport(report: Report, out: string): string[] {
     ["curves.svg", curvesSvg(report.settings.map((s) => s.summary), report.colors)],
     ["report.html", reportHtml(report)],
   ];
+  const map = report.settings.map((s) => settingMaps(s, report.names)).find((m) => m !== undefined);
+  if (map) files.push(["map.svg", map.svg]);
   for (const [name, content] of files) writeAtomically(join(out, name), content);
   return files.map(([name]) => join(out, name));
 }

@@ -8,6 +8,9 @@ import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
 import type { Strategy } from "../strategies/types.js";
+import { argmaxRows } from "../linalg/rows.js";
+import { projectForMap } from "../eval/projection.js";
+import { renderMaps } from "../eval/map-svg.js";
 
 export interface SelectBatchOptions {
   /** Every item: ids and one feature or embedding row each (labelled items included). */
@@ -54,6 +57,12 @@ export interface BatchSelection {
   stats: Record<string, number>;
   queryMs: number;
   warnings: string[];
+  /** The trained head, the rows it saw (standardised when asked), the class names and the rows labelled and picked. */
+  model: NeuralClassifier;
+  x: Matrix;
+  classNames: string[];
+  labeledRows: Int32Array;
+  pickedRows: Int32Array;
 }
 
 /** One round on pool rows: what `selectRows` needs besides the strategy options. */
@@ -157,6 +166,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   return {
     items, strategy: strategy.name, scoreName: strategy.scoreName, poolSize: pool.x.rows, unlabeledCount: selection.unlabeledCount,
     labeledPerClass, training: selection.training, stats: selection.stats, queryMs: selection.queryMs, warnings,
+    model: selection.model, x, classNames, labeledRows, pickedRows: selection.rows,
   };
 }
 
@@ -176,4 +186,23 @@ export function formatSelection(items: SelectedItem[], format: "csv" | "jsonl"):
     lines.push([csvField(it.id), it.rank, it.score === null ? "" : significant(it.score), csvField(it.predictedLabel), significant(it.confidence)].join(","));
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The embedding map of a selection (`alfamix query --map`): the pool projected to 2-D from the
+ * head's embeddings, coloured by the model's predicted class, the labelled items outlined and the
+ * batch marked. Pools past a few thousand items show a class-stratified sample plus every labelled
+ * and picked item, and say so.
+ */
+export function selectionMap(selection: BatchSelection, seed = 0): string {
+  const { model, x, classNames, labeledRows, pickedRows } = selection;
+  const predicted = argmaxRows(model.predictProbs(x));
+  const projection = projectForMap(model.embed(x), predicted, [...labeledRows, ...pickedRows], new Rng(seed).child("map"));
+  const position = new Map(Array.from(projection.indices, (i, p) => [i, p]));
+  const positions = (rows: Int32Array) => new Set(Array.from(rows, (r) => position.get(r)!));
+  const shown = projection.indices.length < x.rows ? `${projection.indices.length.toLocaleString("en")} of ${x.rows.toLocaleString("en")} items shown (every labelled and picked one, a class-stratified sample of the rest)` : `all ${x.rows.toLocaleString("en")} items`;
+  return renderMaps([{
+    title: `${selection.strategy}: ${pickedRows.length} picked, ${labeledRows.length} labelled`, xy: projection.xy,
+    classes: Array.from(projection.indices, (i) => predicted[i]), labelled: positions(labeledRows), batch: positions(pickedRows),
+  }], classNames, `UMAP of the model's embeddings, coloured by predicted class; ${shown}`, { size: 520 });
 }

@@ -11,6 +11,8 @@ import { createStrategy, type StrategyOptions } from "../strategies/registry.js"
 import { parseStrategyEntry } from "../strategies/variants.js";
 import { loadExperimentSource, prepareExperiment, type Experiment, type Normalization } from "./prepare.js";
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
+import { readMapRecords, writeMapRecord, writeProjection } from "./maps.js";
+import { projectForMap } from "../eval/projection.js";
 
 /** Everything that defines a simulation; written to config.json so that it can be rerun. */
 export interface SimulationConfig {
@@ -43,12 +45,14 @@ export interface SimulationConfig {
   normalize: Normalization;
   /** Test share of a stratified split when the dataset has no test set of its own. */
   testFraction: number;
+  /** The round whose batches the embedding map shows (0: no map). */
+  mapRound?: number;
 }
 
 export const DEFAULT_CONFIG: Omit<SimulationConfig, "dataset"> = {
   model: "mlp", hidden: [256], dropout: 0, strategies: ["random", "entropy", "alfamix"], strategyOptions: {},
   seeds: [1, 10, 100, 1000, 10000], init: 100, query: 100, rounds: 10, epochs: 1000, lr: 0.001, batch: 64,
-  weightDecay: 0, targetAccuracy: 0.99, normalize: "auto", testFraction: 0.2,
+  weightDecay: 0, targetAccuracy: 0.99, normalize: "auto", testFraction: 0.2, mapRound: 1,
 };
 
 export interface Progress {
@@ -127,6 +131,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
   const roundsTotal = pending.length * (config.rounds + 1);
   let roundsDone = 0;
   const shared = source.test ? prepareExperiment(source, config.seeds[0], config.testFraction, config.normalize) : undefined;
+  const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
 
   for (const seed of config.seeds) {
     const strategies = config.strategies.filter((entry) => pending.some((t) => t.seed === seed && t.strategy === labelOf(entry)));
@@ -164,6 +169,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
           rng: new Rng(seed).child(`query/${strategyName}/${round}`),
         }, config.query);
         const queryMs = performance.now() - queryStart;
+        if (round === mapRound) writeMapRecord(options.out, seed, { strategy: strategyName, round, labelled: Array.from(labeled), batch: Array.from(result.indices) });
         for (const i of result.indices) isLabeled[i] = 1;
         labeled = Int32Array.from([...labeled, ...result.indices]);
         const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
@@ -172,6 +178,15 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
       }
       store.addRun(rows);
       runsDone++;
+    }
+    if (mapRound >= 1 && mapRound <= config.rounds) {
+      // One projection per seed, shared by its strategies: the round-0 model's embeddings (the
+      // model every strategy's round-1 query used) of the labelled and picked items and a sample.
+      model.params.set(round0Params);
+      const records = readMapRecords(options.out, seed);
+      const must = new Set(records.flatMap((r) => [...r.labelled, ...r.batch]));
+      writeProjection(options.out, seed, mapRound, projectForMap(model.embed(pool.x), pool.y, must, new Rng(seed).child("map")), pool.y, pool.classNames);
+      options.onNote?.(`map: seed ${seed}, round ${mapRound}, ${must.size} labelled and picked items`);
     }
   }
   return store.all();
