@@ -55,13 +55,21 @@ test("kill -9 at 20 random moments while labels pour in: every acknowledged labe
         }
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 150 + rng.int(450)));
+    // Once this server has acknowledged a label (so every round counts, however slow the machine),
+    // kill it at a random moment of the next few hundred milliseconds.
+    const before = acknowledged.size;
+    const deadline = Date.now() + 30000;
+    while (acknowledged.size === before) {
+      assert.ok(Date.now() < deadline, `round ${round}: no label acknowledged in 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, rng.int(300)));
     child.kill("SIGKILL");
     await exited;
     killed = true;
     await labeller;
   }
-  assert.ok(acknowledged.size > 200, `labels acknowledged across the crashes: ${acknowledged.size}`);
+  assert.ok(acknowledged.size >= 20, `labels acknowledged across the crashes: ${acknowledged.size}`);
 
   const { child, url } = await startServer(db);
   try {
