@@ -72,12 +72,12 @@ test("settings that change the experiment cannot be mixed into an existing direc
 test("variants run paired under their labels; the report draws the ablation table and the round-1 maps", async () => {
   const dir = tempDir();
   const out = join(dir, "ablation");
-  const entries = ["random", "alfamix", "alfamix[select=norm]", "learned=alfamix[alpha=learned]", "alfamix[fill=kcenter]"];
+  const entries = ["random", "alfamix", "alfamix[select=norm]", "learned=alfamix[alpha=learned]", "alfamix[select=kcenter]"];
   const results = await simulate({ ...config, strategies: entries, seeds: [1, 2], rounds: 2 }, { out });
-  assert.deepEqual([...new Set(results.map((r) => r.strategy))], ["random", "alfamix", "alfamix[select=norm]", "learned", "alfamix[fill=kcenter]"]);
+  assert.deepEqual([...new Set(results.map((r) => r.strategy))], ["random", "alfamix", "alfamix[select=norm]", "learned", "alfamix[select=kcenter]"]);
   for (const seed of [1, 2]) assert.equal(new Set(results.filter((r) => r.seed === seed && r.round === 0).map((r) => r.accuracy)).size, 1, "paired at round 0");
   const records = readMapRecords(out, 1);
-  assert.deepEqual(records.map((r) => r.strategy).sort(), ["alfamix", "alfamix[fill=kcenter]", "alfamix[select=norm]", "learned", "random"]);
+  assert.deepEqual(records.map((r) => r.strategy).sort(), ["alfamix", "alfamix[select=kcenter]", "alfamix[select=norm]", "learned", "random"]);
   assert.ok(records.every((r) => r.round === 1 && r.batch.length === 11 && r.labelled.length === 22));
   const map = readSeedMap(out, [1, 2])!;
   assert.equal(map.seed, 1);

@@ -1,4 +1,4 @@
-import { ALPHA_MODES, FILL_MODES, SELECTION_MODES } from "../strategies/alfamix.js";
+import { ALPHA_MODES, SELECTION_MODES } from "../strategies/alfamix.js";
 import type { StrategyOptions } from "../strategies/registry.js";
 import type { OptionReader, OptionSpec } from "./args.js";
 
@@ -6,9 +6,8 @@ import type { OptionReader, OptionSpec } from "./args.js";
 export const strategyOptionSpecs: Record<string, OptionSpec> = {
   "alfamix-alpha": { type: "string", placeholder: ALPHA_MODES.join("|"), help: "ALFA-Mix: how α is found", default: "closed" },
   "alfamix-cap": { type: "string", placeholder: "STEP", help: "ALFA-Mix: the α cap grows by this step up to 1", default: "0.2" },
-  "alfamix-select": { type: "string", placeholder: SELECTION_MODES.join("|"), help: "ALFA-Mix: how candidates are chosen", default: "kmeans" },
+  "alfamix-select": { type: "string", placeholder: SELECTION_MODES.join("|"), help: "ALFA-Mix: how candidates are chosen (kcenter: our variant)", default: "kmeans" },
   "alfamix-ninit": { type: "string", placeholder: "N", help: "ALFA-Mix: k-means restarts", default: "1" },
-  "alfamix-fill": { type: "string", placeholder: "random|kcenter", help: "ALFA-Mix: how a shortfall of candidates is filled (kcenter: our variant)", default: "random" },
   "bald-samples": { type: "string", placeholder: "T", help: "BALD: stochastic passes with dropout on", default: "10" },
   "dfal-steps": { type: "string", placeholder: "N", help: "DFAL: DeepFool steps per item at most", default: "50" },
   "cdal-double-softmax": { type: "boolean", help: "CDAL: apply softmax twice, as the public code does" },
@@ -22,7 +21,6 @@ export function readStrategyOptions(options: OptionReader): StrategyOptions {
       capStep: options.number("alfamix-cap", 0.2, 1e-6, 1),
       select: options.choice("alfamix-select", SELECTION_MODES, "kmeans"),
       nInit: options.int("alfamix-ninit", 1, 1),
-      fill: options.choice("alfamix-fill", FILL_MODES, "random"),
     },
     bald: { samples: options.int("bald-samples", 10, 2) },
     dfal: { maxSteps: options.int("dfal-steps", 50, 1) },

@@ -1,8 +1,7 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
 import { kmeans, nearestMembers } from "../cluster/kmeans.js";
 import { UserError } from "../errors.js";
-import { gatherRows, type Matrix } from "../linalg/matrix.js";
-import type { Rng } from "../random.js";
+import { gatherRows } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { buildAnchors } from "./alfamix-anchors.js";
 import type { CandidateSearch } from "./alfamix-candidates.js";
@@ -11,25 +10,23 @@ import { sampledAlphaSearch } from "./alfamix-sampled.js";
 import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from "./types.js";
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
-export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform"] as const;
-export const FILL_MODES = ["random", "kcenter"] as const;
+export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter"] as const;
 
 export interface AlfaMixOptions {
   /** How α is found: the paper's closed form (default), optimised per item, or drawn at random. */
   alpha?: (typeof ALPHA_MODES)[number];
   /** The cap grows by this step, up to 1, until more items flipped than the budget (default 0.2). */
   capStep?: number;
-  /** How B items are chosen among the candidates (default kmeans). */
+  /**
+   * How B items are chosen among the candidates (default kmeans, the paper's). `kcenter` is our
+   * variant: farthest-first among the candidates, counting the labelled items as centres, so a
+   * batch does not crowd regions that labels already cover.
+   */
   select?: (typeof SELECTION_MODES)[number];
   /** k-means restarts for `kmeans` selection (default 1, as scikit-learn ≥ 1.4). */
   nInit?: number;
   /** Adam steps per anchor and cap for `learned` α (default 5). */
   learnedSteps?: number;
-  /**
-   * How a shortfall (fewer candidates than the budget) is filled: at random (default, the paper)
-   * or by greedy k-center on the embeddings from the labelled and chosen items (our variant).
-   */
-  fill?: (typeof FILL_MODES)[number];
 }
 
 /** The caps tried: step, 2·step, … up to 1 (rounded so that 5 × 0.2 is exactly 1). */
@@ -46,8 +43,7 @@ export function capSchedule(step: number): number[] {
  * embeddings), and any shortfall is filled at random without replacement.
  */
 export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
-  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5, fill = "random" } = options;
-  if (!FILL_MODES.includes(fill)) throw new UserError(`alfamix: fill must be one of ${FILL_MODES.join(", ")}, got ${JSON.stringify(fill)}`);
+  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5 } = options;
   if (!ALPHA_MODES.includes(alpha)) throw new UserError(`alfamix: alpha must be one of ${ALPHA_MODES.join(", ")}, got ${JSON.stringify(alpha)}`);
   if (!SELECTION_MODES.includes(select)) throw new UserError(`alfamix: select must be one of ${SELECTION_MODES.join(", ")}, got ${JSON.stringify(select)}`);
   if (!(capStep > 0 && capStep <= 1)) throw new UserError(`alfamix: the cap step must be in (0, 1], got ${capStep}`);
@@ -95,14 +91,18 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
         chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
         stats.kmeansIterations = result.iterations;
         stats.nInit = nInit;
+      } else if (select === "kcenter") {
+        // Our variant: farthest-first among the candidates, counting the labelled items as centres.
+        const normalizedRows = (rows: ArrayLike<number>) => normalizeRows(gatherRows(embeddings, rows));
+        const picks = kCenterGreedy(normalizedRows(candidates.map((p) => context.unlabeled[p])), normalizedRows(context.labeled), b, context.rng);
+        chosen = picks.indices.map((m) => candidates[m]);
       } else if (select === "uniform") {
         chosen = context.rng.choice(Int32Array.from(candidates), b);
       } else {
         const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
         chosen = topK(values, b).map((i) => candidates[i]);
       }
-      const chosenRows = chosen.map((p) => context.unlabeled[p]);
-      const { indices, filled } = fill === "kcenter" ? fillByKCenter(chosenRows, context.labeled, context.unlabeled, embeddings, b, context.rng) : fillAtRandom(chosenRows, context.unlabeled, b, context.rng);
+      const { indices, filled } = fillAtRandom(chosen.map((p) => context.unlabeled[p]), context.unlabeled, b, context.rng);
       const scores = new Float32Array(b).fill(NaN);
       chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
       const done = performance.now();
@@ -122,19 +122,3 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
   };
 }
 
-/**
- * `chosen` completed to `total` items by greedy k-center on the embeddings: each addition is the
- * unlabelled item farthest from the labelled items, the chosen ones and the additions so far. When
- * few items flip, the rest of the batch still covers the space instead of landing at random.
- */
-function fillByKCenter(chosen: Int32Array, labeled: Int32Array, unlabeled: Int32Array, embeddings: Matrix, total: number, rng: Rng): { indices: Int32Array; filled: number } {
-  const missing = total - chosen.length;
-  if (missing <= 0) return { indices: chosen.slice(0, total), filled: 0 };
-  const taken = new Set(chosen);
-  const rest = unlabeled.filter((i) => !taken.has(i));
-  const picks = kCenterGreedy(gatherRows(embeddings, rest), gatherRows(embeddings, Int32Array.from([...labeled, ...chosen])), missing, rng);
-  const indices = new Int32Array(total);
-  indices.set(chosen);
-  indices.set(picks.indices.map((p) => rest[p]), chosen.length);
-  return { indices, filled: missing };
-}

@@ -1,5 +1,5 @@
 import { UserError } from "../errors.js";
-import { ALPHA_MODES, alfaMixStrategy, FILL_MODES, SELECTION_MODES, type AlfaMixOptions } from "./alfamix.js";
+import { ALPHA_MODES, alfaMixStrategy, SELECTION_MODES, type AlfaMixOptions } from "./alfamix.js";
 import { badgeStrategy } from "./badge.js";
 import { cdalStrategy, type CdalOptions } from "./cdal.js";
 import { coreGcnStrategy, type CoreGcnOptions } from "./coregcn.js";
@@ -43,7 +43,7 @@ const strategies: Record<string, { make: (o: StrategyOptions) => Strategy; setti
       group: "alfamix",
       keys: {
         alpha: choice("alpha", ALPHA_MODES), cap: fraction("capStep"), select: choice("select", SELECTION_MODES),
-        ninit: integer("nInit", 1), steps: integer("learnedSteps", 1), fill: choice("fill", FILL_MODES),
+        ninit: integer("nInit", 1), steps: integer("learnedSteps", 1),
       },
     },
   },
