@@ -1,20 +1,22 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kmeans } from "../src/cluster/kmeans.js";
-import { encodeNpy } from "../src/data/npy.js";
+import { kmeansMiniBatch, kmeansSampled } from "../src/cluster/kmeans-scale.js";
+import { encodeNpy, readNpy } from "../src/data/npy.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { normalizeRows } from "../src/linalg/rows.js";
 import { Rng } from "../src/random.js";
 import { emit } from "./timing.js";
 
 /**
- * The two k-means workloads of active learning: ALFA-Mix's selection (k = 1,000 over ~6,500
- * L2-normalised 512-d candidate embeddings) and a 10-class pool of 60,000 post-ReLU 256-d
- * embeddings with k = 100. Points are Gaussian blobs drawn from a fixed seed.
+ * The k-means workloads of active learning: ALFA-Mix's selection (k = 1,000 over ~6,500
+ * L2-normalised 512-d candidate embeddings), a 10-class pool of 60,000 post-ReLU 256-d embeddings
+ * with k = 100, and the same at 100,000 points. Points are Gaussian blobs drawn from a fixed seed.
  */
 export const KMEANS_CASES = [
   { name: "candidates", n: 6500, dim: 512, k: 1000, blobs: 50, normalize: true },
   { name: "pool", n: 60000, dim: 256, k: 100, blobs: 10, normalize: false },
+  { name: "pool100k", n: 100000, dim: 256, k: 100, blobs: 10, normalize: false },
 ];
 
 export function kmeansBenchData(c: (typeof KMEANS_CASES)[number]): Matrix {
@@ -29,18 +31,33 @@ export function kmeansBenchData(c: (typeof KMEANS_CASES)[number]): Matrix {
   return c.normalize ? normalizeRows(x, x) : x;
 }
 
-/** Time k-means (nInit restarts) on each case; optionally save the data as .npy for scikit-learn. */
-export function benchKmeans(json: boolean, nInit: number, saveDir?: string): void {
-  for (const c of KMEANS_CASES) {
-    const x = kmeansBenchData(c);
+const MODES = {
+  exact: (x: Matrix, k: number, nInit: number) => kmeans(x, k, { rng: new Rng(0), nInit }),
+  sampled: (x: Matrix, k: number, nInit: number) => kmeansSampled(x, k, { rng: new Rng(0), nInit }),
+  minibatch: (x: Matrix, k: number) => kmeansMiniBatch(x, k, { rng: new Rng(0) }),
+};
+
+/**
+ * Time k-means on each case in each mode (exact Lloyd; sampled as FAISS trains, ≤ 256 points per
+ * centre then one full assignment; mini-batch): milliseconds and inertia over every point. With
+ * `from`, on the points of that .npy instead (e.g. a query's candidates). `saveDir`: also write the
+ * points as .npy for bench/sklearn_kmeans.py and bench/faiss_kmeans.py.
+ */
+export function benchKmeans(json: boolean, nInit: number, saveDir?: string, from?: { file: string; k: number }): void {
+  const cases = from
+    ? [{ name: from.file, k: from.k, x: (() => { const a = readNpy(from.file, "float32"); return matrix(a.shape[0], a.shape[1], a.data); })() }]
+    : KMEANS_CASES.map((c) => ({ name: c.name, k: c.k, x: kmeansBenchData(c) }));
+  for (const c of cases) {
     if (saveDir) {
       mkdirSync(saveDir, { recursive: true });
-      writeFileSync(join(saveDir, `kmeans-${c.name}.npy`), encodeNpy(x.data, [x.rows, x.cols]));
+      writeFileSync(join(saveDir, `kmeans-${c.name}.npy`), encodeNpy(c.x.data, [c.x.rows, c.x.cols]));
     }
-    const start = performance.now();
-    const result = kmeans(x, c.k, { rng: new Rng(0), nInit });
-    const ms = performance.now() - start;
-    emit(json, { n: c.n, dim: c.dim, k: c.k, nInit, ms: Math.round(ms), iterations: result.iterations, inertia: Number(result.inertia.toPrecision(6)) },
-      `k-means n=${c.n} dim=${c.dim} k=${c.k} nInit=${nInit}: ${ms.toFixed(0)} ms (${result.iterations} iterations, inertia ${result.inertia.toPrecision(6)})`);
+    for (const [mode, run] of Object.entries(MODES)) {
+      const start = performance.now();
+      const result = run(c.x, c.k, nInit);
+      const ms = performance.now() - start;
+      emit(json, { case: c.name, mode, n: c.x.rows, dim: c.x.cols, k: c.k, nInit, ms: Math.round(ms), iterations: result.iterations, inertia: Number(result.inertia.toPrecision(6)) },
+        `k-means ${mode.padEnd(9)} n=${c.x.rows} dim=${c.x.cols} k=${c.k}: ${ms.toFixed(0)} ms (${result.iterations} iterations, inertia ${result.inertia.toPrecision(6)})`);
+    }
   }
 }

@@ -1,6 +1,6 @@
 """Time scikit-learn's KMeans on the data `alfamix bench kmeans --save-data DIR` wrote, for a
 side-by-side figure (same points, same k, k-means++ init, n_init restarts, Lloyd).
-usage: /usr/bin/python3 bench/sklearn_kmeans.py DIR [n_init]   -> one JSON line per case"""
+usage: /usr/bin/python3 bench/sklearn_kmeans.py DIR [n_init [name:k ...]]   -> one JSON line per case"""
 import json, sys, time
 import numpy as np
 import sklearn
@@ -8,7 +8,9 @@ from sklearn.cluster import KMeans
 
 folder = sys.argv[1]
 n_init = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-for name, k in (("candidates", 1000), ("pool", 100)):
+cases = [a.split(":") for a in sys.argv[3:]] or [("candidates", 1000), ("pool", 100), ("pool100k", 100)]
+for name, k in cases:
+    k = int(k)
     x = np.load(f"{folder}/kmeans-{name}.npy")
     t = time.perf_counter()
     km = KMeans(n_clusters=k, n_init=n_init, random_state=0, algorithm="lloyd").fit(x)

@@ -3,6 +3,8 @@ import { UserError } from "../errors.js";
 
 export interface OptionSpec {
   type: "string" | "boolean";
+  /** May be given more than once (read with OptionReader.strings). */
+  multiple?: boolean;
   /** What the option does, for --help. */
   help: string;
   /** Shown in --help; parsing leaves absent options undefined. */
@@ -20,15 +22,15 @@ export interface CommandSpec {
 }
 
 export interface ParsedArgs {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   help: boolean;
 }
 
 /** Parse argv strictly against `spec`: an unknown option or a missing value is a UserError. */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
-  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type };
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" } };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = o.multiple ? { type: o.type, multiple: true } : { type: o.type };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -64,7 +66,13 @@ export class OptionReader {
   string(name: string): string | undefined;
   string(name: string, fallback?: string): string | undefined {
     const v = this.values[name];
-    return typeof v === "string" ? v : fallback;
+    return typeof v === "string" ? v : Array.isArray(v) ? v[v.length - 1] : fallback;
+  }
+
+  /** Every value of an option that may repeat. */
+  strings(name: string): string[] {
+    const v = this.values[name];
+    return Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
   }
 
   flag(name: string): boolean {

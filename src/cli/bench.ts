@@ -21,7 +21,9 @@ export const benchCommand: CommandSpec = {
     budget: { type: "string", placeholder: "N", help: "query: items to pick", default: "1000" },
     seed: { type: "string", placeholder: "N", help: "query: random seed", default: "0" },
     ...strategyOptionSpecs,
-    "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py)" },
+    "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py and bench/faiss_kmeans.py)" },
+    from: { type: "string", placeholder: "FILE.npy", help: "kmeans: time on these points instead (e.g. a query's candidates, see bench query --save-candidates)" },
+    k: { type: "string", placeholder: "K", help: "kmeans --from: the number of centres", default: "100" },
     "pool-size": { type: "string", placeholder: "N", help: "team: items in a synthetic pool", default: "100000" },
     dim: { type: "string", placeholder: "D", help: "team: features of the synthetic pool", default: "256" },
     classes: { type: "string", placeholder: "K", help: "team: classes of the synthetic pool", default: "10" },
@@ -43,7 +45,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "gemm":
       return benchGemm(json);
     case "kmeans":
-      return benchKmeans(json, options.int("ninit", 1, 1), options.string("save-data"));
+      return benchKmeans(json, options.int("ninit", 1, 1), options.string("save-data"), options.string("from") ? { file: options.string("from")!, k: options.int("k", 100, 1) } : undefined);
     case "query": {
       const inputs = options.string("inputs");
       if (!inputs) throw new UserError("bench query: --inputs DIR is required (a folder written by reference/pytorch/gen_query_inputs.py)");

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { readLabeled, readPool } from "../data/pool.js";
+import { readLabeled } from "../data/pool.js";
+import { expandPoolFiles, readPools } from "../data/shards.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
@@ -11,10 +12,10 @@ import { parseImageSize } from "./dataset-options.js";
 
 export const queryCommand: CommandSpec = {
   name: "query",
-  usage: "alfamix query --pool FILE --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [options]",
+  usage: "alfamix query --pool FILE [FILE…] --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [--queue redis://HOST:PORT] [options]",
   summary: "Pick the next items to label: train a head on the labelled items, run a strategy over the rest, write id,rank,score,predicted_label,confidence.",
   options: {
-    pool: { type: "string", placeholder: "FILE|DIR", help: "every item: a table (.csv, .txt, …) with an id column, .jsonl {id, embedding}, .npy (N×D), or a folder of images" },
+    pool: { type: "string", multiple: true, placeholder: "FILE|DIR|GLOB", help: "every item: a table (.csv, .txt, …) with an id column, .jsonl {id, embedding}, .npy (N×D), or a folder of images; several files or a glob ('emb/part-*.npy', each shard with its .ids) are one pool, in order" },
     ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
     "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
     labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
@@ -33,11 +34,16 @@ export const queryCommand: CommandSpec = {
     quiet: { type: "boolean", help: "no summary on stderr" },
     ...strategyOptionSpecs,
   },
+  // More pool files, as a shell expands --pool emb/part-*.npy.
+  positionals: { min: 0, max: Number.MAX_SAFE_INTEGER },
 };
 
 export async function runQuery(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("query", args.values);
-  const poolPath = options.string("pool"), labeledPath = options.string("labeled");
+  // Shells expand an unquoted glob: the files after the first come as arguments.
+  const poolSpecs = [...options.strings("pool"), ...args.positionals];
+  const poolPath = poolSpecs[0], labeledPath = options.string("labeled");
+  if (args.positionals.length && !options.strings("pool").length) throw new UserError(`query: unexpected argument ${JSON.stringify(args.positionals[0])} (see alfamix query --help)`);
   if (!poolPath || !labeledPath) throw new UserError("query: --pool FILE and --labeled FILE are required (see alfamix query --help)");
   const out = options.string("out"), mapFile = options.string("map");
   for (const file of [out, mapFile]) {
@@ -46,7 +52,8 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const format = options.choice("format", ["csv", "jsonl"] as const, out && /\.jsonl$/i.test(out) ? "jsonl" : "csv");
   const started = performance.now();
   const imageSize = options.string("image-size");
-  const pool = await readPool(poolPath, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
+  const poolFiles = expandPoolFiles(poolSpecs);
+  const pool = await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
   const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
   const selection = selectBatch({
@@ -71,7 +78,7 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
   const t = selection.training, stats = selection.stats;
-  console.error(`pool: ${selection.poolSize} items × ${pool.x.cols} features (${poolPath}), read in ${formatMs(loadMs)}`);
+  console.error(`pool: ${selection.poolSize} items × ${pool.x.cols} features (${pool.source ?? poolPath}), read in ${formatMs(loadMs)}`);
   console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
   console.error(`model: ${options.string("model", "linear")} head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
   const details = Object.entries(stats).filter(([k]) => !k.endsWith("Ms")).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");

@@ -1,5 +1,6 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
-import { kmeans, nearestMembers } from "../cluster/kmeans.js";
+import { nearestMembers } from "../cluster/kmeans.js";
+import { KMEANS_MODES, kmeansByMode, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
 import { gatherRows } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
@@ -27,6 +28,12 @@ export interface AlfaMixOptions {
   nInit?: number;
   /** Adam steps per anchor and cap for `learned` α (default 5). */
   learnedSteps?: number;
+  /**
+   * k-means over the candidates: `sampled` (default) trains on at most 256 candidates per centre,
+   * as FAISS does, then assigns every candidate; `exact` runs Lloyd over all of them. The two are
+   * the same whenever there are at most 256·B candidates.
+   */
+  kmeans?: KMeansMode;
 }
 
 /** The caps tried: step, 2·step, … up to 1 (rounded so that 5 × 0.2 is exactly 1). */
@@ -43,7 +50,8 @@ export function capSchedule(step: number): number[] {
  * embeddings), and any shortfall is filled at random without replacement.
  */
 export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
-  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5 } = options;
+  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5, kmeans: kmeansMode = "sampled" } = options;
+  if (!KMEANS_MODES.includes(kmeansMode)) throw new UserError(`alfamix: kmeans must be one of ${KMEANS_MODES.join(", ")}, got ${JSON.stringify(kmeansMode)}`);
   if (!ALPHA_MODES.includes(alpha)) throw new UserError(`alfamix: alpha must be one of ${ALPHA_MODES.join(", ")}, got ${JSON.stringify(alpha)}`);
   if (!SELECTION_MODES.includes(select)) throw new UserError(`alfamix: select must be one of ${SELECTION_MODES.join(", ")}, got ${JSON.stringify(select)}`);
   if (!(capStep > 0 && capStep <= 1)) throw new UserError(`alfamix: the cap step must be in (0, 1], got ${capStep}`);
@@ -87,7 +95,7 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
       else if (candidates.length <= b) chosen = Int32Array.from(candidates);
       else if (select === "kmeans") {
         const points = normalizeRows(gatherRows(embeddings, candidates.map((p) => context.unlabeled[p])));
-        const result = kmeans(points, b, { rng: context.rng, nInit });
+        const result = kmeansByMode(kmeansMode, points, b, { rng: context.rng, nInit });
         chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
         stats.kmeansIterations = result.iterations;
         stats.nInit = nInit;

@@ -1,6 +1,7 @@
 import { UserError } from "../errors.js";
 import { ALPHA_MODES, alfaMixStrategy, SELECTION_MODES, type AlfaMixOptions } from "./alfamix.js";
 import { badgeStrategy } from "./badge.js";
+import { KMEANS_MODES } from "../cluster/kmeans-scale.js";
 import { cdalStrategy, type CdalOptions } from "./cdal.js";
 import { coreGcnStrategy, type CoreGcnOptions } from "./coregcn.js";
 import { coresetStrategy } from "./coreset.js";
@@ -43,7 +44,7 @@ const strategies: Record<string, { make: (o: StrategyOptions) => Strategy; setti
       group: "alfamix",
       keys: {
         alpha: choice("alpha", ALPHA_MODES), cap: fraction("capStep"), select: choice("select", SELECTION_MODES),
-        ninit: integer("nInit", 1), steps: integer("learnedSteps", 1),
+        ninit: integer("nInit", 1), steps: integer("learnedSteps", 1), kmeans: choice("kmeans", KMEANS_MODES),
       },
     },
   },

@@ -1,0 +1,63 @@
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
+import { rowSquaredNorms } from "../linalg/rows.js";
+import { kmeans, type KMeansOptions, type KMeansResult } from "./kmeans.js";
+import { kmeansPlusPlus } from "./kmeans-plus-plus.js";
+import { nearestCenters } from "./nearest.js";
+import { densePoints } from "./points.js";
+
+/** Training points per centre at most in sampled k-means (FAISS's default). */
+export const POINTS_PER_CENTER = 256;
+
+/** How ALFA-Mix's (and the service's) k-means runs over many points. */
+export const KMEANS_MODES = ["sampled", "exact"] as const;
+export type KMeansMode = (typeof KMEANS_MODES)[number];
+
+/**
+ * k-means as FAISS trains it: Lloyd (with k-means++ seeding and every option of `kmeans`) on a
+ * uniform sample of at most `maxPerCenter`·k points, then one assignment of every point to the
+ * trained centres. With no more points than that it is `kmeans` itself, exactly. Inertia and
+ * labels are over all points.
+ */
+export function kmeansSampled(x: Matrix, k: number, options: KMeansOptions & { maxPerCenter?: number }): KMeansResult {
+  const limit = (options.maxPerCenter ?? POINTS_PER_CENTER) * k;
+  if (x.rows <= limit) return kmeans(x, k, options);
+  const sample = gatherRows(x, options.rng.child("sample").sample(x.rows, limit));
+  const trained = kmeans(sample, k, options);
+  return assignAll(x, trained.centers, trained.iterations, trained.nInit);
+}
+
+/** The clustering of every point of `x` by the given centres. */
+function assignAll(x: Matrix, centers: Matrix, iterations: number, nInit: number): KMeansResult {
+  const assignment = nearestCenters(x, centers, rowSquaredNorms(x));
+  let inertia = 0;
+  for (let i = 0; i < x.rows; i++) inertia += assignment.distance[i];
+  return { centers, labels: assignment.index, inertia, iterations, nInit };
+}
+
+/** k-means in the mode asked for: `exact` Lloyd over every point, or `sampled` (see kmeansSampled). */
+export function kmeansByMode(mode: KMeansMode, x: Matrix, k: number, options: KMeansOptions): KMeansResult {
+  return mode === "exact" ? kmeans(x, k, options) : kmeansSampled(x, k, options);
+}
+
+/**
+ * Mini-batch k-means (Sculley 2010), for comparison: k-means++ on a sample of 3 batches, then
+ * `steps` batches of `batchSize` random points, each moving its points' centres by a per-centre
+ * learning rate 1/count; a final assignment of every point.
+ */
+export function kmeansMiniBatch(x: Matrix, k: number, options: KMeansOptions & { batchSize?: number; steps?: number }): KMeansResult {
+  const { rng, batchSize = 1024, steps = 100 } = options;
+  const d = x.cols;
+  const seedSample = gatherRows(x, rng.child("seed").sample(x.rows, Math.min(x.rows, Math.max(3 * batchSize, k))));
+  const centers = gatherRows(seedSample, kmeansPlusPlus(densePoints(seedSample), k, rng.child("init"), { localTrials: 2 + Math.floor(Math.log(k)) }));
+  const counts = new Float64Array(k);
+  const draw = rng.child("batches");
+  for (let step = 0; step < steps; step++) {
+    const batch = gatherRows(x, draw.sample(x.rows, Math.min(batchSize, x.rows)));
+    const { index } = nearestCenters(batch, centers);
+    for (let i = 0; i < batch.rows; i++) {
+      const c = index[i], eta = 1 / ++counts[c];
+      for (let j = 0; j < d; j++) centers.data[c * d + j] += eta * (batch.data[i * d + j] - centers.data[c * d + j]);
+    }
+  }
+  return assignAll(x, centers, steps, 1);
+}
