@@ -1,4 +1,5 @@
 import { UserError } from "../errors.js";
+import { VERSION } from "../version.js";
 import { gemmBackend } from "../linalg/gemm.js";
 import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./args.js";
 import { benchCommand, runBench } from "./bench.js";
@@ -10,6 +11,7 @@ import { queryCommand, runQuery } from "./query.js";
 import { reportCommand, runReport } from "./report.js";
 import { runSimulate, simulateCommand } from "./simulate.js";
 import { projectCommand, runProject, runServe, runToken, serveCommand, tokenCommand } from "./serve.js";
+import { runWorkerCommand, workerCommand } from "./worker.js";
 
 interface Command {
   spec: CommandSpec;
@@ -29,6 +31,7 @@ const commands: Command[] = [
   { spec: serveCommand, run: runServe, computes: true },
   { spec: projectCommand, run: runProject },
   { spec: tokenCommand, run: runToken },
+  { spec: workerCommand, run: runWorkerCommand, computes: true },
   { spec: benchCommand, run: runBench, computes: true },
 ];
 
@@ -47,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version") {
-    console.log("alfamix 0.1.0");
+    console.log(`alfamix ${VERSION}`);
     return 0;
   }
   const command = commands.find((c) => c.spec.name === name);

@@ -6,6 +6,9 @@ import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
+import { checkedConnection } from "../distributed/connection.js";
+import { remoteQuery } from "../distributed/remote-query.js";
+import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { parseImageSize } from "./dataset-options.js";
@@ -30,6 +33,7 @@ export const queryCommand: CommandSpec = {
     seed: { type: "string", placeholder: "N", help: "seeds training and the strategy", default: "0" },
     out: { type: "string", placeholder: "FILE", help: "write here (atomically) instead of stdout" },
     format: { type: "string", placeholder: "csv|jsonl", help: "output format", default: "csv, or jsonl for a .jsonl --out" },
+    queue: { type: "string", placeholder: "redis://HOST:PORT", help: "score the shards on workers (alfamix worker) through this Redis; the same output as a local run" },
     map: { type: "string", placeholder: "FILE.svg", help: "also draw the embedding map: the pool in 2-D (UMAP), the labelled items and the batch" },
     quiet: { type: "boolean", help: "no summary on stderr" },
     ...strategyOptionSpecs,
@@ -53,6 +57,8 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const started = performance.now();
   const imageSize = options.string("image-size");
   const poolFiles = expandPoolFiles(poolSpecs);
+  const queue = options.string("queue");
+  if (queue) return runQueuedQuery(options, queue, poolFiles, await readLabeled(labeledPath), out, mapFile, format);
   const pool = await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
   const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
@@ -85,4 +91,29 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}; score = ${selection.scoreName}`);
   if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
   if (mapFile) console.error(`wrote the embedding map to ${mapFile}`);
+}
+
+/** query --queue: the shards scored by workers, the batch chosen here, the same output as locally. */
+async function runQueuedQuery(options: OptionReader, queue: string, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, mapFile: string | undefined, format: "csv" | "jsonl"): Promise<void> {
+  if (mapFile) throw new UserError("query: --map needs the whole pool in this process; run it without --queue");
+  if (options.flag("standardize")) throw new UserError("query: --standardize needs the whole pool in this process; run it without --queue");
+  if (options.string("model", "linear") !== "linear") throw new UserError("query --queue trains a linear head (on embeddings); run an MLP head without --queue");
+  const connection = await checkedConnection(queue);
+  const quiet = options.flag("quiet");
+  const progress = dispatchProgress(quiet, "query");
+  const started = performance.now();
+  const selection = await remoteQuery({
+    connection, files, labeled, strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
+    budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
+    onProgress: (p) => progress.update(p),
+  }).finally(() => progress.done());
+  const text = formatSelection(selection.items, format);
+  if (out) writeAtomically(out, text);
+  else process.stdout.write(text);
+  if (quiet) return;
+  for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
+  console.error(`pool: ${selection.poolSize} items in ${files.length} shard${files.length === 1 ? "" : "s"}; labelled ${labeled.ids.length}; head trained in ${formatMs(selection.training.ms)} (${selection.training.epochs} epochs)`);
+  const details = Object.entries(selection.stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
+  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(performance.now() - started)} over the queue; score = ${selection.scoreName}`);
+  if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
 }

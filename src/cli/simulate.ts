@@ -3,6 +3,9 @@ import { OptionReader, type CommandSpec, type OptionSpec, type ParsedArgs } from
 import { progressPrinter } from "./progress.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { UserError } from "../errors.js";
+import { checkedConnection } from "../distributed/connection.js";
+import { simulateOnQueue } from "../distributed/remote-simulate.js";
+import { dispatchProgress } from "./worker.js";
 import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 import { ALFAMIX_ABLATION, splitStrategyList } from "../strategies/variants.js";
 
@@ -38,7 +41,11 @@ export const simulateCommand: CommandSpec = {
   name: "simulate",
   usage: "alfamix simulate --dataset D [--test D2] [--strategies a,b,c] [--seeds 1,10,100] [--out DIR] [options]",
   summary: "Run paired active-learning experiments (same seed ⇒ same split, initial labels and initial weights for every strategy) and write DIR/config.json and DIR/results.jsonl. Rerunning with the same --out resumes.",
-  options: { ...simulationOptionSpecs, out: { type: "string", placeholder: "DIR", help: "results directory", default: "alfamix-results" } },
+  options: {
+    ...simulationOptionSpecs,
+    out: { type: "string", placeholder: "DIR", help: "results directory", default: "alfamix-results" },
+    queue: { type: "string", placeholder: "redis://HOST:PORT", help: "run each (strategy, seed) on workers (alfamix worker) through this Redis; the same results as locally" },
+  },
 };
 
 export function readSimulationConfig(options: OptionReader, defaults: Partial<SimulationConfig> = {}): SimulationConfig {
@@ -101,5 +108,18 @@ export async function runSimulationCommand(config: SimulationConfig, out: string
 
 export async function runSimulate(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("simulate", args.values);
-  await runSimulationCommand(readSimulationConfig(options), options.string("out", "alfamix-results"), options.flag("quiet"));
+  const config = readSimulationConfig(options), out = options.string("out", "alfamix-results"), quiet = options.flag("quiet");
+  const queue = options.string("queue");
+  if (!queue) return runSimulationCommand(config, out, quiet);
+  const connection = await checkedConnection(queue);
+  const progress = dispatchProgress(quiet, "simulate");
+  const started = performance.now();
+  await simulateOnQueue(config, {
+    out, connection, onProgress: (p) => progress.update(p),
+    onNote: (message) => {
+      progress.done();
+      if (!quiet) console.error(message);
+    },
+  }).finally(() => progress.done());
+  if (!quiet) console.error(`simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s over the queue; results in ${out}/results.jsonl (next: alfamix report ${out})`);
 }

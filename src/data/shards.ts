@@ -1,9 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { inputError, UserError } from "../errors.js";
-import { matrix } from "../linalg/matrix.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
 import { sidecarFile } from "./files.js";
-import { readNpyHeader, type NpyHeader } from "./npy.js";
+import { readNpyHeader, readNpyRows, type NpyHeader } from "./npy.js";
 import { readPool, type Pool } from "./pool.js";
 
 /**
@@ -83,4 +83,34 @@ export async function readPools(files: string[], idsPath?: string, imageSize?: [
     offset += p.x.data.length;
   }
   return { ids: parts.flatMap((p) => p.ids), x, source: files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ") };
+}
+
+/** The given rows of a sharded pool (global row numbers, any order), read with one file handle per shard. */
+export function readShardRows(shards: Shard[], rows: ArrayLike<number>, dim: number): Matrix {
+  const out = matrix(rows.length, dim);
+  const order = Int32Array.from({ length: rows.length }, (_, i) => i).sort((a, b) => rows[a] - rows[b]);
+  const buffer = Buffer.alloc(dim * 4);
+  let s = 0, fd = -1, opened = -1;
+  try {
+    for (const i of order) {
+      const row = rows[i];
+      while (row >= shards[s].offset + shards[s].rows) s++;
+      const shard = shards[s];
+      if (shard.header.dtype !== "<f4") {
+        out.data.set(readNpyRows(shard.file, shard.header, row - shard.offset, 1), i * dim);
+        continue;
+      }
+      if (opened !== s) {
+        if (fd >= 0) closeSync(fd);
+        fd = openSync(shard.file, "r");
+        opened = s;
+      }
+      const position = shard.header.dataOffset + (row - shard.offset) * dim * 4;
+      if (readSync(fd, buffer, 0, buffer.length, position) !== buffer.length) throw inputError(shard.file, `byte ${position}`, "the shard ends early");
+      out.data.set(new Float32Array(buffer.buffer, buffer.byteOffset, dim), i * dim);
+    }
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+  return out;
 }

@@ -150,17 +150,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     x, labeledRows, y, numClasses: classNames.length, strategy, budget,
     model: options.model, hidden: options.hidden, dropout: options.dropout, fit: options.fit, seed,
   });
-  const K = classNames.length, probs = selection.probs;
-  const items = Array.from(selection.rows, (r, i): SelectedItem => {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
-    const score = selection.scores?.[i];
-    // Scores and probabilities are float32: seven significant digits are all they hold.
-    return {
-      id: pool.ids[r], rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
-      predictedLabel: classNames[best], confidence: Number(probs.data[i * K + best].toPrecision(7)),
-    };
-  });
+  const items = selectedItems(Array.from(selection.rows, (r) => pool.ids[r]), selection.scores, selection.probs, classNames);
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
   return {
@@ -168,6 +158,21 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     labeledPerClass, training: selection.training, stats: selection.stats, queryMs: selection.queryMs, warnings,
     model: selection.model, x, classNames, labeledRows, pickedRows: selection.rows,
   };
+}
+
+/** The items of a batch, best first: ids, the strategy's scores, and the model's guess for each (probs: one row per item). */
+export function selectedItems(ids: string[], scores: Float32Array | undefined, probs: Matrix, classNames: string[]): SelectedItem[] {
+  const K = classNames.length;
+  return ids.map((id, i): SelectedItem => {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
+    const score = scores?.[i];
+    // Scores and probabilities are float32: seven significant digits are all they hold.
+    return {
+      id, rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
+      predictedLabel: classNames[best], confidence: Number(probs.data[i * K + best].toPrecision(7)),
+    };
+  });
 }
 
 const significant = (v: number) => Number(v.toPrecision(6));

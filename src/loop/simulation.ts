@@ -9,9 +9,9 @@ import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
 import { parseStrategyEntry } from "../strategies/variants.js";
-import { loadExperimentSource, prepareExperiment, type Experiment, type Normalization } from "./prepare.js";
+import { loadExperimentSource, prepareExperiment, type Experiment, type ExperimentSource, type Normalization } from "./prepare.js";
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
-import { readMapRecords, writeMapRecord, writeProjection } from "./maps.js";
+import { readMapRecords, writeMapRecord, writeProjection, type MapRecord } from "./maps.js";
 import { projectForMap } from "../eval/projection.js";
 
 /** Everything that defines a simulation; written to config.json so that it can be rerun. */
@@ -93,6 +93,121 @@ function checkConfig(config: SimulationConfig): void {
   if (!(config.init >= 1)) throw new UserError("simulate: --init must be at least 1 (ALFA-Mix and the model need labelled items)");
 }
 
+/** A simulation's results directory opened for a run: what is done, and what is left. */
+export interface OpenedSimulation {
+  store: ResultsStore;
+  /** (seed, entry) runs still to do, seed by seed. */
+  pending: { seed: number; entry: string }[];
+  runsTotal: number;
+}
+
+/**
+ * Check the configuration, compare it with the one already in `out` (only strategies and seeds
+ * may grow) and write the merged one; returns the runs still to do.
+ */
+export function openSimulation(config: SimulationConfig, out: string): OpenedSimulation {
+  checkConfig(config);
+  const previous = readConfig<SimulationConfig>(out);
+  if (previous) {
+    const differing = IDENTITY_KEYS.filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(config[k]));
+    if (differing.length) {
+      throw new UserError(`${out} holds results of a different simulation (it differs in ${differing.map((k) => `--${k}`).join(", ")}); use another --out`);
+    }
+  }
+  const store = new ResultsStore(out);
+  const merged: SimulationConfig = {
+    ...config,
+    strategies: [...new Set([...(previous?.strategies ?? []), ...config.strategies])],
+    seeds: [...new Set([...(previous?.seeds ?? []), ...config.seeds])],
+  };
+  writeFileSync(join(out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
+  const pending = config.seeds.flatMap((seed) => config.strategies.map((entry) => ({ seed, entry })))
+    .filter(({ seed, entry }) => !store.isComplete(labelOf(entry), seed, config.rounds));
+  return { store, pending, runsTotal: config.seeds.length * config.strategies.length };
+}
+
+/** The data of a simulation, loaded once. */
+export function loadSimulationSource(config: SimulationConfig): Promise<ExperimentSource> {
+  return loadExperimentSource(config.dataset, config.test, {
+    labelColumn: config.labelColumn, labels: config.labels, delimiter: config.delimiter, header: config.header, imageSize: config.imageSize,
+  });
+}
+
+/** What every strategy of a seed starts from: the seed's pool and test set, initial labels and round-0 model. */
+export interface SeedStart {
+  seed: number;
+  experiment: Experiment;
+  initial: Int32Array;
+  model: NeuralClassifier;
+  round0: { accuracy: number; trainMs: number };
+  round0Params: Float32Array;
+}
+
+/** A seed's start: split (or the source's own test set), initial labels, the round-0 model trained. */
+export function startSeed(source: ExperimentSource, config: SimulationConfig, seed: number): SeedStart {
+  const experiment = prepareExperiment(source, source.test ? config.seeds[0] : seed, config.testFraction, config.normalize);
+  const { pool } = experiment;
+  if (config.init + config.query * config.rounds > pool.x.rows) {
+    throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
+  }
+  const initial = new Rng(seed).child("initial").sample(pool.x.rows, config.init);
+  const model = new NeuralClassifier(pool.x.cols, pool.classNames.length, {
+    hidden: config.model === "linear" ? [] : config.hidden, dropout: config.dropout, seed,
+  });
+  const round0 = trainAndTest(model, experiment, initial, config);
+  return { seed, experiment, initial, model, round0, round0Params: model.params.slice() };
+}
+
+/**
+ * One strategy's run from a seed's start: each round queries a batch, labels it from the ground
+ * truth, retrains from the initial weights and tests. Returns its result rows and, at the map
+ * round, what was labelled and picked. Deterministic: the same run gives the same rows anywhere.
+ */
+export function runStrategy(start: SeedStart, config: SimulationConfig, entry: string, onRound?: (round: number, labeled: number, accuracy: number) => void): { rows: RoundResult[]; mapRecord?: MapRecord } {
+  const { seed, experiment, initial, model, round0 } = start;
+  const { pool } = experiment;
+  const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
+  const strategy = createStrategy(entry, config.strategyOptions), strategyName = strategy.name;
+  const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
+  model.params.set(start.round0Params);
+  const isLabeled = new Uint8Array(pool.x.rows);
+  for (const i of initial) isLabeled[i] = 1;
+  let labeled = initial, mapRecord: MapRecord | undefined;
+  onRound?.(0, labeled.length, round0.accuracy);
+  for (let round = 1; round <= config.rounds; round++) {
+    const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+    const queryStart = performance.now();
+    const result = strategy.query({
+      pool: pool.x, labeled, labels: labeled.map((i) => pool.y[i]), unlabeled, model,
+      rng: new Rng(seed).child(`query/${strategyName}/${round}`),
+    }, config.query);
+    const queryMs = performance.now() - queryStart;
+    if (round === mapRound) mapRecord = { strategy: strategyName, round, labelled: Array.from(labeled), batch: Array.from(result.indices) };
+    for (const i of result.indices) isLabeled[i] = 1;
+    labeled = Int32Array.from([...labeled, ...result.indices]);
+    const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
+    rows.push({ strategy: strategyName, seed, round, labeled: labeled.length, accuracy: acc, trainMs, queryMs, ...(result.stats ? { stats: roundStats(result.stats) } : {}) });
+    onRound?.(round, labeled.length, acc);
+  }
+  return { rows, mapRecord };
+}
+
+/**
+ * The seed's map: one projection shared by its strategies, of the round-0 model's embeddings (the
+ * model every strategy's round-1 query used), over every labelled and picked item on record and a
+ * sample. Nothing when the map round is 0 or past the last round.
+ */
+export function writeSeedMap(out: string, start: SeedStart, config: SimulationConfig): string | undefined {
+  const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
+  if (!(mapRound >= 1 && mapRound <= config.rounds)) return undefined;
+  const { pool } = start.experiment;
+  start.model.params.set(start.round0Params);
+  const records = readMapRecords(out, start.seed);
+  const must = new Set(records.flatMap((r) => [...r.labelled, ...r.batch]));
+  writeProjection(out, start.seed, mapRound, projectForMap(start.model.embed(pool.x), pool.y, must, new Rng(start.seed).child("map")), pool.y, pool.classNames);
+  return `map: seed ${start.seed}, round ${mapRound}, ${must.size} labelled and picked items`;
+}
+
 /**
  * Paired active-learning runs: for each seed, every strategy starts from the same split, the
  * same initial labelled set and the same initial weights; each round queries a batch, labels it
@@ -100,96 +215,41 @@ function checkConfig(config: SimulationConfig): void {
  * Completed (strategy, seed) runs already in `out` are kept and skipped.
  */
 export async function simulate(config: SimulationConfig, options: SimulationOptions): Promise<RoundResult[]> {
-  checkConfig(config);
-  const previous = readConfig<SimulationConfig>(options.out);
-  if (previous) {
-    const differing = IDENTITY_KEYS.filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(config[k]));
-    if (differing.length) {
-      throw new UserError(`${options.out} holds results of a different simulation (it differs in ${differing.map((k) => `--${k}`).join(", ")}); use another --out`);
-    }
-  }
-  const store = new ResultsStore(options.out);
-  const merged: SimulationConfig = {
-    ...config,
-    strategies: [...new Set([...(previous?.strategies ?? []), ...config.strategies])],
-    seeds: [...new Set([...(previous?.seeds ?? []), ...config.seeds])],
-  };
-  writeFileSync(join(options.out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
-
-  const pending = config.seeds.flatMap((seed) => config.strategies.map((entry) => ({ seed, strategy: labelOf(entry) })))
-    .filter(({ seed, strategy }) => !store.isComplete(strategy, seed, config.rounds));
-  const runsTotal = config.seeds.length * config.strategies.length;
+  const { store, pending, runsTotal } = openSimulation(config, options.out);
   let runsDone = runsTotal - pending.length;
   if (runsDone > 0) options.onNote?.(`resuming: ${runsDone} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();
 
   const started = performance.now();
-  const source = await loadExperimentSource(config.dataset, config.test, {
-    labelColumn: config.labelColumn, labels: config.labels, delimiter: config.delimiter, header: config.header, imageSize: config.imageSize,
-  });
-  options.onNote?.(`data: ${source.train.name}, ${source.train.x.rows} rows × ${source.train.x.cols} features, ${source.train.classNames.length} classes${source.test ? `; test set ${source.test.x.rows} rows` : `; test: stratified ${config.testFraction} split per seed`}`);
+  const source = await loadSimulationSource(config);
+  options.onNote?.(describeSource(source, config));
   const roundsTotal = pending.length * (config.rounds + 1);
   let roundsDone = 0;
-  const shared = source.test ? prepareExperiment(source, config.seeds[0], config.testFraction, config.normalize) : undefined;
-  const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
-
   for (const seed of config.seeds) {
-    const strategies = config.strategies.filter((entry) => pending.some((t) => t.seed === seed && t.strategy === labelOf(entry)));
-    if (strategies.length === 0) continue;
-    const experiment = shared ?? prepareExperiment(source, seed, config.testFraction, config.normalize);
-    const { pool } = experiment;
-    if (config.init + config.query * config.rounds > pool.x.rows) {
-      throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
-    }
-    const initial = new Rng(seed).child("initial").sample(pool.x.rows, config.init);
-    const model = new NeuralClassifier(pool.x.cols, pool.classNames.length, {
-      hidden: config.model === "linear" ? [] : config.hidden, dropout: config.dropout, seed,
-    });
-    // Round 0 is the same for every strategy: train once and restore its weights for each.
-    const round0 = trainAndTest(model, experiment, initial, config);
-    const round0Params = model.params.slice();
-    for (const entry of strategies) {
-      const strategy = createStrategy(entry, config.strategyOptions), strategyName = strategy.name;
-      const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
-      model.params.set(round0Params);
-      const isLabeled = new Uint8Array(pool.x.rows);
-      for (const i of initial) isLabeled[i] = 1;
-      let labeled = initial;
-      const report = (round: number, acc: number) => {
+    const entries = pending.filter((t) => t.seed === seed).map((t) => t.entry);
+    if (entries.length === 0) continue;
+    // Round 0 is the same for every strategy: trained once here, its weights restored for each.
+    const start = startSeed(source, config, seed);
+    for (const entry of entries) {
+      const strategy = labelOf(entry);
+      const { rows, mapRecord } = runStrategy(start, config, entry, (round, labeled, accuracy) => {
         roundsDone++;
         const elapsedMs = performance.now() - started;
-        options.onProgress?.({ strategy: strategyName, seed, round, rounds: config.rounds, labeled: labeled.length, accuracy: acc, runsDone, runsTotal, elapsedMs, etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone) });
-      };
-      report(0, round0.accuracy);
-      for (let round = 1; round <= config.rounds; round++) {
-        const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
-        const queryStart = performance.now();
-        const result = strategy.query({
-          pool: pool.x, labeled, labels: labeled.map((i) => pool.y[i]), unlabeled, model,
-          rng: new Rng(seed).child(`query/${strategyName}/${round}`),
-        }, config.query);
-        const queryMs = performance.now() - queryStart;
-        if (round === mapRound) writeMapRecord(options.out, seed, { strategy: strategyName, round, labelled: Array.from(labeled), batch: Array.from(result.indices) });
-        for (const i of result.indices) isLabeled[i] = 1;
-        labeled = Int32Array.from([...labeled, ...result.indices]);
-        const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
-        rows.push({ strategy: strategyName, seed, round, labeled: labeled.length, accuracy: acc, trainMs, queryMs, ...(result.stats ? { stats: roundStats(result.stats) } : {}) });
-        report(round, acc);
-      }
+        options.onProgress?.({ strategy, seed, round, rounds: config.rounds, labeled, accuracy, runsDone, runsTotal, elapsedMs, etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone) });
+      });
+      if (mapRecord) writeMapRecord(options.out, seed, mapRecord);
       store.addRun(rows);
       runsDone++;
     }
-    if (mapRound >= 1 && mapRound <= config.rounds) {
-      // One projection per seed, shared by its strategies: the round-0 model's embeddings (the
-      // model every strategy's round-1 query used) of the labelled and picked items and a sample.
-      model.params.set(round0Params);
-      const records = readMapRecords(options.out, seed);
-      const must = new Set(records.flatMap((r) => [...r.labelled, ...r.batch]));
-      writeProjection(options.out, seed, mapRound, projectForMap(model.embed(pool.x), pool.y, must, new Rng(seed).child("map")), pool.y, pool.classNames);
-      options.onNote?.(`map: seed ${seed}, round ${mapRound}, ${must.size} labelled and picked items`);
-    }
+    const note = writeSeedMap(options.out, start, config);
+    if (note) options.onNote?.(note);
   }
   return store.all();
+}
+
+/** One line on the data a simulation runs on. */
+export function describeSource(source: ExperimentSource, config: SimulationConfig): string {
+  return `data: ${source.train.name}, ${source.train.x.rows} rows × ${source.train.x.cols} features, ${source.train.classNames.length} classes${source.test ? `; test set ${source.test.x.rows} rows` : `; test: stratified ${config.testFraction} split per seed`}`;
 }
 
 /** What results call an entry: its alias, else the entry as written. */

@@ -2,7 +2,8 @@ import { kCenterGreedy } from "../cluster/kcenter.js";
 import { nearestMembers } from "../cluster/kmeans.js";
 import { KMEANS_MODES, kmeansByMode, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
-import { gatherRows } from "../linalg/matrix.js";
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
+import type { Rng } from "../random.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { buildAnchors } from "./alfamix-anchors.js";
 import type { CandidateSearch } from "./alfamix-candidates.js";
@@ -75,58 +76,71 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
       const search: CandidateSearch = alpha === "closed"
         ? closedFormSearch(problem, { caps, keep, budget: b })
         : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps: learnedSteps, rng: context.rng });
-      // The cap loop: the first cap with more than B candidates, else the last one evaluated.
-      const perCap = new Int32Array(caps.length + 1);
-      for (const t of search.firstCap) perCap[t]++;
-      let stop = 0, count = 0;
-      while (stop < search.capsEvaluated) {
-        count += perCap[++stop];
-        if (count > b) break;
-      }
-      const candidates: number[] = [];
-      search.firstCap.forEach((t, p) => {
-        if (t > 0 && t <= stop) candidates.push(p);
-      });
       const searched = performance.now();
-
-      let chosen: Int32Array; // positions into context.unlabeled
-      const stats: Record<string, number> = {};
-      if (b === 0) chosen = new Int32Array(0);
-      else if (candidates.length <= b) chosen = Int32Array.from(candidates);
-      else if (select === "kmeans") {
-        const points = normalizeRows(gatherRows(embeddings, candidates.map((p) => context.unlabeled[p])));
-        const result = kmeansByMode(kmeansMode, points, b, { rng: context.rng, nInit });
-        chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
-        stats.kmeansIterations = result.iterations;
-        stats.nInit = nInit;
-      } else if (select === "kcenter") {
-        // Our variant: farthest-first among the candidates, counting the labelled items as centres.
-        const normalizedRows = (rows: ArrayLike<number>) => normalizeRows(gatherRows(embeddings, rows));
-        const picks = kCenterGreedy(normalizedRows(candidates.map((p) => context.unlabeled[p])), normalizedRows(context.labeled), b, context.rng);
-        chosen = picks.indices.map((m) => candidates[m]);
-      } else if (select === "uniform") {
-        chosen = context.rng.choice(Int32Array.from(candidates), b);
-      } else {
-        const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
-        chosen = topK(values, b).map((i) => candidates[i]);
-      }
-      const { indices, filled } = fillAtRandom(chosen.map((p) => context.unlabeled[p]), context.unlabeled, b, context.rng);
-      const scores = new Float32Array(b).fill(NaN);
-      chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
-      const done = performance.now();
-      return {
-        indices,
-        scores,
-        stats: {
-          candidates: candidates.length,
-          cap: stop > 0 ? caps[stop - 1] : 0,
-          filled,
-          candidateMs: searched - started,
-          selectMs: done - searched,
-          ...stats,
-        },
-      };
+      const chosen = chooseFromSearch(search, {
+        unlabeled: context.unlabeled, labeled: context.labeled, budget: b, rng: context.rng,
+        rowsOf: (rows) => gatherRows(embeddings, rows), select, nInit, kmeans: kmeansMode,
+      });
+      return { ...chosen, stats: { ...chosen.stats, candidateMs: searched - started, selectMs: performance.now() - searched } };
     },
   };
 }
 
+/** What `chooseFromSearch` needs besides the search: the pool's rows and how to choose. */
+export interface ChoiceInputs {
+  unlabeled: Int32Array;
+  labeled: Int32Array;
+  budget: number;
+  rng: Rng;
+  /** Embeddings of the given pool rows (in that order). */
+  rowsOf: (rows: ArrayLike<number>) => Matrix;
+  select: (typeof SELECTION_MODES)[number];
+  nInit: number;
+  kmeans: KMeansMode;
+}
+
+/**
+ * ALFA-Mix after its candidate search: the cap loop (the first cap with more than B candidates,
+ * else the last one evaluated), the choice among the candidates, and the random fill of any
+ * shortfall. Separate from the search so that a search split over shards (alfamix query --queue)
+ * ends exactly as the local one does.
+ */
+export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs): { indices: Int32Array; scores: Float32Array; stats: Record<string, number> } {
+  const { unlabeled, budget: b, rng, rowsOf, select, nInit } = inputs;
+  const caps = search.caps;
+  const perCap = new Int32Array(caps.length + 1);
+  for (const t of search.firstCap) perCap[t]++;
+  let stop = 0, count = 0;
+  while (stop < search.capsEvaluated) {
+    count += perCap[++stop];
+    if (count > b) break;
+  }
+  const candidates: number[] = [];
+  search.firstCap.forEach((t, p) => {
+    if (t > 0 && t <= stop) candidates.push(p);
+  });
+  let chosen: Int32Array; // positions into unlabeled
+  const stats: Record<string, number> = {};
+  if (b === 0) chosen = new Int32Array(0);
+  else if (candidates.length <= b) chosen = Int32Array.from(candidates);
+  else if (select === "kmeans") {
+    const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
+    const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
+    chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
+    stats.kmeansIterations = result.iterations;
+    stats.nInit = nInit;
+  } else if (select === "kcenter") {
+    // Our variant: farthest-first among the candidates, counting the labelled items as centres.
+    const picks = kCenterGreedy(normalizeRows(rowsOf(candidates.map((p) => unlabeled[p]))), normalizeRows(rowsOf(inputs.labeled)), b, rng);
+    chosen = picks.indices.map((m) => candidates[m]);
+  } else if (select === "uniform") {
+    chosen = rng.choice(Int32Array.from(candidates), b);
+  } else {
+    const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
+    chosen = topK(values, b).map((i) => candidates[i]);
+  }
+  const { indices, filled } = fillAtRandom(chosen.map((p) => unlabeled[p]), unlabeled, b, rng);
+  const scores = new Float32Array(b).fill(NaN);
+  chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
+  return { indices, scores, stats: { candidates: candidates.length, cap: stop > 0 ? caps[stop - 1] : 0, filled, ...stats } };
+}

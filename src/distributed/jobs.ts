@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import type { MapRecord } from "../loop/maps.js";
+import type { RoundResult } from "../loop/results-store.js";
+import type { SimulationConfig } from "../loop/simulation.js";
+
+/** The one BullMQ queue alfamix's jobs go through. */
+export const QUEUE_NAME = "alfamix";
+
+/** Strategies a sharded query can run: ALFA-Mix and the scores that rank items independently. */
+export const SHARDED_STRATEGIES = ["alfamix", "entropy", "margin", "least-confidence"] as const;
+export type ShardedStrategy = (typeof SHARDED_STRATEGIES)[number];
+
+/** Score one shard (a .npy file every worker can read) for a query round. Carries the round's small state, never pool rows. */
+export interface ScoreJob {
+  kind: "score";
+  version: string;
+  file: string;
+  rows: number;
+  /** Rows of this shard that are labelled (not scored). */
+  labeledLocal: number[];
+  strategy: ShardedStrategy;
+  /** The linear head: W (K×D) and b, float32 as base64. */
+  head: { W: string; b: string; K: number; D: number };
+  /** ALFA-Mix: the anchors (K×D, base64), their exact coordinates and the caps. */
+  alfamix?: { anchors: string; exact: number[][]; caps: number[] };
+  /** Uncertainty strategies: how many top rows to return. */
+  budget: number;
+}
+
+export interface ScoreResult {
+  /** ALFA-Mix: per row of the shard, 1 + the first cap that flipped it (0: never, or labelled), uint8 as base64. */
+  firstCap?: string;
+  /** Uncertainty strategies: the shard's best rows (local) and their scores, best first. */
+  top?: { rows: number[]; scores: number[] };
+}
+
+/** One (strategy, seed) run of a simulation. */
+export interface SimulateJob {
+  kind: "simulate";
+  version: string;
+  config: SimulationConfig;
+  seed: number;
+  entry: string;
+}
+
+export interface SimulateResult {
+  rows: RoundResult[];
+  mapRecord?: MapRecord;
+}
+
+export type AlfamixJob = ScoreJob | SimulateJob;
+
+/**
+ * A job's id: its kind and a hash of everything it computes from. The same work always gets the
+ * same id, so a job added twice is one job and a rerun finds its result instead of redoing it.
+ */
+export function jobId(job: AlfamixJob): string {
+  return `${job.kind}-${createHash("sha256").update(JSON.stringify(job)).digest("hex").slice(0, 32)}`;
+}
+
+export const toBase64 = (a: Float32Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+export const floatsFromBase64 = (s: string) => {
+  const bytes = Buffer.from(s, "base64");
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
+export const bytesFromBase64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));

@@ -1,0 +1,81 @@
+import { readNpyHeader, readNpyRows } from "../data/npy.js";
+import { matrix } from "../linalg/matrix.js";
+import { linearFromWeights } from "../models/network.js";
+import { loadSimulationSource, runStrategy, startSeed, type SeedStart } from "../loop/simulation.js";
+import type { ExperimentSource } from "../loop/prepare.js";
+import { closedFormSearch } from "../strategies/alfamix-closed-form.js";
+import { entropyScores, leastConfidenceScores, marginScores } from "../strategies/uncertainty.js";
+import { topK } from "../strategies/types.js";
+import { VERSION } from "../version.js";
+import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
+
+/**
+ * What a worker runs for a job, in its own thread (BullMQ's sandbox), so that the worker's event
+ * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
+ * alfamix is refused: the numbers must be the coordinator's.
+ */
+export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult> {
+  const data = job.data;
+  if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
+  return data.kind === "score" ? score(data) : simulateRun(data);
+}
+
+/** Rows read and scored at a time: bounded memory whatever the shard's size. */
+const CHUNK_ROWS = 65536;
+
+/** One shard's scores: ALFA-Mix's first flipping cap per row, or an uncertainty strategy's top rows. */
+export function score(job: ScoreJob): ScoreResult {
+  const header = readNpyHeader(job.file);
+  if (header.shape.length !== 2 || header.shape[0] !== job.rows || header.shape[1] !== job.head.D) {
+    throw new Error(`${job.file}: expected ${job.rows} × ${job.head.D}, found shape (${header.shape.join(", ")}); the shard changed since the query was planned`);
+  }
+  const { K, D } = job.head;
+  const W = matrix(K, D, floatsFromBase64(job.head.W)), b = floatsFromBase64(job.head.b);
+  const labeled = new Uint8Array(job.rows);
+  for (const r of job.labeledLocal) labeled[r] = 1;
+  const firstCap = new Uint8Array(job.rows);
+  const scores = new Float64Array(job.rows).fill(NaN);
+  const model = linearFromWeights(W, b);
+  for (let start = 0; start < job.rows; start += CHUNK_ROWS) {
+    const count = Math.min(CHUNK_ROWS, job.rows - start);
+    const x = matrix(count, D, readNpyRows(job.file, header, start, count));
+    const unlabeled = Int32Array.from({ length: count }, (_, i) => i).filter((i) => !labeled[start + i]);
+    if (job.strategy === "alfamix") {
+      const a = job.alfamix!;
+      const search = closedFormSearch({
+        embeddings: x, unlabeled, W, b,
+        anchors: { anchors: matrix(K, D, floatsFromBase64(a.anchors)), exact: a.exact.map((e) => Int32Array.from(e)) },
+      }, { caps: a.caps, keep: "none", budget: job.budget });
+      unlabeled.forEach((i, p) => (firstCap[start + i] = search.firstCap[p]));
+    } else {
+      const probs = model.predictProbs(x);
+      const s = job.strategy === "entropy" ? entropyScores(probs) : job.strategy === "margin" ? marginScores(probs) : leastConfidenceScores(probs);
+      for (const i of unlabeled) scores[start + i] = s[i];
+    }
+  }
+  if (job.strategy === "alfamix") return { firstCap: toBase64(firstCap) };
+  // The strategies' own ranking: margin takes the smallest gaps, the others the largest scores.
+  const ranked = job.strategy === "margin" ? scores.map((v) => -v) : scores;
+  const top = topK(ranked, job.budget);
+  return { top: { rows: Array.from(top), scores: Array.from(top, (r) => scores[r]) } };
+}
+
+// A worker thread serves many jobs: the data and each seed's start are loaded once.
+const sources = new Map<string, Promise<ExperimentSource>>();
+const starts = new Map<string, SeedStart>();
+
+/** One (strategy, seed) run, exactly as `simulate` runs it locally. */
+async function simulateRun(job: SimulateJob): Promise<SimulateResult> {
+  const { config, seed } = job;
+  const dataKey = JSON.stringify([config.dataset, config.test, config.labelColumn, config.labels, config.delimiter, config.header, config.imageSize]);
+  if (!sources.has(dataKey)) sources.set(dataKey, loadSimulationSource(config));
+  const source = await sources.get(dataKey)!;
+  const startKey = JSON.stringify([dataKey, config.model, config.hidden, config.dropout, config.init, config.query, config.rounds, config.epochs, config.lr, config.batch, config.weightDecay, config.targetAccuracy, config.normalize, config.testFraction, config.seeds[0], seed]);
+  let start = starts.get(startKey);
+  if (!start) {
+    if (starts.size > 4) starts.clear();
+    start = startSeed(source, config, seed);
+    starts.set(startKey, start);
+  }
+  return runStrategy(start, config, job.entry);
+}

@@ -1,0 +1,135 @@
+import { encodeLabels } from "../data/dataset.js";
+import { forEachLine } from "../data/files.js";
+import type { LabeledItems } from "../data/pool.js";
+import { describeShards, readShardRows, type Shard } from "../data/shards.js";
+import { UserError } from "../errors.js";
+import { selectedItems, type BatchSelection } from "../loop/select-batch.js";
+import { NeuralClassifier } from "../models/network.js";
+import type { FitOptions } from "../models/classifier.js";
+import { Rng } from "../random.js";
+import { buildAnchors } from "../strategies/alfamix-anchors.js";
+import { capSchedule, chooseFromSearch } from "../strategies/alfamix.js";
+import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { parseStrategyEntry } from "../strategies/variants.js";
+import { VERSION } from "../version.js";
+import type { RedisConnection } from "./connection.js";
+import { dispatch, type DispatchProgress } from "./dispatch.js";
+import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
+
+export interface RemoteQueryOptions {
+  connection: RedisConnection;
+  /** The pool's .npy shards, each with its .ids beside it. */
+  files: string[];
+  labeled: LabeledItems;
+  strategy: string;
+  strategyOptions?: StrategyOptions;
+  budget: number;
+  fit?: FitOptions;
+  seed?: number;
+  onProgress?: (p: DispatchProgress) => void;
+}
+
+/**
+ * `alfamix query` split at its natural seams and run by workers: this process reads the ids,
+ * trains the linear head on the labelled rows, and sends one job per shard carrying the head and
+ * the anchors (never pool rows); the workers score their shards; the results are gathered here,
+ * and the batch is chosen exactly as a local run chooses it (the same candidates, the same k-means
+ * with the same seed). Same output as `query` over the same rows in one file.
+ */
+export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSelection> {
+  const { budget, seed = 0, labeled } = options;
+  if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
+  const { label, name, settings } = parseStrategyEntry(options.strategy);
+  if (!(SHARDED_STRATEGIES as readonly string[]).includes(name)) throw new UserError(`query --queue runs ${SHARDED_STRATEGIES.join(", ")}; ${name} needs the whole pool at once: run it without --queue`);
+  const strategy = createStrategy(options.strategy, options.strategyOptions); // checks the settings
+  const alfamix = { ...options.strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
+  if (name === "alfamix" && (alfamix.alpha ?? "closed") !== "closed") throw new UserError("query --queue runs ALFA-Mix with closed-form α; learned and random α need the whole pool: run without --queue");
+  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) throw new UserError(`query --queue: ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform or kcenter, or run without --queue`);
+  const { shards, rows: n, dim } = describeShards(options.files);
+
+  // Where the labelled ids are: one pass over each shard's ids.
+  const wanted = new Map(labeled.ids.map((id, i) => [id, i]));
+  if (wanted.size !== labeled.ids.length) throw new UserError("query: an id is labelled twice");
+  const labeledRows = new Int32Array(labeled.ids.length).fill(-1);
+  for (const shard of shards) {
+    await forEachLine(shard.idsFile, (text, line) => {
+      const i = wanted.get(text);
+      if (i !== undefined && line <= shard.rows) labeledRows[i] = shard.offset + line - 1;
+    });
+  }
+  const missing = labeledRows.indexOf(-1);
+  if (missing >= 0) throw new UserError(`query: the labelled id ${JSON.stringify(labeled.ids[missing])} is not in the pool`);
+  const { y, classNames } = encodeLabels(labeled.labels);
+  if (classNames.length < 2) throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
+
+  // The head, trained as selectRows trains it.
+  const labeledX = readShardRows(shards, labeledRows, dim);
+  const model = new NeuralClassifier(dim, classNames.length, { hidden: [], dropout: 0, seed });
+  const training = model.fit(labeledX, y, options.fit);
+  const { W, b } = model.head();
+  const started = performance.now();
+  const caps = capSchedule(alfamix.capStep ?? 0.2);
+  const anchors = name === "alfamix" ? buildAnchors(labeledX, y, classNames.length) : undefined;
+  const isLabeled = new Uint8Array(n);
+  for (const r of labeledRows) isLabeled[r] = 1;
+  const jobs: ScoreJob[] = shards.map((shard) => ({
+    kind: "score", version: VERSION, file: shard.file, rows: shard.rows,
+    labeledLocal: Array.from(labeledRows).filter((r) => r >= shard.offset && r < shard.offset + shard.rows).map((r) => r - shard.offset).sort((a, c) => a - c),
+    strategy: name as ShardedStrategy, head: { W: toBase64(W.data), b: toBase64(b), K: W.rows, D: W.cols },
+    alfamix: anchors ? { anchors: toBase64(anchors.anchors.data), exact: anchors.exact.map((e) => Array.from(e)), caps } : undefined,
+    budget,
+  }));
+  const results = await dispatch<ScoreResult>(options.connection, jobs, { onProgress: options.onProgress });
+
+  const unlabeled = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const b0 = Math.min(budget, unlabeled.length);
+  const rng = new Rng(seed).child("query");
+  let picked: Int32Array, scores: Float32Array, stats: Record<string, number> = {};
+  if (name === "alfamix") {
+    const firstCap = new Uint8Array(unlabeled.length);
+    let p = 0;
+    results.forEach((r, s) => {
+      const shardCaps = bytesFromBase64(r.firstCap!);
+      for (let i = 0; i < shards[s].rows; i++) if (!isLabeled[shards[s].offset + i]) firstCap[p++] = shardCaps[i];
+    });
+    const chosen = chooseFromSearch({ caps, firstCap, capsEvaluated: caps.length }, {
+      unlabeled, labeled: labeledRows, budget: b0, rng, rowsOf: (rows) => readShardRows(shards, rows, dim),
+      select: alfamix.select ?? "kmeans", nInit: alfamix.nInit ?? 1, kmeans: alfamix.kmeans ?? "sampled",
+    });
+    ({ indices: picked, scores, stats } = chosen);
+  } else ({ picked, scores } = mergeTops(results, shards, b0, name === "margin"));
+
+  const queryMs = performance.now() - started;
+  const probs = model.predictProbs(readShardRows(shards, picked, dim));
+  const items = selectedItems(await idsOf(shards, picked), scores, probs, classNames);
+  const labeledPerClass = Object.fromEntries(classNames.map((c) => [c, 0]));
+  for (const l of labeled.labels) labeledPerClass[l]++;
+  const warnings = budget > unlabeled.length ? [`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`] : [];
+  return {
+    items, strategy: label, scoreName: strategy.scoreName, poolSize: n, unlabeledCount: unlabeled.length, labeledPerClass, training, stats, queryMs, warnings,
+    model, x: labeledX, classNames, labeledRows, pickedRows: picked,
+  };
+}
+
+/** The best `budget` rows over the shards' own top lists; ties go to the lower row, as locally. */
+function mergeTops(results: ScoreResult[], shards: Shard[], budget: number, smallestFirst: boolean): { picked: Int32Array; scores: Float32Array } {
+  const all = results.flatMap((r, s) => r.top!.rows.map((local, i) => ({ row: shards[s].offset + local, score: r.top!.scores[i] })));
+  const key = (v: number) => (smallestFirst ? -Math.fround(v) : v);
+  all.sort((a, c) => key(c.score) - key(a.score) || a.row - c.row);
+  const best = all.slice(0, budget);
+  return { picked: Int32Array.from(best, (e) => e.row), scores: Float32Array.from(best, (e) => e.score) };
+}
+
+/** The ids of the given global rows, read from the shards' id files. */
+async function idsOf(shards: Shard[], rows: Int32Array): Promise<string[]> {
+  const out = new Array<string>(rows.length);
+  const wanted = new Map<number, number[]>();
+  rows.forEach((r, i) => wanted.set(r, [...(wanted.get(r) ?? []), i]));
+  for (const shard of shards) {
+    if (![...wanted.keys()].some((r) => r >= shard.offset && r < shard.offset + shard.rows)) continue;
+    await forEachLine(shard.idsFile, (text, line) => {
+      for (const i of wanted.get(shard.offset + line - 1) ?? []) out[i] = text;
+    });
+  }
+  return out;
+}
