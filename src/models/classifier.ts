@@ -12,6 +12,12 @@ export interface FitOptions {
   weightDecay?: number;
   /** Stop after the first epoch whose running training accuracy reaches this (default 0.99; 1.01 never stops). */
   targetAccuracy?: number;
+  /** Convolutional models: Adam (default) or SGD with momentum and a cosine schedule. */
+  optimizer?: "adam" | "sgd";
+  /** SGD's momentum (default 0.9). */
+  momentum?: number;
+  /** Convolutional models: random crops (4-pixel padding) and horizontal flips, seeded. */
+  augment?: boolean;
   /** Called after each epoch, e.g. for progress. */
   onEpoch?: (epoch: number, accuracy: number, loss: number) => void;
 }
@@ -38,7 +44,7 @@ export interface Predictions {
  * construction (the paper's protocol), so rounds and strategies stay paired.
  */
 export interface Classifier {
-  readonly kind: "linear" | "mlp";
+  readonly kind: "linear" | "mlp" | "cnn" | "resnet18";
   readonly inputDim: number;
   readonly numClasses: number;
   readonly embeddingDim: number;
@@ -58,6 +64,9 @@ export interface Classifier {
   lossGradientWrtEmbedding(z: Matrix, targets: Int32Array): Matrix;
   /** ∂logits/∂input (eval mode): row i·K + k is ∇ₓ f_k(x_i), (N·K)×inputDim (for DFAL's DeepFool steps). */
   logitJacobian(x: Matrix): Matrix;
+  /** A copy of everything fit changes (weights, running statistics), for setWeights. */
+  weights(): Float32Array;
+  setWeights(weights: Float32Array): void;
   /** T probability matrices with dropout active (identical passes when dropout is 0). */
   mcPredict(x: Matrix, samples: number, rng: Rng): Matrix[];
 }

@@ -100,6 +100,14 @@ export class NeuralClassifier implements Classifier {
     return { W: matrix(outDim, inDim, source.subarray(w, w + outDim * inDim)), b: source.subarray(b, b + outDim) };
   }
 
+  weights(): Float32Array {
+    return this.params.slice();
+  }
+
+  setWeights(weights: Float32Array): void {
+    this.params.set(weights);
+  }
+
   head(): { W: Matrix; b: Float32Array } {
     const last = this.layers.length - 1;
     return this.views[last];

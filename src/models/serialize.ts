@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { inputError } from "../errors.js";
+import { ConvClassifier } from "./convnet.js";
 import { NeuralClassifier } from "./network.js";
 
 const MAGIC = "ALFAMIX\u0001";
@@ -8,41 +9,63 @@ const VERSION = 1;
 /** Anything a caller wants kept with the weights (class names, the input standardisation…). */
 export type ModelMetadata = Record<string, unknown>;
 
+/** A model this file format stores: a dense network (linear, MLP) or a conv net. */
+export type StoredModel = NeuralClassifier | ConvClassifier;
+
 interface Header {
   format: "alfamix-model";
   version: number;
+  /** Absent in files written before conv nets: a dense network. */
+  kind?: StoredModel["kind"];
   inputDim: number;
   numClasses: number;
-  hidden: number[];
+  hidden?: number[];
+  input?: { c: number; h: number; w: number };
+  stem?: "cifar" | "imagenet";
   dropout: number;
   seed: number | string;
   paramCount: number;
   metadata: ModelMetadata;
 }
 
+function describe(model: StoredModel, metadata: ModelMetadata): Header {
+  const common = { format: "alfamix-model", version: VERSION, kind: model.kind, inputDim: model.inputDim, numClasses: model.numClasses, dropout: model.dropout, seed: model.seed } as const;
+  const architecture = model instanceof ConvClassifier
+    ? { input: model.options.input, stem: model.options.stem ?? "cifar" }
+    : { hidden: [...model.hidden] };
+  return { ...common, ...architecture, paramCount: model.weights().length, metadata };
+}
+
+function build(header: Header): StoredModel {
+  const { kind = "mlp", numClasses, dropout, seed } = header;
+  if (kind === "cnn" || kind === "resnet18") {
+    if (!header.input) throw new Error("a conv net needs its input shape");
+    return new ConvClassifier({ kind, input: header.input, numClasses, dropout, seed, stem: header.stem });
+  }
+  return new NeuralClassifier(header.inputDim, numClasses, { hidden: header.hidden ?? [], dropout, seed });
+}
+
 /**
  * The model as bytes: an 8-byte magic, a little-endian uint32 header length, a JSON header
- * (architecture, seed, metadata), zero padding to a multiple of 4, then the float32 weights.
- * The initial weights are not stored: they follow from the seed.
+ * (architecture, seed, metadata), zero padding to a multiple of 4, then the float32 weights and,
+ * for conv nets, batch norm's running statistics after them. The initial weights are not stored:
+ * they follow from the seed.
  */
-export function encodeModel(model: NeuralClassifier, metadata: ModelMetadata = {}): Buffer {
-  const header: Header = {
-    format: "alfamix-model", version: VERSION, inputDim: model.inputDim, numClasses: model.numClasses,
-    hidden: [...model.hidden], dropout: model.dropout, seed: model.seed, paramCount: model.params.length, metadata,
-  };
-  const json = Buffer.from(JSON.stringify(header), "utf8");
+export function encodeModel(model: StoredModel, metadata: ModelMetadata = {}): Buffer {
+  const weights = model.weights();
+  const json = Buffer.from(JSON.stringify(describe(model, metadata)), "utf8");
   const start = 12 + json.length;
   const padding = (4 - (start % 4)) % 4;
-  const out = Buffer.alloc(start + padding + 4 * model.params.length);
+  const out = Buffer.alloc(start + padding + 4 * weights.length);
   out.write(MAGIC, 0, "latin1");
   out.writeUInt32LE(json.length, 8);
   json.copy(out, 12);
-  Buffer.from(model.params.buffer, model.params.byteOffset, model.params.byteLength).copy(out, start + padding);
+  Buffer.from(weights.buffer, weights.byteOffset, weights.byteLength).copy(out, start + padding);
   return out;
 }
 
 /** Rebuild a model from `encodeModel`'s bytes; anything malformed is a one-line error naming `source`. */
-export function decodeModel(bytes: Uint8Array, source: string): { model: NeuralClassifier; metadata: ModelMetadata } {
+export function decodeModel(bytes: Uint8Array, source: string): { model: StoredModel; metadata: ModelMetadata } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buffer.length < 12 || buffer.toString("latin1", 0, 8) !== MAGIC) {
     throw inputError(source, "byte 0", "expected an alfamix model file (magic ALFAMIX\\x01)");
@@ -58,32 +81,33 @@ export function decodeModel(bytes: Uint8Array, source: string): { model: NeuralC
   if (header.format !== "alfamix-model" || header.version !== VERSION) {
     throw inputError(source, "byte 12", `expected format alfamix-model version ${VERSION}, found ${header.format} version ${header.version}`);
   }
-  let model: NeuralClassifier;
+  let model: StoredModel;
   try {
-    model = new NeuralClassifier(header.inputDim, header.numClasses, { hidden: header.hidden, dropout: header.dropout, seed: header.seed });
+    model = build(header);
   } catch (e) {
     throw inputError(source, "byte 12", `the header describes an impossible model (${(e as Error).message})`);
   }
+  const count = model.weights().length;
   const start = 12 + length + ((4 - ((12 + length) % 4)) % 4);
-  const expected = start + 4 * model.params.length;
-  if (header.paramCount !== model.params.length || buffer.length !== expected) {
-    throw inputError(source, `byte ${start}`, `expected ${model.params.length} float32 weights (${expected} bytes in all), found ${buffer.length} bytes`);
+  const expected = start + 4 * count;
+  if (header.paramCount !== count || model.inputDim !== header.inputDim || buffer.length !== expected) {
+    throw inputError(source, `byte ${start}`, `expected ${count} float32 weights (${expected} bytes in all), found ${buffer.length} bytes`);
   }
   const weights = new Float32Array(buffer.buffer.slice(buffer.byteOffset + start, buffer.byteOffset + expected));
   const bad = weights.findIndex((w) => !Number.isFinite(w));
   if (bad >= 0) throw inputError(source, `byte ${start + 4 * bad}`, `expected finite weights, found ${weights[bad]}`);
-  model.params.set(weights);
+  model.setWeights(weights);
   return { model, metadata: header.metadata ?? {} };
 }
 
 /** Save atomically: a temporary file renamed into place, so a crash never leaves half a model. */
-export function saveModel(path: string, model: NeuralClassifier, metadata: ModelMetadata = {}): void {
+export function saveModel(path: string, model: StoredModel, metadata: ModelMetadata = {}): void {
   const temporary = `${path}.tmp-${process.pid}`;
   writeFileSync(temporary, encodeModel(model, metadata));
   renameSync(temporary, path);
 }
 
-export function loadModel(path: string): { model: NeuralClassifier; metadata: ModelMetadata } {
+export function loadModel(path: string): { model: StoredModel; metadata: ModelMetadata } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

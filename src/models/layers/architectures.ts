@@ -1,0 +1,51 @@
+import { Conv2d } from "./conv2d.js";
+import { BatchNorm2d, MaxPool2d, ReLU } from "./norm-pool.js";
+import { BasicBlock, Sequential } from "./residual.js";
+import type { Buffers } from "./volume.js";
+
+export const CONV_KINDS = ["cnn", "resnet18"] as const;
+export type ConvKind = (typeof CONV_KINDS)[number];
+
+/** A convolutional trunk and how its output becomes the dense layers' input. */
+export interface ConvArchitecture {
+  trunk: Sequential;
+  /** Flatten the feature maps (c, y, x order, as PyTorch's view) or average them over positions. */
+  vector: "flatten" | "gap";
+  /** Width of that vector. */
+  features: number;
+  /** Whether the 256-d embedding layer has a ReLU (cnn) or is linear (resnet18, as the public code). */
+  reluEmbedding: boolean;
+}
+
+/**
+ * The trunks: `cnn` is conv 32-32, max-pool, conv 64-64, max-pool (3×3 kernels, padding 1, ReLU);
+ * `resnet18` is torchvision's BasicBlock layout [2, 2, 2, 2] with 64-128-256-512 channels, after a
+ * 3×3 stride-1 stem (`cifar`, for 32×32 inputs) or ImageNet's 7×7 stride-2 stem with max-pool.
+ */
+export function architecture(kind: ConvKind, input: { c: number; h: number; w: number }, buffers: Buffers, stem: "cifar" | "imagenet"): ConvArchitecture {
+  const shape = { c: input.c, n: 1, h: input.h, w: input.w };
+  if (kind === "cnn") {
+    const trunk = new Sequential([
+      new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1), new ReLU("relu1", buffers),
+      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1), new ReLU("relu2", buffers),
+      new MaxPool2d("pool1", buffers, 2),
+      new Conv2d("conv3", buffers, 32, 64, 3, 1, 1), new ReLU("relu3", buffers),
+      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1), new ReLU("relu4", buffers),
+      new MaxPool2d("pool2", buffers, 2),
+    ]);
+    const out = trunk.outputShape(shape);
+    return { trunk, vector: "flatten", features: out.c * out.h * out.w, reluEmbedding: true };
+  }
+  const stemLayers = stem === "cifar"
+    ? [new Conv2d("stem", buffers, input.c, 64, 3, 1, 1, false), new BatchNorm2d("stem-bn", buffers, 64), new ReLU("stem-relu", buffers)]
+    : [new Conv2d("stem", buffers, input.c, 64, 7, 2, 3, false), new BatchNorm2d("stem-bn", buffers, 64), new ReLU("stem-relu", buffers), new MaxPool2d("stem-pool", buffers, 3, 2, 1)];
+  const blocks = [];
+  let inC = 64;
+  for (const [stage, outC] of [64, 128, 256, 512].entries()) {
+    for (let i = 0; i < 2; i++) {
+      blocks.push(new BasicBlock(`layer${stage + 1}.${i}`, buffers, inC, outC, stage > 0 && i === 0 ? 2 : 1));
+      inC = outC;
+    }
+  }
+  return { trunk: new Sequential([...stemLayers, ...blocks]), vector: "gap", features: 512, reluEmbedding: false };
+}

@@ -1,0 +1,205 @@
+import type { Rng } from "../../random.js";
+import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+
+/**
+ * BatchNorm2d as PyTorch computes it: in training, each channel normalised by its batch mean and
+ * biased variance, and the running statistics updated with momentum 0.1 (the unbiased variance);
+ * in evaluation, the running statistics. eps 1e-5; γ = 1, β = 0 at initialisation.
+ */
+export class BatchNorm2d implements VolumeLayer {
+  readonly paramCount: number;
+  readonly runningMean: Float32Array;
+  readonly runningVar: Float32Array;
+  private gamma!: Float32Array;
+  private beta!: Float32Array;
+  private gGamma!: Float32Array;
+  private gBeta!: Float32Array;
+  private readonly invStd: Float32Array;
+  private xhat?: Float32Array;
+  /** Whether the last forward pass was in training mode (the backward pass differs). */
+  private trained = false;
+
+  constructor(readonly name: string, private readonly buffers: Buffers, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+    this.paramCount = 2 * channels;
+    this.runningMean = new Float32Array(channels);
+    this.runningVar = new Float32Array(channels).fill(1);
+    this.invStd = new Float32Array(channels);
+  }
+
+  bind(params: Float32Array, grads: Float32Array): void {
+    const c = this.channels;
+    this.gamma = params.subarray(0, c);
+    this.beta = params.subarray(c, 2 * c);
+    this.gGamma = grads.subarray(0, c);
+    this.gBeta = grads.subarray(c, 2 * c);
+  }
+
+  init(_rng: Rng): void {
+    this.gamma.fill(1);
+    this.beta.fill(0);
+    this.runningMean.fill(0);
+    this.runningVar.fill(1);
+  }
+
+  state(): Float32Array[] {
+    return [this.runningMean, this.runningVar];
+  }
+
+  outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    return { c: x.c, n: x.n, h: x.h, w: x.w };
+  }
+
+  forward(x: Volume, train: boolean): Volume {
+    const M = x.n * x.h * x.w, d = x.data;
+    const out = this.buffers.get(`${this.name}/out`, d.length);
+    const xhat = train ? this.buffers.get(`${this.name}/xhat`, d.length) : undefined;
+    for (let c = 0; c < this.channels; c++) {
+      const o = c * M;
+      let mean: number, invStd: number;
+      if (train) {
+        let s = 0;
+        for (let i = o; i < o + M; i++) s += d[i];
+        mean = s / M;
+        let v = 0;
+        for (let i = o; i < o + M; i++) v += (d[i] - mean) * (d[i] - mean);
+        const variance = v / M;
+        invStd = 1 / Math.sqrt(variance + this.eps);
+        this.runningMean[c] = (1 - this.momentum) * this.runningMean[c] + this.momentum * mean;
+        this.runningVar[c] = (1 - this.momentum) * this.runningVar[c] + this.momentum * (M > 1 ? (v / (M - 1)) : variance);
+        this.invStd[c] = invStd;
+      } else {
+        mean = this.runningMean[c];
+        invStd = 1 / Math.sqrt(this.runningVar[c] + this.eps);
+        this.invStd[c] = invStd;
+      }
+      const g = this.gamma[c], b = this.beta[c];
+      if (xhat) {
+        for (let i = o; i < o + M; i++) {
+          const h = (d[i] - mean) * invStd;
+          xhat[i] = h;
+          out[i] = g * h + b;
+        }
+      } else {
+        const scale = g * invStd, shift = b - mean * scale;
+        for (let i = o; i < o + M; i++) out[i] = d[i] * scale + shift;
+      }
+    }
+    this.xhat = xhat;
+    this.trained = train;
+    return volume(x, out);
+  }
+
+  /**
+   * Training mode: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) per channel, dγ = Σ dy·x̂,
+   * dβ = Σ dy. Evaluation mode (the input gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
+   */
+  backward(dy: Volume, _needInput: boolean): Volume {
+    const M = dy.n * dy.h * dy.w, g = dy.data, xhat = this.xhat!;
+    const dx = this.buffers.get(`${this.name}/dx`, g.length);
+    if (!this.trained) {
+      for (let c = 0; c < this.channels; c++) {
+        const scale = this.gamma[c] * this.invStd[c];
+        for (let i = c * M; i < (c + 1) * M; i++) dx[i] = scale * g[i];
+      }
+      return volume(dy, dx);
+    }
+    for (let c = 0; c < this.channels; c++) {
+      const o = c * M;
+      let sum = 0, dot = 0;
+      for (let i = o; i < o + M; i++) {
+        sum += g[i];
+        dot += g[i] * xhat[i];
+      }
+      this.gBeta[c] += sum;
+      this.gGamma[c] += dot;
+      const scale = this.gamma[c] * this.invStd[c], meanG = sum / M, meanDot = dot / M;
+      for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] - meanG - xhat[i] * meanDot);
+    }
+    return volume(dy, dx);
+  }
+}
+
+/** ReLU in place on its input (the layer before keeps no use for it); the backward pass reads the output's sign. */
+export class ReLU implements VolumeLayer {
+  readonly paramCount = 0;
+  private output?: Float32Array;
+
+  constructor(readonly name: string, private readonly buffers: Buffers) {}
+  bind(): void {}
+  init(): void {}
+  outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    return x;
+  }
+
+  forward(x: Volume, _train: boolean): Volume {
+    const d = x.data;
+    for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
+    this.output = d;
+    return x;
+  }
+
+  backward(dy: Volume, _needInput: boolean): Volume {
+    const out = this.output!, g = dy.data;
+    const dx = this.buffers.get(`${this.name}/dx`, g.length);
+    for (let i = 0; i < g.length; i++) dx[i] = out[i] > 0 ? g[i] : 0;
+    return volume(dy, dx);
+  }
+}
+
+/** MaxPool2d (square window, stride, zero-free padding): the argmax of each window is kept for the backward pass. */
+export class MaxPool2d implements VolumeLayer {
+  readonly paramCount = 0;
+  private argmax?: Int32Array;
+  private inputShape?: Omit<Volume, "data">;
+  private readonly argmaxes = new Map<number, Int32Array>();
+
+  constructor(readonly name: string, private readonly buffers: Buffers, readonly k: number, readonly stride = k, readonly pad = 0) {}
+  bind(): void {}
+  init(): void {}
+  outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    return { c: x.c, n: x.n, h: Math.floor((x.h + 2 * this.pad - this.k) / this.stride) + 1, w: Math.floor((x.w + 2 * this.pad - this.k) / this.stride) + 1 };
+  }
+
+  forward(x: Volume, _train: boolean): Volume {
+    const shape = this.outputShape(x), { h, w } = x, { h: oh, w: ow } = shape, planes = x.c * x.n;
+    const size = planes * oh * ow;
+    const out = this.buffers.get(`${this.name}/out`, size);
+    let argmax = this.argmaxes.get(size);
+    if (!argmax) this.argmaxes.set(size, (argmax = new Int32Array(size)));
+    const { k, stride: s, pad: p } = this, d = x.data;
+    for (let plane = 0; plane < planes; plane++) {
+      const src = plane * h * w, dst = plane * oh * ow;
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let best = -Infinity, at = -1;
+          for (let ky = 0; ky < k; ky++) {
+            const iy = oy * s - p + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < k; kx++) {
+              const ix = ox * s - p + kx;
+              if (ix < 0 || ix >= w) continue;
+              const v = d[src + iy * w + ix];
+              if (v > best) {
+                best = v;
+                at = src + iy * w + ix;
+              }
+            }
+          }
+          out[dst + oy * ow + ox] = best;
+          argmax[dst + oy * ow + ox] = at;
+        }
+      }
+    }
+    this.argmax = argmax;
+    this.inputShape = x;
+    return volume(shape, out);
+  }
+
+  backward(dy: Volume, _needInput: boolean): Volume {
+    const x = this.inputShape!, dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
+    dx.fill(0);
+    const argmax = this.argmax!, g = dy.data;
+    for (let i = 0; i < g.length; i++) dx[argmax[i]] += g[i];
+    return volume(x, dx);
+  }
+}

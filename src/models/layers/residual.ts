@@ -1,0 +1,112 @@
+import type { Rng } from "../../random.js";
+import { Conv2d } from "./conv2d.js";
+import { BatchNorm2d, ReLU } from "./norm-pool.js";
+import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+
+/** Layers run one after another, their parameters side by side in the model's flat buffer. */
+export class Sequential implements VolumeLayer {
+  readonly paramCount: number;
+
+  constructor(readonly layers: VolumeLayer[]) {
+    this.paramCount = layers.reduce((n, l) => n + l.paramCount, 0);
+  }
+
+  bind(params: Float32Array, grads: Float32Array): void {
+    let o = 0;
+    for (const l of this.layers) {
+      l.bind(params.subarray(o, o + l.paramCount), grads.subarray(o, o + l.paramCount));
+      o += l.paramCount;
+    }
+  }
+
+  init(rng: Rng): void {
+    this.layers.forEach((l, i) => l.init(rng.child(i)));
+  }
+
+  state(): Float32Array[] {
+    return this.layers.flatMap((l) => l.state?.() ?? []);
+  }
+
+  outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    return this.layers.reduce((shape, l) => l.outputShape(shape), x);
+  }
+
+  forward(x: Volume, train: boolean): Volume {
+    return this.layers.reduce((v, l) => l.forward(v, train), x);
+  }
+
+  backward(dy: Volume, needInput: boolean): Volume | undefined {
+    let g: Volume | undefined = dy;
+    for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g, needInput || i > 0);
+    return g;
+  }
+}
+
+/**
+ * torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), 3×3 convolutions
+ * without bias; the shortcut is the identity, or a strided 1×1 convolution with batch norm when the
+ * shape changes.
+ */
+export class BasicBlock implements VolumeLayer {
+  readonly paramCount: number;
+  private readonly main: Sequential;
+  private readonly shortcut?: Sequential;
+  private output?: Float32Array;
+
+  constructor(readonly name: string, private readonly buffers: Buffers, inC: number, outC: number, stride: number) {
+    this.main = new Sequential([
+      new Conv2d(`${name}/conv1`, buffers, inC, outC, 3, stride, 1, false),
+      new BatchNorm2d(`${name}/bn1`, buffers, outC),
+      new ReLU(`${name}/relu1`, buffers),
+      new Conv2d(`${name}/conv2`, buffers, outC, outC, 3, 1, 1, false),
+      new BatchNorm2d(`${name}/bn2`, buffers, outC),
+    ]);
+    if (stride !== 1 || inC !== outC) {
+      this.shortcut = new Sequential([new Conv2d(`${name}/down`, buffers, inC, outC, 1, stride, 0, false), new BatchNorm2d(`${name}/down-bn`, buffers, outC)]);
+    }
+    this.paramCount = this.main.paramCount + (this.shortcut?.paramCount ?? 0);
+  }
+
+  bind(params: Float32Array, grads: Float32Array): void {
+    const m = this.main.paramCount;
+    this.main.bind(params.subarray(0, m), grads.subarray(0, m));
+    this.shortcut?.bind(params.subarray(m), grads.subarray(m));
+  }
+
+  init(rng: Rng): void {
+    this.main.init(rng.child("main"));
+    this.shortcut?.init(rng.child("shortcut"));
+  }
+
+  state(): Float32Array[] {
+    return [...this.main.state(), ...(this.shortcut?.state() ?? [])];
+  }
+
+  outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    return this.main.outputShape(x);
+  }
+
+  forward(x: Volume, train: boolean): Volume {
+    const y = this.main.forward(x, train);
+    const s = this.shortcut ? this.shortcut.forward(x, train) : x;
+    const out = this.buffers.get(`${this.name}/out`, y.data.length);
+    for (let i = 0; i < out.length; i++) {
+      const v = y.data[i] + s.data[i];
+      out[i] = v > 0 ? v : 0;
+    }
+    this.output = out;
+    return volume(y, out);
+  }
+
+  backward(dy: Volume, needInput: boolean): Volume | undefined {
+    const out = this.output!, g = this.buffers.get(`${this.name}/g`, dy.data.length);
+    for (let i = 0; i < g.length; i++) g[i] = out[i] > 0 ? dy.data[i] : 0;
+    const gv = volume(dy, g);
+    const dMain = this.main.backward(gv, needInput);
+    const dShort = this.shortcut ? this.shortcut.backward(gv, needInput) : gv;
+    if (!needInput) return undefined;
+    const dx = this.buffers.get(`${this.name}/dx`, dMain!.data.length);
+    for (let i = 0; i < dx.length; i++) dx[i] = dMain!.data[i] + dShort!.data[i];
+    return volume(dMain!, dx);
+  }
+}

@@ -1,0 +1,78 @@
+import type { Rng } from "../../random.js";
+
+/**
+ * A batch of feature maps, channel-major: data[c][n][y][x]. Every channel of the whole batch is
+ * one contiguous row, so a convolution is one GEMM over the batch (Cout×K times K×(N·H·W)) and
+ * batch norm reduces contiguous rows.
+ */
+export interface Volume {
+  c: number;
+  n: number;
+  h: number;
+  w: number;
+  data: Float32Array;
+}
+
+export const volumeSize = (v: Pick<Volume, "c" | "n" | "h" | "w">) => v.c * v.n * v.h * v.w;
+
+/** A layer of a convolutional trunk: feature maps in, feature maps out, parameters in a shared flat buffer. */
+export interface VolumeLayer {
+  readonly paramCount: number;
+  /** Point the layer's weights and gradients at its slice of the model's flat buffers. */
+  bind(params: Float32Array, grads: Float32Array): void;
+  /** PyTorch's default initialisation of its parameters (and reset of any running statistics). */
+  init(rng: Rng): void;
+  /** Output shape for an input shape. */
+  outputShape(input: Omit<Volume, "data">): Omit<Volume, "data">;
+  forward(x: Volume, train: boolean): Volume;
+  /** ∂loss/∂input from ∂loss/∂output, accumulating parameter gradients; `needInput` false may skip the input's. */
+  backward(dy: Volume, needInput: boolean): Volume | undefined;
+  /** Running statistics and other state kept with the weights but not trained (batch norm). */
+  state?(): Float32Array[];
+}
+
+/**
+ * Buffers that outlive a batch, by name and size: a layer asks for the same buffer every batch and
+ * gets the same memory back, so training allocates nothing per batch. Scratch buffers shared by
+ * all layers (im2col columns) come from `scratch`.
+ */
+export class Buffers {
+  private readonly owned = new Map<string, Float32Array>();
+  private readonly shared = new Map<string, Float32Array>();
+
+  /** A buffer of exactly `size` floats owned by `key` (reallocated only when the size changes). */
+  get(key: string, size: number): Float32Array {
+    let b = this.owned.get(key);
+    if (!b || b.length !== size) {
+      b = new Float32Array(size);
+      this.owned.set(key, b);
+    }
+    return b;
+  }
+
+  /** A scratch buffer of at least `size` floats, shared by whoever asks for `name`: valid until the next ask. */
+  scratch(name: string, size: number): Float32Array {
+    let b = this.shared.get(name);
+    if (!b || b.length < size) {
+      b = new Float32Array(size);
+      this.shared.set(name, b);
+    }
+    return b.subarray(0, size);
+  }
+
+  /** Forget every buffer (e.g. after a pass over a large pool with another batch size). */
+  clear(): void {
+    this.owned.clear();
+    this.shared.clear();
+  }
+}
+
+/** A Volume over a buffer. */
+export function volume(shape: Omit<Volume, "data">, data: Float32Array): Volume {
+  return { ...shape, data };
+}
+
+/** Uniform in ±bound, as PyTorch's kaiming_uniform_(a = √5) and bias init give for fan-in `fanIn`. */
+export function uniformInit(out: Float32Array, bound: number, rng: Rng): void {
+  for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * bound;
+}

@@ -1,0 +1,182 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Conv2d } from "../src/models/layers/conv2d.js";
+import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
+import { BasicBlock } from "../src/models/layers/residual.js";
+import { Buffers, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
+import { ConvClassifier } from "../src/models/convnet.js";
+import { loadModel, saveModel } from "../src/models/serialize.js";
+import { loadDataset } from "../src/data/registry.js";
+import { gatherRows, matrix } from "../src/linalg/matrix.js";
+import { argmaxRows } from "../src/linalg/rows.js";
+import { Rng } from "../src/random.js";
+import { assertClose, fixture, tempDir } from "./helpers.js";
+
+/** NCHW (PyTorch) to the layers' channel-major CNHW, and back. */
+function toCnhw(data: ArrayLike<number>, [n, c, h, w]: number[]): Volume {
+  const out = new Float32Array(n * c * h * w);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(ch * n + i) * h * w + p] = data[(i * c + ch) * h * w + p];
+  return { c, n, h, w, data: out };
+}
+function toNchw(v: Volume): Float32Array {
+  const { c, n, h, w } = v, out = new Float32Array(c * n * h * w);
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(i * c + ch) * h * w + p] = v.data[(ch * n + i) * h * w + p];
+  return out;
+}
+
+/** A layer with its own flat parameters and gradients. */
+function bound<L extends VolumeLayer>(layer: L, rng?: Rng): { layer: L; params: Float32Array; grads: Float32Array } {
+  const params = new Float32Array(layer.paramCount), grads = new Float32Array(layer.paramCount);
+  layer.bind(params, grads);
+  layer.init(rng ?? new Rng(1));
+  return { layer, params, grads };
+}
+
+const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({ ...shape, data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)) });
+
+test("conv through im2col + GEMM equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels", () => {
+  const rng = new Rng(2);
+  for (const [inC, outC, k, s, p, h, w] of [[3, 5, 3, 1, 1, 7, 9], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]]) {
+    const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true), rng);
+    const x = randomVolume({ c: inC, n: 2, h, w }, rng);
+    const y = layer.forward(x, true);
+    const K = inC * k * k;
+    for (let o = 0; o < outC; o++) for (let b = 0; b < 2; b++) for (let oy = 0; oy < y.h; oy++) for (let ox = 0; ox < y.w; ox++) {
+      let v = params[outC * K + o];
+      for (let ci = 0; ci < inC; ci++) for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+        const iy = oy * s - p + ky, ix = ox * s - p + kx;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * 2 + b) * h + iy) * w + ix];
+      }
+      assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p}`);
+    }
+  }
+});
+
+/**
+ * Central differences of L = Σ y ⊙ G against the layer's backward pass, for the input and every
+ * parameter (in float64 arithmetic over a float32 network: step 1e-2, tolerance a few 1e-3).
+ */
+/**
+ * Inputs for piecewise-linear layers: distinct values at least 0.05 apart in random order, so a
+ * ±0.01 step never moves an input across a kink (a max changing hands, a ReLU switching).
+ */
+const separatedVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => {
+  const size = shape.c * shape.n * shape.h * shape.w, order = rng.permutation(size);
+  return { ...shape, data: Float32Array.from(order, (k) => (k - Math.floor(size / 2) + 0.5) * 0.05) };
+};
+
+function gradientCheck(name: string, make: () => { layer: VolumeLayer; params: Float32Array; grads: Float32Array }, shape: Omit<Volume, "data">, { tolerance = 5e-3, inputs = randomVolume, step = 1e-2 } = {}) {
+  const rng = new Rng(7);
+  const { layer, params, grads } = make();
+  const x = inputs(shape, rng);
+  const out = layer.forward({ ...x, data: x.data.slice() }, true);
+  const G = Float32Array.from({ length: out.data.length }, () => rng.normal(0, 1));
+  grads.fill(0);
+  const dx = layer.backward({ ...out, data: G }, true)!;
+  const analyticInput = dx.data.slice(), analyticParams = grads.slice();
+  const loss = () => {
+    const y = layer.forward({ ...x, data: x.data.slice() }, true);
+    let s = 0;
+    for (let i = 0; i < y.data.length; i++) s += y.data[i] * G[i];
+    return s;
+  };
+  const h = step, base = loss();
+  // A point whose one-sided slopes disagree straddles a kink (a ReLU deep in a block switching):
+  // the central difference means nothing there, so it is skipped, and enough others must remain.
+  let checked = 0, skipped = 0;
+  const check = (values: Float32Array, i: number, analytic: number, what: string) => {
+    const keep = values[i];
+    values[i] = keep + h;
+    const up = loss();
+    values[i] = keep - h;
+    const down = loss();
+    values[i] = keep;
+    const right = (up - base) / h, left = (base - down) / h, numeric = (up - down) / (2 * h);
+    if (Math.abs(right - left) > 2 * tolerance * Math.max(1, Math.abs(numeric))) {
+      skipped++;
+      return;
+    }
+    checked++;
+    assert.ok(Math.abs(numeric - analytic) <= tolerance * Math.max(1, Math.abs(numeric)), `${name}: ∂L/∂${what} analytic ${analytic}, numeric ${numeric}`);
+  };
+  for (let t = 0; t < 24; t++) {
+    const i = rng.int(x.data.length);
+    check(x.data, i, analyticInput[i], `input[${i}]`);
+  }
+  for (let t = 0; t < Math.min(24, params.length); t++) {
+    const i = rng.int(params.length);
+    check(params, i, analyticParams[i], `param[${i}]`);
+  }
+  assert.ok(skipped <= checked / 4, `${name}: ${skipped} of ${checked + skipped} points straddled a kink`);
+}
+
+test("central-difference gradient checks: conv, batch norm (training mode), ReLU, max-pool, and a residual block with BN", () => {
+  const b = () => new Buffers();
+  gradientCheck("conv 3×3 s1 p1", () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1)), { c: 3, n: 2, h: 6, w: 5 });
+  gradientCheck("conv 3×3 s2 p1 no bias", () => bound(new Conv2d("c", b(), 2, 3, 3, 2, 1, false)), { c: 2, n: 2, h: 7, w: 6 });
+  gradientCheck("conv 1×1", () => bound(new Conv2d("c", b(), 3, 2, 1)), { c: 3, n: 2, h: 4, w: 4 });
+  gradientCheck("batch norm", () => {
+    const l = bound(new BatchNorm2d("bn", b(), 3));
+    l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
+    return l;
+  }, { c: 3, n: 3, h: 4, w: 3 });
+  gradientCheck("max-pool 2×2", () => bound(new MaxPool2d("pool", b(), 2)), { c: 2, n: 2, h: 6, w: 6 }, { inputs: separatedVolume });
+  gradientCheck("max-pool 3×3 s2 p1", () => bound(new MaxPool2d("pool", b(), 3, 2, 1)), { c: 2, n: 2, h: 7, w: 7 }, { inputs: separatedVolume });
+  gradientCheck("relu", () => bound(new ReLU("relu", b())), { c: 2, n: 2, h: 3, w: 3 }, { inputs: separatedVolume });
+  // Inside a block a parameter moves every activation through batch norm, so ReLUs near zero
+  // flip under a ±0.01 step; ±0.001 rarely does, and float32 still resolves it.
+  const blockCheck = { tolerance: 1e-2, step: 1e-3 };
+  gradientCheck("basic block with downsampling", () => bound(new BasicBlock("block", b(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
+  gradientCheck("basic block, identity shortcut", () => bound(new BasicBlock("block", b(), 2, 2, 1)), { c: 2, n: 3, h: 3, w: 3 }, blockCheck);
+});
+
+test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock (outputs, gradients, running statistics)", () => {
+  const fixtures = JSON.parse(readFileSync(fixture("conv-fixtures.json"), "utf8"));
+  const compare = (name: string, layer: VolumeLayer, paramOrder: string[], bufferOrder: string[]) => {
+    const f = fixtures[name];
+    const params = new Float32Array(layer.paramCount), grads = new Float32Array(layer.paramCount);
+    layer.bind(params, grads);
+    layer.init(new Rng(0));
+    params.set(paramOrder.flatMap((p) => f.params[p]));
+    const y = layer.forward(toCnhw(f.input, f.input_shape), true);
+    assertClose(toNchw(y), f.output, 1e-4, `${name} output`);
+    const dx = layer.backward(toCnhw(f.G, f.output_shape), true)!;
+    assertClose(toNchw(dx), f.grad_input, 1e-4, `${name} ∂input`);
+    assertClose(grads, paramOrder.flatMap((p) => f.grads[p]), 1e-4, `${name} ∂parameters`);
+    if (bufferOrder.length) assertClose(layer.state!().flatMap((s) => Array.from(s)), bufferOrder.flatMap((b) => f.buffers[b]), 1e-4, `${name} running statistics`);
+  };
+  compare("conv", new Conv2d("c", new Buffers(), 3, 4, 3, 2, 1, true), ["weight", "bias"], []);
+  compare("batchnorm", new BatchNorm2d("bn", new Buffers(), 3), ["weight", "bias"], ["running_mean", "running_var"]);
+  compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2),
+    ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
+    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
+});
+
+test("cnn learns MNIST: 2,000 training images give at least 95% on the 10,000 test images; deterministic; saved and loaded", async () => {
+  const { train, test: testSet } = await loadDataset("mnist");
+  const norm = (m: { rows: number; cols: number; data: Float32Array }) => matrix(m.rows, m.cols, m.data.map((v) => (v - 0.1307) / 0.3081));
+  const rows = new Rng(1).sample(train.x.rows, 2000);
+  const x = norm(gatherRows(train.x, rows)), y = rows.map((i) => train.y[i]);
+  const model = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
+  const report = model.fit(x, y, { epochs: 15 });
+  assert.ok(testSet, "MNIST has a test split");
+  const tx = norm(testSet.x);
+  const predicted = argmaxRows(model.predictProbs(tx));
+  const accuracy = predicted.reduce((n, p, i) => n + (p === testSet.y[i] ? 1 : 0), 0) / predicted.length;
+  assert.ok(accuracy >= 0.95, `test accuracy ${accuracy} after ${report.epochs} epochs`);
+
+  const small = gatherRows(x, Int32Array.from({ length: 200 }, (_, i) => i));
+  const again = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
+  const fitSmall = (m: ConvClassifier) => m.fit(small, y.subarray(0, 200), { epochs: 2, augment: true, targetAccuracy: 2 });
+  fitSmall(model);
+  fitSmall(again);
+  assert.deepEqual(Array.from(again.weights()), Array.from(model.weights()), "the same seed gives the same weights");
+
+  const file = join(tempDir(), "cnn.model");
+  saveModel(file, model, { note: "mnist" });
+  const { model: loaded, metadata } = loadModel(file);
+  assert.deepEqual(metadata, { note: "mnist" });
+  assert.deepEqual(Array.from(loaded.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data), Array.from(model.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data));
+});
