@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Conv2d } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
@@ -12,7 +13,19 @@ import { loadDataset } from "../src/data/registry.js";
 import { gatherRows, matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Rng } from "../src/random.js";
-import { assertClose, fixture, tempDir } from "./helpers.js";
+import { assertClose, encodePng, fixture, tempDir } from "./helpers.js";
+
+const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+function userError(result: ReturnType<typeof cli>, pattern: RegExp): void {
+  assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
+  assert.match(lines[0], pattern);
+}
 
 /** NCHW (PyTorch) to the layers' channel-major CNHW, and back. */
 function toCnhw(data: ArrayLike<number>, [n, c, h, w]: number[]): Volume {
@@ -154,7 +167,11 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
     ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
 });
 
-test("cnn learns MNIST: 2,000 training images give at least 95% on the 10,000 test images; deterministic; saved and loaded", async () => {
+// Minutes of convolutions on the portable GEMM, whose every layer the tests above already check; the
+// portable pass skips this end-to-end run rather than exceed CI's time.
+const portable = process.env.ALFAMIX_BLAS === "off" && "runs with OpenBLAS only (the portable GEMM would take minutes)";
+
+test("cnn learns MNIST: 2,000 training images give at least 95% on the 10,000 test images; deterministic; saved and loaded", { skip: portable }, async () => {
   const { train, test: testSet } = await loadDataset("mnist");
   const norm = (m: { rows: number; cols: number; data: Float32Array }) => matrix(m.rows, m.cols, m.data.map((v) => (v - 0.1307) / 0.3081));
   const rows = new Rng(1).sample(train.x.rows, 2000);
@@ -179,4 +196,48 @@ test("cnn learns MNIST: 2,000 training images give at least 95% on the 10,000 te
   const { model: loaded, metadata } = loadModel(file);
   assert.deepEqual(metadata, { note: "mnist" });
   assert.deepEqual(Array.from(loaded.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data), Array.from(model.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data));
+});
+
+/** A folder of small RGB PNGs: each class a colour with a stripe in its own place, plus noise. */
+function colourFolder(root: string, perClass: number, rng: Rng): void {
+  const size = 12;
+  ["red", "green", "blue"].forEach((name, k) => {
+    mkdirSync(join(root, name), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const pixels: number[] = [];
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) {
+        const stripe = y >= 4 * k && y < 4 * k + 4 ? 60 : 0;
+        pixels.push(Math.max(0, Math.min(255, Math.round((c === k ? 150 : 70) + stripe + rng.normal(0, 40)))));
+      }
+      writeFileSync(join(root, name, `${i}.png`), encodePng(size, size, 3, pixels));
+    }
+  });
+}
+
+test("simulate --model cnn on an image folder: every kind of strategy runs, above chance, the same twice; conv flags refuse misuse in one line", () => {
+  const dir = tempDir(), rng = new Rng(5);
+  colourFolder(join(dir, "train"), 40, rng);
+  colourFolder(join(dir, "test"), 15, rng);
+  const run = (out: string) => cli("simulate", "--dataset", join(dir, "train"), "--test", join(dir, "test"), "--model", "cnn", "--dropout", "0.2", "--augment",
+    "--strategies", "random,entropy,bald,badge,dfal,alfamix", "--seeds", "1", "--init", "12", "--query", "6", "--rounds", "2", "--epochs", "12", "--out", join(dir, out), "--quiet");
+  const first = run("a");
+  assert.equal(first.status, 0, first.stderr);
+  const rows = (out: string) => readFileSync(join(dir, out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const a = rows("a");
+  assert.equal(a.length, 6 * 3);
+  const last = a.filter((r) => r.round === 2);
+  assert.ok(last.every((r) => r.labeled === 24));
+  assert.ok(Math.max(...last.map((r) => r.accuracy)) > 0.6, `final accuracies ${last.map((r) => r.accuracy)}`);
+  assert.equal(run("b").status, 0);
+  const strip = (r: Record<string, unknown>) => ({ ...r, trainMs: 0, queryMs: 0, stats: undefined });
+  assert.deepEqual(rows("b").map(strip), a.map(strip), "seeded: the same results");
+  const config = JSON.parse(readFileSync(join(dir, "a", "config.json"), "utf8"));
+  assert.equal(config.model, "cnn");
+  assert.equal(config.augment, true);
+
+  userError(cli("simulate", "--dataset", "vowel", "--model", "cnn"), /--model cnn trains on images; .*vowel.* has 10 features and no image shape/);
+  userError(cli("simulate", "--dataset", "vowel", "--augment"), /--augment crops and flips images for conv nets; --model mlp does not read images/);
+  userError(cli("simulate", "--dataset", "vowel", "--model", "cnn", "--resnet-stem", "imagenet"), /--resnet-stem is resnet18's; the model is cnn/);
+  userError(cli("simulate", "--dataset", join(dir, "train"), "--model", "cnn", "--mean", "0.5,0.5", "--std", "0.2", "--out", join(dir, "c")), /--mean has 2 values; .* has 3 channels \(give 1 or 3\)/);
+  userError(cli("simulate", "--dataset", "vowel", "--model", "vgg"), /--model expects one of mlp, linear, cnn, resnet18, got "vgg"/);
 });

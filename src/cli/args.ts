@@ -104,6 +104,15 @@ export class OptionReader {
     return numbers;
   }
 
+  /** A comma-separated list of numbers, or undefined when the option is absent. */
+  numberList(name: string): number[] | undefined {
+    const v = this.string(name);
+    if (v === undefined) return undefined;
+    const items = v.split(",").map((s) => s.trim());
+    if (items.some((s) => s === "" || !Number.isFinite(Number(s)))) this.fail(name, v, "a comma-separated list of numbers");
+    return items.map(Number);
+  }
+
   list(name: string, fallback: string[]): string[] {
     const v = this.string(name);
     if (v === undefined) return fallback;

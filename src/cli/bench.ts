@@ -1,21 +1,25 @@
 import { UserError } from "../errors.js";
 import { gemmBackend } from "../linalg/gemm.js";
 import { benchGemm } from "../../bench/gemm.js";
+import { benchCnn } from "../../bench/cnn.js";
 import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
 import { benchTeam } from "../../bench/team.js";
 import { strategyOptionSpecs, readStrategyOptions } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
+import { CONV_KINDS } from "../models/layers/architectures.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp|query|team [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
     ninit: { type: "string", placeholder: "N", help: "kmeans: restarts", default: "1" },
-    epochs: { type: "string", placeholder: "N", help: "mlp: epochs to time (the first is warm-up)", default: "5" },
+    epochs: { type: "string", placeholder: "N", help: "mlp, cnn: epochs to time (the first is warm-up)", default: "5 (mlp), 3 (cnn)" },
+    model: { type: "string", placeholder: "cnn|resnet18", help: "cnn: the conv net", default: "cnn" },
+    "resnet-stem": { type: "string", placeholder: "cifar|imagenet", help: "cnn --model resnet18: the stem", default: "cifar" },
     inputs: { type: "string", placeholder: "DIR", help: "query: pool.npy, labeled.npy, labels.npy, W.npy, b.npy" },
     strategy: { type: "string", placeholder: "NAME", help: "query: the strategy", default: "alfamix" },
     budget: { type: "string", placeholder: "N", help: "query: items to pick", default: "1000" },
@@ -53,6 +57,9 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     }
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
+    case "cnn":
+      return benchCnn(json, options.choice("model", CONV_KINDS, "cnn"), options.int("epochs", 3, 2), options.choice("resnet-stem", ["cifar", "imagenet"] as const, "cifar"),
+        json ? undefined : (line) => console.error(line));
     case "team":
       return benchTeam(json, {
         poolSize: options.int("pool-size", 100000, 100), dim: options.int("dim", 256, 1), classes: options.int("classes", 10, 2), dataset: options.string("dataset"),
@@ -60,6 +67,6 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         strategy: options.string("strategy", "alfamix"), thinkMs: options.int("think", 0, 0), seed: options.int("seed", 0),
       });
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, query or team`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query or team`);
   }
 }

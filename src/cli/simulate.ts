@@ -1,4 +1,5 @@
 import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../loop/simulation.js";
+import { MODEL_KINDS } from "../models/factory.js";
 import { OptionReader, type CommandSpec, type OptionSpec, type ParsedArgs } from "./args.js";
 import { progressPrinter } from "./progress.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
@@ -16,9 +17,15 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   dataset: { type: "string", placeholder: "D", help: "a built-in name (see alfamix datasets), a directory of IDX files or images, a text table (.csv, .txt, .data, …) or a .npy file" },
   test: { type: "string", placeholder: "D2", help: "a separate test set; default the dataset's own, else a stratified split per seed" },
   ...datasetOptionSpecs,
-  model: { type: "string", placeholder: "mlp|linear", help: "the classifier", default: d.model },
+  model: { type: "string", placeholder: "mlp|linear|cnn|resnet18", help: "the classifier; cnn and resnet18 train on images from pixels", default: d.model },
   hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden layer widths", default: d.hidden.join(",") },
   dropout: { type: "string", placeholder: "P", help: "dropout before the head (BALD needs > 0)", default: String(d.dropout) },
+  "resnet-stem": { type: "string", placeholder: "cifar|imagenet", help: "resnet18: a 3×3 stem for 32×32 images, or ImageNet's 7×7 stem with max-pool (as the public code)", default: "cifar" },
+  optimizer: { type: "string", placeholder: "adam|sgd", help: "sgd: momentum, --weight-decay and a cosine schedule over --epochs", default: "adam" },
+  momentum: { type: "string", placeholder: "M", help: "SGD momentum", default: "0.9" },
+  augment: { type: "boolean", help: "conv nets: seeded random crops (4-pixel padding) and horizontal flips" },
+  mean: { type: "string", placeholder: "M[,M,M]", help: "images: per-channel mean to subtract (with --std)", default: "the dataset's own, else fitted on the pool" },
+  std: { type: "string", placeholder: "S[,S,S]", help: "images: per-channel std to divide by (with --mean)" },
   strategies: { type: "string", placeholder: "a,b[k=v],x=c[k=v]", help: "strategies to compare; settings per entry (alfamix[select=norm]) and aliases (alfamix-norm=alfamix[select=norm])", default: d.strategies.join(",") },
   ablation: { type: "string", placeholder: "alfamix", help: "add the paper's ablation of ALFA-Mix: closed-form, learned and random α; k-means, norm, sym-KL and uniform selection" },
   seeds: { type: "string", placeholder: "1,10,…", help: "paired seeds", default: d.seeds.join(",") },
@@ -30,7 +37,7 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   batch: { type: "string", placeholder: "N", help: "mini-batch size", default: String(d.batch) },
   "weight-decay": { type: "string", placeholder: "L2", help: "Adam weight decay", default: String(d.weightDecay) },
   "target-accuracy": { type: "string", placeholder: "A", help: "stop training at this training accuracy", default: String(d.targetAccuracy) },
-  normalize: { type: "string", placeholder: "auto|feature|none", help: "auto: the dataset's own mean/std (MNIST), else per feature", default: d.normalize },
+  normalize: { type: "string", placeholder: "auto|feature|channel|none", help: "auto: the dataset's own mean/std (MNIST), else per channel for conv nets and per feature otherwise", default: d.normalize },
   "test-fraction": { type: "string", placeholder: "F", help: "test share when splitting", default: String(d.testFraction) },
   "map-round": { type: "string", placeholder: "R", help: "save the embedding map of round R's batches for the report (0: none)", default: "1" },
   quiet: { type: "boolean", help: "no progress line" },
@@ -56,9 +63,10 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     dataset,
     test: options.string("test") ?? base.test,
     ...readLoadOptions(options, "simulate"),
-    model: options.choice("model", ["mlp", "linear"] as const, base.model),
+    model: options.choice("model", MODEL_KINDS, base.model),
     hidden: options.intList("hidden", base.hidden, 1),
     dropout: options.number("dropout", base.dropout, 0, 0.99),
+    ...readConvSettings(options, base),
     strategies: readStrategyList(options, base.strategies),
     strategyOptions: readStrategyOptions(options),
     seeds: options.intList("seeds", base.seeds, 0),
@@ -70,9 +78,27 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     batch: options.int("batch", base.batch, 1),
     weightDecay: options.number("weight-decay", base.weightDecay, 0),
     targetAccuracy: options.number("target-accuracy", base.targetAccuracy, 0),
-    normalize: options.choice("normalize", ["auto", "feature", "none"] as const, base.normalize),
+    normalize: options.choice("normalize", ["auto", "feature", "channel", "none"] as const, base.normalize),
     testFraction: options.number("test-fraction", base.testFraction, 0, 1),
     mapRound: options.int("map-round", base.mapRound ?? 1, 0),
+  };
+}
+
+/**
+ * The settings only conv nets and SGD use, kept out of the configuration when at their defaults
+ * so that results directories written before them still resume.
+ */
+function readConvSettings(options: OptionReader, base: Partial<SimulationConfig>): Partial<SimulationConfig> {
+  const stem = options.choice("resnet-stem", ["cifar", "imagenet"] as const, base.resnetStem ?? "cifar");
+  const optimizer = options.choice("optimizer", ["adam", "sgd"] as const, base.optimizer ?? "adam");
+  const momentum = options.number("momentum", base.momentum ?? 0.9, 0, 0.999);
+  if (options.string("momentum") !== undefined && optimizer !== "sgd") throw new UserError("simulate: --momentum is SGD's; add --optimizer sgd");
+  return {
+    ...(stem !== "cifar" ? { resnetStem: stem } : {}),
+    ...(optimizer === "sgd" ? { optimizer, momentum } : {}),
+    ...(options.flag("augment") || base.augment ? { augment: true } : {}),
+    ...(options.numberList("mean") ? { mean: options.numberList("mean") } : base.mean ? { mean: base.mean } : {}),
+    ...(options.numberList("std") ? { std: options.numberList("std") } : base.std ? { std: base.std } : {}),
   };
 }
 

@@ -38,6 +38,38 @@ export function scalarStandardizer(cols: number, mean: number, std: number): Sta
   return { mean: new Float32Array(cols).fill(mean), std: new Float32Array(cols).fill(std) };
 }
 
+/**
+ * One mean and std per colour channel of planar image rows (C×H×W), spread over the channel's
+ * features. Values of length 1 apply to every channel.
+ */
+export function channelStandardizer(cols: number, channels: number, mean: number[], std: number[]): Standardizer {
+  const plane = cols / channels, at = (v: number[], c: number) => v[v.length === 1 ? 0 : c];
+  const out = { mean: new Float32Array(cols), std: new Float32Array(cols) };
+  for (let c = 0; c < channels; c++) {
+    out.mean.fill(at(mean, c), c * plane, (c + 1) * plane);
+    out.std.fill(at(std, c), c * plane, (c + 1) * plane);
+  }
+  return out;
+}
+
+/** Each channel's mean and std over every pixel of every row (as torchvision's Normalize values are computed). */
+export function fitChannelStandardizer(x: Matrix, channels: number): Standardizer {
+  const plane = x.cols / channels, mean: number[] = [], std: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    let sum = 0, sq = 0;
+    for (let i = 0; i < x.rows; i++) {
+      for (let j = i * x.cols + c * plane, e = j + plane; j < e; j++) {
+        sum += x.data[j];
+        sq += x.data[j] * x.data[j];
+      }
+    }
+    const n = x.rows * plane, m = n ? sum / n : 0, s = n ? Math.sqrt(Math.max(0, sq / n - m * m)) : 0;
+    mean.push(m);
+    std.push(s > 1e-12 ? s : 1);
+  }
+  return channelStandardizer(x.cols, channels, mean, std);
+}
+
 /** (x − mean) / std per feature, in place. */
 export function standardizeInPlace(x: Matrix, s: Standardizer): Matrix {
   if (s.mean.length !== x.cols) throw new RangeError(`standardize: ${s.mean.length} means for ${x.cols} features`);

@@ -1,7 +1,7 @@
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { matrix } from "../linalg/matrix.js";
 import { linearFromWeights } from "../models/network.js";
-import { loadSimulationSource, runStrategy, startSeed, type SeedStart } from "../loop/simulation.js";
+import { loadSimulationSource, runStrategy, seedStartKey, startSeed, type SeedStart } from "../loop/simulation.js";
 import type { ExperimentSource } from "../loop/prepare.js";
 import { closedFormSearch } from "../strategies/alfamix-closed-form.js";
 import { entropyScores, leastConfidenceScores, marginScores } from "../strategies/uncertainty.js";
@@ -70,7 +70,7 @@ async function simulateRun(job: SimulateJob): Promise<SimulateResult> {
   const dataKey = JSON.stringify([config.dataset, config.test, config.labelColumn, config.labels, config.delimiter, config.header, config.imageSize]);
   if (!sources.has(dataKey)) sources.set(dataKey, loadSimulationSource(config));
   const source = await sources.get(dataKey)!;
-  const startKey = JSON.stringify([dataKey, config.model, config.hidden, config.dropout, config.init, config.query, config.rounds, config.epochs, config.lr, config.batch, config.weightDecay, config.targetAccuracy, config.normalize, config.testFraction, config.seeds[0], seed]);
+  const startKey = seedStartKey(config, seed);
   let start = starts.get(startKey);
   if (!start) {
     if (starts.size > 4) starts.clear();

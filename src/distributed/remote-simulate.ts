@@ -1,6 +1,6 @@
 import { writeMapRecord } from "../loop/maps.js";
 import type { RoundResult } from "../loop/results-store.js";
-import { describeSource, loadSimulationSource, openSimulation, startSeed, writeSeedMap, type SimulationConfig } from "../loop/simulation.js";
+import { checkSourceFits, describeSource, loadSimulationSource, openSimulation, startSeed, writeSeedMap, type SimulationConfig } from "../loop/simulation.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
 import { dispatch, type DispatchProgress } from "./dispatch.js";
@@ -22,6 +22,10 @@ export async function simulateOnQueue(config: SimulationConfig, options: QueueSi
   const { store, pending, runsTotal } = openSimulation(config, options.out);
   if (runsTotal > pending.length) options.onNote?.(`resuming: ${runsTotal - pending.length} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();
+  // Loaded here too, so that data the configuration cannot use fails before any job goes out.
+  const source = await loadSimulationSource(config);
+  checkSourceFits(source, config);
+  options.onNote?.(describeSource(source, config));
   const jobs: SimulateJob[] = pending.map(({ seed, entry }) => ({ kind: "simulate", version: VERSION, config, seed, entry }));
   // Results are stored in the order a local run stores them, as soon as every run before them is in.
   const arrived: (SimulateResult | undefined)[] = new Array(jobs.length);
@@ -40,8 +44,6 @@ export async function simulateOnQueue(config: SimulationConfig, options: QueueSi
   });
   const mapRound = config.mapRound ?? 1;
   if (mapRound >= 1 && mapRound <= config.rounds) {
-    const source = await loadSimulationSource(config);
-    options.onNote?.(describeSource(source, config));
     for (const seed of new Set(pending.map((p) => p.seed))) {
       const note = writeSeedMap(options.out, startSeed(source, config, seed), config);
       if (note) options.onNote?.(note);

@@ -31,7 +31,10 @@ export interface Report {
 /** How a setting is named in the report: dataset, model and schedule. */
 export function settingName(config: SimulationConfig | undefined, dir: string): string {
   if (!config) return basename(resolve(dir));
-  const model = config.model === "linear" ? "linear" : `MLP ${config.hidden.join("-")}${config.dropout > 0 ? `, dropout ${config.dropout}` : ""}`;
+  const dropout = config.dropout > 0 ? `, dropout ${config.dropout}` : "";
+  const names = { linear: "linear", mlp: `MLP ${config.hidden.join("-")}`, cnn: "CNN", resnet18: `ResNet-18${config.resnetStem === "imagenet" ? " (ImageNet stem)" : ""}` };
+  const training = [config.optimizer === "sgd" ? "SGD" : "", config.augment ? "augmented" : ""].filter(Boolean).join(", ");
+  const model = `${names[config.model]}${dropout}${training ? `, ${training}` : ""}`;
   return `${basename(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
 }
 

@@ -5,11 +5,12 @@ import { UserError } from "../errors.js";
 import { accuracy } from "../eval/metrics.js";
 import { gatherRows } from "../linalg/matrix.js";
 import { argmaxRows } from "../linalg/rows.js";
-import { NeuralClassifier } from "../models/network.js";
+import type { Classifier } from "../models/classifier.js";
+import { createClassifier, isConvKind, requireImageShape, type ModelKind } from "../models/factory.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
 import { parseStrategyEntry } from "../strategies/variants.js";
-import { loadExperimentSource, prepareExperiment, type Experiment, type ExperimentSource, type Normalization } from "./prepare.js";
+import { checkNormalization, loadExperimentSource, prepareExperiment, type Experiment, type ExperimentSource, type Normalization } from "./prepare.js";
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
 import { readMapRecords, writeMapRecord, writeProjection, type MapRecord } from "./maps.js";
 import { projectForMap } from "../eval/projection.js";
@@ -25,9 +26,19 @@ export interface SimulationConfig {
   header?: boolean;
   /** Images: the size to resize to (default: the most common size). */
   imageSize?: [number, number];
-  model: "mlp" | "linear";
+  model: ModelKind;
   hidden: number[];
   dropout: number;
+  /** resnet18: a 3×3 stem for 32×32 inputs (cifar, default) or ImageNet's 7×7 stem. */
+  resnetStem?: "cifar" | "imagenet";
+  /** Adam (default) or SGD with momentum and a cosine schedule. */
+  optimizer?: "adam" | "sgd";
+  momentum?: number;
+  /** Conv nets: seeded random crops (4-pixel padding) and horizontal flips. */
+  augment?: boolean;
+  /** Per-channel normalisation values (override `normalize`). */
+  mean?: number[];
+  std?: number[];
   strategies: string[];
   strategyOptions: StrategyOptions;
   seeds: number[];
@@ -79,7 +90,12 @@ export interface SimulationOptions {
 }
 
 /** Settings that must match for results to be combined; strategies and seeds may grow. */
-const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "resnetStem", "optimizer", "momentum", "augment", "mean", "std", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+
+/** What makes two seed starts the same (the data, the model, the protocol, the seed). */
+export function seedStartKey(config: SimulationConfig, seed: number): string {
+  return JSON.stringify([...IDENTITY_KEYS.filter((k) => k !== "strategyOptions").map((k) => config[k]), config.seeds[0], seed]);
+}
 
 function checkConfig(config: SimulationConfig): void {
   for (const entry of config.strategies) createStrategy(entry, config.strategyOptions); // unknown names, keys and values fail here
@@ -91,6 +107,14 @@ function checkConfig(config: SimulationConfig): void {
   if (twice !== undefined) throw new UserError(`simulate: the strategy ${JSON.stringify(twice)} is listed twice in ${config.strategies.join(",")}`);
   if (config.seeds.length === 0) throw new UserError("simulate: needs at least one seed");
   if (!(config.init >= 1)) throw new UserError("simulate: --init must be at least 1 (ALFA-Mix and the model need labelled items)");
+  if (config.resnetStem && config.model !== "resnet18") throw new UserError(`simulate: --resnet-stem is resnet18's; the model is ${config.model}`);
+  if (config.augment && !isConvKind(config.model)) throw new UserError(`simulate: --augment crops and flips images for conv nets; --model ${config.model} does not read images`);
+}
+
+/** The configuration's demands on the data (images for conv nets, one mean per channel), checked before any work. */
+export function checkSourceFits(source: ExperimentSource, config: SimulationConfig): void {
+  if (isConvKind(config.model)) requireImageShape(config.model, source.train);
+  checkNormalization(source.train, { normalize: config.normalize, mean: config.mean, std: config.std });
 }
 
 /** A simulation's results directory opened for a run: what is done, and what is left. */
@@ -138,24 +162,22 @@ export interface SeedStart {
   seed: number;
   experiment: Experiment;
   initial: Int32Array;
-  model: NeuralClassifier;
+  model: Classifier;
   round0: { accuracy: number; trainMs: number };
-  round0Params: Float32Array;
+  round0Weights: Float32Array;
 }
 
 /** A seed's start: split (or the source's own test set), initial labels, the round-0 model trained. */
 export function startSeed(source: ExperimentSource, config: SimulationConfig, seed: number): SeedStart {
-  const experiment = prepareExperiment(source, source.test ? config.seeds[0] : seed, config.testFraction, config.normalize);
+  const experiment = prepareExperiment(source, source.test ? config.seeds[0] : seed, config.testFraction, { normalize: config.normalize, mean: config.mean, std: config.std, images: isConvKind(config.model) });
   const { pool } = experiment;
   if (config.init + config.query * config.rounds > pool.x.rows) {
     throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
   }
   const initial = new Rng(seed).child("initial").sample(pool.x.rows, config.init);
-  const model = new NeuralClassifier(pool.x.cols, pool.classNames.length, {
-    hidden: config.model === "linear" ? [] : config.hidden, dropout: config.dropout, seed,
-  });
+  const model = createClassifier(config, pool, seed);
   const round0 = trainAndTest(model, experiment, initial, config);
-  return { seed, experiment, initial, model, round0, round0Params: model.params.slice() };
+  return { seed, experiment, initial, model, round0, round0Weights: model.weights() };
 }
 
 /**
@@ -169,7 +191,7 @@ export function runStrategy(start: SeedStart, config: SimulationConfig, entry: s
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
   const strategy = createStrategy(entry, config.strategyOptions), strategyName = strategy.name;
   const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
-  model.params.set(start.round0Params);
+  model.setWeights(start.round0Weights);
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
   let labeled = initial, mapRecord: MapRecord | undefined;
@@ -201,7 +223,7 @@ export function writeSeedMap(out: string, start: SeedStart, config: SimulationCo
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
   if (!(mapRound >= 1 && mapRound <= config.rounds)) return undefined;
   const { pool } = start.experiment;
-  start.model.params.set(start.round0Params);
+  start.model.setWeights(start.round0Weights);
   const records = readMapRecords(out, start.seed);
   const must = new Set(records.flatMap((r) => [...r.labelled, ...r.batch]));
   writeProjection(out, start.seed, mapRound, projectForMap(start.model.embed(pool.x), pool.y, must, new Rng(start.seed).child("map")), pool.y, pool.classNames);
@@ -222,6 +244,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
 
   const started = performance.now();
   const source = await loadSimulationSource(config);
+  checkSourceFits(source, config);
   options.onNote?.(describeSource(source, config));
   const roundsTotal = pending.length * (config.rounds + 1);
   let roundsDone = 0;
@@ -255,10 +278,11 @@ export function describeSource(source: ExperimentSource, config: SimulationConfi
 /** What results call an entry: its alias, else the entry as written. */
 const labelOf = (entry: string) => parseStrategyEntry(entry).label;
 
-function trainAndTest(model: NeuralClassifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
+function trainAndTest(model: Classifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
   const { pool, test } = experiment;
   const report = model.fit(gatherRows(pool.x, labeled), labeled.map((i) => pool.y[i]), {
     epochs: config.epochs, lr: config.lr, batchSize: config.batch, weightDecay: config.weightDecay, targetAccuracy: config.targetAccuracy,
+    optimizer: config.optimizer, momentum: config.momentum, augment: config.augment,
   });
   return { accuracy: accuracy(argmaxRows(model.predictProbs(test.x)), test.y), trainMs: report.ms };
 }

@@ -329,7 +329,7 @@ export class ProjectService {
   private useModel(version: number, params: Float32Array): void {
     const { dim, classes, config } = this.project;
     const classifier = new NeuralClassifier(dim, classes.length, { hidden: config.model === "linear" ? [] : [256], seed: config.seed });
-    classifier.params.set(params);
+    classifier.setWeights(params);
     this.model = { version, classifier };
   }
 

@@ -83,5 +83,5 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
   // The random items go to random places, so that they are labelled at the same pace as the rest.
   const randomWhy = JSON.stringify({ strategy: "random share", random: true } satisfies Why);
   for (const row of randomRows) entries.splice(rng.int(entries.length + 1), 0, { row, score: null, why: randomWhy, random: true, modelVersion: version });
-  return { entries, kind: "model", params: selection.model.params.slice(), trainAccuracy: selection.training.trainAccuracy, ms: performance.now() - started };
+  return { entries, kind: "model", params: selection.model.weights(), trainAccuracy: selection.training.trainAccuracy, ms: performance.now() - started };
 }
