@@ -20,6 +20,7 @@ export const benchCommand: CommandSpec = {
     epochs: { type: "string", placeholder: "N", help: "mlp, cnn: epochs to time (the first is warm-up)", default: "5 (mlp), 3 (cnn)" },
     model: { type: "string", placeholder: "cnn|resnet18", help: "cnn: the conv net", default: "cnn" },
     "resnet-stem": { type: "string", placeholder: "cifar|imagenet", help: "cnn --model resnet18: the stem", default: "cifar" },
+    forward: { type: "string", placeholder: "N", help: "cnn: images to time the forward pass over (scaled to 50,000)", default: "50000" },
     inputs: { type: "string", placeholder: "DIR", help: "query: pool.npy, labeled.npy, labels.npy, W.npy, b.npy" },
     strategy: { type: "string", placeholder: "NAME", help: "query: the strategy", default: "alfamix" },
     budget: { type: "string", placeholder: "N", help: "query: items to pick", default: "1000" },
@@ -58,7 +59,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
     case "cnn":
-      return benchCnn(json, options.choice("model", CONV_KINDS, "cnn"), options.int("epochs", 3, 2), options.choice("resnet-stem", ["cifar", "imagenet"] as const, "cifar"),
+      return benchCnn(json, options.choice("model", CONV_KINDS, "cnn"), options.int("epochs", 3, 2), options.choice("resnet-stem", ["cifar", "imagenet"] as const, "cifar"), options.int("forward", 50000, 256),
         json ? undefined : (line) => console.error(line));
     case "team":
       return benchTeam(json, {
