@@ -5,6 +5,7 @@ import { fromRows, gatherRows, matrix, type Matrix } from "../src/linalg/matrix.
 import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
 import { kmeansPlusPlus } from "../src/cluster/kmeans-plus-plus.js";
 import { kCenterGreedy } from "../src/cluster/kcenter.js";
+import { kmeansAroundFixed } from "../src/cluster/kmeans-fixed.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
 import { densePoints, gramPoints, outerProductPoints } from "../src/cluster/points.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
@@ -143,6 +144,23 @@ test("greedy k-center takes the farthest point first (hand-computed order)", () 
   assert.equal(new Set(order).size, 5);
   const dup = matrix(4, 2, new Float32Array(8).fill(3));
   assert.equal(new Set(kCenterGreedy(dup, gatherRows(dup, [0]), 4, new Rng(1)).indices).size, 4);
+});
+
+test("k-means around fixed centres leaves what the fixed centres cover and splits the rest (hand example)", () => {
+  // Tight groups on a line at 0, 10 and 20; a labelled item sits at 0. Two free centres must go
+  // to the groups at 10 (mean 10.03) and 20 (mean 20.1), and each picks the member nearest its mean.
+  const points = fromRows([[-0.1], [0.1], [9.8], [10], [10.3], [19.9], [20], [20.4]]);
+  for (const seed of [1, 2, 3]) {
+    const picks = kmeansAroundFixed(points, fromRows([[0]]), 2, new Rng(seed));
+    assert.deepEqual(Array.from(picks).sort(), [3, 6], `seed ${seed}`);
+  }
+  // Without fixed centres it is k-means: one pick per group.
+  const plain = Array.from(kmeansAroundFixed(points, matrix(0, 1), 3, new Rng(4))).sort();
+  assert.deepEqual(plain.map((i) => (i < 2 ? 0 : i < 5 ? 1 : 2)), [0, 1, 2]);
+  // Every point picked once when k = n, even where the fixed centres cover everything; deterministic.
+  const all = kmeansAroundFixed(points, points, 8, new Rng(5));
+  assert.equal(new Set(all).size, 8);
+  assert.deepEqual(Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))), Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))));
 });
 
 test("k-means++ through the Gram matrix matches it on the rows themselves", () => {

@@ -99,7 +99,7 @@ test("strategy entries: names, settings and aliases; each bad form is one clear 
   assert.equal(createStrategy("a2=alfamix[alpha=random]").name, "a2");
   assert.equal(createStrategy("alfamix[select=uniform]").name, "alfamix[select=uniform]");
   const bad = (entry: string, pattern: RegExp) => assert.throws(() => createStrategy(entry), (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes("\n"));
-  bad("alfamix[select=best]", /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, got "best"/);
+  bad("alfamix[select=best]", /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, kmeans-labeled, got "best"/);
   bad("alfamix[colour=red]", /unknown setting "colour" for alfamix; known: alpha, cap, select, ninit, steps, kmeans/);
   bad("alfamix[select]", /expected key=value settings inside \[ \], found "select"/);
   bad("alfamix[select=norm", /expected NAME, NAME\[key=value,…\] or ALIAS=NAME\[key=value,…\]/);

@@ -115,7 +115,7 @@ const allStrategies = [...STRATEGY_NAMES.map((name) => ({ name, options: {} })),
   ...(["learned", "random"] as const).map((alpha) => ({ name: "alfamix", options: { alfamix: { alpha } } })),
   ...(["norm", "symkl", "uniform"] as const).map((select) => ({ name: "alfamix", options: { alfamix: { select } } })),
   // Entries with settings, as --strategies writes them.
-  { name: "alfamix[select=kcenter]", options: {} }, { name: "cdal[double-softmax=true]", options: {} }, { name: "coregcn[subset=50,epochs=20]", options: {} }];
+  { name: "alfamix[select=kcenter]", options: {} }, { name: "alfamix[select=kmeans-labeled]", options: {} }, { name: "cdal[double-softmax=true]", options: {} }, { name: "coregcn[subset=50,epochs=20]", options: {} }];
 
 function checkInvariants(label: string, context: QueryContext, budget: number, run: (c: QueryContext) => Int32Array): void {
   const picked = run(context);

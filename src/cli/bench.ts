@@ -27,7 +27,7 @@ export const benchCommand: CommandSpec = {
     seed: { type: "string", placeholder: "N", help: "query: random seed", default: "0" },
     ...strategyOptionSpecs,
     "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py and bench/faiss_kmeans.py)" },
-    from: { type: "string", placeholder: "FILE.npy", help: "kmeans: time on these points instead (e.g. a query's candidates, see bench query --save-candidates)" },
+    from: { type: "string", placeholder: "FILE.npy", help: "kmeans: time on these points instead (an N×D float32 .npy)" },
     k: { type: "string", placeholder: "K", help: "kmeans --from: the number of centres", default: "100" },
     "pool-size": { type: "string", placeholder: "N", help: "team: items in a synthetic pool", default: "100000" },
     dim: { type: "string", placeholder: "D", help: "team: features of the synthetic pool", default: "256" },

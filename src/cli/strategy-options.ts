@@ -7,7 +7,7 @@ import type { OptionReader, OptionSpec } from "./args.js";
 export const strategyOptionSpecs: Record<string, OptionSpec> = {
   "alfamix-alpha": { type: "string", placeholder: ALPHA_MODES.join("|"), help: "ALFA-Mix: how α is found", default: "closed" },
   "alfamix-cap": { type: "string", placeholder: "STEP", help: "ALFA-Mix: the α cap grows by this step up to 1", default: "0.2" },
-  "alfamix-select": { type: "string", placeholder: SELECTION_MODES.join("|"), help: "ALFA-Mix: how candidates are chosen (kcenter: our variant)", default: "kmeans" },
+  "alfamix-select": { type: "string", placeholder: SELECTION_MODES.join("|"), help: "ALFA-Mix: how candidates are chosen (kcenter and kmeans-labeled: our variants)", default: "kmeans" },
   "alfamix-ninit": { type: "string", placeholder: "N", help: "ALFA-Mix: k-means restarts", default: "1" },
   "alfamix-kmeans": { type: "string", placeholder: "sampled|exact", help: "ALFA-Mix: k-means trained on ≤ 256 candidates per centre (as FAISS), or Lloyd over all", default: "sampled" },
   "bald-samples": { type: "string", placeholder: "T", help: "BALD: stochastic passes with dropout on", default: "10" },

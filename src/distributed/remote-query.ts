@@ -44,7 +44,7 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
   const strategy = createStrategy(options.strategy, options.strategyOptions); // checks the settings
   const alfamix = { ...options.strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
   if (name === "alfamix" && (alfamix.alpha ?? "closed") !== "closed") throw new UserError("query --queue runs ALFA-Mix with closed-form α; learned and random α need the whole pool: run without --queue");
-  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) throw new UserError(`query --queue: ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform or kcenter, or run without --queue`);
+  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) throw new UserError(`query --queue: ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform, kcenter or kmeans-labeled, or run without --queue`);
   const { shards, rows: n, dim } = describeShards(options.files);
 
   // Where the labelled ids are: one pass over each shard's ids.

@@ -1,4 +1,5 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
+import { kmeansAroundFixed } from "../cluster/kmeans-fixed.js";
 import { nearestMembers } from "../cluster/kmeans.js";
 import { KMEANS_MODES, kmeansByMode, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
@@ -12,7 +13,7 @@ import { sampledAlphaSearch } from "./alfamix-sampled.js";
 import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from "./types.js";
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
-export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter"] as const;
+export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter", "kmeans-labeled"] as const;
 
 export interface AlfaMixOptions {
   /** How α is found: the paper's closed form (default), optimised per item, or drawn at random. */
@@ -133,6 +134,10 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
     // Our variant: farthest-first among the candidates, counting the labelled items as centres.
     const picks = kCenterGreedy(normalizeRows(rowsOf(candidates.map((p) => unlabeled[p]))), normalizeRows(rowsOf(inputs.labeled)), b, rng);
     chosen = picks.indices.map((m) => candidates[m]);
+  } else if (select === "kmeans-labeled") {
+    // Our second variant: k-means among the candidates with the labelled items as fixed centres.
+    const picks = kmeansAroundFixed(normalizeRows(rowsOf(candidates.map((p) => unlabeled[p]))), normalizeRows(rowsOf(inputs.labeled)), b, rng);
+    chosen = picks.map((m) => candidates[m]);
   } else if (select === "uniform") {
     chosen = rng.choice(Int32Array.from(candidates), b);
   } else {
