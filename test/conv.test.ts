@@ -130,6 +130,9 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   gradientCheck("conv 3×3 s1 p1", () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1)), { c: 3, n: 2, h: 6, w: 5 });
   gradientCheck("conv 3×3 s2 p1 no bias", () => bound(new Conv2d("c", b(), 2, 3, 3, 2, 1, false)), { c: 2, n: 2, h: 7, w: 6 });
   gradientCheck("conv 1×1", () => bound(new Conv2d("c", b(), 3, 2, 1)), { c: 3, n: 2, h: 4, w: 4 });
+  // Training keeps the forward pass's columns for the backward pass while a budget lasts.
+  const keeping = () => new Buffers(1 << 20);
+  gradientCheck("conv 3×3 s2 p1, columns kept", () => bound(new Conv2d("c", keeping(), 2, 3, 3, 2, 1)), { c: 2, n: 2, h: 7, w: 6 });
   gradientCheck("batch norm", () => {
     const l = bound(new BatchNorm2d("bn", b(), 3));
     l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
@@ -143,6 +146,7 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   const blockCheck = { tolerance: 1e-2, step: 1e-3 };
   gradientCheck("basic block with downsampling", () => bound(new BasicBlock("block", b(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
   gradientCheck("basic block, identity shortcut", () => bound(new BasicBlock("block", b(), 2, 2, 1)), { c: 2, n: 3, h: 3, w: 3 }, blockCheck);
+  gradientCheck("basic block with downsampling, columns kept", () => bound(new BasicBlock("block", keeping(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
 });
 
 test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock (outputs, gradients, running statistics)", () => {

@@ -23,6 +23,13 @@ export interface ConvNetOptions {
   seed?: number | string;
 }
 
+/**
+ * Training keeps each conv layer's im2col columns from the forward pass for the backward pass, up
+ * to 256 MB in all: the whole of cnn at batch 64 (140 MB for 32×32×3), and ResNet-18's first
+ * layers until the budget is spent (all of it would take over 1 GB).
+ */
+const KEPT_COLUMN_FLOATS = 64 * 1024 * 1024;
+
 /** Images per chunk when predicting a pool: activations stay bounded however large the pool. */
 const PREDICT_CHUNK = 256;
 
@@ -45,7 +52,7 @@ export class ConvClassifier implements Classifier {
   private readonly adam: Adam;
   private readonly grads: Float32Array;
   private readonly net: ConvArchitecture;
-  private readonly buffers = new Buffers();
+  private readonly buffers = new Buffers(KEPT_COLUMN_FLOATS);
   private readonly W1: Matrix;
   private readonly b1: Float32Array;
   private readonly W2: Matrix;

@@ -6,9 +6,10 @@ import { uniformInit, volume, type Buffers, type Volume, type VolumeLayer } from
 /**
  * Conv2d (square kernel, stride, zero padding, optional bias) as im2col + one GEMM for the whole
  * batch: the columns (Cin·k·k rows × N·OH·OW) times the weights (Cout × Cin·k·k) give the output
- * channel-major at once. The columns live in a scratch buffer shared by every layer and are
- * rebuilt in the backward pass rather than kept: memory stays one layer's columns. A 1×1 kernel at
- * stride 1 without padding needs no columns at all.
+ * channel-major at once. In training the columns are kept for the backward pass while the model's
+ * column budget lasts (im2col costs as much as a third of the layer's GEMMs); past it, and in eval
+ * mode, they live in a scratch buffer shared by every layer and are rebuilt in the backward pass.
+ * A 1×1 kernel at stride 1 without padding needs no columns at all.
  */
 export class Conv2d implements VolumeLayer {
   readonly paramCount: number;
@@ -17,6 +18,8 @@ export class Conv2d implements VolumeLayer {
   private gW!: Matrix;
   private gb?: Float32Array;
   private input?: Volume;
+  /** The forward pass's columns, when training kept them. */
+  private keptColumns?: Matrix;
   private readonly K: number;
 
   constructor(
@@ -54,29 +57,32 @@ export class Conv2d implements VolumeLayer {
     return this.k === 1 && this.stride === 1 && this.pad === 0;
   }
 
-  /** The input's columns (K × N·OH·OW), or the input itself for a pointwise conv. */
-  private columns(x: Volume, shape: Omit<Volume, "data">): Matrix {
+  /** The input's columns (K × N·OH·OW), or the input itself for a pointwise conv; `keep` asks for a buffer of this layer's own. */
+  private columns(x: Volume, shape: Omit<Volume, "data">, keep: boolean): { cols: Matrix; kept: boolean } {
     const M = shape.n * shape.h * shape.w;
-    if (this.pointwise) return matrix(this.K, M, x.data);
-    const cols = this.buffers.scratch("conv/cols", this.K * M);
+    if (this.pointwise) return { cols: matrix(this.K, M, x.data), kept: false };
+    const own = keep ? this.buffers.keep(`${this.name}/cols`, this.K * M) : undefined;
+    const cols = own ?? this.buffers.scratch("conv/cols", this.K * M);
     im2col(x, this.k, this.stride, this.pad, shape.h, shape.w, cols);
-    return matrix(this.K, M, cols);
+    return { cols: matrix(this.K, M, cols), kept: own !== undefined };
   }
 
-  forward(x: Volume, _train: boolean): Volume {
+  forward(x: Volume, train: boolean): Volume {
     const shape = this.outputShape(x);
     const M = shape.n * shape.h * shape.w;
     const out = matrix(this.outC, M, this.buffers.get(`${this.name}/out`, this.outC * M));
     if (this.b) for (let c = 0; c < this.outC; c++) out.data.fill(this.b[c], c * M, (c + 1) * M);
-    matmul(this.W, this.columns(x, shape), { beta: this.b ? 1 : 0, out });
+    const { cols, kept } = this.columns(x, shape, train);
+    matmul(this.W, cols, { beta: this.b ? 1 : 0, out });
     this.input = x;
+    this.keptColumns = kept ? cols : undefined;
     return volume(shape, out.data);
   }
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     const x = this.input!, M = dy.n * dy.h * dy.w;
     const dOut = matrix(this.outC, M, dy.data);
-    matmul(dOut, this.columns(x, dy), { transB: true, beta: 1, out: this.gW });
+    matmul(dOut, this.keptColumns ?? this.columns(x, dy, false).cols, { transB: true, beta: 1, out: this.gW });
     if (this.gb) {
       for (let c = 0; c < this.outC; c++) {
         let s = 0;

@@ -39,6 +39,11 @@ export interface VolumeLayer {
 export class Buffers {
   private readonly owned = new Map<string, Float32Array>();
   private readonly shared = new Map<string, Float32Array>();
+  private readonly kept = new Map<string, Float32Array>();
+  private keptFloats = 0;
+
+  /** @param keepBudget floats that `keep` may hold at once, over all keys. */
+  constructor(private readonly keepBudget = 0) {}
 
   /** A buffer of exactly `size` floats owned by `key` (reallocated only when the size changes). */
   get(key: string, size: number): Float32Array {
@@ -60,10 +65,28 @@ export class Buffers {
     return b.subarray(0, size);
   }
 
+  /**
+   * A buffer of `size` floats owned by `key` that stays valid until the key asks again, if the
+   * budget allows; else undefined (the caller recomputes instead of keeping). Capacity only grows,
+   * so the short last batch of an epoch reuses it.
+   */
+  keep(key: string, size: number): Float32Array | undefined {
+    let b = this.kept.get(key);
+    if (!b || b.length < size) {
+      if (this.keptFloats - (b?.length ?? 0) + size > this.keepBudget) return undefined;
+      this.keptFloats += size - (b?.length ?? 0);
+      b = new Float32Array(size);
+      this.kept.set(key, b);
+    }
+    return b.subarray(0, size);
+  }
+
   /** Forget every buffer (e.g. after a pass over a large pool with another batch size). */
   clear(): void {
     this.owned.clear();
     this.shared.clear();
+    this.kept.clear();
+    this.keptFloats = 0;
   }
 }
 
