@@ -21,6 +21,8 @@ export interface DispatchProgress {
 export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[], options: { onProgress?: (p: DispatchProgress) => void; onResult?: (index: number, result: T) => void } = {}): Promise<T[]> {
   const queue = new Queue(QUEUE_NAME, { connection });
   const events = new QueueEvents(QUEUE_NAME, { connection });
+  // Each job waited on adds a "closing" listener until it finishes: one per job is expected, not a leak.
+  for (const emitter of [queue, events]) emitter.setMaxListeners(jobs.length + 10);
   const started = performance.now();
   try {
     await events.waitUntilReady();
