@@ -49,9 +49,9 @@ function bound<L extends VolumeLayer>(layer: L, rng?: Rng): { layer: L; params: 
 
 const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({ ...shape, data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)) });
 
-test("conv through im2col + GEMM equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels", () => {
+test("conv through im2col + GEMM equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
   const rng = new Rng(2);
-  for (const [inC, outC, k, s, p, h, w] of [[3, 5, 3, 1, 1, 7, 9], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]]) {
+  for (const [inC, outC, k, s, p, h, w] of [[3, 5, 3, 1, 1, 7, 9], [2, 3, 5, 1, 2, 6, 7], [2, 2, 5, 1, 2, 2, 3], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]]) {
     const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true), rng);
     const x = randomVolume({ c: inC, n: 2, h, w }, rng);
     const y = layer.forward(x, true);

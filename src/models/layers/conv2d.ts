@@ -94,11 +94,32 @@ export class Conv2d implements VolumeLayer {
     const dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
     if (this.pointwise) {
       matmul(this.W, dOut, { transA: true, out: matrix(this.K, M, dx) });
+    } else if (this.stride === 1 && 2 * this.pad === this.k - 1) {
+      // A "same" stride-1 conv's input gradient is the same conv of dy with the kernel flipped and
+      // its channels swapped: one fast im2col and a GEMM, instead of col2im's scattered adds.
+      const kOut = this.outC * this.k * this.k;
+      const dyCols = this.buffers.scratch("conv/dcols", kOut * M);
+      im2col(dy, this.k, 1, this.pad, dy.h, dy.w, dyCols);
+      matmul(this.flippedWeights(), matrix(kOut, M, dyCols), { out: matrix(this.inC, M, dx) });
     } else {
       const dCols = matmul(this.W, dOut, { transA: true, out: matrix(this.K, M, this.buffers.scratch("conv/dcols", this.K * M)) });
       col2im(dCols.data, this.k, this.stride, this.pad, dy.h, dy.w, volume(x, dx));
     }
     return volume(x, dx);
+  }
+
+  /** Wᶠ[ci][(co·k + ky)·k + kx] = W[co][(ci·k + k−1−ky)·k + k−1−kx]: the kernel flipped, channels swapped. */
+  private flippedWeights(): Matrix {
+    const { inC, outC, k } = this, kk = k * k;
+    const flipped = matrix(inC, outC * kk, this.buffers.get(`${this.name}/flipped`, inC * outC * kk));
+    const w = this.W.data, f = flipped.data;
+    for (let co = 0; co < outC; co++) {
+      for (let ci = 0; ci < inC; ci++) {
+        const from = co * this.K + ci * kk, to = ci * outC * kk + co * kk;
+        for (let t = 0; t < kk; t++) f[to + t] = w[from + kk - 1 - t];
+      }
+    }
+    return flipped;
   }
 }
 
@@ -117,6 +138,10 @@ export function im2col(x: Volume, k: number, s: number, p: number, oh: number, o
         const lo = Math.max(0, Math.ceil((p - kx) / s)), hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
         for (let b = 0; b < n; b++) {
           const plane = (ci * n + b) * h * w;
+          if (s === 1 && ow === w) {
+            sameSizeBlock(data, out, plane, row + b * oh * ow, h, w, oh, p, ky, kx, lo, hi);
+            continue;
+          }
           for (let oy = 0; oy < oh; oy++) {
             const iy = oy * s - p + ky, dst = row + (b * oh + oy) * ow;
             if (iy < 0 || iy >= h) {
@@ -131,6 +156,37 @@ export function im2col(x: Volume, k: number, s: number, p: number, oh: number, o
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * One image's slice of an im2col row for a stride-1 "same" convolution (output as wide as the
+ * input): the rows inside the image are one contiguous run of the input, shifted by kx − p, so
+ * they are copied in one native call, and the columns the shift wraps around are then zeroed.
+ */
+function sameSizeBlock(data: Float32Array, out: Float32Array, plane: number, dst: number, h: number, w: number, oh: number, p: number, ky: number, kx: number, lo: number, hi: number): void {
+  const oy0 = Math.max(0, p - ky), oy1 = Math.min(oh, h + p - ky);
+  if (oy1 <= oy0) {
+    out.fill(0, dst, dst + oh * w);
+    return;
+  }
+  out.fill(0, dst, dst + oy0 * w);
+  out.fill(0, dst + oy1 * w, dst + oh * w);
+  // Input positions outside the data array belong to wrapped columns, which are zeroed below.
+  let from = plane + (oy0 - p + ky) * w + (kx - p), to = dst + oy0 * w, length = (oy1 - oy0) * w;
+  if (from < 0) {
+    to -= from;
+    length += from;
+    from = 0;
+  }
+  length = Math.min(length, data.length - from);
+  out.set(data.subarray(from, from + length), to);
+  if (lo > 0 || hi < w) {
+    for (let oy = oy0; oy < oy1; oy++) {
+      const r = dst + oy * w;
+      for (let ox = 0; ox < lo; ox++) out[r + ox] = 0;
+      for (let ox = hi; ox < w; ox++) out[r + ox] = 0;
     }
   }
 }
