@@ -1,30 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
 import { Rng } from "../src/random.js";
-import { encodePng, tempDir } from "./helpers.js";
-
-const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
-
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return cliWith({}, ...args);
-}
-
-function cliWith(env: Record<string, string>, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1", ...env } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-
-function userError(result: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);
-  const lines = result.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
-  assert.match(lines[0], pattern);
-}
+import { cli, cliWith, encodePng, tempDir, userError } from "./helpers.js";
 
 test("help, version and the command list", () => {
   const help = cli("--help");

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Conv2d } from "../src/models/layers/conv2d.js";
@@ -13,19 +12,7 @@ import { loadDataset } from "../src/data/registry.js";
 import { gatherRows, matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Rng } from "../src/random.js";
-import { assertClose, encodePng, fixture, tempDir } from "./helpers.js";
-
-const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1" } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
-function userError(result: ReturnType<typeof cli>, pattern: RegExp): void {
-  assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);
-  const lines = result.stderr.trim().split("\n");
-  assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
-  assert.match(lines[0], pattern);
-}
+import { assertClose, cli, encodePng, fixture, tempDir, userError } from "./helpers.js";
 
 /** NCHW (PyTorch) to the layers' channel-major CNHW, and back. */
 function toCnhw(data: ArrayLike<number>, [n, c, h, w]: number[]): Volume {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { Rng } from "../src/random.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { jsBackend, openBlasBackend, useGemmBackend, type GemmBackend } from "../src/linalg/gemm.js";
@@ -54,4 +55,28 @@ export { encodePng } from "../src/data/images/png.js";
 /** A committed test fixture, from dist/test/… back to test/fixtures/. */
 export function fixture(name: string): string {
   return new URL(`../../test/fixtures/${name}`, import.meta.url).pathname;
+}
+
+const BIN = new URL("../../bin/alfamix.js", import.meta.url).pathname;
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The command line in a child process, as a user runs it (Node's warnings off), with extra environment variables. */
+export function cliWith(env: Record<string, string>, ...args: string[]): CliResult {
+  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NODE_NO_WARNINGS: "1", ...env } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+export const cli = (...args: string[]): CliResult => cliWith({}, ...args);
+
+/** A user error as the CLI contract has it: exit status 2 and one line on stderr matching `pattern`. */
+export function userError(result: CliResult, pattern: RegExp): void {
+  assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
+  assert.match(lines[0], pattern);
 }
