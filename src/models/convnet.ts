@@ -99,15 +99,7 @@ export class ConvClassifier implements Classifier {
 
   /** The weights and the running statistics, as one copy (to restore with setWeights). */
   weights(): Float32Array {
-    const state = this.net.trunk.state!();
-    const out = new Float32Array(this.params.length + state.reduce((n, s) => n + s.length, 0));
-    out.set(this.params);
-    let o = this.params.length;
-    for (const s of state) {
-      out.set(s, o);
-      o += s.length;
-    }
-    return out;
+    return concatenate(this.params, this.net.trunk.state!());
   }
 
   setWeights(weights: Float32Array): void {
@@ -263,15 +255,7 @@ export class ConvClassifier implements Classifier {
   }
 
   private initialWeights(): Float32Array {
-    const state = this.initialState;
-    const out = new Float32Array(this.initialParams.length + state.reduce((n, s) => n + s.length, 0));
-    out.set(this.initialParams);
-    let o = this.initialParams.length;
-    for (const s of state) {
-      out.set(s, o);
-      o += s.length;
-    }
-    return out;
+    return concatenate(this.initialParams, this.initialState);
   }
 
   /** Eval-mode embeddings a chunk at a time: no activations of the whole pool are ever kept. */
@@ -350,4 +334,16 @@ export class ConvClassifier implements Classifier {
   private checkInput(x: Matrix, what: string): void {
     if (x.cols !== this.inputDim) throw new UserError(`${what}: rows have ${x.cols} values, the ${this.kind} expects ${this.inputDim} (${this.options.input.c}×${this.options.input.h}×${this.options.input.w} images)`);
   }
+}
+
+/** Parameters followed by the state arrays (running statistics), as one copy: what setWeights reads. */
+function concatenate(params: Float32Array, state: Float32Array[]): Float32Array {
+  const out = new Float32Array(params.length + state.reduce((n, s) => n + s.length, 0));
+  out.set(params);
+  let o = params.length;
+  for (const s of state) {
+    out.set(s, o);
+    o += s.length;
+  }
+  return out;
 }
