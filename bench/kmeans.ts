@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { kmeans } from "../src/cluster/kmeans.js";
+import { kmeansParallel, localParts } from "../src/cluster/kmeans-parallel.js";
 import { kmeansMiniBatch, kmeansSampled } from "../src/cluster/kmeans-scale.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
@@ -35,15 +36,21 @@ const MODES = {
   exact: (x: Matrix, k: number, nInit: number) => kmeans(x, k, { rng: new Rng(0), nInit }),
   sampled: (x: Matrix, k: number, nInit: number) => kmeansSampled(x, k, { rng: new Rng(0), nInit }),
   minibatch: (x: Matrix, k: number) => kmeansMiniBatch(x, k, { rng: new Rng(0) }),
+  // k-means|| and Lloyd as query --queue runs them over shards: here 8 parts, one after another.
+  parallel: async (x: Matrix, k: number) => {
+    const result = await kmeansParallel(localParts(x, 8).run, k, { seed: 0 });
+    return { ...result, iterations: result.passes };
+  },
 };
 
 /**
  * Time k-means on each case in each mode (exact Lloyd; sampled as FAISS trains, ≤ 256 points per
- * centre then one full assignment; mini-batch): milliseconds and inertia over every point. With
+ * centre then one full assignment; mini-batch; k-means|| and Lloyd over parts, whose
+ * "iterations" are its passes over the parts): milliseconds and inertia over every point. With
  * `from`, on the points of that .npy instead (e.g. a query's candidates). `saveDir`: also write the
  * points as .npy for bench/sklearn_kmeans.py and bench/faiss_kmeans.py.
  */
-export function benchKmeans(json: boolean, nInit: number, saveDir?: string, from?: { file: string; k: number }): void {
+export async function benchKmeans(json: boolean, nInit: number, saveDir?: string, from?: { file: string; k: number }): Promise<void> {
   const cases = from
     ? [{ name: from.file, k: from.k, x: (() => { const a = readNpy(from.file, "float32"); return matrix(a.shape[0], a.shape[1], a.data); })() }]
     : KMEANS_CASES.map((c) => ({ name: c.name, k: c.k, x: kmeansBenchData(c) }));
@@ -54,7 +61,7 @@ export function benchKmeans(json: boolean, nInit: number, saveDir?: string, from
     }
     for (const [mode, run] of Object.entries(MODES)) {
       const start = performance.now();
-      const result = run(c.x, c.k, nInit);
+      const result = await run(c.x, c.k, nInit);
       const ms = performance.now() - start;
       emit(json, { case: c.name, mode, n: c.x.rows, dim: c.x.cols, k: c.k, nInit, ms: Math.round(ms), iterations: result.iterations, inertia: Number(result.inertia.toPrecision(6)) },
         `k-means ${mode.padEnd(9)} n=${c.x.rows} dim=${c.x.cols} k=${c.k}: ${ms.toFixed(0)} ms (${result.iterations} iterations, inertia ${result.inertia.toPrecision(6)})`);

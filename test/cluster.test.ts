@@ -7,6 +7,7 @@ import { kmeansPlusPlus } from "../src/cluster/kmeans-plus-plus.js";
 import { kCenterGreedy } from "../src/cluster/kcenter.js";
 import { kmeansAroundFixed } from "../src/cluster/kmeans-fixed.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
+import { kmeansParallel, localParts, rowDraw } from "../src/cluster/kmeans-parallel.js";
 import { densePoints, gramPoints, outerProductPoints } from "../src/cluster/points.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
 
@@ -183,4 +184,46 @@ test("k-means++ through the Gram matrix matches it on the rows themselves", () =
       assertClose(gramPoints(real).squaredNorms(), densePoints(real).squaredNorms(), 1e-5);
     });
   }
+});
+
+test("k-means|| and Lloyd over parts against exact k-means on blobs: inertia within 2%, deterministic, the same in 1 part or 7", async () => {
+  const r = new Rng(5), n = 20000, dim = 16, k = 40;
+  const centres = Array.from({ length: 12 }, () => Array.from({ length: dim }, () => r.normal(0, 3)));
+  const { x } = blobs(r, n / 12 | 0, centres, 1);
+  const exact = kmeans(x, k, { rng: new Rng(1) });
+  const one = await kmeansParallel(localParts(x, 1).run, k, { seed: 3 });
+  const seven = await kmeansParallel(localParts(x, 7).run, k, { seed: 3 });
+  assert.ok(one.inertia <= exact.inertia * 1.02, `k-means|| ${one.inertia} vs Lloyd with k-means++ ${exact.inertia}`);
+  assert.ok(one.seeds > k && one.seeds < 6 * 2 * k, `${one.seeds} k-means|| candidates`);
+  // The draws hang on (seed, round, row), never on the split; distances and sums differ only in rounding.
+  assert.deepEqual(Array.from(seven.nearestRows), Array.from(one.nearestRows));
+  assert.ok(Math.abs(seven.inertia - one.inertia) <= 1e-6 * one.inertia, `${seven.inertia} vs ${one.inertia}, ${seven.iterations} vs ${one.iterations} passes`);
+  assert.deepEqual(await kmeansParallel(localParts(x, 7).run, k, { seed: 3 }), seven);
+  assert.notDeepEqual(Array.from((await kmeansParallel(localParts(x, 7).run, k, { seed: 4 })).nearestRows), Array.from(seven.nearestRows));
+  // The inertia is the centres' own, and each centre's pick is its nearest member: distinct rows.
+  const assigned = nearestCenters(x, one.centers);
+  assertClose(Float64Array.of(assigned.distance.reduce((s, v) => s + v, 0)), Float64Array.of(one.inertia), 1e-5);
+  assert.deepEqual(Array.from(one.nearestRows), Array.from(nearestMembers(x, { centers: one.centers, labels: assigned.index })));
+  assert.equal(new Set(one.nearestRows).size, k);
+});
+
+test("k-means|| with k at least the points: every point is its own centre; draws are uniform", async () => {
+  const x = fromRows([[0, 0], [1, 0], [0, 1], [1, 0], [5, 5]]);
+  const result = await kmeansParallel(localParts(x, 2).run, 5, { seed: 1 });
+  assert.equal(result.inertia, 0);
+  assert.deepEqual(Array.from(result.nearestRows), [0, 1, 2, 3, 4]);
+  assert.deepEqual(Array.from(result.centers.data), Array.from(x.data));
+  const draws = Float64Array.from({ length: 100000 }, (_, i) => rowDraw(7, 2, i));
+  const mean = draws.reduce((s, v) => s + v, 0) / draws.length;
+  assert.ok(Math.abs(mean - 0.5) < 0.005 && draws.every((v) => v >= 0 && v < 1), `mean ${mean}`);
+});
+
+test("weighted k-means++: weight 1 everywhere is the unweighted seeding; a heavy point is drawn first", () => {
+  const rng = new Rng(2);
+  const x = randomMatrix(300, 5, rng);
+  const plain = kmeansPlusPlus(densePoints(x), 20, new Rng(3), { localTrials: 3 });
+  assert.deepEqual(Array.from(kmeansPlusPlus(densePoints(x), 20, new Rng(3), { localTrials: 3, weights: new Float64Array(300).fill(1) })), Array.from(plain));
+  const weights = new Float64Array(300).fill(1e-9);
+  weights[123] = 1;
+  assert.equal(kmeansPlusPlus(densePoints(x), 2, new Rng(3), { first: 0, weights })[1], 123);
 });

@@ -98,6 +98,16 @@ test("the same batch from one file, from 4 shards, and from 4 shards on 3 worker
   for (const strategy of ["entropy", "margin"]) {
     assert.equal(query("--pool", join(dir, "shards", "part-*.npy"), "--queue", url, "--strategy", strategy).stdout, query("--pool", join(dir, "all.npy"), "--strategy", strategy).stdout, strategy);
   }
+  // Candidates past --kmeans-gather-mb: k-means|| and Lloyd run as jobs over the shards. A full
+  // batch of distinct unlabelled items, the same each time.
+  const mapReduce = cli("query", "--labeled", join(dir, "labeled.csv"), "--budget", "40", "--pool", join(dir, "shards", "part-*.npy"), "--queue", url, "--kmeans-gather-mb", "0");
+  assert.equal(mapReduce.status, 0, mapReduce.stderr);
+  assert.match(mapReduce.stderr, /k-means over the shards: Lloyd pass \d+/);
+  assert.match(mapReduce.stderr, /kmeansSeeds \d+, kmeansPasses \d+/);
+  const picked = mapReduce.stdout.trim().split("\n").slice(1).map((l) => l.split(",")[0]);
+  assert.equal(new Set(picked).size, 40);
+  assert.ok(picked.every((id) => Number(id.slice(5)) >= 2 * K), "labelled items are never picked");
+  assert.equal(query("--pool", join(dir, "shards", "part-*.npy"), "--queue", url, "--kmeans-gather-mb", "0").stdout, mapReduce.stdout);
   await Promise.all(workers.splice(0).map(stop));
 });
 

@@ -7,7 +7,7 @@ import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { checkedConnection } from "../distributed/connection.js";
-import { remoteQuery } from "../distributed/remote-query.js";
+import { DEFAULT_GATHER_MB, remoteQuery } from "../distributed/remote-query.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
@@ -34,6 +34,7 @@ export const queryCommand: CommandSpec = {
     out: { type: "string", placeholder: "FILE", help: "write here (atomically) instead of stdout" },
     format: { type: "string", placeholder: "csv|jsonl", help: "output format", default: "csv, or jsonl for a .jsonl --out" },
     queue: { type: "string", placeholder: "redis://HOST:PORT", help: "score the shards on workers (alfamix worker) through this Redis; the same output as a local run" },
+    "kmeans-gather-mb": { type: "string", placeholder: "MB", help: "with --queue: ALFA-Mix's candidates up to this size are gathered for k-means here; more run k-means|| and Lloyd as jobs over the shards", default: String(DEFAULT_GATHER_MB) },
     map: { type: "string", placeholder: "FILE.svg", help: "also draw the embedding map: the pool in 2-D (UMAP), the labelled items and the batch" },
     quiet: { type: "boolean", help: "no summary on stderr" },
     ...strategyOptionSpecs,
@@ -105,7 +106,7 @@ async function runQueuedQuery(options: OptionReader, queue: string, files: strin
   const selection = await remoteQuery({
     connection, files, labeled, strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
     budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
-    onProgress: (p) => progress.update(p),
+    gatherMB: options.number("kmeans-gather-mb", DEFAULT_GATHER_MB, 0), onProgress: (p) => progress.update(p),
   }).finally(() => progress.done());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);

@@ -9,6 +9,8 @@ export interface SeedingOptions {
    * k-means++", as scikit-learn does with 2 + ⌊ln k⌋). 1 gives the classic D² sampling.
    */
   localTrials?: number;
+  /** A weight per point (default 1): a point of weight w counts as w coinciding points. */
+  weights?: Float64Array;
 }
 
 /**
@@ -23,6 +25,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
   if (k === 0) return new Int32Array(0);
   const trials = Math.max(1, options.localTrials ?? 1);
+  const weights = options.weights ?? new Float64Array(n).fill(1);
   const norms = points.squaredNorms();
   const chosen = new Uint8Array(n);
   const centers = new Int32Array(k);
@@ -41,7 +44,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   for (let c = 1; c < k; c++) {
     let potential = 0;
     for (let i = 0; i < n; i++) {
-      potential += closest[i];
+      potential += weights[i] * closest[i];
       cumulative[i] = potential;
     }
     let next: number, offset = 0;
@@ -53,7 +56,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
       for (let t = 0; trials > 1 && t < trials; t++) {
         const o = t * n, normC = norms[candidates[t]];
         let p = 0;
-        for (let i = 0; i < n; i++) p += Math.min(closest[i], squaredDistance(norms[i], normC, dots[o + i]));
+        for (let i = 0; i < n; i++) p += weights[i] * Math.min(closest[i], squaredDistance(norms[i], normC, dots[o + i]));
         if (p < bestPotential) {
           bestPotential = p;
           bestTrial = t;

@@ -10,6 +10,8 @@ export interface DispatchProgress {
   workers: number;
   elapsedMs: number;
   etaMs?: number;
+  /** What the jobs are for, when a command sends several rounds of them. */
+  stage?: string;
 }
 
 /**

@@ -48,7 +48,30 @@ export interface SimulateResult {
   mapRecord?: MapRecord;
 }
 
-export type AlfamixJob = ScoreJob | SimulateJob;
+/** One k-means pass over one shard's candidate rows (cluster/kmeans-parallel.ts); centres travel as blob keys. */
+export interface KMeansJob {
+  kind: "kmeans";
+  version: string;
+  file: string;
+  rows: number;
+  dim: number;
+  /** The shard's first row in the pool: parts name their points by pool row. */
+  offset: number;
+  /** The shard's candidate rows (local, ascending), int32 as base64. */
+  candidates: string;
+  pass:
+    | { op: "pick"; seed: number }
+    | { op: "sample"; centers: BlobRef; cost: number; oversampling: number; seed: number; round: number }
+    | { op: "assign"; centers: BlobRef; sums: boolean };
+}
+
+/** An array stored once in Redis (blobs.ts) for every job of a pass. */
+export interface BlobRef {
+  key: string;
+  rows: number;
+}
+
+export type AlfamixJob = ScoreJob | SimulateJob | KMeansJob;
 
 /**
  * A job's id: its kind and a hash of everything it computes from. The same work always gets the
@@ -58,9 +81,12 @@ export function jobId(job: AlfamixJob): string {
   return `${job.kind}-${createHash("sha256").update(JSON.stringify(job)).digest("hex").slice(0, 32)}`;
 }
 
-export const toBase64 = (a: Float32Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
-export const floatsFromBase64 = (s: string) => {
+export const toBase64 = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+const bufferOf = (s: string) => {
   const bytes = Buffer.from(s, "base64");
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 };
+export const floatsFromBase64 = (s: string) => new Float32Array(bufferOf(s));
+export const doublesFromBase64 = (s: string) => new Float64Array(bufferOf(s));
+export const int32sFromBase64 = (s: string) => new Int32Array(bufferOf(s));
 export const bytesFromBase64 = (s: string) => new Uint8Array(Buffer.from(s, "base64"));

@@ -7,6 +7,7 @@ import { closedFormSearch } from "../strategies/alfamix-closed-form.js";
 import { entropyScores, leastConfidenceScores, marginScores } from "../strategies/uncertainty.js";
 import { topK } from "../strategies/types.js";
 import { VERSION } from "../version.js";
+import { kmeansJob } from "./kmeans-jobs.js";
 import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
 
 /**
@@ -14,10 +15,10 @@ import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreR
  * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
  * alfamix is refused: the numbers must be the coordinator's.
  */
-export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult> {
+export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult | object> {
   const data = job.data;
   if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
-  return data.kind === "score" ? score(data) : simulateRun(data);
+  return data.kind === "score" ? score(data) : data.kind === "kmeans" ? kmeansJob(data) : simulateRun(data);
 }
 
 /** Rows read and scored at a time: bounded memory whatever the shard's size. */

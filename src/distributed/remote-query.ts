@@ -8,12 +8,13 @@ import { NeuralClassifier } from "../models/network.js";
 import type { FitOptions } from "../models/classifier.js";
 import { Rng } from "../random.js";
 import { buildAnchors } from "../strategies/alfamix-anchors.js";
-import { capSchedule, chooseFromSearch } from "../strategies/alfamix.js";
+import { candidatePositions, capSchedule, chooseFromSearch, type ChoiceInputs } from "../strategies/alfamix.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
 import { parseStrategyEntry } from "../strategies/variants.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
 import { dispatch, type DispatchProgress } from "./dispatch.js";
+import { remoteKMeans } from "./kmeans-jobs.js";
 import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
 
 export interface RemoteQueryOptions {
@@ -26,8 +27,16 @@ export interface RemoteQueryOptions {
   budget: number;
   fit?: FitOptions;
   seed?: number;
+  /**
+   * ALFA-Mix's k-means: the most candidate rows (in MB as float32) gathered into this process.
+   * More than that and k-means runs as map-reduce jobs over the shards (k-means|| and Lloyd).
+   */
+  gatherMB?: number;
   onProgress?: (p: DispatchProgress) => void;
 }
+
+/** Candidates up to 2 GB are gathered: exact, and well within one machine's memory. */
+export const DEFAULT_GATHER_MB = 2048;
 
 /**
  * `alfamix query` split at its natural seams and run by workers: this process reads the ids,
@@ -79,7 +88,7 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
     alfamix: anchors ? { anchors: toBase64(anchors.anchors.data), exact: anchors.exact.map((e) => Array.from(e)), caps } : undefined,
     budget,
   }));
-  const results = await dispatch<ScoreResult>(options.connection, jobs, { onProgress: options.onProgress });
+  const results = await dispatch<ScoreResult>(options.connection, jobs, { onProgress: (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }) });
 
   const unlabeled = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !isLabeled[i]);
   const b0 = Math.min(budget, unlabeled.length);
@@ -92,9 +101,12 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
       const shardCaps = bytesFromBase64(r.firstCap!);
       for (let i = 0; i < shards[s].rows; i++) if (!isLabeled[shards[s].offset + i]) firstCap[p++] = shardCaps[i];
     });
-    const chosen = chooseFromSearch({ caps, firstCap, capsEvaluated: caps.length }, {
+    const search = { caps, firstCap, capsEvaluated: caps.length };
+    const select = alfamix.select ?? "kmeans";
+    const clustered = select === "kmeans" ? await clusterOverShards(options, shards, unlabeled, candidatePositions(search, b0).candidates, b0, rng.child("kmeans||").nextUint32()) : undefined;
+    const chosen = chooseFromSearch(search, {
       unlabeled, labeled: labeledRows, budget: b0, rng, rowsOf: (rows) => readShardRows(shards, rows, dim),
-      select: alfamix.select ?? "kmeans", nInit: alfamix.nInit ?? 1, kmeans: alfamix.kmeans ?? "sampled",
+      select, nInit: alfamix.nInit ?? 1, kmeans: alfamix.kmeans ?? "sampled", clustered,
     });
     ({ indices: picked, scores, stats } = chosen);
   } else ({ picked, scores } = mergeTops(results, shards, b0, name === "margin"));
@@ -109,6 +121,19 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
     items, strategy: label, scoreName: strategy.scoreName, poolSize: n, unlabeledCount: unlabeled.length, labeledPerClass, training, stats, queryMs, warnings,
     model, x: labeledX, classNames, labeledRows, pickedRows: picked,
   };
+}
+
+/**
+ * ALFA-Mix's k-means as map-reduce jobs when its candidates are more than `gatherMB` of rows
+ * (undefined: gather them and cluster here, as locally). Returns the chosen candidate positions.
+ */
+async function clusterOverShards(options: RemoteQueryOptions, shards: Shard[], unlabeled: Int32Array, candidates: number[], budget: number, seed: number): Promise<ChoiceInputs["clustered"]> {
+  const dim = shards[0].header.shape[1];
+  if (candidates.length <= budget || candidates.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
+  const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
+  const result = await remoteKMeans(options.connection, shards, Int32Array.from(candidates, (p) => unlabeled[p]), budget, { seed, onProgress: options.onProgress });
+  const chosen = Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0), (r) => positionOf.get(r)!);
+  return { chosen, stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes } };
 }
 
 /** The best `budget` rows over the shards' own top lists; ties go to the lower row, as locally. */

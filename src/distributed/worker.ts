@@ -20,6 +20,7 @@ export interface WorkerOptions {
  */
 export async function runWorker(url: string, options: WorkerOptions = {}): Promise<void> {
   const connection = await checkedConnection(url);
+  process.env.ALFAMIX_QUEUE_URL = url; // the job threads fetch k-means centres from Redis (kmeans-jobs.ts)
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const worker = new Worker(QUEUE_NAME, fileURLToPath(new URL("./processor.js", import.meta.url)), {
     connection, concurrency: options.concurrency ?? 1, useWorkerThreads: true,

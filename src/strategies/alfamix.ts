@@ -98,6 +98,27 @@ export interface ChoiceInputs {
   select: (typeof SELECTION_MODES)[number];
   nInit: number;
   kmeans: KMeansMode;
+  /** k-means run elsewhere over these candidates (query --queue's map-reduce): the positions chosen. */
+  clustered?: { chosen: Int32Array; stats: Record<string, number> };
+}
+
+/**
+ * The cap loop: the first cap with more than B candidates, else the last one evaluated. Returns
+ * the candidates (positions into unlabeled, ascending) and how many caps were taken.
+ */
+export function candidatePositions(search: Pick<CandidateSearch, "caps" | "firstCap" | "capsEvaluated">, b: number): { candidates: number[]; stop: number } {
+  const perCap = new Int32Array(search.caps.length + 1);
+  for (const t of search.firstCap) perCap[t]++;
+  let stop = 0, count = 0;
+  while (stop < search.capsEvaluated) {
+    count += perCap[++stop];
+    if (count > b) break;
+  }
+  const candidates: number[] = [];
+  search.firstCap.forEach((t, p) => {
+    if (t > 0 && t <= stop) candidates.push(p);
+  });
+  return { candidates, stop };
 }
 
 /**
@@ -109,22 +130,15 @@ export interface ChoiceInputs {
 export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs): { indices: Int32Array; scores: Float32Array; stats: Record<string, number> } {
   const { unlabeled, budget: b, rng, rowsOf, select, nInit } = inputs;
   const caps = search.caps;
-  const perCap = new Int32Array(caps.length + 1);
-  for (const t of search.firstCap) perCap[t]++;
-  let stop = 0, count = 0;
-  while (stop < search.capsEvaluated) {
-    count += perCap[++stop];
-    if (count > b) break;
-  }
-  const candidates: number[] = [];
-  search.firstCap.forEach((t, p) => {
-    if (t > 0 && t <= stop) candidates.push(p);
-  });
+  const { candidates, stop } = candidatePositions(search, b);
   let chosen: Int32Array; // positions into unlabeled
   const stats: Record<string, number> = {};
   if (b === 0) chosen = new Int32Array(0);
   else if (candidates.length <= b) chosen = Int32Array.from(candidates);
-  else if (select === "kmeans") {
+  else if (select === "kmeans" && inputs.clustered) {
+    chosen = inputs.clustered.chosen;
+    Object.assign(stats, inputs.clustered.stats);
+  } else if (select === "kmeans") {
     const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
     const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
     chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
