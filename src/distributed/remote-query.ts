@@ -133,7 +133,7 @@ async function clusterOverShards(options: RemoteQueryOptions, shards: Shard[], u
   const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
   const result = await remoteKMeans(options.connection, shards, Int32Array.from(candidates, (p) => unlabeled[p]), budget, { seed, onProgress: options.onProgress });
   const chosen = Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0), (r) => positionOf.get(r)!);
-  return { chosen, stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes } };
+  return { chosen, stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes, kmeansInertia: result.inertia } };
 }
 
 /** The best `budget` rows over the shards' own top lists; ties go to the lower row, as locally. */

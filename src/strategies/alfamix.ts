@@ -143,6 +143,7 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
     const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
     chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
     stats.kmeansIterations = result.iterations;
+    stats.kmeansInertia = result.inertia;
     stats.nInit = nInit;
   } else if (select === "kcenter") {
     // Our variant: farthest-first among the candidates, counting the labelled items as centres.
