@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { adviseHugePages } from "../linalg/huge-pages.js";
 import { inputError } from "../errors.js";
 import { checkFile } from "./files.js";
 
@@ -59,6 +60,7 @@ export function readNpy(path: string, as: "float32" | "int32"): { shape: number[
   const count = shape.reduce((a, b) => a * b, 1);
   const { bytes, kind } = DTYPES[dtype];
   const out = as === "float32" ? new Float32Array(count) : new Int32Array(count);
+  adviseHugePages(out);
   const fd = openSync(path, "r");
   try {
     const direct = (kind === "float32" && as === "float32") || (kind === "int32" && as === "int32");
@@ -87,6 +89,7 @@ export function readNpyRows(path: string, header: NpyHeader, start: number, coun
   const { dtype, shape, dataOffset } = header;
   const cols = shape[1] ?? 1, { bytes, kind } = DTYPES[dtype];
   const out = new Float32Array(count * cols);
+  adviseHugePages(out);
   const raw = kind === "float32" ? new Uint8Array(out.buffer) : Buffer.alloc(count * cols * bytes);
   const position = dataOffset + start * cols * bytes;
   const fd = openSync(path, "r");
