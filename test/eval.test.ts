@@ -5,6 +5,7 @@ import { penaltyMatrix, type CurvePoint } from "../src/eval/penalty.js";
 import { studentTCdf, tCritical } from "../src/eval/student-t.js";
 import { summarizeSetting } from "../src/eval/summary.js";
 import { penaltyCsv } from "../src/eval/report.js";
+import { percentOverSeeds } from "../src/eval/format.js";
 
 test("Student t: critical values and the CDF match the tables", () => {
   for (const [df, t] of [[1, 12.706], [2, 4.303], [4, 2.776], [9, 2.262], [29, 2.045]]) assert.ok(Math.abs(tCritical(df) - t) < 1e-3, `df ${df}: ${tCritical(df)}`);
@@ -61,4 +62,9 @@ test("a setting's summary: curves, final accuracy and query times", () => {
   assert.ok(Math.abs(summary.final.std - Math.SQRT1_2 * 0.01) < 1e-9);
   assert.equal(summary.meanQueryMs, 6);
   assert.ok(Math.abs(summary.aulc - 0.565) < 1e-9);
+});
+
+test("accuracy over seeds: mean ± std, and one seed says so instead of ± 0.00", () => {
+  assert.equal(percentOverSeeds(0.5318, 0, 1), "53.18% (1 seed)");
+  assert.equal(percentOverSeeds(0.5, 0.0123, 3), "50.00% ± 1.23");
 });

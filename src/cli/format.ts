@@ -8,4 +8,4 @@ export function table(header: string[], rows: (string | number)[][]): string {
     .join("\n");
 }
 
-export { formatMs, percent } from "../eval/format.js";
+export { formatMs, percent, percentOverSeeds } from "../eval/format.js";

@@ -1,6 +1,6 @@
 import { buildReport, writeReport } from "../eval/report.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
-import { formatMs, percent, table } from "./format.js";
+import { formatMs, percentOverSeeds, table } from "./format.js";
 
 export const reportCommand: CommandSpec = {
   name: "report",
@@ -17,10 +17,10 @@ export const reportCommand: CommandSpec = {
 export function runReportFor(dirs: string[], out: string, ddof: 0 | 1): string {
   const report = buildReport(dirs, { ddof });
   const files = writeReport(report, out);
-  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number }>;
+  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number; seeds: number }>;
   const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
   console.log(table(["strategy", "final accuracy", "AULC", "beaten", "query/round"],
-    report.names.map((n) => [n, `${percent(s[n].final.mean)} ± ${(100 * s[n].final.std).toFixed(2)}`, s[n].aulc.toFixed(4), beaten.get(n)!.toFixed(2), formatMs(s[n].meanQueryMs)])));
+    report.names.map((n) => [n, percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds), s[n].aulc.toFixed(4), beaten.get(n)!.toFixed(2), formatMs(s[n].meanQueryMs)])));
   console.log(`\npenalty: paired t-test, ddof ${ddof}${ddof === 0 ? " (--paper-compat)" : ""}; "beaten" is the column mean, lower is better.`);
   console.log(`report: ${files.find((f) => f.endsWith("report.html"))} (also ${files.filter((f) => !f.endsWith(".html")).map((f) => f.split("/").pop()).join(", ")})`);
   return files[files.length - 1];

@@ -1,3 +1,4 @@
+import { percentOverSeeds } from "./format.js";
 import type { SettingSummary } from "./summary.js";
 
 const PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff7f0e"];
@@ -60,7 +61,7 @@ export function curvesPanel(setting: SettingSummary, x0: number, y0: number, wid
     parts.push(`<polygon points="${band.join(" ")}" fill="${color}" fill-opacity="0.13" stroke="none"/>`);
     parts.push(`<polyline points="${curve.map((p) => `${sx(p.labeled).toFixed(1)},${sy(p.mean).toFixed(1)}`).join(" ")}" fill="none" stroke="${color}" stroke-width="${name === "alfamix" ? 2.6 : 1.8}"/>`);
     for (const p of curve) {
-      parts.push(`<circle cx="${sx(p.labeled).toFixed(1)}" cy="${sy(p.mean).toFixed(1)}" r="2.8" fill="${color}"><title>${escapeXml(name)}: ${p.labeled} labels, ${(100 * p.mean).toFixed(2)}% ± ${(100 * p.std).toFixed(2)} (${p.seeds} seeds)</title></circle>`);
+      parts.push(`<circle cx="${sx(p.labeled).toFixed(1)}" cy="${sy(p.mean).toFixed(1)}" r="2.8" fill="${color}"><title>${escapeXml(name)}: ${p.labeled} labels, ${percentOverSeeds(p.mean, p.std, p.seeds)}${p.seeds > 1 ? ` (${p.seeds} seeds)` : ""}</title></circle>`);
     }
     const ly = top + 8 + i * 20;
     parts.push(`<line x1="${right + 16}" x2="${right + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/><text x="${right + 42}" y="${ly + 4}" class="legend">${escapeXml(name)}</text>`);

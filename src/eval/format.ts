@@ -12,3 +12,8 @@ export function formatMs(ms: number): string {
 export function percent(v: number, digits = 2): string {
   return Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : "–";
 }
+
+/** Mean ± sample std over seeds as percentages; one seed has no spread to show, so it says so. */
+export function percentOverSeeds(mean: number, std: number, seeds: number): string {
+  return seeds < 2 ? `${percent(mean)} (1 seed)` : `${percent(mean)} ± ${(100 * std).toFixed(2)}`;
+}

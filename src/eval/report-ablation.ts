@@ -1,6 +1,6 @@
 import { parseStrategyEntry } from "../strategies/variants.js";
 import { escapeXml } from "./curves-svg.js";
-import { percent } from "./format.js";
+import { percentOverSeeds } from "./format.js";
 import type { Report } from "./report.js";
 
 /** The rows of the paper's ablation table: which ALFA-Mix setting each varies, and its values. */
@@ -38,7 +38,7 @@ export function ablationTable(report: Report): string {
   const body = ROWS.map((row, i) => {
     const cells = columns.map((c) => {
       const label = c.byRow.get(row.name), s = label ? c.setting.summary.strategies[label] : undefined;
-      return s ? `<td>${percent(s.final.mean)} ± ${(100 * s.final.std).toFixed(2)}<br><span style="color:#5b6475;font-size:12px">AULC ${s.aulc.toFixed(4)}</span></td>` : "<td>–</td>";
+      return s ? `<td>${percentOverSeeds(s.final.mean, s.final.std, s.seeds.length)}<br><span style="color:#5b6475;font-size:12px">AULC ${s.aulc.toFixed(4)}</span></td>` : "<td>–</td>";
     });
     const group = i === 0 || ROWS[i - 1].group !== row.group ? `<td rowspan="${ROWS.filter((r) => r.group === row.group).length}" style="text-align:left;font-weight:600">${row.group}</td>` : "";
     return `<tr>${group}<td style="text-align:left">${escapeXml(row.name)}</td>${cells.join("")}</tr>`;

@@ -1,5 +1,5 @@
 import { curvesPanel, escapeXml } from "./curves-svg.js";
-import { formatMs, percent } from "./format.js";
+import { formatMs, percentOverSeeds } from "./format.js";
 import type { Report } from "./report.js";
 import { ablationTable } from "./report-ablation.js";
 import { settingMaps } from "./report-maps.js";
@@ -26,12 +26,12 @@ function dot(color: string): string {
 
 /** The leaderboard: one row per strategy, best first by how rarely it is beaten, then AULC. */
 function leaderboard(report: Report): string {
-  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number }>;
+  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number; seeds: number }>;
   const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
   const rows = [...report.names].sort((a, b) => (beaten.get(a)! - beaten.get(b)!) || s[b].aulc - s[a].aulc);
   const bestFinal = Math.max(...rows.map((n) => s[n].final.mean)), bestAulc = Math.max(...rows.map((n) => s[n].aulc));
   const body = rows.map((n) => `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
-<td class="${s[n].final.mean === bestFinal ? "best" : ""}">${percent(s[n].final.mean)} ± ${(100 * s[n].final.std).toFixed(2)}</td>
+<td class="${s[n].final.mean === bestFinal ? "best" : ""}">${percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds)}</td>
 <td class="${s[n].aulc === bestAulc ? "best" : ""}">${s[n].aulc.toFixed(4)}</td><td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`).join("\n");
   const multi = report.settings.length > 1 ? " Figures are means over the settings." : "";
   return `<section><h2>Summary</h2><p class="note">Final test accuracy (mean ± std over seeds), area under the mean learning curve (normalised by the label range), how often each strategy is significantly beaten (penalty column mean, lower is better) and the mean selection time per round.${multi}</p>
@@ -92,7 +92,7 @@ function rounds(report: Report): string {
     const body = byRound.map((r) => {
       const cells = curves.map((c) => c.find((p) => p.round === r));
       const labels = cells.find((p) => p)?.labeled ?? "";
-      return `<tr><td>${r}</td><td>${labels}</td>${cells.map((p) => `<td>${p ? `${percent(p.mean)} ± ${(100 * p.std).toFixed(2)}` : "–"}</td>`).join("")}</tr>`;
+      return `<tr><td>${r}</td><td>${labels}</td>${cells.map((p) => `<td>${p ? percentOverSeeds(p.mean, p.std, p.seeds) : "–"}</td>`).join("")}</tr>`;
     }).join("\n");
     return `<details${report.settings.length === 1 ? " open" : ""}><summary>${escapeXml(setting.summary.name)}</summary><table>${head}${body}</table></details>`;
   });

@@ -57,6 +57,8 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
       aulc: round(mean(per.map((p) => p.aulc))),
       final: { mean: round(mean(per.map((p) => p.final.mean))), std: round(mean(per.map((p) => p.final.std))) },
       meanQueryMs: round(mean(per.map((p) => p.meanQueryMs)), 1),
+      // Seeds per setting (the fewest, when settings differ): one seed has no spread to show.
+      seeds: Math.min(...per.map((p) => p.seeds.length)),
     }];
   }));
   const summaryJson = {
