@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Conv2d } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
 import { BasicBlock } from "../src/models/layers/residual.js";
-import { Buffers, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
+import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
 import { loadDataset } from "../src/data/registry.js";
@@ -231,4 +231,28 @@ test("simulate --model cnn on an image folder: every kind of strategy runs, abov
   userError(cli("simulate", "--dataset", "vowel", "--model", "cnn", "--resnet-stem", "imagenet"), /--resnet-stem is resnet18's; the model is cnn/);
   userError(cli("simulate", "--dataset", join(dir, "train"), "--model", "cnn", "--mean", "0.5,0.5", "--std", "0.2", "--out", join(dir, "c")), /--mean has 2 values; .* has 3 channels \(give 1 or 3\)/);
   userError(cli("simulate", "--dataset", "vowel", "--model", "vgg"), /--model expects one of mlp, linear, cnn, resnet18, got "vgg"/);
+});
+
+test("max-pool and ReLU against literal loops: 2×2 windows (the fast path) and 3×3 stride 2; ReLU leaves no −0", () => {
+  const rng = new Rng(4);
+  for (const [k, s, p, h] of [[2, 2, 0, 6], [3, 2, 1, 7], [2, 2, 0, 5]]) {
+    const x = volume({ c: 3, n: 2, h, w: h }, Float32Array.from({ length: 3 * 2 * h * h }, () => rng.int(9) - 4)); // ties on purpose
+    const pool = new MaxPool2d("pool", new Buffers(), k, s, p);
+    const y = pool.forward(x, true);
+    for (let plane = 0; plane < 6; plane++) {
+      for (let oy = 0; oy < y.h; oy++) for (let ox = 0; ox < y.w; ox++) {
+        let best = -Infinity;
+        for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+          const iy = oy * s - p + ky, ix = ox * s - p + kx;
+          if (iy >= 0 && iy < h && ix >= 0 && ix < h) best = Math.max(best, x.data[plane * h * h + iy * h + ix]);
+        }
+        assert.equal(y.data[plane * y.h * y.w + oy * y.w + ox], best, `k ${k}, plane ${plane}, (${oy}, ${ox})`);
+      }
+    }
+  }
+  const relu = new ReLU("relu", new Buffers());
+  const r = relu.forward(volume({ c: 1, n: 1, h: 1, w: 4 }, Float32Array.of(-2, 0, 3, -0.5)), true);
+  assert.deepEqual(Array.from(r.data), [0, 0, 3, 0]);
+  assert.ok(r.data.every((v) => !Object.is(v, -0)));
+  assert.deepEqual(Array.from(relu.backward(volume(r, Float32Array.of(1, 1, 1, 1)), true).data), [0, 0, 1, 0]);
 });

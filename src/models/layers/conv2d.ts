@@ -83,13 +83,7 @@ export class Conv2d implements VolumeLayer {
     const x = this.input!, M = dy.n * dy.h * dy.w;
     const dOut = matrix(this.outC, M, dy.data);
     matmul(dOut, this.keptColumns ?? this.columns(x, dy, false).cols, { transB: true, beta: 1, out: this.gW });
-    if (this.gb) {
-      for (let c = 0; c < this.outC; c++) {
-        let s = 0;
-        for (let i = c * M; i < (c + 1) * M; i++) s += dy.data[i];
-        this.gb[c] += s;
-      }
-    }
+    if (this.gb) for (let c = 0; c < this.outC; c++) this.gb[c] += sum(dy.data, c * M, (c + 1) * M);
     if (!needInput) return undefined;
     const dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
     if (this.pointwise) {
@@ -214,4 +208,17 @@ export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: 
       }
     }
   }
+}
+
+/** Σ a[from..to) with four running sums: one sum waits on each add, four keep the adder busy. */
+function sum(a: Float32Array, from: number, to: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
+  for (; i + 3 < to; i += 4) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+  }
+  for (; i < to; i++) s0 += a[i];
+  return s0 + s1 + s2 + s3;
 }
