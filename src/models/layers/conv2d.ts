@@ -1,7 +1,7 @@
 import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
-import { uniformInit, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+import { sum, uniformInit, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /**
  * Conv2d (square kernel, stride, zero padding, optional bias) as im2col + one GEMM for the whole
@@ -210,15 +210,3 @@ export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: 
   }
 }
 
-/** Σ a[from..to) with four running sums: one sum waits on each add, four keep the adder busy. */
-function sum(a: Float32Array, from: number, to: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
-  for (; i + 3 < to; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  for (; i < to; i++) s0 += a[i];
-  return s0 + s1 + s2 + s3;
-}

@@ -1,5 +1,5 @@
 import type { Rng } from "../../random.js";
-import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+import { dotProduct, squaredDeviations, sum, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /**
  * BatchNorm2d as PyTorch computes it: in training, each channel normalised by its batch mean and
@@ -57,11 +57,8 @@ export class BatchNorm2d implements VolumeLayer {
       const o = c * M;
       let mean: number, invStd: number;
       if (train) {
-        let s = 0;
-        for (let i = o; i < o + M; i++) s += d[i];
-        mean = s / M;
-        let v = 0;
-        for (let i = o; i < o + M; i++) v += (d[i] - mean) * (d[i] - mean);
+        mean = sum(d, o, o + M) / M;
+        const v = squaredDeviations(d, o, o + M, mean);
         const variance = v / M;
         invStd = 1 / Math.sqrt(variance + this.eps);
         this.runningMean[c] = (1 - this.momentum) * this.runningMean[c] + this.momentum * mean;
@@ -105,14 +102,10 @@ export class BatchNorm2d implements VolumeLayer {
     }
     for (let c = 0; c < this.channels; c++) {
       const o = c * M;
-      let sum = 0, dot = 0;
-      for (let i = o; i < o + M; i++) {
-        sum += g[i];
-        dot += g[i] * xhat[i];
-      }
-      this.gBeta[c] += sum;
+      const sumG = sum(g, o, o + M), dot = dotProduct(g, xhat, o, o + M);
+      this.gBeta[c] += sumG;
       this.gGamma[c] += dot;
-      const scale = this.gamma[c] * this.invStd[c], meanG = sum / M, meanDot = dot / M;
+      const scale = this.gamma[c] * this.invStd[c], meanG = sumG / M, meanDot = dot / M;
       for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] - meanG - xhat[i] * meanDot);
     }
     return volume(dy, dx);
@@ -144,11 +137,15 @@ export class ReLU implements VolumeLayer {
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
-    const out = this.output!, g = dy.data;
-    const dx = this.buffers.get(`${this.name}/dx`, g.length);
-    for (let i = 0; i < g.length; i++) dx[i] = g[i] * Number(out[i] > 0) + 0;
+    const dx = this.buffers.get(`${this.name}/dx`, dy.data.length);
+    passWherePositive(dy.data, this.output!, dx);
     return volume(dy, dx);
   }
+}
+
+/** dx = g where out > 0, else 0: ReLU's backward pass, branch-free (see ReLU). */
+export function passWherePositive(g: Float32Array, out: Float32Array, dx: Float32Array): void {
+  for (let i = 0; i < g.length; i++) dx[i] = g[i] * Number(out[i] > 0) + 0;
 }
 
 /** MaxPool2d (square window, stride, zero-free padding): the argmax of each window is kept for the backward pass. */

@@ -1,6 +1,6 @@
 import type { Rng } from "../../random.js";
 import { Conv2d } from "./conv2d.js";
-import { BatchNorm2d, ReLU } from "./norm-pool.js";
+import { BatchNorm2d, passWherePositive, ReLU } from "./norm-pool.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /** Layers run one after another, their parameters side by side in the model's flat buffer. */
@@ -92,7 +92,7 @@ export class BasicBlock implements VolumeLayer {
     const out = this.buffers.get(`${this.name}/out`, y.data.length);
     for (let i = 0; i < out.length; i++) {
       const v = y.data[i] + s.data[i];
-      out[i] = v > 0 ? v : 0;
+      out[i] = v * Number(v > 0) + 0; // ReLU without a branch, as in ReLU
     }
     this.output = out;
     return volume(y, out);
@@ -100,7 +100,7 @@ export class BasicBlock implements VolumeLayer {
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     const out = this.output!, g = this.buffers.get(`${this.name}/g`, dy.data.length);
-    for (let i = 0; i < g.length; i++) g[i] = out[i] > 0 ? dy.data[i] : 0;
+    passWherePositive(dy.data, out, g);
     const gv = volume(dy, g);
     const dMain = this.main.backward(gv, needInput);
     const dShort = this.shortcut ? this.shortcut.backward(gv, needInput) : gv;
