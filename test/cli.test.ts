@@ -62,7 +62,8 @@ test("simulate then report, end to end on a small dataset", () => {
   for (const f of ["report.html", "summary.json", "penalty.csv", "curves.svg", "map.svg"]) assert.ok(existsSync(join(out, f)), f);
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   assert.deepEqual(Object.keys(summary.strategies), ["random", "margin", "alfamix"]);
-  assert.deepEqual(Object.keys(summary.strategies.alfamix), ["aulc", "final", "meanQueryMs"]);
+  assert.deepEqual(Object.keys(summary.strategies.alfamix), ["aulc", "final", "meanQueryMs", "seeds"]);
+  assert.equal(summary.strategies.alfamix.seeds, 3);
   assert.deepEqual(summary.penalty.names, ["random", "margin", "alfamix"]);
   assert.equal(summary.penalty.ddof, 0);
   assert.ok(Math.abs(summary.penalty.tCritical - 4.3027) < 1e-3);
