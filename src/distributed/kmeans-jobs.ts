@@ -45,8 +45,8 @@ export async function remoteKMeans(
 
 async function encodePass(client: BlobClient, pass: KMeansPass): Promise<KMeansJob["pass"]> {
   if (pass.op === "pick") return pass;
-  const centers = { key: await putBlob(client, pass.centers.data), rows: pass.centers.rows };
-  return pass.op === "sample" ? { ...pass, centers } : { ...pass, centers };
+  // The same pass with its centres swapped for a reference to them.
+  return { ...pass, centers: { key: await putBlob(client, pass.centers.data), rows: pass.centers.rows } } as KMeansJob["pass"];
 }
 
 function decodeResult(pass: KMeansPass, r: EncodedResult): KMeansPassResult {
@@ -73,7 +73,7 @@ export async function kmeansJob(job: KMeansJob): Promise<EncodedResult> {
   const pass = job.pass;
   if (pass.op === "pick") return encodeResult(runKMeansPass(part, pass));
   const centers = matrix(pass.centers.rows, job.dim, await centersOf(pass.centers.key));
-  return encodeResult(runKMeansPass(part, pass.op === "sample" ? { ...pass, centers } : { ...pass, centers }));
+  return encodeResult(runKMeansPass(part, { ...pass, centers } as KMeansPass));
 }
 
 function candidatePart(job: KMeansJob): KMeansPart {
