@@ -114,3 +114,15 @@ export function readShardRows(shards: Shard[], rows: ArrayLike<number>, dim: num
   }
   return out;
 }
+
+/**
+ * A shard's header, checked against the shape a job was planned with: a worker reading a shard
+ * that changed since then must fail rather than score other rows.
+ */
+export function plannedShardHeader(file: string, rows: number, dim: number): NpyHeader {
+  const header = readNpyHeader(file);
+  if (header.shape.length !== 2 || header.shape[0] !== rows || header.shape[1] !== dim) {
+    throw new Error(`${file}: expected ${rows} × ${dim}, found shape (${header.shape.join(", ")}); the shard changed since the query was planned`);
+  }
+  return header;
+}

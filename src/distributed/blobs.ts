@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
-import type { RedisConnection } from "./connection.js";
+import { redisClient, type RedisConnection } from "./connection.js";
 
 /**
  * Arrays every job of a pass needs (k-means centres: up to megabytes) are stored once in Redis under
@@ -16,8 +15,7 @@ export interface BlobClient {
 }
 
 export function blobClient(connection: RedisConnection): BlobClient {
-  const Redis = (createRequire(import.meta.url)("ioredis") as { default: new (options: object) => BlobClient }).default;
-  return new Redis({ ...connection, maxRetriesPerRequest: 3 });
+  return redisClient<BlobClient>({ ...connection, maxRetriesPerRequest: 3 });
 }
 
 export async function putBlob(client: BlobClient, data: Float32Array): Promise<string> {

@@ -28,6 +28,12 @@ export function parseQueueUrl(url: string): RedisConnection {
   };
 }
 
+/** A plain ioredis client (BullMQ makes its own) with the methods the caller uses. */
+export function redisClient<T>(options: object): T {
+  const Redis = (createRequire(import.meta.url)("ioredis") as { default: new (options: object) => T }).default;
+  return new Redis(options);
+}
+
 interface PingClient {
   connect(): Promise<void>;
   ping(): Promise<string>;
@@ -41,8 +47,7 @@ interface PingClient {
  */
 export async function checkedConnection(url: string): Promise<RedisConnection> {
   const connection = parseQueueUrl(url);
-  const Redis = (createRequire(import.meta.url)("ioredis") as { default: new (options: object) => PingClient }).default;
-  const client = new Redis({ ...connection, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = redisClient<PingClient>({ ...connection, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   let cause: Error | undefined;
   client.on("error", (e) => (cause ??= e)); // the socket's own error says more than the command's
   try {

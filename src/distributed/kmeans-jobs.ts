@@ -1,6 +1,5 @@
 import { kmeansParallel, runKMeansPass, type AssignResult, type KMeansPart, type KMeansPass, type KMeansPassResult, type KMeansParallelResult, type PickResult, type SampleResult } from "../cluster/kmeans-parallel.js";
-import { readNpyHeader } from "../data/npy.js";
-import { readShardRows, type Shard } from "../data/shards.js";
+import { plannedShardHeader, readShardRows, type Shard } from "../data/shards.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { VERSION } from "../version.js";
@@ -10,7 +9,7 @@ import { dispatch, type DispatchProgress } from "./dispatch.js";
 import { doublesFromBase64, floatsFromBase64, int32sFromBase64, toBase64, type KMeansJob } from "./jobs.js";
 
 /** What a k-means job returns: a pass result with its arrays as base64. */
-type EncodedResult = Record<string, string | number | undefined>;
+export type EncodedResult = Record<string, string | number | undefined>;
 
 /**
  * ALFA-Mix's k-means over candidates too many to gather on one machine: k-means|| and Lloyd as
@@ -80,11 +79,7 @@ function candidatePart(job: KMeansJob): KMeansPart {
   const key = `${job.file}\n${job.candidates}`;
   let part = parts.get(key);
   if (part) return part;
-  const header = readNpyHeader(job.file);
-  if (header.shape.length !== 2 || header.shape[0] !== job.rows || header.shape[1] !== job.dim) {
-    throw new Error(`${job.file}: expected ${job.rows} × ${job.dim}, found shape (${header.shape.join(", ")}); the shard changed since the query was planned`);
-  }
-  const shard: Shard = { file: job.file, idsFile: "", header, rows: job.rows, offset: job.offset };
+  const shard: Shard = { file: job.file, idsFile: "", header: plannedShardHeader(job.file, job.rows, job.dim), rows: job.rows, offset: job.offset };
   const rows = int32sFromBase64(job.candidates).map((r) => r + job.offset);
   const points: Matrix = normalizeRows(readShardRows([shard], rows, job.dim));
   part = { points, rows };

@@ -1,4 +1,5 @@
-import { readNpyHeader, readNpyRows } from "../data/npy.js";
+import { readNpyRows } from "../data/npy.js";
+import { plannedShardHeader } from "../data/shards.js";
 import { matrix } from "../linalg/matrix.js";
 import { linearFromWeights } from "../models/network.js";
 import { loadSimulationSource, runStrategy, seedStartKey, startSeed, type SeedStart } from "../loop/simulation.js";
@@ -7,7 +8,7 @@ import { closedFormSearch } from "../strategies/alfamix-closed-form.js";
 import { entropyScores, leastConfidenceScores, marginScores } from "../strategies/uncertainty.js";
 import { topK } from "../strategies/types.js";
 import { VERSION } from "../version.js";
-import { kmeansJob } from "./kmeans-jobs.js";
+import { kmeansJob, type EncodedResult } from "./kmeans-jobs.js";
 import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
 
 /**
@@ -15,7 +16,7 @@ import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreR
  * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
  * alfamix is refused: the numbers must be the coordinator's.
  */
-export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult | object> {
+export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult | EncodedResult> {
   const data = job.data;
   if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
   return data.kind === "score" ? score(data) : data.kind === "kmeans" ? kmeansJob(data) : simulateRun(data);
@@ -26,10 +27,7 @@ const CHUNK_ROWS = 65536;
 
 /** One shard's scores: ALFA-Mix's first flipping cap per row, or an uncertainty strategy's top rows. */
 export function score(job: ScoreJob): ScoreResult {
-  const header = readNpyHeader(job.file);
-  if (header.shape.length !== 2 || header.shape[0] !== job.rows || header.shape[1] !== job.head.D) {
-    throw new Error(`${job.file}: expected ${job.rows} × ${job.head.D}, found shape (${header.shape.join(", ")}); the shard changed since the query was planned`);
-  }
+  const header = plannedShardHeader(job.file, job.rows, job.head.D);
   const { K, D } = job.head;
   const W = matrix(K, D, floatsFromBase64(job.head.W)), b = floatsFromBase64(job.head.b);
   const labeled = new Uint8Array(job.rows);
