@@ -1,5 +1,5 @@
 import type { Rng } from "../../random.js";
-import { dotProduct, squaredDeviations, sum, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+import { sumAndDot, sumAndSquares, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /**
  * BatchNorm2d as PyTorch computes it: in training, each channel normalised by its batch mean and
@@ -14,8 +14,14 @@ export class BatchNorm2d implements VolumeLayer {
   private beta!: Float32Array;
   private gGamma!: Float32Array;
   private gBeta!: Float32Array;
+  private readonly mean: Float32Array;
   private readonly invStd: Float32Array;
-  private xhat?: Float32Array;
+  /**
+   * The last forward pass's input, read again by the backward pass instead of a stored x̂ (one
+   * tensor less to write and keep). It is a convolution's output buffer, which nothing changes
+   * until that convolution's next forward pass.
+   */
+  private input?: Float32Array;
   /** Whether the last forward pass was in training mode (the backward pass differs). */
   private trained = false;
 
@@ -23,6 +29,7 @@ export class BatchNorm2d implements VolumeLayer {
     this.paramCount = 2 * channels;
     this.runningMean = new Float32Array(channels);
     this.runningVar = new Float32Array(channels).fill(1);
+    this.mean = new Float32Array(channels);
     this.invStd = new Float32Array(channels);
   }
 
@@ -52,46 +59,41 @@ export class BatchNorm2d implements VolumeLayer {
   forward(x: Volume, train: boolean): Volume {
     const M = x.n * x.h * x.w, d = x.data;
     const out = this.buffers.get(`${this.name}/out`, d.length);
-    const xhat = train ? this.buffers.get(`${this.name}/xhat`, d.length) : undefined;
     for (let c = 0; c < this.channels; c++) {
       const o = c * M;
       let mean: number, invStd: number;
       if (train) {
-        mean = sum(d, o, o + M) / M;
-        const v = squaredDeviations(d, o, o + M, mean);
+        // One pass for both moments, in float64: the cancellation in E[x²] − E[x]² costs a few of
+        // float64's 16 digits, far below float32's 7, and the pass reads the channel once less.
+        const { sum: s, squares } = sumAndSquares(d, o, o + M);
+        mean = s / M;
+        const v = Math.max(0, squares - s * mean);
         const variance = v / M;
         invStd = 1 / Math.sqrt(variance + this.eps);
         this.runningMean[c] = (1 - this.momentum) * this.runningMean[c] + this.momentum * mean;
         this.runningVar[c] = (1 - this.momentum) * this.runningVar[c] + this.momentum * (M > 1 ? (v / (M - 1)) : variance);
-        this.invStd[c] = invStd;
       } else {
         mean = this.runningMean[c];
         invStd = 1 / Math.sqrt(this.runningVar[c] + this.eps);
-        this.invStd[c] = invStd;
       }
-      const g = this.gamma[c], b = this.beta[c];
-      if (xhat) {
-        for (let i = o; i < o + M; i++) {
-          const h = (d[i] - mean) * invStd;
-          xhat[i] = h;
-          out[i] = g * h + b;
-        }
-      } else {
-        const scale = g * invStd, shift = b - mean * scale;
-        for (let i = o; i < o + M; i++) out[i] = d[i] * scale + shift;
-      }
+      this.mean[c] = mean;
+      this.invStd[c] = invStd;
+      const scale = this.gamma[c] * invStd, shift = this.beta[c] - mean * scale;
+      for (let i = o; i < o + M; i++) out[i] = d[i] * scale + shift;
     }
-    this.xhat = xhat;
+    this.input = d;
     this.trained = train;
     return volume(x, out);
   }
 
   /**
    * Training mode: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) per channel, dγ = Σ dy·x̂,
-   * dβ = Σ dy. Evaluation mode (the input gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
+   * dβ = Σ dy, with x̂ = (x − μ)/σ. Expanded, dx is a·dy + b·x + c per channel, so one pass
+   * sums dy and dy·x and a second writes dx. Evaluation mode (the input gradients DFAL needs): the
+   * layer is affine, dx = γ/σ · dy.
    */
   backward(dy: Volume, _needInput: boolean): Volume {
-    const M = dy.n * dy.h * dy.w, g = dy.data, xhat = this.xhat!;
+    const M = dy.n * dy.h * dy.w, g = dy.data, x = this.input!;
     const dx = this.buffers.get(`${this.name}/dx`, g.length);
     if (!this.trained) {
       for (let c = 0; c < this.channels; c++) {
@@ -101,12 +103,14 @@ export class BatchNorm2d implements VolumeLayer {
       return volume(dy, dx);
     }
     for (let c = 0; c < this.channels; c++) {
-      const o = c * M;
-      const sumG = sum(g, o, o + M), dot = dotProduct(g, xhat, o, o + M);
+      const o = c * M, mean = this.mean[c], invStd = this.invStd[c];
+      const { sum: sumG, dot: dotGX } = sumAndDot(g, x, o, o + M);
+      const dot = invStd * (dotGX - mean * sumG); // Σ dy·x̂
       this.gBeta[c] += sumG;
       this.gGamma[c] += dot;
-      const scale = this.gamma[c] * this.invStd[c], meanG = sumG / M, meanDot = dot / M;
-      for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] - meanG - xhat[i] * meanDot);
+      const scale = this.gamma[c] * invStd, meanG = sumG / M, meanDot = dot / M;
+      const a = scale, b = -scale * invStd * meanDot, k = scale * (mean * invStd * meanDot - meanG);
+      for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
     }
     return volume(dy, dx);
   }
