@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Queue } from "bullmq";
 import { encodeNpy } from "../src/data/npy.js";
-import { dispatch } from "../src/distributed/dispatch.js";
+import { dispatch, type DispatchProgress } from "../src/distributed/dispatch.js";
+import { DEFAULT_CONFIG, type SimulationConfig } from "../src/loop/simulation.js";
+import { VERSION } from "../src/version.js";
 import { parseQueueUrl } from "../src/distributed/connection.js";
 import { QUEUE_NAME } from "../src/distributed/jobs.js";
 import { kmeans } from "../src/cluster/kmeans.js";
@@ -160,7 +162,8 @@ test("a worker killed mid-shard: another reruns the job, the output is unchanged
 });
 
 test("simulate over the queue writes the same results.jsonl lines as locally", async () => {
-  await Promise.all([startWorker(), startWorker()]);
+  const logs: string[] = [];
+  await Promise.all([startWorker(30, logs), startWorker(30, logs)]);
   const args = ["--dataset", "vowel", "--hidden", "32", "--strategies", "random,entropy,alfamix", "--seeds", "1,2", "--init", "22", "--query", "11", "--rounds", "2", "--epochs", "40", "--quiet"];
   assert.equal(cli("simulate", ...args, "--out", join(dir, "local")).status, 0);
   const queued = cli("simulate", ...args, "--out", join(dir, "queued"), "--queue", url);
@@ -171,10 +174,33 @@ test("simulate over the queue writes the same results.jsonl lines as locally", a
   });
   assert.deepEqual(lines("queued"), lines("local"));
   assert.ok(existsSync(join(dir, "queued", "maps", "seed-1", "projection.json")));
+  // The workers log each run's rounds as they end (read from their pipes once this test's event loop runs again).
+  for (const strategy of ["random", "entropy", "alfamix"]) {
+    const pattern = new RegExp(`^worker: simulate simulate-\\w+: ${strategy} seed 2 round 2/2: 44 labels, accuracy \\d+\\.\\d\\d%$`);
+    for (let i = 0; i < 100 && !logs.some((l) => pattern.test(l)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(logs.some((l) => pattern.test(l)), logs.join(" | "));
+  }
   // Resuming: nothing left to run, nothing changes.
   const again = cli("simulate", ...args, "--out", join(dir, "queued"), "--queue", url);
   assert.equal(again.status, 0);
   assert.deepEqual(lines("queued"), lines("local"));
+  await Promise.all(workers.splice(0).map(stop));
+});
+
+test("a running simulation job reports its rounds: the coordinator counts the part done and the ETA from it", async () => {
+  await startWorker();
+  const config: SimulationConfig = { ...DEFAULT_CONFIG, dataset: "vowel", hidden: [16], strategies: ["entropy"], seeds: [3], init: 22, query: 11, rounds: 3, epochs: 30 };
+  const seen: DispatchProgress[] = [];
+  await dispatch(parseQueueUrl(url), [{ kind: "simulate", version: VERSION, config, seed: 3, entry: "entropy" }], { onProgress: (p) => seen.push(p) });
+  const shares = seen.filter((p) => p.done === 0).map((p) => p.underWay);
+  // Rounds 0..3 report 1/4 .. 4/4 of the run; the reports of at least the first rounds arrive before the end.
+  assert.ok(shares.some((u) => u >= 0.25 && u < 1), JSON.stringify(shares));
+  assert.deepEqual(shares, [...shares].sort((a, b) => a - b), "the share only grows");
+  for (const p of seen.filter((q) => q.done === 0 && q.underWay > 0)) assert.ok(p.etaMs !== undefined && Math.abs(p.etaMs - (p.elapsedMs / p.underWay) * (1 - p.underWay)) < 1e-6);
+  const last = seen.at(-1)!;
+  assert.equal(last.done, 1);
+  assert.equal(last.underWay, 0);
+  assert.equal(last.workers, 1, "workers of this database only");
   await Promise.all(workers.splice(0).map(stop));
 });
 

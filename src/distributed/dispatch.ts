@@ -1,11 +1,13 @@
 import { Queue, QueueEvents, type Job } from "bullmq";
 import { UserError } from "../errors.js";
 import type { RedisConnection } from "./connection.js";
-import { jobId, QUEUE_NAME, type AlfamixJob } from "./jobs.js";
+import { jobId, QUEUE_NAME, type AlfamixJob, type JobProgress } from "./jobs.js";
 
 export interface DispatchProgress {
   done: number;
   total: number;
+  /** The share of the unfinished jobs already done, in jobs, from what they report (simulation runs: their rounds). */
+  underWay: number;
   /** Workers connected to the queue now. */
   workers: number;
   elapsedMs: number;
@@ -35,13 +37,25 @@ export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[
       opts: { jobId: jobId(data), attempts: 1, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } },
     })));
     for (const job of added) if ((await job.getState()) === "failed") await job.retry();
-    let done = 0, workers = await queue.getWorkersCount();
+    let done = 0, workers = await workersCount(queue, connection);
+    // Each running job's reported share; a late report of a finished job is ignored.
+    const shares = new Map<string, number>(), running = new Set(added.map((job) => job.id));
     const report = () => {
       const elapsedMs = performance.now() - started;
-      options.onProgress?.({ done, total: jobs.length, workers, elapsedMs, etaMs: done > 0 ? (elapsedMs / done) * (jobs.length - done) : undefined });
+      let underWay = 0;
+      for (const share of shares.values()) underWay += share;
+      const progress = done + underWay;
+      options.onProgress?.({ done, total: jobs.length, underWay, workers, elapsedMs, etaMs: progress > 0 ? (elapsedMs / progress) * (jobs.length - progress) : undefined });
     };
+    events.on("progress", ({ jobId, data }) => {
+      const fraction = (data as Partial<JobProgress>)?.fraction;
+      if (running.has(jobId) && typeof fraction === "number") {
+        shares.set(jobId, Math.min(1, Math.max(0, fraction)));
+        report();
+      }
+    });
     const watcher = setInterval(() => {
-      queue.getWorkersCount().then((n) => {
+      workersCount(queue, connection).then((n) => {
         workers = n;
         report();
       }, () => undefined);
@@ -50,6 +64,8 @@ export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[
     try {
       return await Promise.all(added.map(async (job: Job, index) => {
         const result = (await waitFor(job, events)) as T;
+        running.delete(job.id);
+        shares.delete(job.id!);
         done++;
         options.onResult?.(index, result);
         report();
@@ -62,6 +78,15 @@ export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[
     await events.close();
     await queue.close();
   }
+}
+
+/**
+ * Workers on this queue in this Redis database. BullMQ's own count lists the server's clients by
+ * name, which counts the workers of a same-named queue in every other database as well.
+ */
+async function workersCount(queue: Queue, connection: RedisConnection): Promise<number> {
+  const db = String(connection.db ?? 0);
+  return (await queue.getWorkers()).filter((w) => w.db === db).length;
 }
 
 async function waitFor(job: Job, events: QueueEvents): Promise<unknown> {

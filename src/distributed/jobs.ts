@@ -73,6 +73,12 @@ export interface BlobRef {
 
 export type AlfamixJob = ScoreJob | SimulateJob | KMeansJob;
 
+/** What a long job reports as it goes (a simulation run, after each round): the share done and a line for logs. */
+export interface JobProgress {
+  fraction: number;
+  line: string;
+}
+
 /**
  * A job's id: its kind and a hash of everything it computes from. The same work always gets the
  * same id, so a job added twice is one job and a rerun finds its result instead of redoing it.

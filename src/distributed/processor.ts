@@ -9,17 +9,19 @@ import { entropyScores, leastConfidenceScores, marginScores } from "../strategie
 import { topK } from "../strategies/types.js";
 import { VERSION } from "../version.js";
 import { kmeansJob, type EncodedResult } from "./kmeans-jobs.js";
-import { floatsFromBase64, toBase64, type AlfamixJob, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
+import { floatsFromBase64, toBase64, type AlfamixJob, type JobProgress, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
 
 /**
  * What a worker runs for a job, in its own thread (BullMQ's sandbox), so that the worker's event
  * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
  * alfamix is refused: the numbers must be the coordinator's.
  */
-export default async function processJob(job: { data: AlfamixJob }): Promise<ScoreResult | SimulateResult | EncodedResult> {
+export default async function processJob(job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> }): Promise<ScoreResult | SimulateResult | EncodedResult> {
   const data = job.data;
   if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
-  return data.kind === "score" ? score(data) : data.kind === "kmeans" ? kmeansJob(data) : simulateRun(data);
+  // The message leaves this thread at once, although the run goes on synchronously.
+  const report = (progress: JobProgress) => void job.updateProgress?.(progress).catch(() => undefined);
+  return data.kind === "score" ? score(data) : data.kind === "kmeans" ? kmeansJob(data) : simulateRun(data, report);
 }
 
 /** Rows read and scored at a time: bounded memory whatever the shard's size. */
@@ -63,8 +65,8 @@ export function score(job: ScoreJob): ScoreResult {
 const sources = new Map<string, Promise<ExperimentSource>>();
 const starts = new Map<string, SeedStart>();
 
-/** One (strategy, seed) run, exactly as `simulate` runs it locally. */
-async function simulateRun(job: SimulateJob): Promise<SimulateResult> {
+/** One (strategy, seed) run, exactly as `simulate` runs it locally, reporting each round as it ends. */
+async function simulateRun(job: SimulateJob, report: (progress: JobProgress) => void): Promise<SimulateResult> {
   const { config, seed } = job;
   const dataKey = JSON.stringify([config.dataset, config.test, config.labelColumn, config.labels, config.delimiter, config.header, config.imageSize]);
   if (!sources.has(dataKey)) sources.set(dataKey, loadSimulationSource(config));
@@ -76,5 +78,9 @@ async function simulateRun(job: SimulateJob): Promise<SimulateResult> {
     start = startSeed(source, config, seed);
     starts.set(startKey, start);
   }
-  return runStrategy(start, config, job.entry);
+  const { rounds } = config;
+  return runStrategy(start, config, job.entry, (round, labeled, accuracy) => report({
+    fraction: (round + 1) / (rounds + 1),
+    line: `${job.entry} seed ${seed} round ${round}/${rounds}: ${labeled} labels, accuracy ${(100 * accuracy).toFixed(2)}%`,
+  }));
 }

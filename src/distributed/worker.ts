@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "bullmq";
 import { VERSION } from "../version.js";
 import { checkedConnection } from "./connection.js";
-import { QUEUE_NAME } from "./jobs.js";
+import { QUEUE_NAME, type JobProgress } from "./jobs.js";
 
 export interface WorkerOptions {
   concurrency?: number;
@@ -28,6 +28,10 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   });
   worker.on("active", (job) => log(`worker: ${job.name} ${job.id} started`));
   worker.on("completed", (job) => log(`worker: ${job.name} ${job.id} done in ${((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000} s`));
+  worker.on("progress", (job, progress) => {
+    const line = (progress as Partial<JobProgress>)?.line;
+    if (typeof line === "string") log(`worker: ${job.name} ${job.id}: ${line}`);
+  });
   worker.on("failed", (job, e) => log(`worker: ${job?.name} ${job?.id} failed: ${e.message.split("\n")[0]}`));
   worker.on("error", (e) => log(`worker: ${e.message.split("\n")[0]}`));
   await worker.waitUntilReady();
