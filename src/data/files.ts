@@ -54,10 +54,13 @@ export async function forEachLine(path: string, onLine: (text: string, line: num
     pending += chunk;
     const lines = pending.split("\n");
     pending = lines.pop()!;
-    for (const text of lines) onLine(text.replace(/\r$/, ""), ++line);
+    for (const text of lines) onLine(withoutCarriageReturn(text), ++line);
   }
-  if (pending !== "") onLine(pending.replace(/\r$/, ""), ++line);
+  if (pending !== "") onLine(withoutCarriageReturn(pending), ++line);
 }
+
+/** A line without its Windows \r (a character test: a regex per line was most of reading 10⁶ ids). */
+const withoutCarriageReturn = (text: string) => (text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text);
 
 /** The start of a text file (one chunk, up to 1 MB, gunzipped when gzip). */
 export async function firstTextChunk(path: string): Promise<string> {
