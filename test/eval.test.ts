@@ -4,7 +4,8 @@ import { areaUnderCurve, std } from "../src/eval/metrics.js";
 import { penaltyMatrix, type CurvePoint } from "../src/eval/penalty.js";
 import { studentTCdf, tCritical } from "../src/eval/student-t.js";
 import { summarizeSetting } from "../src/eval/summary.js";
-import { penaltyCsv } from "../src/eval/report.js";
+import { penaltyCsv, settingName } from "../src/eval/report.js";
+import { DEFAULT_CONFIG } from "../src/loop/simulation.js";
 import { percentOverSeeds } from "../src/eval/format.js";
 
 test("Student t: critical values and the CDF match the tables", () => {
@@ -67,4 +68,12 @@ test("a setting's summary: curves, final accuracy and query times", () => {
 test("accuracy over seeds: mean ± std, and one seed says so instead of ± 0.00", () => {
   assert.equal(percentOverSeeds(0.5318, 0, 1), "53.18% (1 seed)");
   assert.equal(percentOverSeeds(0.5, 0.0123, 3), "50.00% ± 1.23");
+});
+
+test("a setting is named by its dataset, model and schedule; a split folder keeps the folder above it", () => {
+  const config = { ...DEFAULT_CONFIG, dataset: "data/cifar10/train", model: "cnn" as const, init: 1000, rounds: 5, query: 1000 };
+  assert.equal(settingName(config, "runs/x"), "cifar10/train · CNN · 1000 + 5 × 1000");
+  assert.equal(settingName({ ...config, dataset: "mnist", model: "mlp", hidden: [256] }, "runs/x"), "mnist · MLP 256 · 1000 + 5 × 1000");
+  assert.equal(settingName({ ...config, dataset: "emb/photos.npy" }, "runs/x"), "photos.npy · CNN · 1000 + 5 × 1000");
+  assert.equal(settingName(undefined, "runs/old-run"), "old-run");
 });

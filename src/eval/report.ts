@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeAtomically } from "../data/files.js";
 import { readConfig, readResults, type RoundResult } from "../loop/results-store.js";
@@ -35,7 +35,13 @@ export function settingName(config: SimulationConfig | undefined, dir: string): 
   const names = { linear: "linear", mlp: `MLP ${config.hidden.join("-")}`, cnn: "CNN", resnet18: `ResNet-18${config.resnetStem === "imagenet" ? " (ImageNet stem)" : ""}` };
   const training = [config.optimizer === "sgd" ? "SGD" : "", config.augment ? "augmented" : ""].filter(Boolean).join(", ");
   const model = `${names[config.model]}${dropout}${training ? `, ${training}` : ""}`;
-  return `${basename(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
+  return `${datasetName(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
+}
+
+/** A dataset's name: its file or folder, with the folder above when that is only a split ("cifar10/train", not "train"). */
+function datasetName(path: string): string {
+  const base = basename(path);
+  return /^(train|training|test|testing|val|valid|validation)$/i.test(base) && dirname(path) !== path ? `${basename(resolve(dirname(path)))}/${base}` : base;
 }
 
 export function readSetting(dir: string): Setting {
