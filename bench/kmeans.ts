@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { kmeans } from "../src/cluster/kmeans.js";
 import { kmeansParallel, localParts } from "../src/cluster/kmeans-parallel.js";
 import { kmeansMiniBatch, kmeansSampled } from "../src/cluster/kmeans-scale.js";
-import { encodeNpy, readNpy } from "../src/data/npy.js";
+import { encodeNpy } from "../src/data/npy.js";
+import { readNpyMatrix } from "../src/data/pool.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { normalizeRows } from "../src/linalg/rows.js";
 import { Rng } from "../src/random.js";
@@ -52,7 +53,7 @@ const MODES = {
  */
 export async function benchKmeans(json: boolean, nInit: number, saveDir?: string, from?: { file: string; k: number }): Promise<void> {
   const cases = from
-    ? [{ name: from.file, k: from.k, x: (() => { const a = readNpy(from.file, "float32"); return matrix(a.shape[0], a.shape[1], a.data); })() }]
+    ? [{ name: from.file, k: from.k, x: (await readNpyMatrix(from.file, undefined)).x }]
     : KMEANS_CASES.map((c) => ({ name: c.name, k: c.k, x: kmeansBenchData(c) }));
   for (const c of cases) {
     if (saveDir) {

@@ -1,16 +1,14 @@
 import { join } from "node:path";
-import { UserError } from "../src/errors.js";
 import { readNpy } from "../src/data/npy.js";
+import { readNpyMatrix } from "../src/data/pool.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { linearFromWeights } from "../src/models/network.js";
 import { Rng } from "../src/random.js";
 import { createStrategy, type StrategyOptions } from "../src/strategies/registry.js";
 import { emit } from "./timing.js";
 
-function readMatrix(path: string): Matrix {
-  const { shape, data } = readNpy(path, "float32");
-  if (shape.length !== 2) throw new UserError(`${path}: expected a 2-dimensional array, found shape (${shape.join(", ")})`);
-  return matrix(shape[0], shape[1], data);
+async function readMatrix(path: string): Promise<Matrix> {
+  return (await readNpyMatrix(path, undefined)).x;
 }
 
 /**
@@ -18,12 +16,12 @@ function readMatrix(path: string): Matrix {
  * labeled.npy (L×D), labels.npy (L), W.npy (K×D), b.npy (K). The labelled rows join the pool as
  * labelled items; the linear head is used as given (no training).
  */
-export function benchQuery(json: boolean, inputs: string, strategyName: string, budget: number, options: StrategyOptions, seed = 0): void {
-  const pool = readMatrix(join(inputs, "pool.npy"));
-  const labeledX = readMatrix(join(inputs, "labeled.npy"));
-  const labels = readNpy(join(inputs, "labels.npy"), "int32").data;
-  const W = readMatrix(join(inputs, "W.npy"));
-  const b = readNpy(join(inputs, "b.npy"), "float32").data;
+export async function benchQuery(json: boolean, inputs: string, strategyName: string, budget: number, options: StrategyOptions, seed = 0): Promise<void> {
+  const pool = await readMatrix(join(inputs, "pool.npy"));
+  const labeledX = await readMatrix(join(inputs, "labeled.npy"));
+  const labels = (await readNpy(join(inputs, "labels.npy"), "int32")).data;
+  const W = await readMatrix(join(inputs, "W.npy"));
+  const b = (await readNpy(join(inputs, "b.npy"), "float32")).data;
   const n = pool.rows, l = labeledX.rows;
   const all = matrix(n + l, pool.cols);
   all.data.set(pool.data);

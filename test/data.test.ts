@@ -95,7 +95,7 @@ test("CSV: every kind of bad input names the file, the line and what was expecte
 });
 
 test("NPY: float32, float64 and uint8 features, int64 labels; Fortran order is refused", async () => {
-  const f32 = readNpy(file("f32.npy", encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3])), "float32");
+  const f32 = (await readNpy(file("f32.npy", encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3])), "float32"));
   assert.deepEqual(f32.shape, [2, 3]);
   assert.deepEqual(Array.from(f32.data), [1, 2, 3, 4, 5, 6]);
   const npy = (descr: string, shape: string, body: Buffer, fortran = "False") => {
@@ -107,11 +107,11 @@ test("NPY: float32, float64 and uint8 features, int64 labels; Fortran order is r
   const f64 = Buffer.alloc(16);
   f64.writeDoubleLE(0.5, 0);
   f64.writeDoubleLE(-2.25, 8);
-  assert.deepEqual(Array.from(readNpy(file("f64.npy", npy("<f8", "(1, 2)", f64)), "float32").data), [0.5, -2.25]);
-  assert.deepEqual(Array.from(readNpy(file("u8.npy", npy("|u1", "(3,)", Buffer.from([0, 7, 255]))), "float32").data), [0, 7, 255]);
+  assert.deepEqual(Array.from((await readNpy(file("f64.npy", npy("<f8", "(1, 2)", f64)), "float32")).data), [0.5, -2.25]);
+  assert.deepEqual(Array.from((await readNpy(file("u8.npy", npy("|u1", "(3,)", Buffer.from([0, 7, 255]))), "float32")).data), [0, 7, 255]);
   const i64 = Buffer.alloc(24);
   [2, 0, 1].forEach((v, i) => i64.writeBigInt64LE(BigInt(v), i * 8));
-  assert.deepEqual(Array.from(readNpy(file("i64.npy", npy("<i8", "(3,)", i64)), "int32").data), [2, 0, 1]);
+  assert.deepEqual(Array.from((await readNpy(file("i64.npy", npy("<i8", "(3,)", i64)), "int32")).data), [2, 0, 1]);
   await rejects(() => readNpy(file("fortran.npy", npy("<f4", "(1, 1)", Buffer.alloc(4), "True")), "float32"), /expected C \(row-major\) order/);
   await rejects(() => readNpy(file("short.npy", npy("<f4", "(2, 2)", Buffer.alloc(8))), "float32"), /short\.npy \(byte \d+\): expected 16 bytes of float32 data for shape \(2, 2\), the file ends early/);
   await rejects(() => readNpy(file("notnpy.npy", "hello world"), "float32"), /notnpy\.npy \(byte 0\): expected the \.npy magic/);
@@ -213,4 +213,19 @@ test("standardisation and seeded splits", () => {
   assert.notDeepEqual(stratifiedSplit(y, 0.2, new Rng(2)).test, split.test);
   const r = randomSplit(10, 0.3, new Rng(1));
   assert.deepEqual([r.train.length, r.test.length], [7, 3]);
+});
+
+test("a large .npy pool read two chunks at a time: every row in place, its ids beside it, and a non-finite value reported at the first chunk holding one", async () => {
+  const rows = 1_250_000, cols = 8; // 40 MB: three 16 MB chunks
+  const values = new Float32Array(rows * cols);
+  for (let i = 0; i < values.length; i++) values[i] = (i % 9973) - 4000.5;
+  const ids = Array.from({ length: rows }, (_, i) => `item-${i}`).join("\n") + "\n";
+  writeFileSync(join(dir, "big.ids"), ids);
+  const pool = await readPool(file("big.npy", encodeNpy(values, [rows, cols])));
+  assert.deepEqual([pool.x.rows, pool.x.cols, pool.ids.length, pool.ids[rows - 1]], [rows, cols, rows, `item-${rows - 1}`]);
+  assert.ok(pool.x.data.every((v, i) => v === values[i]));
+  // Bad values in the third and the second chunk: the second chunk's is named, whichever arrives first.
+  values[9_000_000] = Infinity;
+  values[5_000_003] = NaN;
+  await rejects(() => readPool(file("bad.npy", encodeNpy(values, [rows, cols]))), /bad\.npy \(row 625000, column 3\): expected a finite number, found NaN/);
 });

@@ -89,7 +89,7 @@ const rows = (path: string) => readNpy(path, "float32");
 
 test("embeddings from a conv → ReLU → pool → Gemm model equal the literal computation, with ids and labels beside them", async () => {
   const result = await embed("plain", { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] });
-  const { shape, data } = rows(result.files.embeddings);
+  const { shape, data } = await rows(result.files.embeddings);
   assert.deepEqual(shape, [6, 2]);
   const expected = pixels.flatMap((_, i) => {
     const maps = literalMaps(i, [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]);
@@ -105,22 +105,22 @@ test("embeddings from a conv → ReLU → pool → Gemm model equal the literal 
 test("rank-4 and rank-3 outputs: mean pooling, the CLS token, or flattened; channels-last inputs", async () => {
   const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const maps = pixels.map((_, i) => literalMaps(i, imagenet.mean, imagenet.std));
-  const pooled = rows((await embed("maps-mean", { output: "maps" })).files.embeddings);
+  const pooled = await rows((await embed("maps-mean", { output: "maps" })).files.embeddings);
   assert.deepEqual(pooled.shape, [6, 4]);
   assertClose(pooled.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))), 1e-5, "mean over positions");
-  const flat = rows((await embed("maps-none", { output: "maps", pool: "none" })).files.embeddings);
+  const flat = await rows((await embed("maps-none", { output: "maps", pool: "none" })).files.embeddings);
   assertClose(flat.data, maps.flatMap((m) => Array.from(m)), 1e-5, "flattened");
 
   const tokens = { model: tokenModel, size: [6, 6] as [number, number] };
-  const tokenMean = rows((await embed("tokens-mean", tokens)).files.embeddings);
+  const tokenMean = await rows((await embed("tokens-mean", tokens)).files.embeddings);
   assertClose(tokenMean.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))), 1e-5, "mean over tokens");
-  const cls = rows((await embed("tokens-cls", { ...tokens, pool: "cls" })).files.embeddings);
+  const cls = await rows((await embed("tokens-cls", { ...tokens, pool: "cls" })).files.embeddings);
   assertClose(cls.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => m[o * 36])), 1e-5, "first token");
   await assert.rejects(embed("maps-cls", { output: "maps", pool: "cls" }), /output "maps" of shape \[4, 4, 6, 6\]: --pool cls needs a rank-3 output/);
 });
 
 test("an interrupted run resumes with the same arguments and writes the same output; no output appears until it is done", async () => {
-  const whole = rows((await embed("whole", {})).files.embeddings);
+  const whole = await rows((await embed("whole", {})).files.embeddings);
   const out = join(dir, "resumed.npy");
   await assert.rejects(embed("resumed", { batch: 2, onProgress: (p) => {
     if (p.done >= 4) throw new Error("interrupted");
@@ -132,7 +132,7 @@ test("an interrupted run resumes with the same arguments and writes the same out
     if (firstProgress < 0) firstProgress = p.done;
   } });
   assert.deepEqual([result.resumedFrom, firstProgress], [4, 6]);
-  assert.deepEqual(rows(out), whole);
+  assert.deepEqual(await rows(out), whole);
   // Different arguments start afresh.
   await assert.rejects(embed("changed", { batch: 2, onProgress: () => {
     throw new Error("interrupted");
@@ -153,7 +153,7 @@ test("a corrupt image stops the run naming the file; --skip-bad leaves it out an
   const result = await embed("skipped", { images: list, skipBad: true, onSkip: (file) => skipped.push(file) });
   assert.deepEqual([result.rows, skipped.map((f) => f.split("/").pop())], [2, ["zbroken.png"]]);
   assert.equal(readFileSync(result.files.ids, "utf8"), "ant/good\nant/zgood\n");
-  assert.deepEqual(rows(result.files.embeddings).shape, [2, 2]);
+  assert.deepEqual((await rows(result.files.embeddings)).shape, [2, 2]);
 });
 
 test("models that cannot take the images give one clear line", async () => {

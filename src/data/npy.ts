@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { adviseHugePages } from "../linalg/huge-pages.js";
 import { inputError } from "../errors.js";
 import { checkFile } from "./files.js";
@@ -51,32 +52,45 @@ const CHUNK_BYTES = 1 << 24;
 
 /**
  * A .npy array as float32 (features) or int32 (integer labels), read in 16 MB chunks straight
- * into the result, so the peak memory is the result plus one chunk.
+ * into the result, so the peak memory is the result plus a chunk or two. Chunks already in the
+ * right type are read two at a time by libuv's threads: filling fresh memory is mostly page
+ * faults, and two threads fault in parallel while this one checks what has arrived
+ * (`onChunk(data, from, to)`, element indices, in any order) or reads something else. A 1 GB pool
+ * read and checked in 0.6 s this way against 0.9–1.8 s with one synchronous read (scratch
+ * measurements, alternating).
  */
-export function readNpy(path: string, as: "float32"): { shape: number[]; data: Float32Array };
-export function readNpy(path: string, as: "int32"): { shape: number[]; data: Int32Array };
-export function readNpy(path: string, as: "float32" | "int32"): { shape: number[]; data: Float32Array | Int32Array } {
+export async function readNpy(path: string, as: "float32", onChunk?: (data: Float32Array, from: number, to: number) => void): Promise<{ shape: number[]; data: Float32Array }>;
+export async function readNpy(path: string, as: "int32"): Promise<{ shape: number[]; data: Int32Array }>;
+export async function readNpy(path: string, as: "float32" | "int32", onChunk?: (data: Float32Array, from: number, to: number) => void): Promise<{ shape: number[]; data: Float32Array | Int32Array }> {
   const { dtype, shape, dataOffset } = readNpyHeader(path);
   const count = shape.reduce((a, b) => a * b, 1);
   const { bytes, kind } = DTYPES[dtype];
   const out = as === "float32" ? new Float32Array(count) : new Int32Array(count);
   adviseHugePages(out);
-  const fd = openSync(path, "r");
+  const direct = (kind === "float32" && as === "float32") || (kind === "int32" && as === "int32");
+  const perChunk = Math.floor(CHUNK_BYTES / bytes);
+  const file = await open(path, "r");
   try {
-    const direct = (kind === "float32" && as === "float32") || (kind === "int32" && as === "int32");
-    const chunk = direct ? undefined : Buffer.alloc(Math.min(CHUNK_BYTES, count * bytes));
-    const perChunk = direct ? Math.floor(CHUNK_BYTES / bytes) : chunk!.length / bytes;
-    for (let start = 0; start < count; start += perChunk) {
-      const n = Math.min(perChunk, count - start);
-      const target = direct ? new Uint8Array(out.buffer, start * bytes, n * bytes) : chunk!.subarray(0, n * bytes);
-      const got = readFully(fd, target, dataOffset + start * bytes);
-      if (got < n * bytes) {
-        throw inputError(path, `byte ${dataOffset + start * bytes + got}`, `expected ${count * bytes} bytes of ${kind} data for shape (${shape.join(", ")}), the file ends early`);
+    let next = 0;
+    const reader = async () => {
+      const chunk = direct ? undefined : Buffer.alloc(Math.min(CHUNK_BYTES, count * bytes));
+      for (let start = next; start < count; start = next) {
+        next += perChunk;
+        const n = Math.min(perChunk, count - start);
+        const target = direct ? new Uint8Array(out.buffer, start * bytes, n * bytes) : chunk!.subarray(0, n * bytes);
+        const got = await readFully(file, target, dataOffset + start * bytes);
+        if (got < n * bytes) {
+          throw inputError(path, `byte ${dataOffset + start * bytes + got}`, `expected ${count * bytes} bytes of ${kind} data for shape (${shape.join(", ")}), the file ends early`);
+        }
+        if (!direct) convert(chunk!, kind, bytes, n, out, start, path, dataOffset + start * bytes);
+        if (out instanceof Float32Array) onChunk?.(out, start, start + n);
       }
-      if (!direct) convert(chunk!, kind, bytes, n, out, start, path, dataOffset + start * bytes);
-    }
+    };
+    // Both readers finish before the file closes, even when one fails.
+    const failed = (await Promise.allSettled(direct ? [reader(), reader()] : [reader()])).find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   } finally {
-    closeSync(fd);
+    await file.close();
   }
   return { shape, data: out };
 }
@@ -94,7 +108,7 @@ export function readNpyRows(path: string, header: NpyHeader, start: number, coun
   const position = dataOffset + start * cols * bytes;
   const fd = openSync(path, "r");
   try {
-    const got = readFully(fd, raw, position);
+    const got = readFullySync(fd, raw, position);
     if (got < raw.length) throw inputError(path, `byte ${position + got}`, `expected ${shape.reduce((a, b) => a * b, 1) * bytes} bytes of ${kind} data for shape (${shape.join(", ")}), the file ends early`);
   } finally {
     closeSync(fd);
@@ -103,7 +117,17 @@ export function readNpyRows(path: string, header: NpyHeader, start: number, coun
   return out;
 }
 
-function readFully(fd: number, target: Uint8Array, position: number): number {
+async function readFully(file: FileHandle, target: Uint8Array, position: number): Promise<number> {
+  let got = 0;
+  while (got < target.length) {
+    const { bytesRead } = await file.read(target, got, target.length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
+function readFullySync(fd: number, target: Uint8Array, position: number): number {
   let got = 0;
   while (got < target.length) {
     const n = readSync(fd, target, got, target.length - got, position + got);

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { firstTextChunk, forEachLine, readLineList, sidecarFile } from "./files.js";
 import { isDirectoryPath, isManifestHeader } from "./images/folder.js";
 import { loadImageDataset } from "./images/dataset.js";
-import { readNpy } from "./npy.js";
+import { readNpy, readNpyHeader } from "./npy.js";
 import { RowBlocks } from "./row-blocks.js";
 import { checkFinite } from "./transform.js";
 
@@ -20,11 +20,15 @@ export interface Pool {
 /** Row of each id; a repeated id is a one-line error naming `source` and both rows. */
 export function indexIds(ids: string[], source: string): Map<string, number> {
   const rows = new Map<string, number>();
-  ids.forEach((id, row) => {
-    const first = rows.get(id);
-    if (first !== undefined) throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
-    rows.set(id, row);
-  });
+  // One hash operation per id (a set that does not grow the map met the id before), not a get and a set.
+  for (let row = 0; row < ids.length; row++) {
+    const size = rows.size;
+    rows.set(ids[row], row);
+    if (rows.size === size) {
+      const first = ids.indexOf(ids[row]);
+      throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(ids[row])} (first at row ${first}); ids must be unique`);
+    }
+  }
   return rows;
 }
 
@@ -41,12 +45,8 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
   const isNpy = /\.npy$/i.test(path);
   if (idsPath && !isNpy) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
   if (isNpy) {
-    const { shape, data } = readNpy(path, "float32");
-    if (shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (items, features) array, found shape (${shape.join(", ")})`);
-    const x = matrix(shape[0], shape[1], data);
-    checkFinite(x, path);
-    const ids = idsPath ?? sidecarFile(path, ".ids");
-    pool = { ids: ids ? await readLineList(ids, x.rows, path, "ids") : rowNumbers(x.rows), x };
+    const { x, ids } = await readNpyMatrix(path, idsPath ?? sidecarFile(path, ".ids"));
+    pool = { ids: ids ?? rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
     pool = await readJsonlPool(path);
   } else if (isDirectoryPath(path) || (existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(",")))) {
@@ -57,6 +57,32 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
   }
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
   return { ...pool, source: path };
+}
+
+/**
+ * A 2-D .npy file as a matrix checked to be finite, with its ids when a file of them is given.
+ * The ids are parsed while the rows are read (the read runs in libuv's threads), and each chunk
+ * of rows is checked as it arrives. A non-finite value is reported at the first chunk holding one
+ * in file order, whatever order the chunks arrive in.
+ */
+export async function readNpyMatrix(path: string, idsPath: string | undefined): Promise<{ x: Matrix; ids?: string[] }> {
+  const { shape } = readNpyHeader(path);
+  if (shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (rows, features) array, found shape (${shape.join(", ")})`);
+  const [rows, cols] = shape;
+  let firstBad: { from: number; error: unknown } | undefined;
+  const [read, ids] = await Promise.all([
+    readNpy(path, "float32", (data, from, to) => {
+      if (firstBad && firstBad.from < from) return;
+      try {
+        checkFinite(matrix(rows, cols, data), path, from, to);
+      } catch (error) {
+        firstBad = { from, error };
+      }
+    }),
+    idsPath ? readLineList(idsPath, rows, path, "ids") : undefined,
+  ]);
+  if (firstBad) throw firstBad.error;
+  return { x: matrix(rows, cols, read.data), ids };
 }
 
 /** Every image of a folder or manifest (train and test splits alike) as one pool. */

@@ -3,7 +3,6 @@ import { dirname, join } from "node:path";
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { inputError, UserError } from "../errors.js";
-import { matrix } from "../linalg/matrix.js";
 import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "./dataset.js";
 import { readCsvTable, sniffDelimiter, type ColumnRef, type Delimiter } from "./csv.js";
 import { firstTextChunk, readLineList, sidecarFile } from "./files.js";
@@ -12,7 +11,7 @@ import { isManifestHeader } from "./images/folder.js";
 import { loadImageDataset } from "./images/dataset.js";
 import type { ImageStats } from "./images/load.js";
 import { readNpy } from "./npy.js";
-import { checkFinite } from "./transform.js";
+import { readNpyMatrix } from "./pool.js";
 
 export interface BuiltInDataset {
   name: string;
@@ -127,12 +126,7 @@ async function loadCsvDataset(path: string, options: Pick<LoadOptions, "labelCol
 }
 
 async function loadNpyDataset(path: string, labelsPath: string | undefined, requireLabels: boolean): Promise<Dataset> {
-  const features = readNpy(path, "float32");
-  if (features.shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (rows, features) array, found shape (${features.shape.join(", ")})`);
-  const x = matrix(features.shape[0], features.shape[1], features.data);
-  checkFinite(x, path);
-  const idsPath = sidecarFile(path, ".ids");
-  const ids = idsPath ? await readLineList(idsPath, x.rows, path, "ids") : undefined;
+  const { x, ids } = await readNpyMatrix(path, sidecarFile(path, ".ids"));
   if (!labelsPath) {
     if (requireLabels) throw new UserError(`${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line), or put them beside it as ${path.replace(/\.npy$/i, ".labels")}`);
     return { name: path, x, y: new Int32Array(x.rows), classNames: ["(unlabelled)"], ids };
@@ -144,7 +138,7 @@ async function loadNpyDataset(path: string, labelsPath: string | undefined, requ
 
 async function readLabelFile(path: string, expected: number, dataPath: string): Promise<string[]> {
   if (!/\.npy$/i.test(path)) return readLineList(path, expected, dataPath, "labels");
-  const labels = readNpy(path, "int32");
+  const labels = await readNpy(path, "int32");
   if (labels.shape.length !== 1) throw inputError(path, "header", `expected a 1-dimensional label array, found shape (${labels.shape.join(", ")})`);
   if (labels.shape[0] !== expected) throw inputError(path, undefined, `expected ${expected} labels to match ${dataPath}, found ${labels.shape[0]}`);
   return Array.from(labels.data, String);

@@ -83,8 +83,8 @@ export function standardizeInPlace(x: Matrix, s: Standardizer): Matrix {
 }
 
 /** Throw a one-line error naming the first NaN or infinite value of `x`. */
-export function checkFinite(x: Matrix, source: string): void {
-  for (let i = 0; i < x.data.length; i++) {
+export function checkFinite(x: Matrix, source: string, from = 0, to = x.data.length): void {
+  for (let i = from; i < to; i++) {
     if (!Number.isFinite(x.data[i])) {
       const row = Math.floor(i / x.cols), col = i % x.cols;
       throw inputError(source, `row ${row}, column ${col}`, `expected a finite number, found ${x.data[i]}`);

@@ -104,7 +104,10 @@ export function selectRows(options: SelectRowsOptions): RowSelection {
   const { x, labeledRows, y, numClasses, strategy, budget, model: kind = "linear", seed = 0 } = options;
   const isLabeled = new Uint8Array(x.rows);
   for (const r of labeledRows) isLabeled[r] = 1;
-  const unlabeled = Int32Array.from({ length: x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  let labeledCount = 0;
+  for (let i = 0; i < x.rows; i++) labeledCount += isLabeled[i];
+  const unlabeled = new Int32Array(x.rows - labeledCount);
+  for (let i = 0, u = 0; i < x.rows; i++) if (!isLabeled[i]) unlabeled[u++] = i;
   const model = new NeuralClassifier(x.cols, numClasses, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
   const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
   const started = performance.now();
