@@ -204,6 +204,31 @@ test("a running simulation job reports its rounds: the coordinator counts the pa
   await Promise.all(workers.splice(0).map(stop));
 });
 
+test("a worker frozen past its lock loses its simulation run to another worker and stops it at the next round; the results are unchanged", async () => {
+  const args = ["--dataset", "vowel", "--hidden", "64", "--strategies", "entropy", "--seeds", "7", "--init", "22", "--query", "11", "--rounds", "30", "--epochs", "300", "--quiet"];
+  assert.equal(cli("simulate", ...args, "--out", join(dir, "frozen-local")).status, 0);
+  const frozenLog: string[] = [], otherLog: string[] = [];
+  const frozen = await startWorker(1, frozenLog);
+  const running = spawn(process.execPath, [bin, "simulate", ...args, "--out", join(dir, "frozen-queued"), "--queue", url], { stdio: "ignore" });
+  // Freeze the worker a moment after its run starts, for longer than its 1 s lock; a second worker takes the job meanwhile.
+  for (let i = 0; i < 400 && !frozenLog.some((l) => / round 2\/30:/.test(l)); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  frozen.kill("SIGSTOP");
+  await startWorker(1, otherLog);
+  for (let i = 0; i < 400 && !otherLog.some((l) => /simulate \S+ started/.test(l)); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  frozen.kill("SIGCONT");
+  assert.equal(await new Promise((resolve) => running.once("exit", resolve)), 0);
+  const lines = (d: string) => readFileSync(join(dir, d, "results.jsonl"), "utf8").trim().split("\n").map((l) => {
+    const r = JSON.parse(l);
+    return [r.strategy, r.seed, r.round, r.labeled, r.accuracy].join(",");
+  });
+  assert.deepEqual(lines("frozen-queued"), lines("frozen-local"));
+  for (let i = 0; i < 200 && !frozenLog.some((l) => /lost the lock/.test(l)); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(frozenLog.some((l) => /^worker: lost the lock of simulate-\w+; stopping it \(another worker reruns it\)$/.test(l)), frozenLog.join(" | "));
+  assert.ok(!frozenLog.some((l) => / round 30\/30:/.test(l)), "the frozen worker stopped its run before the end");
+  assert.ok(otherLog.some((l) => / round 30\/30:/.test(l)), "the other worker ran it to the end");
+  await Promise.all(workers.splice(0).map(stop));
+});
+
 test("failures: Redis unreachable, a shard without ids, a job from another version", async () => {
   const oneLine = (r: ReturnType<typeof cli>, pattern: RegExp) => {
     assert.equal(r.status, 2, r.stderr);

@@ -16,12 +16,18 @@ import { floatsFromBase64, toBase64, type AlfamixJob, type JobProgress, type Sco
  * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
  * alfamix is refused: the numbers must be the coordinator's.
  */
-export default async function processJob(job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> }): Promise<ScoreResult | SimulateResult | EncodedResult> {
+export default async function processJob(job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> }, _token?: string, signal?: AbortSignal): Promise<ScoreResult | SimulateResult | EncodedResult> {
   const data = job.data;
   if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
-  // The message leaves this thread at once, although the run goes on synchronously.
-  const report = (progress: JobProgress) => void job.updateProgress?.(progress).catch(() => undefined);
-  return data.kind === "score" ? score(data) : data.kind === "kmeans" ? kmeansJob(data) : simulateRun(data, report);
+  if (data.kind === "score") return score(data);
+  if (data.kind === "kmeans") return kmeansJob(data);
+  return simulateRun(data, async (progress) => {
+    void job.updateProgress?.(progress).catch(() => undefined);
+    // Between rounds, let this thread hear a cancellation: the worker cancels a job whose lock it
+    // lost (another worker has it by now), and a run can take hours.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) throw new Error(`stopped: ${String(signal.reason)}`);
+  });
 }
 
 /** Rows read and scored at a time: bounded memory whatever the shard's size. */
@@ -66,7 +72,7 @@ const sources = new Map<string, Promise<ExperimentSource>>();
 const starts = new Map<string, SeedStart>();
 
 /** One (strategy, seed) run, exactly as `simulate` runs it locally, reporting each round as it ends. */
-async function simulateRun(job: SimulateJob, report: (progress: JobProgress) => void): Promise<SimulateResult> {
+async function simulateRun(job: SimulateJob, report: (progress: JobProgress) => Promise<void>): Promise<SimulateResult> {
   const { config, seed } = job;
   const dataKey = JSON.stringify([config.dataset, config.test, config.labelColumn, config.labels, config.delimiter, config.header, config.imageSize]);
   if (!sources.has(dataKey)) sources.set(dataKey, loadSimulationSource(config));

@@ -32,6 +32,12 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
     const line = (progress as Partial<JobProgress>)?.line;
     if (typeof line === "string") log(`worker: ${job.name} ${job.id}: ${line}`);
   });
+  // A worker that froze past its lock (suspended, asleep, cut off from Redis) has lost the job to
+  // another worker, and anything it finishes would be discarded: stop it (a simulation run stops
+  // at its next round; short jobs just finish).
+  worker.on("lockRenewalFailed", (jobIds) => {
+    for (const id of jobIds) if (worker.cancelJob(id, "this worker lost the job's lock; another worker reruns it")) log(`worker: lost the lock of ${id}; stopping it (another worker reruns it)`);
+  });
   worker.on("failed", (job, e) => log(`worker: ${job?.name} ${job?.id} failed: ${e.message.split("\n")[0]}`));
   worker.on("error", (e) => log(`worker: ${e.message.split("\n")[0]}`));
   await worker.waitUntilReady();

@@ -185,7 +185,7 @@ export function startSeed(source: ExperimentSource, config: SimulationConfig, se
  * truth, retrains from the initial weights and tests. Returns its result rows and, at the map
  * round, what was labelled and picked. Deterministic: the same run gives the same rows anywhere.
  */
-export function runStrategy(start: SeedStart, config: SimulationConfig, entry: string, onRound?: (round: number, labeled: number, accuracy: number) => void): { rows: RoundResult[]; mapRecord?: MapRecord } {
+export async function runStrategy(start: SeedStart, config: SimulationConfig, entry: string, onRound?: (round: number, labeled: number, accuracy: number) => void | Promise<void>): Promise<{ rows: RoundResult[]; mapRecord?: MapRecord }> {
   const { seed, experiment, initial, model, round0 } = start;
   const { pool } = experiment;
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
@@ -195,7 +195,7 @@ export function runStrategy(start: SeedStart, config: SimulationConfig, entry: s
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
   let labeled = initial, mapRecord: MapRecord | undefined;
-  onRound?.(0, labeled.length, round0.accuracy);
+  await onRound?.(0, labeled.length, round0.accuracy);
   for (let round = 1; round <= config.rounds; round++) {
     const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
     const queryStart = performance.now();
@@ -209,7 +209,7 @@ export function runStrategy(start: SeedStart, config: SimulationConfig, entry: s
     labeled = Int32Array.from([...labeled, ...result.indices]);
     const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
     rows.push({ strategy: strategyName, seed, round, labeled: labeled.length, accuracy: acc, trainMs, queryMs, ...(result.stats ? { stats: roundStats(result.stats) } : {}) });
-    onRound?.(round, labeled.length, acc);
+    await onRound?.(round, labeled.length, acc);
   }
   return { rows, mapRecord };
 }
@@ -255,7 +255,7 @@ export async function simulate(config: SimulationConfig, options: SimulationOpti
     const start = startSeed(source, config, seed);
     for (const entry of entries) {
       const strategy = labelOf(entry);
-      const { rows, mapRecord } = runStrategy(start, config, entry, (round, labeled, accuracy) => {
+      const { rows, mapRecord } = await runStrategy(start, config, entry, (round, labeled, accuracy) => {
         roundsDone++;
         const elapsedMs = performance.now() - started;
         options.onProgress?.({ strategy, seed, round, rounds: config.rounds, labeled, accuracy, runsDone, runsTotal, elapsedMs, etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone) });
