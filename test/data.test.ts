@@ -7,7 +7,7 @@ import { UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
 import { alignClasses, classCounts, encodeLabels } from "../src/data/dataset.js";
 import { readCsvTable, sniffDelimiter } from "../src/data/csv.js";
-import { readPool } from "../src/data/pool.js";
+import { IdIndex, readPool } from "../src/data/pool.js";
 import { readIdx, readIdxDirectory } from "../src/data/idx.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
 import { loadDataset } from "../src/data/registry.js";
@@ -228,4 +228,14 @@ test("a large .npy pool read two chunks at a time: every row in place, its ids b
   values[9_000_000] = Infinity;
   values[5_000_003] = NaN;
   await rejects(() => readPool(file("bad.npy", encodeNpy(values, [rows, cols]))), /bad\.npy \(row 625000, column 3\): expected a finite number, found NaN/);
+});
+
+test("IdIndex finds every id's row, nothing for an absent id, and names both rows of a repeated id", () => {
+  const rng = new Rng(5);
+  const ids = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `p${i}` : `${rng.uniform().toString(36).slice(2, 2 + (i % 9))}-${i}`));
+  const index = new IdIndex(ids, "pool.csv");
+  ids.forEach((id, row) => assert.equal(index.get(id), row));
+  for (const absent of ["", "p1", "p5001", "x-0"]) assert.equal(index.get(absent), undefined);
+  assert.throws(() => new IdIndex([...ids, "p300"], "pool.csv"), /^UserError: pool\.csv \(row 5000\): duplicate id "p300" \(first at row 300\); ids must be unique$/);
+  assert.equal(new IdIndex([], "empty").get("a"), undefined);
 });

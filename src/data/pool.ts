@@ -17,19 +17,51 @@ export interface Pool {
   source?: string;
 }
 
-/** Row of each id; a repeated id is a one-line error naming `source` and both rows. */
-export function indexIds(ids: string[], source: string): Map<string, number> {
-  const rows = new Map<string, number>();
-  // One hash operation per id (a set that does not grow the map met the id before), not a get and a set.
-  for (let row = 0; row < ids.length; row++) {
-    const size = rows.size;
-    rows.set(ids[row], row);
-    if (rows.size === size) {
-      const first = ids.indexOf(ids[row]);
-      throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(ids[row])} (first at row ${first}); ids must be unique`);
+/**
+ * Rows by id, for a list of ids that must be unique (a repeated id is a one-line error naming
+ * `source` and both rows). An open-addressing table of row numbers keyed by a 32-bit FNV-1a hash
+ * of each id, with strings compared only where hashes meet: a Map of 10⁶ strings took about
+ * 0.7 s to build, most of the 10⁶-row query's bookkeeping.
+ */
+export class IdIndex {
+  /** Row + 1 per slot; 0 is empty. */
+  private readonly slots: Int32Array;
+  private readonly hashes: Uint32Array;
+  private readonly mask: number;
+
+  constructor(private readonly ids: string[], source: string) {
+    let size = 16;
+    while (size < 2 * ids.length) size *= 2;
+    this.slots = new Int32Array(size);
+    this.hashes = new Uint32Array(size);
+    this.mask = size - 1;
+    for (let row = 0; row < ids.length; row++) {
+      const id = ids[row], hash = hashId(id);
+      let slot = hash & this.mask;
+      for (; this.slots[slot] !== 0; slot = (slot + 1) & this.mask) {
+        const first = this.slots[slot] - 1;
+        if (this.hashes[slot] === hash && ids[first] === id) throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
+      }
+      this.slots[slot] = row + 1;
+      this.hashes[slot] = hash;
     }
   }
-  return rows;
+
+  /** The row of `id`, or undefined when it is not in the list. */
+  get(id: string): number | undefined {
+    const hash = hashId(id);
+    for (let slot = hash & this.mask; this.slots[slot] !== 0; slot = (slot + 1) & this.mask) {
+      if (this.hashes[slot] === hash && this.ids[this.slots[slot] - 1] === id) return this.slots[slot] - 1;
+    }
+    return undefined;
+  }
+}
+
+function hashId(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  // FNV's low bits mix poorly for ids that differ only at the end ("p1", "p2", …); fold the high bits in.
+  return (hash ^ (hash >>> 15)) >>> 0;
 }
 
 /**
@@ -38,7 +70,7 @@ export function indexIds(ids: string[], source: string): Map<string, number> {
  * ids from `idsPath`, else X.ids beside X.npy, else the row number) or a folder or manifest of
  * images (ids are their paths without extension; pixels flattened to [0, 1]). Read in chunks; any
  * NaN, infinity, ragged row or repeated id is a one-line error; repeated ids are found where the
- * pool is used (indexIds).
+ * pool is used (IdIndex).
  */
 export async function readPool(path: string, idsPath?: string, imageSize?: [number, number]): Promise<Pool> {
   let pool: Pool;

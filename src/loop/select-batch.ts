@@ -1,5 +1,5 @@
 import { encodeLabels } from "../data/dataset.js";
-import { indexIds, type LabeledItems, type Pool } from "../data/pool.js";
+import { IdIndex, type LabeledItems, type Pool } from "../data/pool.js";
 import { fitStandardizer, standardizeInPlace } from "../data/transform.js";
 import { UserError } from "../errors.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
@@ -130,7 +130,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
   if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
   const strategy = typeof options.strategy === "object" ? options.strategy : createStrategy(options.strategy ?? "alfamix", options.strategyOptions);
-  const row = indexIds(pool.ids, pool.source ?? "pool");
+  const row = new IdIndex(pool.ids, pool.source ?? "pool");
   const labeledRows = Int32Array.from(labeled.ids, (id) => {
     const r = row.get(id);
     if (r === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
