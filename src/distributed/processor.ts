@@ -6,7 +6,7 @@ import { loadSimulationSource, runStrategy, seedStartKey, startSeed, type SeedSt
 import type { ExperimentSource } from "../loop/prepare.js";
 import { closedFormSearch } from "../strategies/alfamix-closed-form.js";
 import { entropyScores, leastConfidenceScores, marginScores } from "../strategies/uncertainty.js";
-import { topK } from "../strategies/types.js";
+import { topK, unlabeledRows } from "../strategies/types.js";
 import { VERSION } from "../version.js";
 import { kmeansJob, type EncodedResult } from "./kmeans-jobs.js";
 import { floatsFromBase64, toBase64, type AlfamixJob, type JobProgress, type ScoreJob, type ScoreResult, type SimulateJob, type SimulateResult } from "./jobs.js";
@@ -46,7 +46,7 @@ export function score(job: ScoreJob): ScoreResult {
   for (let start = 0; start < job.rows; start += CHUNK_ROWS) {
     const count = Math.min(CHUNK_ROWS, job.rows - start);
     const x = matrix(count, D, readNpyRows(job.file, header, start, count));
-    const unlabeled = Int32Array.from({ length: count }, (_, i) => i).filter((i) => !labeled[start + i]);
+    const unlabeled = unlabeledRows(labeled.subarray(start, start + count));
     if (job.strategy === "alfamix") {
       const a = job.alfamix!;
       const search = closedFormSearch({

@@ -16,6 +16,7 @@ import type { RedisConnection } from "./connection.js";
 import { dispatch, type DispatchProgress } from "./dispatch.js";
 import { remoteKMeans } from "./kmeans-jobs.js";
 import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
+import { unlabeledRows } from "../strategies/types.js";
 
 export interface RemoteQueryOptions {
   connection: RedisConnection;
@@ -90,7 +91,7 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
   }));
   const results = await dispatch<ScoreResult>(options.connection, jobs, { onProgress: (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }) });
 
-  const unlabeled = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const unlabeled = unlabeledRows(isLabeled);
   const b0 = Math.min(budget, unlabeled.length);
   const rng = new Rng(seed).child("query");
   let picked: Int32Array, scores: Float32Array, stats: Record<string, number> = {};

@@ -14,6 +14,7 @@ import { checkNormalization, loadExperimentSource, prepareExperiment, type Exper
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
 import { readMapRecords, writeMapRecord, writeProjection, type MapRecord } from "./maps.js";
 import { projectForMap } from "../eval/projection.js";
+import { unlabeledRows } from "../strategies/types.js";
 
 /** Everything that defines a simulation; written to config.json so that it can be rerun. */
 export interface SimulationConfig {
@@ -197,7 +198,7 @@ export async function runStrategy(start: SeedStart, config: SimulationConfig, en
   let labeled = initial, mapRecord: MapRecord | undefined;
   await onRound?.(0, labeled.length, round0.accuracy);
   for (let round = 1; round <= config.rounds; round++) {
-    const unlabeled = Int32Array.from({ length: pool.x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+    const unlabeled = unlabeledRows(isLabeled);
     const queryStart = performance.now();
     const result = strategy.query({
       pool: pool.x, labeled, labels: labeled.map((i) => pool.y[i]), unlabeled, model,

@@ -72,6 +72,15 @@ export function checkQuery(strategy: string, context: QueryContext, budget: numb
   return Math.min(budget, unlabeled.length);
 }
 
+/** The rows not marked in `isLabeled` (1 = labelled), in order: the pool a strategy chooses from. */
+export function unlabeledRows(isLabeled: Uint8Array): Int32Array {
+  let labeled = 0;
+  for (let i = 0; i < isLabeled.length; i++) labeled += isLabeled[i];
+  const rows = new Int32Array(isLabeled.length - labeled);
+  for (let i = 0, u = 0; i < isLabeled.length; i++) if (!isLabeled[i]) rows[u++] = i;
+  return rows;
+}
+
 /**
  * The positions (into `scores`) of the k largest scores, largest first; ties go to the lower
  * position. O(n log k) with a binary heap, so a million-item pool costs no full sort.

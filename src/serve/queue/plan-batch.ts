@@ -7,6 +7,7 @@ import { buildAnchors } from "../../strategies/alfamix-anchors.js";
 import { flippingAnchors } from "../../strategies/alfamix-literal.js";
 import { createStrategy } from "../../strategies/registry.js";
 import type { ProjectConfig, QueueEntry } from "../store/store.js";
+import { unlabeledRows } from "../../strategies/types.js";
 
 /** Why an item is in the queue, as the labelling page shows it. */
 export interface Why {
@@ -44,7 +45,7 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
   const rng = new Rng(config.seed).child(`batch/${version}`);
   const isLabeled = new Uint8Array(x.rows);
   for (const r of labeledRows) isLabeled[r] = 1;
-  const unlabeled = Int32Array.from({ length: x.rows }, (_, i) => i).filter((i) => !isLabeled[i]);
+  const unlabeled = unlabeledRows(isLabeled);
   const budget = Math.min(config.batch, unlabeled.length);
   if (budget === 0) return { entries: [], kind: "model", ms: performance.now() - started };
 
