@@ -7,7 +7,8 @@ import { UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
 import { alignClasses, classCounts, encodeLabels } from "../src/data/dataset.js";
 import { readCsvTable, sniffDelimiter } from "../src/data/csv.js";
-import { IdIndex, readPool } from "../src/data/pool.js";
+import { readPool } from "../src/data/pool.js";
+import { IdIndex, IdList } from "../src/data/ids.js";
 import { readIdx, readIdxDirectory } from "../src/data/idx.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
 import { loadDataset } from "../src/data/registry.js";
@@ -160,7 +161,7 @@ test("X.npy finds its labels and ids in X.labels and X.ids beside it", async () 
   file("emb.ids", "a/1\nb/2\nc/3\n");
   const { train } = await loadDataset(x);
   assert.deepEqual([Array.from(train.y), train.classNames, train.ids], [[0, 1, 0], ["cat", "dog"], ["a/1", "b/2", "c/3"]]);
-  assert.deepEqual((await readPool(x)).ids, ["a/1", "b/2", "c/3"]);
+  assert.deepEqual([...(await readPool(x)).ids], ["a/1", "b/2", "c/3"]);
   file("short.npy", encodeNpy(Float32Array.from([0, 1]), [1, 2]));
   file("short.labels", "cat\ndog\n");
   await rejects(loadDataset(join(dir, "short.npy")), /short\.labels: expected 1 labels, one per line, to match .*short\.npy; found 2/);
@@ -222,7 +223,8 @@ test("a large .npy pool read two chunks at a time: every row in place, its ids b
   const ids = Array.from({ length: rows }, (_, i) => `item-${i}`).join("\n") + "\n";
   writeFileSync(join(dir, "big.ids"), ids);
   const pool = await readPool(file("big.npy", encodeNpy(values, [rows, cols])));
-  assert.deepEqual([pool.x.rows, pool.x.cols, pool.ids.length, pool.ids[rows - 1]], [rows, cols, rows, `item-${rows - 1}`]);
+  const read = IdList.of(pool.ids);
+  assert.deepEqual([pool.x.rows, pool.x.cols, read.length, read.get(0), read.get(777_777), read.get(rows - 1)], [rows, cols, rows, "item-0", "item-777777", `item-${rows - 1}`]);
   assert.ok(pool.x.data.every((v, i) => v === values[i]));
   // Bad values in the third and the second chunk: the second chunk's is named, whichever arrives first.
   values[9_000_000] = Infinity;
@@ -238,4 +240,19 @@ test("IdIndex finds every id's row, nothing for an absent id, and names both row
   for (const absent of ["", "p1", "p5001", "x-0"]) assert.equal(index.get(absent), undefined);
   assert.throws(() => new IdIndex([...ids, "p300"], "pool.csv"), /^UserError: pool\.csv \(row 5000\): duplicate id "p300" \(first at row 300\); ids must be unique$/);
   assert.equal(new IdIndex([], "empty").get("a"), undefined);
+});
+
+test("IdList reads one id per line (\\r\\n, gzip, UTF-8, blank lines at the end), numbers rows, and joins shards", async () => {
+  const lines = ["α/1", "", "b 2", "naïve-3", "p4"];
+  const plain = await IdList.read(file("u.ids", lines.join("\r\n") + "\r\n\n"), 5, "u.npy");
+  const zipped = await IdList.read(file("u.ids.gz", gzipSync(lines.join("\n"))), 5, "u.npy");
+  assert.deepEqual([[...plain], zipped.toArray(), plain.toArray(2, 4)], [lines, lines, ["b 2", "naïve-3"]]);
+  await rejects(IdList.read(join(dir, "u.ids"), 6, "u.npy"), /u\.ids: expected 6 ids, one per line, to match u\.npy; found 5/);
+  assert.deepEqual([...IdList.rowNumbers(12)], Array.from({ length: 12 }, (_, i) => String(i)));
+  assert.deepEqual(IdList.rowNumbers(0).length, 0);
+  const joined = IdList.concat([plain, IdList.of(["x", "ÿ"]), IdList.rowNumbers(2)]);
+  assert.deepEqual([...joined], [...lines, "x", "ÿ", "0", "1"]);
+  const index = new IdIndex(joined, "joined");
+  assert.deepEqual([...lines, "x", "ÿ", "0", "1"].map((id) => index.get(id)), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(index.get("naive-3"), undefined);
 });

@@ -74,16 +74,14 @@ export function sidecarFile(path: string, extension: string): string | undefined
   return candidate !== path && existsSync(candidate) ? candidate : undefined;
 }
 
-/** One value per line (ids or labels), as many as `dataPath` has rows; trailing blank lines are ignored. */
-export async function readLineList(path: string, expected: number, dataPath: string, what: string): Promise<string[]> {
+/** One label per line, as many as `dataPath` has rows; trailing blank lines are ignored (ids: IdList.read). */
+export async function readLabelList(path: string, expected: number, dataPath: string): Promise<string[]> {
   const values: string[] = [];
-  await forEachLine(path, (text) => values.push(what === "labels" ? text.trim() : text));
-  while (values.length > expected && values[values.length - 1].trim() === "") values.pop();
-  if (values.length !== expected) throw inputError(path, undefined, `expected ${expected} ${what}, one per line, to match ${dataPath}; found ${values.length}`);
-  if (what === "labels") {
-    const blank = values.findIndex((v) => v === "");
-    if (blank >= 0) throw inputError(path, `line ${blank + 1}`, "expected a label, found an empty line");
-  }
+  await forEachLine(path, (text) => values.push(text.trim()));
+  while (values.length > expected && values[values.length - 1] === "") values.pop();
+  if (values.length !== expected) throw inputError(path, undefined, `expected ${expected} labels, one per line, to match ${dataPath}; found ${values.length}`);
+  const blank = values.findIndex((v) => v === "");
+  if (blank >= 0) throw inputError(path, `line ${blank + 1}`, "expected a label, found an empty line");
   return values;
 }
 

@@ -5,5 +5,6 @@ export * from "./npy.js";
 export * from "./registry.js";
 export * from "./transform.js";
 export * from "./pool.js";
+export * from "./ids.js";
 export * from "./images/index.js";
 export * from "./cache.js";

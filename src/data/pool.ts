@@ -2,7 +2,8 @@ import { inputError, UserError } from "../errors.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { forEachCsvRow, readCsvTable } from "./csv.js";
 import { existsSync } from "node:fs";
-import { firstTextChunk, forEachLine, readLineList, sidecarFile } from "./files.js";
+import { firstTextChunk, forEachLine, sidecarFile } from "./files.js";
+import { IdList } from "./ids.js";
 import { isDirectoryPath, isManifestHeader } from "./images/folder.js";
 import { loadImageDataset } from "./images/dataset.js";
 import { readNpy, readNpyHeader } from "./npy.js";
@@ -11,57 +12,11 @@ import { checkFinite } from "./transform.js";
 
 /** Items to choose from: an id and a feature (or embedding) row each. */
 export interface Pool {
-  ids: string[];
+  /** One per row: an IdList as read from files, or an array of strings given by a caller. */
+  ids: IdList | string[];
   x: Matrix;
   /** Where the pool came from, for error messages (a file name). */
   source?: string;
-}
-
-/**
- * Rows by id, for a list of ids that must be unique (a repeated id is a one-line error naming
- * `source` and both rows). An open-addressing table of row numbers keyed by a 32-bit FNV-1a hash
- * of each id, with strings compared only where hashes meet: a Map of 10⁶ strings took about
- * 0.7 s to build, most of the 10⁶-row query's bookkeeping.
- */
-export class IdIndex {
-  /** Row + 1 per slot; 0 is empty. */
-  private readonly slots: Int32Array;
-  private readonly hashes: Uint32Array;
-  private readonly mask: number;
-
-  constructor(private readonly ids: string[], source: string) {
-    let size = 16;
-    while (size < 2 * ids.length) size *= 2;
-    this.slots = new Int32Array(size);
-    this.hashes = new Uint32Array(size);
-    this.mask = size - 1;
-    for (let row = 0; row < ids.length; row++) {
-      const id = ids[row], hash = hashId(id);
-      let slot = hash & this.mask;
-      for (; this.slots[slot] !== 0; slot = (slot + 1) & this.mask) {
-        const first = this.slots[slot] - 1;
-        if (this.hashes[slot] === hash && ids[first] === id) throw inputError(source, `row ${row}`, `duplicate id ${JSON.stringify(id)} (first at row ${first}); ids must be unique`);
-      }
-      this.slots[slot] = row + 1;
-      this.hashes[slot] = hash;
-    }
-  }
-
-  /** The row of `id`, or undefined when it is not in the list. */
-  get(id: string): number | undefined {
-    const hash = hashId(id);
-    for (let slot = hash & this.mask; this.slots[slot] !== 0; slot = (slot + 1) & this.mask) {
-      if (this.hashes[slot] === hash && this.ids[this.slots[slot] - 1] === id) return this.slots[slot] - 1;
-    }
-    return undefined;
-  }
-}
-
-function hashId(id: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-  // FNV's low bits mix poorly for ids that differ only at the end ("p1", "p2", …); fold the high bits in.
-  return (hash ^ (hash >>> 15)) >>> 0;
 }
 
 /**
@@ -78,14 +33,14 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
   if (idsPath && !isNpy) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
   if (isNpy) {
     const { x, ids } = await readNpyMatrix(path, idsPath ?? sidecarFile(path, ".ids"));
-    pool = { ids: ids ?? rowNumbers(x.rows), x };
+    pool = { ids: ids ?? IdList.rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
     pool = await readJsonlPool(path);
   } else if (isDirectoryPath(path) || (existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(",")))) {
     pool = await readImagePool(path, imageSize);
   } else {
     const table = await readCsvTable(path, { labelColumn: false });
-    pool = { ids: table.ids ?? rowNumbers(table.x.rows), x: table.x };
+    pool = { ids: table.ids ?? IdList.rowNumbers(table.x.rows), x: table.x };
   }
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
   return { ...pool, source: path };
@@ -97,7 +52,7 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
  * of rows is checked as it arrives. A non-finite value is reported at the first chunk holding one
  * in file order, whatever order the chunks arrive in.
  */
-export async function readNpyMatrix(path: string, idsPath: string | undefined): Promise<{ x: Matrix; ids?: string[] }> {
+export async function readNpyMatrix(path: string, idsPath: string | undefined): Promise<{ x: Matrix; ids?: IdList }> {
   const { shape } = readNpyHeader(path);
   if (shape.length !== 2) throw inputError(path, "header", `expected a 2-dimensional (rows, features) array, found shape (${shape.join(", ")})`);
   const [rows, cols] = shape;
@@ -111,7 +66,7 @@ export async function readNpyMatrix(path: string, idsPath: string | undefined): 
         firstBad = { from, error };
       }
     }),
-    idsPath ? readLineList(idsPath, rows, path, "ids") : undefined,
+    idsPath ? IdList.read(idsPath, rows, path) : undefined,
   ]);
   if (firstBad) throw firstBad.error;
   return { x: matrix(rows, cols, read.data), ids };
@@ -128,10 +83,6 @@ async function readImagePool(path: string, imageSize: [number, number] | undefin
     offset += d.x.data.length;
   }
   return { ids: all.flatMap((d) => d.ids!), x };
-}
-
-function rowNumbers(n: number): string[] {
-  return Array.from({ length: n }, (_, i) => String(i));
 }
 
 /** Each non-blank line of a JSONL file, parsed, with its 1-based line number. */

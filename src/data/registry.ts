@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { inputError, UserError } from "../errors.js";
 import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "./dataset.js";
 import { readCsvTable, sniffDelimiter, type ColumnRef, type Delimiter } from "./csv.js";
-import { firstTextChunk, readLineList, sidecarFile } from "./files.js";
+import { firstTextChunk, readLabelList, sidecarFile } from "./files.js";
 import { hasIdxFiles, isDirectory, readIdxDirectory } from "./idx.js";
 import { isManifestHeader } from "./images/folder.js";
 import { loadImageDataset } from "./images/dataset.js";
@@ -126,7 +126,8 @@ async function loadCsvDataset(path: string, options: Pick<LoadOptions, "labelCol
 }
 
 async function loadNpyDataset(path: string, labelsPath: string | undefined, requireLabels: boolean): Promise<Dataset> {
-  const { x, ids } = await readNpyMatrix(path, sidecarFile(path, ".ids"));
+  const { x, ids: idList } = await readNpyMatrix(path, sidecarFile(path, ".ids"));
+  const ids = idList?.toArray();
   if (!labelsPath) {
     if (requireLabels) throw new UserError(`${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line), or put them beside it as ${path.replace(/\.npy$/i, ".labels")}`);
     return { name: path, x, y: new Int32Array(x.rows), classNames: ["(unlabelled)"], ids };
@@ -137,7 +138,7 @@ async function loadNpyDataset(path: string, labelsPath: string | undefined, requ
 }
 
 async function readLabelFile(path: string, expected: number, dataPath: string): Promise<string[]> {
-  if (!/\.npy$/i.test(path)) return readLineList(path, expected, dataPath, "labels");
+  if (!/\.npy$/i.test(path)) return readLabelList(path, expected, dataPath);
   const labels = await readNpy(path, "int32");
   if (labels.shape.length !== 1) throw inputError(path, "header", `expected a 1-dimensional label array, found shape (${labels.shape.join(", ")})`);
   if (labels.shape[0] !== expected) throw inputError(path, undefined, `expected ${expected} labels to match ${dataPath}, found ${labels.shape[0]}`);

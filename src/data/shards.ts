@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { inputError, UserError } from "../errors.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { sidecarFile } from "./files.js";
+import { IdList } from "./ids.js";
 import { readNpyHeader, readNpyRows, type NpyHeader } from "./npy.js";
 import { readPool, type Pool } from "./pool.js";
 
@@ -82,7 +83,7 @@ export async function readPools(files: string[], idsPath?: string, imageSize?: [
     x.data.set(p.x.data, offset);
     offset += p.x.data.length;
   }
-  return { ids: parts.flatMap((p) => p.ids), x, source: files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ") };
+  return { ids: IdList.concat(parts.map((p) => IdList.of(p.ids))), x, source: files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ") };
 }
 
 /** The given rows of a sharded pool (global row numbers, any order), read with one file handle per shard. */

@@ -1,5 +1,6 @@
 import { encodeLabels } from "../data/dataset.js";
-import { IdIndex, type LabeledItems, type Pool } from "../data/pool.js";
+import { IdIndex, IdList } from "../data/ids.js";
+import type { LabeledItems, Pool } from "../data/pool.js";
 import { fitStandardizer, standardizeInPlace } from "../data/transform.js";
 import { UserError } from "../errors.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
@@ -127,7 +128,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
   if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
   const strategy = typeof options.strategy === "object" ? options.strategy : createStrategy(options.strategy ?? "alfamix", options.strategyOptions);
-  const row = new IdIndex(pool.ids, pool.source ?? "pool");
+  const ids = IdList.of(pool.ids), row = new IdIndex(ids, pool.source ?? "pool");
   const labeledRows = Int32Array.from(labeled.ids, (id) => {
     const r = row.get(id);
     if (r === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
@@ -150,7 +151,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     x, labeledRows, y, numClasses: classNames.length, strategy, budget,
     model: options.model, hidden: options.hidden, dropout: options.dropout, fit: options.fit, seed,
   });
-  const items = selectedItems(Array.from(selection.rows, (r) => pool.ids[r]), selection.scores, selection.probs, classNames);
+  const items = selectedItems(Array.from(selection.rows, (r) => ids.get(r)), selection.scores, selection.probs, classNames);
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
   return {

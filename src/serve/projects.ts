@@ -1,7 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { readCsvTable } from "../data/csv.js";
-import { readLineList, sidecarFile } from "../data/files.js";
+import { sidecarFile } from "../data/files.js";
+import { IdList } from "../data/ids.js";
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { readLabeled, readPool, type Pool } from "../data/pool.js";
 import { checkFinite } from "../data/transform.js";
@@ -99,10 +100,10 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath);
   const size = header ? header.shape[0] : whole!.x.rows, dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");
-  let ids = whole?.ids;
+  let ids = whole ? IdList.of(whole.ids) : undefined;
   if (isNpy) {
     const idsPath = options.ids ?? sidecarFile(poolPath, ".ids");
-    ids = idsPath ? await readLineList(idsPath, size, poolPath, "ids") : Array.from({ length: size }, (_, i) => String(i));
+    ids = idsPath ? await IdList.read(idsPath, size, poolPath) : IdList.rowNumbers(size);
   } else if (options.ids) throw new UserError(`--ids is for .npy pools; ${poolPath} carries its own ids`);
   let displays: string[] | undefined;
   const column = options.mediaColumn ?? options.textColumn;
@@ -117,7 +118,7 @@ export async function createProject(store: Store, options: CreateProjectOptions)
     const count = Math.min(CHUNK_ROWS, size - start);
     const rows = header ? readNpyRows(poolPath, header, start, count) : whole!.x.data.subarray(start * dim, (start + count) * dim);
     if (header) checkFinite(matrix(count, dim, rows), `${poolPath} (rows ${start}–${start + count - 1})`);
-    store.addItems(projectId, start, ids!.slice(start, start + count), displays?.slice(start, start + count), rows);
+    store.addItems(projectId, start, ids!.toArray(start, start + count), displays?.slice(start, start + count), rows);
     options.onProgress?.(start + count);
   }
   if (labeled) {
