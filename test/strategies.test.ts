@@ -52,17 +52,23 @@ test("the closed-form α by hand: W = I, z = (1, 0.5), anchor (0, 2)", () => {
   assert.deepEqual(Array.from(fast.firstCap), [2]);
 });
 
-/** Random ALFA-Mix inputs, with ReLU zeros, a constant column and a class with one labelled point. */
-function mixingInputs(seed: number, K: number, D: number) {
+/**
+ * Random ALFA-Mix inputs. Unless `exact` is false: ReLU zeros, a constant column and a class with
+ * one labelled point, so anchors have coordinates that pool rows share exactly.
+ */
+function mixingInputs(seed: number, K: number, D: number, exact = true) {
   const rng = new Rng(seed);
   const relu = (m: Matrix) => {
     for (let i = 0; i < m.data.length; i++) m.data[i] = Math.max(0, m.data[i]);
     return m;
   };
-  const pool = relu(randomMatrix(300, D, rng));
-  const labeled = relu(randomMatrix(4 * K + 1, D, rng));
-  for (const m of [pool, labeled]) for (let i = 0; i < m.rows; i++) m.data[i * D + D - 1] = 0.25; // constant column
-  const labels = Int32Array.from({ length: labeled.rows }, (_, i) => (i === labeled.rows - 1 ? K - 1 : i % (K - 1)));
+  const pool = randomMatrix(300, D, rng);
+  const labeled = randomMatrix(4 * K + 1, D, rng);
+  if (exact) {
+    for (const m of [pool, labeled]) relu(m);
+    for (const m of [pool, labeled]) for (let i = 0; i < m.rows; i++) m.data[i * D + D - 1] = 0.25; // constant column
+  }
+  const labels = Int32Array.from({ length: labeled.rows }, (_, i) => (!exact ? i % K : i === labeled.rows - 1 ? K - 1 : i % (K - 1)));
   const W = randomMatrix(K, D, rng, 1.5), b = randomMatrix(1, K, rng).data;
   return { pool, labeled, labels, W, b };
 }
@@ -71,14 +77,37 @@ test("the fast closed-form search finds exactly the literal candidates on random
   const caps = capSchedule(0.2);
   let flipped = 0;
   for (const [seed, K, D] of [[1, 3, 4], [2, 4, 6], [3, 5, 8], [4, 2, 5], [5, 6, 3]]) {
-    const { pool, labeled, labels, W, b } = mixingInputs(seed, K, D);
-    const anchors = buildAnchors(labeled, labels, K);
-    const literal = closedFormCandidatesLiteral(pool, anchors.anchors, W, b, caps);
-    const fast = closedFormSearch({ embeddings: pool, unlabeled: Int32Array.from({ length: pool.rows }, (_, i) => i), anchors, W, b }, { caps, keep: "none", budget: 10 });
-    assert.deepEqual(Array.from(fast.firstCap), Array.from(literal), `seed ${seed}, K=${K}, D=${D}`);
-    flipped += literal.filter((t) => t > 0).length;
+    for (const exact of [true, false]) {
+      const { pool, labeled, labels, W, b } = mixingInputs(seed, K, D, exact);
+      const anchors = buildAnchors(labeled, labels, K);
+      assert.equal(anchors.exact.some((e) => e.length > 0), exact);
+      const literal = closedFormCandidatesLiteral(pool, anchors.anchors, W, b, caps);
+      // Every row, then every row but each 7th (as if labelled): those rows are multiplied in place and skipped.
+      for (const unlabeled of [Int32Array.from({ length: pool.rows }, (_, i) => i), Int32Array.from({ length: pool.rows }, (_, i) => i).filter((i) => i % 7 !== 3)]) {
+        const fast = closedFormSearch({ embeddings: pool, unlabeled, anchors, W, b }, { caps, keep: "none", budget: 10 });
+        assert.deepEqual(Array.from(fast.firstCap), Array.from(unlabeled, (i) => literal[i]), `seed ${seed}, K=${K}, D=${D}, exact ${exact}, ${unlabeled.length} rows`);
+      }
+      flipped += literal.filter((t) => t > 0).length;
+    }
   }
-  assert.ok(flipped > 100, `the inputs exercise the flip test (${flipped} flips)`);
+  assert.ok(flipped > 200, `the inputs exercise the flip test (${flipped} flips)`);
+});
+
+test("the closed-form search keeps the same ‖α‖ and symmetric KL for rows used in place among labelled ones as for the same rows alone", () => {
+  const caps = capSchedule(0.2);
+  const { pool, labeled, labels, W, b } = mixingInputs(6, 4, 6, false);
+  const anchors = buildAnchors(labeled, labels, 4);
+  const unlabeled = Int32Array.from({ length: pool.rows }, (_, i) => i).filter((i) => i % 5 !== 0);
+  const alone = matrix(unlabeled.length, pool.cols);
+  unlabeled.forEach((row, i) => alone.data.set(pool.data.subarray(row * pool.cols, (row + 1) * pool.cols), i * pool.cols));
+  for (const keep of ["alphaNorm", "symKL"] as const) {
+    const inPlace = closedFormSearch({ embeddings: pool, unlabeled, anchors, W, b }, { caps, keep, budget: 10 });
+    const compact = closedFormSearch({ embeddings: alone, unlabeled: Int32Array.from(unlabeled, (_, i) => i), anchors, W, b }, { caps, keep, budget: 10 });
+    assert.deepEqual(Array.from(inPlace.firstCap), Array.from(compact.firstCap));
+    const values = (r: typeof inPlace) => Array.from((keep === "alphaNorm" ? r.alphaNorm : r.symKL)!).map((v) => (Number.isNaN(v) ? -1 : v));
+    assertClose(values(inPlace), values(compact), 1e-5);
+    assert.ok(inPlace.firstCap.filter((t) => t > 0).length > 20, `${keep}: the inputs flip items`);
+  }
 });
 
 test("anchors: class means, the overall mean for an absent class, and their exact coordinates", () => {

@@ -54,11 +54,11 @@ export function pseudoLabels(logits: Float32Array, stride: number, rows: number,
     yhat[i] = best;
     const max = logits[o + best];
     let sum = 0;
-    for (let c = 0; c < K; c++) sum += Math.exp(logits[o + c] - max);
-    const logZ = max + Math.log(sum);
+    for (let c = 0; c < K; c++) sum += logp[q + c] = Math.exp(logits[o + c] - max); // e^(l − max) for now
+    const logZ = max + Math.log(sum), inverse = 1 / sum;
     for (let c = 0; c < K; c++) {
+      r.data[q + c] = logp[q + c] * inverse - (c === best ? 1 : 0);
       logp[q + c] = logits[o + c] - logZ;
-      r.data[q + c] = Math.exp(logp[q + c]) - (c === best ? 1 : 0);
     }
   }
   return { yhat, r, logp };

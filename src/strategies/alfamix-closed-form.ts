@@ -29,39 +29,47 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
   const corrections = exactCoordinateCorrections(problem);
   const invSqrtD = 1 / Math.sqrt(D);
   const dir = new Float64Array(K), gRow = new Float64Array(D);
-  const chunk = searchChunkRows(problem);
-  const zScratch = new Float32Array(Math.min(chunk, n) * D), zNorms = new Float32Array(chunk);
-  const out = matrix(chunk, K + nA);
+  const chunk = searchChunkRows(problem), slack = Math.ceil(chunk / 8);
+  const zScratch = new Float32Array(Math.min(chunk, n) * D), zNorms = new Float32Array(chunk + slack);
+  const stride = K + nA, out = matrix(chunk + slack, stride), logits = out.data;
   for (let start = 0; start < n; start += chunk) {
     const rows = unlabeled.subarray(start, Math.min(n, start + chunk)), m = rows.length;
-    const z = rowsAt(embeddings, rows, zScratch);
+    // Rows that nearly form a run (a few labelled rows among them) are multiplied in place, the
+    // labelled ones too, and only their results are compacted: copying the rows out cost more.
+    // Exact-coordinate corrections read z row by row, so they take the copy.
+    const first = rows[0], span = rows[m - 1] - first + 1, inPlace = span <= m + slack && !corrections.needed;
+    const z = inPlace ? rowSlice(embeddings, first, first + span) : rowsAt(embeddings, rows, zScratch);
     rowSquaredNorms(z, zNorms);
-    matmul(z, WA, { transB: true, out: rowSlice(out, 0, m) });
-    const logits = out.data, stride = K + nA;
+    matmul(z, WA, { transB: true, out: rowSlice(out, 0, z.rows) });
+    if (inPlace && span > m) {
+      for (let i = 0; i < m; i++) {
+        const from = rows[i] - first; // ≥ i, so moving rows forward in order never overwrites one still needed
+        zNorms[i] = zNorms[from];
+        logits.copyWithin(i * stride, from * stride, (from + 1) * stride);
+      }
+    }
     for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
     const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
     const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
-    const correction = corrections(z, r);
+    const correction = corrections.compute(z, r);
     for (let i = 0; i < m; i++) {
       const o = i * stride, y = yhat[i], q = i * K, p = start + i;
       let gNorm2 = 0;
       for (let c = 0; c < K; c++) gNorm2 += r.data[q + c] * Wg[q + c];
       const gNorm = Math.sqrt(Math.max(0, gNorm2));
       if (!(gNorm > 0)) continue; // p is exactly one-hot: no direction to move in (decision: never a candidate)
+      // Logits move along δ = W g for every anchor without exact coordinates: one crossing for them all.
+      const shared = earliestCrossing(logits, o, Wg, q, K, y);
       for (let a = 0; a < nA; a++) {
         const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
         if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
-        for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
         const own = correction[a];
-        if (own) for (let c = 0; c < K; c++) dir[c] -= own.data[q + c];
+        if (own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - own.data[q + c];
+        const crossing = own ? earliestCrossing(logits, o, dir, 0, K, y) : shared;
         // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
         const scale = (dNorm / gNorm) * invSqrtD;
-        let crossing = Infinity;
-        for (let c = 0; c < K; c++) {
-          const slope = dir[c] - dir[y];
-          if (c !== y && slope > 0) crossing = Math.min(crossing, (logits[o + y] - logits[o + c]) / slope);
-        }
         if (!(crossing <= lastCap * scale * (1 + 1e-9))) continue;
+        if (!own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
         let t = 0;
         while (t < caps.length - 1 && caps[t] * scale < crossing * (1 - 1e-9)) t++;
         while (t < caps.length && record.wants(p, t + 1) && !flips(logits, o, caps[t] * scale, dir, K, y)) t++;
@@ -73,7 +81,7 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
           gRow.fill(0);
           for (let c = 0; c < K; c++) for (let j = 0, rc = r.data[q + c]; j < D; j++) gRow[j] += rc * W.data[c * D + j];
           let sq = 0;
-          for (let j = 0; j < D; j++) sq += (gRow[j] / (A.data[a * D + j] - z.data[i * D + j] + 1e-8)) ** 2;
+          for (let j = 0; j < D; j++) sq += (gRow[j] / (A.data[a * D + j] - embeddings.data[rows[i] * D + j] + 1e-8)) ** 2;
           value = s * Math.sqrt(sq);
         } else if (options.keep === "symKL") {
           value = symmetricKL(logits, o, s, dir, logp, q, K);
@@ -90,12 +98,12 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
  * a's exact coordinates j where z_j equals the anchor. Built as [z_j = a_j]·g_j (rows × |exact|)
  * times W[:, exact]ᵀ: one small GEMM per anchor, g computed at the union of exact coordinates only.
  */
-function exactCoordinateCorrections(problem: MixingProblem): (z: Matrix, r: Matrix) => (Matrix | undefined)[] {
+function exactCoordinateCorrections(problem: MixingProblem): { needed: boolean; compute: (z: Matrix, r: Matrix) => (Matrix | undefined)[] } {
   const { W, anchors: { anchors: A, exact } } = problem;
   const K = W.rows, D = W.cols;
   const union = Int32Array.from(new Set(exact.flatMap((e) => Array.from(e)))).sort();
   const U = union.length;
-  if (U === 0) return () => exact.map(() => undefined);
+  if (U === 0) return { needed: false, compute: () => exact.map(() => undefined) };
   const columnsOf = (columns: Int32Array) => {
     const out = matrix(K, columns.length);
     for (let c = 0; c < K; c++) for (let e = 0; e < columns.length; e++) out.data[c * columns.length + e] = W.data[c * D + columns[e]];
@@ -108,7 +116,7 @@ function exactCoordinateCorrections(problem: MixingProblem): (z: Matrix, r: Matr
     slots: Int32Array.from(columns, (j) => slot.get(j)!),
     values: Float32Array.from(columns, (j) => A.data[a * D + j]),
   }));
-  return (z, r) => {
+  const compute = (z: Matrix, r: Matrix) => {
     const rows = z.rows;
     const g = matmul(r, WU).data; // g at the union's coordinates
     const zU = new Float32Array(rows * U); // z there, so each mask reads one short row
@@ -126,4 +134,15 @@ function exactCoordinateCorrections(problem: MixingProblem): (z: Matrix, r: Matr
       return matmul(mask, columns, { transB: true });
     });
   };
+  return { needed: true, compute };
+}
+
+/** min over competitors c of the step s at which l_c + s·δ_c overtakes l_ŷ + s·δ_ŷ (δ at dir[q…]); ∞ if none does. */
+function earliestCrossing(logits: Float32Array, o: number, dir: Float32Array | Float64Array, q: number, K: number, y: number): number {
+  let crossing = Infinity;
+  for (let c = 0; c < K; c++) {
+    const slope = dir[q + c] - dir[q + y];
+    if (c !== y && slope > 0) crossing = Math.min(crossing, (logits[o + y] - logits[o + c]) / slope);
+  }
+  return crossing;
 }
