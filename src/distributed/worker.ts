@@ -1,5 +1,4 @@
 import { fileURLToPath } from "node:url";
-import { Worker } from "bullmq";
 import { VERSION } from "../version.js";
 import { checkedConnection } from "./connection.js";
 import { QUEUE_NAME, type JobProgress } from "./jobs.js";
@@ -22,6 +21,7 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   const connection = await checkedConnection(url);
   process.env.ALFAMIX_QUEUE_URL = url; // the job threads fetch k-means centres from Redis (kmeans-jobs.ts)
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { Worker } = await import("bullmq"); // not at start-up: see dispatch.ts
   const worker = new Worker(QUEUE_NAME, fileURLToPath(new URL("./processor.js", import.meta.url)), {
     connection, concurrency: options.concurrency ?? 1, useWorkerThreads: true,
     lockDuration: options.lockMs ?? 30000, stalledInterval: Math.max(500, Math.floor((options.lockMs ?? 30000) / 2)), maxStalledCount: 5,

@@ -1,6 +1,9 @@
-import onnxProto from "onnx-proto";
+import { createRequire } from "node:module";
+import type onnxProtoModule from "onnx-proto";
 
-const { onnx } = onnxProto;
+/** onnx-proto (protobufjs) takes about 0.2 s to load: loaded when a model is first written, not by every command. */
+let proto: typeof onnxProtoModule.onnx | undefined;
+const onnxProto = () => (proto ??= (createRequire(import.meta.url)("onnx-proto") as typeof onnxProtoModule).onnx);
 
 /** An attribute: an integer, a list of integers, a float (`{ f }`) or a string. */
 export type OnnxAttribute = number | number[] | { f: number } | string;
@@ -40,6 +43,7 @@ export interface OnnxGraph {
 
 /** The graph as ONNX protobuf bytes (IR version 7). */
 export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
+  const onnx = onnxProto();
   const valueInfo = (v: OnnxValue) => ({
     name: v.name,
     type: {
@@ -78,7 +82,7 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
 }
 
 function attribute(name: string, value: OnnxAttribute) {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = onnxProto().AttributeProto.AttributeType;
   if (typeof value === "string") return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === "number") return { name, type: T.INT, i: value };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };

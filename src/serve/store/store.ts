@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { createRequire } from "node:module";
 import { UserError } from "../../errors.js";
 import type { StrategyOptions } from "../../strategies/registry.js";
 import { migrate } from "./schema.js";
@@ -106,7 +107,9 @@ export class Store {
 
   constructor(readonly path: string, options: { readonly?: boolean } = {}) {
     try {
-      this.db = new Database(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
+      // Loaded on first use (about 70 ms), not by every command.
+      const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
+      this.db = new SQLite(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
     } catch (e) {
       throw new UserError(`${path}: cannot open the database (${(e as Error).message})`);
     }
