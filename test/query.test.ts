@@ -72,6 +72,36 @@ test("every pool and labelled format gives the same picks, none labelled, none t
   assert.match(reference.stderr, /alfamix: picked 10 \(candidates \d+, cap [\d.]+/);
 });
 
+test("an .npy pool with its ids beside it is streamed a chunk at a time on threads, with the same picks as the pool read whole", () => {
+  // 70,000 rows: each thread's range spans several read chunks (score.ts reads 16,384 rows at a time).
+  const big = tempDir(), n = 70_000, d = 3, bigRng = new Rng(7);
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = Math.fround(bigRng.normal() + (j === i % 3 ? 1.5 : 0));
+  const bigIds = Array.from({ length: n }, (_, i) => `row-${i}`);
+  writeFileSync(join(big, "emb.npy"), encodeNpy(x, [n, d]));
+  writeFileSync(join(big, "emb.ids"), bigIds.join("\n") + "\n");
+  const text = (v: number) => String(v); // shortest round-trip decimal: the CSV holds the same float32 values
+  writeFileSync(join(big, "emb.csv"), "id,a,b,c\n" + bigIds.map((id, i) => `${id},${text(x[i * d])},${text(x[i * d + 1])},${text(x[i * d + 2])}`).join("\n") + "\n");
+  writeFileSync(join(big, "labeled.csv"), "id,label\n" + Array.from({ length: 30 }, (_, k) => `row-${k * 2311},${["cat", "dog", "emu"][(k * 2311) % 3]}`).join("\n") + "\n");
+  for (const strategy of ["alfamix", "alfamix[select=uniform]", "entropy", "margin", "least-confidence"]) {
+    const run = (pool: string) => cli("--pool", join(big, pool), "--labeled", join(big, "labeled.csv"), "--strategy", strategy, "--budget", "25", "--seed", "4");
+    const streamed = run("emb.npy"), whole = run("emb.csv");
+    assert.equal(streamed.status, 0, streamed.stderr);
+    assert.match(streamed.stderr, /pool: 70000 items × 3 features \(.*emb\.npy\), read a chunk at a time/);
+    assert.match(whole.stderr, /read in/);
+    assert.equal(streamed.stdout, whole.stdout, strategy);
+  }
+  // Bad rows and ids are named as when the pool is read whole, and nothing is written.
+  const bad = x.slice();
+  bad[40_000 * d + 2] = NaN;
+  writeFileSync(join(big, "nan.npy"), encodeNpy(bad, [n, d]));
+  writeFileSync(join(big, "nan.ids"), bigIds.join("\n") + "\n");
+  failsWith(["--pool", join(big, "nan.npy"), "--labeled", join(big, "labeled.csv")], /nan\.npy \(row 40000, column 2\): expected a finite number, found NaN/);
+  writeFileSync(join(big, "twice.npy"), encodeNpy(x, [n, d]));
+  writeFileSync(join(big, "twice.ids"), [...bigIds.slice(0, 5000), "row-17", ...bigIds.slice(5001)].join("\n") + "\n");
+  failsWith(["--pool", join(big, "twice.npy"), "--labeled", join(big, "labeled.csv")], /twice\.npy: .*duplicate id "row-17" \(first at row 17\); ids must be unique|twice\.npy \(row 5000\): duplicate id "row-17" \(first at row 17\)/);
+});
+
 test("NPY without ids uses row numbers; JSONL output; --out is written whole", () => {
   writeFileSync(path("labeled-rows.csv"), "id,label\n" + labeledRows.map(([id, label]) => `${id.slice(1)},${label}`).join("\n") + "\n");
   const out = path("next.jsonl");

@@ -1,13 +1,17 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { readLabeled } from "../data/pool.js";
-import { expandPoolFiles, readPools } from "../data/shards.js";
+import { describeShards, expandPoolFiles, readPools } from "../data/shards.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { checkedConnection } from "../distributed/connection.js";
-import { DEFAULT_GATHER_MB, remoteQuery } from "../distributed/remote-query.js";
+import { DEFAULT_GATHER_MB, shardedQuery, whyNotSharded, type ShardedQueryOptions } from "../distributed/sharded-query.js";
+import { dispatch } from "../distributed/dispatch.js";
+import { localRunner } from "../distributed/local-runner.js";
+import { IdList } from "../data/ids.js";
+import { sidecarFile } from "../data/files.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
@@ -60,6 +64,7 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const poolFiles = expandPoolFiles(poolSpecs);
   const queue = options.string("queue");
   if (queue) return runQueuedQuery(options, queue, poolFiles, await readLabeled(labeledPath), out, mapFile, format);
+  if (streamable(options, poolFiles)) return runStreamedQuery(options, poolFiles, await readLabeled(labeledPath), out, format);
   const pool = await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
   const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
@@ -94,6 +99,49 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   if (mapFile) console.error(`wrote the embedding map to ${mapFile}`);
 }
 
+/**
+ * Whether the query can stream its .npy pool instead of holding it: every file with its ids beside
+ * it, a strategy that scores rows independently (ALFA-Mix's closed form, the uncertainty scores),
+ * and a linear head on the rows as they are.
+ */
+function streamable(options: OptionReader, files: string[]): boolean {
+  if (options.string("ids") || options.string("map") || options.flag("standardize") || options.string("model", "linear") !== "linear") return false;
+  if (!files.every((f) => /\.npy$/i.test(f) && sidecarFile(f, ".ids"))) return false;
+  return whyNotSharded(options.string("strategy", "alfamix"), readStrategyOptions(options)) === undefined;
+}
+
+/** The query options shared by the streamed and the queued run. */
+function shardedOptions(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>): Omit<ShardedQueryOptions, "runner"> {
+  return {
+    files, labeled, strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
+    budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
+  };
+}
+
+/**
+ * A local query over .npy pools: the rows are read and scored a chunk at a time on every core
+ * (local-runner.ts), never held whole. The same output as reading the pool whole (selectBatch).
+ */
+async function runStreamedQuery(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, format: "csv" | "jsonl"): Promise<void> {
+  const started = performance.now();
+  const { shards, dim } = describeShards(files);
+  const ids = IdList.concat(await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file))));
+  const selection = await shardedQuery({ ...shardedOptions(options, files, labeled), runner: localRunner(ids) });
+  const text = formatSelection(selection.items, format);
+  if (out) writeAtomically(out, text);
+  else process.stdout.write(text);
+  if (options.flag("quiet")) return;
+  for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
+  const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
+  const t = selection.training, stats = selection.stats;
+  console.error(`pool: ${selection.poolSize} items × ${dim} features (${files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ")}), read a chunk at a time`);
+  console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
+  console.error(`model: linear head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
+  const details = Object.entries(stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
+  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}, ${formatMs(performance.now() - started)} in all; score = ${selection.scoreName}`);
+  if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
+}
+
 /** query --queue: the shards scored by workers, the batch chosen here, the same output as locally. */
 async function runQueuedQuery(options: OptionReader, queue: string, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, mapFile: string | undefined, format: "csv" | "jsonl"): Promise<void> {
   if (mapFile) throw new UserError("query: --map needs the whole pool in this process; run it without --queue");
@@ -103,9 +151,9 @@ async function runQueuedQuery(options: OptionReader, queue: string, files: strin
   const quiet = options.flag("quiet");
   const progress = dispatchProgress(quiet, "query");
   const started = performance.now();
-  const selection = await remoteQuery({
-    connection, files, labeled, strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
-    budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
+  const selection = await shardedQuery({
+    ...shardedOptions(options, files, labeled),
+    runner: { connection, run: (jobs, onProgress) => dispatch(connection, jobs, { onProgress }) },
     gatherMB: options.number("kmeans-gather-mb", DEFAULT_GATHER_MB, 0), onProgress: (p) => progress.update(p),
   }).finally(() => progress.done());
   const text = formatSelection(selection.items, format);

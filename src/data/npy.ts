@@ -97,14 +97,14 @@ export async function readNpy(path: string, as: "float32" | "int32", onChunk?: (
 
 /**
  * Rows `start .. start + count` of a 2-D .npy file as float32, for reading a big file in pieces
- * (`header` from readNpyHeader). Non-float32 data is converted.
+ * (`header` from readNpyHeader). Non-float32 data is converted. With `into`, the rows land at its
+ * start: a reader of many pieces reuses one buffer, as filling fresh memory costs more than the copy.
  */
-export function readNpyRows(path: string, header: NpyHeader, start: number, count: number): Float32Array {
+export function readNpyRows(path: string, header: NpyHeader, start: number, count: number, into?: Float32Array): Float32Array {
   const { dtype, shape, dataOffset } = header;
   const cols = shape[1] ?? 1, { bytes, kind } = DTYPES[dtype];
-  const out = new Float32Array(count * cols);
-  adviseHugePages(out);
-  const raw = kind === "float32" ? new Uint8Array(out.buffer) : Buffer.alloc(count * cols * bytes);
+  const out = into ? into.subarray(0, count * cols) : adviseHugePages(new Float32Array(count * cols));
+  const raw = kind === "float32" ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : Buffer.alloc(count * cols * bytes);
   const position = dataOffset + start * cols * bytes;
   const fd = openSync(path, "r");
   try {

@@ -82,11 +82,11 @@ export function standardizeInPlace(x: Matrix, s: Standardizer): Matrix {
   return x;
 }
 
-/** Throw a one-line error naming the first NaN or infinite value of `x`. */
-export function checkFinite(x: Matrix, source: string, from = 0, to = x.data.length): void {
+/** Throw a one-line error naming the first NaN or infinite value of `x` (its rows numbered from `firstRow`). */
+export function checkFinite(x: Matrix, source: string, from = 0, to = x.data.length, firstRow = 0): void {
   for (let i = from; i < to; i++) {
     if (!Number.isFinite(x.data[i])) {
-      const row = Math.floor(i / x.cols), col = i % x.cols;
+      const row = firstRow + Math.floor(i / x.cols), col = i % x.cols;
       throw inputError(source, `row ${row}, column ${col}`, `expected a finite number, found ${x.data[i]}`);
     }
   }

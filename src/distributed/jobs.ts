@@ -10,13 +10,18 @@ export const QUEUE_NAME = "alfamix";
 export const SHARDED_STRATEGIES = ["alfamix", "entropy", "margin", "least-confidence"] as const;
 export type ShardedStrategy = (typeof SHARDED_STRATEGIES)[number];
 
-/** Score one shard (a .npy file every worker can read) for a query round. Carries the round's small state, never pool rows. */
+/**
+ * Score rows `start .. start + rows` of a shard (a .npy file every worker can read, of `fileRows`
+ * rows) for a query round. Carries the round's small state, never pool rows.
+ */
 export interface ScoreJob {
   kind: "score";
   version: string;
   file: string;
+  fileRows: number;
+  start: number;
   rows: number;
-  /** Rows of this shard that are labelled (not scored). */
+  /** Rows of the range that are labelled (not scored), counted from `start`. */
   labeledLocal: number[];
   strategy: ShardedStrategy;
   /** The linear head: W (K×D) and b, float32 as base64. */
@@ -28,9 +33,9 @@ export interface ScoreJob {
 }
 
 export interface ScoreResult {
-  /** ALFA-Mix: per row of the shard, 1 + the first cap that flipped it (0: never, or labelled), uint8 as base64. */
+  /** ALFA-Mix: per row of the range, 1 + the first cap that flipped it (0: never, or labelled), uint8 as base64. */
   firstCap?: string;
-  /** Uncertainty strategies: the shard's best rows (local) and their scores, best first. */
+  /** Uncertainty strategies: the range's best rows (counted from its start) and their scores, best first. */
   top?: { rows: number[]; scores: number[] };
 }
 

@@ -13,13 +13,31 @@ import { createStrategy, type StrategyOptions } from "../strategies/registry.js"
 import { parseStrategyEntry } from "../strategies/variants.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
-import { dispatch, type DispatchProgress } from "./dispatch.js";
+import type { DispatchProgress } from "./dispatch.js";
+import { IdIndex, type IdList } from "../data/ids.js";
 import { remoteKMeans } from "./kmeans-jobs.js";
 import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
 import { unlabeledRows } from "../strategies/types.js";
 
-export interface RemoteQueryOptions {
-  connection: RedisConnection;
+/**
+ * Where a sharded query's score jobs run: on workers through a Redis queue, or in this process
+ * (queue.ts, local.ts). Jobs come back in the order given.
+ */
+export interface ScoreRunner {
+  run(jobs: ScoreJob[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]>;
+  /** Jobs that run at once: each shard is split into ranges so that there are at least twice as many (default: a job per shard). */
+  parallel?: number;
+  /** With a queue, ALFA-Mix's k-means over candidates too big to gather runs as jobs there. */
+  connection?: RedisConnection;
+  /**
+   * The pool's ids, when this process holds them (a local run): a repeated id is an error, as in
+   * a whole-pool query. Without them the ids files are streamed, a shard at a time.
+   */
+  ids?: IdList;
+}
+
+export interface ShardedQueryOptions {
+  runner: ScoreRunner;
   /** The pool's .npy shards, each with its .ids beside it. */
   files: string[];
   labeled: LabeledItems;
@@ -36,39 +54,39 @@ export interface RemoteQueryOptions {
   onProgress?: (p: DispatchProgress) => void;
 }
 
+/** Why a strategy (with its settings) cannot be scored shard by shard, or undefined when it can. */
+export function whyNotSharded(entry: string, strategyOptions?: StrategyOptions): string | undefined {
+  const { name, settings } = parseStrategyEntry(entry);
+  if (!(SHARDED_STRATEGIES as readonly string[]).includes(name)) return `shards are scored with ${SHARDED_STRATEGIES.join(", ")}; ${name} needs the whole pool at once`;
+  const alfamix = { ...strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
+  if (name === "alfamix" && (alfamix.alpha ?? "closed") !== "closed") return "shards are scored with ALFA-Mix's closed-form α; learned and random α need the whole pool";
+  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) return `ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform, kcenter or kmeans-labeled`;
+  return undefined;
+}
+
 /** Candidates up to 2 GB are gathered: exact, and well within one machine's memory. */
 export const DEFAULT_GATHER_MB = 2048;
 
 /**
- * `alfamix query` split at its natural seams and run by workers: this process reads the ids,
- * trains the linear head on the labelled rows, and sends one job per shard carrying the head and
- * the anchors (never pool rows); the workers score their shards; the results are gathered here,
- * and the batch is chosen exactly as a local run chooses it (the same candidates, the same k-means
- * with the same seed). Same output as `query` over the same rows in one file.
+ * `alfamix query` over .npy shards, split at its natural seams: this process finds the labelled
+ * rows, trains the linear head on them, and sends one job per shard (or range of one) carrying the
+ * head and the anchors (never pool rows); the runner scores the ranges, reading them a chunk at a
+ * time; the results are gathered here, and the batch is chosen exactly as a whole-pool query
+ * chooses it (the same candidates, the same k-means with the same seed). Same output as `query`
+ * over the same rows held in memory (selectBatch).
  */
-export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSelection> {
+export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchSelection> {
   const { budget, seed = 0, labeled } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
-  const { label, name, settings } = parseStrategyEntry(options.strategy);
-  if (!(SHARDED_STRATEGIES as readonly string[]).includes(name)) throw new UserError(`query --queue runs ${SHARDED_STRATEGIES.join(", ")}; ${name} needs the whole pool at once: run it without --queue`);
   const strategy = createStrategy(options.strategy, options.strategyOptions); // checks the settings
+  const refusal = whyNotSharded(options.strategy, options.strategyOptions);
+  if (refusal) throw new UserError(`query --queue: ${refusal}; run it without --queue`);
+  const { label, name, settings } = parseStrategyEntry(options.strategy);
   const alfamix = { ...options.strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
-  if (name === "alfamix" && (alfamix.alpha ?? "closed") !== "closed") throw new UserError("query --queue runs ALFA-Mix with closed-form α; learned and random α need the whole pool: run without --queue");
-  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) throw new UserError(`query --queue: ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform, kcenter or kmeans-labeled, or run without --queue`);
   const { shards, rows: n, dim } = describeShards(options.files);
 
-  // Where the labelled ids are: one pass over each shard's ids.
-  const wanted = new Map(labeled.ids.map((id, i) => [id, i]));
-  if (wanted.size !== labeled.ids.length) throw new UserError("query: an id is labelled twice");
-  const labeledRows = new Int32Array(labeled.ids.length).fill(-1);
-  for (const shard of shards) {
-    await forEachLine(shard.idsFile, (text, line) => {
-      const i = wanted.get(text);
-      if (i !== undefined && line <= shard.rows) labeledRows[i] = shard.offset + line - 1;
-    });
-  }
-  const missing = labeledRows.indexOf(-1);
-  if (missing >= 0) throw new UserError(`query: the labelled id ${JSON.stringify(labeled.ids[missing])} is not in the pool`);
+  const { runner } = options;
+  const labeledRows = runner.ids ? labeledRowsIn(runner.ids, shards, labeled) : await streamLabeledRows(shards, labeled);
   const { y, classNames } = encodeLabels(labeled.labels);
   if (classNames.length < 2) throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
 
@@ -82,14 +100,22 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
   const anchors = name === "alfamix" ? buildAnchors(labeledX, y, classNames.length) : undefined;
   const isLabeled = new Uint8Array(n);
   for (const r of labeledRows) isLabeled[r] = 1;
-  const jobs: ScoreJob[] = shards.map((shard) => ({
-    kind: "score", version: VERSION, file: shard.file, rows: shard.rows,
-    labeledLocal: Array.from(labeledRows).filter((r) => r >= shard.offset && r < shard.offset + shard.rows).map((r) => r - shard.offset).sort((a, c) => a - c),
-    strategy: name as ShardedStrategy, head: { W: toBase64(W.data), b: toBase64(b), K: W.rows, D: W.cols },
-    alfamix: anchors ? { anchors: toBase64(anchors.anchors.data), exact: anchors.exact.map((e) => Array.from(e)), caps } : undefined,
-    budget,
-  }));
-  const results = await dispatch<ScoreResult>(options.connection, jobs, { onProgress: (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }) });
+  const head = { W: toBase64(W.data), b: toBase64(b), K: W.rows, D: W.cols };
+  const alfamixState = anchors ? { anchors: toBase64(anchors.anchors.data), exact: anchors.exact.map((e) => Array.from(e)), caps } : undefined;
+  const ranges = shards.flatMap((shard) => {
+    const size = Math.min(shard.rows, runner.parallel ? Math.ceil(n / (2 * runner.parallel)) : shard.rows), count = Math.ceil(shard.rows / size);
+    return Array.from({ length: count }, (_, k) => ({ shard, start: k * size, rows: Math.min(size, shard.rows - k * size) }));
+  });
+  const jobs: ScoreJob[] = ranges.map(({ shard, start, rows }) => {
+    const first = shard.offset + start;
+    return {
+      kind: "score", version: VERSION, file: shard.file, fileRows: shard.rows, start, rows,
+      labeledLocal: Array.from(labeledRows).filter((r) => r >= first && r < first + rows).map((r) => r - first).sort((a, c) => a - c),
+      strategy: name as ShardedStrategy, head, alfamix: alfamixState, budget,
+    };
+  });
+  const results = await runner.run(jobs, (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }));
+  const firstRows = ranges.map((r) => r.shard.offset + r.start);
 
   const unlabeled = unlabeledRows(isLabeled);
   const b0 = Math.min(budget, unlabeled.length);
@@ -98,9 +124,9 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
   if (name === "alfamix") {
     const firstCap = new Uint8Array(unlabeled.length);
     let p = 0;
-    results.forEach((r, s) => {
-      const shardCaps = bytesFromBase64(r.firstCap!);
-      for (let i = 0; i < shards[s].rows; i++) if (!isLabeled[shards[s].offset + i]) firstCap[p++] = shardCaps[i];
+    results.forEach((r, j) => {
+      const rangeCaps = bytesFromBase64(r.firstCap!);
+      for (let i = 0; i < jobs[j].rows; i++) if (!isLabeled[firstRows[j] + i]) firstCap[p++] = rangeCaps[i];
     });
     const search = { caps, firstCap, capsEvaluated: caps.length };
     const select = alfamix.select ?? "kmeans";
@@ -110,11 +136,11 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
       select, nInit: alfamix.nInit ?? 1, kmeans: alfamix.kmeans ?? "sampled", clustered,
     });
     ({ indices: picked, scores, stats } = chosen);
-  } else ({ picked, scores } = mergeTops(results, shards, b0, name === "margin"));
+  } else ({ picked, scores } = mergeTops(results, firstRows, b0, name === "margin"));
 
   const queryMs = performance.now() - started;
   const probs = model.predictProbs(readShardRows(shards, picked, dim));
-  const items = selectedItems(await idsOf(shards, picked), scores, probs, classNames);
+  const items = selectedItems(runner.ids ? Array.from(picked, (r) => runner.ids!.get(r)) : await idsOf(shards, picked), scores, probs, classNames);
   const labeledPerClass = Object.fromEntries(classNames.map((c) => [c, 0]));
   for (const l of labeled.labels) labeledPerClass[l]++;
   const warnings = budget > unlabeled.length ? [`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`] : [];
@@ -128,22 +154,48 @@ export async function remoteQuery(options: RemoteQueryOptions): Promise<BatchSel
  * ALFA-Mix's k-means as map-reduce jobs when its candidates are more than `gatherMB` of rows
  * (undefined: gather them and cluster here, as locally). Returns the chosen candidate positions.
  */
-async function clusterOverShards(options: RemoteQueryOptions, shards: Shard[], unlabeled: Int32Array, candidates: number[], budget: number, seed: number): Promise<ChoiceInputs["clustered"]> {
-  const dim = shards[0].header.shape[1];
-  if (candidates.length <= budget || candidates.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
+async function clusterOverShards(options: ShardedQueryOptions, shards: Shard[], unlabeled: Int32Array, candidates: number[], budget: number, seed: number): Promise<ChoiceInputs["clustered"]> {
+  const dim = shards[0].header.shape[1], connection = options.runner.connection;
+  if (!connection || candidates.length <= budget || candidates.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
   const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
-  const result = await remoteKMeans(options.connection, shards, Int32Array.from(candidates, (p) => unlabeled[p]), budget, { seed, onProgress: options.onProgress });
+  const result = await remoteKMeans(connection, shards, Int32Array.from(candidates, (p) => unlabeled[p]), budget, { seed, onProgress: options.onProgress });
   const chosen = Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0), (r) => positionOf.get(r)!);
   return { chosen, stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes, kmeansInertia: result.inertia } };
 }
 
-/** The best `budget` rows over the shards' own top lists; ties go to the lower row, as locally. */
-function mergeTops(results: ScoreResult[], shards: Shard[], budget: number, smallestFirst: boolean): { picked: Int32Array; scores: Float32Array } {
-  const all = results.flatMap((r, s) => r.top!.rows.map((local, i) => ({ row: shards[s].offset + local, score: r.top!.scores[i] })));
+/** The best `budget` rows over the ranges' own top lists (a range's first pool row at firstRows[j]); ties go to the lower row, as locally. */
+function mergeTops(results: ScoreResult[], firstRows: number[], budget: number, smallestFirst: boolean): { picked: Int32Array; scores: Float32Array } {
+  const all = results.flatMap((r, j) => r.top!.rows.map((local, i) => ({ row: firstRows[j] + local, score: r.top!.scores[i] })));
   const key = (v: number) => (smallestFirst ? -Math.fround(v) : v);
   all.sort((a, c) => key(c.score) - key(a.score) || a.row - c.row);
   const best = all.slice(0, budget);
   return { picked: Int32Array.from(best, (e) => e.row), scores: Float32Array.from(best, (e) => e.score) };
+}
+
+/** The pool rows of the labelled ids, from the pool's ids held here (checked to be unique). */
+function labeledRowsIn(ids: IdList, shards: Shard[], labeled: LabeledItems): Int32Array {
+  const index = new IdIndex(ids, shards.length > 3 ? `${shards[0].file} and ${shards.length - 1} more shards` : shards.map((s) => s.file).join(", "));
+  return Int32Array.from(labeled.ids, (id) => {
+    const row = index.get(id);
+    if (row === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
+    return row;
+  });
+}
+
+/** The pool rows of the labelled ids, from one pass over each shard's ids file (the coordinator of a queue never holds them all). */
+async function streamLabeledRows(shards: Shard[], labeled: LabeledItems): Promise<Int32Array> {
+  const wanted = new Map(labeled.ids.map((id, i) => [id, i]));
+  if (wanted.size !== labeled.ids.length) throw new UserError("query: an id is labelled twice");
+  const labeledRows = new Int32Array(labeled.ids.length).fill(-1);
+  for (const shard of shards) {
+    await forEachLine(shard.idsFile, (text, line) => {
+      const i = wanted.get(text);
+      if (i !== undefined && line <= shard.rows) labeledRows[i] = shard.offset + line - 1;
+    });
+  }
+  const missing = labeledRows.indexOf(-1);
+  if (missing >= 0) throw new UserError(`query: the labelled id ${JSON.stringify(labeled.ids[missing])} is not in the pool`);
+  return labeledRows;
 }
 
 /** The ids of the given global rows, read from the shards' id files. */
