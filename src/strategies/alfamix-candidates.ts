@@ -46,7 +46,7 @@ export function searchChunkRows(problem: MixingProblem): number {
  * PyTorch's argmax), r = p − onehot(ŷ) and log p.
  */
 export function pseudoLabels(logits: Float32Array, stride: number, rows: number, K: number): { yhat: Int32Array; r: Matrix; logp: Float64Array } {
-  const yhat = new Int32Array(rows), r = matrix(rows, K), logp = new Float64Array(rows * K);
+  const yhat = new Int32Array(rows), r = matrix(rows, K), logp = new Float64Array(rows * K), rData = r.data;
   for (let i = 0; i < rows; i++) {
     const o = i * stride, q = i * K;
     let best = 0;
@@ -57,7 +57,7 @@ export function pseudoLabels(logits: Float32Array, stride: number, rows: number,
     for (let c = 0; c < K; c++) sum += logp[q + c] = Math.exp(logits[o + c] - max); // e^(l − max) for now
     const logZ = max + Math.log(sum), inverse = 1 / sum;
     for (let c = 0; c < K; c++) {
-      r.data[q + c] = logp[q + c] * inverse - (c === best ? 1 : 0);
+      rData[q + c] = logp[q + c] * inverse - (c === best ? 1 : 0);
       logp[q + c] = logits[o + c] - logZ;
     }
   }

@@ -51,11 +51,11 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
     for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
     const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
     const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
-    const correction = corrections.compute(z, r);
+    const correction = corrections.compute(z, r), rData = r.data;
     for (let i = 0; i < m; i++) {
       const o = i * stride, y = yhat[i], q = i * K, p = start + i;
       let gNorm2 = 0;
-      for (let c = 0; c < K; c++) gNorm2 += r.data[q + c] * Wg[q + c];
+      for (let c = 0; c < K; c++) gNorm2 += rData[q + c] * Wg[q + c];
       const gNorm = Math.sqrt(Math.max(0, gNorm2));
       if (!(gNorm > 0)) continue; // p is exactly one-hot: no direction to move in (decision: never a candidate)
       // Logits move along δ = W g for every anchor without exact coordinates: one crossing for them all.
