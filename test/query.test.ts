@@ -99,6 +99,8 @@ test("an .npy pool with its ids beside it is streamed a chunk at a time on threa
   failsWith(["--pool", join(big, "nan.npy"), "--labeled", join(big, "labeled.csv")], /nan\.npy \(row 40000, column 2\): expected a finite number, found NaN/);
   writeFileSync(join(big, "twice.npy"), encodeNpy(x, [n, d]));
   writeFileSync(join(big, "twice.ids"), [...bigIds.slice(0, 5000), "row-17", ...bigIds.slice(5001)].join("\n") + "\n");
+  writeFileSync(join(big, "ghost.csv"), "id,label\nrow-1,cat\nghost,dog\n");
+  failsWith(["--pool", join(big, "emb.npy"), "--labeled", join(big, "ghost.csv")], /query: the labelled id "ghost" is not in the pool/);
   failsWith(["--pool", join(big, "twice.npy"), "--labeled", join(big, "labeled.csv")], /twice\.npy: .*duplicate id "row-17" \(first at row 17\); ids must be unique|twice\.npy \(row 5000\): duplicate id "row-17" \(first at row 17\)/);
 });
 

@@ -125,8 +125,12 @@ function shardedOptions(options: OptionReader, files: string[], labeled: Awaited
 async function runStreamedQuery(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, format: "csv" | "jsonl"): Promise<void> {
   const started = performance.now();
   const { shards, dim } = describeShards(files);
-  const ids = IdList.concat(await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file))));
-  const selection = await shardedQuery({ ...shardedOptions(options, files, labeled), runner: localRunner(ids) });
+  const runner = localRunner();
+  const selection = await (async () => {
+    const lists = await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file)));
+    runner.ids = lists.length === 1 ? lists[0] : IdList.concat(lists);
+    return shardedQuery({ ...shardedOptions(options, files, labeled), runner });
+  })().finally(() => runner.close());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);
