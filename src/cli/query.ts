@@ -101,12 +101,13 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
 
 /**
  * Whether the query can stream its .npy pool instead of holding it: every file with its ids beside
- * it, a strategy that scores rows independently (ALFA-Mix's closed form, the uncertainty scores),
+ * it (or one file and --ids), a strategy that scores rows independently (ALFA-Mix's closed form, the uncertainty scores),
  * and a linear head on the rows as they are.
  */
 function streamable(options: OptionReader, files: string[]): boolean {
-  if (options.string("ids") || options.string("map") || options.flag("standardize") || options.string("model", "linear") !== "linear") return false;
-  if (!files.every((f) => /\.npy$/i.test(f) && sidecarFile(f, ".ids"))) return false;
+  if (options.string("map") || options.flag("standardize") || options.string("model", "linear") !== "linear") return false;
+  const ids = options.string("ids");
+  if (ids ? files.length !== 1 || !/\.npy$/i.test(files[0]) : !files.every((f) => /\.npy$/i.test(f) && sidecarFile(f, ".ids"))) return false;
   return whyNotSharded(options.string("strategy", "alfamix"), readStrategyOptions(options)) === undefined;
 }
 
@@ -124,12 +125,13 @@ function shardedOptions(options: OptionReader, files: string[], labeled: Awaited
  */
 async function runStreamedQuery(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, format: "csv" | "jsonl"): Promise<void> {
   const started = performance.now();
-  const { shards, dim } = describeShards(files);
+  const idsPath = options.string("ids");
+  const { shards, dim } = describeShards(files, idsPath);
   const runner = localRunner();
   const selection = await (async () => {
     const lists = await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file)));
     runner.ids = lists.length === 1 ? lists[0] : IdList.concat(lists);
-    return shardedQuery({ ...shardedOptions(options, files, labeled), runner });
+    return shardedQuery({ ...shardedOptions(options, files, labeled), idsPath, runner });
   })().finally(() => runner.close());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);

@@ -12,7 +12,7 @@ import { checkFinite } from "./transform.js";
 
 /** Items to choose from: an id and a feature (or embedding) row each. */
 export interface Pool {
-  /** One per row: an IdList as read from files, or an array of strings given by a caller. */
+  /** One per row: an IdList from readPool (get(i), length, iteration), or an array of strings from a caller. */
   ids: IdList | string[];
   x: Matrix;
   /** Where the pool came from, for error messages (a file name). */
@@ -43,7 +43,7 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
     pool = { ids: table.ids ?? IdList.rowNumbers(table.x.rows), x: table.x };
   }
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
-  return { ...pool, source: path };
+  return { ...pool, ids: IdList.of(pool.ids), source: path };
 }
 
 /**

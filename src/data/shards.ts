@@ -41,11 +41,12 @@ export interface Shard {
 }
 
 /**
- * The shards of a pool of .npy files, each with X.ids beside it (one id per line), in order: the
- * pool is their rows one after another. A shard that cannot be read, has no ids, or has another
- * width than the first is a one-line error naming it.
+ * The shards of a pool of .npy files, each with X.ids beside it (one id per line; a single file
+ * may name its ids file instead), in order: the pool is their rows one after another. A shard
+ * that cannot be read, has no ids, or has another width than the first is a one-line error naming it.
  */
-export function describeShards(files: string[]): { shards: Shard[]; rows: number; dim: number } {
+export function describeShards(files: string[], idsPath?: string): { shards: Shard[]; rows: number; dim: number } {
+  if (idsPath && files.length > 1) throw new UserError("--ids is for a single .npy pool; each shard keeps its ids beside it (X.ids)");
   let offset = 0, dim = -1;
   const shards = files.map((file): Shard => {
     if (!/\.npy$/i.test(file)) throw inputError(file, undefined, "a sharded pool is made of .npy files (each with its .ids beside it)");
@@ -53,7 +54,7 @@ export function describeShards(files: string[]): { shards: Shard[]; rows: number
     if (header.shape.length !== 2) throw inputError(file, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
     if (dim >= 0 && header.shape[1] !== dim) throw inputError(file, "header", `expected ${dim} features like the first shard, found ${header.shape[1]}`);
     dim = header.shape[1];
-    const idsFile = sidecarFile(file, ".ids");
+    const idsFile = idsPath ?? sidecarFile(file, ".ids");
     if (!idsFile) throw inputError(file, undefined, `the shard has no ids: expected ${file.replace(/\.npy$/i, ".ids")} beside it, one id per line`);
     const shard = { file, idsFile, header, rows: header.shape[0], offset };
     offset += header.shape[0];

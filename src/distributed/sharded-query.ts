@@ -40,6 +40,8 @@ export interface ShardedQueryOptions {
   runner: ScoreRunner;
   /** The pool's .npy shards, each with its .ids beside it. */
   files: string[];
+  /** A single file's ids, when not beside it. */
+  idsPath?: string;
   labeled: LabeledItems;
   strategy: string;
   strategyOptions?: StrategyOptions;
@@ -83,7 +85,7 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   if (refusal) throw new UserError(`query --queue: ${refusal}; run it without --queue`);
   const { label, name, settings } = parseStrategyEntry(options.strategy);
   const alfamix = { ...options.strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
-  const { shards, rows: n, dim } = describeShards(options.files);
+  const { shards, rows: n, dim } = describeShards(options.files, options.idsPath);
 
   const { runner } = options;
   const labeledRows = runner.ids ? labeledRowsIn(runner.ids, shards, labeled) : await streamLabeledRows(shards, labeled);
