@@ -1,5 +1,5 @@
 import { jsSgemm } from "./gemm-js.js";
-import { loadOpenBlas } from "./gemm-openblas.js";
+import { loadOpenBlas, type BlasThreads } from "./gemm-openblas.js";
 import { matrix, type Matrix } from "./matrix.js";
 
 /** Row-major C = alpha·op(A)·op(B) + beta·C, with op(X) = X or Xᵀ; the BLAS sgemm contract. */
@@ -14,6 +14,8 @@ export type BackendName = "openblas" | "js";
 export interface GemmBackend {
   readonly name: BackendName;
   readonly sgemm: Sgemm;
+  /** The library's own threads (OpenBLAS), when it has any. */
+  readonly threads?: BlasThreads;
 }
 
 export const jsBackend: GemmBackend = { name: "js", sgemm: jsSgemm };
@@ -26,7 +28,7 @@ let warned = false;
 export function openBlasBackend(): GemmBackend | null {
   if (openblas === undefined) {
     const loaded = loadOpenBlas();
-    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm } : null;
+    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm, threads: loaded.threads } : null;
     if (!openblas && !warned && process.env.ALFAMIX_BLAS !== "off") {
       warned = true;
       // Written at once (process.emitWarning would wait for the synchronous work to end): a slow
@@ -44,6 +46,22 @@ export function openBlasBackend(): GemmBackend | null {
 export function gemmBackend(): GemmBackend {
   if (!active) active = (process.env.ALFAMIX_BLAS === "off" ? null : openBlasBackend()) ?? jsBackend;
   return active;
+}
+
+/**
+ * Run `work` with the GEMM library on `n` threads of its own, then restore the count: for work
+ * that runs on several threads of ours, each calling the GEMM (OpenBLAS's threads would otherwise
+ * oversubscribe the cores and spin waiting for each other).
+ */
+export async function withGemmThreads<T>(n: number, work: () => Promise<T>): Promise<T> {
+  const threads = gemmBackend().threads;
+  const before = threads?.get();
+  threads?.set(n);
+  try {
+    return await work();
+  } finally {
+    if (before !== undefined) threads!.set(before);
+  }
 }
 
 /** Switch backends (benchmarks and tests compare them); returns the previous one. */
