@@ -128,11 +128,16 @@ async function runStreamedQuery(options: OptionReader, files: string[], labeled:
   const idsPath = options.string("ids");
   const { shards, dim } = describeShards(files, idsPath);
   const runner = localRunner();
+  // Progress only for runs long enough to wonder about (10⁷ rows: about a minute).
+  const progress = dispatchProgress(options.flag("quiet"), "query", "threads");
   const selection = await (async () => {
     const lists = await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file)));
     runner.ids = lists.length === 1 ? lists[0] : IdList.concat(lists);
-    return shardedQuery({ ...shardedOptions(options, files, labeled), idsPath, runner });
-  })().finally(() => runner.close());
+    return shardedQuery({ ...shardedOptions(options, files, labeled), idsPath, runner, onProgress: (p) => p.elapsedMs > 3000 && progress.update(p) });
+  })().finally(() => {
+    progress.done();
+    return runner.close();
+  });
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);

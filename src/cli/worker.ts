@@ -24,10 +24,11 @@ export async function runWorkerCommand(args: ParsedArgs): Promise<void> {
 }
 
 /** The coordinator's progress line: jobs done, the ETA and the workers connected. */
-export function dispatchProgress(quiet: boolean, what: string): { update(p: DispatchProgress): void; done(): void } {
+export function dispatchProgress(quiet: boolean, what: string, runners: "workers" | "threads" = "workers"): { update(p: DispatchProgress): void; done(): void } {
   const status = statusLine(quiet);
+  const who = (n: number) => (runners === "threads" ? `${n} thread${n === 1 ? "" : "s"}` : `${n} worker${n === 1 ? "" : "s"} seen${n === 0 ? " (start some: alfamix worker --queue …)" : ""}`);
   return {
-    update: (p) => status.show(`${what}${p.stage ? ` (${p.stage})` : ""}: ${p.done}/${p.total} jobs done${p.underWay >= 0.05 ? ` (+${p.underWay.toFixed(1)} under way)` : ""} · ${p.workers} worker${p.workers === 1 ? "" : "s"} seen · ${formatMs(p.elapsedMs)} elapsed${p.etaMs !== undefined && p.done < p.total ? `, ~${formatMs(p.etaMs)} left` : ""}${p.workers === 0 ? " (start some: alfamix worker --queue …)" : ""}`, p.done === p.total),
+    update: (p) => status.show(`${what}${p.stage ? ` (${p.stage})` : ""}: ${p.done}/${p.total} jobs done${p.underWay >= 0.05 ? ` (+${p.underWay.toFixed(1)} under way)` : ""} · ${who(p.workers)} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs !== undefined && p.done < p.total ? `, ~${formatMs(p.etaMs)} left` : ""}`, p.done === p.total),
     done: status.done,
   };
 }

@@ -3,6 +3,7 @@ import { Worker } from "node:worker_threads";
 import { UserError } from "../errors.js";
 import { withGemmThreads } from "../linalg/gemm.js";
 import { terminateWorker } from "../workers.js";
+import type { DispatchProgress } from "./dispatch.js";
 import type { ScoreJob, ScoreResult } from "./jobs.js";
 import type { ScoreRunner } from "./sharded-query.js";
 
@@ -18,19 +19,23 @@ export function localRunner(threads = Math.min(2, availableParallelism())): Scor
     parallel: threads,
     // Each thread's GEMMs run on one OpenBLAS thread: two callers each waking OpenBLAS's own two
     // threads made the 10⁶-row query 3.2–3.7 s instead of 2.7 s, with the same picks.
-    run: (jobs) => withGemmThreads(1, () => runOnThreads(jobs, workers)),
+    run: (jobs, onProgress) => withGemmThreads(1, () => runOnThreads(jobs, workers, onProgress)),
     close: async () => void (await Promise.all(workers.map(terminateWorker))),
   };
 }
 
-async function runOnThreads(jobs: ScoreJob[], workers: Worker[]): Promise<ScoreResult[]> {
+async function runOnThreads(jobs: ScoreJob[], workers: Worker[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]> {
   const results = new Array<ScoreResult>(jobs.length);
-  let next = 0;
+  const started = performance.now();
+  let next = 0, done = 0;
   await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
     const send = () => (next < jobs.length ? worker.postMessage({ index: next, job: jobs[next++] }) : resolve());
     worker.on("message", (m: { index: number; result?: ScoreResult; error?: string; user?: boolean }) => {
       if (m.error !== undefined) return reject(m.user ? new UserError(m.error) : new Error(m.error));
       results[m.index] = m.result!;
+      const elapsedMs = performance.now() - started;
+      done++;
+      onProgress?.({ done, total: jobs.length, underWay: 0, workers: workers.length, elapsedMs, etaMs: (elapsedMs / done) * (jobs.length - done) });
       send();
     });
     worker.on("error", reject);
