@@ -4,6 +4,7 @@ import { VERSION } from "../version.js";
 import { kmeansJob, type EncodedResult } from "./kmeans-jobs.js";
 import type { AlfamixJob, JobProgress, ScoreResult, SimulateJob, SimulateResult } from "./jobs.js";
 import { score } from "./score.js";
+import { withGemmThreads } from "../linalg/gemm.js";
 
 /**
  * What a worker runs for a job, in its own thread (BullMQ's sandbox), so that the worker's event
@@ -13,7 +14,9 @@ import { score } from "./score.js";
 export default async function processJob(job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> }, _token?: string, signal?: AbortSignal): Promise<ScoreResult | SimulateResult | EncodedResult> {
   const data = job.data;
   if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
-  if (data.kind === "score") return score(data);
+  // A score job runs OpenBLAS on one thread, as a local streamed query's threads do
+  // (local-runner.ts), so a shard's scores are the same bits on a worker as locally.
+  if (data.kind === "score") return withGemmThreads(1, () => score(data));
   if (data.kind === "kmeans") return kmeansJob(data);
   return simulateRun(data, async (progress) => {
     void job.updateProgress?.(progress).catch(() => undefined);

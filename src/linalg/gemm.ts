@@ -53,7 +53,7 @@ export function gemmBackend(): GemmBackend {
  * that runs on several threads of ours, each calling the GEMM (OpenBLAS's threads would otherwise
  * oversubscribe the cores and spin waiting for each other).
  */
-export async function withGemmThreads<T>(n: number, work: () => Promise<T>): Promise<T> {
+export async function withGemmThreads<T>(n: number, work: () => T | Promise<T>): Promise<T> {
   const threads = gemmBackend().threads;
   const before = threads?.get();
   threads?.set(n);
