@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { readLabeled } from "../data/pool.js";
-import { describeShards, expandPoolFiles, readPools } from "../data/shards.js";
+import { describeShards, expandPoolFiles, poolSource, readPools } from "../data/shards.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
@@ -145,7 +145,7 @@ async function runStreamedQuery(options: OptionReader, files: string[], labeled:
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
   const t = selection.training, stats = selection.stats;
-  console.error(`pool: ${selection.poolSize} items × ${dim} features (${files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ")}), read a chunk at a time`);
+  console.error(`pool: ${selection.poolSize} items × ${dim} features (${poolSource(files)}), read a chunk at a time`);
   console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
   console.error(`model: linear head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
   const details = Object.entries(stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");

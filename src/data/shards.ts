@@ -63,6 +63,11 @@ export function describeShards(files: string[], idsPath?: string): { shards: Sha
   return { shards, rows: offset, dim };
 }
 
+/** A pool's files for messages: all of them, or the first and how many more. */
+export function poolSource(files: string[]): string {
+  return files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ");
+}
+
 /**
  * A pool from one file (any format readPool reads) or several (their rows one after another, in
  * order): the same items as one file holding them all, so the same batch comes out.
@@ -84,7 +89,7 @@ export async function readPools(files: string[], idsPath?: string, imageSize?: [
     x.data.set(p.x.data, offset);
     offset += p.x.data.length;
   }
-  return { ids: IdList.concat(parts.map((p) => IdList.of(p.ids))), x, source: files.length > 3 ? `${files[0]} and ${files.length - 1} more shards` : files.join(", ") };
+  return { ids: IdList.concat(parts.map((p) => IdList.of(p.ids))), x, source: poolSource(files) };
 }
 
 /** The given rows of a sharded pool (global row numbers, any order), read with one file handle per shard. */

@@ -1,7 +1,7 @@
 import { encodeLabels } from "../data/dataset.js";
 import { forEachLine } from "../data/files.js";
 import type { LabeledItems } from "../data/pool.js";
-import { describeShards, readShardRows, type Shard } from "../data/shards.js";
+import { describeShards, poolSource, readShardRows, type Shard } from "../data/shards.js";
 import { UserError } from "../errors.js";
 import { selectedItems, type BatchSelection } from "../loop/select-batch.js";
 import { NeuralClassifier } from "../models/network.js";
@@ -20,8 +20,8 @@ import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type Scor
 import { unlabeledRows } from "../strategies/types.js";
 
 /**
- * Where a sharded query's score jobs run: on workers through a Redis queue, or in this process
- * (queue.ts, local.ts). Jobs come back in the order given.
+ * Where a sharded query's score jobs run: on workers through a Redis queue (dispatch.ts), or on
+ * threads of this process (local-runner.ts). Jobs come back in the order given.
  */
 export interface ScoreRunner {
   run(jobs: ScoreJob[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]>;
@@ -176,7 +176,7 @@ function mergeTops(results: ScoreResult[], firstRows: number[], budget: number, 
 
 /** The pool rows of the labelled ids, from the pool's ids held here (checked to be unique). */
 function labeledRowsIn(ids: IdList, shards: Shard[], labeled: LabeledItems): Int32Array {
-  const index = new IdIndex(ids, shards.length > 3 ? `${shards[0].file} and ${shards.length - 1} more shards` : shards.map((s) => s.file).join(", "));
+  const index = new IdIndex(ids, poolSource(shards.map((s) => s.file)));
   return Int32Array.from(labeled.ids, (id) => {
     const row = index.get(id);
     if (row === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
