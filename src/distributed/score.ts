@@ -22,17 +22,15 @@ export function score(job: ScoreJob): ScoreResult {
   const scores = new Float64Array(job.rows).fill(NaN);
   const model = linearFromWeights(W, b);
   const buffer = new Float32Array(Math.min(CHUNK_ROWS, job.rows) * D);
+  const a = job.alfamix;
+  const anchors = a && { anchors: matrix(K, D, floatsFromBase64(a.anchors)), exact: a.exact.map((e) => Int32Array.from(e)) };
   for (let start = 0; start < job.rows; start += CHUNK_ROWS) {
     const count = Math.min(CHUNK_ROWS, job.rows - start);
     const x = matrix(count, D, readNpyRows(job.file, header, job.start + start, count, buffer));
     checkFinite(x, job.file, 0, x.data.length, job.start + start);
     const unlabeled = unlabeledRows(labeled.subarray(start, start + count));
     if (job.strategy === "alfamix") {
-      const a = job.alfamix!;
-      const search = closedFormSearch({
-        embeddings: x, unlabeled, W, b,
-        anchors: { anchors: matrix(K, D, floatsFromBase64(a.anchors)), exact: a.exact.map((e) => Int32Array.from(e)) },
-      }, { caps: a.caps, keep: "none", budget: job.budget });
+      const search = closedFormSearch({ embeddings: x, unlabeled, W, b, anchors: anchors! }, { caps: a!.caps, keep: "none", budget: job.budget });
       unlabeled.forEach((i, p) => (firstCap[start + i] = search.firstCap[p]));
     } else {
       const probs = model.predictProbs(x);

@@ -3,7 +3,7 @@ import { forEachLine } from "../data/files.js";
 import type { LabeledItems } from "../data/pool.js";
 import { describeShards, poolSource, readShardRows, type Shard } from "../data/shards.js";
 import { UserError } from "../errors.js";
-import { selectedItems, type BatchSelection } from "../loop/select-batch.js";
+import { labeledRowsOf, selectedItems, type BatchSelection } from "../loop/select-batch.js";
 import { NeuralClassifier } from "../models/network.js";
 import type { FitOptions } from "../models/classifier.js";
 import { Rng } from "../random.js";
@@ -14,7 +14,7 @@ import { parseStrategyEntry } from "../strategies/variants.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
 import type { DispatchProgress } from "./dispatch.js";
-import { IdIndex, type IdList } from "../data/ids.js";
+import type { IdList } from "../data/ids.js";
 import { remoteKMeans } from "./kmeans-jobs.js";
 import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
 import { unlabeledRows } from "../strategies/types.js";
@@ -88,7 +88,7 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const { shards, rows: n, dim } = describeShards(options.files, options.idsPath);
 
   const { runner } = options;
-  const labeledRows = runner.ids ? labeledRowsIn(runner.ids, shards, labeled) : await streamLabeledRows(shards, labeled);
+  const labeledRows = runner.ids ? labeledRowsOf(runner.ids, labeled.ids, poolSource(shards.map((s) => s.file))) : await streamLabeledRows(shards, labeled);
   const { y, classNames } = encodeLabels(labeled.labels);
   if (classNames.length < 2) throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
 
@@ -172,16 +172,6 @@ function mergeTops(results: ScoreResult[], firstRows: number[], budget: number, 
   all.sort((a, c) => key(c.score) - key(a.score) || a.row - c.row);
   const best = all.slice(0, budget);
   return { picked: Int32Array.from(best, (e) => e.row), scores: Float32Array.from(best, (e) => e.score) };
-}
-
-/** The pool rows of the labelled ids, from the pool's ids held here (checked to be unique). */
-function labeledRowsIn(ids: IdList, shards: Shard[], labeled: LabeledItems): Int32Array {
-  const index = new IdIndex(ids, poolSource(shards.map((s) => s.file)));
-  return Int32Array.from(labeled.ids, (id) => {
-    const row = index.get(id);
-    if (row === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
-    return row;
-  });
 }
 
 /** The pool rows of the labelled ids, from one pass over each shard's ids file (the coordinator of a queue never holds them all). */

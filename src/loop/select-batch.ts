@@ -118,6 +118,19 @@ export function selectRows(options: SelectRowsOptions): RowSelection {
 }
 
 /**
+ * The pool rows of the labelled ids: a labelled id missing from the pool, or an id repeated in
+ * the pool (named after `source`), is a one-line error.
+ */
+export function labeledRowsOf(ids: IdList, labeledIds: string[], source: string): Int32Array {
+  const index = new IdIndex(ids, source);
+  return Int32Array.from(labeledIds, (id) => {
+    const row = index.get(id);
+    if (row === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
+    return row;
+  });
+}
+
+/**
  * One round of active learning on real data: train the head on the labelled items (seeded), run
  * the strategy over the unlabelled rest and return the items to label next with their scores and
  * the model's current guess. Never returns a labelled id or the same id twice.
@@ -128,12 +141,8 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
   if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
   const strategy = typeof options.strategy === "object" ? options.strategy : createStrategy(options.strategy ?? "alfamix", options.strategyOptions);
-  const ids = IdList.of(pool.ids), row = new IdIndex(ids, pool.source ?? "pool");
-  const labeledRows = Int32Array.from(labeled.ids, (id) => {
-    const r = row.get(id);
-    if (r === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
-    return r;
-  });
+  const ids = IdList.of(pool.ids);
+  const labeledRows = labeledRowsOf(ids, labeled.ids, pool.source ?? "pool");
   const { y, classNames } = encodeLabels(labeled.labels);
   if (classNames.length < 2) {
     throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
