@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Conv2d } from "../src/models/layers/conv2d.js";
+import { Conv2d, type ConvAlgorithm } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
 import { BasicBlock } from "../src/models/layers/residual.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
@@ -36,10 +36,13 @@ function bound<L extends VolumeLayer>(layer: L, rng?: Rng): { layer: L; params: 
 
 const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({ ...shape, data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)) });
 
-test("conv through im2col + GEMM equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
+test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
   const rng = new Rng(2);
-  for (const [inC, outC, k, s, p, h, w] of [[3, 5, 3, 1, 1, 7, 9], [2, 3, 5, 1, 2, 6, 7], [2, 2, 5, 1, 2, 2, 3], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]]) {
-    const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true), rng);
+  const shapes: [ConvAlgorithm, number[]][] = [[3, 5, 3, 1, 1, 7, 9], [2, 3, 5, 1, 2, 6, 7], [2, 2, 5, 1, 2, 2, 3], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]].map((shape) => ["auto", shape]);
+  // Winograd: odd and even output sizes, padding 0, 1 and 2, a 1×1 image, two images' tiles in one GEMM.
+  for (const shape of [[3, 5, 3, 1, 1, 7, 9], [2, 3, 3, 1, 0, 6, 5], [3, 2, 3, 1, 2, 4, 3], [2, 2, 3, 1, 1, 1, 1], [4, 3, 3, 1, 1, 2, 5], [5, 4, 3, 1, 0, 3, 3]]) shapes.push(["winograd", shape]);
+  for (const [algorithm, [inC, outC, k, s, p, h, w]] of shapes) {
+    const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true, algorithm), rng);
     const x = randomVolume({ c: inC, n: 2, h, w }, rng);
     const y = layer.forward(x, true);
     const K = inC * k * k;
@@ -49,7 +52,7 @@ test("conv through im2col + GEMM equals a direct convolution: odd sizes, strides
         const iy = oy * s - p + ky, ix = ox * s - p + kx;
         if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * 2 + b) * h + iy) * w + ix];
       }
-      assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p}`);
+      assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p} ${algorithm}`);
     }
   }
 });
@@ -120,6 +123,10 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   // Training keeps the forward pass's columns for the backward pass while a budget lasts.
   const keeping = () => new Buffers(1 << 20);
   gradientCheck("conv 3×3 s2 p1, columns kept", () => bound(new Conv2d("c", keeping(), 2, 3, 3, 2, 1)), { c: 2, n: 2, h: 7, w: 6 });
+  gradientCheck("conv 3×3 p1, Winograd", () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1, true, "winograd")), { c: 3, n: 2, h: 6, w: 5 });
+  gradientCheck("conv 3×3 p0, Winograd, odd output", () => bound(new Conv2d("c", b(), 2, 3, 3, 1, 0, false, "winograd")), { c: 2, n: 2, h: 7, w: 6 });
+  gradientCheck("conv 3×3 p2, Winograd", () => bound(new Conv2d("c", b(), 3, 2, 3, 1, 2, true, "winograd")), { c: 3, n: 2, h: 4, w: 3 });
+  gradientCheck("conv 3×3 p1, Winograd, tiles kept", () => bound(new Conv2d("c", keeping(), 3, 4, 3, 1, 1, true, "winograd")), { c: 3, n: 2, h: 5, w: 5 });
   gradientCheck("batch norm", () => {
     const l = bound(new BatchNorm2d("bn", b(), 3));
     l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
@@ -134,9 +141,11 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   gradientCheck("basic block with downsampling", () => bound(new BasicBlock("block", b(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
   gradientCheck("basic block, identity shortcut", () => bound(new BasicBlock("block", b(), 2, 2, 1)), { c: 2, n: 3, h: 3, w: 3 }, blockCheck);
   gradientCheck("basic block with downsampling, columns kept", () => bound(new BasicBlock("block", keeping(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
+  gradientCheck("basic block with downsampling, Winograd", () => bound(new BasicBlock("block", b(), 3, 4, 2, "winograd")), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
+  gradientCheck("basic block, identity shortcut, Winograd", () => bound(new BasicBlock("block", b(), 2, 2, 1, "winograd")), { c: 2, n: 3, h: 5, w: 5 }, blockCheck);
 });
 
-test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock (outputs, gradients, running statistics)", () => {
+test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock, with im2col and with Winograd (outputs, gradients, running statistics)", () => {
   const fixtures = JSON.parse(readFileSync(fixture("conv-fixtures.json"), "utf8"));
   const compare = (name: string, layer: VolumeLayer, paramOrder: string[], bufferOrder: string[]) => {
     const f = fixtures[name];
@@ -154,6 +163,10 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
   compare("conv", new Conv2d("c", new Buffers(), 3, 4, 3, 2, 1, true), ["weight", "bias"], []);
   compare("batchnorm", new BatchNorm2d("bn", new Buffers(), 3), ["weight", "bias"], ["running_mean", "running_var"]);
   compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2),
+    ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
+    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
+  // The block's second convolution again, through Winograd.
+  compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2, "winograd"),
     ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
     ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
 });

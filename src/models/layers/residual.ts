@@ -1,5 +1,5 @@
 import type { Rng } from "../../random.js";
-import { Conv2d } from "./conv2d.js";
+import { Conv2d, type ConvAlgorithm } from "./conv2d.js";
 import { BatchNorm2d, passWherePositive, ReLU } from "./norm-pool.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
@@ -45,7 +45,7 @@ export class Sequential implements VolumeLayer {
 /**
  * torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), 3×3 convolutions
  * without bias; the shortcut is the identity, or a strided 1×1 convolution with batch norm when the
- * shape changes.
+ * shape changes. `algorithm` applies to its stride-1 3×3 convolutions (tests force each).
  */
 export class BasicBlock implements VolumeLayer {
   readonly paramCount: number;
@@ -53,12 +53,12 @@ export class BasicBlock implements VolumeLayer {
   private readonly shortcut?: Sequential;
   private output?: Float32Array;
 
-  constructor(readonly name: string, private readonly buffers: Buffers, inC: number, outC: number, stride: number) {
+  constructor(readonly name: string, private readonly buffers: Buffers, inC: number, outC: number, stride: number, algorithm: ConvAlgorithm = "auto") {
     this.main = new Sequential([
-      new Conv2d(`${name}/conv1`, buffers, inC, outC, 3, stride, 1, false),
+      new Conv2d(`${name}/conv1`, buffers, inC, outC, 3, stride, 1, false, stride === 1 ? algorithm : "auto"),
       new BatchNorm2d(`${name}/bn1`, buffers, outC),
       new ReLU(`${name}/relu1`, buffers),
-      new Conv2d(`${name}/conv2`, buffers, outC, outC, 3, 1, 1, false),
+      new Conv2d(`${name}/conv2`, buffers, outC, outC, 3, 1, 1, false, algorithm),
       new BatchNorm2d(`${name}/bn2`, buffers, outC),
     ]);
     if (stride !== 1 || inC !== outC) {
