@@ -2,7 +2,7 @@ import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
 import { sum, uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
-import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformInput, transformOutput, transformOutputGradient, transformWeights } from "./winograd.js";
+import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformInput, transformOutput, transformInputGradient, transformOutputGradient, transformWeights } from "./winograd.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
 export type ConvAlgorithm = "auto" | "im2col" | "winograd";
@@ -35,7 +35,7 @@ export class Conv2d implements VolumeLayer {
   private keptColumns?: Matrix;
   private keptTiles?: Float32Array;
   private readonly K: number;
-  /** Through Winograd's F(2×2, 3×3), whose input gradient is again one (padding 2 − p). */
+  /** Through Winograd's F(2×2, 3×3). */
   private readonly winograd: boolean;
 
   constructor(
@@ -132,16 +132,11 @@ export class Conv2d implements VolumeLayer {
     accumulateWeightGradient(dU, outC, inC, this.gW.data);
     this.addBiasGradient(dy);
     if (!needInput) return undefined;
-    // ∂x is dy convolved with the flipped kernel at padding 2 − p, through the same tiles.
-    const back = tiling(dy, 2 - this.pad);
-    const Uf = this.buffers.get(`${this.name}/Uflipped`, tileBufferSize(inC * outC));
-    transformWeights(this.W.data, outC, inC, Uf, true);
-    const Vd = this.buffers.scratch("winograd/in", tileBufferSize(outC * back.tiles));
-    transformInput(dy, 2 - this.pad, back, Vd);
-    const products = this.buffers.scratch("winograd/out", tileBufferSize(inC * back.tiles));
-    tileProducts(Uf, Vd, inC, outC, back.tiles, products, true);
+    // ∂V[ξ] = U[ξ]ᵀ D[ξ], then the tiles' B ∂V Bᵀ added back into ∂x.
+    const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles));
+    tileProducts(this.buffers.get(`${this.name}/U`, tileBufferSize(outC * inC)), D, inC, outC, tl.tiles, dV, true);
     const dx = volume(x, this.buffers.get(`${this.name}/dx`, volumeSize(x)));
-    transformOutput(products, back, dx);
+    transformInputGradient(dV, this.pad, tl, dx);
     return dx;
   }
 

@@ -9,8 +9,8 @@ import type { Volume } from "./volume.js";
  *   M[ξ] (Cout × T) = U[ξ] (Cout × Cin) · V[ξ] (Cin × T),   T = N · ⌈OH/2⌉ · ⌈OW/2⌉ tiles,
  * so the convolution's multiplies drop 2.25×, and the transforms (a few adds per value) replace
  * im2col's nine copies of the input. The backward pass is the chain rule through the same linear
- * map: ∂U[ξ] = (A dY Aᵀ)[ξ] · V[ξ]ᵀ and ∂g = Gᵀ ∂U G; the input's gradient is the convolution of dY
- * with the flipped kernel, which is again F(2×2, 3×3).
+ * map, with D = A dY Aᵀ per tile: ∂U[ξ] = D[ξ] · V[ξ]ᵀ and ∂g = Gᵀ ∂U G for the weights, and
+ * ∂V[ξ] = U[ξ]ᵀ · D[ξ], then each tile's B ∂V Bᵀ added back in place, for the input.
  *
  * Buffers: U is [16][Cout][Cin], V [16][Cin][T] and M [16][Cout][T]; tile t = (n·TH + ty)·TW + tx.
  * The 16 planes of each sit `planeStride` apart, not back to back: the transforms read or write all
@@ -48,17 +48,11 @@ const kernelTransform = Float32Array.from({ length: 144 }, (_, at) => {
   const xi = Math.floor(at / 9), e = at % 9;
   return G[xi >> 2][Math.floor(e / 3)] * G[xi & 3][e % 3];
 });
-/** The same for the kernel rotated 180° (tap e read from 8 − e). */
-const flippedKernelTransform = Float32Array.from(kernelTransform, (_, at) => kernelTransform[at - (at % 9) + 8 - (at % 9)]);
 
-/**
- * U[ξ][o][i] = (G g Gᵀ)[ξ] for each 3×3 kernel g = W[o][i][·]: one GEMM, 16 × 9 times 9 × (Cout·Cin).
- * `flip` rotates every kernel 180° (the input gradient's convolution); its planes stay Cout × Cin,
- * and `tileProducts` reads them transposed.
- */
-export function transformWeights(W: Float32Array, outC: number, inC: number, U: Float32Array, flip = false): void {
+/** U[ξ][o][i] = (G g Gᵀ)[ξ] for each 3×3 kernel g = W[o][i][·]: one GEMM, 16 × 9 times 9 × (Cout·Cin). */
+export function transformWeights(W: Float32Array, outC: number, inC: number, U: Float32Array): void {
   const P = outC * inC;
-  sgemm(false, true, 16, P, 9, 1, flip ? flippedKernelTransform : kernelTransform, 9, W, 9, 0, U, planeStride(P));
+  sgemm(false, true, 16, P, 9, 1, kernelTransform, 9, W, 9, 0, U, planeStride(P));
 }
 
 /** ∂W[o][i][e] += Σ_ξ kernelTransform[ξ][e] ∂U[ξ][o][i], the transpose of `transformWeights`: one GEMM. */
@@ -84,9 +78,10 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
           continue;
         }
         for (let i = 0; i < 4; i++) {
-          const y = top + i;
-          if (y >= 0 && y < h) edge.set(data.subarray(image + y * w, image + (y + 1) * w), i * w);
-          else edge.fill(0, i * w, (i + 1) * w);
+          const y = top + i, from = image + y * w, to = i * w;
+          // A loop, not set(subarray()): on 4×4 images every tile row is an edge, and a subarray per row cost 3×.
+          if (y >= 0 && y < h) for (let x = 0; x < w; x++) edge[to + x] = data[from + x];
+          else edge.fill(0, to, to + w);
         }
         tileRow(edge, 0, w, tw, pad, V, t, CT);
       }
@@ -197,6 +192,60 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array)
       }
     }
   }
+}
+
+/**
+ * ∂x from ∂V, the adjoint of `transformInput`: each tile's B ∂V Bᵀ added back where the tile came
+ * from (x is overwritten). Tiles overlap their neighbours by two columns and two rows: a tile's
+ * right two columns are carried in locals into the next tile, and rows are added into ∂x.
+ * B v = (v0, v1 − v2 + v3, v1 + v2 − v0, −v3), along the columns of ∂V and then its rows.
+ */
+export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling, dx: Volume): void {
+  const { c: C, n: N, h, w, data } = dx, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
+  data.fill(0);
+  for (let c = 0; c < C; c++) {
+    for (let b = 0; b < N; b++) {
+      const image = (c * N + b) * h * w;
+      for (let ty = 0, t = c * T + b * th * tw; ty < th; ty++) {
+        const top = 2 * ty - pad;
+        // The two columns carried from the tile to the left, for each of the tile row's four rows.
+        let p0 = 0, p1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0, s0 = 0, s1 = 0;
+        for (let tx = 0; tx < tw; tx++, t++) {
+          // B ∂V, by columns (v0 … v3 of column j are planes j, 4 + j, 8 + j, 12 + j).
+          const v00 = dV[t], v01 = dV[t + CT], v02 = dV[t + 2 * CT], v03 = dV[t + 3 * CT];
+          const v10 = dV[t + 4 * CT], v11 = dV[t + 5 * CT], v12 = dV[t + 6 * CT], v13 = dV[t + 7 * CT];
+          const v20 = dV[t + 8 * CT], v21 = dV[t + 9 * CT], v22 = dV[t + 10 * CT], v23 = dV[t + 11 * CT];
+          const v30 = dV[t + 12 * CT], v31 = dV[t + 13 * CT], v32 = dV[t + 14 * CT], v33 = dV[t + 15 * CT];
+          const o10 = v10 - v20 + v30, o11 = v11 - v21 + v31, o12 = v12 - v22 + v32, o13 = v13 - v23 + v33;
+          const o20 = v10 + v20 - v00, o21 = v11 + v21 - v01, o22 = v12 + v22 - v02, o23 = v13 + v23 - v03;
+          // (B ∂V) Bᵀ along each row (u0, u1 − u2 + u3, u1 + u2 − u0, −u3); rows 0 and 3 are v0 and −v3.
+          // Columns 0 and 1 are complete with the carry; 2 and 3 are carried on.
+          const left = 2 * tx - pad;
+          addPair(data, image, top, left, h, w, v00 + p0, v01 - v02 + v03 + p1);
+          addPair(data, image, top + 1, left, h, w, o10 + q0, o11 - o12 + o13 + q1);
+          addPair(data, image, top + 2, left, h, w, o20 + r0, o21 - o22 + o23 + r1);
+          addPair(data, image, top + 3, left, h, w, s0 - v30, s1 - v31 + v32 - v33);
+          p0 = v01 + v02 - v00, p1 = -v03;
+          q0 = o11 + o12 - o10, q1 = -o13;
+          r0 = o21 + o22 - o20, r1 = -o23;
+          s0 = v30 - v31 - v32, s1 = v33;
+        }
+        const left = 2 * tw - pad;
+        addPair(data, image, top, left, h, w, p0, p1);
+        addPair(data, image, top + 1, left, h, w, q0, q1);
+        addPair(data, image, top + 2, left, h, w, r0, r1);
+        addPair(data, image, top + 3, left, h, w, s0, s1);
+      }
+    }
+  }
+}
+
+/** x[y][col] += a and x[y][col + 1] += b, where inside the image. */
+function addPair(data: Float32Array, image: number, y: number, col: number, h: number, w: number, a: number, b: number): void {
+  if (y < 0 || y >= h) return;
+  const at = image + y * w + col;
+  if (col >= 0 && col < w) data[at] += a;
+  if (col + 1 >= 0 && col + 1 < w) data[at + 1] += b;
 }
 
 /** One row (p, q) of A e, times Aᵀ: (p, p + q, p − q, −q) at stride `step`. */
