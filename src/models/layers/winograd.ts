@@ -196,21 +196,26 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array)
 
 /**
  * ∂x from ∂V, the adjoint of `transformInput`: each tile's B ∂V Bᵀ added back where the tile came
- * from (x is overwritten). Tiles overlap their neighbours by two columns and two rows: a tile's
- * right two columns are carried in locals into the next tile, and rows are added into ∂x.
- * B v = (v0, v1 − v2 + v3, v1 + v2 − v0, −v3), along the columns of ∂V and then its rows.
+ * from (x is overwritten). B v = (v0, v1 − v2 + v3, v1 + v2 − v0, −v3), along the columns of ∂V
+ * and then its rows. Tiles overlap their neighbours by two columns and two rows, so a tile's right
+ * two columns are carried in locals into the next tile, and a tile row's bottom two rows in two
+ * row buffers into the next tile row: every value of ∂x is written once, without a zeroing pass.
  */
 export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling, dx: Volume): void {
   const { c: C, n: N, h, w, data } = dx, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
-  data.fill(0);
+  // Row buffers over the tile columns' span, −pad … 2·TW + 1 − pad: the carried rows, and the next ones.
+  const span = 2 * tw + 2;
+  let above = new Float64Array(span), below = new Float64Array(span), nextAbove = new Float64Array(span), nextBelow = new Float64Array(span);
   for (let c = 0; c < C; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
+      above.fill(0);
+      below.fill(0);
       for (let ty = 0, t = c * T + b * th * tw; ty < th; ty++) {
         const top = 2 * ty - pad;
         // The two columns carried from the tile to the left, for each of the tile row's four rows.
         let p0 = 0, p1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0, s0 = 0, s1 = 0;
-        for (let tx = 0; tx < tw; tx++, t++) {
+        for (let tx = 0, at = 0; tx < tw; tx++, t++, at += 2) {
           // B ∂V, by columns (v0 … v3 of column j are planes j, 4 + j, 8 + j, 12 + j).
           const v00 = dV[t], v01 = dV[t + CT], v02 = dV[t + 2 * CT], v03 = dV[t + 3 * CT];
           const v10 = dV[t + 4 * CT], v11 = dV[t + 5 * CT], v12 = dV[t + 6 * CT], v13 = dV[t + 7 * CT];
@@ -219,33 +224,48 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
           const o10 = v10 - v20 + v30, o11 = v11 - v21 + v31, o12 = v12 - v22 + v32, o13 = v13 - v23 + v33;
           const o20 = v10 + v20 - v00, o21 = v11 + v21 - v01, o22 = v12 + v22 - v02, o23 = v13 + v23 - v03;
           // (B ∂V) Bᵀ along each row (u0, u1 − u2 + u3, u1 + u2 − u0, −u3); rows 0 and 3 are v0 and −v3.
-          // Columns 0 and 1 are complete with the carry; 2 and 3 are carried on.
-          const left = 2 * tx - pad;
-          addPair(data, image, top, left, h, w, v00 + p0, v01 - v02 + v03 + p1);
-          addPair(data, image, top + 1, left, h, w, o10 + q0, o11 - o12 + o13 + q1);
-          addPair(data, image, top + 2, left, h, w, o20 + r0, o21 - o22 + o23 + r1);
-          addPair(data, image, top + 3, left, h, w, s0 - v30, s1 - v31 + v32 - v33);
+          // Columns 0 and 1 are complete with the column carry, and rows 0 and 1 with the row carry.
+          const x = at - pad;
+          setPair(data, image, top, x, h, w, v00 + p0 + above[at], v01 - v02 + v03 + p1 + above[at + 1]);
+          setPair(data, image, top + 1, x, h, w, o10 + q0 + below[at], o11 - o12 + o13 + q1 + below[at + 1]);
+          nextAbove[at] = o20 + r0;
+          nextAbove[at + 1] = o21 - o22 + o23 + r1;
+          nextBelow[at] = s0 - v30;
+          nextBelow[at + 1] = s1 - v31 + v32 - v33;
           p0 = v01 + v02 - v00, p1 = -v03;
           q0 = o11 + o12 - o10, q1 = -o13;
           r0 = o21 + o22 - o20, r1 = -o23;
           s0 = v30 - v31 - v32, s1 = v33;
         }
-        const left = 2 * tw - pad;
-        addPair(data, image, top, left, h, w, p0, p1);
-        addPair(data, image, top + 1, left, h, w, q0, q1);
-        addPair(data, image, top + 2, left, h, w, r0, r1);
-        addPair(data, image, top + 3, left, h, w, s0, s1);
+        const at = 2 * tw, x = at - pad;
+        setPair(data, image, top, x, h, w, p0 + above[at], p1 + above[at + 1]);
+        setPair(data, image, top + 1, x, h, w, q0 + below[at], q1 + below[at + 1]);
+        nextAbove[at] = r0;
+        nextAbove[at + 1] = r1;
+        nextBelow[at] = s0;
+        nextBelow[at + 1] = s1;
+        const carried = above, carriedBelow = below;
+        above = nextAbove;
+        below = nextBelow;
+        nextAbove = carried;
+        nextBelow = carriedBelow;
+      }
+      // The last tile row's bottom two rows.
+      const top = 2 * th - pad;
+      for (let at = 0; at < span; at += 2) {
+        setPair(data, image, top, at - pad, h, w, above[at], above[at + 1]);
+        setPair(data, image, top + 1, at - pad, h, w, below[at], below[at + 1]);
       }
     }
   }
 }
 
-/** x[y][col] += a and x[y][col + 1] += b, where inside the image. */
-function addPair(data: Float32Array, image: number, y: number, col: number, h: number, w: number, a: number, b: number): void {
+/** x[y][col] = a and x[y][col + 1] = b, where inside the image. */
+function setPair(data: Float32Array, image: number, y: number, col: number, h: number, w: number, a: number, b: number): void {
   if (y < 0 || y >= h) return;
   const at = image + y * w + col;
-  if (col >= 0 && col < w) data[at] += a;
-  if (col + 1 >= 0 && col + 1 < w) data[at + 1] += b;
+  if (col >= 0 && col < w) data[at] = a;
+  if (col + 1 >= 0 && col + 1 < w) data[at + 1] = b;
 }
 
 /** One row (p, q) of A e, times Aᵀ: (p, p + q, p − q, −q) at stride `step`. */
