@@ -116,25 +116,21 @@ function tileRow(src: Float32Array, r0: number, w: number, tw: number, pad: numb
     if (y < w) {
       a3 = src[r0 + y] - src[r2 + y], b3 = src[r1 + y] + src[r2 + y], c3 = src[r2 + y] - src[r1 + y], d3 = src[r1 + y] - src[r3 + y];
     }
-    V[t] = a0 - a2;
-    V[t + CT] = a1 + a2;
-    V[t + 2 * CT] = a2 - a1;
-    V[t + 3 * CT] = a1 - a3;
-    V[t + 4 * CT] = b0 - b2;
-    V[t + 5 * CT] = b1 + b2;
-    V[t + 6 * CT] = b2 - b1;
-    V[t + 7 * CT] = b1 - b3;
-    V[t + 8 * CT] = c0 - c2;
-    V[t + 9 * CT] = c1 + c2;
-    V[t + 10 * CT] = c2 - c1;
-    V[t + 11 * CT] = c1 - c3;
-    V[t + 12 * CT] = d0 - d2;
-    V[t + 13 * CT] = d1 + d2;
-    V[t + 14 * CT] = d2 - d1;
-    V[t + 15 * CT] = d1 - d3;
+    transformedRow(V, t, CT, a0, a1, a2, a3);
+    transformedRow(V, t + 4 * CT, CT, b0, b1, b2, b3);
+    transformedRow(V, t + 8 * CT, CT, c0, c1, c2, c3);
+    transformedRow(V, t + 12 * CT, CT, d0, d1, d2, d3);
     a0 = a2; b0 = b2; c0 = c2; d0 = d2;
     a1 = a3; b1 = b3; c1 = c3; d1 = d3;
   }
+}
+
+/** One row (u0 … u3) of Bᵀ d, times B: (u0 − u2, u1 + u2, u2 − u1, u1 − u3) at stride `step`. */
+function transformedRow(V: Float32Array, at: number, step: number, u0: number, u1: number, u2: number, u3: number): void {
+  V[at] = u0 - u2;
+  V[at + step] = u1 + u2;
+  V[at + 2 * step] = u2 - u1;
+  V[at + 3 * step] = u1 - u3;
 }
 
 /** y = Aᵀ m A for every tile (the 2×2 outputs inside the image), plus a bias per channel if given. */
