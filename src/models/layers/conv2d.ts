@@ -20,9 +20,10 @@ export const WINOGRAD_MIN_CHANNELS = 128;
  * A 3×3 kernel at stride 1 with at least `WINOGRAD_MIN_CHANNELS` channels in and out goes through
  * Winograd's F(2×2, 3×3) instead (`winograd.ts`), whose tiles are kept the same way. Its GEMMs
  * are 2.25× smaller, but its transforms cost a pass over 4× the input in JavaScript, so it wins
- * only where the GEMM dominates. Forward + backward of one conv, batch 64, quiet machine:
- *   64 ch at 32×32: im2col 134 ms, Winograd 150 ms;   128 ch at 16×16: 104 against 102 ms;
- *   256 ch at 8×8: 91 against 72 ms;                  512 ch at 4×4: 91 against 69 ms.
+ * only where the GEMM dominates. Forward + backward of one conv, batch 64, quiet machine
+ * (im2col against Winograd, two runs each): 64 ch at 32×32, 124–134 against 125–131 ms, level;
+ * 128 ch at 16×16, 103–106 against 86–91 ms; 256 ch at 8×8, 90–92 against 64–68 ms; 512 ch at
+ * 4×4, 95 against 62–64 ms.
  */
 export class Conv2d implements VolumeLayer {
   readonly paramCount: number;
