@@ -2,7 +2,7 @@ import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
 import { sum, uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
-import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformInput, transformOutput, transformInputGradient, transformOutputGradient, transformWeights } from "./winograd.js";
+import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformInput, transformOutput, transformInputGradient, transformOutputGradient, transformWeights, type Tiling } from "./winograd.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
 export type ConvAlgorithm = "auto" | "im2col" | "winograd";
@@ -32,8 +32,9 @@ export class Conv2d implements VolumeLayer {
   private gW!: Matrix;
   private gb?: Float32Array;
   private input?: Volume;
-  /** The forward pass's columns (or Winograd tiles), when training kept them. */
+  /** The forward pass's columns, when training kept them. */
   private keptColumns?: Matrix;
+  /** The forward pass's Winograd tiles, when training kept them. */
   private keptTiles?: Float32Array;
   private readonly K: number;
   /** Through Winograd's F(2×2, 3×3). */
@@ -102,19 +103,24 @@ export class Conv2d implements VolumeLayer {
   }
 
   /** The input's Winograd tiles V; `keep` asks for a buffer of this layer's own. */
-  private tiles(x: Volume, keep: boolean): { V: Float32Array; kept: boolean } {
-    const tl = tiling(x, this.pad), size = tileBufferSize(this.inC * tl.tiles);
+  private tiles(x: Volume, tl: Tiling, keep: boolean): { V: Float32Array; kept: boolean } {
+    const size = tileBufferSize(this.inC * tl.tiles);
     const own = keep ? this.buffers.keep(`${this.name}/tiles`, size) : undefined;
     const V = own ?? this.buffers.scratch("winograd/in", size);
     transformInput(x, this.pad, tl, V);
     return { V, kept: own !== undefined };
   }
 
+  /** The buffer of the weights' Winograd transform U, which the forward pass fills and the backward pass reads. */
+  private transformedWeights(): Float32Array {
+    return this.buffers.get(`${this.name}/U`, tileBufferSize(this.outC * this.inC));
+  }
+
   private forwardWinograd(x: Volume, shape: Omit<Volume, "data">, train: boolean): Volume {
     const { inC, outC } = this, tl = tiling(x, this.pad);
-    const U = this.buffers.get(`${this.name}/U`, tileBufferSize(outC * inC));
+    const U = this.transformedWeights();
     transformWeights(this.W.data, outC, inC, U);
-    const { V, kept } = this.tiles(x, train);
+    const { V, kept } = this.tiles(x, tl, train);
     const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
     tileProducts(U, V, outC, inC, tl.tiles, products);
     const y = volume(shape, this.buffers.get(`${this.name}/out`, volumeSize(shape)));
@@ -127,7 +133,7 @@ export class Conv2d implements VolumeLayer {
     const x = this.input!, { inC, outC } = this, tl = tiling(x, this.pad);
     const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
     transformOutputGradient(dy, tl, D);
-    const V = this.keptTiles ?? this.tiles(x, false).V;
+    const V = this.keptTiles ?? this.tiles(x, tl, false).V;
     const dU = this.buffers.get(`${this.name}/dU`, tileBufferSize(outC * inC));
     tileWeightGradients(D, V, outC, inC, tl.tiles, dU);
     accumulateWeightGradient(dU, outC, inC, this.gW.data);
@@ -135,7 +141,7 @@ export class Conv2d implements VolumeLayer {
     if (!needInput) return undefined;
     // ∂V[ξ] = U[ξ]ᵀ D[ξ], then the tiles' B ∂V Bᵀ added back into ∂x.
     const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles));
-    tileProducts(this.buffers.get(`${this.name}/U`, tileBufferSize(outC * inC)), D, inC, outC, tl.tiles, dV, true);
+    tileProducts(this.transformedWeights(), D, inC, outC, tl.tiles, dV, true);
     const dx = volume(x, this.buffers.get(`${this.name}/dx`, volumeSize(x)));
     transformInputGradient(dV, this.pad, tl, dx);
     return dx;

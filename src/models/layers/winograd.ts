@@ -34,6 +34,7 @@ export interface Tiling {
   tiles: number;
 }
 
+/** The tiles of a stride-1 3×3 convolution with zero padding `pad`, over a batch of x's size. */
 export function tiling(x: Pick<Volume, "n" | "h" | "w">, pad: number): Tiling {
   const oh = x.h + 2 * pad - 2, ow = x.w + 2 * pad - 2;
   const th = Math.ceil(oh / 2), tw = Math.ceil(ow / 2);
@@ -179,11 +180,10 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array)
           const e00 = data[at], e01 = right ? data[at + 1] : 0;
           const e10 = down ? data[at + ow] : 0, e11 = down && right ? data[at + ow + 1] : 0;
           // A e: rows e0, e0 + e1, e0 − e1, −e1 (A = [1 0; 1 1; 1 −1; 0 −1]); then the same along each row.
-          const to0 = t, to1 = t + 4 * KT, to2 = t + 8 * KT, to3 = t + 12 * KT;
-          gradientRow(D, to0, KT, e00, e01);
-          gradientRow(D, to1, KT, e00 + e10, e01 + e11);
-          gradientRow(D, to2, KT, e00 - e10, e01 - e11);
-          gradientRow(D, to3, KT, -e10, -e11);
+          gradientRow(D, t, KT, e00, e01);
+          gradientRow(D, t + 4 * KT, KT, e00 + e10, e01 + e11);
+          gradientRow(D, t + 8 * KT, KT, e00 - e10, e01 - e11);
+          gradientRow(D, t + 12 * KT, KT, -e10, -e11);
         }
       }
     }
