@@ -15,7 +15,7 @@ import type { Volume } from "./volume.js";
  * Buffers: U is [16][Cout][Cin], V [16][Cin][T] and M [16][Cout][T]; tile t = (n·TH + ty)·TW + tx.
  * The 16 planes of each sit `planeStride` apart, not back to back: the transforms read or write all
  * 16 at once, and at a power-of-two distance those 16 streams share one L1 cache set and evict
- * each other (the input transform ran 3× slower).
+ * each other (the output-gradient transform took 41 ms instead of 9.7 at 64 channels, 32×32).
  */
 
 /** Distance between the 16 planes of a buffer whose planes hold `size` floats each: 64 bytes more than `size`. */
