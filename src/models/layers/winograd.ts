@@ -62,13 +62,21 @@ export function accumulateWeightGradient(dU: Float32Array, outC: number, inC: nu
   sgemm(true, false, P, 9, 16, 1, dU, planeStride(P), kernelTransform, 9, 1, gW, 9);
 }
 
+/**
+ * Row buffers the transforms reuse from call to call (grown, never shrunk), so that a training
+ * batch allocates nothing: the input transform's edge rows, and the input gradient's carried rows.
+ */
+let edgeRows = new Float32Array(0);
+let carriedRows = [0, 1, 2, 3].map(() => new Float64Array(0));
+
 /** V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of every tile t, with the zero padding `pad` (at most 2). */
 export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Array): void {
   const { c: C, n: N, h, w, data } = x, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
   // Tile rows that reach into the padding read a copy of their four rows with zeros for the rows
   // outside the image; the others read the image in place (a padded copy of every plane cost as
   // much as the transform).
-  const edge = new Float32Array(4 * w);
+  if (edgeRows.length < 4 * w) edgeRows = new Float32Array(4 * w);
+  const edge = edgeRows;
   for (let c = 0; c < C; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
@@ -201,7 +209,8 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
   const { c: C, n: N, h, w, data } = dx, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
   // Row buffers over the tile columns' span, −pad … 2·TW + 1 − pad: the carried rows, and the next ones.
   const span = 2 * tw + 2;
-  let above = new Float64Array(span), below = new Float64Array(span), nextAbove = new Float64Array(span), nextBelow = new Float64Array(span);
+  if (carriedRows[0].length < span) carriedRows = [0, 1, 2, 3].map(() => new Float64Array(span));
+  let above = carriedRows[0], below = carriedRows[1], nextAbove = carriedRows[2], nextBelow = carriedRows[3];
   for (let c = 0; c < C; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
