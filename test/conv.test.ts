@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Conv2d, type ConvAlgorithm } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
 import { BasicBlock } from "../src/models/layers/residual.js";
+import { helperJobs, helperReady, setSplitting } from "../src/models/layers/split.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
@@ -169,6 +170,29 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
   compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2, "winograd"),
     ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
     ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
+});
+
+test("batch norm, ReLU, the residual sums and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
+  if (!(await helperReady())) return t.skip("one core, or OpenBLAS on one thread: nothing is split");
+  // Large enough to split (layers/split.ts): 16 images at 32×32 in, 32 channels at 16×16 out.
+  const input = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
+  const run = (splitting: boolean) => {
+    setSplitting(splitting);
+    try {
+      const { layer, grads } = bound(new BasicBlock("block", new Buffers(), 16, 32, 2, "winograd"), new Rng(2));
+      const g = randomVolume(layer.outputShape(input), new Rng(6));
+      const y = Float32Array.from(layer.forward(input, true).data);
+      const dx = Float32Array.from(layer.backward(g, true)!.data);
+      const yEval = Float32Array.from(layer.forward(input, false).data);
+      const dxEval = Float32Array.from(layer.backward(g, true)!.data);
+      return { y, dx, grads: Float32Array.from(grads), state: layer.state().flatMap((s) => Array.from(s)), yEval, dxEval };
+    } finally {
+      setSplitting(true);
+    }
+  };
+  const alone = run(false), before = helperJobs(), shared = run(true);
+  assert.ok(helperJobs() - before >= 12, `the helper took ${helperJobs() - before} passes`);
+  for (const key of Object.keys(alone) as (keyof typeof alone)[]) assert.deepEqual(Array.from(shared[key]), Array.from(alone[key]), key);
 });
 
 // Minutes of convolutions on the portable GEMM, whose every layer the tests above already check; the

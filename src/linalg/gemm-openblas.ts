@@ -15,13 +15,19 @@ export interface BlasThreads {
 }
 
 /** cblas_sgemm from OpenBLAS through koffi (and its thread count), or the reason it could not be loaded. */
-export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasThreads } | { error: string } {
+export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void } | { error: string } {
   let koffi: { load(path: string): { func(signature: string): (...args: unknown[]) => unknown } };
   try {
     koffi = createRequire(import.meta.url)("koffi");
   } catch (e) {
     return { error: `the koffi package could not be loaded (${(e as Error).message.split("\n")[0]})` };
   }
+  // OpenBLAS's threads spin for 2^28 cycles (about 0.1 s) after each GEMM before they sleep, which
+  // took the second core from the conv layers' helper thread (layers/split.ts) between GEMMs: its
+  // passes then ran little faster than on one thread. 2^21 cycles (under a millisecond) still spans
+  // the gaps between back-to-back GEMMs; 2^18 made ResNet-18's GEMMs 25% slower to wake. The
+  // library reads this when it loads; a value the user set stands.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= "21";
   const paths = process.env.ALFAMIX_BLAS_LIB ? [process.env.ALFAMIX_BLAS_LIB] : CANDIDATES;
   for (const path of paths) {
     let lib;
@@ -40,7 +46,8 @@ export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasTh
     };
     const get = lib.func("int openblas_get_num_threads()") as () => number;
     const set = lib.func("void openblas_set_num_threads(int)") as (n: number) => void;
-    return { sgemm, library: path, threads: { get, set } };
+    const scopy = lib.func("void cblas_scopy(int, float *, int, float *, int)") as (n: number, x: Float32Array, incx: number, y: Float32Array, incy: number) => void;
+    return { sgemm, library: path, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1) };
   }
   return { error: `libopenblas.so.0 was not found (tried ${paths.join(", ")})` };
 }

@@ -1,8 +1,10 @@
-import { matmul } from "../../linalg/gemm.js";
+import { copyFloats, matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
-import { sum, uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
-import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformInput, transformOutput, transformInputGradient, transformOutputGradient, transformWeights, type Tiling } from "./winograd.js";
+import { sum, winogradScalars } from "./kernels.js";
+import { split } from "./split.js";
+import { uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformWeights, type Tiling } from "./winograd.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
 export type ConvAlgorithm = "auto" | "im2col" | "winograd";
@@ -107,7 +109,7 @@ export class Conv2d implements VolumeLayer {
     const size = tileBufferSize(this.inC * tl.tiles);
     const own = keep ? this.buffers.keep(`${this.name}/tiles`, size) : undefined;
     const V = own ?? this.buffers.scratch("winograd/in", size);
-    transformInput(x, this.pad, tl, V);
+    split("winogradInput", [x.data, V], winogradScalars(x, this.pad, tl), this.inC, V.length);
     return { V, kept: own !== undefined };
   }
 
@@ -124,7 +126,7 @@ export class Conv2d implements VolumeLayer {
     const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
     tileProducts(U, V, outC, inC, tl.tiles, products);
     const y = volume(shape, this.buffers.get(`${this.name}/out`, volumeSize(shape)));
-    transformOutput(products, tl, y, this.b);
+    split("winogradOutput", this.b ? [products, y.data, this.b] : [products, y.data], winogradScalars(y, 0, tl), outC, products.length);
     this.keptTiles = kept ? V : undefined;
     return y;
   }
@@ -132,7 +134,7 @@ export class Conv2d implements VolumeLayer {
   private backwardWinograd(dy: Volume, needInput: boolean): Volume | undefined {
     const x = this.input!, { inC, outC } = this, tl = tiling(x, this.pad);
     const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
-    transformOutputGradient(dy, tl, D);
+    split("winogradOutputGradient", [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
     const V = this.keptTiles ?? this.tiles(x, tl, false).V;
     const dU = this.buffers.get(`${this.name}/dU`, tileBufferSize(outC * inC));
     tileWeightGradients(D, V, outC, inC, tl.tiles, dU);
@@ -143,7 +145,7 @@ export class Conv2d implements VolumeLayer {
     const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles));
     tileProducts(this.transformedWeights(), D, inC, outC, tl.tiles, dV, true);
     const dx = volume(x, this.buffers.get(`${this.name}/dx`, volumeSize(x)));
-    transformInputGradient(dV, this.pad, tl, dx);
+    split("winogradInputGradient", [dV, dx.data], winogradScalars(dx, this.pad, tl), inC, dV.length);
     return dx;
   }
 
@@ -266,7 +268,7 @@ function sameSizeRow(data: Float32Array, out: Float32Array, channel: number, row
     from = 0;
   }
   length = Math.min(length, data.length - from);
-  if (length > 0) out.set(data.subarray(from, from + length), to);
+  if (length > 0) copyFloats(data.subarray(from, from + length), out.subarray(to, to + length));
   const zeros = padding.length;
   if (zeros === 0) return;
   for (let image = row, end = row + n * hw; image < end; image += hw) {

@@ -1,10 +1,12 @@
 import type { Rng } from "../../random.js";
-import { sumAndDot, sumAndSquares, volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
+import { sharedFloats, split, splitElements } from "./split.js";
+import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /**
  * BatchNorm2d as PyTorch computes it: in training, each channel normalised by its batch mean and
  * biased variance, and the running statistics updated with momentum 0.1 (the unbiased variance);
- * in evaluation, the running statistics. eps 1e-5; γ = 1, β = 0 at initialisation.
+ * in evaluation, the running statistics. eps 1e-5; γ = 1, β = 0 at initialisation. The passes are
+ * kernels.ts's, split over channels (split.ts), so every per-channel array is in shared memory.
  */
 export class BatchNorm2d implements VolumeLayer {
   readonly paramCount: number;
@@ -14,8 +16,12 @@ export class BatchNorm2d implements VolumeLayer {
   private beta!: Float32Array;
   private gGamma!: Float32Array;
   private gBeta!: Float32Array;
+  /** γ and β as of the forward pass, copied where the helper thread can read them. */
+  private readonly affine: Float32Array;
   private readonly mean: Float32Array;
   private readonly invStd: Float32Array;
+  /** Per channel Σ dy and Σ dy·x̂ from the backward pass, before they are added to dβ and dγ. */
+  private readonly sums: Float32Array;
   /**
    * The last forward pass's input, read again by the backward pass instead of a stored x̂ (one
    * tensor less to write and keep). It is a convolution's output buffer, which nothing changes
@@ -27,10 +33,12 @@ export class BatchNorm2d implements VolumeLayer {
 
   constructor(readonly name: string, private readonly buffers: Buffers, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
     this.paramCount = 2 * channels;
-    this.runningMean = new Float32Array(channels);
-    this.runningVar = new Float32Array(channels).fill(1);
-    this.mean = new Float32Array(channels);
-    this.invStd = new Float32Array(channels);
+    this.runningMean = sharedFloats(channels);
+    this.runningVar = sharedFloats(channels).fill(1);
+    this.affine = sharedFloats(2 * channels);
+    this.mean = sharedFloats(channels);
+    this.invStd = sharedFloats(channels);
+    this.sums = sharedFloats(2 * channels);
   }
 
   bind(params: Float32Array, grads: Float32Array): void {
@@ -57,60 +65,27 @@ export class BatchNorm2d implements VolumeLayer {
   }
 
   forward(x: Volume, train: boolean): Volume {
-    const M = x.n * x.h * x.w, d = x.data;
+    const C = this.channels, M = x.n * x.h * x.w, d = x.data;
     const out = this.buffers.get(`${this.name}/out`, d.length);
-    for (let c = 0; c < this.channels; c++) {
-      const o = c * M;
-      let mean: number, invStd: number;
-      if (train) {
-        // One pass for both moments, in float64: the cancellation in E[x²] − E[x]² costs a few of
-        // float64's 16 digits, far below float32's 7, and the pass reads the channel once less.
-        const { sum: s, squares } = sumAndSquares(d, o, o + M);
-        mean = s / M;
-        const v = Math.max(0, squares - s * mean);
-        const variance = v / M;
-        invStd = 1 / Math.sqrt(variance + this.eps);
-        this.runningMean[c] = (1 - this.momentum) * this.runningMean[c] + this.momentum * mean;
-        this.runningVar[c] = (1 - this.momentum) * this.runningVar[c] + this.momentum * (M > 1 ? (v / (M - 1)) : variance);
-      } else {
-        mean = this.runningMean[c];
-        invStd = 1 / Math.sqrt(this.runningVar[c] + this.eps);
-      }
-      this.mean[c] = mean;
-      this.invStd[c] = invStd;
-      const scale = this.gamma[c] * invStd, shift = this.beta[c] - mean * scale;
-      for (let i = o; i < o + M; i++) out[i] = d[i] * scale + shift;
-    }
+    this.affine.set(this.gamma);
+    this.affine.set(this.beta, C);
+    const gamma = this.affine.subarray(0, C), beta = this.affine.subarray(C);
+    split("batchNormForward", [d, out, gamma, beta, this.mean, this.invStd, this.runningMean, this.runningVar], [M, Number(train), this.eps, this.momentum], C, d.length);
     this.input = d;
     this.trained = train;
     return volume(x, out);
   }
 
-  /**
-   * Training mode: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)) per channel, dγ = Σ dy·x̂,
-   * dβ = Σ dy, with x̂ = (x − μ)/σ. Expanded, dx is a·dy + b·x + c per channel, so one pass
-   * sums dy and dy·x and a second writes dx. Evaluation mode (the input gradients DFAL needs): the
-   * layer is affine, dx = γ/σ · dy.
-   */
   backward(dy: Volume, _needInput: boolean): Volume {
-    const M = dy.n * dy.h * dy.w, g = dy.data, x = this.input!;
+    const C = this.channels, M = dy.n * dy.h * dy.w, g = dy.data;
     const dx = this.buffers.get(`${this.name}/dx`, g.length);
-    if (!this.trained) {
-      for (let c = 0; c < this.channels; c++) {
-        const scale = this.gamma[c] * this.invStd[c];
-        for (let i = c * M; i < (c + 1) * M; i++) dx[i] = scale * g[i];
+    const sumG = this.sums.subarray(0, C), dot = this.sums.subarray(C);
+    split("batchNormBackward", [g, this.input!, dx, this.affine.subarray(0, C), this.mean, this.invStd, sumG, dot], [M, Number(this.trained)], C, g.length);
+    if (this.trained) {
+      for (let c = 0; c < C; c++) {
+        this.gBeta[c] += sumG[c];
+        this.gGamma[c] += dot[c];
       }
-      return volume(dy, dx);
-    }
-    for (let c = 0; c < this.channels; c++) {
-      const o = c * M, mean = this.mean[c], invStd = this.invStd[c];
-      const { sum: sumG, dot: dotGX } = sumAndDot(g, x, o, o + M);
-      const dot = invStd * (dotGX - mean * sumG); // Σ dy·x̂
-      this.gBeta[c] += sumG;
-      this.gGamma[c] += dot;
-      const scale = this.gamma[c] * invStd, meanG = sumG / M, meanDot = dot / M;
-      const a = scale, b = -scale * invStd * meanDot, k = scale * (mean * invStd * meanDot - meanG);
-      for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
     }
     return volume(dy, dx);
   }
@@ -128,28 +103,17 @@ export class ReLU implements VolumeLayer {
     return x;
   }
 
-  // Multiplying by the comparison instead of branching: half the signs are random, and the
-  // mispredicted branches made these loops 3–5× slower. (+ 0 turns the −0 of negative inputs into 0.)
   forward(x: Volume, _train: boolean): Volume {
-    const d = x.data;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i];
-      d[i] = v * Number(v > 0) + 0;
-    }
-    this.output = d;
+    splitElements("relu", [x.data]);
+    this.output = x.data;
     return x;
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
     const dx = this.buffers.get(`${this.name}/dx`, dy.data.length);
-    passWherePositive(dy.data, this.output!, dx);
+    splitElements("passWherePositive", [dy.data, this.output!, dx]);
     return volume(dy, dx);
   }
-}
-
-/** dx = g where out > 0, else 0: ReLU's backward pass, branch-free (see ReLU). */
-export function passWherePositive(g: Float32Array, out: Float32Array, dx: Float32Array): void {
-  for (let i = 0; i < g.length; i++) dx[i] = g[i] * Number(out[i] > 0) + 0;
 }
 
 /** MaxPool2d (square window, stride, zero-free padding): the argmax of each window is kept for the backward pass. */

@@ -1,6 +1,7 @@
 import type { Rng } from "../../random.js";
 import { Conv2d, type ConvAlgorithm } from "./conv2d.js";
-import { BatchNorm2d, passWherePositive, ReLU } from "./norm-pool.js";
+import { BatchNorm2d, ReLU } from "./norm-pool.js";
+import { splitElements } from "./split.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /** Layers run one after another, their parameters side by side in the model's flat buffer. */
@@ -90,23 +91,20 @@ export class BasicBlock implements VolumeLayer {
     const y = this.main.forward(x, train);
     const s = this.shortcut ? this.shortcut.forward(x, train) : x;
     const out = this.buffers.get(`${this.name}/out`, y.data.length);
-    for (let i = 0; i < out.length; i++) {
-      const v = y.data[i] + s.data[i];
-      out[i] = v * Number(v > 0) + 0; // ReLU without a branch, as in ReLU
-    }
+    splitElements("addRelu", [y.data, s.data, out]);
     this.output = out;
     return volume(y, out);
   }
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     const out = this.output!, g = this.buffers.get(`${this.name}/g`, dy.data.length);
-    passWherePositive(dy.data, out, g);
+    splitElements("passWherePositive", [dy.data, out, g]);
     const gv = volume(dy, g);
     const dMain = this.main.backward(gv, needInput);
     const dShort = this.shortcut ? this.shortcut.backward(gv, needInput) : gv;
     if (!needInput) return undefined;
     const dx = this.buffers.get(`${this.name}/dx`, dMain!.data.length);
-    for (let i = 0; i < dx.length; i++) dx[i] = dMain!.data[i] + dShort!.data[i];
+    splitElements("add", [dMain!.data, dShort!.data, dx]);
     return volume(dMain!, dx);
   }
 }

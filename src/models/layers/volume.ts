@@ -1,4 +1,5 @@
 import type { Rng } from "../../random.js";
+import { sharedFloats } from "./split.js";
 
 /**
  * A batch of feature maps, channel-major: data[c][n][y][x]. Every channel of the whole batch is
@@ -49,7 +50,7 @@ export class Buffers {
   get(key: string, size: number): Float32Array {
     let b = this.owned.get(key);
     if (!b || b.length !== size) {
-      b = new Float32Array(size);
+      b = sharedFloats(size);
       this.owned.set(key, b);
     }
     return b;
@@ -59,7 +60,7 @@ export class Buffers {
   scratch(name: string, size: number): Float32Array {
     let b = this.shared.get(name);
     if (!b || b.length < size) {
-      b = new Float32Array(size);
+      b = sharedFloats(size);
       this.shared.set(name, b);
     }
     return b.subarray(0, size);
@@ -75,7 +76,7 @@ export class Buffers {
     if (!b || b.length < size) {
       if (this.keptFloats - (b?.length ?? 0) + size > this.keepBudget) return undefined;
       this.keptFloats += size - (b?.length ?? 0);
-      b = new Float32Array(size);
+      b = sharedFloats(size);
       this.kept.set(key, b);
     }
     return b.subarray(0, size);
@@ -98,54 +99,4 @@ export function volume(shape: Omit<Volume, "data">, data: Float32Array): Volume 
 /** Uniform in ±bound, as PyTorch's kaiming_uniform_(a = √5) and bias init give for fan-in `fanIn`. */
 export function uniformInit(out: Float32Array, bound: number, rng: Rng): void {
   for (let i = 0; i < out.length; i++) out[i] = (2 * rng.uniform() - 1) * bound;
-}
-
-// Reductions over a channel's row with several running sums: with one, each add waits on the last,
-// and these loops ran at a quarter of the speed the adder allows.
-
-/** Σ a[from..to). */
-export function sum(a: Float32Array, from: number, to: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
-  for (; i + 3 < to; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  for (; i < to; i++) s0 += a[i];
-  return s0 + s1 + s2 + s3;
-}
-
-/** Σ a[i] and Σ a[i]² over [from, to), in one pass. */
-export function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number; squares: number } {
-  let s0 = 0, s1 = 0, q0 = 0, q1 = 0, i = from;
-  for (; i + 1 < to; i += 2) {
-    const v0 = a[i], v1 = a[i + 1];
-    s0 += v0;
-    s1 += v1;
-    q0 += v0 * v0;
-    q1 += v1 * v1;
-  }
-  for (; i < to; i++) {
-    s0 += a[i];
-    q0 += a[i] * a[i];
-  }
-  return { sum: s0 + s1, squares: q0 + q1 };
-}
-
-/** Σ a[i] and Σ a[i]·b[i] over [from, to), in one pass. */
-export function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
-  let s0 = 0, s1 = 0, d0 = 0, d1 = 0, i = from;
-  for (; i + 1 < to; i += 2) {
-    const v0 = a[i], v1 = a[i + 1];
-    s0 += v0;
-    s1 += v1;
-    d0 += v0 * b[i];
-    d1 += v1 * b[i + 1];
-  }
-  for (; i < to; i++) {
-    s0 += a[i];
-    d0 += a[i] * b[i];
-  }
-  return { sum: s0 + s1, dot: d0 + d1 };
 }

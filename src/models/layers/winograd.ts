@@ -70,14 +70,14 @@ let edgeRows = new Float32Array(0);
 let carriedRows = [0, 1, 2, 3].map(() => new Float64Array(0));
 
 /** V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of every tile t, with the zero padding `pad` (at most 2). */
-export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Array): void {
+export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Array, from = 0, to = x.c): void {
   const { c: C, n: N, h, w, data } = x, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
   // Tile rows that reach into the padding read a copy of their four rows with zeros for the rows
   // outside the image; the others read the image in place (a padded copy of every plane cost as
   // much as the transform).
   if (edgeRows.length < 4 * w) edgeRows = new Float32Array(4 * w);
   const edge = edgeRows;
-  for (let c = 0; c < C; c++) {
+  for (let c = from; c < to; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
       for (let ty = 0, t = c * T + b * th * tw; ty < th; ty++, t += tw) {
@@ -143,10 +143,10 @@ function transformedRow(V: Float32Array, at: number, step: number, u0: number, u
 }
 
 /** y = Aᵀ m A for every tile (the 2×2 outputs inside the image), plus a bias per channel if given. */
-export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array): void {
+export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array, from = 0, to = y.c): void {
   const { c: K, n: N, data } = y, { oh, ow, th, tw, tiles: T } = tl, KT = planeStride(K * T);
   const evenRows = 2 * th === oh, evenCols = 2 * tw === ow;
-  for (let k = 0; k < K; k++) {
+  for (let k = from; k < to; k++) {
     const b0 = bias ? bias[k] : 0;
     for (let b = 0; b < N; b++) {
       let t = k * T + b * th * tw;
@@ -175,9 +175,9 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
 }
 
 /** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 2×2 block e of dY (zero past the edge): the gradient reaching the tile products. */
-export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array): void {
+export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
   const { c: K, n: N, h: oh, w: ow, data } = dy, { th, tw, tiles: T } = tl, KT = planeStride(K * T);
-  for (let k = 0; k < K; k++) {
+  for (let k = from; k < to; k++) {
     for (let b = 0; b < N; b++) {
       let t = k * T + b * th * tw;
       const image = (k * N + b) * oh * ow;
@@ -205,13 +205,13 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array)
  * two columns are carried in locals into the next tile, and a tile row's bottom two rows in two
  * row buffers into the next tile row: every value of ∂x is written once, without a zeroing pass.
  */
-export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling, dx: Volume): void {
+export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
   const { c: C, n: N, h, w, data } = dx, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
   // Row buffers over the tile columns' span, −pad … 2·TW + 1 − pad: the carried rows, and the next ones.
   const span = 2 * tw + 2;
   if (carriedRows[0].length < span) carriedRows = [0, 1, 2, 3].map(() => new Float64Array(span));
   let above = carriedRows[0], below = carriedRows[1], nextAbove = carriedRows[2], nextBelow = carriedRows[3];
-  for (let c = 0; c < C; c++) {
+  for (let c = from; c < to; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
       above.fill(0);

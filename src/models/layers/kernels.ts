@@ -1,0 +1,181 @@
+/**
+ * The conv layers' memory-bound passes, each over a range [from, to) of its units (channels or
+ * elements) so that split.ts can run one range on a helper thread and the rest here. A unit is
+ * always done whole by one thread, so a split gives the same bits as a single pass.
+ */
+import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type Tiling } from "./winograd.js";
+import type { Volume } from "./volume.js";
+
+export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, to: number) => void;
+
+/**
+ * Batch norm's forward pass over channels; scalars [M (values per channel), train (1|0), eps,
+ * momentum]; arrays [x, out, gamma, beta, mean, invStd, runningMean, runningVar]. Training: each
+ * channel's batch mean and 1/σ (biased variance) go to mean and invStd, and the running statistics
+ * move by `momentum` (with the unbiased variance, as PyTorch). Evaluation: the running statistics,
+ * also written to mean and invStd for the backward pass.
+ */
+function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runningVar]: Float32Array[], [M, train, eps, momentum]: number[], from: number, to: number): void {
+  for (let c = from; c < to; c++) {
+    const o = c * M;
+    let m: number, s: number;
+    if (train) {
+      // One pass for both moments, in float64: the cancellation in E[x²] − E[x]² costs a few of
+      // float64's 16 digits, far below float32's 7, and the pass reads the channel once less.
+      const { sum, squares } = sumAndSquares(x, o, o + M);
+      m = sum / M;
+      const v = Math.max(0, squares - sum * m);
+      s = 1 / Math.sqrt(v / M + eps);
+      runningMean[c] = (1 - momentum) * runningMean[c] + momentum * m;
+      runningVar[c] = (1 - momentum) * runningVar[c] + momentum * (M > 1 ? v / (M - 1) : v / M);
+    } else {
+      m = runningMean[c];
+      s = 1 / Math.sqrt(runningVar[c] + eps);
+    }
+    mean[c] = m;
+    invStd[c] = s;
+    const scale = gamma[c] * s, shift = beta[c] - m * scale;
+    for (let i = o; i < o + M; i++) out[i] = x[i] * scale + shift;
+  }
+}
+
+/**
+ * Batch norm's backward pass over channels; scalars [M, train]; arrays [g, x, dx, gamma, mean,
+ * invStd, sumG, dotGXhat]. Training: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), with
+ * x̂ = (x − μ)/σ. Expanded, dx is a·dy + b·x + k per channel, so one pass sums dy and dy·x and a
+ * second writes dx. Σ dy and Σ dy·x̂ (dβ and dγ) go to sumG and dotGXhat. Evaluation (the input
+ * gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
+ */
+function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat]: Float32Array[], [M, train]: number[], from: number, to: number): void {
+  for (let c = from; c < to; c++) {
+    const o = c * M, scale = gamma[c] * invStd[c];
+    if (!train) {
+      for (let i = o; i < o + M; i++) dx[i] = scale * g[i];
+      continue;
+    }
+    const mu = mean[c], s = invStd[c];
+    const { sum: sg, dot: dotGX } = sumAndDot(g, x, o, o + M);
+    const dot = s * (dotGX - mu * sg);
+    sumG[c] = sg;
+    dotGXhat[c] = dot;
+    const meanG = sg / M, meanDot = dot / M;
+    const a = scale, b = -scale * s * meanDot, k = scale * (mu * s * meanDot - meanG);
+    for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
+  }
+}
+
+// ReLU multiplies by the comparison instead of branching: half the signs are random, and the
+// mispredicted branches made these loops 3–5× slower. (+ 0 turns the −0 of negative inputs into 0.)
+
+/** max(0, d) in place. */
+function relu([d]: Float32Array[], _s: number[], from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const v = d[i];
+    d[i] = v * Number(v > 0) + 0;
+  }
+}
+
+/** dx = g where out > 0, else 0: ReLU's backward pass. */
+function passWherePositive([g, out, dx]: Float32Array[], _s: number[], from: number, to: number): void {
+  for (let i = from; i < to; i++) dx[i] = g[i] * Number(out[i] > 0) + 0;
+}
+
+/** out = max(0, a + b): a residual block's sum and ReLU in one pass. */
+function addRelu([a, b, out]: Float32Array[], _s: number[], from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const v = a[i] + b[i];
+    out[i] = v * Number(v > 0) + 0;
+  }
+}
+
+/** out = a + b. */
+function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number): void {
+  for (let i = from; i < to; i++) out[i] = a[i] + b[i];
+}
+
+// Winograd's transforms over channels, their volume's and tiling's sizes passed as scalars
+// (winogradScalars): [c, n, h, w, pad, oh, ow, th, tw, tiles].
+
+/** The scalars of a Winograd transform kernel. */
+export const winogradScalars = (v: Omit<Volume, "data">, pad: number, tl: Tiling) => [v.c, v.n, v.h, v.w, pad, tl.oh, tl.ow, tl.th, tl.tw, tl.tiles];
+const fromScalars = ([c, n, h, w, pad, oh, ow, th, tw, tiles]: number[], data: Float32Array) => ({ v: { c, n, h, w, data }, pad, tl: { oh, ow, th, tw, tiles } });
+
+/** arrays [x, V]: transformInput over the input's channels. */
+function winogradInput([x, V]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, pad, tl } = fromScalars(scalars, x);
+  transformInput(v, pad, tl, V, from, to);
+}
+
+/** arrays [M, y] or [M, y, bias]: transformOutput over the output's channels. */
+function winogradOutput([M, y, bias]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, tl } = fromScalars(scalars, y);
+  transformOutput(M, tl, v, bias, from, to);
+}
+
+/** arrays [dy, D]: transformOutputGradient over the output's channels. */
+function winogradOutputGradient([dy, D]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, tl } = fromScalars(scalars, dy);
+  transformOutputGradient(v, tl, D, from, to);
+}
+
+/** arrays [dV, dx]: transformInputGradient over the input's channels. */
+function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, pad, tl } = fromScalars(scalars, dx);
+  transformInputGradient(dV, pad, tl, v, from, to);
+}
+
+export const kernels = {
+  batchNormForward, batchNormBackward, relu, passWherePositive, addRelu, add,
+  winogradInput, winogradOutput, winogradOutputGradient, winogradInputGradient,
+} satisfies Record<string, Kernel>;
+export type KernelName = keyof typeof kernels;
+
+// Reductions over a channel's row with several running sums: with one, each add waits on the last,
+// and these loops ran at a quarter of the speed the adder allows.
+
+/** Σ a[from..to). */
+export function sum(a: Float32Array, from: number, to: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
+  for (; i + 3 < to; i += 4) {
+    s0 += a[i];
+    s1 += a[i + 1];
+    s2 += a[i + 2];
+    s3 += a[i + 3];
+  }
+  for (; i < to; i++) s0 += a[i];
+  return s0 + s1 + s2 + s3;
+}
+
+/** Σ a[i] and Σ a[i]² over [from, to), in one pass. */
+function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number; squares: number } {
+  let s0 = 0, s1 = 0, q0 = 0, q1 = 0, i = from;
+  for (; i + 1 < to; i += 2) {
+    const v0 = a[i], v1 = a[i + 1];
+    s0 += v0;
+    s1 += v1;
+    q0 += v0 * v0;
+    q1 += v1 * v1;
+  }
+  for (; i < to; i++) {
+    s0 += a[i];
+    q0 += a[i] * a[i];
+  }
+  return { sum: s0 + s1, squares: q0 + q1 };
+}
+
+/** Σ a[i] and Σ a[i]·b[i] over [from, to), in one pass. */
+function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
+  let s0 = 0, s1 = 0, d0 = 0, d1 = 0, i = from;
+  for (; i + 1 < to; i += 2) {
+    const v0 = a[i], v1 = a[i + 1];
+    s0 += v0;
+    s1 += v1;
+    d0 += v0 * b[i];
+    d1 += v1 * b[i + 1];
+  }
+  for (; i < to; i++) {
+    s0 += a[i];
+    d0 += a[i] * b[i];
+  }
+  return { sum: s0 + s1, dot: d0 + d1 };
+}
