@@ -30,8 +30,13 @@ export interface ConvNetOptions {
  */
 const KEPT_COLUMN_FLOATS = 64 * 1024 * 1024;
 
-/** Images per chunk when predicting a pool: activations stay bounded however large the pool. */
-const PREDICT_CHUNK = 256;
+/**
+ * Images per chunk when predicting a pool: activations stay bounded however large the pool. The
+ * training batch, so evaluation reuses training's buffers: with chunks of 256, ResNet-18's bench
+ * peaked at 4.2 GB against 2.0 GB (fit on 448 images, predict 512), for a forward pass 7% faster
+ * (7.8 against 8.4 ms an image).
+ */
+const PREDICT_CHUNK = 64;
 
 /**
  * A convolutional classifier from pixels (`cnn`, `resnet18`) behind the same interface as the MLP,

@@ -38,7 +38,7 @@ export interface VolumeLayer {
  * all layers (im2col columns) come from `scratch`.
  */
 export class Buffers {
-  private readonly owned = new Map<string, Float32Array>();
+  private readonly owned = new Map<string, { buffer: Float32Array; view: Float32Array }>();
   private readonly shared = new Map<string, Float32Array>();
   private readonly kept = new Map<string, Float32Array>();
   private keptFloats = 0;
@@ -46,14 +46,20 @@ export class Buffers {
   /** @param keepBudget floats that `keep` may hold at once, over all keys. */
   constructor(private readonly keepBudget = 0) {}
 
-  /** A buffer of exactly `size` floats owned by `key` (reallocated only when the size changes). */
+  /**
+   * A buffer of exactly `size` floats owned by `key`. Its capacity only grows, so the short last
+   * batch of an epoch and the next full one reuse it: the buffers are SharedArrayBuffers, which V8
+   * collects late, and reallocating them twice an epoch held ResNet-18's old ones until the process
+   * had 4.8 GB.
+   */
   get(key: string, size: number): Float32Array {
-    let b = this.owned.get(key);
-    if (!b || b.length !== size) {
-      b = sharedFloats(size);
-      this.owned.set(key, b);
+    let slot = this.owned.get(key);
+    if (!slot || slot.buffer.length < size) {
+      const buffer = sharedFloats(size);
+      this.owned.set(key, (slot = { buffer, view: buffer }));
     }
-    return b;
+    if (slot.view.length !== size) slot.view = slot.buffer.subarray(0, size);
+    return slot.view;
   }
 
   /** A scratch buffer of at least `size` floats, shared by whoever asks for `name`: valid until the next ask. */
