@@ -65,6 +65,8 @@ export function accumulateWeightGradient(dU: Float32Array, outC: number, inC: nu
 /**
  * Row buffers the transforms reuse from call to call (grown, never shrunk), so that a training
  * batch allocates nothing: the input transform's edge rows, and the input gradient's carried rows.
+ * The four transforms below work over channels [from, to), which are independent, so split.ts runs
+ * two ranges at once; each thread has its own copy of this module, and so of these rows.
  */
 let edgeRows = new Float32Array(0);
 let carriedRows = [0, 1, 2, 3].map(() => new Float64Array(0));
