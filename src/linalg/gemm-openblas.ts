@@ -25,7 +25,8 @@ export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasTh
   // OpenBLAS's threads spin for 2^28 cycles (about 0.1 s) after each GEMM before they sleep, which
   // took the second core from the conv layers' helper thread (layers/split.ts) between GEMMs: its
   // passes then ran little faster than on one thread. 2^21 cycles (under a millisecond) still spans
-  // the gaps between back-to-back GEMMs; 2^18 made ResNet-18's GEMMs 25% slower to wake. The
+  // the gaps between back-to-back GEMMs; 2^18 made ResNet-18's unsplit step 25% slower (its GEMMs'
+  // threads woke late). The
   // library reads this when it loads; a value the user set stands.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= "21";
   const paths = process.env.ALFAMIX_BLAS_LIB ? [process.env.ALFAMIX_BLAS_LIB] : CANDIDATES;
