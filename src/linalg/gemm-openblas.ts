@@ -26,8 +26,7 @@ export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasTh
   // took the second core from the conv layers' helper thread (layers/split.ts) between GEMMs: its
   // passes then ran little faster than on one thread. 2^21 cycles (under a millisecond) still spans
   // the gaps between back-to-back GEMMs; 2^18 made ResNet-18's unsplit step 25% slower (its GEMMs'
-  // threads woke late). The
-  // library reads this when it loads; a value the user set stands.
+  // threads woke late). The library reads this when it loads; a value the user set stands.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= "21";
   const paths = process.env.ALFAMIX_BLAS_LIB ? [process.env.ALFAMIX_BLAS_LIB] : CANDIDATES;
   for (const path of paths) {
