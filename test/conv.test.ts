@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Conv2d, type ConvAlgorithm } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
 import { BasicBlock } from "../src/models/layers/residual.js";
-import { helperJobs, helperReady, setSplitting } from "../src/models/layers/split.js";
+import { helperJobs, helperReady, setSplitting, sharedFloats } from "../src/models/layers/split.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
@@ -172,14 +172,18 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
     ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
 });
 
-test("batch norm, ReLU, the residual sums and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
+test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
   if (!(await helperReady())) return t.skip("one core, or OpenBLAS on one thread: nothing is split");
-  // Large enough to split (layers/split.ts): 16 images at 32×32 in, 32 channels at 16×16 out.
-  const input = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
-  const run = (splitting: boolean) => {
+  // Large enough to split (layers/split.ts): 16 images at 32×32 in. A stride-2 block (im2col and
+  // col2im at stride 2, Winograd at 16×16) and a stride-1 block through im2col (its same-size
+  // copies, and the input gradient through the flipped kernel).
+  const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
+  const input = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
+  input.data.set(unshared.data);
+  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "im2col") => {
     setSplitting(splitting);
     try {
-      const { layer, grads } = bound(new BasicBlock("block", new Buffers(), 16, 32, 2, "winograd"), new Rng(2));
+      const { layer, grads } = bound(new BasicBlock("block", new Buffers(), 16, 32, stride, algorithm), new Rng(2));
       const g = randomVolume(layer.outputShape(input), new Rng(6));
       const y = Float32Array.from(layer.forward(input, true).data);
       const dx = Float32Array.from(layer.backward(g, true)!.data);
@@ -190,9 +194,11 @@ test("batch norm, ReLU, the residual sums and Winograd's transforms split over t
       setSplitting(true);
     }
   };
-  const alone = run(false), before = helperJobs(), shared = run(true);
-  assert.ok(helperJobs() - before >= 12, `the helper took ${helperJobs() - before} passes`);
-  for (const key of Object.keys(alone) as (keyof typeof alone)[]) assert.deepEqual(Array.from(shared[key]), Array.from(alone[key]), key);
+  for (const [stride, algorithm] of [[2, "winograd"], [1, "im2col"]] as const) {
+    const alone = run(false, stride, algorithm), before = helperJobs(), shared = run(true, stride, algorithm);
+    assert.ok(helperJobs() - before >= 12, `the helper took ${helperJobs() - before} passes`);
+    for (const key of Object.keys(alone) as (keyof typeof alone)[]) assert.deepEqual(Array.from(shared[key]), Array.from(alone[key]), `${algorithm}: ${key}`);
+  }
 });
 
 // Minutes of convolutions on the portable GEMM, whose every layer the tests above already check; the

@@ -1,7 +1,7 @@
-import { copyFloats, matmul } from "../../linalg/gemm.js";
+import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
-import { sum, winogradScalars } from "./kernels.js";
+import { columnScalars, sum, winogradScalars } from "./kernels.js";
 import { split } from "./split.js";
 import { uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformWeights, type Tiling } from "./winograd.js";
@@ -89,7 +89,7 @@ export class Conv2d implements VolumeLayer {
     if (this.pointwise) return { cols: matrix(this.K, M, x.data), kept: false };
     const own = keep ? this.buffers.keep(`${this.name}/cols`, this.K * M) : undefined;
     const cols = own ?? this.buffers.scratch("conv/cols", this.K * M);
-    im2col(x, this.k, this.stride, this.pad, shape.h, shape.w, cols);
+    split("columns", [x.data, cols], columnScalars(x, this.k, this.stride, this.pad, shape.h, shape.w), x.c, this.K * M);
     return { cols: matrix(this.K, M, cols), kept: own !== undefined };
   }
 
@@ -171,11 +171,11 @@ export class Conv2d implements VolumeLayer {
       // its channels swapped: one fast im2col and a GEMM, instead of col2im's scattered adds.
       const kOut = this.outC * this.k * this.k;
       const dyCols = this.buffers.scratch("conv/dcols", kOut * M);
-      im2col(dy, this.k, 1, this.pad, dy.h, dy.w, dyCols);
+      split("columns", [dy.data, dyCols], columnScalars(dy, this.k, 1, this.pad, dy.h, dy.w), dy.c, kOut * M);
       matmul(this.flippedWeights(), matrix(kOut, M, dyCols), { out: matrix(this.inC, M, dx) });
     } else {
       const dCols = matmul(this.W, dOut, { transA: true, out: matrix(this.K, M, this.buffers.scratch("conv/dcols", this.K * M)) });
-      col2im(dCols.data, this.k, this.stride, this.pad, dy.h, dy.w, volume(x, dx));
+      split("columnsAdjoint", [dCols.data, dx], columnScalars(x, this.k, this.stride, this.pad, dy.h, dy.w), x.c, this.K * M);
     }
     return volume(x, dx);
   }
@@ -194,112 +194,3 @@ export class Conv2d implements VolumeLayer {
     return flipped;
   }
 }
-
-/**
- * Columns of a convolution: row (ci·k + ky)·k + kx holds, for every output position (n, oy, ox),
- * the input at (ci, n, oy·s − p + ky, ox·s − p + kx), or 0 in the padding.
- */
-export function im2col(x: Volume, k: number, s: number, p: number, oh: number, ow: number, out: Float32Array): void {
-  const { c, n, h, w, data } = x;
-  const M = n * oh * ow;
-  const sameSize = s === 1 && ow === w && oh === h;
-  const padding = sameSize ? paddingOffsets(k, p, h, w) : [];
-  for (let ci = 0; ci < c; ci++) {
-    for (let ky = 0; ky < k; ky++) {
-      for (let kx = 0; kx < k; kx++) {
-        const row = ((ci * k + ky) * k + kx) * M;
-        if (sameSize) {
-          sameSizeRow(data, out, ci * M, row, n, h * w, (ky - p) * w + (kx - p), padding[ky * k + kx]);
-          continue;
-        }
-        // Output columns ox whose input column ix = ox·s − p + kx lies inside the image.
-        const lo = Math.max(0, Math.ceil((p - kx) / s)), hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
-        for (let b = 0; b < n; b++) {
-          const plane = (ci * n + b) * h * w;
-          for (let oy = 0; oy < oh; oy++) {
-            const iy = oy * s - p + ky, dst = row + (b * oh + oy) * ow;
-            if (iy < 0 || iy >= h) {
-              out.fill(0, dst, dst + ow);
-              continue;
-            }
-            const src = plane + iy * w - p + kx;
-            for (let ox = 0; ox < lo; ox++) out[dst + ox] = 0;
-            if (s === 1) for (let ox = lo; ox < hi; ox++) out[dst + ox] = data[src + ox];
-            else for (let ox = lo; ox < hi; ox++) out[dst + ox] = data[src + ox * s];
-            for (let ox = Math.max(lo, hi); ox < ow; ox++) out[dst + ox] = 0;
-          }
-        }
-      }
-    }
-  }
-}
-
-/** For each kernel tap (ky·k + kx) of a stride-1 "same" conv, the output positions within an image whose input lies in the padding. */
-function paddingOffsets(k: number, p: number, h: number, w: number): Int32Array[] {
-  const taps: Int32Array[] = [];
-  for (let ky = 0; ky < k; ky++) {
-    for (let kx = 0; kx < k; kx++) {
-      const offsets: number[] = [];
-      for (let oy = 0; oy < h; oy++) {
-        const iy = oy + ky - p;
-        for (let ox = 0; ox < w; ox++) {
-          const ix = ox + kx - p;
-          if (iy < 0 || iy >= h || ix < 0 || ix >= w) offsets.push(oy * w + ox);
-        }
-      }
-      taps.push(Int32Array.from(offsets));
-    }
-  }
-  return taps;
-}
-
-/**
- * One im2col row of a stride-1 "same" convolution (output the input's size). The channel's
- * planes for the whole batch are one contiguous run, and the row is that run shifted by `shift`
- * = (ky − p)·w + kx − p: one native copy, after which each image's padding positions (the rows
- * and the columns the shift wrapped around) are zeroed from a precomputed list. One copy per row
- * instead of one per image, and no small fills, is 2–4× faster on ResNet's 8×8 and 4×4 stages,
- * where the per-image pieces were a few dozen floats each.
- */
-function sameSizeRow(data: Float32Array, out: Float32Array, channel: number, row: number, n: number, hw: number, shift: number, padding: Int32Array): void {
-  // Source positions outside the data array land only on padding positions, zeroed below.
-  let from = channel + shift, to = row, length = n * hw;
-  if (from < 0) {
-    to -= from;
-    length += from;
-    from = 0;
-  }
-  length = Math.min(length, data.length - from);
-  if (length > 0) copyFloats(data.subarray(from, from + length), out.subarray(to, to + length));
-  const zeros = padding.length;
-  if (zeros === 0) return;
-  for (let image = row, end = row + n * hw; image < end; image += hw) {
-    for (let z = 0; z < zeros; z++) out[image + padding[z]] = 0;
-  }
-}
-
-/** The adjoint of im2col: every column value added back at the input position it came from (dx is overwritten). */
-export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: number, ow: number, dx: Volume): void {
-  const { c, n, h, w, data } = dx;
-  data.fill(0);
-  const M = n * oh * ow;
-  for (let ci = 0; ci < c; ci++) {
-    for (let ky = 0; ky < k; ky++) {
-      for (let kx = 0; kx < k; kx++) {
-        const row = ((ci * k + ky) * k + kx) * M;
-        const lo = Math.max(0, Math.ceil((p - kx) / s)), hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
-        for (let b = 0; b < n; b++) {
-          const plane = (ci * n + b) * h * w;
-          for (let oy = 0; oy < oh; oy++) {
-            const iy = oy * s - p + ky;
-            if (iy < 0 || iy >= h) continue;
-            const src = row + (b * oh + oy) * ow, dst = plane + iy * w - p + kx;
-            if (s === 1) for (let ox = lo; ox < hi; ox++) data[dst + ox] += cols[src + ox];
-            else for (let ox = lo; ox < hi; ox++) data[dst + ox * s] += cols[src + ox];
-          }
-        }
-      }
-    }
-  }
-}
-

@@ -3,6 +3,7 @@
  * elements) so that split.ts can run one range on a helper thread and the rest here. A unit is
  * always done whole by one thread, so a split gives the same bits as a single pass.
  */
+import { col2im, im2col } from "./columns.js";
 import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type Tiling } from "./winograd.js";
 import type { Volume } from "./volume.js";
 
@@ -124,9 +125,24 @@ function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from
   transformInputGradient(dV, pad, tl, v, from, to);
 }
 
+// im2col and col2im over input channels, with scalars [c, n, h, w, k, stride, pad, oh, ow] (columnScalars).
+
+/** The scalars of the im2col and col2im kernels: the input's (or its gradient's) size, the kernel and the output's size. */
+export const columnScalars = (v: Omit<Volume, "data">, k: number, stride: number, pad: number, oh: number, ow: number) => [v.c, v.n, v.h, v.w, k, stride, pad, oh, ow];
+
+/** arrays [x, cols]: im2col over the input's channels. */
+function columns([x, cols]: Float32Array[], [c, n, h, w, k, stride, pad, oh, ow]: number[], from: number, to: number): void {
+  im2col({ c, n, h, w, data: x }, k, stride, pad, oh, ow, cols, from, to);
+}
+
+/** arrays [dCols, dx]: col2im over the input gradient's channels. */
+function columnsAdjoint([dCols, dx]: Float32Array[], [c, n, h, w, k, stride, pad, oh, ow]: number[], from: number, to: number): void {
+  col2im(dCols, k, stride, pad, oh, ow, { c, n, h, w, data: dx }, from, to);
+}
+
 export const kernels = {
   batchNormForward, batchNormBackward, relu, passWherePositive, addRelu, add,
-  winogradInput, winogradOutput, winogradOutputGradient, winogradInputGradient,
+  winogradInput, winogradOutput, winogradOutputGradient, winogradInputGradient, columns, columnsAdjoint,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 

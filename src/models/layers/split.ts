@@ -4,12 +4,13 @@ import { gemmBackend } from "../../linalg/gemm.js";
 import { kernels, type KernelName } from "./kernels.js";
 
 /**
- * The conv nets' memory-bound passes (batch norm, ReLU, the residual sums, Winograd's transforms)
- * run on two cores: a helper thread takes the first part of the units while this thread does the
- * rest, over the same memory (SharedArrayBuffer). ResNet-18 spent over a third of a training step
- * in these passes on one thread, with the second core idle between GEMMs. The helper is used when the GEMM itself may use two threads
- * (so OPENBLAS_NUM_THREADS=1 keeps a process on one core), once it has started, for passes over
- * enough values to repay the hand-over (about 40 µs), and when every array is shared.
+ * The conv nets' memory-bound passes (batch norm, ReLU, the residual sums, im2col and col2im,
+ * Winograd's transforms) run on two cores: a helper thread takes the first part of the units
+ * while this thread does the rest, over the same memory (SharedArrayBuffer). ResNet-18 spent over
+ * a third of a training step in these passes on one thread, with the second core idle between
+ * GEMMs. The helper is used when the GEMM itself may use two threads (so OPENBLAS_NUM_THREADS=1
+ * keeps a process on one core), once it has started, for passes over enough values to repay the
+ * hand-over (about 40 µs), and when every array is shared.
  */
 
 /** Floats in shared memory, so the helper can work on them: every Buffers buffer is one. */
