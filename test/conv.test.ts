@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Conv2d, type ConvAlgorithm } from "../src/models/layers/conv2d.js";
 import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js";
-import { BasicBlock } from "../src/models/layers/residual.js";
+import { BasicBlock, Sequential } from "../src/models/layers/residual.js";
 import { helperJobs, helperReady, setSplitting, sharedFloats } from "../src/models/layers/split.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
@@ -59,10 +59,6 @@ test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a dir
 });
 
 /**
- * Central differences of L = Σ y ⊙ G against the layer's backward pass, for the input and every
- * parameter (in float64 arithmetic over a float32 network: step 1e-2, tolerance a few 1e-3).
- */
-/**
  * Inputs for piecewise-linear layers: distinct values at least 0.05 apart in random order, so a
  * ±0.01 step never moves an input across a kink (a max changing hands, a ReLU switching).
  */
@@ -71,6 +67,10 @@ const separatedVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => {
   return { ...shape, data: Float32Array.from(order, (k) => (k - Math.floor(size / 2) + 0.5) * 0.05) };
 };
 
+/**
+ * Central differences of L = Σ y ⊙ G against the layer's backward pass, for the input and every
+ * parameter (in float64 arithmetic over a float32 network: step 1e-2, tolerance a few 1e-3).
+ */
 function gradientCheck(name: string, make: () => { layer: VolumeLayer; params: Float32Array; grads: Float32Array }, shape: Omit<Volume, "data">, { tolerance = 5e-3, inputs = randomVolume, step = 1e-2 } = {}) {
   const rng = new Rng(7);
   const { layer, params, grads } = make();
@@ -133,6 +133,11 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
     l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
     return l;
   }, { c: 3, n: 3, h: 4, w: 3 });
+  gradientCheck("batch norm with ReLU", () => {
+    const l = bound(new BatchNorm2d("bn", b(), 3, true));
+    l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
+    return l;
+  }, { c: 3, n: 3, h: 4, w: 3 }, { tolerance: 1e-2, step: 1e-3 });
   gradientCheck("max-pool 2×2", () => bound(new MaxPool2d("pool", b(), 2)), { c: 2, n: 2, h: 6, w: 6 }, { inputs: separatedVolume });
   gradientCheck("max-pool 3×3 s2 p1", () => bound(new MaxPool2d("pool", b(), 3, 2, 1)), { c: 2, n: 2, h: 7, w: 7 }, { inputs: separatedVolume });
   gradientCheck("relu", () => bound(new ReLU("relu", b())), { c: 2, n: 2, h: 3, w: 3 }, { inputs: separatedVolume });
@@ -274,6 +279,23 @@ test("simulate --model cnn on an image folder: every kind of strategy runs, abov
   userError(cli("simulate", "--dataset", "vowel", "--model", "cnn", "--resnet-stem", "imagenet"), /--resnet-stem is resnet18's; the model is cnn/);
   userError(cli("simulate", "--dataset", join(dir, "train"), "--model", "cnn", "--mean", "0.5,0.5", "--std", "0.2", "--out", join(dir, "c")), /--mean has 2 values; .* has 3 channels \(give 1 or 3\)/);
   userError(cli("simulate", "--dataset", "vowel", "--model", "vgg"), /--model expects one of mlp, linear, cnn, resnet18, got "vgg"/);
+});
+
+test("batch norm with its ReLU fused gives the same bits as batch norm then a ReLU layer, in training and evaluation", () => {
+  const shape = { c: 5, n: 4, h: 6, w: 7 }, rng = new Rng(11);
+  const x = randomVolume(shape, rng), g = randomVolume(shape, rng);
+  const run = (fused: boolean) => {
+    const { layer, params, grads } = bound(fused ? new BatchNorm2d("bn", new Buffers(), 5, true) : new Sequential([new BatchNorm2d("bn", new Buffers(), 5), new ReLU("relu", new Buffers())]));
+    params.set(Float32Array.from({ length: 10 }, (_, i) => (i < 5 ? 0.5 + 0.2 * i : 0.3 - 0.15 * (i - 5))));
+    const results: number[][] = [];
+    for (const train of [true, false]) {
+      results.push(Array.from(layer.forward({ ...x }, train).data), Array.from(layer.backward({ ...g }, true)!.data));
+    }
+    return [...results, Array.from(grads), ...layer.state().map((s) => Array.from(s))];
+  };
+  const fused = run(true), separate = run(false);
+  assert.ok(fused[0].some((v) => v === 0) && fused[0].some((v) => v > 0), "the ReLU both passes and stops values");
+  assert.deepEqual(fused, separate);
 });
 
 test("max-pool and ReLU against literal loops: 2×2 windows (the fast path) and 3×3 stride 2; ReLU leaves no −0", () => {

@@ -37,8 +37,8 @@ export function architecture(kind: ConvKind, input: { c: number; h: number; w: n
     return { trunk, vector: "flatten", features: out.c * out.h * out.w, reluEmbedding: true };
   }
   const stemLayers = stem === "cifar"
-    ? [new Conv2d("stem", buffers, input.c, 64, 3, 1, 1, false), new BatchNorm2d("stem-bn", buffers, 64), new ReLU("stem-relu", buffers)]
-    : [new Conv2d("stem", buffers, input.c, 64, 7, 2, 3, false), new BatchNorm2d("stem-bn", buffers, 64), new ReLU("stem-relu", buffers), new MaxPool2d("stem-pool", buffers, 3, 2, 1)];
+    ? [new Conv2d("stem", buffers, input.c, 64, 3, 1, 1, false), new BatchNorm2d("stem-bn", buffers, 64, true)]
+    : [new Conv2d("stem", buffers, input.c, 64, 7, 2, 3, false), new BatchNorm2d("stem-bn", buffers, 64, true), new MaxPool2d("stem-pool", buffers, 3, 2, 1)];
   const blocks = [];
   let inC = 64;
   for (const [stage, outC] of [64, 128, 256, 512].entries()) {

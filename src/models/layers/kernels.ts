@@ -11,12 +11,13 @@ export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, t
 
 /**
  * Batch norm's forward pass over channels; scalars [M (values per channel), train (1|0), eps,
- * momentum]; arrays [x, out, gamma, beta, mean, invStd, runningMean, runningVar]. Training: each
- * channel's batch mean and 1/σ (biased variance) go to mean and invStd, and the running statistics
- * move by `momentum` (with the unbiased variance, as PyTorch). Evaluation: the running statistics,
- * also written to mean and invStd for the backward pass.
+ * momentum, relu (1|0)]; arrays [x, out, gamma, beta, mean, invStd, runningMean, runningVar].
+ * Training: each channel's batch mean and 1/σ (biased variance) go to mean and invStd, and the
+ * running statistics move by `momentum` (with the unbiased variance, as PyTorch). Evaluation: the
+ * running statistics, also written to mean and invStd for the backward pass. With relu, the
+ * output is max(0, ·) in the same pass (a ReLU layer after it would read and write it again).
  */
-function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runningVar]: Float32Array[], [M, train, eps, momentum]: number[], from: number, to: number): void {
+function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runningVar]: Float32Array[], [M, train, eps, momentum, relu]: number[], from: number, to: number): void {
   for (let c = from; c < to; c++) {
     const o = c * M;
     let m: number, s: number;
@@ -36,32 +37,42 @@ function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runni
     mean[c] = m;
     invStd[c] = s;
     const scale = gamma[c] * s, shift = beta[c] - m * scale;
-    for (let i = o; i < o + M; i++) out[i] = x[i] * scale + shift;
+    if (!relu) {
+      for (let i = o; i < o + M; i++) out[i] = x[i] * scale + shift;
+      continue;
+    }
+    for (let i = o; i < o + M; i++) {
+      const v = x[i] * scale + shift;
+      out[i] = v * Number(v > 0) + 0;
+    }
   }
 }
 
 /**
  * Batch norm's backward pass over channels; scalars [M, train]; arrays [g, x, dx, gamma, mean,
- * invStd, sumG, dotGXhat]. Training: dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), with
- * x̂ = (x − μ)/σ. Expanded, dx is a·dy + b·x + k per channel, so one pass sums dy and dy·x and a
- * second writes dx. Σ dy and Σ dy·x̂ (dβ and dγ) go to sumG and dotGXhat. Evaluation (the input
- * gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
+ * invStd, sumG, dotGXhat], and the forward output when it had a ReLU, whose sign masks g first
+ * (read where needed rather than written out as a masked copy). Training: dx = γ/σ · (dy −
+ * mean(dy) − x̂ · mean(dy · x̂)), with x̂ = (x − μ)/σ. Expanded, dx is a·dy + b·x + k per channel,
+ * so one pass sums dy and dy·x and a second writes dx. Σ dy and Σ dy·x̂ (dβ and dγ) go to sumG
+ * and dotGXhat. Evaluation (the input gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
  */
-function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat]: Float32Array[], [M, train]: number[], from: number, to: number): void {
+function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out]: Float32Array[], [M, train]: number[], from: number, to: number): void {
   for (let c = from; c < to; c++) {
     const o = c * M, scale = gamma[c] * invStd[c];
     if (!train) {
-      for (let i = o; i < o + M; i++) dx[i] = scale * g[i];
+      if (out) for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] * Number(out[i] > 0) + 0);
+      else for (let i = o; i < o + M; i++) dx[i] = scale * g[i];
       continue;
     }
     const mu = mean[c], s = invStd[c];
-    const { sum: sg, dot: dotGX } = sumAndDot(g, x, o, o + M);
+    const { sum: sg, dot: dotGX } = out ? maskedSumAndDot(g, out, x, o, o + M) : sumAndDot(g, x, o, o + M);
     const dot = s * (dotGX - mu * sg);
     sumG[c] = sg;
     dotGXhat[c] = dot;
     const meanG = sg / M, meanDot = dot / M;
     const a = scale, b = -scale * s * meanDot, k = scale * (mu * s * meanDot - meanG);
-    for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
+    if (out) for (let i = o; i < o + M; i++) dx[i] = a * (g[i] * Number(out[i] > 0) + 0) + b * x[i] + k;
+    else for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
   }
 }
 
@@ -177,6 +188,24 @@ function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number
     q0 += a[i] * a[i];
   }
   return { sum: s0 + s1, squares: q0 + q1 };
+}
+
+/** sumAndDot of a masked by out > 0 (ReLU's backward pass: the same values, in the same order, as on a masked copy of a). */
+function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
+  let s0 = 0, s1 = 0, d0 = 0, d1 = 0, i = from;
+  for (; i + 1 < to; i += 2) {
+    const v0 = a[i] * Number(out[i] > 0) + 0, v1 = a[i + 1] * Number(out[i + 1] > 0) + 0;
+    s0 += v0;
+    s1 += v1;
+    d0 += v0 * b[i];
+    d1 += v1 * b[i + 1];
+  }
+  for (; i < to; i++) {
+    const v = a[i] * Number(out[i] > 0) + 0;
+    s0 += v;
+    d0 += v * b[i];
+  }
+  return { sum: s0 + s1, dot: d0 + d1 };
 }
 
 /** Σ a[i] and Σ a[i]·b[i] over [from, to), in one pass. */

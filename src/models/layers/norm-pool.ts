@@ -7,6 +7,9 @@ import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js
  * biased variance, and the running statistics updated with momentum 0.1 (the unbiased variance);
  * in evaluation, the running statistics. eps 1e-5; γ = 1, β = 0 at initialisation. The passes are
  * kernels.ts's, split over channels (split.ts), so every per-channel array is in shared memory.
+ * With `relu`, it is BatchNorm2d followed by ReLU, in the same passes: ResNet's stem and the first
+ * half of each block. The output is then written once and read once less each way, and the
+ * results are the same bits as the two layers.
  */
 export class BatchNorm2d implements VolumeLayer {
   readonly paramCount: number;
@@ -30,8 +33,10 @@ export class BatchNorm2d implements VolumeLayer {
   private input?: Float32Array;
   /** Whether the last forward pass was in training mode (the backward pass differs). */
   private trained = false;
+  /** The last forward pass's output, whose sign the backward pass reads when there is a ReLU. */
+  private output?: Float32Array;
 
-  constructor(readonly name: string, private readonly buffers: Buffers, readonly channels: number, readonly momentum = 0.1, readonly eps = 1e-5) {
+  constructor(readonly name: string, private readonly buffers: Buffers, readonly channels: number, readonly relu = false, readonly momentum = 0.1, readonly eps = 1e-5) {
     this.paramCount = 2 * channels;
     this.runningMean = sharedFloats(channels);
     this.runningVar = sharedFloats(channels).fill(1);
@@ -70,8 +75,9 @@ export class BatchNorm2d implements VolumeLayer {
     this.affine.set(this.gamma);
     this.affine.set(this.beta, C);
     const gamma = this.affine.subarray(0, C), beta = this.affine.subarray(C);
-    split("batchNormForward", [d, out, gamma, beta, this.mean, this.invStd, this.runningMean, this.runningVar], [M, Number(train), this.eps, this.momentum], C, d.length);
+    split("batchNormForward", [d, out, gamma, beta, this.mean, this.invStd, this.runningMean, this.runningVar], [M, Number(train), this.eps, this.momentum, Number(this.relu)], C, d.length);
     this.input = d;
+    this.output = out;
     this.trained = train;
     return volume(x, out);
   }
@@ -80,7 +86,8 @@ export class BatchNorm2d implements VolumeLayer {
     const C = this.channels, M = dy.n * dy.h * dy.w, g = dy.data;
     const dx = this.buffers.get(`${this.name}/dx`, g.length);
     const sumG = this.sums.subarray(0, C), dot = this.sums.subarray(C);
-    split("batchNormBackward", [g, this.input!, dx, this.affine.subarray(0, C), this.mean, this.invStd, sumG, dot], [M, Number(this.trained)], C, g.length);
+    const arrays = [g, this.input!, dx, this.affine.subarray(0, C), this.mean, this.invStd, sumG, dot];
+    split("batchNormBackward", this.relu ? [...arrays, this.output!] : arrays, [M, Number(this.trained)], C, g.length);
     if (this.trained) {
       for (let c = 0; c < C; c++) {
         this.gBeta[c] += sumG[c];

@@ -1,6 +1,6 @@
 import type { Rng } from "../../random.js";
 import { Conv2d, type ConvAlgorithm } from "./conv2d.js";
-import { BatchNorm2d, ReLU } from "./norm-pool.js";
+import { BatchNorm2d } from "./norm-pool.js";
 import { splitElements } from "./split.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
@@ -57,8 +57,7 @@ export class BasicBlock implements VolumeLayer {
   constructor(readonly name: string, private readonly buffers: Buffers, inC: number, outC: number, stride: number, algorithm: ConvAlgorithm = "auto") {
     this.main = new Sequential([
       new Conv2d(`${name}/conv1`, buffers, inC, outC, 3, stride, 1, false, stride === 1 ? algorithm : "auto"),
-      new BatchNorm2d(`${name}/bn1`, buffers, outC),
-      new ReLU(`${name}/relu1`, buffers),
+      new BatchNorm2d(`${name}/bn1`, buffers, outC, true), // and ReLU
       new Conv2d(`${name}/conv2`, buffers, outC, outC, 3, 1, 1, false, algorithm),
       new BatchNorm2d(`${name}/bn2`, buffers, outC),
     ]);
