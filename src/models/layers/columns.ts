@@ -120,4 +120,3 @@ export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: 
     }
   }
 }
-
