@@ -26,13 +26,13 @@ export function statusLine(quiet: boolean): { show(line: string, important?: boo
   };
 }
 
-/** The simulation's progress line: one line per finished run when not on a terminal. */
+/** The simulation's progress line: one line per finished run when not on a terminal; no time left is shown once nothing is left. */
 export function progressPrinter(quiet: boolean): { update(p: Progress): void; done(): void } {
   const status = statusLine(quiet);
   return {
     update(p) {
       const line = `${p.strategy} seed ${p.seed} round ${p.round}/${p.rounds}: ${p.labeled} labels, accuracy ${(100 * p.accuracy).toFixed(2)}% · ` +
-        `run ${Math.min(p.runsDone + 1, p.runsTotal)}/${p.runsTotal} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs !== undefined && p.round + p.runsDone > 0 ? `, ~${formatMs(p.etaMs)} left` : ""}`;
+        `run ${Math.min(p.runsDone + 1, p.runsTotal)}/${p.runsTotal} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs && p.round + p.runsDone > 0 ? `, ~${formatMs(p.etaMs)} left` : ""}`;
       status.show(line, p.round === p.rounds);
     },
     done: status.done,
