@@ -78,7 +78,9 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
     const importStart = performance.now();
     await createProject(store, { name: "team", pool: { ids, x, source: "bench" }, labeled: labeledFile, classes: classNames, batch: o.batch, strategy: o.strategy, model: "linear", randomShare: 0.1, seed: o.seed });
     const importSec = (performance.now() - importStart) / 1000;
-    const token = store.createToken("bench", "admin", null);
+    const token = store.tokens.create("bench", "admin", null).secret;
+    // One token per annotator, as a team has (an annotator holds at most --max-leases items).
+    const annotatorTokens = Array.from({ length: o.annotators }, (_, i) => store.tokens.create(`annotator-${i}`, "annotator", null).secret);
     store.close();
 
     server = await startServer(db);
@@ -110,11 +112,12 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
     const timings: Timed[] = [];
     let remaining = o.labels;
     const started = performance.now();
-    await Promise.all(Array.from({ length: o.annotators }, async () => {
+    await Promise.all(annotatorTokens.map(async (secret) => {
+      const own = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
       while (remaining > 0) {
         remaining--;
         let t = performance.now();
-        const served = await get("/api/projects/team/next") as { item: { id: string } | null; lease: string };
+        const served = await fetch(`${url}/api/projects/team/next`, { headers: own }).then((r) => r.json()) as { item: { id: string } | null; lease: string };
         timings.push({ endpoint: "next", start: t, ms: performance.now() - t });
         if (!served.item) {
           remaining++;
@@ -123,7 +126,7 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
         }
         if (o.thinkMs) await sleep(o.thinkMs);
         t = performance.now();
-        const reply = await fetch(`${url}/api/projects/team/labels`, { method: "POST", headers, body: JSON.stringify({ item: served.item.id, label: truth[Number(served.item.id.slice(5))], lease: served.lease }) });
+        const reply = await fetch(`${url}/api/projects/team/labels`, { method: "POST", headers: own, body: JSON.stringify({ item: served.item.id, label: truth[Number(served.item.id.slice(5))], lease: served.lease }) });
         await reply.text();
         timings.push({ endpoint: "labels", start: t, ms: performance.now() - t });
       }

@@ -16,3 +16,6 @@ export function inputError(file: string, where: string | undefined, message: str
 export function require(condition: boolean, message: string): asserts condition {
   if (!condition) throw new UserError(message);
 }
+
+/** A UserError about a name that is taken (a project, a token): the HTTP API answers it with 409. */
+export class ConflictError extends UserError {}

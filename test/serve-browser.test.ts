@@ -7,7 +7,7 @@ import { readPool } from "../src/data/pool.js";
 import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
-import { CLASSES, client, writePool } from "./serve-helpers.js";
+import { CLASSES, client, newToken, writePool } from "./serve-helpers.js";
 import { tempDir } from "./helpers.js";
 
 // Debian's chromium, driven by playwright-core (.ci/run installs it).
@@ -21,7 +21,8 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
   const store = new Store(db);
   // 8 features shown as a 2×4 picture: the page draws every project's items the same way.
   await createProject(store, { name: "birds", pool: await readPool(pool), labeled, batch: 12, retrainEvery: 6, randomShare: 0.1, seed: 4, pixels: { height: 2, width: 4 } });
-  const token = store.createToken("tess", "annotator", null);
+  const token = newToken(store, "tess", "annotator", null);
+  const code = store.tokens.createLoginCode(store.tokens.byName("tess")!.id, 24);
   store.close();
   const server = await LabelServer.start({ db, port: 0, log: () => undefined });
   after(() => server.close());
@@ -31,7 +32,8 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}/login?token=${token}`);
+  await page.goto(`${server.url}/login?code=${code}`);
+  await page.click("#login");
   // One project and an annotator's token: the login lands on the project page; Enter starts labelling.
   await page.waitForSelector("#start");
   assert.match(await page.textContent("h1") ?? "", /birds/);

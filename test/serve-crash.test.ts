@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { Rng } from "../src/random.js";
 import { createProject } from "../src/serve/projects.js";
 import { Store } from "../src/serve/store/store.js";
-import { client, type Served, writePool } from "./serve-helpers.js";
+import { client, newToken, type Served, writePool } from "./serve-helpers.js";
 import { tempDir } from "./helpers.js";
 
 const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
@@ -29,7 +29,7 @@ test("kill -9 at 20 random moments while labels pour in: every acknowledged labe
   const { pool, labeled, truth } = writePool(dir, 3000, 5);
   const store = new Store(db);
   await createProject(store, { name: "crash", pool, labeled, batch: 20, retrainEvery: 10, randomShare: 0.1, seed: 3 });
-  const token = store.createToken("fast", "annotator", null);
+  const token = newToken(store, "fast", "annotator", null);
   store.close();
 
   const rng = new Rng(20);

@@ -2,6 +2,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeNpy } from "../src/data/npy.js";
 import { Rng } from "../src/random.js";
+import type { Store } from "../src/serve/store/store.js";
+import type { Role } from "../src/serve/store/tokens.js";
 
 export const CLASSES = ["ant", "bee", "cat"];
 
@@ -34,10 +36,10 @@ export interface Reply<T = Record<string, unknown>> {
 
 /** An HTTP client for the API with a bearer token (or none). */
 export function client(url: string, token?: string) {
-  const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, raw?: string): Promise<Reply<T>> => {
+  const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, raw?: string, type = "application/json"): Promise<Reply<T>> => {
     const response = await fetch(url + path, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined || raw !== undefined ? { "content-type": type } : {}) },
       body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await response.text();
@@ -52,12 +54,27 @@ export function client(url: string, token?: string) {
   return {
     get: <T = Record<string, unknown>>(path: string) => call<T>("GET", path),
     post: <T = Record<string, unknown>>(path: string, body?: unknown) => call<T>("POST", path, body),
-    raw: <T = Record<string, unknown>>(path: string, text: string) => call<T>("POST", path, undefined, text),
+    raw: <T = Record<string, unknown>>(path: string, text: string, type?: string) => call<T>("POST", path, undefined, text, type),
     delete: <T = Record<string, unknown>>(path: string) => call<T>("DELETE", path),
   };
 }
 
-export type Served = { item: { id: string } | null; lease: string; reason?: string; suggestion: { label: string; confidence: number } | null; why: Record<string, unknown> };
+export type Served = { item: { id: string } | null; lease: string; kind: "label" | "check"; reason?: string; suggestion: { label: string; confidence: number } | null; why: Record<string, unknown> };
+
+/** A token's secret, made as `alfamix token create` makes it. */
+export const newToken = (store: Store, name: string, role: Role = "annotator", projectId: number | null = null) => store.tokens.create(name, role, projectId).secret;
+
+/**
+ * Log a browser-less client in as the token behind `code` (the login link's two steps: the page,
+ * then its form's POST from this origin); the session cookie.
+ */
+export async function loginCookie(url: string, code: string): Promise<string> {
+  const page = await fetch(`${url}/login?code=${encodeURIComponent(code)}`);
+  if (page.status !== 200) throw new Error(`login page: ${page.status}`);
+  const posted = await fetch(`${url}/login`, { method: "POST", redirect: "manual", headers: { origin: url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ code }).toString() });
+  if (posted.status !== 303) throw new Error(`login: ${posted.status} ${await posted.text()}`);
+  return posted.headers.get("set-cookie")!.split(";")[0];
+}
 
 /** Poll until `check` holds (the retrain thread works on its own time); fails after `ms`. */
 export async function eventually<T>(what: string, fn: () => Promise<T>, check: (value: T) => boolean, ms = 20000): Promise<T> {

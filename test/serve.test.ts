@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
-import { CLASSES, client, eventually, writePool, type Served } from "./serve-helpers.js";
+import { CLASSES, client, eventually, loginCookie, newToken, writePool, type Served } from "./serve-helpers.js";
 import { tempDir } from "./helpers.js";
 
 const dir = tempDir();
@@ -19,10 +19,10 @@ await createProject(store, { ...base, name: "other" });
 await createProject(store, { ...base, name: "short", leaseSeconds: 1 });
 await createProject(store, { ...base, name: "team", batch: 40, retrainEvery: 20 });
 await createProject(store, { name: "cold", pool, classes: CLASSES, batch: 6, seed: 2 });
-const admin = store.createToken("root", "admin", null);
-const alice = store.createToken("alice", "annotator", null);
-const bob = store.createToken("bob", "annotator", null);
-const otherOnly = store.createToken("olga", "annotator", store.project("other")!.id);
+const admin = newToken(store, "root", "admin", null);
+const alice = newToken(store, "alice", "annotator", null);
+const bob = newToken(store, "bob", "annotator", null);
+const otherOnly = newToken(store, "olga", "annotator", store.project("other")!.id);
 store.close();
 
 const server = await LabelServer.start({ db, port: 0, log: () => undefined });
@@ -40,24 +40,30 @@ test("auth: health is open, everything else needs a token of the right role and 
   assert.equal((await api().get("/api/projects")).status, 401);
   assert.equal((await api("alf_not-a-token").get("/api/projects/main/status")).status, 401);
   assert.match(String((await api().get("/api/projects/main/next")).body.error), /needs a token/);
-  assert.equal((await api(otherOnly).get("/api/projects/main/status")).status, 403);
+  assert.equal((await api(otherOnly).get("/api/projects/main/status")).status, 404, "a project-scoped token sees other projects as absent");
   assert.equal((await api(otherOnly).get("/api/projects/other/status")).status, 200);
   assert.deepEqual((await api(otherOnly).get("/api/projects")).body, [{ name: "other", pool: 600, classes: CLASSES, strategy: "alfamix", batch: 10, labeled: 3, display: "features" }]);
   assert.equal((await api(alice).post("/api/tokens", { name: "x", role: "admin" })).status, 403);
   assert.equal((await api(alice).post("/api/projects", { name: "x", pool })).status, 403);
-  const made = await api(admin).post<{ token: string }>("/api/tokens", { name: "carol", role: "annotator", project: "main" });
+  const made = await api(admin).post<{ token: string; login: string }>("/api/tokens", { name: "carol", role: "annotator", project: "main" });
   assert.equal(made.status, 201);
   assert.equal((await api(made.body.token).get("/api/projects/main/status")).status, 200);
-  assert.equal((await api(made.body.token).get("/api/projects/team/status")).status, 403);
-  // The browser's way in: the login link sets an HttpOnly session cookie and redirects.
-  const login = await fetch(`${server.url}/login?token=${alice}`, { redirect: "manual" });
-  assert.equal(login.status, 302);
-  const cookie = login.headers.get("set-cookie")!;
-  assert.match(cookie, /^alfamix_session=ses_[^;]+; HttpOnly; SameSite=Strict; Path=\//);
-  const me = await fetch(`${server.url}/api/me`, { headers: { cookie: cookie.split(";")[0] } });
+  assert.equal((await api(made.body.token).get("/api/projects/team/status")).status, 404);
+  // The browser's way in: the login link's single-use code, traded (by a POST from this origin) for an HttpOnly session cookie.
+  const code = (link: string) => new URL(link).searchParams.get("code")!;
+  const aliceLink = (await api(admin).post<{ login: string }>("/api/tokens/alice/link")).body.login;
+  assert.ok(!aliceLink.includes(alice), "a login link never holds the token");
+  const cookie = await loginCookie(server.url, code(aliceLink));
+  assert.match(cookie, /^alfamix_session=ses_/);
+  const me = await fetch(`${server.url}/api/me`, { headers: { cookie } });
   assert.deepEqual((await me.json() as { name: string }).name, "alice");
-  assert.equal((await fetch(`${server.url}/login?token=wrong`, { redirect: "manual" })).status, 401);
-  const onwards = (next: string) => fetch(`${server.url}/login?token=${alice}&next=${encodeURIComponent(next)}`, { redirect: "manual" }).then((r) => r.headers.get("location"));
+  assert.equal((await fetch(`${server.url}/login?code=${code(aliceLink)}`)).status, 401, "a code works once");
+  assert.equal((await fetch(`${server.url}/login?token=${alice}`)).status, 401, "the permanent token is no login link");
+  const onwards = async (next: string) => {
+    const link = (await api(admin).post<{ login: string }>("/api/tokens/alice/link")).body.login;
+    const r = await fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { origin: server.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ code: code(link), next }).toString() });
+    return r.headers.get("location");
+  };
   assert.equal(await onwards("/p/main"), "/p/main");
   assert.equal(await onwards("//evil.example/"), "/", "never to another site");
   assert.equal(await onwards("https://evil.example/"), "/");
@@ -86,6 +92,7 @@ test("leases: two annotators never hold the same item; labels are idempotent; ba
   await bad({ item: b.item!.id, label: "emu", lease: b.lease }, 400, /unknown label "emu"; the project's classes are "ant", "bee", "cat"/);
   await bad({ item: "no-such-item", label: "ant", lease: b.lease }, 404, /no item "no-such-item" in project "main"/);
   await bad(undefined, 400, /malformed JSON/, "{not json");
+  await bad(undefined, 400, /expected a JSON object/, "null");
   await bad(undefined, 413, /over 1048576 bytes/, "x".repeat(1100000));
   await bad({ item: b.item!.id, label: "ant" }, 400, /expected "lease"/);
   assert.equal((await api(bob).get("/api/projects/nope/next")).status, 404);

@@ -6,9 +6,9 @@ export interface CsvRow {
   readonly line: number;
   /** Number of fields. */
   readonly length: number;
-  /** Field i as text, quotes removed and "" unescaped. */
+  /** Field i as text, quotes removed and "" unescaped; "" past the row's last field. */
   text(i: number): string;
-  /** Field i as Number() reads its text, without building the string; NaN when empty. */
+  /** Field i as Number() reads its text, without building the string; NaN when empty or past the row's last field. */
   number(i: number): number;
   /** Every field as text. */
   fields(): string[];
@@ -23,12 +23,15 @@ class RowView implements CsvRow {
   ends = new Int32Array(64);
   quoted = new Uint8Array(64);
 
+  // Past `length`, the offsets are a longer earlier row's: never read them.
   text(i: number): string {
+    if (i >= this.length) return "";
     const raw = this.buffer.slice(this.starts[i], this.ends[i]);
     return this.quoted[i] ? raw.replace(/""/g, '"') : raw;
   }
 
   number(i: number): number {
+    if (i >= this.length) return NaN;
     return parseDecimal(this.buffer, this.starts[i], this.ends[i]);
   }
 

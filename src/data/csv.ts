@@ -74,6 +74,8 @@ export interface CsvTableOptions {
   delimiter?: Delimiter;
   /** Whether the first row is a header; default: detected (see readCsvTable). */
   header?: boolean;
+  /** A column kept as text (an item's text or image path), not read as a feature. */
+  textColumn?: ColumnRef;
 }
 
 export interface CsvTable {
@@ -81,18 +83,20 @@ export interface CsvTable {
   x: Matrix;
   labels?: string[];
   ids?: string[];
+  /** The text column's values, when one was asked for. */
+  texts?: string[];
 }
 
 /**
  * A numeric table from a text file: the delimiter is sniffed (see sniffDelimiter), the header is
  * optional (the first row is a header when one of its fields is not a number where the second row
  * has one), padded and quoted numbers are numbers, and every
- * non-label, non-id field must be a finite number. Rows are read in streamed blocks, so the peak
+ * field that is not the label, id or text column must be a finite number. Rows are read in streamed blocks, so the peak
  * memory is about twice the features' float32 size.
  */
 export async function readCsvTable(path: string, options: CsvTableOptions = {}): Promise<CsvTable> {
   let layout: Layout | undefined, rows: RowBlocks | undefined;
-  const labels: string[] = [], ids: string[] = [];
+  const labels: string[] = [], ids: string[] = [], texts: string[] = [];
 
   const addRow = (row: CsvRow) => {
     const l = layout!;
@@ -117,6 +121,7 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
       labels.push(label);
     }
     if (l.id >= 0) ids.push(row.text(l.id));
+    if (l.text >= 0) texts.push(row.text(l.text));
   };
 
   // The first two rows decide whether there is a header; the first is kept as text until then.
@@ -146,6 +151,7 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
     x,
     labels: layout.label >= 0 ? labels : undefined,
     ids: layout.id >= 0 ? ids : undefined,
+    texts: layout.text >= 0 ? texts : undefined,
   };
 }
 
@@ -156,6 +162,7 @@ interface Layout {
   features: number[];
   label: number;
   id: number;
+  text: number;
 }
 
 /** Number() but empty text is not 0. */
@@ -194,7 +201,9 @@ function planColumns(path: string, first: string[], second: string[] | undefined
     }
     if (label === id) throw inputError(path, "line 1", `the label column ${JSON.stringify(names[label])} is also the id column`);
   }
-  const features = Array.from({ length: width }, (_, j) => j).filter((j) => j !== label && j !== id);
-  if (features.length === 0) throw inputError(path, "line 1", "expected at least one feature column besides the label and id columns, found none");
-  return { header, width, names, features, label, id };
+  const text = options.textColumn === undefined ? -1 : resolve(options.textColumn, "text");
+  if (text >= 0 && (text === id || text === label)) throw inputError(path, "line 1", `the text column ${JSON.stringify(names[text])} is also the ${text === id ? "id" : "label"} column`);
+  const features = Array.from({ length: width }, (_, j) => j).filter((j) => j !== label && j !== id && j !== text);
+  if (features.length === 0) throw inputError(path, "line 1", "expected at least one feature column besides the label, id and text columns, found none");
+  return { header, width, names, features, label, id, text };
 }

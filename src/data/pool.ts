@@ -17,6 +17,8 @@ export interface Pool {
   x: Matrix;
   /** Where the pool came from, for error messages (a file name). */
   source?: string;
+  /** Each item's text or media path, when a text column was asked for. */
+  texts?: string[];
 }
 
 /**
@@ -25,22 +27,24 @@ export interface Pool {
  * ids from `idsPath`, else X.ids beside X.npy, else the row number) or a folder or manifest of
  * images (ids are their paths without extension; pixels flattened to [0, 1]). Read in chunks; any
  * NaN, infinity, ragged row or repeated id is a one-line error; repeated ids are found where the
- * pool is used (IdIndex).
+ * pool is used (IdIndex). `textColumn` keeps a table column (or a JSONL key) aside as each item's
+ * text or media path.
  */
-export async function readPool(path: string, idsPath?: string, imageSize?: [number, number]): Promise<Pool> {
+export async function readPool(path: string, idsPath?: string, imageSize?: [number, number], textColumn?: string): Promise<Pool> {
   let pool: Pool;
   const isNpy = /\.npy$/i.test(path);
   if (idsPath && !isNpy) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
+  if (textColumn !== undefined && (isNpy || isDirectoryPath(path))) throw inputError(path, undefined, `a text or media column (${JSON.stringify(textColumn)}) needs a table pool (.csv, .tsv, .jsonl); this one has no columns`);
   if (isNpy) {
     const { x, ids } = await readNpyMatrix(path, idsPath ?? sidecarFile(path, ".ids"));
     pool = { ids: ids ?? IdList.rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
-    pool = await readJsonlPool(path);
+    pool = await readJsonlPool(path, textColumn);
   } else if (isDirectoryPath(path) || (existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(",")))) {
     pool = await readImagePool(path, imageSize);
   } else {
-    const table = await readCsvTable(path, { labelColumn: false });
-    pool = { ids: table.ids ?? IdList.rowNumbers(table.x.rows), x: table.x };
+    const table = await readCsvTable(path, { labelColumn: false, textColumn });
+    pool = { ids: table.ids ?? IdList.rowNumbers(table.x.rows), x: table.x, texts: table.texts };
   }
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
   return { ...pool, ids: IdList.of(pool.ids), source: path };
@@ -99,8 +103,8 @@ export async function forEachJsonLine(path: string, onLine: (value: unknown, lin
   });
 }
 
-async function readJsonlPool(path: string): Promise<Pool> {
-  const ids: string[] = [];
+async function readJsonlPool(path: string, textKey?: string): Promise<Pool> {
+  const ids: string[] = [], texts: string[] = [];
   let rows: RowBlocks | undefined;
   await forEachJsonLine(path, (value, line) => {
     const item = value as { id?: unknown; embedding?: unknown };
@@ -118,8 +122,13 @@ async function readJsonlPool(path: string): Promise<Pool> {
       data[offset + j] = v;
     }
     ids.push(String(item.id));
+    if (textKey !== undefined) {
+      const text = (item as Record<string, unknown>)[textKey];
+      if (typeof text !== "string") throw inputError(path, `line ${line}`, `expected a string at ${JSON.stringify(textKey)}, found ${text === undefined ? "none" : typeof text}`);
+      texts.push(text);
+    }
   });
-  return { ids, x: rows ? rows.toMatrix() : matrix(0, 0) };
+  return { ids, x: rows ? rows.toMatrix() : matrix(0, 0), texts: textKey === undefined ? undefined : texts };
 }
 
 /** Labels known so far: ids and their labels (strings; numeric labels stay as written). */

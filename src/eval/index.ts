@@ -4,3 +4,5 @@ export * from "./student-t.js";
 export * from "./summary.js";
 export * from "./report.js";
 export * from "./format.js";
+export * from "./agreement.js";
+export * from "./accuracy-estimate.js";

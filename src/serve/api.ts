@@ -1,155 +1,207 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { extname, isAbsolute, join, resolve, sep } from "node:path";
 import { encodePng } from "../data/images/png.js";
-import { requireAdmin, requireProjectAccess, requireToken, visibleProjects } from "./auth.js";
+import { requireAccess, projectFor, visibleProjects, type Access } from "./auth.js";
+import { itemMedia } from "./display.js";
 import { EXCHANGE_FORMATS, exportLabels, parseImport, type ExchangeFormat } from "./exchange.js";
-import { badRequest, HttpError, notFound, readBody, readJson, sendJson } from "./http.js";
+import { badRequest, Fields, HttpError, MEDIA_CSP, notFound, readBody, readJsonObject, sendJson } from "./http.js";
 import type { ProjectService } from "./project-service.js";
-import { createProject } from "./projects.js";
-import type { LabelServer } from "./server.js";
-import type { Project, Token } from "./store/store.js";
+import { projectRequest } from "./project-request.js";
+import type { CreateProjectOptions } from "./projects.js";
+import { parseDuration, ROLES, type Role } from "./store/tokens.js";
+import type { Project, Store, Token } from "./store/store.js";
 
-export interface ApiRequest {
-  request: IncomingMessage;
-  response: ServerResponse;
-  url: URL;
-  token: Token | undefined;
+/** What the routes need of the server (the server satisfies it; routes never import it). */
+export interface ApiHost {
+  readonly store: Store;
+  readonly settings: { maxLeases: number; dataRoot: string; loginHours: number };
+  service(project: Project): Promise<ProjectService>;
+  /** Files media must never open: the server's own database. */
+  databaseFiles(): Set<string>;
+  /** Create a project off the event loop; resolves when it is ready. */
+  createProject(options: CreateProjectOptions): Promise<Project>;
+  /** The origin login links should point at, for this request. */
+  origin(request: IncomingMessage): string;
 }
 
-type ProjectHandler = (server: LabelServer, call: ApiRequest & { project: Project; service: ProjectService; token: Token }, parts: string[]) => Promise<unknown> | unknown;
+interface Call {
+  host: ApiHost;
+  request: IncomingMessage;
+  response: ServerResponse;
+  query: URLSearchParams;
+  token: Token;
+  params: Record<string, string>;
+}
+type ProjectCall = Call & { project: Project; service: ProjectService };
 
-/** Routes under /api/projects/:name/…, by method and the rest of the path (":item" matches one segment). */
-const projectRoutes: { method: string; path: string; handler: ProjectHandler }[] = [
-  { method: "GET", path: "status", handler: (_, { service }) => service.status() },
-  { method: "GET", path: "accuracy", handler: (_, { service }) => service.accuracyCurve() },
-  { method: "GET", path: "next", handler: (_, { service, token }) => service.next(token) },
-  { method: "POST", path: "labels", handler: async (_, { service, token, request }) => service.label(token, await readJson(request)) },
-  { method: "DELETE", path: "labels/:item", handler: (_, { service, token }, [item]) => service.undo(token, item) },
-  { method: "POST", path: "skip", handler: async (_, { service, token, request }) => service.skip(token, await readJson(request)) },
-  { method: "POST", path: "release", handler: async (_, { service, token, request }) => service.release(token, await readJson(request)) },
-  { method: "POST", path: "heartbeat", handler: async (_, { service, token, request }) => service.heartbeat(token, await readJson(request)) },
+interface Route {
+  method: "GET" | "POST" | "DELETE";
+  /** Segments after /api/; ":name" matches one segment. */
+  path: string;
+  access: Access;
+  /** 201 for creations; a handler that answers by itself returns undefined. */
+  status?: number;
+  handler: (call: Call) => unknown;
+}
+
+/** Routes under projects/:project/, with the project and its running loop resolved. */
+const projectRoute = (method: Route["method"], rest: string, access: Access, handler: (call: ProjectCall) => unknown): Route => ({
+  method, path: `projects/:project/${rest}`, access,
+  handler: async (call) => {
+    const project = projectFor(call.token, call.host.store.project(call.params.project), call.params.project);
+    return handler({ ...call, project, service: await call.host.service(project) });
+  },
+});
+
+const lease = (b: Fields) => ({ item: b.string("item", "the id of an item", { max: 1000 }), lease: b.string("lease", "the lease that came with the item", { max: 100 }) });
+const json = async (call: Call) => new Fields(await readJsonObject(call.request));
+
+/** Every route of the API, in one table: method, path, who may call it, and what it does. */
+const ROUTES: Route[] = [
+  { method: "GET", path: "me", access: "token", handler: ({ host, token }) => ({ name: token.name, role: token.role, projects: visibleProjects(token, host.store.projects()).map((p) => p.name) }) },
+
+  { method: "GET", path: "tokens", access: "admin", handler: ({ host }) => host.store.tokens.list().map(({ id: _id, ...t }) => t) },
+  { method: "POST", path: "tokens", access: "admin", status: 201, handler: async (call) => createToken(call, await json(call)) },
   {
-    method: "GET", path: "export", handler: (server, { project, response, url }) => {
-      const { contentType, body } = exportLabels(exchangeFormat(url), server.store.exportLabels(project.id), project);
-      response.writeHead(200, { "content-type": contentType, "cache-control": "no-store", "content-disposition": `attachment; filename="${project.name}-labels.${url.searchParams.get("format") === "labelstudio" ? "json" : url.searchParams.get("format") ?? "csv"}"` });
-      response.end(body);
+    method: "DELETE", path: "tokens/:name", access: "admin", handler: ({ host, token, params }) => {
+      host.store.transaction(() => {
+        if (!host.store.tokens.revoke(params.name)) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
+        host.store.audit.append(token, "token-revoke", {}, { name: params.name });
+      });
+      return { revoked: params.name };
+    },
+  },
+  {
+    method: "POST", path: "tokens/:name/link", access: "admin", status: 201, handler: ({ host, token, params, request }) => {
+      const target = host.store.tokens.byName(params.name);
+      if (!target || target.revokedAt !== null || (target.expiresAt !== null && target.expiresAt <= Date.now())) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
+      const code = host.store.tokens.createLoginCode(target.id, host.settings.loginHours);
+      host.store.audit.append(token, "token-link", {}, { name: params.name });
+      return { name: target.name, login: loginLink(host.origin(request), code), expiresInHours: host.settings.loginHours };
+    },
+  },
+  {
+    method: "GET", path: "audit", access: "admin", handler: ({ host, query, response }) => {
+      const limit = boundedInt(query.get("limit"), "limit", 1, 100000, 100), before = boundedInt(query.get("before"), "before", 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const entries = host.store.audit.list({ limit, before, project: query.get("project") ?? undefined }).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+      if (query.get("format") !== "jsonl") return entries;
+      response.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "content-disposition": 'attachment; filename="alfamix-audit.jsonl"' });
+      response.end(entries.map((e) => JSON.stringify(e) + "\n").join(""));
       return undefined;
     },
   },
-  { method: "POST", path: "import", handler: async (_, { service, token, request, url }) => service.importLabels(token, parseImport(exchangeFormat(url), await readBody(request))) },
-  { method: "GET", path: "items/:item/media", handler: (_, { project, service, response }, [item]) => sendMedia(project, service, item, response) },
+
+  {
+    method: "GET", path: "projects", access: "token", handler: ({ host, token }) => visibleProjects(token, host.store.projects()).map((p) => ({
+      name: p.name, pool: p.size, classes: p.classes, strategy: p.config.strategy, batch: p.config.batch, labeled: host.store.labelCount(p.id), display: p.display.kind,
+    })),
+  },
+  {
+    method: "POST", path: "projects", access: "admin", status: 201, handler: async (call) => {
+      const project = await call.host.createProject(projectRequest(await readJsonObject(call.request), call.host.settings.dataRoot));
+      call.host.store.audit.append(call.token, "project-create", { project: project.name }, { pool: project.size, classes: project.classes });
+      return { name: project.name, pool: project.size, classes: project.classes };
+    },
+  },
+
+  projectRoute("GET", "status", "token", ({ service, token }) => service.status(token)),
+  projectRoute("GET", "accuracy", "token", ({ service }) => service.accuracyCurve()),
+  projectRoute("GET", "agreement", "token", ({ service }) => service.agreement()),
+  projectRoute("GET", "next", "token", ({ service, token, host }) => service.next(token, host.settings.maxLeases)),
+  projectRoute("POST", "labels", "token", async (call) => {
+    const b = await json(call);
+    return call.service.label(call.token, { ...lease(b), label: b.string("label", "one of the project's classes", { max: 1000 }) });
+  }),
+  projectRoute("DELETE", "labels/:item", "token", ({ service, token, params }) => service.undo(token, params.item)),
+  projectRoute("POST", "skip", "token", async (call) => call.service.skip(call.token, lease(await json(call)))),
+  projectRoute("POST", "release", "token", async (call) => call.service.release(call.token, lease(await json(call)))),
+  projectRoute("POST", "heartbeat", "token", async (call) => call.service.heartbeat(call.token, lease(await json(call)))),
+  projectRoute("GET", "reviews", "reviewer", ({ service, query }) => service.reviews(query.get("open") !== "0")),
+  projectRoute("POST", "reviews", "reviewer", async (call) => {
+    const b = await json(call);
+    return call.service.resolve(call.token, { item: b.string("item", "the id of an item under review", { max: 1000 }), label: b.string("label", "the label it should have", { max: 1000 }) });
+  }),
+  projectRoute("GET", "export", "token", ({ host, project, response, query }) => {
+    const format = exchangeFormat(query);
+    const { contentType, body } = exportLabels(format, host.store.exportLabels(project.id), project);
+    response.writeHead(200, { "content-type": contentType, "cache-control": "no-store", "content-disposition": `attachment; filename="${project.name}-labels.${format === "labelstudio" ? "json" : format}"` });
+    response.end(body);
+    return undefined;
+  }),
+  projectRoute("POST", "import", "admin", async ({ service, token, request, query }) => {
+    const format = exchangeFormat(query);
+    return service.importLabels(token, parseImport(format, await readBody(request)), format);
+  }),
+  projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
+    let body: Buffer | Uint8Array, type: string, svg = false;
+    if (project.display.kind === "pixels") {
+      body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
+      type = "image/png";
+    } else if (project.display.kind === "media" || project.display.kind === "path") {
+      const media = await itemMedia(project, params.item, service.itemDisplay(params.item), host.databaseFiles());
+      if (!media || media.text) throw notFound(`no image for item ${JSON.stringify(params.item)}`);
+      ({ body, type, svg } = media);
+    } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
+    response.writeHead(200, {
+      "content-type": type, "content-length": body.length, "cache-control": "private, max-age=3600", "content-security-policy": MEDIA_CSP,
+      ...(svg ? { "content-disposition": "attachment" } : {}),
+    });
+    response.end(body);
+    return undefined;
+  }),
 ];
 
-/** Answer an /api/ request (the caller catches HttpError and UserError). */
-export async function routeApi(server: LabelServer, call: ApiRequest): Promise<void> {
-  const { request, response, url } = call;
-  const segments = url.pathname.slice("/api/".length).split("/").map((s) => decodeURIComponent(s));
+/** Answer an /api/ request: find its route, check the caller's role, run it (the caller maps errors). */
+export async function routeApi(host: ApiHost, request: IncomingMessage, response: ServerResponse, segments: string[], query: URLSearchParams, token: Token | undefined): Promise<void> {
   const method = request.method ?? "GET";
-  let result: unknown;
-  let status = 200;
-  if (segments.length === 1 && segments[0] === "me") {
-    const token = requireToken(call.token);
-    result = { name: token.name, role: token.role, projects: visibleProjects(token, server.store.projects()).map((p) => p.name) };
-  } else if (segments[0] === "tokens" && segments.length === 1) {
-    requireAdmin(call.token);
-    if (method === "GET") result = server.store.tokens();
-    else if (method === "POST") {
-      const body = (await readJson(request)) as { name?: unknown; role?: unknown; project?: unknown };
-      if (typeof body?.name !== "string" || body.name.trim() === "") throw badRequest('expected "name": who the token is for');
-      if (body.role !== "admin" && body.role !== "annotator") throw badRequest('expected "role": "admin" or "annotator"');
-      let projectId: number | null = null;
-      if (body.project !== undefined && body.project !== null && body.project !== "") {
-        const project = server.store.project(String(body.project));
-        if (!project) throw notFound(`no project ${JSON.stringify(body.project)}`);
-        projectId = project.id;
-      }
-      result = { name: body.name.trim(), role: body.role, project: body.project ?? null, token: server.store.createToken(body.name.trim(), body.role, projectId) };
-      status = 201;
-    } else throw methodNotAllowed(method);
-  } else if (segments[0] === "projects" && segments.length === 1) {
-    if (method === "GET") {
-      const token = requireToken(call.token);
-      result = visibleProjects(token, server.store.projects()).map((p) => ({ name: p.name, pool: p.size, classes: p.classes, strategy: p.config.strategy, batch: p.config.batch, labeled: server.store.labelCount(p.id), display: p.display.kind }));
-    } else if (method === "POST") {
-      requireAdmin(call.token);
-      const project = await createProject(server.store, projectRequest(await readJson(request)));
-      result = { name: project.name, pool: project.size, classes: project.classes };
-      status = 201;
-    } else throw methodNotAllowed(method);
-  } else if (segments[0] === "projects" && segments.length >= 3) {
-    const project = server.store.project(segments[1]);
-    requireToken(call.token);
-    if (!project) throw notFound(`no project ${JSON.stringify(segments[1])}`);
-    const token = requireProjectAccess(call.token, project);
-    const rest = segments.slice(2);
-    const route = projectRoutes.find((r) => {
-      const pattern = r.path.split("/");
-      return pattern.length === rest.length && pattern.every((p, i) => p.startsWith(":") || p === rest[i]);
-    });
-    if (!route) throw notFound(`no API at ${url.pathname}`);
-    if (route.method !== method) throw methodNotAllowed(method);
-    const service = await server.service(project);
-    const params = route.path.split("/").flatMap((p, i) => (p.startsWith(":") ? [rest[i]] : []));
-    result = await route.handler(server, { ...call, project, service, token }, params);
-    if (result === undefined) return; // the handler answered itself
-  } else throw notFound(`no API at ${url.pathname}`);
-  sendJson(response, status, result);
+  const matches = ROUTES.filter((r) => {
+    const pattern = r.path.split("/");
+    return pattern.length === segments.length && pattern.every((p, i) => p.startsWith(":") || p === segments[i]);
+  });
+  if (matches.length === 0) throw notFound(`no API at /api/${segments.join("/")}`);
+  const route = matches.find((r) => r.method === method);
+  if (!route) throw new HttpError(405, `${method} is not allowed here (allowed: ${matches.map((r) => r.method).join(", ")})`);
+  const caller = requireAccess(token, route.access);
+  const params: Record<string, string> = {};
+  route.path.split("/").forEach((p, i) => {
+    if (p.startsWith(":")) params[p.slice(1)] = segments[i];
+  });
+  const result = await route.handler({ host, request, response, query, token: caller, params });
+  if (result !== undefined) sendJson(response, route.status ?? 200, result);
 }
 
-const methodNotAllowed = (method: string) => new HttpError(405, `${method} is not allowed here`);
+function createToken({ host, token, request }: Call, b: Fields) {
+  const name = b.string("name", "who the token is for", { max: 64 });
+  const role = b.string("role", ROLES.join(", "), { max: 20 }) as Role;
+  const projectName = b.string("project", "a project's name", { optional: true, max: 64 });
+  const project = projectName === undefined ? undefined : host.store.project(projectName);
+  if (projectName !== undefined && !project) throw notFound(`no project ${JSON.stringify(projectName)}`);
+  const expires = b.string("expires", "a duration such as 30d or 12h", { optional: true, max: 20 });
+  const lifetime = expires === undefined ? undefined : parseDuration(expires);
+  if (expires !== undefined && lifetime === undefined) throw badRequest(`expected "expires": a duration such as 30d, 12h or 90m, got ${JSON.stringify(expires)}`);
+  const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
+  let created!: { id: number; secret: string }, code!: string;
+  host.store.transaction(() => {
+    created = host.store.tokens.create(name, role, project?.id ?? null, expiresAt);
+    code = host.store.tokens.createLoginCode(created.id, host.settings.loginHours);
+    host.store.audit.append(token, "token-create", {}, { name, role, project: projectName ?? null, expiresAt });
+  });
+  return {
+    name, role, project: projectName ?? null, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+    token: created.secret, login: loginLink(host.origin(request), code), loginExpiresInHours: host.settings.loginHours,
+  };
+}
 
-function exchangeFormat(url: URL): ExchangeFormat {
-  const format = url.searchParams.get("format") ?? "csv";
+export const loginLink = (origin: string, code: string) => `${origin}/login?code=${encodeURIComponent(code)}`;
+
+function exchangeFormat(query: URLSearchParams): ExchangeFormat {
+  const format = query.get("format") ?? "csv";
   if (!(EXCHANGE_FORMATS as readonly string[]).includes(format)) throw badRequest(`format must be one of ${EXCHANGE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   return format as ExchangeFormat;
 }
 
-/** POST /api/projects: the same settings as `alfamix project create`, as JSON. */
-function projectRequest(body: unknown): Parameters<typeof createProject>[1] {
-  const b = (body ?? {}) as Record<string, unknown>;
-  const str = (k: string) => (b[k] === undefined || b[k] === null ? undefined : typeof b[k] === "string" ? (b[k] as string) : fail(k, "a string"));
-  const num = (k: string) => (b[k] === undefined || b[k] === null ? undefined : typeof b[k] === "number" ? (b[k] as number) : fail(k, "a number"));
-  const fail = (k: string, what: string): never => {
-    throw badRequest(`expected "${k}" to be ${what}`);
-  };
-  const name = str("name"), pool = str("pool");
-  if (!name || !pool) throw badRequest('expected "name" and "pool" (a path on the server to the pool file)');
-  const classes = b.classes === undefined ? undefined : Array.isArray(b.classes) && b.classes.every((c) => typeof c === "string") ? (b.classes as string[]) : typeof b.classes === "string" ? b.classes.split(",").map((c) => c.trim()).filter(Boolean) : fail("classes", "a list of class names");
-  const model = str("model");
-  if (model !== undefined && model !== "linear" && model !== "mlp") fail("model", '"linear" or "mlp"');
-  return {
-    name, pool, ids: str("ids"), labeled: str("labeled"), classes, strategy: str("strategy"),
-    batch: num("batch"), model: model as "linear" | "mlp" | undefined, randomShare: num("randomShare"), retrainEvery: num("retrainEvery"), seed: num("seed"), leaseSeconds: num("leaseSeconds"),
-    media: str("media"), mediaColumn: str("mediaColumn"), textColumn: str("textColumn"),
-  };
-}
-
-const MEDIA_TYPES: Record<string, string> = { ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml", ".bmp": "image/bmp" };
-
-/** An item's image: its file (media folder or path column), or its pixels drawn as a PNG. */
-function sendMedia(project: Project, service: ProjectService, item: string, response: ServerResponse): undefined {
-  const display = project.display;
-  let body: Buffer | Uint8Array, type: string;
-  if (display.kind === "pixels") {
-    body = encodePng(display.width, display.height, 1, service.pixels(item));
-    type = "image/png";
-  } else {
-    let file: string | undefined;
-    if (display.kind === "media") {
-      service.rowOf(item);
-      file = Object.keys(MEDIA_TYPES).map((e) => join(display.dir, item + e)).find((f) => existsSync(f));
-      // The id names a file inside the folder, never outside it.
-      if (file && !resolve(file).startsWith(display.dir + sep)) file = undefined;
-    } else if (display.kind === "path") {
-      const path = service.itemDisplay(item);
-      if (path) file = isAbsolute(path) ? path : resolve(display.base, path);
-    } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
-    if (!file || !statSync(file, { throwIfNoEntry: false })?.isFile()) throw notFound(`no image for item ${JSON.stringify(item)}`);
-    body = readFileSync(file);
-    type = MEDIA_TYPES[extname(file).toLowerCase()] ?? "application/octet-stream";
-  }
-  response.writeHead(200, { "content-type": type, "content-length": body.length, "cache-control": "private, max-age=3600" });
-  response.end(body);
-  return undefined;
+function boundedInt(text: string | null, name: string, min: number, max: number, fallback: number): number {
+  if (text === null || text === "") return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min || v > max) throw badRequest(`${name} must be an integer from ${min} to ${max}`);
+  return v;
 }

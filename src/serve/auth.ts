@@ -1,51 +1,73 @@
 import type { IncomingMessage } from "node:http";
-import { HttpError } from "./http.js";
+import { badRequest, forbidden, HttpError, notFound } from "./http.js";
 import type { Project, Store, Token } from "./store/store.js";
 
 export const SESSION_COOKIE = "alfamix_session";
 
-/** The caller's token: `Authorization: Bearer TOKEN`, or the browser's session cookie. */
-export function authenticate(store: Store, request: IncomingMessage): Token | undefined {
+/** The caller: who (a token) and how (a bearer header, or the browser's session cookie). */
+export interface Caller {
+  token: Token | undefined;
+  /** Whether the credential came with the request by itself (a cookie): then it needs the CSRF checks. */
+  viaCookie: boolean;
+  /** The session's secret, when the caller came in with one. */
+  session?: string;
+}
+
+/** `Authorization: Bearer TOKEN` (API clients), else the session cookie (the browser). */
+export function authenticate(store: Store, request: IncomingMessage): Caller {
   const header = request.headers.authorization;
   if (header) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m ? store.tokenBySecret(m[1]) : undefined;
+    return { token: m ? store.tokens.bySecret(m[1]) : undefined, viaCookie: false };
   }
   const session = cookies(request)[SESSION_COOKIE];
-  return session ? store.tokenBySession(session) : undefined;
+  return session ? { token: store.tokens.bySession(session), viaCookie: true, session } : { token: undefined, viaCookie: false };
 }
 
+/** The request's cookies; a malformed %-escape is a 400. */
 export function cookies(request: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (request.headers.cookie ?? "").split(";")) {
     const i = part.indexOf("=");
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    if (i <= 0) continue;
+    try {
+      out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      throw badRequest(`the cookie ${JSON.stringify(part.slice(0, i).trim())} has a malformed %-escape`);
+    }
   }
   return out;
 }
 
-/** The Set-Cookie value of a session: HttpOnly (no script reads it), SameSite=Strict (no other site sends it). */
-export function sessionCookie(secret: string, days = 30): string {
-  return `${SESSION_COOKIE}=${encodeURIComponent(secret)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${days * 86400}`;
+/**
+ * The Set-Cookie value of a session: HttpOnly (no script reads it), SameSite=Strict (no other
+ * site sends it), Secure when the page came over HTTPS.
+ */
+export function sessionCookie(secret: string, expiresAt: number, secure: boolean): string {
+  const seconds = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
+  return `${SESSION_COOKIE}=${encodeURIComponent(secret)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${seconds}${secure ? "; Secure" : ""}`;
 }
 
-/** 401 without a token; the token otherwise. */
-export function requireToken(token: Token | undefined): Token {
-  if (!token) throw new HttpError(401, "this needs a token: send Authorization: Bearer TOKEN (alfamix token create), or log in with /login?token=TOKEN");
+export const clearedCookie = (secure: boolean) => `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? "; Secure" : ""}`;
+
+/** Who may call a route: any token, a reviewer (or admin), or an admin only. */
+export type Access = "token" | "reviewer" | "admin";
+
+/** 401 without a token, 403 below the route's role; the token otherwise. */
+export function requireAccess(token: Token | undefined, access: Access): Token {
+  if (!token) throw new HttpError(401, "this needs a token: send Authorization: Bearer TOKEN (alfamix token create), or open a login link (alfamix token link)");
+  if (access === "admin" && token.role !== "admin") throw forbidden("this needs an admin token");
+  if (access === "reviewer" && token.role === "annotator") throw forbidden("this needs a reviewer or admin token");
   return token;
 }
 
-export function requireAdmin(token: Token | undefined): Token {
-  const t = requireToken(token);
-  if (t.role !== "admin") throw new HttpError(403, "this needs an admin token");
-  return t;
-}
-
-/** 403 when an annotator's token is for another project. */
-export function requireProjectAccess(token: Token | undefined, project: Project): Token {
-  const t = requireToken(token);
-  if (t.role !== "admin" && t.projectId !== null && t.projectId !== project.id) throw new HttpError(403, `this token is not for project ${JSON.stringify(project.name)}`);
-  return t;
+/**
+ * The project, when the token may see it. A project-scoped token gets the same 404 for another
+ * project whether it exists or not, so that it cannot learn other projects' names.
+ */
+export function projectFor(token: Token, project: Project | undefined, name: string): Project {
+  if (!project || (token.role !== "admin" && token.projectId !== null && token.projectId !== project.id)) throw notFound(`no project ${JSON.stringify(name)}`);
+  return project;
 }
 
 /** Projects a token may see. */

@@ -1,5 +1,6 @@
 import { CsvParser } from "../data/csv-parser.js";
 import { badRequest } from "./http.js";
+import type { ImportedLabel } from "./project-service.js";
 import type { LabelRow, Project } from "./store/store.js";
 
 export const EXCHANGE_FORMATS = ["csv", "jsonl", "labelstudio"] as const;
@@ -7,7 +8,18 @@ export type ExchangeFormat = (typeof EXCHANGE_FORMATS)[number];
 
 type ExportedLabel = LabelRow & { id: string };
 
-const csvField = (text: string) => (/[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
+/**
+ * A CSV cell. One that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
+ * CR: OWASP's CSV-injection rule) gets a leading ' so that it opens as text; the import takes
+ * that quote off again, so export → import gives back the same labels.
+ */
+export function csvCell(text: string): string {
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** A cell as exported by csvCell, back to its text. */
+export const uncsvCell = (text: string) => (/^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text);
 
 /**
  * Labels as CSV (id,label,annotator,time), JSONL (the same fields) or Label Studio tasks (one per
@@ -17,7 +29,7 @@ const csvField = (text: string) => (/[",\n\r]/.test(text) ? `"${text.replace(/"/
 export function exportLabels(format: ExchangeFormat, labels: ExportedLabel[], project: Project): { contentType: string; body: string } {
   const time = (l: ExportedLabel) => new Date(l.createdAt).toISOString();
   if (format === "csv") {
-    return { contentType: "text/csv; charset=utf-8", body: ["id,label,annotator,time", ...labels.map((l) => [csvField(l.id), csvField(l.label), csvField(l.annotator), time(l)].join(","))].join("\n") + "\n" };
+    return { contentType: "text/csv; charset=utf-8", body: ["id,label,annotator,time", ...labels.map((l) => [csvCell(l.id), csvCell(l.label), csvCell(l.annotator), time(l)].join(","))].join("\n") + "\n" };
   }
   if (format === "jsonl") {
     return { contentType: "application/x-ndjson; charset=utf-8", body: labels.map((l) => JSON.stringify({ id: l.id, label: l.label, annotator: l.annotator, time: time(l) }) + "\n").join("") };
@@ -32,46 +44,22 @@ export function exportLabels(format: ExchangeFormat, labels: ExportedLabel[], pr
   return { contentType: "application/json; charset=utf-8", body: JSON.stringify(tasks) + "\n" };
 }
 
-/** Labels to import, each with where it came from (for a one-line error). */
-export interface ImportedLabel {
-  id: string;
-  label: string;
-  annotator?: string;
-  where: string;
-}
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is string | number => (typeof v === "string" && v !== "") || (typeof v === "number" && Number.isFinite(v));
 
 /** Parse an import: CSV with id and label columns (annotator optional), JSONL {id, label}, or a Label Studio export. */
 export function parseImport(format: ExchangeFormat, text: string): ImportedLabel[] {
-  if (format === "csv") {
-    const out: ImportedLabel[] = [];
-    let columns: { id: number; label: number; annotator: number } | undefined;
-    const parser = new CsvParser((row) => {
-      if (!columns) {
-        const names = row.fields().map((f) => f.trim().toLowerCase());
-        columns = { id: names.indexOf("id"), label: names.indexOf("label"), annotator: names.indexOf("annotator") };
-        if (columns.id < 0 || columns.label < 0) throw badRequest(`csv (line ${row.line}): expected a header with "id" and "label" columns`);
-        return;
-      }
-      const label = row.text(columns.label).trim();
-      if (label === "") throw badRequest(`csv (line ${row.line}): expected a label, found an empty field`);
-      out.push({ id: row.text(columns.id), label, annotator: columns.annotator >= 0 ? row.text(columns.annotator) || undefined : undefined, where: `csv (line ${row.line})` });
-    }, (line, message) => {
-      throw badRequest(`csv (line ${line}): ${message}`);
-    });
-    parser.push(text);
-    parser.end();
-    return out;
-  }
+  if (format === "csv") return parseCsv(text);
   if (format === "jsonl") {
     return text.split("\n").flatMap((line, i) => {
       if (line.trim() === "") return [];
-      let value: { id?: unknown; label?: unknown; annotator?: unknown };
+      let value: unknown;
       try {
         value = JSON.parse(line);
       } catch {
         throw badRequest(`jsonl (line ${i + 1}): expected a JSON object`);
       }
-      if (value === null || typeof value !== "object" || value.id === undefined || typeof value.label !== "string") throw badRequest(`jsonl (line ${i + 1}): expected {"id": ..., "label": "..."}`);
+      if (!isObject(value) || !isId(value.id) || typeof value.label !== "string") throw badRequest(`jsonl (line ${i + 1}): expected {"id": ..., "label": "..."}`);
       return [{ id: String(value.id), label: value.label, annotator: typeof value.annotator === "string" ? value.annotator : undefined, where: `jsonl (line ${i + 1})` }];
     });
   }
@@ -82,14 +70,47 @@ export function parseImport(format: ExchangeFormat, text: string): ImportedLabel
     throw badRequest("labelstudio: expected a JSON array of tasks (a Label Studio JSON export)");
   }
   if (!Array.isArray(tasks)) throw badRequest("labelstudio: expected a JSON array of tasks (a Label Studio JSON export)");
-  return tasks.flatMap((task: { id?: unknown; data?: Record<string, unknown>; annotations?: { result?: { value?: { choices?: unknown[] } }[]; completed_by?: unknown }[] }, i) => {
+  return tasks.flatMap((task: unknown, i) => {
     const where = `labelstudio (task ${i + 1})`;
-    const id = task?.data?.item ?? task?.data?.id;
-    if (id === undefined) throw badRequest(`${where}: expected data.item (or data.id) naming the item`);
+    if (!isObject(task) || !isObject(task.data)) throw badRequest(`${where}: expected a task object with "data"`);
+    const id = task.data.item ?? task.data.id;
+    if (!isId(id)) throw badRequest(`${where}: expected data.item (or data.id) naming the item`);
+    if (task.annotations !== undefined && !Array.isArray(task.annotations)) throw badRequest(`${where}: expected "annotations" to be a list`);
     // The last annotation that chose a class is the label; tasks without one are skipped.
-    const annotation = [...(task.annotations ?? [])].reverse().find((a) => typeof a?.result?.[0]?.value?.choices?.[0] === "string");
+    const chosen = (a: unknown): string | undefined => {
+      if (!isObject(a) || !Array.isArray(a.result)) return undefined;
+      const first = a.result[0];
+      const choices = isObject(first) && isObject(first.value) ? first.value.choices : undefined;
+      return Array.isArray(choices) && typeof choices[0] === "string" ? choices[0] : undefined;
+    };
+    const annotation = [...((task.annotations as unknown[] | undefined) ?? [])].reverse().find((a) => chosen(a) !== undefined) as Record<string, unknown> | undefined;
     if (!annotation) return [];
     const by = annotation.completed_by;
-    return [{ id: String(id), label: annotation.result![0].value!.choices![0] as string, annotator: typeof by === "string" ? by : by === undefined ? undefined : `labelstudio:${JSON.stringify(by)}`, where }];
+    return [{ id: String(id), label: chosen(annotation)!, annotator: typeof by === "string" ? by : by === undefined ? undefined : `labelstudio:${JSON.stringify(by)}`, where }];
   });
+}
+
+function parseCsv(text: string): ImportedLabel[] {
+  const out: ImportedLabel[] = [];
+  let columns: { id: number; label: number; annotator: number; width: number } | undefined;
+  const parser = new CsvParser((row) => {
+    if (!columns) {
+      const names = row.fields().map((f) => f.trim().toLowerCase());
+      columns = { id: names.indexOf("id"), label: names.indexOf("label"), annotator: names.indexOf("annotator"), width: row.length };
+      if (columns.id < 0 || columns.label < 0) throw badRequest(`csv (line ${row.line}): expected a header with "id" and "label" columns`);
+      return;
+    }
+    if (row.length !== columns.width) throw badRequest(`csv (line ${row.line}): expected ${columns.width} fields like the header, found ${row.length}`);
+    const where = `csv (line ${row.line})`;
+    const id = uncsvCell(row.text(columns.id)), label = uncsvCell(row.text(columns.label).trim());
+    if (id === "") throw badRequest(`${where}: expected an item id, found an empty field`);
+    if (label === "") throw badRequest(`${where}: expected a label, found an empty field`);
+    const annotator = columns.annotator >= 0 ? uncsvCell(row.text(columns.annotator)) || undefined : undefined;
+    out.push({ id, label, annotator, where });
+  }, (line, message) => {
+    throw badRequest(`csv (line ${line}): ${message}`);
+  });
+  parser.push(text);
+  parser.end();
+  return out;
 }

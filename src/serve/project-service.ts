@@ -1,41 +1,27 @@
 import { randomBytes } from "node:crypto";
+import { setImmediate as yieldToEvents } from "node:timers/promises";
+import { accuracyCurve, type AccuracyPoint } from "../eval/accuracy-estimate.js";
+import { agreementReport, type AgreementReport } from "../eval/agreement.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
+import { itemDisplay, type ItemDisplay } from "./display.js";
 import { badRequest, conflict, notFound } from "./http.js";
 import type { Why } from "./queue/plan-batch.js";
 import { Retrainer } from "./queue/retrainer.js";
-import type { LabelRow, Project, QueueEntry, Store, Token } from "./store/store.js";
+import type { LabelRow, Lease, Project, QueueEntry, Store, Token } from "./store/store.js";
 
 /** What an annotator is shown with an item, as `GET …/next` returns it. */
 export interface ServedItem {
   item: { id: string };
   lease: string;
   expiresAt: string;
+  /** "check": a second, blind label of an item someone else labelled (no guess is shown). */
+  kind: "label" | "check";
   /** The current model's guess, when there is a model. */
   suggestion: { label: string; confidence: number } | null;
   why: Why & { score: number | null; modelVersion: number | null };
   display: ItemDisplay;
-}
-
-export type ItemDisplay =
-  | { kind: "image"; url: string }
-  | { kind: "text"; text: string }
-  | { kind: "features"; dim: number; norm: number; min: number; max: number; mean: number; neighbours: { id: string; label: string; distance: number }[] };
-
-/** The model's accuracy on a run of random-share items, guessed before they were labelled. */
-export interface AccuracyPoint {
-  /** Labels in the project when the last item of the run was labelled. */
-  labels: number;
-  /** Items in the run, and how many the model guessed right. */
-  n: number;
-  correct: number;
-  accuracy: number;
-  /** Wilson 95% interval. */
-  low: number;
-  high: number;
-  /** The model versions that made the guesses. */
-  models: [number, number];
 }
 
 export interface ProjectStatus {
@@ -46,6 +32,10 @@ export interface ProjectStatus {
   leased: number;
   modelVersion: number | null;
   retraining: boolean;
+  /** Until every class has a label, items come from a k-means cover and no model is trained. */
+  coldStart: boolean;
+  /** What the queue is doing, in words, for the page's header. */
+  phase: string;
   /** How long the last retrain (training and re-scoring the pool) took. */
   lastRetrainMs: number | null;
   accuracyEstimate: AccuracyPoint | null;
@@ -53,14 +43,26 @@ export interface ProjectStatus {
   classCounts: Record<string, number>;
   strategy: string;
   batch: number;
+  overlap: number;
+  /** Labels by the caller in this project. */
+  mine: number;
+  /** Items waiting for a second label, and disagreements waiting for review. */
+  pendingChecks: number;
+  openReviews: number;
 }
 
-const LABEL_FIELDS = (body: unknown) => body as { item?: unknown; label?: unknown; lease?: unknown };
+export interface LabelInput { item: string; label: string; lease: string }
+export interface LeaseInput { item: string; lease: string }
+export interface ImportedLabel { id: string; label: string; annotator?: string; where: string }
+
+/** Rows checked between yields to the event loop while an import is validated. */
+const IMPORT_CHUNK = 2000;
 
 /**
  * One project's labelling loop in the server thread: leases from the queue, labels into the store,
- * and retraining in its own thread once enough labels have come in; the new batch replaces the
- * queue when it is ready. Everything here runs between awaits, so each call is atomic.
+ * second looks and their review, and retraining in its own thread once enough labels have come
+ * in; the new batch replaces the queue when it is ready. Every method runs between awaits, so
+ * each call is atomic (the import yields only while it validates, before it writes).
  */
 export class ProjectService {
   private readonly retrainer = new Retrainer();
@@ -72,13 +74,16 @@ export class ProjectService {
   /** The labelled rows and their labels, kept in step with the store, for neighbours. */
   private labeledRows = new Map<number, string>();
 
-  private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void) {
+  private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void, private readonly forbidden: () => Set<string>) {
     this.rng = new Rng(project.config.seed).child("serve");
   }
 
-  /** Load the project's embeddings (in its retrain thread) and its newest model; plan a batch if none is due yet. */
-  static async open(store: Store, project: Project, onError: (e: Error) => void): Promise<ProjectService> {
-    const service = new ProjectService(store, project, onError);
+  /**
+   * Load the project's embeddings (in its retrain thread) and its newest model; plan a batch if
+   * none is due yet. `forbidden` lists the files media must never open (the server's database).
+   */
+  static async open(store: Store, project: Project, onError: (e: Error) => void, forbidden: () => Set<string> = () => new Set()): Promise<ProjectService> {
+    const service = new ProjectService(store, project, onError, forbidden);
     const data = await service.retrainer.load(store.path, project.id, project.size, project.dim);
     service.pool = matrix(project.size, project.dim, data);
     const weights = store.latestWeights(project.id);
@@ -100,10 +105,26 @@ export class ProjectService {
     while (this.retraining) await this.retraining;
   }
 
+  private get id(): number {
+    return this.project.id;
+  }
+
   // --- serving
 
-  next(token: Token): ServedItem | { item: null; reason: string } {
-    const pid = this.project.id, now = Date.now();
+  /**
+   * The caller's next item: a second look they owe (overlap), else the most wanted queued item,
+   * else any free item while a retrain is on its way. Someone holding `maxLeases` items already
+   * gets the one they were served first again, so that nobody can hoard the queue.
+   */
+  async next(token: Token, maxLeases: number): Promise<ServedItem | { item: null; reason: string }> {
+    const pid = this.id, now = Date.now();
+    const held = this.store.leasesHeldBy(pid, token.id, now);
+    if (held.length >= maxLeases) return this.served(held[0]);
+    const checkRow = this.store.reviews.nextCheck(pid, token.id, now);
+    if (checkRow !== undefined) {
+      const why = JSON.stringify({ strategy: "second look", check: true } satisfies Why);
+      return this.served(this.grant(token, { row: checkRow, score: null, why, random: false }, now, "check"));
+    }
     let entry = this.store.nextQueued(pid, token.id, now);
     if (!entry) {
       // The queue ran dry (a retrain is on its way): any free item rather than nothing.
@@ -113,23 +134,31 @@ export class ProjectService {
         const unlabeled = this.project.size - this.store.labelCount(pid);
         return { item: null, reason: unlabeled === 0 ? "nothing to label: every item has a label" : `every one of the ${unlabeled} unlabelled items is being labelled by someone else; try again in a moment` };
       }
-      entry = { row, score: null, why: JSON.stringify({ strategy: "any free item while the model retrains" } satisfies Why), random: false, modelVersion: this.model?.version ?? 0 };
+      entry = { row, score: null, why: JSON.stringify({ strategy: "any free item while the model retrains" } satisfies Why), random: false, modelVersion: 0 };
     }
-    return this.lease(token, entry, now);
+    return this.served(this.grant(token, entry, now, "label"));
   }
 
-  private lease(token: Token, entry: QueueEntry, now: number): ServedItem {
-    const suggestion = this.suggest(entry.row);
-    const lease = randomBytes(12).toString("base64url"), expiresAt = now + this.project.config.leaseSeconds * 1000;
-    this.store.putLease(this.project.id, {
-      row: entry.row, lease, tokenId: token.id, expiresAt, modelVersion: suggestion ? this.model!.version : null,
+  /** Lease `entry.row` to the caller, with the current model's guess (none on a second look). */
+  private grant(token: Token, entry: Pick<QueueEntry, "row" | "why" | "score" | "random">, now: number, kind: Lease["kind"]): Lease {
+    const suggestion = kind === "check" ? null : this.suggest(entry.row);
+    const lease: Lease = {
+      row: entry.row, lease: randomBytes(12).toString("base64url"), tokenId: token.id, expiresAt: now + this.project.config.leaseSeconds * 1000, kind,
+      why: entry.why, score: entry.score, servedAt: now, modelVersion: suggestion ? this.model!.version : null,
       predicted: suggestion?.label ?? null, confidence: suggestion?.confidence ?? null, random: entry.random,
-    });
-    const why = JSON.parse(entry.why) as Why;
+    };
+    this.store.putLease(this.id, lease);
+    return lease;
+  }
+
+  /** A held lease as the page gets it (the same item, lease and guess each time it is asked for). */
+  private async served(lease: Lease): Promise<ServedItem> {
+    const why = JSON.parse(lease.why ?? "{}") as Why;
     return {
-      item: { id: this.store.item(this.project.id, entry.row).id }, lease, expiresAt: new Date(expiresAt).toISOString(), suggestion,
-      why: { ...why, score: entry.score, modelVersion: this.model?.version ?? null },
-      display: this.display(entry.row),
+      item: { id: this.store.item(this.id, lease.row).id }, lease: lease.lease, expiresAt: new Date(lease.expiresAt).toISOString(), kind: lease.kind,
+      suggestion: lease.predicted === null ? null : { label: lease.predicted, confidence: lease.confidence! },
+      why: { ...why, score: lease.score, modelVersion: lease.modelVersion ?? this.model?.version ?? null },
+      display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, lease.row, this.forbidden),
     };
   }
 
@@ -141,36 +170,6 @@ export class ProjectService {
     return { label: this.project.classes[best], confidence: Number(probs[best].toPrecision(4)) };
   }
 
-  private display(row: number): ItemDisplay {
-    const kind = this.project.display.kind;
-    const { id, display } = this.store.item(this.project.id, row);
-    if (kind === "text") return { kind: "text", text: display ?? "" };
-    if (kind !== "features") return { kind: "image", url: `/api/projects/${encodeURIComponent(this.project.name)}/items/${encodeURIComponent(id)}/media` };
-    const d = this.pool.cols, x = this.pool.data.subarray(row * d, (row + 1) * d);
-    let min = Infinity, max = -Infinity, sum = 0, sq = 0;
-    for (let j = 0; j < d; j++) {
-      min = Math.min(min, x[j]);
-      max = Math.max(max, x[j]);
-      sum += x[j];
-      sq += x[j] * x[j];
-    }
-    // The three nearest labelled items (Euclidean), to show what it resembles.
-    const nearest: { row: number; distance: number }[] = [];
-    for (const r of this.labeledRows.keys()) {
-      const y = this.pool.data.subarray(r * d, (r + 1) * d);
-      let dist = 0;
-      for (let j = 0; j < d; j++) dist += (x[j] - y[j]) ** 2;
-      nearest.push({ row: r, distance: Math.sqrt(dist) });
-      if (nearest.length > 3) nearest.sort((a, b) => a.distance - b.distance).pop();
-    }
-    nearest.sort((a, b) => a.distance - b.distance);
-    const round = (v: number) => Number(v.toPrecision(4));
-    return {
-      kind: "features", dim: d, norm: round(Math.sqrt(sq)), min: round(min), max: round(max), mean: round(sum / d),
-      neighbours: nearest.map((n) => ({ id: this.store.item(this.project.id, n.row).id, label: this.labeledRows.get(n.row)!, distance: round(n.distance) })),
-    };
-  }
-
   /** The pixels of a `pixels` project's row as 0–255 bytes (the demo draws digits from them). */
   pixels(itemId: string): Uint8Array {
     const row = this.rowOf(itemId), d = this.pool.cols, out = new Uint8Array(d);
@@ -180,116 +179,224 @@ export class ProjectService {
 
   /** The media path or text stored for an item. */
   itemDisplay(itemId: string): string | null {
-    return this.store.item(this.project.id, this.rowOf(itemId)).display;
+    return this.store.item(this.id, this.rowOf(itemId)).display;
   }
 
-  rowOf(itemId: unknown): number {
-    if (typeof itemId !== "string" || itemId === "") throw badRequest('expected "item": the id of an item, as a string');
-    const row = this.store.rowOf(this.project.id, itemId);
+  rowOf(itemId: string): number {
+    const row = this.store.rowOf(this.id, itemId);
     if (row === undefined) throw notFound(`no item ${JSON.stringify(itemId)} in project ${JSON.stringify(this.project.name)}`);
     return row;
   }
 
   // --- labels, skips, leases
 
-  /** Record a label: answered only once it is committed; the same label again by the same annotator is a no-op. */
-  label(token: Token, body: unknown): { ok: true; labeled: number; repeated: boolean } {
-    const { item, label, lease } = LABEL_FIELDS(body);
-    const row = this.rowOf(item);
-    if (typeof label !== "string" || !this.project.classes.includes(label)) {
-      throw badRequest(`unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`);
+  /**
+   * Record a label (or a second look's label): answered only once it is committed. The same label
+   * again by the same token is a no-op. Authorship is the token's id, never a name.
+   */
+  label(token: Token, input: LabelInput): { ok: true; labeled: number; repeated: boolean } {
+    const pid = this.id, row = this.rowOf(input.item);
+    this.checkClass(input.label);
+    const done = (repeated: boolean) => ({ ok: true as const, labeled: this.store.labelCount(pid), repeated });
+    const check = this.store.reviews.check(pid, row);
+    if (check && check.tokenId === token.id) {
+      if (check.label === input.label) return done(true);
+      throw conflict(`you gave item ${JSON.stringify(input.item)} a second label of ${JSON.stringify(check.label)}; undo it first`);
     }
-    const existing = this.store.label(this.project.id, row);
+    const held = this.store.leaseOf(pid, row);
+    if (held?.kind === "check" && held.lease === input.lease) return this.recordCheck(token, row, input, done);
+    const existing = this.store.label(pid, row);
     if (existing) {
-      if (existing.annotator === token.name && existing.label === label) return { ok: true, labeled: this.store.labelCount(this.project.id), repeated: true };
-      throw conflict(`item ${JSON.stringify(item)} is already labelled ${JSON.stringify(existing.label)} by ${existing.annotator}; undo that label first`);
+      if (existing.tokenId === token.id && existing.label === input.label) return done(true);
+      throw conflict(`item ${JSON.stringify(input.item)} is already labelled ${JSON.stringify(existing.label)} by ${existing.annotator}; undo that label first`);
     }
-    const held = this.ownLease(token, row, lease);
+    const lease = this.ownLease(token, row, input.lease);
+    const now = Date.now();
     const labelRow: LabelRow = {
-      row, label, annotator: token.name, createdAt: Date.now(), source: "annotator",
-      modelVersion: held.modelVersion, predicted: held.predicted, confidence: held.confidence, random: held.random,
+      row, label: input.label, annotator: token.name, tokenId: token.id, createdAt: now, source: "annotator",
+      modelVersion: lease.modelVersion, predicted: lease.predicted, confidence: lease.confidence, random: lease.random,
     };
     this.store.transaction(() => {
-      this.store.putLabel(this.project.id, labelRow);
-      this.store.releaseLease(this.project.id, row);
+      this.store.putLabel(pid, labelRow);
+      this.store.releaseLease(pid, row);
+      if (this.wantsSecondLook(row)) this.store.reviews.addCheck(pid, row, { tokenId: token.id, annotator: token.name, label: input.label });
+      this.store.audit.append(token, "label", { project: this.project.name, item: input.item }, { label: input.label, guess: lease.predicted });
     });
-    this.labeledRows.set(row, label);
+    this.labeledRows.set(row, input.label);
     this.maybeRetrain();
-    return { ok: true, labeled: this.store.labelCount(this.project.id), repeated: false };
+    return done(false);
+  }
+
+  /** Whether a first label of `row` also goes to a second annotator: a fixed draw per item (same seed, same items). */
+  private wantsSecondLook(row: number): boolean {
+    const overlap = this.project.config.overlap ?? 0;
+    return overlap > 0 && new Rng(this.project.config.seed).child(`overlap/${row}`).uniform() < overlap;
+  }
+
+  private recordCheck(token: Token, row: number, input: LabelInput, done: (repeated: boolean) => { ok: true; labeled: number; repeated: boolean }) {
+    this.ownLease(token, row, input.lease);
+    const pid = this.id, check = this.store.reviews.check(pid, row);
+    if (!check) throw conflict(`item ${JSON.stringify(input.item)} no longer needs a second label (its first label was undone)`);
+    const now = Date.now(), agrees = check.firstLabel === input.label;
+    this.store.transaction(() => {
+      this.store.reviews.recordCheck(pid, row, { tokenId: token.id, annotator: token.name, label: input.label }, now);
+      this.store.releaseLease(pid, row);
+      if (!agrees) this.store.reviews.openReview(pid, row, now);
+      this.store.audit.append(token, "check", { project: this.project.name, item: input.item }, { label: input.label, agrees });
+    });
+    return done(false);
+  }
+
+  private checkClass(label: string): void {
+    if (!this.project.classes.includes(label)) throw badRequest(`unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`);
   }
 
   /** The lease `lease` on `row`, checked to be this token's and unexpired. */
-  private ownLease(token: Token, row: number, lease: unknown) {
-    if (typeof lease !== "string" || lease === "") throw badRequest('expected "lease": the lease that came with the item');
-    const held = this.store.leaseOf(this.project.id, row);
+  private ownLease(token: Token, row: number, lease: string): Lease {
+    const held = this.store.leaseOf(this.id, row);
     if (!held || held.lease !== lease) throw conflict("that lease is not held on this item (it expired and the item went to someone else, or it was released)");
     if (held.tokenId !== token.id) throw conflict("that lease belongs to someone else");
     if (held.expiresAt <= Date.now()) throw conflict("that lease has expired; ask for the next item");
     return held;
   }
 
-  skip(token: Token, body: unknown): { ok: true } {
-    const { item, lease } = LABEL_FIELDS(body);
-    const row = this.rowOf(item);
-    this.ownLease(token, row, lease);
+  skip(token: Token, input: LeaseInput): { ok: true } {
+    const row = this.rowOf(input.item);
+    this.ownLease(token, row, input.lease);
     this.store.transaction(() => {
-      this.store.releaseLease(this.project.id, row);
-      this.store.addSkip(this.project.id, row, token.id);
+      this.store.releaseLease(this.id, row);
+      this.store.addSkip(this.id, row, token.id);
     });
     return { ok: true };
   }
 
   /** Let go of an item without skipping it (the page was closed). Releasing twice is fine. */
-  release(token: Token, body: unknown): { ok: true } {
-    const { item, lease } = LABEL_FIELDS(body);
-    const row = this.rowOf(item);
-    const held = this.store.leaseOf(this.project.id, row);
-    if (held && held.lease === lease && held.tokenId === token.id) this.store.releaseLease(this.project.id, row);
+  release(token: Token, input: LeaseInput): { ok: true } {
+    const row = this.rowOf(input.item);
+    const held = this.store.leaseOf(this.id, row);
+    if (held && held.lease === input.lease && held.tokenId === token.id) this.store.releaseLease(this.id, row);
     return { ok: true };
   }
 
-  heartbeat(token: Token, body: unknown): { expiresAt: string } {
-    const { item, lease } = LABEL_FIELDS(body);
-    const row = this.rowOf(item);
-    this.ownLease(token, row, lease);
+  /**
+   * Keep a lease alive. When a newer model exists than the one whose guess came with the item,
+   * the guess is brought up to date (and recorded: the item is still unlabelled, so the accuracy
+   * estimate stays unbiased).
+   */
+  heartbeat(token: Token, input: LeaseInput): { expiresAt: string; suggestion: { label: string; confidence: number } | null; modelVersion: number | null } {
+    const row = this.rowOf(input.item);
+    const held = this.ownLease(token, row, input.lease);
     const expiresAt = Date.now() + this.project.config.leaseSeconds * 1000;
-    this.store.renewLease(this.project.id, row, lease as string, expiresAt);
-    return { expiresAt: new Date(expiresAt).toISOString() };
+    this.store.renewLease(this.id, row, input.lease, expiresAt);
+    let suggestion = held.predicted === null ? null : { label: held.predicted, confidence: held.confidence! };
+    let modelVersion = held.modelVersion;
+    if (held.kind === "label" && this.model && this.model.version !== held.modelVersion) {
+      suggestion = this.suggest(row)!;
+      modelVersion = this.model.version;
+      this.store.updateLeaseGuess(this.id, row, { modelVersion, predicted: suggestion.label, confidence: suggestion.confidence });
+    }
+    return { expiresAt: new Date(expiresAt).toISOString(), suggestion, modelVersion };
   }
 
-  /** Take back one's own label (an admin may take back anyone's); the item comes back leased to the caller. */
-  undo(token: Token, itemId: string): ServedItem {
-    const row = this.rowOf(itemId);
-    const existing = this.store.label(this.project.id, row);
+  /**
+   * Take back a label: one's own (an admin may take back anyone's), or one's own second label of
+   * an item. The item comes back leased to the caller.
+   */
+  async undo(token: Token, itemId: string): Promise<ServedItem> {
+    const pid = this.id, row = this.rowOf(itemId), now = Date.now();
+    const where = { project: this.project.name, item: itemId };
+    const check = this.store.reviews.check(pid, row);
+    if (check && check.tokenId === token.id) {
+      let lease!: Lease;
+      this.store.transaction(() => {
+        this.store.reviews.clearCheck(pid, row);
+        this.store.reviews.deleteReview(pid, row);
+        this.store.audit.append(token, "undo", where, { secondLabel: check.label });
+        lease = this.grant(token, { row, why: JSON.stringify({ strategy: "second look", check: true } satisfies Why), score: null, random: false }, now, "check");
+      });
+      return this.served(lease);
+    }
+    const existing = this.store.label(pid, row);
     if (!existing) throw notFound(`item ${JSON.stringify(itemId)} has no label to undo`);
-    if (existing.annotator !== token.name && token.role !== "admin") throw conflict(`item ${JSON.stringify(itemId)} was labelled by ${existing.annotator}; only they (or an admin) can undo it`);
-    const now = Date.now();
-    let served!: ServedItem;
+    if (existing.tokenId !== token.id && token.role !== "admin") throw conflict(`item ${JSON.stringify(itemId)} was labelled by ${existing.annotator}; only they (or an admin) can undo it`);
+    let lease!: Lease;
     this.store.transaction(() => {
-      this.store.deleteLabel(this.project.id, row);
-      served = this.lease(token, { row, score: null, why: JSON.stringify({ strategy: "undone" } satisfies Why), random: existing.random, modelVersion: this.model?.version ?? 0 }, now);
+      this.store.deleteLabel(pid, row);
+      this.store.reviews.forget(pid, row);
+      this.store.audit.append(token, "undo", where, { label: existing.label, by: existing.annotator });
+      lease = this.grant(token, { row, why: JSON.stringify({ strategy: "undone" } satisfies Why), score: null, random: existing.random }, now, "label");
     });
     this.labeledRows.delete(row);
-    return served;
+    return this.served(lease);
   }
 
-  /** Labels from elsewhere (import), upserted in one transaction: a bad one and nothing is written. */
-  importLabels(token: Token, labels: { id: string; label: string; annotator?: string; where: string }[]): { imported: number } {
-    const rows = labels.map((l) => {
-      const row = this.store.rowOf(this.project.id, l.id);
-      if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
-      if (!this.project.classes.includes(l.label)) throw badRequest(`${l.where}: unknown label ${JSON.stringify(l.label)}; the project's classes are ${this.project.classes.join(", ")}`);
-      return row;
-    });
+  /**
+   * Labels from a file (an admin's import), written in one transaction: a bad one and nothing is
+   * written. The file may name annotators; its labels belong to no token. The rows are checked in
+   * chunks that yield to the event loop, so the server keeps answering.
+   */
+  async importLabels(token: Token, labels: ImportedLabel[], format: string): Promise<{ imported: number }> {
+    const pid = this.id, rows = new Int32Array(labels.length);
+    for (let start = 0; start < labels.length; start += IMPORT_CHUNK) {
+      if (start > 0) await yieldToEvents();
+      if (this.closed) throw new Error("the project closed during an import");
+      for (let i = start; i < Math.min(labels.length, start + IMPORT_CHUNK); i++) {
+        const l = labels[i], row = this.store.rowOf(pid, l.id);
+        if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
+        if (!this.project.classes.includes(l.label)) throw badRequest(`${l.where}: unknown label ${JSON.stringify(l.label)}; the project's classes are ${this.project.classes.join(", ")}`);
+        rows[i] = row;
+      }
+    }
+    const now = Date.now();
     this.store.transaction(() => {
-      labels.forEach((l, i) => this.store.putLabel(this.project.id, {
-        row: rows[i], label: l.label, annotator: l.annotator ?? token.name, createdAt: Date.now(), source: "import",
+      this.store.putLabels(pid, labels.map((l, i) => ({
+        row: rows[i], label: l.label, annotator: l.annotator ?? token.name, tokenId: null, createdAt: now, source: "import",
         modelVersion: null, predicted: null, confidence: null, random: false,
-      }));
+      })));
+      // An imported label replaces the item's label: any second look of the old one is moot.
+      for (const row of this.store.reviews.checkedRows(pid)) if (this.store.label(pid, row)?.source === "import") this.store.reviews.forget(pid, row);
+      this.store.audit.append(token, "import", { project: this.project.name }, { labels: labels.length, format });
     });
     labels.forEach((l, i) => this.labeledRows.set(rows[i], l.label));
     this.maybeRetrain();
     return { imported: labels.length };
+  }
+
+  // --- review
+
+  /** Disagreements with both labels (open ones first), for the review page. */
+  async reviews(open: boolean): Promise<{ item: string; first: { annotator: string; label: string }; second: { annotator: string; label: string }; resolved: { label: string; by: string; at: string } | null; display: ItemDisplay }[]> {
+    const out = [];
+    for (const r of this.store.reviews.reviews(this.id, { open, limit: 200 })) {
+      out.push({
+        item: this.store.item(this.id, r.row).id,
+        first: { annotator: r.firstAnnotator, label: r.firstLabel }, second: { annotator: r.annotator!, label: r.label! },
+        resolved: r.resolvedAt === null ? null : { label: r.resolvedLabel!, by: r.resolvedBy!, at: new Date(r.resolvedAt).toISOString() },
+        display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, r.row, this.forbidden),
+      });
+    }
+    return out;
+  }
+
+  /** Settle a disagreement: `label` becomes the item's label (the one exported); both earlier labels stay in the history. */
+  resolve(token: Token, input: { item: string; label: string }): { ok: true; openReviews: number } {
+    const pid = this.id, row = this.rowOf(input.item);
+    this.checkClass(input.label);
+    const review = this.store.reviews.review(pid, row), check = this.store.reviews.check(pid, row);
+    if (!review || !check) throw notFound(`item ${JSON.stringify(input.item)} has no disagreement to review`);
+    const now = Date.now();
+    this.store.transaction(() => {
+      this.store.replaceLabel(pid, row, input.label, { name: token.name, tokenId: token.id }, now);
+      this.store.reviews.resolve(pid, row, input.label, token.name, now);
+      this.store.audit.append(token, "review", { project: this.project.name, item: input.item }, { label: input.label, first: check.firstLabel, second: check.label, previous: review.resolvedLabel });
+    });
+    this.labeledRows.set(row, input.label);
+    return { ok: true, openReviews: this.store.reviews.openReviewCount(pid) };
+  }
+
+  agreement(): AgreementReport {
+    const pairs = this.store.reviews.completedChecks(this.id).map((c) => ({ first: { annotator: c.firstAnnotator, label: c.firstLabel }, second: { annotator: c.annotator!, label: c.label! } }));
+    return agreementReport(pairs, this.project.classes);
   }
 
   // --- retraining
@@ -300,7 +407,7 @@ export class ProjectService {
    */
   maybeRetrain(dry = false): void {
     if (this.retraining || this.closed) return;
-    const pid = this.project.id;
+    const pid = this.id;
     const latest = this.store.latestModel(pid);
     const labeled = this.store.labelCount(pid);
     const due = !latest || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
@@ -335,48 +442,28 @@ export class ProjectService {
 
   // --- reporting
 
-  status(): ProjectStatus {
-    const pid = this.project.id;
+  status(token: Token): ProjectStatus {
+    const pid = this.id;
     const curve = this.accuracyCurve();
+    const classCounts = this.store.classCounts(pid);
+    const coldStart = this.project.classes.some((c) => !classCounts[c]);
+    const retraining = this.retraining !== undefined;
+    const missing = this.project.classes.filter((c) => !classCounts[c]);
+    const phase = coldStart
+      ? `covering the data until every class has a label (k-means cover); no label yet for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}`
+      : retraining ? "retraining on the new labels; the current batch is served meanwhile" : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
     return {
       name: this.project.name, pool: this.project.size, labeled: this.store.labelCount(pid), queued: this.store.queueLength(pid),
-      leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining: this.retraining !== undefined,
+      leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining, coldStart, phase,
       lastRetrainMs: this.store.latestModel(pid)?.ms ?? null,
       accuracyEstimate: curve.length ? curve[curve.length - 1] : null,
-      classes: this.project.classes, classCounts: this.store.classCounts(pid), strategy: this.project.config.strategy, batch: this.project.config.batch,
+      classes: this.project.classes, classCounts, strategy: this.project.config.strategy, batch: this.project.config.batch,
+      overlap: this.project.config.overlap ?? 0, mine: this.store.labelCountBy(pid, token.id),
+      pendingChecks: this.store.reviews.pendingChecks(pid), openReviews: this.store.reviews.openReviewCount(pid),
     };
   }
 
-  /**
-   * The live accuracy estimate: the random-share items (drawn uniformly from the unlabelled pool,
-   * the model's guess recorded when each was served) in consecutive runs of at least
-   * ESTIMATE_RUN, each run one point with its Wilson interval. Retrains are frequent, so a run
-   * spans a few models: each point estimates the accuracy of the models live at the time.
-   */
   accuracyCurve(): AccuracyPoint[] {
-    const labels = this.store.randomShareLabels(this.project.id);
-    const run = Math.max(ESTIMATE_RUN, Math.ceil(labels.length / 12));
-    const points: AccuracyPoint[] = [];
-    for (let start = 0; start < labels.length; start += run) {
-      // The last run takes what is left, unless that is too few to say anything.
-      const part = labels.length - start < 2 * run ? labels.slice(start) : labels.slice(start, start + run);
-      const correct = part.filter((l) => l.label === l.predicted).length;
-      points.push({
-        labels: part[part.length - 1].seq, n: part.length, correct, accuracy: correct / part.length, ...wilson(correct, part.length),
-        models: [part[0].modelVersion, part[part.length - 1].modelVersion],
-      });
-      start += part.length - run;
-    }
-    return points;
+    return accuracyCurve(this.store.randomShareLabels(this.id));
   }
-}
-
-/** Random-share items per point of the accuracy curve, at least. */
-const ESTIMATE_RUN = 20;
-
-/** Wilson score interval at 95% for k successes in n trials. */
-export function wilson(k: number, n: number): { low: number; high: number } {
-  const z = 1.959964, p = k / n, z2n = (z * z) / n;
-  const centre = (p + z2n / 2) / (1 + z2n), half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }

@@ -1,6 +1,5 @@
-import { existsSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { readCsvTable } from "../data/csv.js";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, extname, join, relative, resolve } from "node:path";
 import { sidecarFile } from "../data/files.js";
 import { IdList } from "../data/ids.js";
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
@@ -9,6 +8,7 @@ import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
 import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { findInside, isSafeRelativePath, MEDIA_EXTENSIONS } from "./media.js";
 import { CHUNK_ROWS, type Display, type Project, type ProjectConfig, type Store } from "./store/store.js";
 
 export interface CreateProjectOptions {
@@ -19,7 +19,7 @@ export interface CreateProjectOptions {
   ids?: string;
   /** Labels known already (CSV id,label or JSONL). */
   labeled?: string;
-  /** The classes, in the order keys 1–9 pick them (default: those of `labeled`, sorted). */
+  /** The classes, in the order of their keys (default: those of `labeled`, sorted). */
   classes?: string[];
   strategy?: string;
   strategyOptions?: StrategyOptions;
@@ -29,16 +29,26 @@ export interface CreateProjectOptions {
   retrainEvery?: number;
   seed?: number;
   leaseSeconds?: number;
-  /** A folder holding each item's image as DIR/<id>.<ext>. */
+  /** Share of labelled items a second annotator labels too, blind (for agreement and review). */
+  overlap?: number;
+  /** A folder holding each item's image (or .txt text) as DIR/<id>.<ext>. */
   media?: string;
-  /** A pool column with each item's image path (relative to the pool file) or its text. */
+  /** A pool column with each item's image path, relative to `mediaRoot`. */
   mediaColumn?: string;
+  /** The folder media-column paths are relative to (default the pool file's folder); nothing outside it is served. */
+  mediaRoot?: string;
+  /** A pool column with each item's text. */
   textColumn?: string;
   /** Set by the demo: show each row as an image of these pixels. */
   pixels?: { height: number; width: number };
   /** Called as rows are imported. */
   onProgress?: (rows: number) => void;
+  /** Told what the person creating the project should know (missing media, classes without labels). */
+  onNote?: (line: string) => void;
 }
+
+/** The most a lease may last without a heartbeat: a day. */
+export const MAX_LEASE_SECONDS = 86400;
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -54,12 +64,14 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
     retrainEvery: options.retrainEvery ?? Math.max(1, Math.ceil(batch / 2)),
     seed: options.seed ?? 0,
     leaseSeconds: options.leaseSeconds ?? 120,
+    overlap: options.overlap ?? 0,
   };
   createStrategy(config.strategy, config.strategyOptions);
   if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100000)) throw new UserError(`project: the batch must be an integer from 1 to 100000, got ${batch}`);
   if (!(config.randomShare >= 0 && config.randomShare <= 1)) throw new UserError(`project: the random share must be in [0, 1], got ${config.randomShare}`);
   if (!(Number.isInteger(config.retrainEvery) && config.retrainEvery >= 1)) throw new UserError(`project: retrain-every must be a positive integer, got ${config.retrainEvery}`);
-  if (!(config.leaseSeconds >= 1)) throw new UserError(`project: leases must last at least a second, got ${config.leaseSeconds}`);
+  if (!(config.leaseSeconds >= 1 && config.leaseSeconds <= MAX_LEASE_SECONDS)) throw new UserError(`project: a lease lasts from 1 to ${MAX_LEASE_SECONDS} seconds (a day), got ${config.leaseSeconds}`);
+  if (!(config.overlap! >= 0 && config.overlap! <= 1)) throw new UserError(`project: the overlap must be in [0, 1], got ${config.overlap}`);
   if (config.model !== "linear" && config.model !== "mlp") throw new UserError(`project: the model must be linear or mlp, got ${JSON.stringify(config.model)}`);
   return config;
 }
@@ -84,20 +96,30 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   if (new Set(classes).size !== classes.length) throw new UserError(`project: a class is listed twice in ${classes.join(",")}`);
   const unknown = labeled?.labels.find((l) => !classes.includes(l));
   if (unknown !== undefined) throw new UserError(`${options.labeled}: the label ${JSON.stringify(unknown)} is not one of the classes ${classes.join(", ")}`);
+  const note = options.onNote ?? (() => undefined);
+  if (!options.classes) note(`classes from ${options.labeled}: ${classes.join(", ")}. A class with no label there yet gets no key: name every class with --classes`);
+  else {
+    const unlabelled = classes.filter((c) => !labeled?.labels.includes(c));
+    if (unlabelled.length) note(`no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue covers the data (k-means) and no model is trained`);
+  }
 
   let display: Display = { kind: "features" };
   if (options.media) {
     if (!statSync(options.media, { throwIfNoEntry: false })?.isDirectory()) throw inputError(options.media, undefined, "no such directory (--media: a folder with DIR/<id>.<ext> per item)");
     display = { kind: "media", dir: resolve(options.media) };
-  } else if (options.mediaColumn) display = { kind: "path", base: resolve(dirname(poolPath)) };
-  else if (options.textColumn) display = { kind: "text" };
+  } else if (options.mediaColumn) {
+    const base = resolve(options.mediaRoot ?? dirname(poolPath));
+    if (!statSync(base, { throwIfNoEntry: false })?.isDirectory()) throw inputError(base, undefined, "no such directory (--media-root: the folder media-column paths are relative to)");
+    display = { kind: "path", base };
+  } else if (options.textColumn) display = { kind: "text" };
   else if (options.pixels) display = { kind: "pixels", ...options.pixels };
 
   const isNpy = /\.npy$/i.test(poolPath);
   const header = isNpy ? readNpyHeader(poolPath) : undefined;
   if (header && header.shape.length !== 2) throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
   // Small formats are read whole (as `query` reads them); .npy is streamed a chunk at a time.
-  const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath);
+  const column = options.mediaColumn ?? options.textColumn;
+  const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath, undefined, undefined, column);
   const size = header ? header.shape[0] : whole!.x.rows, dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");
   let ids = whole ? IdList.of(whole.ids) : undefined;
@@ -105,13 +127,10 @@ export async function createProject(store: Store, options: CreateProjectOptions)
     const idsPath = options.ids ?? sidecarFile(poolPath, ".ids");
     ids = idsPath ? await IdList.read(idsPath, size, poolPath) : IdList.rowNumbers(size);
   } else if (options.ids) throw new UserError(`--ids is for .npy pools; ${poolPath} carries its own ids`);
-  let displays: string[] | undefined;
-  const column = options.mediaColumn ?? options.textColumn;
-  if (column !== undefined) {
-    if (isNpy || typeof options.pool !== "string" || /\.jsonl(\.gz)?$/i.test(poolPath)) throw new UserError(`--${options.mediaColumn ? "media" : "text"}-column needs a table pool (.csv, .tsv, …); ${poolPath} has no columns`);
-    // The column comes back as the table's "labels": text kept aside from the features.
-    displays = (await readCsvTable(poolPath, { labelColumn: column })).labels;
-  }
+  if (column !== undefined && (isNpy || !whole?.texts)) throw new UserError(`--${options.mediaColumn ? "media" : "text"}-column needs a table pool (.csv, .tsv, .jsonl); ${poolPath} has no columns`);
+  const displays = whole?.texts;
+  if (display.kind === "path") checkMediaColumn(poolPath, display.base, displays!, note);
+  if (display.kind === "media") checkMediaFolder(display.dir, ids!, note);
 
   const projectId = store.beginProject({ name: options.name, config, classes, display, dim, size });
   for (let start = 0; start < size; start += CHUNK_ROWS) {
@@ -126,10 +145,49 @@ export async function createProject(store: Store, options: CreateProjectOptions)
       labeled.ids.forEach((id, i) => {
         const row = store.rowOf(projectId, id);
         if (row === undefined) throw new UserError(`${options.labeled}: the labelled id ${JSON.stringify(id)} is not in the pool`);
-        store.putLabel(projectId, { row, label: labeled.labels[i], annotator: "import", createdAt: Date.now(), source: "initial", modelVersion: null, predicted: null, confidence: null, random: false });
+        store.putLabel(projectId, { row, label: labeled.labels[i], annotator: "import", tokenId: null, createdAt: Date.now(), source: "initial", modelVersion: null, predicted: null, confidence: null, random: false });
       });
     });
   }
   store.finishImport(projectId, size);
   return store.project(options.name)!;
+}
+
+/** Examples of missing items shown in a note. */
+const EXAMPLES = 3;
+
+/**
+ * Every media-column path must be relative and stay below the media root (checked now, and by
+ * real path when served); then count the items that have a file. None: stop. Some: say how many.
+ */
+function checkMediaColumn(poolPath: string, base: string, paths: string[], note: (line: string) => void): void {
+  const missing: string[] = [];
+  paths.forEach((path, i) => {
+    if (!isSafeRelativePath(path)) throw inputError(poolPath, `item ${i + 1}`, `the media path ${JSON.stringify(path)} must be relative to the media root and must not use ".." (root: ${base})`);
+    if (!findInside(base, path)) missing.push(path);
+  });
+  reportMissing(missing, paths.length, `under ${base} (--media-root)`, note);
+}
+
+/** Count the ids that have a file DIR/<id>.<ext>, from one walk of the folder (not a stat per id and extension). */
+function checkMediaFolder(dir: string, ids: IdList, note: (line: string) => void): void {
+  const present = new Set<string>();
+  const extensions = new Set(MEDIA_EXTENSIONS);
+  const walk = (folder: string, depth: number) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory() && depth < 8) walk(path, depth + 1);
+      else if (extensions.has(extname(entry.name).toLowerCase())) present.add(relative(dir, path).slice(0, -extname(entry.name).length).split("\\").join("/"));
+    }
+  };
+  walk(dir, 0);
+  const missing: string[] = [];
+  for (const id of ids) if (!present.has(id)) missing.push(id);
+  reportMissing(missing, ids.length, `as ${dir}/<id>${MEDIA_EXTENSIONS.slice(0, 3).join("|")}|…`, note);
+}
+
+function reportMissing(missing: string[], total: number, where: string, note: (line: string) => void): void {
+  const examples = missing.slice(0, EXAMPLES).map((m) => JSON.stringify(m)).join(", ") + (missing.length > EXAMPLES ? ", …" : "");
+  if (missing.length === total) throw new UserError(`none of the ${total} items has a file ${where}; e.g. ${examples}. Check the folder and the ids`);
+  if (missing.length) note(`${missing.length} of ${total} items have no file ${where} (e.g. ${examples}); they are shown without an image`);
 }

@@ -23,7 +23,7 @@ export function serveAsset(path: string, response: ServerResponse): void {
   if (path.startsWith("/assets/")) {
     name = path.slice("/assets/".length);
     if (!/^[a-z0-9-]+\.(js|css|svg)$/.test(name)) throw new HttpError(404, `no asset ${JSON.stringify(name)}`);
-  } else if (!(path === "/" || path === "/admin" || /^\/p\/[^/]+(\/label)?$/.test(path))) {
+  } else if (!(path === "/" || path === "/admin" || /^\/p\/[^/]+(\/label|\/review)?$/.test(path))) {
     throw new HttpError(404, `no page at ${path}`);
   }
   let file;

@@ -19,6 +19,8 @@ export interface Why {
   random?: boolean;
   /** Part of the k-means cover used until every class has a label. */
   coldStart?: boolean;
+  /** A second, blind label of an item someone labelled already (overlap, for agreement). */
+  check?: boolean;
 }
 
 export interface PlannedBatch {

@@ -103,9 +103,84 @@ const MIGRATIONS: string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: identity is the token's id, tokens have a lifecycle, login links hold single-use codes,
+  // annotators hold several leases (kept with what was shown, so a held item can be served again),
+  // items may get a second blind label, disagreements are reviewed, and every change is audited.
+  `
+  CREATE TABLE tokens_v2 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,     -- one name, one token, for ever (a revoked token keeps its name)
+    role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'annotator')),
+    project_id INTEGER REFERENCES projects(id) ON DELETE CASCADE,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,            -- NULL: never
+    revoked_at INTEGER,
+    last_used_at INTEGER
+  );
+  -- Names were not unique before: a repeated name keeps its first token and the others get '#id'.
+  INSERT INTO tokens_v2 (id, name, role, project_id, hash, created_at)
+    SELECT id, CASE WHEN id = (SELECT MIN(id) FROM tokens t WHERE t.name = tokens.name) THEN name ELSE name || '#' || id END,
+      role, project_id, hash, created_at FROM tokens;
+  DROP TABLE tokens;
+  ALTER TABLE tokens_v2 RENAME TO tokens;
+  CREATE TABLE login_codes (
+    hash TEXT PRIMARY KEY,         -- sha256 of the code; deleted when it is used
+    token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  ALTER TABLE labels ADD COLUMN token_id INTEGER;   -- who labelled; NULL for initial and imported labels
+  UPDATE labels SET token_id = (SELECT id FROM tokens t WHERE t.name = labels.annotator)
+    WHERE source = 'annotator';
+  CREATE INDEX labels_by_token ON labels (project_id, token_id, seq);
+  ALTER TABLE leases ADD COLUMN kind TEXT NOT NULL DEFAULT 'label';  -- label | check (a second, blind label)
+  ALTER TABLE leases ADD COLUMN why TEXT;
+  ALTER TABLE leases ADD COLUMN score REAL;
+  ALTER TABLE leases ADD COLUMN served_at INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX leases_by_token ON leases (project_id, token_id, expires_at);
+  -- Overlap: a share of labelled items goes to a second annotator, who does not see the first label.
+  CREATE TABLE checks (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    first_token_id INTEGER NOT NULL,
+    first_annotator TEXT NOT NULL,
+    first_label TEXT NOT NULL,
+    token_id INTEGER,              -- the second annotator, once they have labelled it
+    annotator TEXT,
+    label TEXT,
+    created_at INTEGER,
+    PRIMARY KEY (project_id, row)
+  ) WITHOUT ROWID;
+  -- Disagreements between the two, resolved by an admin or a reviewer.
+  CREATE TABLE reviews (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    resolved_label TEXT,
+    resolved_by TEXT,
+    resolved_at INTEGER,
+    PRIMARY KEY (project_id, row)
+  ) WITHOUT ROWID;
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,           -- the token's name, or "cli"
+    token_id INTEGER,
+    action TEXT NOT NULL,          -- label | undo | check | review | import | token-create | token-revoke | project-create | login | logout
+    project TEXT,
+    item TEXT,
+    detail TEXT                    -- JSON
+  );
+  CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
 ];
 
-/** Bring `db` up to the latest schema. */
+/**
+ * Bring `db` up to the latest schema. Foreign keys are off while it runs (SQLite's recipe for
+ * rebuilding a table: dropping the old `tokens` must not cascade into sessions); the caller turns
+ * them on afterwards.
+ */
 export function migrate(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length) {

@@ -1,9 +1,15 @@
-import { createHash, randomBytes } from "node:crypto";
 import type Database from "better-sqlite3";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
-import { UserError } from "../../errors.js";
+import { ConflictError, UserError } from "../../errors.js";
 import type { StrategyOptions } from "../../strategies/registry.js";
+import { AuditLog } from "./audit.js";
+import { ReviewStore } from "./reviews.js";
 import { migrate } from "./schema.js";
+import { Sql } from "./sql.js";
+import { TokenStore } from "./tokens.js";
+
+export type { Role, Token, TokenInfo } from "./tokens.js";
 
 /** Rows per embedding blob. */
 export const CHUNK_ROWS = 4096;
@@ -21,6 +27,8 @@ export interface ProjectConfig {
   retrainEvery: number;
   seed: number;
   leaseSeconds: number;
+  /** Share of labelled items sent to a second annotator, blind, for agreement and review (0 in projects made before it existed). */
+  overlap?: number;
 }
 
 /** How an annotator sees an item. */
@@ -42,19 +50,14 @@ export interface Project {
   createdAt: number;
 }
 
-export interface Token {
-  id: number;
-  name: string;
-  role: "admin" | "annotator";
-  projectId: number | null;
-}
-
 export interface LabelRow {
   row: number;
   label: string;
   annotator: string;
+  /** The token that labelled it; null for initial and imported labels. */
+  tokenId: number | null;
   createdAt: number;
-  source: string;
+  source: "annotator" | "import" | "initial" | "review";
   modelVersion: number | null;
   predicted: string | null;
   confidence: number | null;
@@ -74,6 +77,12 @@ export interface Lease {
   lease: string;
   tokenId: number;
   expiresAt: number;
+  /** "check": a second, blind label of an item labelled already. */
+  kind: "label" | "check";
+  /** What was shown with it (JSON), so that a held item can be served again unchanged. */
+  why: string | null;
+  score: number | null;
+  servedAt: number;
   modelVersion: number | null;
   predicted: string | null;
   confidence: number | null;
@@ -92,21 +101,27 @@ export interface ModelRecord {
 /** A model record with its weights, when it has any. */
 export type StoredModel = ModelRecord & { params: Float32Array | null };
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-
-/** A new secret: 32 random bytes, base64url, with a prefix that says what it is. */
-export const newSecret = (prefix: string) => `${prefix}_${randomBytes(32).toString("base64url")}`;
+const LABEL_COLUMNS = "row, label, annotator, token_id AS tokenId, created_at AS createdAt, source, model_version AS modelVersion, predicted, confidence, random";
+const LEASE_COLUMNS = "row, lease, token_id AS tokenId, expires_at AS expiresAt, kind, why, score, served_at AS servedAt, model_version AS modelVersion, predicted, confidence, random";
+const withRandom = <T extends { random: number }>(r: T | undefined): (Omit<T, "random"> & { random: boolean }) | undefined => r && { ...r, random: r.random === 1 };
 
 /**
  * The labelling service's store: one SQLite file (WAL; a label is on disk when its commit
- * returns). The only place with SQL.
+ * returns). The only place with SQL: this class holds the projects, items, labels, queue, leases
+ * and models; `tokens`, `reviews` and `audit` hold the rest.
  */
 export class Store {
   readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  readonly tokens: TokenStore;
+  readonly reviews: ReviewStore;
+  readonly audit: AuditLog;
+  private readonly sqlite: Sql;
 
   constructor(readonly path: string, options: { readonly?: boolean } = {}) {
     try {
+      // A new database is made readable by its owner only: it holds every label and the token hashes.
+      // (SQLite gives the WAL and shared-memory files the database file's mode.)
+      if (!options.readonly && !existsSync(path)) closeSync(openSync(path, "wx", 0o600));
       // Loaded on first use (about 70 ms), not by every command.
       const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
       this.db = new SQLite(path, { readonly: options.readonly === true, fileMustExist: options.readonly === true });
@@ -117,10 +132,14 @@ export class Store {
       this.db.pragma("journal_mode = WAL");
       // FULL: every commit is fsynced, so an acknowledged label survives a crash or power loss.
       this.db.pragma("synchronous = FULL");
-      this.db.pragma("foreign_keys = ON");
       this.db.pragma("busy_timeout = 5000");
       migrate(this.db);
+      this.db.pragma("foreign_keys = ON");
     }
+    this.sqlite = new Sql(this.db);
+    this.tokens = new TokenStore(this.sqlite);
+    this.reviews = new ReviewStore(this.sqlite);
+    this.audit = new AuditLog(this.sqlite);
   }
 
   close(): void {
@@ -128,44 +147,11 @@ export class Store {
   }
 
   private sql(text: string): Database.Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+    return this.sqlite.statement(text);
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
-  }
-
-  // --- tokens and sessions
-
-  /** A new token; only its hash is kept, so this is the one time it can be seen. */
-  createToken(name: string, role: Token["role"], projectId: number | null): string {
-    const token = newSecret("alf");
-    this.sql("INSERT INTO tokens (name, role, project_id, hash, created_at) VALUES (?, ?, ?, ?, ?)").run(name, role, projectId, sha256(token), Date.now());
-    return token;
-  }
-
-  tokenBySecret(token: string): Token | undefined {
-    const row = this.sql("SELECT id, name, role, project_id AS projectId FROM tokens WHERE hash = ?").get(sha256(token)) as Token | undefined;
-    return row;
-  }
-
-  tokens(): (Token & { createdAt: number; project: string | null })[] {
-    return this.sql("SELECT t.id, t.name, t.role, t.project_id AS projectId, t.created_at AS createdAt, p.name AS project FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ORDER BY t.id").all() as (Token & { createdAt: number; project: string | null })[];
-  }
-
-  createSession(tokenId: number, days = 30): string {
-    const secret = newSecret("ses");
-    this.sql("INSERT INTO sessions (hash, token_id, expires_at) VALUES (?, ?, ?)").run(sha256(secret), tokenId, Date.now() + days * 86400_000);
-    return secret;
-  }
-
-  tokenBySession(secret: string): Token | undefined {
-    return this.sql("SELECT t.id, t.name, t.role, t.project_id AS projectId FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ?").get(sha256(secret), Date.now()) as Token | undefined;
+    return this.sqlite.transaction(fn);
   }
 
   // --- projects and items
@@ -173,7 +159,7 @@ export class Store {
   /** Start a project's import (not visible until `finishImport`); a taken name is a UserError. */
   beginProject(p: Omit<Project, "id" | "createdAt">): number {
     const taken = this.sql("SELECT ready FROM projects WHERE name = ?").get(p.name) as { ready: number } | undefined;
-    if (taken?.ready) throw new UserError(`a project named ${JSON.stringify(p.name)} already exists`);
+    if (taken?.ready) throw new ConflictError(`a project named ${JSON.stringify(p.name)} already exists`);
     // An import that died half-way left an unready project: start it again.
     if (taken) this.sql("DELETE FROM projects WHERE name = ?").run(p.name);
     const result = this.sql("INSERT INTO projects (name, config, classes, display, dim, size, ready, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)")
@@ -240,25 +226,38 @@ export class Store {
   // --- labels
 
   label(projectId: number, row: number): LabelRow | undefined {
-    const r = this.sql("SELECT row, label, annotator, created_at AS createdAt, source, model_version AS modelVersion, predicted, confidence, random FROM labels WHERE project_id = ? AND row = ?").get(projectId, row) as (Omit<LabelRow, "random"> & { random: number }) | undefined;
-    return r && { ...r, random: r.random === 1 };
+    return withRandom(this.sql(`SELECT ${LABEL_COLUMNS} FROM labels WHERE project_id = ? AND row = ?`).get(projectId, row) as (Omit<LabelRow, "random"> & { random: number }) | undefined);
+  }
+
+  /** Write labels (replacing any on the same rows) in arrival order, and take their rows out of the queue. */
+  putLabels(projectId: number, labels: LabelRow[]): void {
+    if (labels.length === 0) return;
+    let seq = (this.sql("SELECT COALESCE(MAX(seq), 0) AS last FROM labels WHERE project_id = ?").get(projectId) as { last: number }).last;
+    const insert = this.sql(`INSERT INTO labels (project_id, row, label, annotator, token_id, created_at, source, model_version, predicted, confidence, random, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (project_id, row) DO UPDATE SET label = excluded.label, annotator = excluded.annotator, token_id = excluded.token_id, created_at = excluded.created_at, source = excluded.source,
+        model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random, seq = excluded.seq`);
+    const first = seq + 1;
+    for (const l of labels) insert.run(projectId, l.row, l.label, l.annotator, l.tokenId, l.createdAt, l.source, l.modelVersion, l.predicted, l.confidence, l.random ? 1 : 0, ++seq);
+    if (labels.length === 1) this.sql("DELETE FROM queue WHERE project_id = ? AND row = ?").run(projectId, labels[0].row);
+    else this.sql("DELETE FROM queue WHERE project_id = ? AND row IN (SELECT row FROM labels WHERE project_id = ? AND seq >= ?)").run(projectId, projectId, first);
   }
 
   putLabel(projectId: number, label: LabelRow): void {
-    const seq = (this.sql("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM labels WHERE project_id = ?").get(projectId) as { next: number }).next;
-    this.sql("INSERT INTO labels (project_id, row, label, annotator, created_at, source, model_version, predicted, confidence, random, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, row) DO UPDATE SET label = excluded.label, annotator = excluded.annotator, created_at = excluded.created_at, source = excluded.source, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random, seq = excluded.seq")
-      .run(projectId, label.row, label.label, label.annotator, label.createdAt, label.source, label.modelVersion, label.predicted, label.confidence, label.random ? 1 : 0, seq);
-    this.sql("DELETE FROM queue WHERE project_id = ? AND row = ?").run(projectId, label.row);
+    this.putLabels(projectId, [label]);
+  }
+
+  /** A reviewer's decision replaces the label, keeping its place in the arrival order. */
+  replaceLabel(projectId: number, row: number, label: string, by: { name: string; tokenId: number }, now: number): void {
+    this.sql("UPDATE labels SET label = ?, annotator = ?, token_id = ?, source = 'review', created_at = ? WHERE project_id = ? AND row = ?").run(label, by.name, by.tokenId, now, projectId, row);
   }
 
   deleteLabel(projectId: number, row: number): boolean {
     return this.sql("DELETE FROM labels WHERE project_id = ? AND row = ?").run(projectId, row).changes > 0;
   }
 
-  /** The annotator's most recent label (for undo). */
-  lastLabelBy(projectId: number, annotator: string): LabelRow | undefined {
-    const r = this.sql("SELECT row FROM labels WHERE project_id = ? AND annotator = ? AND source = 'annotator' ORDER BY seq DESC LIMIT 1").get(projectId, annotator) as { row: number } | undefined;
-    return r && this.label(projectId, r.row);
+  /** How many labels `tokenId` made in the project (as annotator). */
+  labelCountBy(projectId: number, tokenId: number): number {
+    return (this.sql("SELECT COUNT(*) AS n FROM labels WHERE project_id = ? AND token_id = ?").get(projectId, tokenId) as { n: number }).n;
   }
 
   /** Every label as rows and class names, in arrival order. */
@@ -278,8 +277,9 @@ export class Store {
 
   /** Labels in arrival order with their item ids (for export). */
   exportLabels(projectId: number): (LabelRow & { id: string })[] {
-    return (this.sql("SELECT i.item_id AS id, l.row, l.label, l.annotator, l.created_at AS createdAt, l.source, l.model_version AS modelVersion, l.predicted, l.confidence, l.random FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row WHERE l.project_id = ? ORDER BY l.seq").all(projectId) as (Omit<LabelRow, "random"> & { id: string; random: number })[])
-      .map((r) => ({ ...r, random: r.random === 1 }));
+    const columns = LABEL_COLUMNS.split(", ").map((c) => `l.${c}`).join(", ");
+    return (this.sql(`SELECT i.item_id AS id, ${columns} FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row WHERE l.project_id = ? ORDER BY l.seq`).all(projectId) as (Omit<LabelRow, "random"> & { id: string; random: number })[])
+      .map((r) => withRandom(r)!);
   }
 
   /** Random-share labels with the guess shown, in arrival order (for the accuracy estimate). */
@@ -332,13 +332,25 @@ export class Store {
 
   /** Take the lease on `row` (replacing an expired one). The caller checks the row is free. */
   putLease(projectId: number, lease: Lease): void {
-    this.sql("INSERT INTO leases (project_id, row, lease, token_id, expires_at, model_version, predicted, confidence, random) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, row) DO UPDATE SET lease = excluded.lease, token_id = excluded.token_id, expires_at = excluded.expires_at, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random")
-      .run(projectId, lease.row, lease.lease, lease.tokenId, lease.expiresAt, lease.modelVersion, lease.predicted, lease.confidence, lease.random ? 1 : 0);
+    this.sql(`INSERT INTO leases (project_id, row, lease, token_id, expires_at, kind, why, score, served_at, model_version, predicted, confidence, random) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (project_id, row) DO UPDATE SET lease = excluded.lease, token_id = excluded.token_id, expires_at = excluded.expires_at, kind = excluded.kind, why = excluded.why, score = excluded.score,
+        served_at = excluded.served_at, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random`)
+      .run(projectId, lease.row, lease.lease, lease.tokenId, lease.expiresAt, lease.kind, lease.why, lease.score, lease.servedAt, lease.modelVersion, lease.predicted, lease.confidence, lease.random ? 1 : 0);
   }
 
   leaseOf(projectId: number, row: number): Lease | undefined {
-    const r = this.sql("SELECT row, lease, token_id AS tokenId, expires_at AS expiresAt, model_version AS modelVersion, predicted, confidence, random FROM leases WHERE project_id = ? AND row = ?").get(projectId, row) as (Omit<Lease, "random"> & { random: number }) | undefined;
-    return r && { ...r, random: r.random === 1 };
+    return withRandom(this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND row = ?`).get(projectId, row) as (Omit<Lease, "random"> & { random: number }) | undefined);
+  }
+
+  /** The unexpired leases `tokenId` holds in the project, the earliest served first. */
+  leasesHeldBy(projectId: number, tokenId: number, now: number): Lease[] {
+    return (this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND token_id = ? AND expires_at > ? ORDER BY served_at, row`).all(projectId, tokenId, now) as (Omit<Lease, "random"> & { random: number })[])
+      .map((r) => withRandom(r)!);
+  }
+
+  /** A held lease's guess, brought up to the current model (the page shows the new guess). */
+  updateLeaseGuess(projectId: number, row: number, guess: { modelVersion: number; predicted: string; confidence: number }): void {
+    this.sql("UPDATE leases SET model_version = ?, predicted = ?, confidence = ? WHERE project_id = ? AND row = ?").run(guess.modelVersion, guess.predicted, guess.confidence, projectId, row);
   }
 
   renewLease(projectId: number, row: number, lease: string, expiresAt: number): boolean {

@@ -1,6 +1,7 @@
 // The labelling service's pages: one small app, routed by path, talking only to /api.
-import { api, h } from "./util.js";
+import { api, h, present } from "./util.js";
 import { adminPage, projectPage, projectsPage } from "./pages.js";
+import { reviewPage } from "./review.js";
 import { labelPage } from "./label.js";
 
 const app = document.getElementById("app");
@@ -10,21 +11,24 @@ async function start() {
   try {
     me = await api("GET", "/api/me");
   } catch (e) {
-    app.replaceChildren(h("div", { class: "card" },
+    app.replaceChildren(h("div", { class: "card narrow" },
       h("h1", { text: "Log in" }),
-      h("p", {}, "Open the login link you were given (", h("code", { text: "/login?token=…" }), "). An admin makes one with ",
-        h("code", { text: "alfamix token create --db FILE --name NAME --role annotator" }), "."),
+      h("p", {}, "Open the login link you were given. An admin makes one with ",
+        h("code", { text: "alfamix token link --db FILE --name NAME" }), " (a link works once)."),
       e.status === 401 ? null : h("p", { class: "muted", text: e.message })));
     return;
   }
-  document.getElementById("nav").replaceChildren(
+  document.getElementById("nav").replaceChildren(...present(
     h("a", { href: "/", text: "Projects" }),
     me.role === "admin" ? h("a", { href: "/admin", text: "Admin" }) : null,
-    h("span", { class: "who" }, `${me.name} · ${me.role} · `, h("a", { href: "/logout", text: "log out" })));
+    h("span", { class: "who" }, `${me.name} · ${me.role}`),
+    // Logging out is a POST from this page (a link could be followed by another site's page).
+    h("form", { method: "post", action: "/logout", class: "logout" }, h("button", { type: "submit", class: "link", text: "log out" }))));
   const path = location.pathname;
-  const project = /^\/p\/([^/]+)(\/label)?$/.exec(path);
-  if (project && project[2]) return labelPage(app, decodeURIComponent(project[1]));
-  if (project) return projectPage(app, decodeURIComponent(project[1]));
+  const project = /^\/p\/([^/]+)(\/label|\/review)?$/.exec(path);
+  if (project && project[2] === "/label") return labelPage(app, decodeURIComponent(project[1]));
+  if (project && project[2] === "/review") return reviewPage(app, decodeURIComponent(project[1]), me);
+  if (project) return projectPage(app, decodeURIComponent(project[1]), me);
   if (path === "/admin") return adminPage(app, me);
   // One project and an annotator: go straight to it.
   if (me.projects.length === 1 && me.role !== "admin") return location.replace(`/p/${encodeURIComponent(me.projects[0])}`);

@@ -1,49 +1,83 @@
 // The labelling page: one item large, the next one already fetched, keys for everything.
-// Keys: 1–9 label (0–9 when the classes are the digits), Enter accepts the model's guess, s skips,
-// z undoes your last label.
-import { api, classKeys, h, percent, projectPath, toast } from "./util.js";
+// Keys: every class has one (1–9, 0, then letters; the digits themselves when the classes are
+// digits), Enter accepts the model's guess, s skips, z undoes your last label, / filters classes.
+// Keystrokes queue: pressed faster than the server answers, each still applies, in order, to the
+// item on screen when its turn comes.
+import { api, classKeys, h, percent, present, projectPath, toast } from "./util.js";
 
 const AHEAD = 2; // the item shown and the one after it, both leased
 const HEARTBEAT_MS = 30000;
+const POLL_MS = 3000;
 
 export async function labelPage(app, name) {
-  const status = await api("GET", projectPath(name, "/status"));
+  let status = await api("GET", projectPath(name, "/status"));
   const classes = status.classes, keys = classKeys(classes);
   const ahead = []; // served items, ahead[0] is on screen
   const history = []; // item ids this page labelled, for undo
   let waiting = null; // why there is nothing to show
-  let busy = false, mine = 0;
+  let pending = 0; // queued keystrokes not yet done
+  let changes = 0; // answers to labels, skips and undos so far: a poll sent before the last one is stale
 
   const counters = h("div", { class: "stats" });
+  const phase = h("div", { class: "phase muted", id: "phase" });
   const stage = h("div", { class: "stage", id: "stage" });
   const side = h("div", { class: "side" });
-  const buttons = h("div", { class: "classes" }, classes.map((c, i) => h("button", { type: "button", "data-class": c, onclick: () => label(c) }, h("span", { text: c }), keys[i] ? h("kbd", { text: keys[i] }) : null)));
+  const buttons = h("div", { class: "classes" }, classes.map((c, i) => h("button", { type: "button", "data-class": c, onclick: () => labelWith(() => c) }, h("span", { text: c }), keys[i] ? h("kbd", { text: keys[i] }) : null)));
+  const filter = classes.length > 10 ? h("input", { id: "filter", type: "search", placeholder: "type to filter the classes (/), Enter picks the first", autocomplete: "off" }) : null;
+  const keyNames = keys.filter(Boolean);
   app.replaceChildren(
     h("div", { class: "label-head" }, h("h1", {}, h("a", { href: `/p/${encodeURIComponent(name)}`, text: name })), counters),
+    phase,
     h("div", { class: "label-page" },
-      h("div", {}, stage, buttons,
+      h("div", {}, stage, ...present(filter), buttons,
         h("div", { class: "keys" },
-          h("span", {}, h("kbd", { text: keys.find(Boolean) ?? "1" }), "–", h("kbd", { text: keys.filter(Boolean).at(-1) ?? "9" }), " label"),
+          h("span", {}, h("kbd", { text: keyNames[0] ?? "1" }), "–", h("kbd", { text: keyNames.at(-1) ?? "9" }), " label"),
           h("span", {}, h("kbd", { text: "Enter" }), " accept the guess"),
           h("span", {}, h("kbd", { text: "s" }), " skip"),
-          h("span", {}, h("kbd", { text: "z" }), " undo"))),
+          h("span", {}, h("kbd", { text: "z" }), " undo"),
+          filter ? h("span", {}, h("kbd", { text: "/" }), " filter") : null)),
       side));
 
-  const showCounters = (s) => counters.replaceChildren(
-    h("div", { class: "stat", id: "labeled" }, h("b", { text: s.labeled.toLocaleString() }), h("span", { text: `of ${s.pool.toLocaleString()} labelled` })),
-    h("div", { class: "stat", id: "queued" }, h("b", { text: s.queued }), h("span", { text: "queued" })),
-    h("div", { class: "stat", id: "model" }, h("b", { text: s.modelVersion === null ? "–" : `v${s.modelVersion}` }), h("span", { text: "model" })),
-    h("div", { class: "stat", id: "retrain" }, s.retraining ? h("span", { class: "spinner", title: "retraining" }) : null, h("span", { text: s.retraining ? " retraining…" : "" })),
-    h("div", { class: "stat" }, h("b", { text: mine }), h("span", { text: "by you" })));
-  showCounters(status);
+  function showCounters() {
+    const s = status;
+    counters.replaceChildren(
+      h("div", { class: "stat", id: "labeled" }, h("b", { text: s.labeled.toLocaleString() }), h("span", { text: `of ${s.pool.toLocaleString()} labelled` })),
+      h("div", { class: "stat", id: "queued" }, h("b", { text: s.queued }), h("span", { text: "queued" })),
+      h("div", { class: "stat", id: "model" }, h("b", { text: s.modelVersion === null ? "–" : `v${s.modelVersion}` }), h("span", { text: "model" })),
+      h("div", { class: "stat", id: "mine" }, h("b", { text: s.mine }), h("span", { text: "by you" })));
+    phase.replaceChildren(...present(s.retraining || s.coldStart ? h("span", { class: "spinner" }) : null, " ", s.phase));
+  }
+  showCounters();
+
   const poll = async () => {
+    const asked = changes;
+    let fresh;
     try {
-      showCounters(await api("GET", projectPath(name, "/status")));
+      fresh = await api("GET", projectPath(name, "/status"));
     } catch {
-      // the next poll will tell
+      return; // the next poll will tell
     }
+    if (asked !== changes) return; // a label landed meanwhile: this answer is older than what is shown
+    const newModel = fresh.modelVersion !== status.modelVersion;
+    status = fresh;
+    showCounters();
+    if (newModel) await refreshGuesses();
   };
-  setInterval(poll, 3000);
+  setInterval(poll, POLL_MS);
+
+  /** A new model: bring the guesses of the held items up to date (the heartbeat does it). */
+  async function refreshGuesses() {
+    for (const s of ahead.filter((x) => x.kind === "label")) {
+      try {
+        const beat = await api("POST", projectPath(name, "/heartbeat"), { item: s.item.id, lease: s.lease });
+        s.suggestion = beat.suggestion;
+        s.why.modelVersion = beat.modelVersion;
+      } catch {
+        // the lease is gone: labelling it will say so
+      }
+    }
+    show();
+  }
 
   /** Lease items until two are in hand (or the server has none). */
   async function fill() {
@@ -54,6 +88,7 @@ export async function labelPage(app, name) {
         return;
       }
       waiting = null;
+      if (ahead.some((x) => x.lease === served.lease)) return; // we hold all we may: the server gave one back
       if (served.display.kind === "image") new Image().src = served.display.url; // prefetch
       ahead.push(served);
     }
@@ -67,14 +102,20 @@ export async function labelPage(app, name) {
       side.replaceChildren();
       return;
     }
-    stage.replaceChildren(h("div", { class: "item-id", text: current.item.id }), render(current.display));
-    const s = current.suggestion, why = current.why;
-    side.replaceChildren(
-      h("div", { class: "card", id: "suggestion" }, h("div", { class: "muted", text: "The model's guess" }),
-        s ? [h("div", { class: "guess", text: s.label }), h("div", { class: "confidence" }, h("div", { style: `width:${100 * s.confidence}%` })),
-          h("div", { class: "muted" }, `${percent(s.confidence)} sure · `, h("kbd", { text: "Enter" }), " accepts")]
-          : h("div", { class: "muted", text: "No model yet: the first one trains once every class has a label." })),
-      h("div", { class: "card", id: "why" }, h("div", { class: "muted", text: "Why this item" }), whyText(why)));
+    stage.replaceChildren(h("div", { class: "item-id", text: current.item.id }), render(current.display), pending > 1 ? h("div", { class: "pending", text: `${pending - 1} more keys queued` }) : null);
+    side.replaceChildren(h("div", { class: "card", id: "suggestion" }, guessCard(current)), h("div", { class: "card", id: "why" }, h("div", { class: "muted", text: "Why this item" }), whyText(current.why)));
+  }
+
+  function guessCard(item) {
+    const s = item.suggestion;
+    if (item.kind === "check") return [h("div", { class: "muted", text: "Second look" }), h("p", { text: "Someone else labelled this item too. Label it as you see it: the two labels are compared, and a disagreement goes to review." })];
+    if (s) return [h("div", { class: "muted", text: "The model's guess" }), h("div", { class: "guess", text: s.label }), h("div", { class: "confidence" }, h("div", { style: `width:${100 * s.confidence}%` })),
+      h("div", { class: "muted" }, `${percent(s.confidence)} sure · `, h("kbd", { text: "Enter" }), " accepts")];
+    if (status.modelVersion === null) {
+      const labelled = classes.filter((c) => status.classCounts[c]).length;
+      return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: `No model yet: the first one trains once every class has a label (${labelled} of ${classes.length} classes have one). Press a class key.` })];
+    }
+    return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: "No guess for this item. Press a class key." })];
   }
 
   function render(display) {
@@ -83,21 +124,22 @@ export async function labelPage(app, name) {
       img.addEventListener("load", () => img.classList.toggle("photo", img.naturalWidth > 96));
       return img;
     }
-    if (display.kind === "text") return h("div", { class: "text", text: display.text });
+    if (display.kind === "text") return h("div", { class: "text", tabindex: "0", text: display.text });
     return h("div", {}, h("table", {},
       h("tr", {}, h("th", { text: "features" }), h("th", { text: "norm" }), h("th", { text: "min" }), h("th", { text: "mean" }), h("th", { text: "max" })),
       h("tr", {}, h("td", { class: "num", text: display.dim }), h("td", { class: "num", text: display.norm }), h("td", { class: "num", text: display.min }), h("td", { class: "num", text: display.mean }), h("td", { class: "num", text: display.max }))),
-    h("h2", { style: "margin-top:18px", text: "Nearest labelled items" }),
+    h("h2", { class: "gap", text: "Nearest labelled items" }),
     display.neighbours.length ? h("table", {}, display.neighbours.map((n) => h("tr", {}, h("td", { text: n.id }), h("td", { text: n.label }), h("td", { class: "num", text: `distance ${n.distance}` }))))
       : h("p", { class: "muted", text: "none labelled yet" }));
   }
 
   function whyText(why) {
     const lines = [];
-    if (why.random) lines.push(h("p", {}, h("span", { class: "pill warn", text: "random" }), " Drawn at random so the model's accuracy can be estimated without bias."));
+    if (why.check) lines.push(h("p", {}, h("span", { class: "pill accent", text: "second look" }), " A share of items is labelled twice, blind, to measure agreement."));
+    else if (why.random) lines.push(h("p", {}, h("span", { class: "pill warn", text: "random" }), " Drawn at random so the model's accuracy can be estimated without bias."));
     else if (why.coldStart) lines.push(h("p", {}, h("span", { class: "pill accent", text: "cold start" }), " Part of a k-means cover of the pool: until every class has a label, items are spread over the whole space."));
     else if (why.strategy === "alfamix") {
-      lines.push(h("p", {}, h("span", { class: "pill accent", text: "ALFA-Mix" }), ` Mixing it with labelled examples changes the model's prediction: it sits near a class boundary.`));
+      lines.push(h("p", {}, h("span", { class: "pill accent", text: "ALFA-Mix" }), " Mixing it with labelled examples changes the model's prediction: it sits near a class boundary."));
       if (why.flips?.length) lines.push(h("p", {}, "The anchors that flip it: ", h("b", { text: why.flips.join(", ") })));
     } else lines.push(h("p", {}, h("span", { class: "pill accent", text: why.strategy })));
     if (why.score !== null && why.score !== undefined) lines.push(h("p", { class: "muted", text: `score ${why.score}${why.scoreName ? ` (${why.scoreName})` : ""}` }));
@@ -105,22 +147,15 @@ export async function labelPage(app, name) {
     return lines;
   }
 
-  async function advance(action) {
-    if (busy) return;
-    busy = true;
-    try {
-      await action();
-      await fill();
-    } catch (e) {
-      toast(e.message, true);
-      if (e.status === 409 || e.status === 404) {
-        ahead.shift(); // the lease was lost: go on with the next item
-        await fill().catch(() => undefined);
-      }
-    } finally {
-      busy = false;
+  /** Run `action` after every key pressed before it; a failure is shown and the queue goes on. */
+  let chain = Promise.resolve();
+  function enqueue(action) {
+    pending++;
+    show();
+    chain = chain.then(action).catch((e) => toast(e.message, true)).finally(() => {
+      pending--;
       show();
-    }
+    });
   }
 
   function flash(label) {
@@ -129,43 +164,88 @@ export async function labelPage(app, name) {
     setTimeout(() => b?.classList.remove("flash"), 150);
   }
 
-  const label = (value) => advance(async () => {
+  /** Label the item on screen when this key's turn comes, with the class `choose` picks for it (null: a hint instead). */
+  const labelWith = (choose) => enqueue(async () => {
+    if (!ahead.length) await fill();
     const current = ahead[0];
-    if (!current) return;
+    if (!current) return toast(waiting ?? "Nothing to label right now", true);
+    const value = choose(current);
+    if (value === null) return toast("No guess for this item yet: press the key of its class", true);
     flash(value);
-    await api("POST", projectPath(name, "/labels"), { item: current.item.id, label: value, lease: current.lease });
-    ahead.shift();
-    history.push(current.item.id);
-    mine++;
-    toast(`${current.item.id}: ${value}`);
+    ahead.shift(); // the next item shows at once; the label is sent meanwhile
+    show();
+    try {
+      const reply = await api("POST", projectPath(name, "/labels"), { item: current.item.id, label: value, lease: current.lease });
+      changes++;
+      history.push(current.item.id);
+      status = { ...status, labeled: reply.labeled, mine: status.mine + (reply.repeated || current.kind === "check" ? 0 : 1) };
+      showCounters();
+      toast(`${current.item.id}: ${value}`);
+    } catch (e) {
+      if (e.status === undefined) ahead.unshift(current); // the request never arrived: keep the item
+      throw e;
+    } finally {
+      await fill().catch(() => undefined);
+    }
   });
 
-  const skip = () => advance(async () => {
+  const skip = () => enqueue(async () => {
     const current = ahead[0];
     if (!current) return;
-    await api("POST", projectPath(name, "/skip"), { item: current.item.id, lease: current.lease });
     ahead.shift();
-    toast(`skipped ${current.item.id}`);
+    show();
+    try {
+      await api("POST", projectPath(name, "/skip"), { item: current.item.id, lease: current.lease });
+      changes++;
+      toast(`skipped ${current.item.id}`);
+    } finally {
+      await fill().catch(() => undefined);
+    }
   });
 
-  const undo = () => advance(async () => {
+  const undo = () => enqueue(async () => {
     const last = history.pop();
     if (last === undefined) return toast("Nothing to undo on this page");
-    ahead.unshift(await api("DELETE", projectPath(name, `/labels/${encodeURIComponent(last)}`)));
-    mine--;
+    const back = await api("DELETE", projectPath(name, `/labels/${encodeURIComponent(last)}`));
+    changes++;
+    ahead.unshift(back);
+    if (back.kind === "label") status = { ...status, labeled: status.labeled - 1, mine: status.mine - 1 };
+    showCounters();
     toast(`undone: ${last} is back`);
   });
 
   addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || e.target instanceof HTMLInputElement) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target === filter) {
+      if (e.key === "Escape") {
+        filter.value = "";
+        applyFilter();
+        filter.blur();
+      } else if (e.key === "Enter") {
+        const first = [...buttons.children].find((b) => !b.hidden);
+        if (first) labelWith(() => first.dataset.class);
+        filter.value = "";
+        applyFilter();
+      } else return;
+      e.preventDefault();
+      return;
+    }
+    if (e.target instanceof HTMLInputElement) return;
     const k = keys.indexOf(e.key);
-    if (k >= 0) label(classes[k]);
-    else if (e.key === "Enter" && ahead[0]?.suggestion) label(ahead[0].suggestion.label);
+    if (k >= 0) labelWith(() => classes[k]);
+    else if (e.key === "Enter") labelWith((item) => item.suggestion?.label ?? null);
     else if (e.key === "s" || e.key === "S") skip();
     else if (e.key === "z" || e.key === "Z") undo();
+    else if (e.key === "/" && filter) filter.focus();
     else return;
     e.preventDefault();
   });
+
+  function applyFilter() {
+    const q = filter.value.trim().toLowerCase();
+    for (const b of buttons.children) b.hidden = q !== "" && !b.dataset.class.toLowerCase().includes(q);
+  }
+  filter?.addEventListener("input", applyFilter);
 
   // Keep the leases alive while the page is open; give them back when it closes.
   setInterval(() => {
@@ -178,8 +258,8 @@ export async function labelPage(app, name) {
   });
   // With nothing to show, look again now and then (a retrain may bring a batch).
   setInterval(() => {
-    if (!ahead.length && !busy && !waiting?.startsWith("nothing")) advance(async () => undefined);
-  }, 3000);
+    if (!ahead.length && pending === 0 && !waiting?.startsWith("nothing")) enqueue(fill);
+  }, POLL_MS);
 
   await fill().catch((e) => toast(e.message, true));
   show();

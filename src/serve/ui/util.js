@@ -32,6 +32,8 @@ export function h(tag, attributes = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "text") node.textContent = value;
+    // Through the CSSOM: the page's CSP allows no inline style attributes.
+    else if (key === "style") node.style.cssText = value;
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat(Infinity)) {
@@ -55,11 +57,19 @@ export function toast(message, bad = false) {
 export const percent = (v, digits = 1) => `${(100 * v).toFixed(digits)}%`;
 export const projectPath = (name, rest = "") => `/api/projects/${encodeURIComponent(name)}${rest}`;
 
+/** Keys after 1–9 and 0, in keyboard order; s and z are taken (skip, undo). */
+const LETTER_KEYS = "qwertyuiopadfghjklxcvbnm";
+
 /**
  * The key that labels each class: the class's own name when every class is a single digit (so
- * MNIST's "3" is the key 3), else 1–9 by position (classes past the ninth have no key).
+ * MNIST's "3" is the key 3), else 1–9 and 0 by position (CIFAR-10's tenth class is 0), then
+ * letters; past those (over 34 classes) a class is picked with the filter box.
  */
 export function classKeys(classes) {
-  const digits = classes.every((c) => /^[0-9]$/.test(c));
-  return classes.map((c, i) => (digits ? c : i < 9 ? String(i + 1) : null));
+  const digits = classes.every((c) => /^[0-9]$/.test(c)) && new Set(classes).size === classes.length;
+  const keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", ...LETTER_KEYS];
+  return classes.map((c, i) => (digits ? c : keys[i] ?? null));
 }
+
+/** Children without the null/false placeholders that replaceChildren would print as text. */
+export const present = (...nodes) => nodes.flat().filter((n) => n !== null && n !== undefined && n !== false);

@@ -1,0 +1,147 @@
+import { constants, realpathSync, statSync, type Stats } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+
+/** Extensions an item's file may have in a media folder, tried in this order. */
+export const MEDIA_EXTENSIONS = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".txt"];
+
+/** Files above this are not served (no labelling image or text is near it). */
+const MAX_MEDIA_BYTES = 64 << 20;
+
+export interface MediaFile {
+  body: Buffer;
+  /** The type read from the bytes, never from the name. */
+  type: string;
+  /** SVG can carry script: it is sent sandboxed, as an attachment. */
+  svg: boolean;
+  /** UTF-8 text (a .txt item). */
+  text: boolean;
+}
+
+/** Whether `path` is `root` or inside it (both absolute and normalised). */
+export const isInside = (root: string, path: string) => path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * `given` resolved against `root`, refused (undefined) when it leaves the root, lexically or by
+ * a symlink of any existing part of it. A path that does not exist yet is judged by its nearest
+ * existing ancestor, so the answer never tells whether a file outside the root exists.
+ */
+export function containedPath(root: string, given: string): string | undefined {
+  const realRoot = realpathSync(root);
+  const path = resolve(realRoot, given);
+  if (!isInside(realRoot, path)) return undefined;
+  let existing = path;
+  for (;;) {
+    try {
+      return isInside(realRoot, realpathSync(existing)) ? path : undefined;
+    } catch {
+      const parent = dirname(existing);
+      if (parent === existing) return undefined;
+      existing = parent;
+    }
+  }
+}
+
+/** Whether a media-column path is relative and stays below its root (no absolute path, no ".."). */
+export function isSafeRelativePath(path: string): boolean {
+  if (path === "" || isAbsolute(path) || /^[A-Za-z]:/.test(path) || path.startsWith("\\")) return false;
+  return !path.split(/[\\/]/).includes("..");
+}
+
+/**
+ * The server's own database files, by device and inode. Opening one of them in the server's
+ * process, even to read it and close it, drops SQLite's POSIX locks on it (they belong to the
+ * process, not the handle), and a later reader may then delete the live WAL: labels were lost
+ * that way. Files are checked against this list by stat, before any open.
+ */
+export function databaseFiles(dbPath: string): Set<string> {
+  const out = new Set<string>();
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+    const s = statSync(path, { throwIfNoEntry: false });
+    if (s) out.add(identity(s));
+  }
+  return out;
+}
+
+const identity = (s: Stats) => `${s.dev}:${s.ino}`;
+
+/**
+ * The real path of `root/<relativePath>`, when it is a regular file inside the real root (symlinks
+ * resolved: a link pointing out is refused), else undefined.
+ */
+export function findInside(root: string, relativePath: string): string | undefined {
+  let realRoot: string, real: string;
+  try {
+    realRoot = realpathSync(root);
+    const path = resolve(realRoot, relativePath);
+    if (!isInside(realRoot, path)) return undefined;
+    real = realpathSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!isInside(realRoot, real) || real === realRoot) return undefined;
+  return statSync(real, { throwIfNoEntry: false })?.isFile() ? real : undefined;
+}
+
+/** An item's file in a media folder: DIR/<id>.<ext> for the first extension that exists inside DIR. */
+export function findMediaFile(dir: string, id: string): string | undefined {
+  if (!isSafeRelativePath(id)) return undefined;
+  for (const extension of MEDIA_EXTENSIONS) {
+    const found = findInside(dir, id + extension);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Read a media file found by `findInside`: never one of `forbidden` (checked by stat before the
+ * open, and again on the open handle), never through a symlink, and only when its bytes are an
+ * image or UTF-8 text. Undefined when refused.
+ */
+export async function readMedia(file: string, forbidden: Set<string>): Promise<MediaFile | undefined> {
+  const before = statSync(file, { throwIfNoEntry: false });
+  if (!before?.isFile() || forbidden.has(identity(before)) || before.size > MAX_MEDIA_BYTES) return undefined;
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const opened = await handle.stat();
+    if (identity(opened) !== identity(before) || !opened.isFile()) return undefined;
+    const body = await handle.readFile();
+    const type = sniff(body);
+    if (!type) return undefined;
+    // A .txt is shown as text; an image name must hold an image (an SVG is an image here).
+    const isText = type === "text/plain; charset=utf-8";
+    if (isText !== file.toLowerCase().endsWith(".txt")) return undefined;
+    return { body, type, svg: type === "image/svg+xml", text: isText };
+  } finally {
+    await handle.close();
+  }
+}
+
+const startsWith = (b: Buffer, bytes: number[], at = 0) => bytes.every((v, i) => b[at + i] === v);
+const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
+
+/** The media type of the bytes: a raster image by its magic number, SVG or UTF-8 text by its content; else undefined. */
+export function sniff(body: Buffer): string | undefined {
+  if (startsWith(body, [0xff, 0xd8, 0xff])) return "image/jpeg";
+  if (startsWith(body, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return "image/png";
+  if (startsWith(body, ascii("GIF87a")) || startsWith(body, ascii("GIF89a"))) return "image/gif";
+  if (startsWith(body, ascii("RIFF")) && startsWith(body, ascii("WEBP"), 8)) return "image/webp";
+  if (startsWith(body, ascii("BM")) && body.length > 26) return "image/bmp";
+  if (body.includes(0)) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    return undefined;
+  }
+  if (/^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg[\s>]/i.test(text)) return "image/svg+xml";
+  return "text/plain; charset=utf-8";
+}
+
+/** A path shown to someone: relative to `root` when inside it. */
+export const shownPath = (root: string, path: string) => (isInside(root, path) ? relative(root, path) || "." : path);
