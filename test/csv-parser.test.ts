@@ -36,3 +36,13 @@ test("malformed quoting is reported with its line", () => {
   assert.throws(() => parse('a\n"open\n', 4), /^Error: 2: a quoted field is not closed/);
   assert.throws(() => parse('"a"b,c\n', 4), /^Error: 1: expected a delimiter after a closing quote, found "b"/);
 });
+
+test("a short row never shows a longer earlier row's fields: past its end a field is empty", () => {
+  const seen: string[][] = [];
+  const parser = new CsvParser((row) => seen.push([row.text(0), row.text(1), row.text(2), String(row.number(2))]), (line, message) => {
+    throw new Error(`${line}: ${message}`);
+  });
+  parser.push("a,b,3\nshort\n");
+  parser.end();
+  assert.deepEqual(seen, [["a", "b", "3", "3"], ["short", "", "", "NaN"]]);
+});

@@ -40,7 +40,7 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
     pool = { ids: ids ?? IdList.rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
     pool = await readJsonlPool(path, textColumn);
-  } else if (isDirectoryPath(path) || (existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(",")))) {
+  } else if (textColumn === undefined && (isDirectoryPath(path) || await isImageManifest(path))) {
     pool = await readImagePool(path, imageSize);
   } else {
     const table = await readCsvTable(path, { labelColumn: false, textColumn });
@@ -48,6 +48,11 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
   }
   if (pool.x.rows === 0) throw inputError(path, undefined, "the pool is empty: expected at least one item");
   return { ...pool, ids: IdList.of(pool.ids), source: path };
+}
+
+/** Whether a table file is a manifest of images (its header names a `path` column). */
+export async function isImageManifest(path: string): Promise<boolean> {
+  return existsSync(path) && isManifestHeader((await firstTextChunk(path)).split("\n", 1)[0].split(","));
 }
 
 /**

@@ -57,9 +57,11 @@ function featureSummary(pool: Matrix, row: number, labeledRows: Map<number, stri
     sum += x[j];
     sq += x[j] * x[j];
   }
-  // The three nearest labelled items (Euclidean), to show what it resembles.
+  // The three nearest other labelled items (Euclidean), to show what it resembles. Never the item
+  // itself: on a second look that would show its first label.
   const nearest: { row: number; distance: number }[] = [];
   for (const r of labeledRows.keys()) {
+    if (r === row) continue;
     const y = pool.data.subarray(r * d, (r + 1) * d);
     let dist = 0;
     for (let j = 0; j < d; j++) dist += (x[j] - y[j]) ** 2;

@@ -40,5 +40,6 @@ export function projectRequest(body: Record<string, unknown>, dataRoot: string):
     mediaColumn: b.string("mediaColumn", "a pool column of image paths", { optional: true, max: 200 }),
     mediaRoot: path("mediaRoot", "the folder media-column paths are relative to"),
     textColumn: b.string("textColumn", "a pool column of texts", { optional: true, max: 200 }),
+    numbersOnly: true,
   };
 }

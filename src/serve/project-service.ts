@@ -55,8 +55,10 @@ export interface LabelInput { item: string; label: string; lease: string }
 export interface LeaseInput { item: string; lease: string }
 export interface ImportedLabel { id: string; label: string; annotator?: string; where: string }
 
-/** Rows checked between yields to the event loop while an import is validated. */
+/** Rows checked and staged between yields to the event loop while an import comes in. */
 const IMPORT_CHUNK = 2000;
+/** Imports under way get their own staging id. */
+let imports = 0;
 
 /**
  * One project's labelling loop in the server thread: leases from the queue, labels into the store,
@@ -84,11 +86,10 @@ export class ProjectService {
    */
   static async open(store: Store, project: Project, onError: (e: Error) => void, forbidden: () => Set<string> = () => new Set()): Promise<ProjectService> {
     const service = new ProjectService(store, project, onError, forbidden);
-    const data = await service.retrainer.load(store.path, project.id, project.size, project.dim);
+    const { data, rows, labels } = await service.retrainer.load(store.path, project.id, project.size, project.dim);
     service.pool = matrix(project.size, project.dim, data);
     const weights = store.latestWeights(project.id);
     if (weights) service.useModel(weights.version, weights.params);
-    const { rows, labels } = store.trainingLabels(project.id);
     rows.forEach((r, i) => service.labeledRows.set(r, labels[i]));
     service.maybeRetrain();
     return service;
@@ -331,32 +332,35 @@ export class ProjectService {
   }
 
   /**
-   * Labels from a file (an admin's import), written in one transaction: a bad one and nothing is
-   * written. The file may name annotators; its labels belong to no token. The rows are checked in
-   * chunks that yield to the event loop, so the server keeps answering.
+   * Labels from a file (an admin's import), committed at once: a bad one and nothing is written.
+   * The file may name annotators; its labels belong to no token. Rows are checked and staged in
+   * chunks that yield to the event loop, so the server keeps answering; only the final commit is
+   * one statement (about 0.1 s for a 1 MB file).
    */
   async importLabels(token: Token, labels: ImportedLabel[], format: string): Promise<{ imported: number }> {
-    const pid = this.id, rows = new Int32Array(labels.length);
-    for (let start = 0; start < labels.length; start += IMPORT_CHUNK) {
-      if (start > 0) await yieldToEvents();
-      if (this.closed) throw new Error("the project closed during an import");
-      for (let i = start; i < Math.min(labels.length, start + IMPORT_CHUNK); i++) {
-        const l = labels[i], row = this.store.rowOf(pid, l.id);
-        if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
-        if (!this.project.classes.includes(l.label)) throw badRequest(`${l.where}: unknown label ${JSON.stringify(l.label)}; the project's classes are ${this.project.classes.join(", ")}`);
-        rows[i] = row;
+    const pid = this.id, importId = ++imports, rows = new Int32Array(labels.length);
+    try {
+      for (let start = 0; start < labels.length; start += IMPORT_CHUNK) {
+        if (start > 0) await yieldToEvents();
+        if (this.closed) throw new Error("the project closed during an import");
+        const chunk = labels.slice(start, start + IMPORT_CHUNK);
+        const found = this.store.rowsOf(pid, chunk.map((l) => l.id));
+        const staged = chunk.map((l, i) => {
+          const row = found.get(l.id);
+          if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
+          if (!this.project.classes.includes(l.label)) throw badRequest(`${l.where}: unknown label ${JSON.stringify(l.label)}; the project's classes are ${this.project.classes.join(", ")}`);
+          rows[start + i] = row;
+          return { row, label: l.label, annotator: l.annotator ?? token.name };
+        });
+        this.store.stageImport(importId, start, staged);
       }
+      this.store.transaction(() => {
+        this.store.commitImport(pid, importId, Date.now());
+        this.store.audit.append(token, "import", { project: this.project.name }, { labels: labels.length, format });
+      });
+    } finally {
+      this.store.dropImport(importId);
     }
-    const now = Date.now();
-    this.store.transaction(() => {
-      this.store.putLabels(pid, labels.map((l, i) => ({
-        row: rows[i], label: l.label, annotator: l.annotator ?? token.name, tokenId: null, createdAt: now, source: "import",
-        modelVersion: null, predicted: null, confidence: null, random: false,
-      })));
-      // An imported label replaces the item's label: any second look of the old one is moot.
-      for (const row of this.store.reviews.checkedRows(pid)) if (this.store.label(pid, row)?.source === "import") this.store.reviews.forget(pid, row);
-      this.store.audit.append(token, "import", { project: this.project.name }, { labels: labels.length, format });
-    });
     labels.forEach((l, i) => this.labeledRows.set(rows[i], l.label));
     this.maybeRetrain();
     return { imported: labels.length };
@@ -413,10 +417,8 @@ export class ProjectService {
     const due = !latest || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
     if (!due || (latest && labeled === this.project.size)) return;
     const version = (latest?.version ?? 0) + 1;
-    const { rows, labels } = this.store.trainingLabels(pid);
-    const classes = this.project.classes;
-    const y = Int32Array.from(labels, (l) => classes.indexOf(l));
-    this.retraining = this.retrainer.plan({ version, rows, y, classes, config: this.project.config })
+    // The thread reads the labels itself: for a large project that read alone would stall the server.
+    this.retraining = this.retrainer.plan({ dbPath: this.store.path, projectId: pid, version, classes: this.project.classes, config: this.project.config })
       .then((planned) => {
         if (this.closed) return;
         this.store.transaction(() => {
@@ -451,7 +453,8 @@ export class ProjectService {
     const missing = this.project.classes.filter((c) => !classCounts[c]);
     const phase = coldStart
       ? `covering the data until every class has a label (k-means cover); no label yet for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}`
-      : retraining ? "retraining on the new labels; the current batch is served meanwhile" : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
+      : retraining ? (this.model ? "retraining on the new labels; the current batch is served meanwhile" : "training the first model; any free item is served meanwhile")
+      : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
     return {
       name: this.project.name, pool: this.project.size, labeled: this.store.labelCount(pid), queued: this.store.queueLength(pid),
       leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining, coldStart, phase,

@@ -3,7 +3,8 @@ import { dirname, extname, join, relative, resolve } from "node:path";
 import { sidecarFile } from "../data/files.js";
 import { IdList } from "../data/ids.js";
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
-import { readLabeled, readPool, type Pool } from "../data/pool.js";
+import { isDirectoryPath } from "../data/images/folder.js";
+import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.js";
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
@@ -41,6 +42,11 @@ export interface CreateProjectOptions {
   textColumn?: string;
   /** Set by the demo: show each row as an image of these pixels. */
   pixels?: { height: number; width: number };
+  /**
+   * Read the pool only as numbers (.npy, a table, JSONL), never as a folder or manifest of images,
+   * whose paths may point anywhere: set for projects created over the API.
+   */
+  numbersOnly?: boolean;
   /** Called as rows are imported. */
   onProgress?: (rows: number) => void;
   /** Told what the person creating the project should know (missing media, classes without labels). */
@@ -115,10 +121,13 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   else if (options.pixels) display = { kind: "pixels", ...options.pixels };
 
   const isNpy = /\.npy$/i.test(poolPath);
+  const column = options.mediaColumn ?? options.textColumn;
+  if (options.numbersOnly && typeof options.pool === "string" && (isDirectoryPath(poolPath) || (column === undefined && await isImageManifest(poolPath)))) {
+    throw new UserError(`${poolPath}: over the API a pool is a file of numbers (.npy, .csv, .jsonl); for images, run alfamix embed and use its .npy`);
+  }
   const header = isNpy ? readNpyHeader(poolPath) : undefined;
   if (header && header.shape.length !== 2) throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
   // Small formats are read whole (as `query` reads them); .npy is streamed a chunk at a time.
-  const column = options.mediaColumn ?? options.textColumn;
   const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath, undefined, undefined, column);
   const size = header ? header.shape[0] : whole!.x.rows, dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");

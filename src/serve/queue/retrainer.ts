@@ -5,10 +5,10 @@ import type { PlannedBatch } from "./plan-batch.js";
 
 export type WorkerRequest =
   | { type: "load"; dbPath: string; projectId: number; size: number; dim: number }
-  | { type: "plan"; version: number; rows: Int32Array; y: Int32Array; classes: string[]; config: ProjectConfig };
+  | { type: "plan"; dbPath: string; projectId: number; version: number; classes: string[]; config: ProjectConfig };
 
 export type WorkerReply =
-  | { type: "loaded"; buffer: SharedArrayBuffer }
+  | { type: "loaded"; buffer: SharedArrayBuffer; rows: Int32Array; labels: string[] }
   | ({ type: "planned"; version: number; labels: number } & PlannedBatch)
   | { type: "error"; message: string };
 
@@ -36,10 +36,10 @@ export class Retrainer {
     });
   }
 
-  /** Load the project's embeddings in the thread; resolves with them, shared. */
-  async load(dbPath: string, projectId: number, size: number, dim: number): Promise<Float32Array> {
-    const reply = await this.request({ type: "load", dbPath, projectId, size, dim });
-    return new Float32Array((reply as Extract<WorkerReply, { type: "loaded" }>).buffer);
+  /** Load the project's embeddings in the thread; resolves with them (shared) and the labels so far. */
+  async load(dbPath: string, projectId: number, size: number, dim: number): Promise<{ data: Float32Array; rows: Int32Array; labels: string[] }> {
+    const reply = (await this.request({ type: "load", dbPath, projectId, size, dim })) as Extract<WorkerReply, { type: "loaded" }>;
+    return { data: new Float32Array(reply.buffer), rows: reply.rows, labels: reply.labels };
   }
 
   async plan(request: Omit<Extract<WorkerRequest, { type: "plan" }>, "type">): Promise<Extract<WorkerReply, { type: "planned" }>> {

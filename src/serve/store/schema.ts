@@ -5,7 +5,7 @@ import type Database from "better-sqlite3";
  * in its own transaction, its number kept in `PRAGMA user_version`. Append; never edit one that
  * has shipped.
  */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `
   CREATE TABLE projects (
     id INTEGER PRIMARY KEY,
