@@ -131,6 +131,19 @@ test("the cold start says what the queue is doing, and Enter without a guess giv
   await page.waitForSelector("#toast:not([hidden])");
   assert.match(await page.textContent("#toast") ?? "", /No guess for this item yet: press the key of its class/);
   assert.equal(await shownItem(page), id, "nothing was labelled");
+  // One label per class (item-i is class i mod 3): the first model trains, and "No model yet" gives way to its guess.
+  const classOf = (item: string) => String((Number(item.slice(5)) % 3) + 1);
+  const done = new Set<string>();
+  while (done.size < 3) {
+    const item = await shownItem(page);
+    const key = classOf(item);
+    if (![...done].includes(key)) done.add(key);
+    await page.keyboard.press(key);
+    await page.waitForFunction((was) => document.querySelector(".item-id")?.textContent !== was, item);
+  }
+  await page.waitForSelector("#suggestion .guess", { timeout: 20000 });
+  assert.doesNotMatch(await page.textContent("#suggestion") ?? "", /No model yet/);
+  assert.doesNotMatch(await page.textContent("#phase") ?? "", /covering the data/);
 });
 
 test("text items are shown as text (escaped, never as HTML) and a long one scrolls", async () => {

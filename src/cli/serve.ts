@@ -110,6 +110,7 @@ export async function runToken(args: ParsedArgs): Promise<void> {
       const token = store.tokens.byName(name!);
       if (!token || token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= Date.now())) throw new UserError(`token link: no active token named ${JSON.stringify(name)} in ${db}`);
       tokenId = token.id;
+      store.audit.append(cli, "token-link", {}, { name });
     } else {
       const role = options.choice("role", ROLES, "annotator");
       const projectName = options.string("project");
@@ -193,6 +194,7 @@ export async function runProject(args: ParsedArgs): Promise<void> {
       onNote: (line) => notes.push(line),
     });
     status.done();
+    store.audit.append({ name: "cli", id: null }, "project-create", { project: project.name }, { pool: project.size, classes: project.classes });
     for (const line of notes) console.error(`note: ${line}`);
     console.error(`created project ${project.name}: ${project.size} items × ${project.dim} features, classes ${project.classes.join(", ")}, ${store.labelCount(project.id)} labelled`);
   } finally {

@@ -406,15 +406,17 @@ export class ProjectService {
   // --- retraining
 
   /**
-   * Start a retrain when none is running and one is due: no batch planned yet, enough labels
-   * since the last plan, or (`dry`) the queue ran out.
+   * Start a retrain when none is running and one is due: no batch planned yet, every class just
+   * got its first label, enough labels since the last plan, or (`dry`) the queue ran out.
    */
   maybeRetrain(dry = false): void {
     if (this.retraining || this.closed) return;
     const pid = this.id;
     const latest = this.store.latestModel(pid);
     const labeled = this.store.labelCount(pid);
-    const due = !latest || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
+    // The label that completes the classes ends the cold start at once: the first model is due.
+    const coldStartOver = latest?.kind === "cold-start" && labeled > latest.labels && this.hasEveryClass();
+    const due = !latest || coldStartOver || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
     if (!due || (latest && labeled === this.project.size)) return;
     const version = (latest?.version ?? 0) + 1;
     // The thread reads the labels itself: for a large project that read alone would stall the server.
@@ -433,6 +435,11 @@ export class ProjectService {
         // Labels that came in meanwhile may already call for the next one.
         if (!this.closed) this.maybeRetrain();
       });
+  }
+
+  private hasEveryClass(): boolean {
+    const counts = this.store.classCounts(this.id);
+    return this.project.classes.every((c) => counts[c]);
   }
 
   private useModel(version: number, params: Float32Array): void {

@@ -1,5 +1,5 @@
 // The labelling service's pages: one small app, routed by path, talking only to /api.
-import { api, h, present } from "./util.js";
+import { api, h, setChildren } from "./util.js";
 import { adminPage, projectPage, projectsPage } from "./pages.js";
 import { reviewPage } from "./review.js";
 import { labelPage } from "./label.js";
@@ -11,14 +11,14 @@ async function start() {
   try {
     me = await api("GET", "/api/me");
   } catch (e) {
-    app.replaceChildren(h("div", { class: "card narrow" },
+    setChildren(app, h("div", { class: "card narrow" },
       h("h1", { text: "Log in" }),
       h("p", {}, "Open the login link you were given. An admin makes one with ",
         h("code", { text: "alfamix token link --db FILE --name NAME" }), " (a link works once)."),
       e.status === 401 ? null : h("p", { class: "muted", text: e.message })));
     return;
   }
-  document.getElementById("nav").replaceChildren(...present(
+  setChildren(document.getElementById("nav"), (
     h("a", { href: "/", text: "Projects" }),
     me.role === "admin" ? h("a", { href: "/admin", text: "Admin" }) : null,
     h("span", { class: "who" }, `${me.name} · ${me.role}`),

@@ -3,11 +3,21 @@
 // digits), Enter accepts the model's guess, s skips, z undoes your last label, / filters classes.
 // Keystrokes queue: pressed faster than the server answers, each still applies, in order, to the
 // item on screen when its turn comes.
-import { api, classKeys, h, percent, present, projectPath, toast } from "./util.js";
+import { api, classKeys, h, percent, projectPath, setChildren, toast } from "./util.js";
 
 const AHEAD = 2; // the item shown and the one after it, both leased
 const HEARTBEAT_MS = 30000;
 const POLL_MS = 3000;
+
+/** "1–9", "1–9, 0" or "1–9, 0, q–x": the keys that label, as runs. */
+function keyRange(keys) {
+  const run = (from, to) => (from === to ? [h("kbd", { text: from })] : [h("kbd", { text: from }), "–", h("kbd", { text: to })]);
+  const digits = keys.filter((k) => /^[0-9]$/.test(k)), letters = keys.filter((k) => !/^[0-9]$/.test(k));
+  const parts = [];
+  if (digits.length) parts.push(digits.includes("0") && digits[0] !== "0" ? [run(digits[0], digits.at(-2)), ", ", h("kbd", { text: "0" })] : run(digits[0], digits.at(-1)));
+  if (letters.length) parts.push(", ", run(letters[0], letters.at(-1)));
+  return parts;
+}
 
 export async function labelPage(app, name) {
   let status = await api("GET", projectPath(name, "/status"));
@@ -25,13 +35,13 @@ export async function labelPage(app, name) {
   const buttons = h("div", { class: "classes" }, classes.map((c, i) => h("button", { type: "button", "data-class": c, onclick: () => labelWith(() => c) }, h("span", { text: c }), keys[i] ? h("kbd", { text: keys[i] }) : null)));
   const filter = classes.length > 10 ? h("input", { id: "filter", type: "search", placeholder: "type to filter the classes (/), Enter picks the first", autocomplete: "off" }) : null;
   const keyNames = keys.filter(Boolean);
-  app.replaceChildren(
+  setChildren(app, 
     h("div", { class: "label-head" }, h("h1", {}, h("a", { href: `/p/${encodeURIComponent(name)}`, text: name })), counters),
     phase,
     h("div", { class: "label-page" },
-      h("div", {}, stage, ...present(filter), buttons,
+      h("div", {}, stage, filter, buttons,
         h("div", { class: "keys" },
-          h("span", {}, h("kbd", { text: keyNames[0] ?? "1" }), "–", h("kbd", { text: keyNames.at(-1) ?? "9" }), " label"),
+          h("span", {}, keyRange(keyNames), " label"),
           h("span", {}, h("kbd", { text: "Enter" }), " accept the guess"),
           h("span", {}, h("kbd", { text: "s" }), " skip"),
           h("span", {}, h("kbd", { text: "z" }), " undo"),
@@ -40,12 +50,12 @@ export async function labelPage(app, name) {
 
   function showCounters() {
     const s = status;
-    counters.replaceChildren(
+    setChildren(counters, 
       h("div", { class: "stat", id: "labeled" }, h("b", { text: s.labeled.toLocaleString() }), h("span", { text: `of ${s.pool.toLocaleString()} labelled` })),
       h("div", { class: "stat", id: "queued" }, h("b", { text: s.queued }), h("span", { text: "queued" })),
       h("div", { class: "stat", id: "model" }, h("b", { text: s.modelVersion === null ? "–" : `v${s.modelVersion}` }), h("span", { text: "model" })),
       h("div", { class: "stat", id: "mine" }, h("b", { text: s.mine }), h("span", { text: "by you" })));
-    phase.replaceChildren(...present(s.retraining || s.coldStart ? h("span", { class: "spinner" }) : null, " ", s.phase));
+    setChildren(phase, (s.retraining || s.coldStart ? h("span", { class: "spinner" }) : null, " ", s.phase));
   }
   showCounters();
 
@@ -98,12 +108,12 @@ export async function labelPage(app, name) {
     const current = ahead[0];
     for (const b of buttons.children) b.classList.toggle("suggested", !!current?.suggestion && b.dataset.class === current.suggestion.label);
     if (!current) {
-      stage.replaceChildren(h("div", { class: "done" }, h("b", { text: waiting?.startsWith("nothing") ? "Nothing to label" : "Waiting for items" }), h("span", { text: waiting ?? "" })));
-      side.replaceChildren();
+      setChildren(stage, h("div", { class: "done" }, h("b", { text: waiting?.startsWith("nothing") ? "Nothing to label" : "Waiting for items" }), h("span", { text: waiting ?? "" })));
+      setChildren(side);
       return;
     }
-    stage.replaceChildren(h("div", { class: "item-id", text: current.item.id }), render(current.display), pending > 1 ? h("div", { class: "pending", text: `${pending - 1} more keys queued` }) : null);
-    side.replaceChildren(h("div", { class: "card", id: "suggestion" }, guessCard(current)), h("div", { class: "card", id: "why" }, h("div", { class: "muted", text: "Why this item" }), whyText(current.why)));
+    setChildren(stage, h("div", { class: "item-id", text: current.item.id }), render(current.display), pending > 1 ? h("div", { class: "pending", text: `${pending - 1} more keys queued` }) : null);
+    setChildren(side, h("div", { class: "card", id: "suggestion" }, guessCard(current)), h("div", { class: "card", id: "why" }, h("div", { class: "muted", text: "Why this item" }), whyText(current.why)));
   }
 
   function guessCard(item) {

@@ -1,10 +1,10 @@
 // The projects list, a project's page (counters, the live accuracy curve, class counts,
 // agreement) and the admin page (tokens, projects, the audit log).
-import { api, classKeys, h, percent, present, projectPath, toast } from "./util.js";
+import { api, classKeys, h, percent, projectPath, setChildren, toast } from "./util.js";
 
 export async function projectsPage(app, me) {
   const projects = await api("GET", "/api/projects");
-  app.replaceChildren(
+  setChildren(app, 
     h("h1", { text: "Projects" }),
     h("p", { class: "muted", text: projects.length ? "Pick a project to see its progress or to start labelling." : me.role === "admin" ? "No projects yet: create one on the Admin page or with alfamix project create." : "No projects are open to this token." }),
     h("div", { class: "grid" }, projects.map((p) => h("a", { class: "card plain", href: `/p/${encodeURIComponent(p.name)}` },
@@ -24,20 +24,20 @@ export async function projectPage(app, name, me) {
   const curve = h("div", { class: "card" });
   const counts = h("div", { class: "card" });
   const agreement = h("div", { class: "card", id: "agreement" });
-  app.replaceChildren(header, h("div", { class: "grid" }, curve, counts), agreement);
+  setChildren(app, header, h("div", { class: "grid" }, curve, counts), agreement);
   let timer;
   const refresh = async () => {
     let status, points, agree;
     try {
       [status, points, agree] = await Promise.all([api("GET", projectPath(name, "/status")), api("GET", projectPath(name, "/accuracy")), api("GET", projectPath(name, "/agreement"))]);
     } catch (e) {
-      app.replaceChildren(h("div", { class: "card" }, h("h1", { text: name }), h("p", { text: e.message })));
+      setChildren(app, h("div", { class: "card" }, h("h1", { text: name }), h("p", { text: e.message })));
       clearInterval(timer);
       return;
     }
     const estimate = status.accuracyEstimate;
     const reviewer = me.role === "admin" || me.role === "reviewer";
-    header.replaceChildren(h("div", { class: "card" },
+    setChildren(header, h("div", { class: "card" },
       h("div", { class: "row" },
         h("div", { class: "grow" }, h("h1", { text: status.name }), h("div", { class: "muted", id: "phase", text: status.phase })),
         reviewer && status.overlap > 0 ? h("a", { class: "button", href: `/p/${encodeURIComponent(name)}/review`, id: "review" }, `Review (${status.openReviews})`) : null,
@@ -51,17 +51,17 @@ export async function projectPage(app, name, me) {
         h("div", { class: "stat" }, h("b", {}, status.retraining ? h("span", { class: "spinner" }) : "idle"), h("span", { text: status.retraining ? "retraining" : "retrainer" }))),
       h("p", { class: "muted flush" }, "Export labels: ",
         ["csv", "jsonl", "labelstudio"].map((f, i) => [i ? " · " : "", h("a", { href: projectPath(name, `/export?format=${f}`), text: f === "labelstudio" ? "Label Studio" : f.toUpperCase() })]))));
-    curve.replaceChildren(h("h2", { text: "Live accuracy estimate" }),
+    setChildren(curve, h("h2", { text: "Live accuracy estimate" }),
       h("p", { class: "muted", text: "Each batch holds a few items drawn at random. The model's guesses on them, made before anyone labelled them, estimate its accuracy without bias: each point is a run of such items, with its 95% interval." }),
       accuracyChart(points));
     const max = Math.max(1, ...Object.values(status.classCounts)), keys = classKeys(status.classes);
-    counts.replaceChildren(h("h2", { text: "Labels per class" }), h("table", {},
+    setChildren(counts, h("h2", { text: "Labels per class" }), h("table", {},
       status.classes.map((c, i) => h("tr", {},
         h("td", { class: "nowrap" }, keys[i] ? h("kbd", { text: keys[i] }) : "", " ", c),
         h("td", {}, h("div", { class: "bar", style: `width:${(100 * (status.classCounts[c] ?? 0)) / max}%` })),
         h("td", { class: "num", text: (status.classCounts[c] ?? 0).toLocaleString() })))));
     agreement.hidden = status.overlap === 0 && agree.items === 0;
-    agreement.replaceChildren(...agreementCard(agree, status));
+    setChildren(agreement, agreementCard(agree, status));
   };
   await refresh();
   timer = setInterval(refresh, 4000);
@@ -119,7 +119,7 @@ const when = (t) => (t ? new Date(t).toLocaleString() : "–");
 
 export async function adminPage(app, me) {
   if (me.role !== "admin") {
-    app.replaceChildren(h("div", { class: "card" }, h("h1", { text: "Admin" }), h("p", { text: "This page needs an admin token." })));
+    setChildren(app, h("div", { class: "card" }, h("h1", { text: "Admin" }), h("p", { text: "This page needs an admin token." })));
     return;
   }
   const projects = await api("GET", "/api/projects");
@@ -128,7 +128,7 @@ export async function adminPage(app, me) {
   const showTokens = async () => {
     const tokens = await api("GET", "/api/tokens");
     const now = Date.now();
-    tokenTable.replaceChildren(
+    setChildren(tokenTable, 
       h("tr", {}, ["name", "role", "project", "created", "last used", "expires", "status", ""].map((t) => h("th", { text: t }))),
       tokens.map((t) => {
         const state = t.revokedAt ? "revoked" : t.expiresAt && t.expiresAt <= now ? "expired" : "active";
@@ -139,7 +139,7 @@ export async function adminPage(app, me) {
             h("button", { type: "button", class: "small danger", onclick: () => revoke(t.name) }, "revoke")] : null));
       }));
   };
-  const showLink = (title, link, secret) => created.replaceChildren(...present(
+  const showLink = (title, link, secret) => setChildren(created, (
     h("p", {}, title), h("div", { class: "secret", id: "login-link", text: link }),
     h("p", {}, h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(link).then(() => toast("Copied")) }, "Copy link"),
       h("span", { class: "muted", text: " The link works once, within a day. Send it to the person; it never holds the token itself." })),
@@ -223,11 +223,11 @@ export async function adminPage(app, me) {
   const showAudit = async () => {
     const page = await api("GET", "/api/audit?limit=50");
     oldest = page.at(-1)?.id;
-    audit.replaceChildren(h("tr", {}, ["when", "who", "what", "where", "details"].map((t) => h("th", { text: t }))), page.map(auditRow));
+    setChildren(audit, h("tr", {}, ["when", "who", "what", "where", "details"].map((t) => h("th", { text: t }))), page.map(auditRow));
     more.hidden = page.length < 50;
   };
 
-  app.replaceChildren(h("h1", { text: "Admin" }), h("div", { class: "grid" },
+  setChildren(app, h("h1", { text: "Admin" }), h("div", { class: "grid" },
     h("div", { class: "card" }, h("h2", { text: "New token" }), tokenForm, created),
     h("div", { class: "card" }, h("h2", { text: "New project" }), projectForm)),
   h("div", { class: "card" }, h("h2", { text: "Tokens" }), tokenTable),

@@ -71,5 +71,10 @@ export function classKeys(classes) {
   return classes.map((c, i) => (digits ? c : keys[i] ?? null));
 }
 
-/** Children without the null/false placeholders that replaceChildren would print as text. */
-export const present = (...nodes) => nodes.flat().filter((n) => n !== null && n !== undefined && n !== false);
+/**
+ * Replace a node's children. Lists are flattened and null/false placeholders dropped: given to
+ * replaceChildren itself, a list or a null would be printed as text ("null").
+ */
+export function setChildren(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
