@@ -2,7 +2,8 @@
 // mislead, as an outsider with a live server would try it.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { linkSync, mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { link, rename, writeFile } from "node:fs/promises";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { join } from "node:path";
 import { encodeNpy } from "../src/data/npy.js";
@@ -212,6 +213,20 @@ test("7. the database is never read through the media path (by symlink or hard l
   assert.equal(await readMedia(decoy, new Set([`${s.dev}:${s.ino}`])), undefined);
   assert.ok((await readMedia(decoy, databaseFiles(db)))?.type === "image/png");
   assert.ok(databaseFiles(db).size >= 2, "the database and its WAL are known by identity");
+  // The race: a hard link to the database renamed over an image between the server's check and
+  // its open. The server reads media in another process, so its own lock on the database holds.
+  const ino = statSync(db).ino;
+  const locked = () => readFileSync("/proc/locks", "utf8").split("\n").some((l) => l.includes(` ${process.pid} `) && l.includes(`:${ino} `));
+  assert.ok(locked(), "the server holds its SQLite lock on the database");
+  const target = join(media, "item-150.png");
+  for (let i = 0; i < 100; i++) {
+    const swap = join(media, `swap-${i}`);
+    if (i % 2 === 0) await link(db, swap);
+    else await writeFile(swap, png);
+    await Promise.all([rename(swap, target), api(alice).get("/api/projects/pics/items/item-150/media"), api(alice).get("/api/projects/pics/items/item-150/media")]);
+  }
+  await writeFile(target, png);
+  assert.ok(locked(), "and still holds it after 200 raced reads");
   // Labels still commit and survive a reopen.
   const served = await next(alice, "pics");
   assert.equal((await label(alice, served, truth.get(served.item!.id)!, "pics")).status, 200);
@@ -260,6 +275,13 @@ test("9. projects over the API read only inside the data root, never echo a file
   assert.equal(manifest.status, 400);
   assert.match(String(manifest.body.error), /a pool is a file of numbers/);
   assert.equal((await create({ pool: "media" })).status, 400, "nor a folder of images");
+  // Not the server's own database (read in the server's process, it would drop SQLite's locks), and no file's contents in an error.
+  assert.match(String((await create({ pool: "serve.db" })).body.error), /names the server's own database/);
+  writeFileSync(join(dir, "secrets.csv"), "user,password\ndb_user,hunter2\n");
+  const echo = await create({ pool: "pool.npy", labeled: "secrets.csv" });
+  assert.equal(echo.status, 400);
+  assert.match(String(echo.body.error), /expected a header with an "id" and a "label" column, found "…", "…"/);
+  assert.doesNotMatch(JSON.stringify(echo.body), /hunter2|db_user|password/);
   assert.equal((await create({ pool: "pool.npy", labeled: "labeled.csv" })).status, 201, "a relative path inside the root works");
 });
 

@@ -77,7 +77,7 @@ export const tokenCommand: CommandSpec = {
     db: { type: "string", placeholder: "FILE", help: "the service's SQLite file" },
     name: { type: "string", placeholder: "NAME", help: "who it is for (unique; shown as the annotator in exports)" },
     role: { type: "string", placeholder: "admin|reviewer|annotator", help: "admins create projects and tokens and import; reviewers also settle disagreements; annotators label", default: "annotator" },
-    project: { type: "string", placeholder: "NAME", help: "limit the token to one project", default: "every project" },
+    project: { type: "string", placeholder: "NAME", help: "limit an annotator's or reviewer's token to one project", default: "every project" },
     expires: { type: "string", placeholder: "30d", help: "the token stops working after this long (m, h, d or w)", default: "never" },
     url: { type: "string", placeholder: "URL", help: "the server's address, for the login link", default: "http://127.0.0.1:8080" },
     "link-hours": { type: "string", placeholder: "H", help: "how long the login link works (it works once)", default: "24" },
@@ -118,7 +118,7 @@ export async function runToken(args: ParsedArgs): Promise<void> {
       if (projectName !== undefined && !project) throw new UserError(`token create: no project ${JSON.stringify(projectName)} in ${db}`);
       const expires = options.string("expires");
       const lifetime = expires === undefined ? undefined : parseDuration(expires);
-      if (expires !== undefined && lifetime === undefined) throw new UserError(`token create: --expires takes a duration such as 30d, 12h or 90m; got ${JSON.stringify(expires)}`);
+      if (expires !== undefined && lifetime === undefined) throw new UserError(`token create: --expires takes a duration such as 30d, 12h or 90m (at most ten years); got ${JSON.stringify(expires)}`);
       ({ id: tokenId, secret } = store.transaction(() => {
         const created = store.tokens.create(name!, role, project?.id ?? null, lifetime === undefined ? null : Date.now() + lifetime);
         store.audit.append(cli, "token-create", {}, { name, role, project: projectName ?? null });

@@ -4,6 +4,7 @@ import { requireAccess, projectFor, visibleProjects, type Access } from "./auth.
 import { itemMedia } from "./display.js";
 import { EXCHANGE_FORMATS, exportLabels, parseImport, type ExchangeFormat } from "./exchange.js";
 import { badRequest, Fields, HttpError, MEDIA_CSP, notFound, readBody, readJsonObject, sendJson } from "./http.js";
+import type { MediaFile } from "./media.js";
 import type { ProjectService } from "./project-service.js";
 import { projectRequest } from "./project-request.js";
 import type { CreateProjectOptions } from "./projects.js";
@@ -15,8 +16,10 @@ export interface ApiHost {
   readonly store: Store;
   readonly settings: { maxLeases: number; dataRoot: string; loginHours: number };
   service(project: Project): Promise<ProjectService>;
-  /** Files media must never open: the server's own database. */
+  /** Files never to be read as data: the server's own database. */
   databaseFiles(): Set<string>;
+  /** Read a media file safely, in another process (see MediaReader); undefined when refused. */
+  readMedia(file: string): Promise<MediaFile | undefined>;
   /** Create a project off the event loop; resolves when it is ready. */
   createProject(options: CreateProjectOptions): Promise<Project>;
   /** The origin login links should point at, for this request. */
@@ -97,7 +100,7 @@ const ROUTES: Route[] = [
   },
   {
     method: "POST", path: "projects", access: "admin", status: 201, handler: async (call) => {
-      const project = await call.host.createProject(projectRequest(await readJsonObject(call.request), call.host.settings.dataRoot));
+      const project = await call.host.createProject(projectRequest(await readJsonObject(call.request), call.host.settings.dataRoot, call.host.databaseFiles()));
       call.host.store.audit.append(call.token, "project-create", { project: project.name }, { pool: project.size, classes: project.classes });
       return { name: project.name, pool: project.size, classes: project.classes };
     },
@@ -111,7 +114,7 @@ const ROUTES: Route[] = [
     const b = await json(call);
     return call.service.label(call.token, { ...lease(b), label: b.string("label", "one of the project's classes", { max: 1000 }) });
   }),
-  projectRoute("DELETE", "labels/:item", "token", ({ service, token, params }) => service.undo(token, params.item)),
+  projectRoute("DELETE", "labels/:item", "token", ({ service, token, params, host }) => service.undo(token, params.item, host.settings.maxLeases)),
   projectRoute("POST", "skip", "token", async (call) => call.service.skip(call.token, lease(await json(call)))),
   projectRoute("POST", "release", "token", async (call) => call.service.release(call.token, lease(await json(call)))),
   projectRoute("POST", "heartbeat", "token", async (call) => call.service.heartbeat(call.token, lease(await json(call)))),
@@ -120,7 +123,8 @@ const ROUTES: Route[] = [
     const b = await json(call);
     return call.service.resolve(call.token, { item: b.string("item", "the id of an item under review", { max: 1000 }), label: b.string("label", "the label it should have", { max: 1000 }) });
   }),
-  projectRoute("GET", "export", "token", ({ host, project, response, query }) => {
+  // Every label with its author: for reviewers and admins (an annotator's second looks are blind).
+  projectRoute("GET", "export", "reviewer", ({ host, project, response, query }) => {
     const format = exchangeFormat(query);
     const { contentType, body } = exportLabels(format, host.store.exportLabels(project.id), project);
     response.writeHead(200, { "content-type": contentType, "cache-control": "no-store", "content-disposition": `attachment; filename="${project.name}-labels.${format === "labelstudio" ? "json" : format}"` });
@@ -137,7 +141,7 @@ const ROUTES: Route[] = [
       body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
       type = "image/png";
     } else if (project.display.kind === "media" || project.display.kind === "path") {
-      const media = await itemMedia(project, params.item, service.itemDisplay(params.item), host.databaseFiles());
+      const media = await itemMedia(project, params.item, service.itemDisplay(params.item), (file) => host.readMedia(file));
       if (!media || media.text) throw notFound(`no image for item ${JSON.stringify(params.item)}`);
       ({ body, type, svg } = media);
     } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
@@ -177,7 +181,7 @@ function createToken({ host, token, request }: Call, b: Fields) {
   if (projectName !== undefined && !project) throw notFound(`no project ${JSON.stringify(projectName)}`);
   const expires = b.string("expires", "a duration such as 30d or 12h", { optional: true, max: 20 });
   const lifetime = expires === undefined ? undefined : parseDuration(expires);
-  if (expires !== undefined && lifetime === undefined) throw badRequest(`expected "expires": a duration such as 30d, 12h or 90m, got ${JSON.stringify(expires)}`);
+  if (expires !== undefined && lifetime === undefined) throw badRequest(`expected "expires": a duration such as 30d, 12h or 90m (at most ten years), got ${JSON.stringify(expires)}`);
   const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
   let created!: { id: number; secret: string }, code!: string;
   host.store.transaction(() => {

@@ -1,5 +1,5 @@
 import type { Matrix } from "../linalg/matrix.js";
-import { findInside, findMediaFile, readMedia, type MediaFile } from "./media.js";
+import { findInside, findMediaFile, type MediaFile } from "./media.js";
 import type { Project, Store } from "./store/store.js";
 
 /** How the labelling page shows an item. */
@@ -17,7 +17,10 @@ const round = (v: number) => Number(v.toPrecision(4));
  * What the page shows for row `row`: its text, a link to its image, or (for bare embeddings) a
  * summary of its features and the three nearest labelled items.
  */
-export async function itemDisplay(project: Project, store: Store, pool: Matrix, labeledRows: Map<number, string>, row: number, forbidden: () => Set<string>): Promise<ItemDisplay> {
+/** Reads a media file safely (see MediaReader), or undefined when it is refused. */
+export type ReadMedia = (file: string) => Promise<MediaFile | undefined>;
+
+export async function itemDisplay(project: Project, store: Store, pool: Matrix, labeledRows: Map<number, string>, row: number, read: ReadMedia): Promise<ItemDisplay> {
   const { id, display } = store.item(project.id, row);
   const kind = project.display.kind;
   if (kind === "text") return { kind: "text", text: cut(display ?? "") };
@@ -25,7 +28,7 @@ export async function itemDisplay(project: Project, store: Store, pool: Matrix, 
     // A .txt item is shown as its text; anything else is an image fetched by the page.
     const file = mediaFile(project, id, display);
     if (file?.toLowerCase().endsWith(".txt")) {
-      const media = await readMedia(file, forbidden());
+      const media = await read(file);
       return { kind: "text", text: media?.text ? cut(media.body.toString("utf8")) : "(this item's text file cannot be shown)" };
     }
   }
@@ -40,10 +43,10 @@ export function mediaFile(project: Project, id: string, display: string | null):
   return undefined;
 }
 
-/** An item's media, read safely (see readMedia); undefined when there is none or it is refused. */
-export async function itemMedia(project: Project, id: string, display: string | null, forbidden: Set<string>): Promise<MediaFile | undefined> {
+/** An item's media, read safely; undefined when there is none or it is refused. */
+export async function itemMedia(project: Project, id: string, display: string | null, read: ReadMedia): Promise<MediaFile | undefined> {
   const file = mediaFile(project, id, display);
-  return file ? readMedia(file, forbidden) : undefined;
+  return file ? read(file) : undefined;
 }
 
 const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n…(${(text.length - MAX_TEXT).toLocaleString("en")} more characters)` : text);

@@ -14,12 +14,13 @@ type ExportedLabel = LabelRow & { id: string };
  * that quote off again, so export → import gives back the same labels.
  */
 export function csvCell(text: string): string {
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  // A cell that only looks escaped ('=A) gets a quote too (''=A), so that the import's one-quote removal gives it back.
+  const safe = /^'*[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 /** A cell as exported by csvCell, back to its text. */
-export const uncsvCell = (text: string) => (/^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text);
+export const uncsvCell = (text: string) => (/^'+[=+\-@\t\r]/.test(text) ? text.slice(1) : text);
 
 /**
  * Labels as CSV (id,label,annotator,time), JSONL (the same fields) or Label Studio tasks (one per

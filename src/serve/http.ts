@@ -52,10 +52,16 @@ export async function readBody(request: IncomingMessage): Promise<string> {
   if (declared > BODY_LIMIT) throw new HttpError(413, `the body is over ${BODY_LIMIT} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new HttpError(413, `the body is over ${BODY_LIMIT} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > BODY_LIMIT) throw new HttpError(413, `the body is over ${BODY_LIMIT} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    // The client went away mid-body: nothing to answer, nothing to log.
+    throw new HttpError(400, "the request body was cut off");
   }
   return Buffer.concat(chunks).toString("utf8");
 }

@@ -16,7 +16,7 @@ export function loginPage(o: { code: string; next: string; name: string; role: s
 <p class="muted">${escapeHtml(o.role)}${switching ? ` · this browser is logged in as <b>${escapeHtml(o.current!)}</b> now; the link switches it to ${escapeHtml(o.name)}` : ""}</p>
 <form method="post" action="/login"><input type="hidden" name="code" value="${escapeHtml(o.code)}"><input type="hidden" name="next" value="${escapeHtml(o.next)}">
 <button class="primary" type="submit" id="login" autofocus>${switching ? "Switch to" : "Log in as"} ${escapeHtml(o.name)}</button></form>
-<p class="muted small">The link works once: keep using this browser, or ask for a new link.</p>`);
+<p class="muted note">The link works once: keep using this browser, or ask for a new link.</p>`);
 }
 
 export const logoutPage = () => page("Log out", `<h1>Log out</h1><form method="post" action="/logout"><button class="primary" type="submit" id="logout" autofocus>Log out</button></form>`);

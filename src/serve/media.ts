@@ -65,6 +65,12 @@ export function databaseFiles(dbPath: string): Set<string> {
 
 const identity = (s: Stats) => `${s.dev}:${s.ino}`;
 
+/** Whether `path` is (by identity, after links) one of `files`; checked by stat, never by opening it. */
+export function isDatabaseFile(path: string, files: Set<string>): boolean {
+  const s = statSync(path, { throwIfNoEntry: false });
+  return s !== undefined && files.has(identity(s));
+}
+
 /**
  * The real path of `root/<relativePath>`, when it is a regular file inside the real root (symlinks
  * resolved: a link pointing out is refused), else undefined.

@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { badRequest, Fields } from "./http.js";
-import { containedPath } from "./media.js";
+import { containedPath, isDatabaseFile } from "./media.js";
 import { MAX_LEASE_SECONDS, type CreateProjectOptions } from "./projects.js";
 
 /**
@@ -9,13 +9,14 @@ import { MAX_LEASE_SECONDS, type CreateProjectOptions } from "./projects.js";
  * line whether or not it exists, so the API is no oracle for the server's files. The media folder
  * may not be the file system's root.
  */
-export function projectRequest(body: Record<string, unknown>, dataRoot: string): CreateProjectOptions {
+export function projectRequest(body: Record<string, unknown>, dataRoot: string, databaseFiles: Set<string>): CreateProjectOptions {
   const b = new Fields(body);
   const path = (key: string, what: string, optional = true) => {
     const given = optional ? b.string(key, what, { optional: true, max: 4096 }) : b.string(key, what, { max: 4096 });
     if (given === undefined) return undefined;
     const inside = containedPath(dataRoot, given);
     if (!inside) throw badRequest(`"${key}" must be a path inside the server's data root (serve --data-root); ${JSON.stringify(given)} is not`);
+    if (isDatabaseFile(inside, databaseFiles)) throw badRequest(`"${key}" names the server's own database`);
     return inside;
   };
   const model = b.string("model", '"linear" or "mlp"', { optional: true, max: 10 });

@@ -5,7 +5,7 @@ import { agreementReport, type AgreementReport } from "../eval/agreement.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
-import { itemDisplay, type ItemDisplay } from "./display.js";
+import { itemDisplay, type ItemDisplay, type ReadMedia } from "./display.js";
 import { badRequest, conflict, notFound } from "./http.js";
 import type { Why } from "./queue/plan-batch.js";
 import { Retrainer } from "./queue/retrainer.js";
@@ -76,16 +76,16 @@ export class ProjectService {
   /** The labelled rows and their labels, kept in step with the store, for neighbours. */
   private labeledRows = new Map<number, string>();
 
-  private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void, private readonly forbidden: () => Set<string>) {
+  private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void, private readonly readMedia: ReadMedia) {
     this.rng = new Rng(project.config.seed).child("serve");
   }
 
   /**
    * Load the project's embeddings (in its retrain thread) and its newest model; plan a batch if
-   * none is due yet. `forbidden` lists the files media must never open (the server's database).
+   * none is due yet. `readMedia` reads an item's text file (never the server's database).
    */
-  static async open(store: Store, project: Project, onError: (e: Error) => void, forbidden: () => Set<string> = () => new Set()): Promise<ProjectService> {
-    const service = new ProjectService(store, project, onError, forbidden);
+  static async open(store: Store, project: Project, onError: (e: Error) => void, readMedia: ReadMedia): Promise<ProjectService> {
+    const service = new ProjectService(store, project, onError, readMedia);
     const { data, rows, labels } = await service.retrainer.load(store.path, project.id, project.size, project.dim);
     service.pool = matrix(project.size, project.dim, data);
     const weights = store.latestWeights(project.id);
@@ -159,7 +159,7 @@ export class ProjectService {
       item: { id: this.store.item(this.id, lease.row).id }, lease: lease.lease, expiresAt: new Date(lease.expiresAt).toISOString(), kind: lease.kind,
       suggestion: lease.predicted === null ? null : { label: lease.predicted, confidence: lease.confidence! },
       why: { ...why, score: lease.score, modelVersion: lease.modelVersion ?? this.model?.version ?? null },
-      display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, lease.row, this.forbidden),
+      display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, lease.row, this.readMedia),
     };
   }
 
@@ -209,6 +209,8 @@ export class ProjectService {
     const existing = this.store.label(pid, row);
     if (existing) {
       if (existing.tokenId === token.id && existing.label === input.label) return done(true);
+      // Someone else's label is not shown: it may be the one a second look must not see.
+      if (existing.tokenId !== token.id && token.role !== "admin") throw conflict(`item ${JSON.stringify(input.item)} is already labelled by someone else`);
       throw conflict(`item ${JSON.stringify(input.item)} is already labelled ${JSON.stringify(existing.label)} by ${existing.annotator}; undo that label first`);
     }
     const lease = this.ownLease(token, row, input.lease);
@@ -301,15 +303,21 @@ export class ProjectService {
 
   /**
    * Take back a label: one's own (an admin may take back anyone's), or one's own second label of
-   * an item. The item comes back leased to the caller.
+   * an item. The item comes back leased to the caller (within `maxLeases`).
    */
-  async undo(token: Token, itemId: string): Promise<ServedItem> {
+  async undo(token: Token, itemId: string, maxLeases: number): Promise<ServedItem> {
     const pid = this.id, row = this.rowOf(itemId), now = Date.now();
+    // The item comes back leased: past the limit, the lease served longest ago goes back to the queue.
+    const held = this.store.leasesHeldBy(pid, token.id, now);
+    const release = () => {
+      for (const old of held.slice(0, Math.max(0, held.length - maxLeases + 1))) this.store.releaseLease(pid, old.row);
+    };
     const where = { project: this.project.name, item: itemId };
     const check = this.store.reviews.check(pid, row);
     if (check && check.tokenId === token.id) {
       let lease!: Lease;
       this.store.transaction(() => {
+        release();
         this.store.reviews.clearCheck(pid, row);
         this.store.reviews.deleteReview(pid, row);
         this.store.audit.append(token, "undo", where, { secondLabel: check.label });
@@ -322,6 +330,7 @@ export class ProjectService {
     if (existing.tokenId !== token.id && token.role !== "admin") throw conflict(`item ${JSON.stringify(itemId)} was labelled by ${existing.annotator}; only they (or an admin) can undo it`);
     let lease!: Lease;
     this.store.transaction(() => {
+      release();
       this.store.deleteLabel(pid, row);
       this.store.reviews.forget(pid, row);
       this.store.audit.append(token, "undo", where, { label: existing.label, by: existing.annotator });
@@ -376,7 +385,7 @@ export class ProjectService {
         item: this.store.item(this.id, r.row).id,
         first: { annotator: r.firstAnnotator, label: r.firstLabel }, second: { annotator: r.annotator!, label: r.label! },
         resolved: r.resolvedAt === null ? null : { label: r.resolvedLabel!, by: r.resolvedBy!, at: new Date(r.resolvedAt).toISOString() },
-        display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, r.row, this.forbidden),
+        display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, r.row, this.readMedia),
       });
     }
     return out;

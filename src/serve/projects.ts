@@ -100,6 +100,8 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   const classes = options.classes ?? (labeled ? [...new Set(labeled.labels)].sort() : undefined);
   if (!classes || classes.length < 2) throw new UserError("project: needs at least two classes: --classes a,b,c, or --labeled FILE with labels of two or more classes");
   if (new Set(classes).size !== classes.length) throw new UserError(`project: a class is listed twice in ${classes.join(",")}`);
+  const odd = classes.find((c) => c === "" || c !== c.trim() || c.length > 100);
+  if (odd !== undefined) throw new UserError(`project: a class name is 1–100 characters without spaces at its ends; got ${JSON.stringify(odd)}`);
   const unknown = labeled?.labels.find((l) => !classes.includes(l));
   if (unknown !== undefined) throw new UserError(`${options.labeled}: the label ${JSON.stringify(unknown)} is not one of the classes ${classes.join(", ")}`);
   const note = options.onNote ?? (() => undefined);

@@ -4,11 +4,12 @@ import { dirname, resolve } from "node:path";
 import { ConflictError, UserError } from "../errors.js";
 import { routeApi, type ApiHost } from "./api.js";
 import { authenticate, clearedCookie, cookies, SESSION_COOKIE, sessionCookie } from "./auth.js";
-import { createProjectOffThread } from "./create-project-worker.js";
+import { createProjectInChild } from "./create-project-worker.js";
 import { RequestGuard } from "./guard.js";
 import { badRequest, HttpError, readBody, SECURITY_HEADERS, sendHtml, sendJson } from "./http.js";
 import { loginPage, messagePage, logoutPage } from "./login-pages.js";
-import { databaseFiles } from "./media.js";
+import { databaseFiles, type MediaFile } from "./media.js";
+import { MediaReader } from "./media-reader.js";
 import { ProjectService } from "./project-service.js";
 import type { CreateProjectOptions } from "./projects.js";
 import { serveAsset } from "./static.js";
@@ -44,6 +45,7 @@ export class LabelServer implements ApiHost {
   private server!: Server;
   private guard!: RequestGuard;
   private purgeTimer?: NodeJS.Timeout;
+  private readonly mediaReader = new MediaReader();
   readonly settings: ApiHost["settings"];
   url = "";
 
@@ -72,7 +74,7 @@ export class LabelServer implements ApiHost {
   service(project: Project): Promise<ProjectService> {
     let service = this.services.get(project.name);
     if (!service) {
-      service = ProjectService.open(this.store, project, (e) => this.log(`alfamix: project ${project.name}: ${e.message}`), () => this.databaseFiles());
+      service = ProjectService.open(this.store, project, (e) => this.log(`alfamix: project ${project.name}: ${e.message}`), (file) => this.readMedia(file));
       service.catch(() => this.services.delete(project.name));
       this.services.set(project.name, service);
     }
@@ -83,10 +85,14 @@ export class LabelServer implements ApiHost {
     return databaseFiles(this.store.path);
   }
 
+  readMedia(file: string): Promise<MediaFile | undefined> {
+    return this.mediaReader.read(file, this.databaseFiles());
+  }
+
   async createProject(options: CreateProjectOptions): Promise<Project> {
     if (typeof options.pool !== "string") throw new Error("createProject: the API creates projects from files");
     if (this.store.project(options.name)) throw new ConflictError(`a project named ${JSON.stringify(options.name)} already exists`);
-    await createProjectOffThread(this.store.path, { ...options, pool: options.pool });
+    await createProjectInChild(this.store.path, { ...options, pool: options.pool });
     return this.store.project(options.name)!;
   }
 
@@ -96,6 +102,7 @@ export class LabelServer implements ApiHost {
 
   async close(): Promise<void> {
     clearInterval(this.purgeTimer);
+    this.mediaReader.close();
     await new Promise<void>((done) => {
       this.server.close(() => done());
       this.server.closeAllConnections();
@@ -128,7 +135,8 @@ export class LabelServer implements ApiHost {
 
   /** The one place errors become answers: a refusal is a 4xx with one line, anything else is logged once and a 500. */
   private answerError(request: IncomingMessage, response: ServerResponse, e: unknown): void {
-    if (response.headersSent) {
+    // Sent already, or the client went away: nothing to answer.
+    if (response.headersSent || !response.socket || response.socket.destroyed) {
       response.destroy();
       return;
     }

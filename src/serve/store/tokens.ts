@@ -32,6 +32,8 @@ export const SESSION_DAYS = 30;
 /** How often a token's last use is written at most (a write per request would be wasteful). */
 const TOUCH_MS = 60_000;
 
+/** The longest a token may live. */
+const MAX_LIFETIME = 3650 * DAY;
 const TOKEN_NAME = /^[\p{L}\p{N}][\p{L}\p{N} ._@+-]{0,63}$/u;
 const ACTIVE = "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)";
 const TOKEN_COLUMNS = "t.id, t.name, t.role, t.project_id AS projectId";
@@ -48,9 +50,16 @@ export class TokenStore {
 
   /** A new token; the secret is returned this once. A taken name is a ConflictError. */
   create(name: string, role: Role, projectId: number | null, expiresAt: number | null = null): { id: number; secret: string } {
-    if (!TOKEN_NAME.test(name)) throw new UserError(`a token's name is 1–64 letters, digits, spaces and . _ @ + -, starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`);
+    if (!TOKEN_NAME.test(name) || name !== name.normalize("NFKC") || /\s$|\s\s/.test(name)) {
+      throw new UserError(`a token's name is 1–64 letters, digits, single spaces and . _ @ + -, starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`);
+    }
     if (!ROLES.includes(role)) throw new UserError(`a token's role is one of ${ROLES.join(", ")}; got ${JSON.stringify(role)}`);
-    if (this.sql.statement("SELECT 1 FROM tokens WHERE name = ?").get(name)) throw new ConflictError(`a token named ${JSON.stringify(name)} already exists; pick another name (names identify annotators in exports)`);
+    // Admins see every project: a project on an admin token would look like a limit and not be one.
+    if (role === "admin" && projectId !== null) throw new UserError("an admin token is for every project; limit annotator and reviewer tokens with a project");
+    if (expiresAt !== null && !(expiresAt > Date.now() && expiresAt <= Date.now() + MAX_LIFETIME)) throw new UserError("a token expires within ten years");
+    // Names that differ only in case read as the same person in an export.
+    const taken = this.list().find((t) => t.name.toLowerCase() === name.toLowerCase());
+    if (taken) throw new ConflictError(`a token named ${JSON.stringify(taken.name)} already exists; pick another name (names identify annotators in exports)`);
     const secret = newSecret("alf");
     const result = this.sql.statement("INSERT INTO tokens (name, role, project_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)").run(name, role, projectId, sha256(secret), Date.now(), expiresAt);
     return { id: Number(result.lastInsertRowid), secret };
@@ -150,5 +159,5 @@ export function parseDuration(text: string): number | undefined {
   if (!m) return undefined;
   const unit = { m: 60_000, min: 60_000, h: 3600_000, d: DAY, w: 7 * DAY }[m[2].toLowerCase() as "m"];
   const ms = Number(m[1]) * unit;
-  return ms > 0 ? ms : undefined;
+  return ms > 0 && ms <= MAX_LIFETIME ? ms : undefined;
 }

@@ -18,12 +18,12 @@ async function start() {
       e.status === 401 ? null : h("p", { class: "muted", text: e.message })));
     return;
   }
-  setChildren(document.getElementById("nav"), (
+  setChildren(document.getElementById("nav"),
     h("a", { href: "/", text: "Projects" }),
     me.role === "admin" ? h("a", { href: "/admin", text: "Admin" }) : null,
     h("span", { class: "who" }, `${me.name} · ${me.role}`),
     // Logging out is a POST from this page (a link could be followed by another site's page).
-    h("form", { method: "post", action: "/logout", class: "logout" }, h("button", { type: "submit", class: "link", text: "log out" }))));
+    h("form", { method: "post", action: "/logout", class: "logout" }, h("button", { type: "submit", class: "link", text: "log out" })));
   const path = location.pathname;
   const project = /^\/p\/([^/]+)(\/label|\/review)?$/.exec(path);
   if (project && project[2] === "/label") return labelPage(app, decodeURIComponent(project[1]));

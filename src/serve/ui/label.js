@@ -55,7 +55,7 @@ export async function labelPage(app, name) {
       h("div", { class: "stat", id: "queued" }, h("b", { text: s.queued }), h("span", { text: "queued" })),
       h("div", { class: "stat", id: "model" }, h("b", { text: s.modelVersion === null ? "–" : `v${s.modelVersion}` }), h("span", { text: "model" })),
       h("div", { class: "stat", id: "mine" }, h("b", { text: s.mine }), h("span", { text: "by you" })));
-    setChildren(phase, (s.retraining || s.coldStart ? h("span", { class: "spinner" }) : null, " ", s.phase));
+    setChildren(phase, s.retraining || s.coldStart ? h("span", { class: "spinner" }) : null, " ", s.phase);
   }
   showCounters();
 

@@ -139,11 +139,11 @@ export async function adminPage(app, me) {
             h("button", { type: "button", class: "small danger", onclick: () => revoke(t.name) }, "revoke")] : null));
       }));
   };
-  const showLink = (title, link, secret) => setChildren(created, (
+  const showLink = (title, link, secret) => setChildren(created,
     h("p", {}, title), h("div", { class: "secret", id: "login-link", text: link }),
     h("p", {}, h("button", { type: "button", onclick: () => navigator.clipboard?.writeText(link).then(() => toast("Copied")) }, "Copy link"),
       h("span", { class: "muted", text: " The link works once, within a day. Send it to the person; it never holds the token itself." })),
-    secret ? h("details", {}, h("summary", { text: "API token (for scripts: Authorization: Bearer …), shown once" }), h("div", { class: "secret", id: "api-token", text: secret })) : null));
+    secret ? h("details", {}, h("summary", { text: "API token (for scripts: Authorization: Bearer …), shown once" }), h("div", { class: "secret", id: "api-token", text: secret })) : null);
   const newLink = async (name) => {
     try {
       const r = await api("POST", `/api/tokens/${encodeURIComponent(name)}/link`);
