@@ -64,16 +64,24 @@ export type Served = { item: { id: string } | null; lease: string; kind: "label"
 /** A token's secret, made as `alfamix token create` makes it. */
 export const newToken = (store: Store, name: string, role: Role = "annotator", projectId: number | null = null) => store.tokens.create(name, role, projectId).secret;
 
+/** What a logged-in page sends with its API calls: the session cookie and the page key. */
+export interface Session {
+  cookie: string;
+  "x-alfamix-page": string;
+}
+
 /**
  * Log a browser-less client in as the token behind `code` (the login link's two steps: the page,
- * then its form's POST from this origin); the session cookie.
+ * then its form's POST from this origin); the session cookie and the page key from the redirect.
  */
-export async function loginCookie(url: string, code: string): Promise<string> {
+export async function loginCookie(url: string, code: string): Promise<Session> {
   const page = await fetch(`${url}/login?code=${encodeURIComponent(code)}`);
   if (page.status !== 200) throw new Error(`login page: ${page.status}`);
   const posted = await fetch(`${url}/login`, { method: "POST", redirect: "manual", headers: { origin: url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ code }).toString() });
   if (posted.status !== 303) throw new Error(`login: ${posted.status} ${await posted.text()}`);
-  return posted.headers.get("set-cookie")!.split(";")[0];
+  const key = /#k=([\w-]+)$/.exec(posted.headers.get("location") ?? "")?.[1];
+  if (!key) throw new Error(`login: no page key in ${posted.headers.get("location")}`);
+  return { cookie: posted.headers.get("set-cookie")!.split(";")[0], "x-alfamix-page": key };
 }
 
 /** Poll until `check` holds (the retrain thread works on its own time); fails after `ms`. */

@@ -12,7 +12,7 @@ import { databaseFiles, readMedia } from "../src/serve/media.js";
 import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
-import { CLASSES, client, eventually, loginCookie, newToken, writePool, type Served } from "./serve-helpers.js";
+import { CLASSES, client, eventually, loginCookie, newToken, writePool, type Served, type Session } from "./serve-helpers.js";
 import { tempDir } from "./helpers.js";
 
 const dir = tempDir();
@@ -69,8 +69,9 @@ function rawRequest(url: string, method: string, path: string, headers: Record<s
   });
 }
 /** A cookie-authenticated request as a page of `origin` would send it. */
-const fromPage = (cookie: string, origin: string | undefined, method: string, path: string, body: string, type = "application/json") =>
-  fetch(server.url + path, { method, headers: { cookie, "content-type": type, ...(origin ? { origin } : {}) }, body });
+const fromPage = (session: Session, origin: string | undefined, method: string, path: string, body: string, type = "application/json") =>
+  fetch(server.url + path, { method, headers: { ...session, "content-type": type, ...(origin ? { origin } : {}) }, body });
+const me = (headers: Record<string, string>) => fetch(`${server.url}/api/me`, { headers });
 
 test("1. import is an admin action; the annotator on a label is the token, never a field of the body", async () => {
   await ready("main");
@@ -109,12 +110,12 @@ test("3. token lifecycle: list without secrets, revoke (bearer and sessions die 
 
   const made = await api(admin).post<{ token: string; login: string }>("/api/tokens", { name: "temp", role: "annotator", expires: "30d" });
   assert.equal(made.status, 201);
-  const cookie = await loginCookie(server.url, code(made.body.login));
-  assert.equal((await fetch(`${server.url}/api/me`, { headers: { cookie } })).status, 200);
+  const session = await loginCookie(server.url, code(made.body.login));
+  assert.equal((await me({ ...session })).status, 200);
   assert.equal((await api(made.body.token).get("/api/me")).status, 200);
   assert.equal((await api(admin).delete("/api/tokens/temp")).status, 200);
   assert.equal((await api(made.body.token).get("/api/me")).status, 401, "a revoked token stops at once");
-  assert.equal((await fetch(`${server.url}/api/me`, { headers: { cookie } })).status, 401, "and so does every session made from it");
+  assert.equal((await me({ ...session })).status, 401, "and so does every session made from it");
   assert.equal((await api(admin).delete("/api/tokens/temp")).status, 404, "revoking twice says so");
   assert.equal((await api(admin).post("/api/tokens", { name: "x", role: "annotator", expires: "soon" })).status, 400);
 
@@ -132,11 +133,11 @@ test("3. token lifecycle: list without secrets, revoke (bearer and sessions die 
     store.close();
   }
 
-  const bobCookie = await loginCookie(server.url, await linkFor("bob"));
-  const out = await fetch(`${server.url}/logout`, { method: "POST", redirect: "manual", headers: { cookie: bobCookie, origin: server.url } });
+  const bobs = await loginCookie(server.url, await linkFor("bob"));
+  const out = await fetch(`${server.url}/logout`, { method: "POST", redirect: "manual", headers: { cookie: bobs.cookie, origin: server.url } });
   assert.equal(out.status, 303);
   assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0/);
-  assert.equal((await fetch(`${server.url}/api/me`, { headers: { cookie: bobCookie } })).status, 401, "the old cookie is refused after logout");
+  assert.equal((await me({ ...bobs })).status, 401, "the old cookie is refused after logout");
 });
 
 test("4. login links hold a single-use code, not the token; another page cannot switch a browser's session", async () => {
@@ -148,10 +149,18 @@ test("4. login links hold a single-use code, not the token; another page cannot 
   assert.equal((await fetch(link)).status, 200, "looking at the link does not use it up (link scanners)");
   // Login CSRF: a page on another origin posts its own code to switch the victim's session.
   const victim = await loginCookie(server.url, await linkFor("bob"));
-  const attack = await fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { cookie: victim, origin: "http://127.0.0.1:1", "content-type": "application/x-www-form-urlencoded" }, body: `code=${code(link)}` });
+  const attack = await fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { cookie: victim.cookie, origin: "http://127.0.0.1:1", "content-type": "application/x-www-form-urlencoded" }, body: `code=${code(link)}` });
   assert.equal(attack.status, 403);
-  assert.equal(((await (await fetch(`${server.url}/api/me`, { headers: { cookie: victim } })).json()) as { name: string }).name, "bob", "the victim is still bob");
-  await loginCookie(server.url, code(link));
+  assert.equal(((await (await me({ ...victim })).json()) as { name: string }).name, "bob", "the victim is still bob");
+  // Cookie tossing: a page on another port pushes its own session cookie into the victim's
+  // browser (cookies are not kept apart by port). Without that session's page key, which only
+  // pages of this origin hold, the cookie opens nothing.
+  const planted = await loginCookie(server.url, code(link));
+  assert.equal((await me({ cookie: planted.cookie, "x-alfamix-page": victim["x-alfamix-page"] })).status, 401);
+  assert.equal((await me({ cookie: planted.cookie })).status, 401, "nor without a key");
+  assert.equal((await me({ ...planted })).status, 200, "with its own key it is a session");
+  // A request another origin's page makes (an <img> of /next would lease items) is refused.
+  assert.equal((await me({ ...victim, "sec-fetch-site": "same-site" })).status, 403);
   assert.equal((await fetch(link)).status, 401, "a used code is refused");
   const store = new Store(db);
   const expired = store.tokens.createLoginCode(store.tokens.byName("alice")!.id, -1);
@@ -162,6 +171,7 @@ test("4. login links hold a single-use code, not the token; another page cannot 
 test("5. CSRF from the same site: a cookie-authenticated change needs this origin and JSON", async () => {
   const cookie = await loginCookie(server.url, await linkFor("alice"));
   const served = await next(alice);
+  assert.equal((await fetch(`${server.url}/api/projects/main/next`, { headers: { cookie: cookie.cookie, "sec-fetch-site": "same-site" } })).status, 403, "an <img> on another port cannot lease");
   const body = JSON.stringify({ item: served.item!.id, label: "ant", lease: served.lease });
   const port = Number(new URL(server.url).port);
   const sibling = `http://127.0.0.1:${port === 65535 ? port - 1 : port + 1}`;

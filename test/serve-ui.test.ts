@@ -180,14 +180,17 @@ test("a page on another port of the same host cannot label through the annotator
   await page.waitForSelector(".item-id");
   // A third item held by the annotator (the page holds two): its id and lease, as an attacker might learn them.
   const { item, lease } = await page.evaluate(async () => {
-    const served = await (await fetch("/api/projects/fast/next")).json();
+    const served = await (await fetch("/api/projects/fast/next", { headers: { "x-alfamix-page": localStorage.getItem("alfamix.page-key") ?? "" } })).json();
     return { item: served.item.id as string, lease: served.lease as string };
   });
   const before = (await exportedLabels("fast")).size;
+  const leased = async () => (await client(server.url, people.root).get<{ leased: number }>("/api/projects/fast/status")).body.leased;
+  const leasedBefore = await leased();
   const target = `${server.url}/api/projects/fast/labels`;
   const attacker = createServer((_, response) => {
     response.writeHead(200, { "content-type": "text/html" });
-    response.end(`<!doctype html><form id=f method=post action="${target}" enctype=text/plain><input name='{"item":"${item}","label":"ant","lease":"${lease}","x":"' value='"}'></form>
+    response.end(`<!doctype html><img src="${server.url}/api/projects/fast/next"><img src="${server.url}/api/projects/fast/next?2">
+      <form id=f method=post action="${target}" enctype=text/plain><input name='{"item":"${item}","label":"ant","lease":"${lease}","x":"' value='"}'></form>
       <script>fetch(${JSON.stringify(target)}, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body: JSON.stringify({ item: ${JSON.stringify(item)}, label: "ant", lease: ${JSON.stringify(lease)} }) })
         .finally(() => document.getElementById("f").submit());</script>`);
   });
@@ -207,6 +210,7 @@ test("a page on another port of the same host cannot label through the annotator
     await evilPage.waitForTimeout(200);
     assert.deepEqual(answers.sort(), ["document 403", "fetch net::ERR_BLOCKED_BY_RESPONSE.NotSameOrigin"], "both were sent, and refused");
     assert.equal((await exportedLabels("fast")).size, before, "nothing was written");
+    assert.equal(await leased(), leasedBefore, "its <img> of /next leased nothing");
     await evilPage.close();
   } finally {
     attacker.close();

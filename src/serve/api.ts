@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodePng } from "../data/images/png.js";
-import { requireAccess, projectFor, visibleProjects, type Access } from "./auth.js";
+import { requireAccess, projectFor, visibleProjects, type Access, type Caller } from "./auth.js";
 import { itemMedia } from "./display.js";
 import { EXCHANGE_FORMATS, exportLabels, parseImport, type ExchangeFormat } from "./exchange.js";
 import { badRequest, Fields, HttpError, MEDIA_CSP, notFound, readBody, readJsonObject, sendJson } from "./http.js";
@@ -41,6 +41,8 @@ interface Route {
   /** Segments after /api/; ":name" matches one segment. */
   path: string;
   access: Access;
+  /** An image the page loads with <img>: no page key can come with it (see pageKey). */
+  image?: true;
   /** 201 for creations; a handler that answers by itself returns undefined. */
   status?: number;
   handler: (call: Call) => unknown;
@@ -135,7 +137,7 @@ const ROUTES: Route[] = [
     const format = exchangeFormat(query);
     return service.importLabels(token, parseImport(format, await readBody(request)), format);
   }),
-  projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
+  { ...projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
     let body: Buffer | Uint8Array, type: string, svg = false;
     if (project.display.kind === "pixels") {
       body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
@@ -151,11 +153,11 @@ const ROUTES: Route[] = [
     });
     response.end(body);
     return undefined;
-  }),
+  }), image: true },
 ];
 
 /** Answer an /api/ request: find its route, check the caller's role, run it (the caller maps errors). */
-export async function routeApi(host: ApiHost, request: IncomingMessage, response: ServerResponse, segments: string[], query: URLSearchParams, token: Token | undefined): Promise<void> {
+export async function routeApi(host: ApiHost, request: IncomingMessage, response: ServerResponse, segments: string[], query: URLSearchParams, caller: Caller): Promise<void> {
   const method = request.method ?? "GET";
   const matches = ROUTES.filter((r) => {
     const pattern = r.path.split("/");
@@ -164,12 +166,14 @@ export async function routeApi(host: ApiHost, request: IncomingMessage, response
   if (matches.length === 0) throw notFound(`no API at /api/${segments.join("/")}`);
   const route = matches.find((r) => r.method === method);
   if (!route) throw new HttpError(405, `${method} is not allowed here (allowed: ${matches.map((r) => r.method).join(", ")})`);
-  const caller = requireAccess(token, route.access);
+  // A cookie without its page's key: set by another page, or this page's session was replaced.
+  if (caller.viaCookie && caller.token && !caller.pageKeyMatches && !route.image) throw new HttpError(401, "this page's session changed or is from an old version: open a login link again");
+  const token = requireAccess(caller.token, route.access);
   const params: Record<string, string> = {};
   route.path.split("/").forEach((p, i) => {
     if (p.startsWith(":")) params[p.slice(1)] = segments[i];
   });
-  const result = await route.handler({ host, request, response, query, token: caller, params });
+  const result = await route.handler({ host, request, response, query, token, params });
   if (result !== undefined) sendJson(response, route.status ?? 200, result);
 }
 

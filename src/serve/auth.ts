@@ -1,27 +1,49 @@
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { badRequest, forbidden, HttpError, notFound } from "./http.js";
 import type { Project, Store, Token } from "./store/store.js";
 
 export const SESSION_COOKIE = "alfamix_session";
+/** Over HTTPS: a __Host- cookie cannot be set by a sibling subdomain, nor without Secure. */
+export const SECURE_SESSION_COOKIE = "__Host-alfamix_session";
 
 /** The caller: who (a token) and how (a bearer header, or the browser's session cookie). */
 export interface Caller {
   token: Token | undefined;
   /** Whether the credential came with the request by itself (a cookie): then it needs the CSRF checks. */
   viaCookie: boolean;
-  /** The session's secret, when the caller came in with one. */
-  session?: string;
+  /** Whether a cookie's request also carried the page key of its session (see pageKey). */
+  pageKeyMatches: boolean;
 }
+
+/** The header in which the app sends its page key. */
+export const PAGE_KEY_HEADER = "x-alfamix-page";
+
+/**
+ * A session's page key: the app keeps it in localStorage, which only pages of this origin (this
+ * scheme, host and port) can read, and sends it with every API call. Cookies are not kept apart
+ * by port: a page on another port of the same host can push a session cookie of its own into the
+ * browser (or read ours on its own port), but it cannot know or set the key, so such a cookie
+ * opens nothing.
+ */
+export const pageKey = (sessionSecret: string) => createHash("sha256").update(`page:${sessionSecret}`).digest("base64url").slice(0, 32);
 
 /** `Authorization: Bearer TOKEN` (API clients), else the session cookie (the browser). */
 export function authenticate(store: Store, request: IncomingMessage): Caller {
   const header = request.headers.authorization;
   if (header) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return { token: m ? store.tokens.bySecret(m[1]) : undefined, viaCookie: false };
+    return { token: m ? store.tokens.bySecret(m[1]) : undefined, viaCookie: false, pageKeyMatches: false };
   }
-  const session = cookies(request)[SESSION_COOKIE];
-  return session ? { token: store.tokens.bySession(session), viaCookie: true, session } : { token: undefined, viaCookie: false };
+  const session = sessionOf(request);
+  if (!session) return { token: undefined, viaCookie: false, pageKeyMatches: false };
+  return { token: store.tokens.bySession(session), viaCookie: true, pageKeyMatches: request.headers[PAGE_KEY_HEADER] === pageKey(session) };
+}
+
+/** The session cookie's secret (under the __Host- name over HTTPS), if any. */
+export function sessionOf(request: IncomingMessage): string | undefined {
+  const jar = cookies(request);
+  return jar[SECURE_SESSION_COOKIE] ?? jar[SESSION_COOKIE];
 }
 
 /** The request's cookies; a malformed %-escape is a 400. */
@@ -45,10 +67,10 @@ export function cookies(request: IncomingMessage): Record<string, string> {
  */
 export function sessionCookie(secret: string, expiresAt: number, secure: boolean): string {
   const seconds = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
-  return `${SESSION_COOKIE}=${encodeURIComponent(secret)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${seconds}${secure ? "; Secure" : ""}`;
+  return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${encodeURIComponent(secret)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${seconds}${secure ? "; Secure" : ""}`;
 }
 
-export const clearedCookie = (secure: boolean) => `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? "; Secure" : ""}`;
+export const clearedCookie = (secure: boolean) => `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? "; Secure" : ""}`;
 
 /** Who may call a route: any token, a reviewer (or admin), or an admin only. */
 export type Access = "token" | "reviewer" | "admin";

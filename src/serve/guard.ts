@@ -73,6 +73,16 @@ export class RequestGuard {
     if (request.headers["sec-fetch-site"] === "same-origin") return;
     throw forbidden("refused: a request authenticated by cookie must come from a page of this site (Origin or Sec-Fetch-Site), so that other pages cannot send it");
   }
+
+  /**
+   * 403 for a request the browser says another site or origin started (an <img> on a page of
+   * another port fetching /next would lease items). Address-bar visits ("none") and this origin's
+   * own pages pass; clients that send no Sec-Fetch-Site are judged by the other checks.
+   */
+  checkFetchSite(request: IncomingMessage): void {
+    const site = request.headers["sec-fetch-site"];
+    if (site !== undefined && site !== "same-origin" && site !== "none") throw forbidden(`refused: this was requested by a page of another origin (Sec-Fetch-Site: ${site})`);
+  }
 }
 
 const bracket = (address: string) => (address.includes(":") && !address.startsWith("[") ? `[${address}]` : address).toLowerCase();

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, resolve } from "node:path";
 import { ConflictError, UserError } from "../errors.js";
 import { routeApi, type ApiHost } from "./api.js";
-import { authenticate, clearedCookie, cookies, SESSION_COOKIE, sessionCookie } from "./auth.js";
+import { authenticate, clearedCookie, pageKey, sessionCookie, sessionOf } from "./auth.js";
 import { createProjectInChild } from "./create-project-worker.js";
 import { RequestGuard } from "./guard.js";
 import { badRequest, HttpError, readBody, SECURITY_HEADERS, sendHtml, sendJson } from "./http.js";
@@ -123,8 +123,11 @@ export class LabelServer implements ApiHost {
       if (path.startsWith("/api/")) {
         const segments = path.slice("/api/".length).split("/").map(decodeSegment);
         const caller = authenticate(this.store, request);
-        if (caller.viaCookie && !isSafeMethod(request.method)) this.guard.checkSameOrigin(request);
-        return await routeApi(this, request, response, segments, url.searchParams, caller.token);
+        if (caller.viaCookie) {
+          this.guard.checkFetchSite(request);
+          if (!isSafeMethod(request.method)) this.guard.checkSameOrigin(request);
+        }
+        return await routeApi(this, request, response, segments, url.searchParams, caller);
       }
       if (!isSafeMethod(request.method)) throw new HttpError(405, `${request.method} is not allowed here`);
       serveAsset(path, response);
@@ -160,7 +163,7 @@ export class LabelServer implements ApiHost {
       const code = url.searchParams.get("code") ?? "";
       const token = code ? this.store.tokens.peekLoginCode(code) : undefined;
       if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
-      const session = cookies(request)[SESSION_COOKIE];
+      const session = sessionOf(request);
       const current = session ? this.store.tokens.bySession(session) : undefined;
       return sendHtml(response, 200, loginPage({ code, next: safeNext(url.searchParams.get("next")), name: token.name, role: token.role, current: current?.name }));
     }
@@ -169,13 +172,14 @@ export class LabelServer implements ApiHost {
     const form = new URLSearchParams(await readBody(request));
     const token = this.store.tokens.takeLoginCode(form.get("code") ?? "");
     if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
-    const old = cookies(request)[SESSION_COOKIE];
+    const old = sessionOf(request);
     const session = this.store.transaction(() => {
       if (old) this.store.tokens.deleteSession(old);
       this.store.audit.append(token, "login");
       return this.store.tokens.createSession(token.id);
     });
-    response.writeHead(303, { location: safeNext(form.get("next")), "set-cookie": sessionCookie(session.secret, session.expiresAt, this.guard.isHttps(request)), "cache-control": "no-store" });
+    // The page key rides in the fragment: the browser keeps it on the redirect, and no server or log sees it.
+    response.writeHead(303, { location: `${safeNext(form.get("next"))}#k=${pageKey(session.secret)}`, "set-cookie": sessionCookie(session.secret, session.expiresAt, this.guard.isHttps(request)), "cache-control": "no-store" });
     response.end();
   }
 
@@ -184,7 +188,7 @@ export class LabelServer implements ApiHost {
     if (request.method === "GET" || request.method === "HEAD") return sendHtml(response, 200, logoutPage());
     if (request.method !== "POST") throw new HttpError(405, `${request.method} is not allowed here`);
     this.guard.checkSameOrigin(request);
-    const session = cookies(request)[SESSION_COOKIE];
+    const session = sessionOf(request);
     if (session) {
       const token = this.store.tokens.bySession(session);
       this.store.transaction(() => {

@@ -1,5 +1,5 @@
 // The labelling service's pages: one small app, routed by path, talking only to /api.
-import { api, h, setChildren } from "./util.js";
+import { api, forgetPageKey, h, setChildren, takePageKey } from "./util.js";
 import { adminPage, projectPage, projectsPage } from "./pages.js";
 import { reviewPage } from "./review.js";
 import { labelPage } from "./label.js";
@@ -7,6 +7,7 @@ import { labelPage } from "./label.js";
 const app = document.getElementById("app");
 
 async function start() {
+  takePageKey();
   let me;
   try {
     me = await api("GET", "/api/me");
@@ -23,7 +24,7 @@ async function start() {
     me.role === "admin" ? h("a", { href: "/admin", text: "Admin" }) : null,
     h("span", { class: "who" }, `${me.name} · ${me.role}`),
     // Logging out is a POST from this page (a link could be followed by another site's page).
-    h("form", { method: "post", action: "/logout", class: "logout" }, h("button", { type: "submit", class: "link", text: "log out" })));
+    h("form", { method: "post", action: "/logout", class: "logout", onsubmit: forgetPageKey }, h("button", { type: "submit", class: "link", text: "log out" })));
   const path = location.pathname;
   const project = /^\/p\/([^/]+)(\/label|\/review)?$/.exec(path);
   if (project && project[2] === "/label") return labelPage(app, decodeURIComponent(project[1]));
@@ -35,4 +36,4 @@ async function start() {
   return projectsPage(app, me);
 }
 
-start();
+start().catch((e) => setChildren(app, h("div", { class: "card" }, h("h1", { text: "Something went wrong" }), h("p", { text: e.message }), h("p", {}, h("a", { href: "/", text: "Back to the projects" })))));

@@ -3,7 +3,7 @@
 // digits), Enter accepts the model's guess, s skips, z undoes your last label, / filters classes.
 // Keystrokes queue: pressed faster than the server answers, each still applies, in order, to the
 // item on screen when its turn comes.
-import { api, classKeys, h, percent, projectPath, setChildren, toast } from "./util.js";
+import { api, classKeys, h, pageHeaders, percent, projectPath, setChildren, toast } from "./util.js";
 
 const AHEAD = 2; // the item shown and the one after it, both leased
 const HEARTBEAT_MS = 30000;
@@ -192,7 +192,8 @@ export async function labelPage(app, name) {
       showCounters();
       toast(`${current.item.id}: ${value}`);
     } catch (e) {
-      if (e.status === undefined) ahead.unshift(current); // the request never arrived: keep the item
+      // Not saved (no server, logged out, a server error): the item stays on screen.
+      if (e.status === undefined || e.status === 401 || e.status >= 500) ahead.unshift(current);
       throw e;
     } finally {
       await fill().catch(() => undefined);
@@ -263,7 +264,7 @@ export async function labelPage(app, name) {
   }, HEARTBEAT_MS);
   addEventListener("pagehide", () => {
     for (const s of ahead) {
-      fetch(projectPath(name, "/release"), { method: "POST", keepalive: true, credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify({ item: s.item.id, lease: s.lease }) });
+      fetch(projectPath(name, "/release"), { method: "POST", keepalive: true, credentials: "same-origin", headers: { ...pageHeaders(), "content-type": "application/json" }, body: JSON.stringify({ item: s.item.id, lease: s.lease }) });
     }
   });
   // With nothing to show, look again now and then (a retrain may bring a batch).

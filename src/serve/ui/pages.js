@@ -1,6 +1,6 @@
 // The projects list, a project's page (counters, the live accuracy curve, class counts,
 // agreement) and the admin page (tokens, projects, the audit log).
-import { api, classKeys, h, percent, projectPath, setChildren, toast } from "./util.js";
+import { api, classKeys, download, h, percent, projectPath, setChildren, toast } from "./util.js";
 
 export async function projectsPage(app, me) {
   const projects = await api("GET", "/api/projects");
@@ -49,8 +49,11 @@ export async function projectPage(app, name, me) {
         // A small n is said, with its interval: "100%" alone at n = 2 would claim too much.
         stat(estimate ? `${percent(estimate.accuracy, 0)} (n = ${estimate.n})` : "–", estimate ? `accuracy est., 95% ${percent(estimate.low, 0)}–${percent(estimate.high, 0)}` : "accuracy (no estimate yet)", "estimate"),
         h("div", { class: "stat" }, h("b", {}, status.retraining ? h("span", { class: "spinner" }) : "idle"), h("span", { text: status.retraining ? "retraining" : "retrainer" }))),
-      h("p", { class: "muted flush" }, "Export labels: ",
-        ["csv", "jsonl", "labelstudio"].map((f, i) => [i ? " · " : "", h("a", { href: projectPath(name, `/export?format=${f}`), text: f === "labelstudio" ? "Label Studio" : f.toUpperCase() })]))));
+      reviewer ? h("p", { class: "muted flush" }, "Export labels: ",
+        ["csv", "jsonl", "labelstudio"].map((f, i) => [i ? " · " : "", h("a", { href: "#", class: "export", onclick: (e) => {
+          e.preventDefault();
+          download(projectPath(name, `/export?format=${f}`), `${name}-labels.${f === "labelstudio" ? "json" : f}`).catch((err) => toast(err.message, true));
+        }, text: f === "labelstudio" ? "Label Studio" : f.toUpperCase() })])) : null));
     setChildren(curve, h("h2", { text: "Live accuracy estimate" }),
       h("p", { class: "muted", text: "Each batch holds a few items drawn at random. The model's guesses on them, made before anyone labelled them, estimate its accuracy without bias: each point is a run of such items, with its 95% interval." }),
       accuracyChart(points));
@@ -231,7 +234,10 @@ export async function adminPage(app, me) {
     h("div", { class: "card" }, h("h2", { text: "New token" }), tokenForm, created),
     h("div", { class: "card" }, h("h2", { text: "New project" }), projectForm)),
   h("div", { class: "card" }, h("h2", { text: "Tokens" }), tokenTable),
-  h("div", { class: "card" }, h("div", { class: "row" }, h("h2", { class: "grow", text: "Audit log" }), h("a", { href: "/api/audit?limit=100000&format=jsonl", text: "export (JSONL)" })),
+  h("div", { class: "card" }, h("div", { class: "row" }, h("h2", { class: "grow", text: "Audit log" }), h("a", { href: "#", onclick: (e) => {
+      e.preventDefault();
+      download("/api/audit?limit=100000&format=jsonl", "alfamix-audit.jsonl").catch((err) => toast(err.message, true));
+    }, text: "export (JSONL)" })),
     h("p", { class: "muted", text: "Who labelled, undid, reviewed, imported, created or revoked what, and when. Append-only." }), audit, more));
   await Promise.all([showTokens(), showAudit()]);
 }

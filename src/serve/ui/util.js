@@ -1,13 +1,35 @@
 // Small helpers shared by the pages: the API, element building, messages.
 
-/** A JSON API call with the session cookie; a non-2xx answer throws its one-line error. */
+const PAGE_KEY = "alfamix.page-key";
+
+/**
+ * The session's page key: it arrives in the fragment of the login redirect (#k=…) and is kept in
+ * localStorage, which no page of another origin can read or write; every API call sends it, so a
+ * session cookie pushed in by another page opens nothing.
+ */
+export function takePageKey() {
+  const m = /(?:^#|&)k=([\w-]+)/.exec(location.hash);
+  if (m) {
+    localStorage.setItem(PAGE_KEY, m[1]);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+export const forgetPageKey = () => localStorage.removeItem(PAGE_KEY);
+export const pageHeaders = () => ({ "x-alfamix-page": localStorage.getItem(PAGE_KEY) ?? "" });
+
+/** A JSON API call with the session cookie and the page key; a non-2xx answer throws its one-line error. */
 export async function api(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    credentials: "same-origin",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      credentials: "same-origin",
+      headers: { ...pageHeaders(), ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+  } catch {
+    throw new Error("The server cannot be reached; nothing was saved. Check the connection and try again.");
+  }
   const text = await response.text();
   let data;
   try {
@@ -16,11 +38,26 @@ export async function api(method, path, body) {
     data = text;
   }
   if (!response.ok) {
-    const error = new Error((data && data.error) || `${response.status} ${response.statusText}`);
+    const message = response.status === 401 && path !== "/api/me"
+      ? "You are logged out (your access was revoked or expired, or you logged in elsewhere): open a new login link. Nothing was saved."
+      : (data && data.error) || `${response.status} ${response.statusText}`;
+    const error = new Error(message);
     error.status = response.status;
     throw error;
   }
   return data;
+}
+
+/** Download an API file (an export) with the page key, as a file of `name`. */
+export async function download(path, name) {
+  const response = await fetch(path, { credentials: "same-origin", headers: pageHeaders() });
+  if (!response.ok) throw new Error(((await response.json().catch(() => null)) ?? {}).error ?? `${response.status} ${response.statusText}`);
+  const url = URL.createObjectURL(await response.blob());
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 /** h("div", { class: "x", onclick }, child, "text", …): an element. */
