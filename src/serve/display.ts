@@ -8,6 +8,9 @@ export type ItemDisplay =
   | { kind: "text"; text: string }
   | { kind: "features"; dim: number; norm: number; min: number; max: number; mean: number; neighbours: { id: string; label: string; distance: number }[] };
 
+/** The nearest labelled items are looked for among the most recent this many (a large project would make every /next slow). */
+const NEIGHBOUR_SEARCH = 20000;
+
 /** Texts longer than this are cut for the page (the page scrolls what it gets). */
 const MAX_TEXT = 100_000;
 
@@ -63,8 +66,9 @@ function featureSummary(pool: Matrix, row: number, labeledRows: Map<number, stri
   // The three nearest other labelled items (Euclidean), to show what it resembles. Never the item
   // itself: on a second look that would show its first label.
   const nearest: { row: number; distance: number }[] = [];
+  let skip = labeledRows.size - NEIGHBOUR_SEARCH;
   for (const r of labeledRows.keys()) {
-    if (r === row) continue;
+    if (skip-- > 0 || r === row) continue;
     const y = pool.data.subarray(r * d, (r + 1) * d);
     let dist = 0;
     for (let j = 0; j < d; j++) dist += (x[j] - y[j]) ** 2;

@@ -6,7 +6,7 @@ import type { LabelRow, Project } from "./store/store.js";
 export const EXCHANGE_FORMATS = ["csv", "jsonl", "labelstudio"] as const;
 export type ExchangeFormat = (typeof EXCHANGE_FORMATS)[number];
 
-type ExportedLabel = LabelRow & { id: string };
+export type ExportedLabel = LabelRow & { id: string };
 
 /**
  * A CSV cell. One that a spreadsheet would run as a formula (starting with =, +, -, @, tab or
@@ -22,27 +22,40 @@ export function csvCell(text: string): string {
 /** A cell as exported by csvCell, back to its text. */
 export const uncsvCell = (text: string) => (/^'+[=+\-@\t\r]/.test(text) ? text.slice(1) : text);
 
+/** How an export is written: its type, what opens and closes it, and each label as text. */
+export interface ExportWriter {
+  contentType: string;
+  extension: string;
+  head: string;
+  /** The `index`-th label (from 0), with its separator from the one before. */
+  row(label: ExportedLabel, index: number): string;
+  tail: string;
+}
+
 /**
  * Labels as CSV (id,label,annotator,time), JSONL (the same fields) or Label Studio tasks (one per
  * labelled item, the label as a `choices` annotation and the model's guess shown at the time as
- * a prediction with its score and model_version).
+ * a prediction with its score and model_version). Written a label at a time, so that a large
+ * export can be streamed.
  */
-export function exportLabels(format: ExchangeFormat, labels: ExportedLabel[], project: Project): { contentType: string; body: string } {
+export function exportWriter(format: ExchangeFormat, project: Project): ExportWriter {
   const time = (l: ExportedLabel) => new Date(l.createdAt).toISOString();
   if (format === "csv") {
-    return { contentType: "text/csv; charset=utf-8", body: ["id,label,annotator,time", ...labels.map((l) => [csvCell(l.id), csvCell(l.label), csvCell(l.annotator), time(l)].join(","))].join("\n") + "\n" };
+    return { contentType: "text/csv; charset=utf-8", extension: "csv", head: "id,label,annotator,time\n", tail: "", row: (l) => `${[csvCell(l.id), csvCell(l.label), csvCell(l.annotator), time(l)].join(",")}\n` };
   }
   if (format === "jsonl") {
-    return { contentType: "application/x-ndjson; charset=utf-8", body: labels.map((l) => JSON.stringify({ id: l.id, label: l.label, annotator: l.annotator, time: time(l) }) + "\n").join("") };
+    return { contentType: "application/x-ndjson; charset=utf-8", extension: "jsonl", head: "", tail: "", row: (l) => `${JSON.stringify({ id: l.id, label: l.label, annotator: l.annotator, time: time(l) })}\n` };
   }
   const choice = (label: string) => [{ from_name: "label", to_name: "item", type: "choices", value: { choices: [label] } }];
-  const tasks = labels.map((l, i) => ({
-    id: i + 1,
-    data: { item: l.id, project: project.name },
-    annotations: [{ result: choice(l.label), completed_by: l.annotator, created_at: time(l) }],
-    predictions: l.predicted === null ? [] : [{ model_version: `${project.name}@${l.modelVersion}`, score: l.confidence, result: choice(l.predicted) }],
-  }));
-  return { contentType: "application/json; charset=utf-8", body: JSON.stringify(tasks) + "\n" };
+  return {
+    contentType: "application/json; charset=utf-8", extension: "json", head: "[", tail: "]\n",
+    row: (l, i) => (i ? "," : "") + JSON.stringify({
+      id: i + 1,
+      data: { item: l.id, project: project.name },
+      annotations: [{ result: choice(l.label), completed_by: l.annotator, created_at: time(l) }],
+      predictions: l.predicted === null ? [] : [{ model_version: `${project.name}@${l.modelVersion}`, score: l.confidence, result: choice(l.predicted) }],
+    }),
+  };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -73,8 +73,14 @@ export class ProjectService {
   private retraining?: Promise<void>;
   private readonly rng: Rng;
   private closed = false;
-  /** The labelled rows and their labels, kept in step with the store, for neighbours. */
-  private labeledRows = new Map<number, string>();
+  /**
+   * The labelled rows and their labels, and the count per class, kept in step with the store (the
+   * only writer is this service): status and the neighbours read them instead of scanning labels.
+   */
+  private readonly labeledRows = new Map<number, string>();
+  private readonly classCounts = new Map<string, number>();
+  /** The live accuracy estimate, until a random-share label changes. */
+  private curve?: AccuracyPoint[];
 
   private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void, private readonly readMedia: ReadMedia) {
     this.rng = new Rng(project.config.seed).child("serve");
@@ -90,7 +96,7 @@ export class ProjectService {
     service.pool = matrix(project.size, project.dim, data);
     const weights = store.latestWeights(project.id);
     if (weights) service.useModel(weights.version, weights.params);
-    rows.forEach((r, i) => service.labeledRows.set(r, labels[i]));
+    rows.forEach((r, i) => service.remember(r, labels[i]));
     service.maybeRetrain();
     return service;
   }
@@ -132,7 +138,7 @@ export class ProjectService {
       this.maybeRetrain(true);
       const [row] = this.store.freeRowsFrom(pid, this.rng.int(this.project.size), 1, now);
       if (row === undefined) {
-        const unlabeled = this.project.size - this.store.labelCount(pid);
+        const unlabeled = this.project.size - this.labeledRows.size;
         return { item: null, reason: unlabeled === 0 ? "nothing to label: every item has a label" : `every one of the ${unlabeled} unlabelled items is being labelled by someone else; try again in a moment` };
       }
       entry = { row, score: null, why: JSON.stringify({ strategy: "any free item while the model retrains" } satisfies Why), random: false, modelVersion: 0 };
@@ -198,7 +204,7 @@ export class ProjectService {
   label(token: Token, input: LabelInput): { ok: true; labeled: number; repeated: boolean } {
     const pid = this.id, row = this.rowOf(input.item);
     this.checkClass(input.label);
-    const done = (repeated: boolean) => ({ ok: true as const, labeled: this.store.labelCount(pid), repeated });
+    const done = (repeated: boolean) => ({ ok: true as const, labeled: this.labeledRows.size, repeated });
     const check = this.store.reviews.check(pid, row);
     if (check && check.tokenId === token.id) {
       if (check.label === input.label) return done(true);
@@ -225,7 +231,8 @@ export class ProjectService {
       if (this.wantsSecondLook(row)) this.store.reviews.addCheck(pid, row, { tokenId: token.id, annotator: token.name, label: input.label });
       this.store.audit.append(token, "label", { project: this.project.name, item: input.item }, { label: input.label, guess: lease.predicted });
     });
-    this.labeledRows.set(row, input.label);
+    this.remember(row, input.label);
+    if (lease.random) this.curve = undefined;
     this.maybeRetrain();
     return done(false);
   }
@@ -336,7 +343,8 @@ export class ProjectService {
       this.store.audit.append(token, "undo", where, { label: existing.label, by: existing.annotator });
       lease = this.grant(token, { row, why: JSON.stringify({ strategy: "undone" } satisfies Why), score: null, random: existing.random }, now, "label");
     });
-    this.labeledRows.delete(row);
+    this.forget(row);
+    if (existing.random) this.curve = undefined;
     return this.served(lease);
   }
 
@@ -370,7 +378,8 @@ export class ProjectService {
     } finally {
       this.store.dropImport(importId);
     }
-    labels.forEach((l, i) => this.labeledRows.set(rows[i], l.label));
+    labels.forEach((l, i) => this.remember(rows[i], l.label));
+    this.curve = undefined;
     this.maybeRetrain();
     return { imported: labels.length };
   }
@@ -403,7 +412,8 @@ export class ProjectService {
       this.store.reviews.resolve(pid, row, input.label, token.name, now);
       this.store.audit.append(token, "review", { project: this.project.name, item: input.item }, { label: input.label, first: check.firstLabel, second: check.label, previous: review.resolvedLabel });
     });
-    this.labeledRows.set(row, input.label);
+    this.remember(row, input.label);
+    this.curve = undefined;
     return { ok: true, openReviews: this.store.reviews.openReviewCount(pid) };
   }
 
@@ -422,7 +432,7 @@ export class ProjectService {
     if (this.retraining || this.closed) return;
     const pid = this.id;
     const latest = this.store.latestModel(pid);
-    const labeled = this.store.labelCount(pid);
+    const labeled = this.labeledRows.size;
     // The label that completes the classes ends the cold start at once: the first model is due.
     const coldStartOver = latest?.kind === "cold-start" && labeled > latest.labels && this.hasEveryClass();
     const due = !latest || coldStartOver || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
@@ -447,8 +457,20 @@ export class ProjectService {
   }
 
   private hasEveryClass(): boolean {
-    const counts = this.store.classCounts(this.id);
-    return this.project.classes.every((c) => counts[c]);
+    return this.project.classes.every((c) => this.classCounts.get(c));
+  }
+
+  private remember(row: number, label: string): void {
+    this.forget(row);
+    this.labeledRows.set(row, label);
+    this.classCounts.set(label, (this.classCounts.get(label) ?? 0) + 1);
+  }
+
+  private forget(row: number): void {
+    const old = this.labeledRows.get(row);
+    if (old === undefined) return;
+    this.labeledRows.delete(row);
+    this.classCounts.set(old, this.classCounts.get(old)! - 1);
   }
 
   private useModel(version: number, params: Float32Array): void {
@@ -463,8 +485,8 @@ export class ProjectService {
   status(token: Token): ProjectStatus {
     const pid = this.id;
     const curve = this.accuracyCurve();
-    const classCounts = this.store.classCounts(pid);
-    const coldStart = this.project.classes.some((c) => !classCounts[c]);
+    const classCounts = Object.fromEntries(this.project.classes.map((c) => [c, this.classCounts.get(c) ?? 0]).filter(([, n]) => n));
+    const coldStart = !this.hasEveryClass();
     const retraining = this.retraining !== undefined;
     const missing = this.project.classes.filter((c) => !classCounts[c]);
     const phase = coldStart
@@ -472,7 +494,7 @@ export class ProjectService {
       : retraining ? (this.model ? "retraining on the new labels; the current batch is served meanwhile" : "training the first model; any free item is served meanwhile")
       : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
     return {
-      name: this.project.name, pool: this.project.size, labeled: this.store.labelCount(pid), queued: this.store.queueLength(pid),
+      name: this.project.name, pool: this.project.size, labeled: this.labeledRows.size, queued: this.store.queueLength(pid),
       leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining, coldStart, phase,
       lastRetrainMs: this.store.latestModel(pid)?.ms ?? null,
       accuracyEstimate: curve.length ? curve[curve.length - 1] : null,
@@ -483,6 +505,7 @@ export class ProjectService {
   }
 
   accuracyCurve(): AccuracyPoint[] {
-    return accuracyCurve(this.store.randomShareLabels(this.id));
+    this.curve ??= accuracyCurve(this.store.randomShareLabels(this.id));
+    return this.curve;
   }
 }

@@ -133,6 +133,8 @@ export const MIGRATIONS: string[] = [
   UPDATE labels SET token_id = (SELECT id FROM tokens t WHERE t.name = labels.annotator)
     WHERE source = 'annotator';
   CREATE INDEX labels_by_token ON labels (project_id, token_id, seq);
+  -- The accuracy estimate reads the random-share labels only (a tenth of them, by default).
+  CREATE INDEX labels_random ON labels (project_id, seq) WHERE random = 1;
   ALTER TABLE leases ADD COLUMN kind TEXT NOT NULL DEFAULT 'label';  -- label | check (a second, blind label)
   ALTER TABLE leases ADD COLUMN why TEXT;
   ALTER TABLE leases ADD COLUMN score REAL;

@@ -317,11 +317,33 @@ export class Store {
     return Object.fromEntries(rows.map((r) => [r.label, r.n]));
   }
 
-  /** Labels in arrival order with their item ids (for export). */
-  exportLabels(projectId: number): (LabelRow & { id: string })[] {
+  /** Labels in arrival order with their item ids, after arrival number `afterSeq`, at most `limit`; each with its `seq`. */
+  exportLabels(projectId: number, afterSeq = 0, limit = -1): (LabelRow & { id: string; seq: number })[] {
     const columns = LABEL_COLUMNS.split(", ").map((c) => `l.${c}`).join(", ");
-    return (this.sql(`SELECT i.item_id AS id, ${columns} FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row WHERE l.project_id = ? ORDER BY l.seq`).all(projectId) as (Omit<LabelRow, "random"> & { id: string; random: number })[])
+    return (this.sql(`SELECT i.item_id AS id, l.seq, ${columns} FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row
+        WHERE l.project_id = ? AND l.seq > ? ORDER BY l.seq LIMIT ?`).all(projectId, afterSeq, limit) as (Omit<LabelRow, "random"> & { id: string; seq: number; random: number })[])
       .map((r) => withRandom(r)!);
+  }
+
+  /**
+   * The project's labels a page at a time, all from one snapshot: a connection of its own in a
+   * read transaction, so that an export streamed over many turns of the event loop is consistent
+   * while labels keep coming in on the main connection.
+   */
+  *exportPages(projectId: number, pageSize: number): Generator<(LabelRow & { id: string })[]> {
+    const reader = new Store(this.path, { readonly: true });
+    try {
+      reader.db.exec("BEGIN");
+      for (let after = 0; ;) {
+        const page = reader.exportLabels(projectId, after, pageSize);
+        if (page.length === 0) return;
+        yield page;
+        after = page[page.length - 1].seq;
+      }
+    } finally {
+      if (reader.db.inTransaction) reader.db.exec("COMMIT");
+      reader.close();
+    }
   }
 
   /** Random-share labels with the guess shown, in arrival order (for the accuracy estimate). */
