@@ -43,6 +43,7 @@ test("bad input ends in one line naming the file and where, with exit status 2",
   userError(cli("simulate"), /simulate: --dataset is required/);
   userError(cli("simulate", "--dataset", "mnist", "--strategies", "random,psychic"), /unknown strategy "psychic"; known strategies: random, least-confidence/);
   userError(cli("report", dir), /no results\.jsonl with results/);
+  userError(cli("project", "create", "--labelled", "x.csv"), /unknown option '--labelled'; did you mean --labeled\?/);
 });
 
 test("simulate then report, end to end on a small dataset", () => {

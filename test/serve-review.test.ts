@@ -141,7 +141,10 @@ test("project create checks --media: none found stops, some missing is a note wi
   assert.equal(some.status, 0, some.stderr);
   assert.match(some.stderr, /note: 10 of 30 items have no file .* \(e\.g\. "item-20", "item-21", "item-22", …\)/);
   assert.match(some.stderr, /note: no labelled item yet for dog/);
-  assert.match(cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels).stderr, /note: classes from .*labeled\.csv: ant, bee, cat\. A class with no label there yet gets no key/);
+  assert.match(cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels).stderr, /note: the classes are the 3 labels found in .*labeled\.csv: ant, bee, cat\. If one is missing, delete the project/);
+  assert.match(cli("project", "delete", "--db", file, "--name", "derived").stderr, /deleted project derived: 30 items, 3 labels/);
+  userError(cli("project", "delete", "--db", file, "--name", "derived"), /no project "derived"/);
+  assert.equal(cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels, "--classes", "ant,bee,cat,dog").status, 0, "the name is free again");
 });
 
 test("serve --demo reuses its admin token and prints a fresh single-use link each start", async () => {

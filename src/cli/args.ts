@@ -36,7 +36,9 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
     const message = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
-    throw new UserError(`${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)} (see alfamix ${spec.name} --help)`);
+    const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
+    const near = unknown === undefined ? undefined : closest(unknown, Object.keys(spec.options));
+    throw new UserError(`${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)}${near ? `; did you mean --${near}?` : ""} (see alfamix ${spec.name} --help)`);
   }
   const help = parsed.values.help === true;
   const { min, max } = spec.positionals ?? { min: 0, max: 0 };
@@ -44,6 +46,26 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
     throw new UserError(`${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, found ${parsed.positionals.length}; usage: ${spec.usage}`);
   }
   return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals, help };
+}
+
+/** The option within two edits of `name` (labelled → labeled), if there is one. */
+function closest(name: string, options: string[]): string | undefined {
+  let best: string | undefined, bestDistance = 3;
+  for (const option of options) {
+    const d = editDistance(name, option);
+    if (d < bestDistance) [best, bestDistance] = [option, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length];
 }
 
 export function helpText(spec: CommandSpec): string {

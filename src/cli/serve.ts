@@ -44,7 +44,7 @@ export async function runServe(args: ParsedArgs): Promise<void> {
     const store = new Store(db);
     try {
       const status = statusLine(false);
-      await demoProject(store, (rows) => status.show(`demo: importing MNIST, ${rows}/60000 digits`));
+      await demoProject(store, (rows) => status.show(`demo: importing MNIST, ${rows}/60000 digits`, rows === 60000));
       status.done();
       // One demo admin for the life of the file; each start prints a fresh single-use link for it.
       const existing = store.tokens.byName(DEMO_TOKEN);
@@ -55,6 +55,9 @@ export async function runServe(args: ParsedArgs): Promise<void> {
   }
   const server = await LabelServer.start({ db, host, port, publicUrl, trustProxy: options.flag("trust-proxy"), maxLeases: options.int("max-leases", 3, 1, 1000), dataRoot, loginHours });
   console.log(`url: ${server.url}`);
+  if (demoToken === undefined && !server.store.tokens.list().some((t) => t.role === "admin" && t.revokedAt === null)) {
+    console.error(`note: no admin token yet; make one with: alfamix token create --db ${db} --name YOU --role admin`);
+  }
   if (demoToken !== undefined) {
     const code = server.store.tokens.createLoginCode(demoToken, loginHours);
     console.log(`login: ${loginLink(publicUrl?.replace(/\/$/, "") ?? server.url, code)}&next=/p/${DEMO_PROJECT}   (works once, for ${loginHours} h; then Start labelling: keys 0–9 label a digit, Enter accepts the model's guess, s skips, z undoes)`);
@@ -79,7 +82,7 @@ export const tokenCommand: CommandSpec = {
     role: { type: "string", placeholder: "admin|reviewer|annotator", help: "admins create projects and tokens and import; reviewers also settle disagreements; annotators label", default: "annotator" },
     project: { type: "string", placeholder: "NAME", help: "limit an annotator's or reviewer's token to one project", default: "every project" },
     expires: { type: "string", placeholder: "30d", help: "the token stops working after this long (m, h, d or w)", default: "never" },
-    url: { type: "string", placeholder: "URL", help: "the server's address, for the login link", default: "http://127.0.0.1:8080" },
+    url: { type: "string", placeholder: "URL", help: "the server's address, for the login link", default: "the address the last serve of this database printed" },
     "link-hours": { type: "string", placeholder: "H", help: "how long the login link works (it works once)", default: "24" },
   },
   positionals: { min: 1, max: 1 },
@@ -93,12 +96,14 @@ export async function runToken(args: ParsedArgs): Promise<void> {
   if (!db) throw new UserError(`token ${action}: --db FILE is required`);
   if (action !== "list" && !name) throw new UserError(`token ${action}: --name NAME is required`);
   if (action !== "create" && !existsSync(db)) throw new UserError(`token ${action}: no database ${db}`);
-  const url = (options.string("url") ?? "http://127.0.0.1:8080").replace(/\/$/, "");
-  if (!/^https?:\/\/[^/\s]+$/.test(url)) throw new UserError(`token: --url must be the server's address such as http://127.0.0.1:8080, got ${JSON.stringify(url)}`);
+  const given = options.string("url")?.replace(/\/$/, "");
+  if (given !== undefined && !/^https?:\/\/[^/\s]+$/.test(given)) throw new UserError(`token: --url must be the server's address such as http://127.0.0.1:8080, got ${JSON.stringify(given)}`);
   const hours = options.number("link-hours", 24, 0.01, 24 * 365);
   const cli = { name: "cli", id: null };
   const store = new Store(db);
   try {
+    const url = given ?? store.setting("url") ?? "http://127.0.0.1:8080";
+    const assumed = given === undefined && store.setting("url") === undefined;
     if (action === "list") return printTokens(store);
     if (action === "revoke") {
       if (!store.transaction(() => store.tokens.revoke(name!) && (store.audit.append(cli, "token-revoke", {}, { name }), true))) throw new UserError(`token revoke: no active token named ${JSON.stringify(name)} in ${db}`);
@@ -128,6 +133,7 @@ export async function runToken(args: ParsedArgs): Promise<void> {
     const code = store.tokens.createLoginCode(tokenId, hours);
     if (secret) console.log(`token: ${secret}`);
     console.log(`login: ${loginLink(url, code)}`);
+    if (assumed) console.error(`note: the server has not run on ${db} yet, so the link assumes ${url}; pass --url if it will be elsewhere`);
     console.error(secret
       ? `the token is for API clients (Authorization: Bearer …) and is shown only now; give ${name} the login link: it works once, for ${hours} h (alfamix token link makes another)`
       : `the link works once, for ${hours} h`);
@@ -146,7 +152,7 @@ function printTokens(store: Store): void {
 
 export const projectCommand: CommandSpec = {
   name: "project",
-  usage: "alfamix project create --db FILE --name NAME --pool FILE [--labeled FILE] [--classes a,b,c] [options]",
+  usage: "alfamix project create --db FILE --name NAME --pool FILE [--labeled FILE] [--classes a,b,c] [options] | alfamix project delete --db FILE --name NAME",
   summary: "Create a labelling project from a pool of embeddings (any format alfamix query reads).",
   options: {
     db: { type: "string", placeholder: "FILE", help: "the service's SQLite file (created if missing)" },
@@ -173,8 +179,10 @@ export const projectCommand: CommandSpec = {
 };
 
 export async function runProject(args: ParsedArgs): Promise<void> {
-  if (args.positionals[0] !== "create") throw new UserError(`project: unknown action ${JSON.stringify(args.positionals[0])}; usage: ${projectCommand.usage}`);
+  const action = args.positionals[0];
+  if (action !== "create" && action !== "delete") throw new UserError(`project: unknown action ${JSON.stringify(action)}; usage: ${projectCommand.usage}`);
   const options = new OptionReader("project", args.values);
+  if (action === "delete") return deleteProject(options);
   const db = options.string("db"), name = options.string("name"), pool = options.string("pool");
   if (!db || !name || !pool) throw new UserError("project create: --db FILE, --name NAME and --pool FILE are required");
   const store = new Store(db);
@@ -197,6 +205,26 @@ export async function runProject(args: ParsedArgs): Promise<void> {
     store.audit.append({ name: "cli", id: null }, "project-create", { project: project.name }, { pool: project.size, classes: project.classes });
     for (const line of notes) console.error(`note: ${line}`);
     console.error(`created project ${project.name}: ${project.size} items × ${project.dim} features, classes ${project.classes.join(", ")}, ${store.labelCount(project.id)} labelled`);
+  } finally {
+    store.close();
+  }
+}
+
+/** Delete a project with its items, labels and models (and the tokens limited to it); the audit log keeps the deletion. */
+function deleteProject(options: OptionReader): void {
+  const db = options.string("db"), name = options.string("name");
+  if (!db || !name) throw new UserError("project delete: --db FILE and --name NAME are required");
+  if (!existsSync(db)) throw new UserError(`project delete: no database ${db}`);
+  const store = new Store(db);
+  try {
+    const project = store.project(name);
+    if (!project) throw new UserError(`project delete: no project ${JSON.stringify(name)} in ${db}`);
+    const labels = store.labelCount(project.id), scoped = store.tokens.list().filter((t) => t.projectId === project.id).length;
+    store.transaction(() => {
+      store.deleteProject(project.id);
+      store.audit.append({ name: "cli", id: null }, "project-delete", { project: name }, { labels, tokens: scoped });
+    });
+    console.error(`deleted project ${name}: ${project.size} items, ${labels} labels${scoped ? `, and ${scoped} token(s) limited to it` : ""} (a server running on ${db} must be restarted)`);
   } finally {
     store.close();
   }

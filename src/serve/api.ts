@@ -62,7 +62,13 @@ const json = async (call: Call) => new Fields(await readJsonObject(call.request)
 
 /** Every route of the API, in one table: method, path, who may call it, and what it does. */
 const ROUTES: Route[] = [
-  { method: "GET", path: "me", access: "token", handler: ({ host, token }) => ({ name: token.name, role: token.role, projects: visibleProjects(token, host.store.projects()).map((p) => p.name) }) },
+  {
+    method: "GET", path: "me", access: "token", handler: ({ host, token }) => ({
+      name: token.name, role: token.role, projects: visibleProjects(token, host.store.projects()).map((p) => p.name),
+      // Where projects created in the browser may read files (admins create them).
+      ...(token.role === "admin" ? { dataRoot: host.settings.dataRoot } : {}),
+    }),
+  },
 
   { method: "GET", path: "tokens", access: "admin", handler: ({ host }) => host.store.tokens.list().map(({ id: _id, ...t }) => t) },
   { method: "POST", path: "tokens", access: "admin", status: 201, handler: async (call) => createToken(call, await json(call)) },

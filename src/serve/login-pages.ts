@@ -20,3 +20,7 @@ export function loginPage(o: { code: string; next: string; name: string; role: s
 }
 
 export const logoutPage = () => page("Log out", `<h1>Log out</h1><form method="post" action="/logout"><button class="primary" type="submit" id="logout" autofocus>Log out</button></form>`);
+
+/** A used link opened in a browser that is logged in already. */
+export const continuePage = (name: string, next: string) => page("Logged in", `<h1>You are logged in as ${escapeHtml(name)}</h1>
+<p class="muted">That login link was used already; this browser keeps its session.</p><p><a class="button primary" id="continue" href="${escapeHtml(next)}">Continue</a></p>`);

@@ -105,7 +105,7 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   const unknown = labeled?.labels.find((l) => !classes.includes(l));
   if (unknown !== undefined) throw new UserError(`${options.labeled}: the label ${JSON.stringify(unknown)} is not one of the classes ${classes.join(", ")}`);
   const note = options.onNote ?? (() => undefined);
-  if (!options.classes) note(`classes from ${options.labeled}: ${classes.join(", ")}. A class with no label there yet gets no key: name every class with --classes`);
+  if (!options.classes) note(`the classes are the ${classes.length} labels found in ${options.labeled}: ${classes.join(", ")}. If one is missing, delete the project (alfamix project delete) and name every class with --classes`);
   else {
     const unlabelled = classes.filter((c) => !labeled?.labels.includes(c));
     if (unlabelled.length) note(`no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue covers the data (k-means) and no model is trained`);

@@ -7,7 +7,7 @@ import { authenticate, clearedCookie, pageKey, sessionCookie, sessionOf } from "
 import { createProjectInChild } from "./create-project-worker.js";
 import { RequestGuard } from "./guard.js";
 import { badRequest, HttpError, readBody, SECURITY_HEADERS, sendHtml, sendJson } from "./http.js";
-import { loginPage, messagePage, logoutPage } from "./login-pages.js";
+import { continuePage, loginPage, logoutPage, messagePage } from "./login-pages.js";
 import { databaseFiles, type MediaFile } from "./media.js";
 import { MediaReader } from "./media-reader.js";
 import { ProjectService } from "./project-service.js";
@@ -66,6 +66,8 @@ export class LabelServer implements ApiHost {
     const address = server.server.address() as AddressInfo;
     server.guard = new RequestGuard({ host, port: address.port, publicUrl: options.publicUrl, trustProxy: options.trustProxy === true });
     server.url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    // Login links made on the command line point here (alfamix token create|link).
+    store.setSetting("url", options.publicUrl?.replace(/\/$/, "") ?? server.url);
     server.purgeTimer = setInterval(() => store.tokens.purgeExpired(), PURGE_MS).unref();
     return server;
   }
@@ -162,9 +164,11 @@ export class LabelServer implements ApiHost {
     if (request.method === "GET" || request.method === "HEAD") {
       const code = url.searchParams.get("code") ?? "";
       const token = code ? this.store.tokens.peekLoginCode(code) : undefined;
-      if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
       const session = sessionOf(request);
       const current = session ? this.store.tokens.bySession(session) : undefined;
+      // A bookmarked link, used already, in a browser that is still logged in: carry on.
+      if (!token && current) return sendHtml(response, 200, continuePage(current.name, safeNext(url.searchParams.get("next"))));
+      if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
       return sendHtml(response, 200, loginPage({ code, next: safeNext(url.searchParams.get("next")), name: token.name, role: token.role, current: current?.name }));
     }
     if (request.method !== "POST") throw new HttpError(405, `${request.method} is not allowed here`);

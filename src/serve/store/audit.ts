@@ -1,6 +1,6 @@
 import type { Sql } from "./sql.js";
 
-export type AuditAction = "label" | "undo" | "check" | "review" | "import" | "token-create" | "token-revoke" | "token-link" | "project-create" | "login" | "logout";
+export type AuditAction = "label" | "undo" | "check" | "review" | "import" | "token-create" | "token-revoke" | "token-link" | "project-create" | "project-delete" | "login" | "logout";
 
 export interface AuditEntry {
   id: number;

@@ -160,6 +160,16 @@ export class Store {
     return this.sqlite.transaction(fn);
   }
 
+  // --- settings
+
+  setting(key: string): string | undefined {
+    return (this.sql("SELECT value FROM settings WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.sql("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
   // --- projects and items
 
   /** Start a project's import (not visible until `finishImport`); a taken name is a UserError. */
@@ -192,6 +202,11 @@ export class Store {
         insertChunk.run(projectId, start / CHUNK_ROWS + c, Buffer.from(part.buffer, part.byteOffset, part.byteLength));
       }
     });
+  }
+
+  /** A project and everything in it (its tokens too, by the foreign key). */
+  deleteProject(projectId: number): void {
+    this.sql("DELETE FROM projects WHERE id = ?").run(projectId);
   }
 
   finishImport(projectId: number, size: number): void {

@@ -123,7 +123,9 @@ export async function labelPage(app, name) {
       h("div", { class: "muted" }, `${percent(s.confidence)} sure · `, h("kbd", { text: "Enter" }), " accepts")];
     if (status.modelVersion === null) {
       const labelled = classes.filter((c) => status.classCounts[c]).length;
-      return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: `No model yet: the first one trains once every class has a label (${labelled} of ${classes.length} classes have one). Press a class key.` })];
+      return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: labelled === classes.length
+        ? "The first model is training: its guesses appear in a moment. Press a class key meanwhile."
+        : `No model yet: the first one trains once every class has a label (${labelled} of ${classes.length} classes have one). Press a class key.` })];
     }
     return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: "No guess for this item. Press a class key." })];
   }
@@ -151,8 +153,9 @@ export async function labelPage(app, name) {
     else if (why.strategy === "alfamix") {
       lines.push(h("p", {}, h("span", { class: "pill accent", text: "ALFA-Mix" }), " Mixing it with labelled examples changes the model's prediction: it sits near a class boundary."));
       if (why.flips?.length) lines.push(h("p", {}, "The anchors that flip it: ", h("b", { text: why.flips.join(", ") })));
-    } else lines.push(h("p", {}, h("span", { class: "pill accent", text: why.strategy })));
-    if (why.score !== null && why.score !== undefined) lines.push(h("p", { class: "muted", text: `score ${why.score}${why.scoreName ? ` (${why.scoreName})` : ""}` }));
+    } else if (why.strategy === "undone") lines.push(h("p", {}, h("span", { class: "pill", text: "undone" }), " You took your label back: label it again."));
+    else lines.push(h("p", {}, h("span", { class: "pill accent", text: why.strategy })));
+    if (why.score !== null && why.score !== undefined) lines.push(h("p", { class: "muted", text: `score ${why.score}${why.scoreName ? `: ${why.scoreName}` : ""}` }));
     lines.push(h("p", { class: "muted", text: why.modelVersion === null ? "no model yet" : `model v${why.modelVersion}` }));
     return lines;
   }

@@ -24,6 +24,23 @@ export async function projectPage(app, name, me) {
   const curve = h("div", { class: "card" });
   const counts = h("div", { class: "card" });
   const agreement = h("div", { class: "card", id: "agreement" });
+  // Admins import labels from a file: CSV id,label[,annotator], JSONL, or a Label Studio JSON export.
+  const picker = h("input", { type: "file", accept: ".csv,.jsonl,.json", hidden: true, onchange: async () => {
+    const file = picker.files[0];
+    picker.value = "";
+    if (!file) return;
+    const format = /\.jsonl$/i.test(file.name) ? "jsonl" : /\.json$/i.test(file.name) ? "labelstudio" : "csv";
+    try {
+      const r = await api("POST", projectPath(name, `/import?format=${format}`), await file.text());
+      toast(`Imported ${r.imported} labels from ${file.name}`);
+    } catch (err) {
+      toast(err.message, true);
+    }
+  } });
+  const importer = h("span", {}, h("a", { href: "#", id: "import", onclick: (e) => {
+    e.preventDefault();
+    picker.click();
+  }, text: "Import labels…" }), picker);
   setChildren(app, header, h("div", { class: "grid" }, curve, counts), agreement);
   let timer;
   const refresh = async () => {
@@ -53,7 +70,8 @@ export async function projectPage(app, name, me) {
         ["csv", "jsonl", "labelstudio"].map((f, i) => [i ? " · " : "", h("a", { href: "#", class: "export", onclick: (e) => {
           e.preventDefault();
           download(projectPath(name, `/export?format=${f}`), `${name}-labels.${f === "labelstudio" ? "json" : f}`).catch((err) => toast(err.message, true));
-        }, text: f === "labelstudio" ? "Label Studio" : f.toUpperCase() })])) : null));
+        }, text: f === "labelstudio" ? "Label Studio" : f.toUpperCase() })]),
+        me.role === "admin" ? [" · ", importer] : null) : null));
     setChildren(curve, h("h2", { text: "Live accuracy estimate" }),
       h("p", { class: "muted", text: "Each batch holds a few items drawn at random. The model's guesses on them, made before anyone labelled them, estimate its accuracy without bias: each point is a run of such items, with its 95% interval." }),
       accuracyChart(points));
@@ -80,10 +98,10 @@ function agreementCard(a, status) {
   if (a.items === 0) return head;
   return [...head,
     h("div", { class: "stats" }, stat(percent(a.observed, 0), "agree"), stat(kappa(a.alpha), "Krippendorff's α")),
-    h("div", { class: "grid" },
-      h("table", {}, h("tr", {}, h("th", { text: "annotators" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num", text: "Cohen's κ" })),
+    h("div", { class: "grid top" },
+      h("table", {}, h("tr", {}, h("th", { text: "annotators" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num greek", text: "Cohen's κ" })),
         a.pairs.map((p) => h("tr", {}, h("td", { text: p.annotators.join(" · ") }), h("td", { class: "num", text: p.items }), h("td", { class: "num", text: percent(p.observed, 0) }), h("td", { class: "num", text: kappa(p.kappa) })))),
-      h("table", {}, h("tr", {}, h("th", { text: "class" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num", text: "κ (one vs rest)" })),
+      h("table", {}, h("tr", {}, h("th", { text: "class" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num greek", text: "κ (one vs rest)" })),
         a.classes.filter((c) => c.items > 0).map((c) => h("tr", {}, h("td", { text: c.label }), h("td", { class: "num", text: c.items }), h("td", { class: "num", text: c.observed === null ? "–" : percent(c.observed, 0) }), h("td", { class: "num", text: kappa(c.kappa) })))))];
 }
 
@@ -113,7 +131,8 @@ function accuracyChart(points) {
     const dot = h("circle", { cx, cy: y(p.accuracy), r: 4, fill: "#2f6fdb" });
     const models = p.models[0] === p.models[1] ? `model v${p.models[0]}` : `models v${p.models[0]}–v${p.models[1]}`;
     dot.append(h("title", {}, `${percent(p.accuracy)} right on ${p.n} random items (${p.correct}/${p.n}; 95% interval ${percent(p.low)}–${percent(p.high)}), ${models}, up to ${p.labels} labels`));
-    svg.append(dot, h("text", { x: cx + 7, y: y(p.accuracy) - 6, text: `n = ${p.n}` }));
+    // The n beside its dot, below it near the top edge so that it is never cut off.
+    svg.append(dot, h("text", { x: cx + 7, y: y(p.accuracy) < T + 14 ? y(p.accuracy) + 14 : y(p.accuracy) - 6, text: `n = ${p.n}` }));
   }
   return svg;
 }
@@ -232,7 +251,8 @@ export async function adminPage(app, me) {
 
   setChildren(app, h("h1", { text: "Admin" }), h("div", { class: "grid" },
     h("div", { class: "card" }, h("h2", { text: "New token" }), tokenForm, created),
-    h("div", { class: "card" }, h("h2", { text: "New project" }), projectForm)),
+    h("div", { class: "card" }, h("h2", { text: "New project" }),
+      h("p", { class: "muted" }, "Files are read inside the server's data root, ", h("code", { text: me.dataRoot }), ": give paths relative to it (serve --data-root changes it)."), projectForm)),
   h("div", { class: "card" }, h("h2", { text: "Tokens" }), tokenTable),
   h("div", { class: "card" }, h("div", { class: "row" }, h("h2", { class: "grow", text: "Audit log" }), h("a", { href: "#", onclick: (e) => {
       e.preventDefault();
