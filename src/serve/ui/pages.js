@@ -98,7 +98,7 @@ function agreementCard(a, status) {
   if (a.items === 0) return head;
   return [...head,
     h("div", { class: "stats" }, stat(percent(a.observed, 0), "agree"), stat(kappa(a.alpha), "Krippendorff's α")),
-    h("div", { class: "grid top" },
+    h("div", { class: "grid start" },
       h("table", {}, h("tr", {}, h("th", { text: "annotators" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num greek", text: "Cohen's κ" })),
         a.pairs.map((p) => h("tr", {}, h("td", { text: p.annotators.join(" · ") }), h("td", { class: "num", text: p.items }), h("td", { class: "num", text: percent(p.observed, 0) }), h("td", { class: "num", text: kappa(p.kappa) })))),
       h("table", {}, h("tr", {}, h("th", { text: "class" }), h("th", { class: "num", text: "items" }), h("th", { class: "num", text: "agree" }), h("th", { class: "num greek", text: "κ (one vs rest)" })),
