@@ -127,7 +127,7 @@ export class ProjectService {
     const pid = this.id, now = Date.now();
     const held = this.store.leasesHeldBy(pid, token.id, now);
     if (held.length >= maxLeases) return this.served(held[0]);
-    const checkRow = this.store.reviews.nextCheck(pid, token.id, now);
+    const checkRow = this.project.config.overlap ? this.store.reviews.nextCheck(pid, token.id, now) : undefined;
     if (checkRow !== undefined) {
       const why = JSON.stringify({ strategy: "second look", check: true } satisfies Why);
       return this.served(this.grant(token, { row: checkRow, score: null, why, random: false }, now, "check"));
