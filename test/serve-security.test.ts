@@ -420,3 +420,37 @@ test("16. files and defaults: the database is 0600, scoped tokens cannot probe p
     await proxied.close();
   }
 });
+
+test("17. what an outside review found: scoped admins, absurd expiries, lookalike names, undo past --max-leases, quotes in exports, cut-off bodies", async () => {
+  assert.equal((await api(admin).post("/api/tokens", { name: "scoped-admin", role: "admin", project: "main" })).status, 400, "an admin token is for every project");
+  const absurd = await api(admin).post("/api/tokens", { name: "forever", role: "annotator", expires: "99999999999999w" });
+  assert.equal(absurd.status, 400);
+  assert.ok(!(await api(admin).get<{ name: string }[]>("/api/tokens")).body.some((t) => t.name === "forever"), "nothing was written");
+  assert.equal((await api(admin).post("/api/tokens", { name: "ALICE", role: "annotator" })).status, 409, "a name differing only in case");
+  assert.equal((await api(admin).post("/api/tokens", { name: "alice ", role: "annotator" })).status, 400, "a trailing space");
+  // Undo gives the item back within the limit: the lease served longest ago goes back to the queue.
+  const held = async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++) ids.add((await next(bob, "lease")).item!.id);
+    return ids.size;
+  };
+  for (let i = 0; i < 4; i++) {
+    const served = await next(bob, "lease");
+    assert.equal((await label(bob, served, "ant", "lease")).status, 200);
+    assert.equal((await api(bob).delete(`/api/projects/lease/labels/${served.item!.id}`)).status, 200);
+  }
+  assert.ok(await held() <= 3, "still at most --max-leases");
+  const { csvCell, uncsvCell } = await import("../src/serve/exchange.js");
+  for (const id of ["=A", "'=A", "''+1", "plain", "'quoted"]) assert.equal(uncsvCell(csvCell(id).replace(/^"(.*)"$/, "$1")), id, id);
+  // A client that sends half a body and hangs up is not a server error.
+  await new Promise<void>((resolve) => {
+    const request = httpRequest(`${server.url}/api/projects/main/labels`, { method: "POST", headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", "content-length": 1000 } });
+    request.on("error", () => resolve());
+    request.write('{"item": "item-1"');
+    setTimeout(() => {
+      request.destroy();
+      setTimeout(resolve, 100);
+    }, 100);
+  });
+  assert.deepEqual(logged, [], "nothing logged");
+});
