@@ -206,22 +206,24 @@ test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transfo
   }
 });
 
-// Minutes of convolutions on the portable GEMM, whose every layer the tests above already check; the
-// portable pass skips this end-to-end run rather than exceed CI's time.
-const portable = process.env.ALFAMIX_BLAS === "off" && "runs with OpenBLAS only (the portable GEMM would take minutes)";
+// With OpenBLAS the full run. On the portable GEMM the full run would take about 14 minutes, so a
+// smaller one still trains from pixels end to end (measured: 75.4% in 35 s) rather than none.
+const portable = process.env.ALFAMIX_BLAS === "off";
+const run = portable ? { images: 300, epochs: 4, test: 1000, accuracy: 0.7 } : { images: 2000, epochs: 15, test: 10000, accuracy: 0.95 };
 
-test("cnn learns MNIST: 2,000 training images give at least 95% on the 10,000 test images; deterministic; saved and loaded", { skip: portable }, async () => {
+test(`cnn learns MNIST: ${run.images} training images give at least ${100 * run.accuracy}% on ${run.test} test images; deterministic; saved and loaded`, async () => {
   const { train, test: testSet } = await loadDataset("mnist");
   const norm = (m: { rows: number; cols: number; data: Float32Array }) => matrix(m.rows, m.cols, m.data.map((v) => (v - 0.1307) / 0.3081));
-  const rows = new Rng(1).sample(train.x.rows, 2000);
+  const rows = new Rng(1).sample(train.x.rows, run.images);
   const x = norm(gatherRows(train.x, rows)), y = rows.map((i) => train.y[i]);
   const model = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
-  const report = model.fit(x, y, { epochs: 15 });
+  const report = model.fit(x, y, { epochs: run.epochs });
   assert.ok(testSet, "MNIST has a test split");
-  const tx = norm(testSet.x);
+  const testRows = new Rng(2).sample(testSet.x.rows, run.test);
+  const tx = norm(gatherRows(testSet.x, testRows));
   const predicted = argmaxRows(model.predictProbs(tx));
-  const accuracy = predicted.reduce((n, p, i) => n + (p === testSet.y[i] ? 1 : 0), 0) / predicted.length;
-  assert.ok(accuracy >= 0.95, `test accuracy ${accuracy} after ${report.epochs} epochs`);
+  const accuracy = predicted.reduce((n, p, i) => n + (p === testSet.y[testRows[i]] ? 1 : 0), 0) / predicted.length;
+  assert.ok(accuracy >= run.accuracy, `test accuracy ${accuracy} after ${report.epochs} epochs`);
 
   const small = gatherRows(x, Int32Array.from({ length: 200 }, (_, i) => i));
   const again = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
