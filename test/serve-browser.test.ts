@@ -1,20 +1,15 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { readPool } from "../src/data/pool.js";
 import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
 import { CLASSES, client, newToken, writePool } from "./serve-helpers.js";
+import { logIn, openBrowser } from "./browser-helpers.js";
 import { tempDir } from "./helpers.js";
 
-// Debian's chromium, driven by playwright-core (.ci/run installs it).
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
 test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees the queue refill after a retrain", async () => {
-  assert.ok(existsSync(CHROMIUM), `browser tests need Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   const dir = tempDir();
   const db = join(dir, "ui.db");
   const { pool, labeled, truth } = writePool(dir, 400, 9);
@@ -28,13 +23,7 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
   const server = await LabelServer.start({ db, port: 0, log: () => undefined });
   after(() => server.close());
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
-  after(() => browser.close());
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}/login?code=${code}`);
-  await page.click("#login");
+  const { page, errors } = await logIn(await openBrowser(), server.url, code);
   // One project and an annotator's token: the login lands on the project page; Enter starts labelling.
   await page.waitForSelector("#start");
   assert.match(await page.textContent("h1") ?? "", /birds/);

@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { encodeNpy } from "../src/data/npy.js";
 import { encodePng } from "../src/data/images/png.js";
 import { Rng } from "../src/random.js";
@@ -15,9 +15,9 @@ import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
 import { CLASSES, client, newToken, writePool } from "./serve-helpers.js";
+import { logIn, openBrowser } from "./browser-helpers.js";
 import { tempDir } from "./helpers.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
 const dir = tempDir();
@@ -60,20 +60,8 @@ store.close();
 
 const server = await LabelServer.start({ db, port: 0, log: () => undefined });
 after(() => server.close());
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"] });
-after(() => browser.close());
-
-/** A browser context logged in by its login link (the page, then its button). */
-async function loggedIn(code: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.url}/login?code=${code}`);
-  await page.click("#login");
-  await page.waitForSelector("#nav .who");
-  return { page, errors };
-}
+const browser = await openBrowser();
+const loggedIn = (code: string) => logIn(browser, server.url, code);
 const exportedLabels = async (project: string) => new Map((await client(server.url, people.root).get<string>(`/api/projects/${project}/export?format=csv`)).body.trim().split("\n").slice(1).map((l) => l.split(",")).map(([id, label, who]) => [id, { label, who }]));
 const shownItem = (page: Page) => page.textContent(".item-id").then((t) => t?.trim() ?? "");
 
