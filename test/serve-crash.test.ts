@@ -90,15 +90,19 @@ test("kill -9 at 20 random moments while labels, second looks, reviews and impor
     // machine), kill it at a random moment of the next few hundred milliseconds.
     const before = acknowledged.size;
     const deadline = Date.now() + 30000;
-    while (acknowledged.size === before) {
-      assert.ok(Date.now() < deadline, `round ${round}: nothing acknowledged in 30 s`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    try {
+      while (acknowledged.size === before) {
+        assert.ok(Date.now() < deadline, `round ${round}: nothing acknowledged in 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await new Promise((resolve) => setTimeout(resolve, rng.int(300)));
+    } finally {
+      // Also when the round fails: a server left running would keep the test run alive.
+      child.kill("SIGKILL");
+      await exited;
+      killed = true;
+      await Promise.all(workers);
     }
-    await new Promise((resolve) => setTimeout(resolve, rng.int(300)));
-    child.kill("SIGKILL");
-    await exited;
-    killed = true;
-    await Promise.all(workers);
   }
   assert.ok(acknowledged.size >= 20, `changes acknowledged across the crashes: ${acknowledged.size}`);
   assert.ok(importBatch >= 1, "imports were in flight");

@@ -440,6 +440,11 @@ test("17. what an outside review found: scoped admins, absurd expiries, lookalik
     assert.equal((await api(bob).delete(`/api/projects/lease/labels/${served.item!.id}`)).status, 200);
   }
   assert.ok(await held() <= 3, "still at most --max-leases");
+  // An import over an item someone holds ends that lease: it is not served to them again (with
+  // --max-leases held, it would be served forever and refused forever).
+  const heldItem = await next(bob, "lease");
+  assert.equal((await api(admin).raw("/api/projects/lease/import?format=csv", `id,label\n${heldItem.item!.id},bee\n`, "text/csv")).status, 200);
+  for (let i = 0; i < 5; i++) assert.notEqual((await next(bob, "lease")).item!.id, heldItem.item!.id);
   const { csvCell, uncsvCell } = await import("../src/serve/exchange.js");
   for (const id of ["=A", "'=A", "''+1", "plain", "'quoted"]) assert.equal(uncsvCell(csvCell(id).replace(/^"(.*)"$/, "$1")), id, id);
   // A client that sends half a body and hangs up is not a server error.
