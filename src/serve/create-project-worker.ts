@@ -1,5 +1,5 @@
-import { fork } from "node:child_process";
 import { ConflictError, UserError } from "../errors.js";
+import { forkModule, isChildOf } from "../workers.js";
 import { createProject, type CreateProjectOptions } from "./projects.js";
 import { Store } from "./store/store.js";
 
@@ -22,7 +22,7 @@ const FILE_ERRORS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "
  * quoted values are kept only when the request itself holds them: file contents are never echoed.
  */
 export function createProjectInChild(dbPath: string, options: Options): Promise<void> {
-  const child = fork(new URL(import.meta.url).pathname, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = forkModule(import.meta.url);
   const own = new Set([...READER_WORDS, ...Object.values(options).flat().filter((v): v is string => typeof v === "string")]);
   return new Promise((resolve, reject) => {
     child.once("message", (reply: Reply) => {
@@ -49,7 +49,7 @@ export function redact(message: string, own: Set<string>): string {
   });
 }
 
-if (process.send && process.argv[1] === new URL(import.meta.url).pathname) {
+if (isChildOf(import.meta.url)) {
   process.once("message", ({ dbPath, options }: { dbPath: string; options: Options }) => {
     const reply = (r: Reply) => process.send!(r, () => process.exit(0));
     let store: Store | undefined;

@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { forkModule, isChildOf } from "../workers.js";
 import { readMedia, type MediaFile } from "./media.js";
 
 type Request = { id: number; file: string; forbidden: string[] };
@@ -32,7 +33,7 @@ export class MediaReader {
 
   private process(): ChildProcess {
     if (this.child) return this.child;
-    const child = fork(new URL(import.meta.url).pathname, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    const child = forkModule(import.meta.url);
     child.on("message", ({ id, media, error }: Reply) => {
       const waiting = this.pending.get(id);
       this.pending.delete(id);
@@ -52,7 +53,7 @@ export class MediaReader {
   }
 }
 
-if (process.send && process.argv[1] === new URL(import.meta.url).pathname) {
+if (isChildOf(import.meta.url)) {
   process.on("message", ({ id, file, forbidden }: Request) => {
     readMedia(file, new Set(forbidden))
       .then((media) => process.send!({ id, media } satisfies Reply))
