@@ -1,6 +1,6 @@
 import type { Matrix } from "../linalg/matrix.js";
 import { findInside, findMediaFile, type MediaFile } from "./media.js";
-import type { Project, Store } from "./store/store.js";
+import type { Project } from "./store/store.js";
 
 /** How the labelling page shows an item. */
 export type ItemDisplay =
@@ -23,8 +23,8 @@ const round = (v: number) => Number(v.toPrecision(4));
 /** Reads a media file safely (see MediaReader), or undefined when it is refused. */
 export type ReadMedia = (file: string) => Promise<MediaFile | undefined>;
 
-export async function itemDisplay(project: Project, store: Store, pool: Matrix, labeledRows: Map<number, string>, row: number, read: ReadMedia): Promise<ItemDisplay> {
-  const { id, display } = store.item(project.id, row);
+export async function itemDisplay(project: Project, item: { id: string; display: string | null }, pool: Matrix, labeledRows: Map<number, string>, row: number, idOf: (row: number) => string, read: ReadMedia): Promise<ItemDisplay> {
+  const { id, display } = item;
   const kind = project.display.kind;
   if (kind === "text") return { kind: "text", text: cut(display ?? "") };
   if (kind === "media" || kind === "path") {
@@ -36,7 +36,7 @@ export async function itemDisplay(project: Project, store: Store, pool: Matrix, 
     }
   }
   if (kind !== "features") return { kind: "image", url: `/api/projects/${encodeURIComponent(project.name)}/items/${encodeURIComponent(id)}/media` };
-  return featureSummary(pool, row, labeledRows, (r) => store.item(project.id, r).id);
+  return featureSummary(pool, row, labeledRows, idOf);
 }
 
 /** The file behind an item of a media-folder or media-column project, found inside its root; undefined when there is none. */

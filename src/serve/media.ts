@@ -1,6 +1,6 @@
 import { constants, realpathSync, statSync, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, resolve, sep } from "node:path";
 
 /** Extensions an item's file may have in a media folder, tried in this order. */
 export const MEDIA_EXTENSIONS = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".txt"];
@@ -148,6 +148,3 @@ export function sniff(body: Buffer): string | undefined {
   if (/^\uFEFF?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*)*(<!DOCTYPE[^>]*>\s*)?<svg[\s>]/i.test(text)) return "image/svg+xml";
   return "text/plain; charset=utf-8";
 }
-
-/** A path shown to someone: relative to `root` when inside it. */
-export const shownPath = (root: string, path: string) => (isInside(root, path) ? relative(root, path) || "." : path);

@@ -9,6 +9,7 @@ import { itemDisplay, type ItemDisplay, type ReadMedia } from "./display.js";
 import { badRequest, conflict, notFound } from "./http.js";
 import type { Why } from "./queue/plan-batch.js";
 import { Retrainer } from "./queue/retrainer.js";
+import type { Check } from "./store/reviews.js";
 import type { LabelRow, Lease, Project, QueueEntry, Store, Token } from "./store/store.js";
 
 /** What an annotator is shown with an item, as `GET …/next` returns it. */
@@ -160,13 +161,17 @@ export class ProjectService {
 
   /** A held lease as the page gets it (the same item, lease and guess each time it is asked for). */
   private async served(lease: Lease): Promise<ServedItem> {
-    const why = JSON.parse(lease.why ?? "{}") as Why;
+    const why = JSON.parse(lease.why ?? "{}") as Why, item = this.store.item(this.id, lease.row);
     return {
-      item: { id: this.store.item(this.id, lease.row).id }, lease: lease.lease, expiresAt: new Date(lease.expiresAt).toISOString(), kind: lease.kind,
+      item: { id: item.id }, lease: lease.lease, expiresAt: new Date(lease.expiresAt).toISOString(), kind: lease.kind,
       suggestion: lease.predicted === null ? null : { label: lease.predicted, confidence: lease.confidence! },
       why: { ...why, score: lease.score, modelVersion: lease.modelVersion ?? this.model?.version ?? null },
-      display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, lease.row, this.readMedia),
+      display: await this.display(lease.row, item),
     };
+  }
+
+  private display(row: number, item: { id: string; display: string | null }): Promise<ItemDisplay> {
+    return itemDisplay(this.project, item, this.pool, this.labeledRows, row, (r) => this.store.item(this.id, r).id, this.readMedia);
   }
 
   private suggest(row: number): { label: string; confidence: number } | null {
@@ -211,7 +216,7 @@ export class ProjectService {
       throw conflict(`you gave item ${JSON.stringify(input.item)} a second label of ${JSON.stringify(check.label)}; undo it first`);
     }
     const held = this.store.leaseOf(pid, row);
-    if (held?.kind === "check" && held.lease === input.lease) return this.recordCheck(token, row, input, done);
+    if (held?.kind === "check" && held.lease === input.lease) return this.recordCheck(token, row, input, check, done);
     const existing = this.store.label(pid, row);
     if (existing) {
       if (existing.tokenId === token.id && existing.label === input.label) return done(true);
@@ -243,9 +248,9 @@ export class ProjectService {
     return overlap > 0 && new Rng(this.project.config.seed).child(`overlap/${row}`).uniform() < overlap;
   }
 
-  private recordCheck(token: Token, row: number, input: LabelInput, done: (repeated: boolean) => { ok: true; labeled: number; repeated: boolean }) {
+  private recordCheck(token: Token, row: number, input: LabelInput, check: Check | undefined, done: (repeated: boolean) => { ok: true; labeled: number; repeated: boolean }) {
     this.ownLease(token, row, input.lease);
-    const pid = this.id, check = this.store.reviews.check(pid, row);
+    const pid = this.id;
     if (!check) throw conflict(`item ${JSON.stringify(input.item)} no longer needs a second label (its first label was undone)`);
     const now = Date.now(), agrees = check.firstLabel === input.label;
     this.store.transaction(() => {
@@ -257,8 +262,9 @@ export class ProjectService {
     return done(false);
   }
 
-  private checkClass(label: string): void {
-    if (!this.project.classes.includes(label)) throw badRequest(`unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`);
+  /** 400 unless `label` is one of the project's classes; `where` names the place in an imported file. */
+  private checkClass(label: string, where?: string): void {
+    if (!this.project.classes.includes(label)) throw badRequest(`${where ? `${where}: ` : ""}unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`);
   }
 
   /** The lease `lease` on `row`, checked to be this token's and unexpired. */
@@ -365,7 +371,7 @@ export class ProjectService {
         const staged = chunk.map((l, i) => {
           const row = found.get(l.id);
           if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
-          if (!this.project.classes.includes(l.label)) throw badRequest(`${l.where}: unknown label ${JSON.stringify(l.label)}; the project's classes are ${this.project.classes.join(", ")}`);
+          this.checkClass(l.label, l.where);
           rows[start + i] = row;
           return { row, label: l.label, annotator: l.annotator ?? token.name };
         });
@@ -390,11 +396,12 @@ export class ProjectService {
   async reviews(open: boolean): Promise<{ item: string; first: { annotator: string; label: string }; second: { annotator: string; label: string }; resolved: { label: string; by: string; at: string } | null; display: ItemDisplay }[]> {
     const out = [];
     for (const r of this.store.reviews.reviews(this.id, { open, limit: 200 })) {
+      const item = this.store.item(this.id, r.row);
       out.push({
-        item: this.store.item(this.id, r.row).id,
+        item: item.id,
         first: { annotator: r.firstAnnotator, label: r.firstLabel }, second: { annotator: r.annotator!, label: r.label! },
         resolved: r.resolvedAt === null ? null : { label: r.resolvedLabel!, by: r.resolvedBy!, at: new Date(r.resolvedAt).toISOString() },
-        display: await itemDisplay(this.project, this.store, this.pool, this.labeledRows, r.row, this.readMedia),
+        display: await this.display(r.row, item),
       });
     }
     return out;

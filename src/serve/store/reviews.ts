@@ -59,11 +59,6 @@ export class ReviewStore {
     this.sql.statement("DELETE FROM reviews WHERE project_id = ? AND row = ?").run(projectId, row);
   }
 
-  /** Rows that have a check, done or not. */
-  checkedRows(projectId: number): number[] {
-    return (this.sql.statement("SELECT row FROM checks WHERE project_id = ?").all(projectId) as { row: number }[]).map((r) => r.row);
-  }
-
   /** Every item labelled twice, with both labels. */
   completedChecks(projectId: number): Check[] {
     return this.sql.statement(`SELECT ${CHECK_COLUMNS} FROM checks WHERE project_id = ? AND label IS NOT NULL ORDER BY created_at`).all(projectId) as Check[];
