@@ -5,7 +5,7 @@ import { createProject, MAX_LEASE_SECONDS } from "../serve/projects.js";
 import { demoProject, DEMO_PROJECT } from "../serve/demo.js";
 import { LabelServer } from "../serve/server.js";
 import { Store } from "../serve/store/store.js";
-import { parseDuration, ROLES } from "../serve/store/tokens.js";
+import { expiryOf, ROLES } from "../serve/store/tokens.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { table } from "./format.js";
 import { statusLine } from "./progress.js";
@@ -112,8 +112,8 @@ export async function runToken(args: ParsedArgs): Promise<void> {
     }
     let tokenId: number, secret: string | undefined;
     if (action === "link") {
-      const token = store.tokens.byName(name!);
-      if (!token || token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= Date.now())) throw new UserError(`token link: no active token named ${JSON.stringify(name)} in ${db}`);
+      const token = store.tokens.active(name!);
+      if (!token) throw new UserError(`token link: no active token named ${JSON.stringify(name)} in ${db}`);
       tokenId = token.id;
       store.audit.append(cli, "token-link", {}, { name });
     } else {
@@ -121,11 +121,9 @@ export async function runToken(args: ParsedArgs): Promise<void> {
       const projectName = options.string("project");
       const project = projectName === undefined ? undefined : store.project(projectName);
       if (projectName !== undefined && !project) throw new UserError(`token create: no project ${JSON.stringify(projectName)} in ${db}`);
-      const expires = options.string("expires");
-      const lifetime = expires === undefined ? undefined : parseDuration(expires);
-      if (expires !== undefined && lifetime === undefined) throw new UserError(`token create: --expires takes a duration such as 30d, 12h or 90m (at most ten years); got ${JSON.stringify(expires)}`);
+      const expiresAt = expiryOf(options.string("expires"), "token create: --expires");
       ({ id: tokenId, secret } = store.transaction(() => {
-        const created = store.tokens.create(name!, role, project?.id ?? null, lifetime === undefined ? null : Date.now() + lifetime);
+        const created = store.tokens.create(name!, role, project?.id ?? null, expiresAt);
         store.audit.append(cli, "token-create", {}, { name, role, project: projectName ?? null });
         return created;
       }));

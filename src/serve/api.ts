@@ -8,7 +8,7 @@ import type { MediaFile } from "./media.js";
 import type { ProjectService } from "./project-service.js";
 import { projectRequest } from "./project-request.js";
 import type { CreateProjectOptions } from "./projects.js";
-import { parseDuration, ROLES, type Role } from "./store/tokens.js";
+import { expiryOf, ROLES, type Role } from "./store/tokens.js";
 import type { Project, Store, Token } from "./store/store.js";
 
 /** What the routes need of the server (the server satisfies it; routes never import it). */
@@ -83,8 +83,8 @@ const ROUTES: Route[] = [
   },
   {
     method: "POST", path: "tokens/:name/link", access: "admin", status: 201, handler: ({ host, token, params, request }) => {
-      const target = host.store.tokens.byName(params.name);
-      if (!target || target.revokedAt !== null || (target.expiresAt !== null && target.expiresAt <= Date.now())) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
+      const target = host.store.tokens.active(params.name);
+      if (!target) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
       const code = host.store.tokens.createLoginCode(target.id, host.settings.loginHours);
       host.store.audit.append(token, "token-link", {}, { name: params.name });
       return { name: target.name, login: loginLink(host.origin(request), code), expiresInHours: host.settings.loginHours };
@@ -196,9 +196,7 @@ function createToken({ host, token, request }: Call, b: Fields) {
   const project = projectName === undefined ? undefined : host.store.project(projectName);
   if (projectName !== undefined && !project) throw notFound(`no project ${JSON.stringify(projectName)}`);
   const expires = b.string("expires", "a duration such as 30d or 12h", { optional: true, max: 20 });
-  const lifetime = expires === undefined ? undefined : parseDuration(expires);
-  if (expires !== undefined && lifetime === undefined) throw badRequest(`expected "expires": a duration such as 30d, 12h or 90m (at most ten years), got ${JSON.stringify(expires)}`);
-  const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
+  const expiresAt = expiryOf(expires, '"expires"');
   let created!: { id: number; secret: string }, code!: string;
   host.store.transaction(() => {
     created = host.store.tokens.create(name, role, project?.id ?? null, expiresAt);

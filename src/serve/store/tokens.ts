@@ -75,6 +75,12 @@ export class TokenStore {
     return this.list().find((t) => t.name === name);
   }
 
+  /** The token of that name if it works now (neither revoked nor expired). */
+  active(name: string, now = Date.now()): TokenInfo | undefined {
+    const token = this.byName(name);
+    return token && token.revokedAt === null && (token.expiresAt === null || token.expiresAt > now) ? token : undefined;
+  }
+
   list(): TokenInfo[] {
     return this.sql.statement(`SELECT ${TOKEN_COLUMNS}, p.name AS project, t.created_at AS createdAt, t.expires_at AS expiresAt, t.revoked_at AS revokedAt, t.last_used_at AS lastUsedAt
       FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ORDER BY t.id`).all() as TokenInfo[];
@@ -148,6 +154,14 @@ export class TokenStore {
       codes: this.sql.statement("DELETE FROM login_codes WHERE expires_at <= ?").run(now).changes,
     };
   }
+}
+
+/** When a token given `expires` (a duration such as 30d) stops working: null for never; a UserError naming `what` for anything else. */
+export function expiryOf(expires: string | undefined, what: string, now = Date.now()): number | null {
+  if (expires === undefined) return null;
+  const lifetime = parseDuration(expires);
+  if (lifetime === undefined) throw new UserError(`${what} takes a duration such as 30d, 12h or 90m (at most ten years); got ${JSON.stringify(expires)}`);
+  return now + lifetime;
 }
 
 /**
