@@ -142,7 +142,8 @@ export class ProjectService {
         const unlabeled = this.project.size - this.labeledRows.size;
         return { item: null, reason: unlabeled === 0 ? "nothing to label: every item has a label" : `every one of the ${unlabeled} unlabelled items is being labelled by someone else; try again in a moment` };
       }
-      entry = { row, score: null, why: JSON.stringify({ strategy: "any free item while the model retrains" } satisfies Why), random: false, modelVersion: 0 };
+      const waitingFor = this.store.latestModel(pid) ? "the model retrains" : "the first batch is planned";
+      entry = { row, score: null, why: JSON.stringify({ strategy: `any free item while ${waitingFor}` } satisfies Why), random: false, modelVersion: 0 };
     }
     return this.served(this.grant(token, entry, now, "label"));
   }
