@@ -1,6 +1,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { gemmBackend } from "../src/linalg/gemm.js";
 import { createProject } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
@@ -174,6 +175,9 @@ test("retrain and refill: enough labels start a retrain in the background, and a
   const served = await next(alice, "team");
   assert.ok(served.suggestion && CLASSES.includes(served.suggestion.label));
   assert.equal(served.why.modelVersion, refilled.modelVersion);
+  // Projects plan in threads of their own, so OpenBLAS runs on its callers' threads: its thread
+  // server deadlocked when two projects' plans called it at once.
+  assert.equal(gemmBackend().threads?.get() ?? 1, 1);
 });
 
 test("cold start: until every class has a label, the queue is a k-means cover", async () => {

@@ -66,6 +66,17 @@ export async function withGemmThreads<T>(n: number, work: () => T | Promise<T>):
   }
 }
 
+/**
+ * Run the GEMM library on its callers' threads only, from now on, for the whole process: for a
+ * process whose own threads call the GEMM at the same time, each for as long as it likes (serve's
+ * retrain threads, one per project). OpenBLAS 0.3.21's thread server deadlocks when two threads
+ * call a threaded GEMM at once: seen as one caller spinning in exec_blas_async for good while the
+ * others wait on its level-3 lock. (withGemmThreads is the scoped form, for work with an end.)
+ */
+export function gemmOnCallingThreads(): void {
+  gemmBackend().threads?.set(1);
+}
+
 /** Switch backends (benchmarks and tests compare them); returns the previous one. */
 export function useGemmBackend(backend: GemmBackend): GemmBackend {
   const previous = gemmBackend();

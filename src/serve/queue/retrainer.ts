@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { gemmOnCallingThreads } from "../../linalg/gemm.js";
 import { terminateWorker } from "../../workers.js";
 import type { ProjectConfig } from "../store/store.js";
 import type { PlannedBatch } from "./plan-batch.js";
@@ -21,6 +22,8 @@ export class Retrainer {
   private pending?: { resolve: (reply: WorkerReply) => void; reject: (e: Error) => void };
 
   constructor() {
+    // Each project plans in a thread of its own, and two may call the GEMM at once.
+    gemmOnCallingThreads();
     this.worker = new Worker(new URL("./retrain-worker.js", import.meta.url));
     this.worker.unref();
     this.worker.on("message", (reply: WorkerReply) => {
