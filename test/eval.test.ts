@@ -4,7 +4,7 @@ import { areaUnderCurve, std } from "../src/eval/metrics.js";
 import { penaltyMatrix, type CurvePoint } from "../src/eval/penalty.js";
 import { studentTCdf, tCritical } from "../src/eval/student-t.js";
 import { summarizeSetting } from "../src/eval/summary.js";
-import { penaltyCsv, settingName } from "../src/eval/report.js";
+import { penaltyCsv, settingName } from "../src/report/report.js";
 import { DEFAULT_CONFIG } from "../src/loop/simulation.js";
 import { percentOverSeeds } from "../src/eval/format.js";
 import { accuracyCurve, wilson } from "../src/eval/accuracy-estimate.js";

@@ -1,4 +1,4 @@
-import { buildReport, writeReport } from "../eval/report.js";
+import { buildReport, writeReport } from "../report/report.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { formatMs, percentOverSeeds, table } from "./format.js";
 

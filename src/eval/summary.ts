@@ -1,4 +1,4 @@
-import type { RoundResult } from "../loop/results-store.js";
+import type { RoundResult } from "./round-result.js";
 import { areaUnderCurve, mean, std } from "./metrics.js";
 
 /** Mean ± std accuracy over seeds at one round. */

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { Sgemm } from "./gemm.js";
+import type { Sgemm } from "./sgemm.js";
 
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;

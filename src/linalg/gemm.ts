@@ -1,13 +1,9 @@
 import { jsSgemm } from "./gemm-js.js";
 import { loadOpenBlas, type BlasThreads } from "./gemm-openblas.js";
 import { matrix, type Matrix } from "./matrix.js";
+import type { Sgemm } from "./sgemm.js";
 
-/** Row-major C = alpha·op(A)·op(B) + beta·C, with op(X) = X or Xᵀ; the BLAS sgemm contract. */
-export type Sgemm = (
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number,
-  beta: number, c: Float32Array, ldc: number,
-) => void;
+export type { Sgemm } from "./sgemm.js";
 
 export type BackendName = "openblas" | "js";
 

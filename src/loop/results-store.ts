@@ -2,24 +2,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomically } from "../data/files.js";
 import { inputError, UserError } from "../errors.js";
+import type { RoundResult } from "../eval/round-result.js";
 
-/** One line of results.jsonl: a (strategy, seed, round) of a simulation. */
-export interface RoundResult {
-  strategy: string;
-  seed: number;
-  round: number;
-  /** Labelled items the model was trained on in this round. */
-  labeled: number;
-  /** Accuracy on the test set after training. */
-  accuracy: number;
-  trainMs: number;
-  /** Time of the query whose batch was added for this round (0 at round 0). */
-  queryMs: number;
-  /** The query's own figures, e.g. ALFA-Mix's candidates and cap. */
-  stats?: Record<string, number>;
-}
-
-/** Write a file so that readers see the old content or the new one, never half of it. */
+export type { RoundResult } from "../eval/round-result.js";
 
 export function readResults(dir: string): RoundResult[] {
   const path = join(dir, "results.jsonl");

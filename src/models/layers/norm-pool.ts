@@ -1,5 +1,6 @@
 import type { Rng } from "../../random.js";
-import { sharedFloats, split, splitElements } from "./split.js";
+import { split, splitElements } from "./split.js";
+import { sharedFloats } from "./volume.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 
 /**

@@ -13,11 +13,6 @@ import { kernels, type KernelName } from "./kernels.js";
  * hand-over (about 40 µs), and when every array is shared.
  */
 
-/** Floats in shared memory, so the helper can work on them: every Buffers buffer is one. */
-export function sharedFloats(n: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(4 * n));
-}
-
 /** Below this many values a pass runs here alone (a 4M-value ReLU takes about 4 ms). */
 const MIN_SPLIT_VALUES = 1 << 17;
 /** How long to wait for the helper before treating it as lost. */

@@ -1,5 +1,9 @@
 import type { Rng } from "../../random.js";
-import { sharedFloats } from "./split.js";
+
+/** Floats in shared memory, so the helper thread (split.ts) can work on them: every Buffers buffer is one. */
+export function sharedFloats(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * n));
+}
 
 /**
  * A batch of feature maps, channel-major: data[c][n][y][x]. Every channel of the whole batch is

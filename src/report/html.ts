@@ -1,8 +1,8 @@
-import { curvesPanel, escapeXml } from "./curves-svg.js";
-import { formatMs, percentOverSeeds } from "./format.js";
-import type { Report } from "./report.js";
-import { ablationTable } from "./report-ablation.js";
-import { settingMaps } from "./report-maps.js";
+import { curvesPanel, escapeXml } from "../eval/curves-svg.js";
+import { formatMs, percentOverSeeds } from "../eval/format.js";
+import type { Report } from "./types.js";
+import { ablationTable } from "./ablation.js";
+import { settingMaps } from "./maps.js";
 
 const CSS = `
 :root{--ink:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f6f7f9;--card:#fff;--accent:#d62728}

@@ -1,6 +1,6 @@
 import { readSeedMap } from "../loop/maps.js";
-import { renderMaps, type MapPanel } from "./map-svg.js";
-import type { Setting } from "./report.js";
+import { renderMaps, type MapPanel } from "../eval/map-svg.js";
+import type { Setting } from "./types.js";
 
 /** The maps of a setting's first seed: one panel per strategy, on the seed's shared projection. */
 export function settingMaps(setting: Setting, order: string[], inline = false): { svg: string; caption: string } | undefined {

@@ -1,7 +1,7 @@
 import { parseStrategyEntry } from "../strategies/variants.js";
-import { escapeXml } from "./curves-svg.js";
-import { percentOverSeeds } from "./format.js";
-import type { Report } from "./report.js";
+import { escapeXml } from "../eval/curves-svg.js";
+import { percentOverSeeds } from "../eval/format.js";
+import type { Report } from "./types.js";
 
 /** The rows of the paper's ablation table: which ALFA-Mix setting each varies, and its values. */
 const ROWS: { group: string; key: "alpha" | "select"; value: string; name: string }[] = [

@@ -2,31 +2,15 @@ import { mkdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { writeAtomically } from "../data/files.js";
-import { readConfig, readResults, type RoundResult } from "../loop/results-store.js";
+import { readConfig, readResults } from "../loop/results-store.js";
 import type { SimulationConfig } from "../loop/simulation.js";
-import { curvesSvg, strategyColor } from "./curves-svg.js";
-import { mean } from "./metrics.js";
-import { penaltyMatrix, type PenaltyMatrix } from "./penalty.js";
-import { reportHtml } from "./report-html.js";
-import { settingMaps } from "./report-maps.js";
-import { summarizeSetting, type SettingSummary } from "./summary.js";
-
-/** A results directory read back: its configuration, rows and summary. */
-export interface Setting {
-  dir: string;
-  config?: SimulationConfig;
-  results: RoundResult[];
-  summary: SettingSummary;
-}
-
-export interface Report {
-  settings: Setting[];
-  penalty: PenaltyMatrix;
-  /** Strategy names across settings, in first-seen order. */
-  names: string[];
-  colors: Map<string, string>;
-  summaryJson: Record<string, unknown>;
-}
+import { curvesSvg, strategyColor } from "../eval/curves-svg.js";
+import { mean } from "../eval/metrics.js";
+import { penaltyMatrix, type PenaltyMatrix } from "../eval/penalty.js";
+import { summarizeSetting } from "../eval/summary.js";
+import { reportHtml } from "./html.js";
+import { settingMaps } from "./maps.js";
+import type { Report, Setting } from "./types.js";
 
 /** How a setting is named in the report: dataset, model and schedule. */
 export function settingName(config: SimulationConfig | undefined, dir: string): string {

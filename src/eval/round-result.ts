@@ -1,0 +1,17 @@
+// Below eval/ (which summarises results) and loop/ (which writes them).
+
+/** One line of results.jsonl: a (strategy, seed, round) of a simulation. */
+export interface RoundResult {
+  strategy: string;
+  seed: number;
+  round: number;
+  /** Labelled items the model was trained on in this round. */
+  labeled: number;
+  /** Accuracy on the test set after training. */
+  accuracy: number;
+  trainMs: number;
+  /** Time of the query whose batch was added for this round (0 at round 0). */
+  queryMs: number;
+  /** The query's own figures, e.g. ALFA-Mix's candidates and cap. */
+  stats?: Record<string, number>;
+}
