@@ -4,7 +4,7 @@ import { readNpyMatrix } from "../src/data/pool.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { linearFromWeights } from "../src/models/network.js";
 import { Rng } from "../src/random.js";
-import { createStrategy, type StrategyOptions } from "../src/strategies/registry.js";
+import { createStrategy, type StrategySpec } from "../src/strategies/registry.js";
 import { emit } from "./timing.js";
 
 async function readMatrix(path: string): Promise<Matrix> {
@@ -16,7 +16,7 @@ async function readMatrix(path: string): Promise<Matrix> {
  * labeled.npy (L×D), labels.npy (L), W.npy (K×D), b.npy (K). The labelled rows join the pool as
  * labelled items; the linear head is used as given (no training).
  */
-export async function benchQuery(json: boolean, inputs: string, strategyName: string, budget: number, options: StrategyOptions, seed = 0): Promise<void> {
+export async function benchQuery(json: boolean, inputs: string, spec: StrategySpec, budget: number, seed = 0): Promise<void> {
   const pool = await readMatrix(join(inputs, "pool.npy"));
   const labeledX = await readMatrix(join(inputs, "labeled.npy"));
   const labels = (await readNpy(join(inputs, "labels.npy"), "int32")).data;
@@ -26,7 +26,7 @@ export async function benchQuery(json: boolean, inputs: string, strategyName: st
   const all = matrix(n + l, pool.cols);
   all.data.set(pool.data);
   all.data.set(labeledX.data, pool.data.length);
-  const strategy = createStrategy(strategyName, options);
+  const strategy = createStrategy(spec);
   const start = performance.now();
   const result = strategy.query({
     pool: all,
@@ -39,7 +39,7 @@ export async function benchQuery(json: boolean, inputs: string, strategyName: st
   const totalMs = performance.now() - start;
   const stats = result.stats ?? {};
   const record = {
-    strategy: strategyName, n, dim: pool.cols, classes: W.rows,
+    strategy: spec.label, n, dim: pool.cols, classes: W.rows,
     candidates: stats.candidates, cap: stats.cap, selected: result.indices.length, nInit: stats.nInit,
     candidateMs: round(stats.candidateMs), selectMs: round(stats.selectMs), totalMs: round(totalMs),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

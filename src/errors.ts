@@ -12,9 +12,14 @@ export function inputError(file: string, where: string | undefined, message: str
   return new UserError(where ? `${file} (${where}): ${message}` : `${file}: ${message}`);
 }
 
-/** Throw a UserError naming the argument unless `condition` holds. */
-export function require(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new UserError(message);
+/**
+ * A parameter given a value it does not take, named in the library's own words (`cap`, as the
+ * strategy declares it); the CLI names the flag, the HTTP API the JSON field.
+ */
+export class ParamError extends UserError {
+  constructor(readonly param: string, readonly expected: string, readonly got: unknown, readonly where: string) {
+    super(`${where}: ${param} expects ${expected}, got ${JSON.stringify(got)}`);
+  }
 }
 
 /** A UserError about a name that is taken (a project, a token): the HTTP API answers it with 409. */

@@ -16,6 +16,9 @@ test("help, version and the command list", () => {
   userError(cli("frobnicate"), /^alfamix: unknown command "frobnicate"; expected one of/);
   userError(cli("inspect", "--bogus", "x"), /^alfamix: inspect: unknown option '--bogus'/);
   userError(cli("inspect"), /^alfamix: inspect: expected 1 argument, found 0/);
+  assert.equal(cli("help", "query").stdout, cli("query", "--help").stdout);
+  assert.match(cli("help", "query").stdout, /^usage: alfamix query/);
+  assert.match(cli("query", "--help").stdout, /--coregcn-epochs N\s+coregcn: Adam epochs of the GCN \(default 200\)/);
 });
 
 test("datasets and inspect", () => {
@@ -40,6 +43,9 @@ test("bad input ends in one line naming the file and where, with exit status 2",
   userError(cli("inspect", join(dir, "bad.csv")), /bad\.csv \(line 2, column "b"\): expected a finite number, found "two"$/);
   userError(cli("inspect", join(dir, "absent.csv")), /absent\.csv: no such file$/);
   userError(cli("simulate", "--dataset", "mnist", "--rounds", "ten"), /simulate: --rounds expects an integer ≥ 0, got "ten"/);
+  userError(cli("query", "--pool", "x.csv", "--labeled", "y.csv", "--budget", "-3"), /query: --budget expects an integer ≥ 1, got "-3"$/);
+  userError(cli("simulate", "--dataset", "vowel", "--alfamix-cap", "-0.5"), /simulate: --alfamix-cap expects a number in \(0, 1\], got "-0.5"$/);
+  userError(cli("simulate", "--dataset", "vowel", "--strategies", "alfamix[cap=0]"), /strategy "alfamix\[cap=0\]": cap expects a number in \(0, 1\], got "0"$/);
   userError(cli("simulate"), /simulate: --dataset is required/);
   userError(cli("simulate", "--dataset", "mnist", "--strategies", "random,psychic"), /unknown strategy "psychic"; known strategies: random, least-confidence/);
   userError(cli("report", dir), /no results\.jsonl with results/);

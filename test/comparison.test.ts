@@ -100,11 +100,11 @@ test("strategy entries: names, settings and aliases; each bad form is one clear 
   assert.equal(createStrategy("alfamix[select=uniform]").name, "alfamix[select=uniform]");
   const bad = (entry: string, pattern: RegExp) => assert.throws(() => createStrategy(entry), (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes("\n"));
   bad("alfamix[select=best]", /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, kmeans-labeled, got "best"/);
-  bad("alfamix[colour=red]", /unknown setting "colour" for alfamix; known: alpha, cap, select, ninit, steps, kmeans/);
+  bad("alfamix[colour=red]", /strategy "alfamix\[colour=red\]": unknown setting "colour"; known: alpha, cap, select, ninit, steps, kmeans/);
   bad("alfamix[select]", /expected key=value settings inside \[ \], found "select"/);
   bad("alfamix[select=norm", /expected NAME, NAME\[key=value,…\] or ALIAS=NAME\[key=value,…\]/);
   bad("alfamix[select=norm,select=kmeans]", /select is set twice/);
-  bad("entropy[t=2]", /entropy has no settings/);
+  bad("entropy[t=2]", /unknown setting "t"; it has no settings/);
   bad("cdal[double-softmax=maybe]", /double-softmax expects true or false/);
   bad("alfamix[cap=2]", /cap expects a number in \(0, 1\]/);
   bad("psychic[x=1]", /unknown strategy "psychic"/);

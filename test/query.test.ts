@@ -83,13 +83,16 @@ test("an .npy pool with its ids beside it is streamed a chunk at a time on threa
   const text = (v: number) => String(v); // shortest round-trip decimal: the CSV holds the same float32 values
   writeFileSync(join(big, "emb.csv"), "id,a,b,c\n" + bigIds.map((id, i) => `${id},${text(x[i * d])},${text(x[i * d + 1])},${text(x[i * d + 2])}`).join("\n") + "\n");
   writeFileSync(join(big, "labeled.csv"), "id,label\n" + Array.from({ length: 30 }, (_, k) => `row-${k * 2311},${["cat", "dog", "emu"][(k * 2311) % 3]}`).join("\n") + "\n");
-  for (const strategy of ["alfamix", "alfamix[select=uniform]", "entropy", "margin", "least-confidence"]) {
+  // An entry's own settings, too (cap and ninit were once dropped on the streamed path).
+  for (const strategy of ["alfamix", "alfamix[select=uniform]", "alfamix[cap=0.05]", "alfamix[ninit=3]", "entropy", "margin", "least-confidence"]) {
     const run = (pool: string) => cli("--pool", join(big, pool), "--labeled", join(big, "labeled.csv"), "--strategy", strategy, "--budget", "25", "--seed", "4");
     const streamed = run("emb.npy"), whole = run("emb.csv");
     assert.equal(streamed.status, 0, streamed.stderr);
     assert.match(streamed.stderr, /pool: 70000 items × 3 features \(.*emb\.npy\), read a chunk at a time/);
     assert.match(whole.stderr, /read in/);
     assert.equal(streamed.stdout, whole.stdout, strategy);
+    if (strategy === "alfamix[cap=0.05]") assert.match(streamed.stderr, /cap 0\.05/);
+    if (strategy === "alfamix[ninit=3]") assert.match(streamed.stderr, /nInit 3/);
   }
   // Bad rows and ids are named as when the pool is read whole, and nothing is written.
   const bad = x.slice();

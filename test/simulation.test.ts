@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../src/loop/simulation.js";
 import { readResults } from "../src/loop/results-store.js";
 import { readMapRecords, readSeedMap } from "../src/loop/maps.js";
-import { buildReport, writeReport } from "../src/eval/report.js";
+import { buildReport, writeReport } from "../src/report/report.js";
 import { tempDir } from "./helpers.js";
 
 const config: SimulationConfig = {
@@ -58,11 +58,24 @@ test("a partial run left by an interruption is redone, not duplicated", async ()
   assert.deepEqual(redone.map(untimed), rows.map(untimed));
 });
 
+test("more rounds extend a finished simulation: the rounds stored come out the same, and fewer rounds never shrink it", async () => {
+  const dir = tempDir();
+  const small = { ...config, strategies: ["random", "alfamix"], seeds: [1] };
+  const before = await simulate(small, { out: dir });
+  const extended = await simulate({ ...small, rounds: 3 }, { out: dir });
+  const untimed = (r: { trainMs?: number; queryMs?: number; stats?: Record<string, number> }) => ({ ...r, trainMs: 0, queryMs: 0, stats: Object.fromEntries(Object.entries(r.stats ?? {}).filter(([k]) => !k.endsWith("Ms"))) });
+  assert.equal(extended.length, 2 * 4);
+  assert.deepEqual(extended.filter((r) => r.round <= 2).map(untimed), before.map(untimed));
+  assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rounds, 3);
+  const again = await simulate(small, { out: dir });
+  assert.deepEqual(again.map(untimed), extended.map(untimed), "rounds 2 on a 3-round directory runs nothing");
+});
+
 test("settings that change the experiment cannot be mixed into an existing directory", async () => {
   const dir = tempDir();
   const small = { ...config, strategies: ["random"], seeds: [1] };
   await simulate(small, { out: dir });
-  await assert.rejects(simulate({ ...small, rounds: 3, lr: 0.01 }, { out: dir }), /holds results of a different simulation \(it differs in --rounds, --lr\); use another --out/);
+  await assert.rejects(simulate({ ...small, rounds: 3, lr: 0.01 }, { out: dir }), /holds results of a different simulation \(lr: 0\.001 there, 0\.01 here\); use another --out/);
   await assert.rejects(simulate({ ...small, strategies: ["bald"] }, { out: join(dir, "b") }), /bald needs a model with dropout/);
   await assert.rejects(simulate({ ...small, strategies: ["nope"] }, { out: join(dir, "c") }), /unknown strategy "nope"/);
   await assert.rejects(simulate({ ...small, init: 900, rounds: 10, query: 50 }, { out: join(dir, "d") }), /exceed the pool of 792 items/);

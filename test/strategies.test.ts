@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { UserError } from "../src/errors.js";
+import { ParamError, UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
 import { fromRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { createMLP, linearFromWeights, createLinear } from "../src/models/network.js";
@@ -9,7 +9,7 @@ import { buildAnchors } from "../src/strategies/alfamix-anchors.js";
 import { closedFormSearch } from "../src/strategies/alfamix-closed-form.js";
 import { closedFormAlpha, closedFormCandidatesLiteral } from "../src/strategies/alfamix-literal.js";
 import { alfaMixStrategy, capSchedule } from "../src/strategies/alfamix.js";
-import { createStrategy, STRATEGY_NAMES } from "../src/strategies/registry.js";
+import { createStrategy, resolveStrategy, STRATEGY_NAMES } from "../src/strategies/registry.js";
 import { topK, type QueryContext } from "../src/strategies/types.js";
 import { entropyScores, leastConfidenceScores, marginScores, mutualInformation } from "../src/strategies/uncertainty.js";
 import { assertClose, randomMatrix } from "./helpers.js";
@@ -158,7 +158,7 @@ function checkInvariants(label: string, context: QueryContext, budget: number, r
 for (const { name, options } of allStrategies) {
   const label = `${name}${Object.keys(options).length ? " " + JSON.stringify(Object.values(options)[0]) : ""}`;
   test(`invariants: ${label}`, () => {
-    const run = (budget: number) => (c: QueryContext) => createStrategy(name, options).query(c, budget).indices;
+    const run = (budget: number) => (c: QueryContext) => createStrategy(resolveStrategy(name, options)).query(c, budget).indices;
     for (const [what, context, budget] of [
       ["usual", scenario(), 20],
       ["budget ≥ |unlabelled|", scenario({ labeledCount: 200 }), 100],
@@ -188,9 +188,12 @@ for (const { name, options } of allStrategies) {
 
 test("unknown strategies and bad options are clear errors", () => {
   assert.throws(() => createStrategy("uncertain"), /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/);
-  assert.throws(() => alfaMixStrategy({ capStep: 0 }), /cap step must be in \(0, 1\]/);
-  assert.throws(() => alfaMixStrategy({ select: "best" as never }), /select must be one of kmeans, norm, symkl, uniform/);
-  assert.throws(() => createStrategy("bald", { bald: { samples: 1 } }), /samples must be an integer ≥ 2/);
+  assert.throws(() => alfaMixStrategy({ cap: 0 }), (e: Error) => e instanceof ParamError && e.param === "cap" && e.message === "alfamix: cap expects a number in (0, 1], got 0");
+  assert.throws(() => alfaMixStrategy({ select: "best" as never }), /alfamix: select expects one of kmeans, norm, symkl, uniform/);
+  assert.throws(() => resolveStrategy("bald", { bald: { samples: 1 } }), /bald: samples expects an integer ≥ 2, got 1/);
+  assert.throws(() => resolveStrategy("alfamix[cap=2]"), /strategy "alfamix\[cap=2\]": cap expects a number in \(0, 1\], got "2"/);
+  assert.throws(() => resolveStrategy("alfamix[capstep=0.1]"), /unknown setting "capstep"; known: alpha, cap, select, ninit, steps, kmeans/);
+  assert.throws(() => resolveStrategy("entropy[cap=0.1]"), /entropy\[cap=0.1\]": unknown setting "cap"; it has no settings/);
 });
 
 test("bald refuses a model without dropout and says why", () => {

@@ -31,9 +31,15 @@ export interface ParsedArgs {
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = { help: { type: "boolean" } };
   for (const [name, o] of Object.entries(spec.options)) options[name] = o.multiple ? { type: o.type, multiple: true } : { type: o.type };
+  // A negative number after a flag that takes a value is that value (--budget -3), so that the
+  // reader says what the flag expects, rather than Node's parser calling it ambiguous.
+  const args = argv.map((arg, i) => {
+    const flag = /^--([^=]+)$/.exec(argv[i - 1] ?? "")?.[1];
+    return flag && options[flag]?.type === "string" && /^-\d|^-\.\d|^-Infinity$/.test(arg) ? `--${flag}=${arg}` : arg;
+  }).filter((arg, i, all) => !(all[i + 1]?.startsWith(`${arg}=-`)));
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     const message = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
     const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
@@ -148,6 +154,15 @@ export class OptionReader {
     if (v === undefined) return fallback;
     if (!choices.includes(v as T)) this.fail(name, v, `one of ${choices.join(", ")}`);
     return v as T;
+  }
+
+  /** A value read by `parse` (undefined: not accepted, which fails naming the flag and `expected`), or undefined when absent. */
+  parsed<T>(name: string, parse: (text: string) => T | undefined, expected: string): T | undefined {
+    const v = this.string(name);
+    if (v === undefined) return undefined;
+    const value = parse(v);
+    if (value === undefined) this.fail(name, v, expected);
+    return value;
   }
 
   private fail(name: string, value: string, expected: string): never {

@@ -6,7 +6,7 @@ import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
 import { benchTeam } from "../../bench/team.js";
-import { strategyOptionSpecs, readStrategyOptions } from "./strategy-options.js";
+import { strategyOptionSpecs, strategySpec } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { CONV_KINDS } from "../models/layers/architectures.js";
 
@@ -54,7 +54,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "query": {
       const inputs = options.string("inputs");
       if (!inputs) throw new UserError("bench query: --inputs DIR is required (a folder written by reference/pytorch/gen_query_inputs.py)");
-      return benchQuery(json, inputs, options.string("strategy", "alfamix"), options.int("budget", 1000, 0), readStrategyOptions(options), options.int("seed", 0));
+      return benchQuery(json, inputs, strategySpec(options), options.int("budget", 1000, 0), options.int("seed", 0));
     }
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));

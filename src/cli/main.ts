@@ -35,6 +35,9 @@ const commands: Command[] = [
   { spec: benchCommand, run: runBench, computes: true },
 ];
 
+/** Every command's spec, in the order `alfamix --help` lists them (for the generated CLI reference). */
+export const commandSpecs: readonly CommandSpec[] = commands.map((c) => c.spec);
+
 const overview = `alfamix: active learning by feature mixing (ALFA-Mix, CVPR 2022) and the standard baselines
 
 usage: alfamix <command> [options]     (alfamix <command> --help for its options)
@@ -45,7 +48,12 @@ ${commands.map((c) => `  ${c.spec.name.padEnd(10)}${c.spec.summary.split(". ")[0
 /** Run the command line; returns the exit status (0 ok, 2 a user error, 1 a bug). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  const helpFor = name === "help" && rest.length === 1 ? commands.find((c) => c.spec.name === rest[0]) : undefined;
+  if (helpFor) {
+    console.log(helpText(helpFor.spec));
+    return 0;
+  }
+  if (name === undefined || name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     console.log(overview);
     return name === undefined ? 2 : 0;
   }

@@ -14,7 +14,7 @@ import { IdList } from "../data/ids.js";
 import { sidecarFile } from "../data/files.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
-import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
+import { strategySpec, strategyOptionSpecs } from "./strategy-options.js";
 import { parseImageSize } from "./dataset-options.js";
 
 export const queryCommand: CommandSpec = {
@@ -59,6 +59,9 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
     if (file && !existsSync(dirname(resolve(file)))) throw new UserError(`query: cannot write ${file}: its folder does not exist`);
   }
   const format = options.choice("format", ["csv", "jsonl"] as const, out && /\.jsonl$/i.test(out) ? "jsonl" : "csv");
+  // A mistyped value is reported before minutes go into reading a pool.
+  options.int("budget", 100, 1);
+  strategySpec(options);
   const started = performance.now();
   const imageSize = options.string("image-size");
   const poolFiles = expandPoolFiles(poolSpecs);
@@ -70,8 +73,7 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const loadMs = performance.now() - started;
   const selection = selectBatch({
     pool, labeled,
-    strategy: options.string("strategy", "alfamix"),
-    strategyOptions: readStrategyOptions(options),
+    strategy: strategySpec(options),
     budget: options.int("budget", 100, 1),
     model: options.choice("model", ["linear", "mlp"] as const, "linear"),
     hidden: options.intList("hidden", [256], 1),
@@ -108,13 +110,13 @@ function streamable(options: OptionReader, files: string[]): boolean {
   if (options.string("map") || options.flag("standardize") || options.string("model", "linear") !== "linear") return false;
   const ids = options.string("ids");
   if (ids ? files.length !== 1 || !/\.npy$/i.test(files[0]) : !files.every((f) => /\.npy$/i.test(f) && sidecarFile(f, ".ids"))) return false;
-  return whyNotSharded(options.string("strategy", "alfamix"), readStrategyOptions(options)) === undefined;
+  return whyNotSharded(strategySpec(options)) === undefined;
 }
 
 /** The query options shared by the streamed and the queued run. */
 function shardedOptions(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>): Omit<ShardedQueryOptions, "runner"> {
   return {
-    files, labeled, strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
+    files, labeled, strategy: strategySpec(options),
     budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
   };
 }

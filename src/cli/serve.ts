@@ -9,7 +9,7 @@ import { expiryOf, ROLES } from "../serve/store/tokens.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { table } from "./format.js";
 import { statusLine } from "./progress.js";
-import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
+import { strategySpec, strategyOptionSpecs } from "./strategy-options.js";
 
 export const serveCommand: CommandSpec = {
   name: "serve",
@@ -191,7 +191,7 @@ export async function runProject(args: ParsedArgs): Promise<void> {
     const project = await createProject(store, {
       name, pool, ids: options.string("ids"), labeled: options.string("labeled"),
       classes: options.string("classes")?.split(",").map((c) => c.trim()).filter(Boolean),
-      strategy: options.string("strategy", "alfamix"), strategyOptions: readStrategyOptions(options),
+      strategy: strategySpec(options),
       batch: options.int("batch", 50, 1), model: options.choice("model", ["linear", "mlp"] as const, "linear"),
       randomShare: options.number("random-share", 0.1, 0, 1), retrainEvery: retrainEvery === undefined ? undefined : options.int("retrain-every", 1, 1),
       seed: options.int("seed", 0), leaseSeconds: options.number("lease-seconds", 120, 1, MAX_LEASE_SECONDS), overlap: options.number("overlap", 0, 0, 1),

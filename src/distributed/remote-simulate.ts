@@ -18,8 +18,8 @@ export interface QueueSimulationOptions {
  * results.jsonl gets the same lines as a local run (the same accuracies, bit for bit), written in
  * the local run's order, and a rerun resumes the same way. The seeds' maps are drawn here.
  */
-export async function simulateOnQueue(config: SimulationConfig, options: QueueSimulationOptions): Promise<RoundResult[]> {
-  const { store, pending, runsTotal } = openSimulation(config, options.out);
+export async function simulateOnQueue(requested: SimulationConfig, options: QueueSimulationOptions): Promise<RoundResult[]> {
+  const { store, pending, runsTotal, config } = openSimulation(requested, options.out);
   if (runsTotal > pending.length) options.onNote?.(`resuming: ${runsTotal - pending.length} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();
   // Loaded here too, so that data the configuration cannot use fails before any job goes out.

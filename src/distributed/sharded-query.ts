@@ -8,9 +8,8 @@ import { NeuralClassifier } from "../models/network.js";
 import type { FitOptions } from "../models/classifier.js";
 import { Rng } from "../random.js";
 import { buildAnchors } from "../strategies/alfamix-anchors.js";
-import { candidatePositions, capSchedule, chooseFromSearch, type ChoiceInputs } from "../strategies/alfamix.js";
-import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
-import { parseStrategyEntry } from "../strategies/variants.js";
+import { candidatePositions, capSchedule, chooseFromSearch, type AlfaMixParams, type ChoiceInputs } from "../strategies/alfamix.js";
+import { createStrategy, type StrategySpec } from "../strategies/registry.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
 import type { DispatchProgress } from "./dispatch.js";
@@ -43,8 +42,8 @@ export interface ShardedQueryOptions {
   /** A single file's ids, when not beside it. */
   idsPath?: string;
   labeled: LabeledItems;
-  strategy: string;
-  strategyOptions?: StrategyOptions;
+  /** Resolved at the edge (resolveStrategy). */
+  strategy: StrategySpec;
   budget: number;
   fit?: FitOptions;
   seed?: number;
@@ -57,11 +56,11 @@ export interface ShardedQueryOptions {
 }
 
 /** Why a strategy (with its settings) cannot be scored shard by shard, or undefined when it can. */
-export function whyNotSharded(entry: string, strategyOptions?: StrategyOptions): string | undefined {
-  const { name, settings } = parseStrategyEntry(entry);
+export function whyNotSharded(spec: StrategySpec): string | undefined {
+  const { name } = spec;
   if (!(SHARDED_STRATEGIES as readonly string[]).includes(name)) return `shards are scored with ${SHARDED_STRATEGIES.join(", ")}; ${name} needs the whole pool at once`;
-  const alfamix = { ...strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
-  if (name === "alfamix" && (alfamix.alpha ?? "closed") !== "closed") return "shards are scored with ALFA-Mix's closed-form α; learned and random α need the whole pool";
+  const alfamix = spec.params as AlfaMixParams;
+  if (name === "alfamix" && alfamix.alpha !== "closed") return "shards are scored with ALFA-Mix's closed-form α; learned and random α need the whole pool";
   if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) return `ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform, kcenter or kmeans-labeled`;
   return undefined;
 }
@@ -80,11 +79,11 @@ export const DEFAULT_GATHER_MB = 2048;
 export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchSelection> {
   const { budget, seed = 0, labeled } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
-  const strategy = createStrategy(options.strategy, options.strategyOptions); // checks the settings
-  const refusal = whyNotSharded(options.strategy, options.strategyOptions);
+  const strategy = createStrategy(options.strategy); // checks the parameters
+  const refusal = whyNotSharded(options.strategy);
   if (refusal) throw new UserError(`query --queue: ${refusal}; run it without --queue`);
-  const { label, name, settings } = parseStrategyEntry(options.strategy);
-  const alfamix = { ...options.strategyOptions?.alfamix, ...(settings as object) } as NonNullable<StrategyOptions["alfamix"]>;
+  const { label, name } = options.strategy;
+  const alfamix = options.strategy.params as AlfaMixParams;
   const { shards, rows: n, dim } = describeShards(options.files, options.idsPath);
 
   const { runner } = options;
@@ -98,7 +97,7 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const training = model.fit(labeledX, y, options.fit);
   const { W, b } = model.head();
   const started = performance.now();
-  const caps = capSchedule(alfamix.capStep ?? 0.2);
+  const caps = name === "alfamix" ? capSchedule(alfamix.cap) : [];
   const anchors = name === "alfamix" ? buildAnchors(labeledX, y, classNames.length) : undefined;
   const isLabeled = new Uint8Array(n);
   for (const r of labeledRows) isLabeled[r] = 1;
@@ -131,11 +130,11 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
       for (let i = 0; i < jobs[j].rows; i++) if (!isLabeled[firstRows[j] + i]) firstCap[p++] = rangeCaps[i];
     });
     const search = { caps, firstCap, capsEvaluated: caps.length };
-    const select = alfamix.select ?? "kmeans";
+    const select = alfamix.select;
     const clustered = select === "kmeans" ? await clusterOverShards(options, shards, unlabeled, candidatePositions(search, b0).candidates, b0, rng.child("kmeans||").nextUint32()) : undefined;
     const chosen = chooseFromSearch(search, {
       unlabeled, labeled: labeledRows, budget: b0, rng, rowsOf: (rows) => readShardRows(shards, rows, dim),
-      select, nInit: alfamix.nInit ?? 1, kmeans: alfamix.kmeans ?? "sampled", clustered,
+      select, nInit: alfamix.ninit, kmeans: alfamix.kmeans, clustered,
     });
     ({ indices: picked, scores, stats } = chosen);
   } else ({ picked, scores } = mergeTops(results, firstRows, b0, name === "margin"));

@@ -7,7 +7,7 @@ import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import type { FitOptions, FitReport } from "../models/classifier.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
-import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { createStrategy, type StrategySpec } from "../strategies/registry.js";
 import { unlabeledRows, type Strategy } from "../strategies/types.js";
 import { argmaxRows } from "../linalg/rows.js";
 import { projectForMap } from "../eval/projection.js";
@@ -18,9 +18,8 @@ export interface SelectBatchOptions {
   pool: Pool;
   /** The labels known so far, by id. */
   labeled: LabeledItems;
-  /** A registered strategy name (default "alfamix") or a strategy object. */
-  strategy?: string | Strategy;
-  strategyOptions?: StrategyOptions;
+  /** A strategy entry (default "alfamix"), its resolved spec, or a strategy object. */
+  strategy?: string | StrategySpec | Strategy;
   /** Items to pick (default 100); more than the unlabelled items takes them all, with a warning. */
   budget?: number;
   /** The head trained on the labelled items: softmax regression (default) or an MLP. */
@@ -140,7 +139,7 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
   if (pool.x.rows === 0) throw new UserError("query: the pool is empty");
-  const strategy = typeof options.strategy === "object" ? options.strategy : createStrategy(options.strategy ?? "alfamix", options.strategyOptions);
+  const strategy = typeof options.strategy === "object" && "query" in options.strategy ? options.strategy : createStrategy(options.strategy ?? "alfamix");
   const ids = IdList.of(pool.ids);
   const labeledRows = labeledRowsOf(ids, labeled.ids, pool.source ?? "pool");
   const { y, classNames } = encodeLabels(labeled.labels);

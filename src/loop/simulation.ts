@@ -8,7 +8,8 @@ import { argmaxRows } from "../linalg/rows.js";
 import type { Classifier } from "../models/classifier.js";
 import { createClassifier, isConvKind, requireImageShape, type ModelKind } from "../models/factory.js";
 import { Rng } from "../random.js";
-import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { createStrategy, resolveStrategy, upgradeStrategyParams, type StrategyParams, type StrategySpec } from "../strategies/registry.js";
+import { kebab } from "../strategies/params.js";
 import { parseStrategyEntry } from "../strategies/variants.js";
 import { checkNormalization, loadExperimentSource, prepareExperiment, type Experiment, type ExperimentSource, type Normalization } from "./prepare.js";
 import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
@@ -41,7 +42,14 @@ export interface SimulationConfig {
   mean?: number[];
   std?: number[];
   strategies: string[];
-  strategyOptions: StrategyOptions;
+  /** Strategy parameters given for every entry of that strategy (the --alfamix-cap flags and the like); entries' own settings win. */
+  strategyOptions: StrategyParams;
+  /**
+   * Each entry's resolved strategy, by label: written to config.json, so that a results directory
+   * says exactly what ran. Results are identified per entry: another entry's parameters never
+   * block resuming.
+   */
+  specs?: Record<string, Omit<StrategySpec, "label">>;
   seeds: number[];
   /** Initial labelled items, drawn at random per seed. */
   init: number;
@@ -90,16 +98,24 @@ export interface SimulationOptions {
   onNote?: (message: string) => void;
 }
 
-/** Settings that must match for results to be combined; strategies and seeds may grow. */
-const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "resnetStem", "optimizer", "momentum", "augment", "mean", "std", "strategyOptions", "init", "query", "rounds", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+/** Settings that must match for results to be combined; strategies, seeds and rounds may grow. */
+const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "resnetStem", "optimizer", "momentum", "augment", "mean", "std", "init", "query", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
 
 /** What makes two seed starts the same (the data, the model, the protocol, the seed). */
 export function seedStartKey(config: SimulationConfig, seed: number): string {
-  return JSON.stringify([...IDENTITY_KEYS.filter((k) => k !== "strategyOptions").map((k) => config[k]), config.seeds[0], seed]);
+  return JSON.stringify([...IDENTITY_KEYS.map((k) => config[k]), config.seeds[0], seed]);
+}
+
+/** Each entry's resolved strategy, by label. */
+function specsOf(config: Pick<SimulationConfig, "strategies" | "strategyOptions">): Record<string, Omit<StrategySpec, "label">> {
+  return Object.fromEntries(config.strategies.map((entry) => {
+    const { label, name, params } = resolveStrategy(entry, config.strategyOptions);
+    return [label, { name, params }];
+  }));
 }
 
 function checkConfig(config: SimulationConfig): void {
-  for (const entry of config.strategies) createStrategy(entry, config.strategyOptions); // unknown names, keys and values fail here
+  specsOf(config); // unknown names, keys and values fail here
   if (config.strategies.some((entry) => parseStrategyEntry(entry).name === "bald") && !(config.dropout > 0)) {
     throw new UserError("bald needs a model with dropout: add --dropout 0.2 (say), or run bald in a separate setting with dropout");
   }
@@ -124,19 +140,35 @@ export interface OpenedSimulation {
   /** (seed, entry) runs still to do, seed by seed. */
   pending: { seed: number; entry: string }[];
   runsTotal: number;
+  /** The configuration to run: the rounds are the directory's, when it has more. */
+  config: SimulationConfig;
 }
 
 /**
- * Check the configuration, compare it with the one already in `out` (only strategies and seeds
- * may grow) and write the merged one; returns the runs still to do.
+ * Check the configuration, compare it with the one already in `out` (only strategies, seeds and
+ * rounds may grow) and write the merged one; returns the runs still to do. More rounds extend the
+ * runs listed: each is run again from its start (every round is deterministic, so the rounds
+ * already stored come out the same) and its rows replaced.
  */
-export function openSimulation(config: SimulationConfig, out: string): OpenedSimulation {
-  checkConfig(config);
+export function openSimulation(requested: SimulationConfig, out: string): OpenedSimulation {
+  checkConfig(requested);
   const previous = readConfig<SimulationConfig>(out);
+  // A directory's runs only grow: fewer rounds than it holds run to its rounds.
+  const config = { ...requested, rounds: Math.max(requested.rounds, previous?.rounds ?? 0) };
   if (previous) {
     const differing = IDENTITY_KEYS.filter((k) => JSON.stringify(previous[k]) !== JSON.stringify(config[k]));
     if (differing.length) {
-      throw new UserError(`${out} holds results of a different simulation (it differs in ${differing.map((k) => `--${k}`).join(", ")}); use another --out`);
+      const what = differing.map((k) => `${k}: ${JSON.stringify(previous[k])} there, ${JSON.stringify(config[k])} here`).join("; ");
+      throw new UserError(`${out} holds results of a different simulation (${what}); use another --out`);
+    }
+  }
+  const specs = specsOf(config);
+  const previousSpecs = previous ? previous.specs ?? specsOf({ ...previous, strategyOptions: upgradeStrategyParams(previous.strategyOptions) }) : {};
+  for (const [label, spec] of Object.entries(specs)) {
+    const before = previousSpecs[label];
+    const key = before && Object.keys(spec.params).find((k) => JSON.stringify(before.params[k]) !== JSON.stringify(spec.params[k]));
+    if (key) {
+      throw new UserError(`${out} holds results of ${label} with ${kebab(key)}=${before.params[key]}; this run has ${kebab(key)}=${spec.params[key]}. Use another --out, or give this one an alias (e.g. ${label.replace(/\W+/g, "-")}-2=${label})`);
     }
   }
   const store = new ResultsStore(out);
@@ -144,11 +176,12 @@ export function openSimulation(config: SimulationConfig, out: string): OpenedSim
     ...config,
     strategies: [...new Set([...(previous?.strategies ?? []), ...config.strategies])],
     seeds: [...new Set([...(previous?.seeds ?? []), ...config.seeds])],
+    specs: { ...previousSpecs, ...specs },
   };
   writeFileSync(join(out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
   const pending = config.seeds.flatMap((seed) => config.strategies.map((entry) => ({ seed, entry })))
     .filter(({ seed, entry }) => !store.isComplete(labelOf(entry), seed, config.rounds));
-  return { store, pending, runsTotal: config.seeds.length * config.strategies.length };
+  return { store, pending, runsTotal: config.seeds.length * config.strategies.length, config };
 }
 
 /** The data of a simulation, loaded once. */
@@ -190,7 +223,7 @@ export async function runStrategy(start: SeedStart, config: SimulationConfig, en
   const { seed, experiment, initial, model, round0 } = start;
   const { pool } = experiment;
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
-  const strategy = createStrategy(entry, config.strategyOptions), strategyName = strategy.name;
+  const strategy = createStrategy(resolveStrategy(entry, config.strategyOptions)), strategyName = strategy.name;
   const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
   model.setWeights(start.round0Weights);
   const isLabeled = new Uint8Array(pool.x.rows);
@@ -237,8 +270,8 @@ export function writeSeedMap(out: string, start: SeedStart, config: SimulationCo
  * from the ground truth, retrains from the initial weights and tests on the whole test set.
  * Completed (strategy, seed) runs already in `out` are kept and skipped.
  */
-export async function simulate(config: SimulationConfig, options: SimulationOptions): Promise<RoundResult[]> {
-  const { store, pending, runsTotal } = openSimulation(config, options.out);
+export async function simulate(requested: SimulationConfig, options: SimulationOptions): Promise<RoundResult[]> {
+  const opened = openSimulation(requested, options.out), { store, pending, runsTotal, config } = opened;
   let runsDone = runsTotal - pending.length;
   if (runsDone > 0) options.onNote?.(`resuming: ${runsDone} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();

@@ -8,7 +8,7 @@ import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
-import { createStrategy, type StrategyOptions } from "../strategies/registry.js";
+import { resolveStrategy, type StrategySpec } from "../strategies/registry.js";
 import { findInside, isSafeRelativePath, MEDIA_EXTENSIONS } from "./media.js";
 import { CHUNK_ROWS, type Display, type Project, type ProjectConfig, type Store } from "./store/store.js";
 
@@ -22,8 +22,8 @@ export interface CreateProjectOptions {
   labeled?: string;
   /** The classes, in the order of their keys (default: those of `labeled`, sorted). */
   classes?: string[];
-  strategy?: string;
-  strategyOptions?: StrategyOptions;
+  /** A strategy entry (default alfamix), or one resolved already with the command line's flags. */
+  strategy?: string | StrategySpec;
   batch?: number;
   model?: "linear" | "mlp";
   randomShare?: number;
@@ -61,9 +61,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** The project's settings from the options, checked (a bad one is a UserError). */
 export function projectConfig(options: CreateProjectOptions): ProjectConfig {
   const batch = options.batch ?? 50;
+  const spec = typeof options.strategy === "object" ? options.strategy : resolveStrategy(options.strategy ?? "alfamix");
   const config: ProjectConfig = {
-    strategy: options.strategy ?? "alfamix",
-    strategyOptions: options.strategyOptions ?? {},
+    strategy: spec.label,
+    strategyName: spec.name,
+    strategyParams: spec.params,
     batch,
     model: options.model ?? "linear",
     randomShare: options.randomShare ?? 0.1,
@@ -72,7 +74,6 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
     leaseSeconds: options.leaseSeconds ?? 120,
     overlap: options.overlap ?? 0,
   };
-  createStrategy(config.strategy, config.strategyOptions);
   if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100000)) throw new UserError(`project: the batch must be an integer from 1 to 100000, got ${batch}`);
   if (!(config.randomShare >= 0 && config.randomShare <= 1)) throw new UserError(`project: the random share must be in [0, 1], got ${config.randomShare}`);
   if (!(Number.isInteger(config.retrainEvery) && config.retrainEvery >= 1)) throw new UserError(`project: retrain-every must be a positive integer, got ${config.retrainEvery}`);

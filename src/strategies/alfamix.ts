@@ -3,6 +3,7 @@ import { kmeansAroundFixed } from "../cluster/kmeans-fixed.js";
 import { nearestMembers } from "../cluster/kmeans.js";
 import { KMEANS_MODES, kmeansByMode, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
+import { choice, fraction, int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import type { Rng } from "../random.js";
 import { normalizeRows } from "../linalg/rows.js";
@@ -15,28 +16,16 @@ import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from ".
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
 export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter", "kmeans-labeled"] as const;
 
-export interface AlfaMixOptions {
-  /** How α is found: the paper's closed form (default), optimised per item, or drawn at random. */
-  alpha?: (typeof ALPHA_MODES)[number];
-  /** The cap grows by this step, up to 1, until more items flipped than the budget (default 0.2). */
-  capStep?: number;
-  /**
-   * How B items are chosen among the candidates (default kmeans, the paper's). `kcenter` is our
-   * variant: farthest-first among the candidates, counting the labelled items as centres, so a
-   * batch does not crowd regions that labels already cover.
-   */
-  select?: (typeof SELECTION_MODES)[number];
-  /** k-means restarts for `kmeans` selection (default 1, as scikit-learn ≥ 1.4). */
-  nInit?: number;
-  /** Adam steps per anchor and cap for `learned` α (default 5). */
-  learnedSteps?: number;
-  /**
-   * k-means over the candidates: `sampled` (default) trains on at most 256 candidates per centre,
-   * as FAISS does, then assigns every candidate; `exact` runs Lloyd over all of them. The two are
-   * the same whenever there are at most 256·B candidates.
-   */
-  kmeans?: KMeansMode;
-}
+/** ALFA-Mix's parameters, declared once (see params.ts). */
+export const ALFAMIX_PARAMS = {
+  alpha: choice(ALPHA_MODES, "closed", "how α is found: the paper's closed form, optimised per item (learned), or drawn at random"),
+  cap: fraction(0.2, "the α cap grows by this step, up to 1, until more items flipped than the budget"),
+  select: choice(SELECTION_MODES, "kmeans", "how the batch is chosen among the candidates (kcenter and kmeans-labeled: our variants)"),
+  ninit: int(1, 1, "k-means restarts for kmeans selection (1, as scikit-learn ≥ 1.4)"),
+  steps: int(5, 1, "Adam steps per anchor and cap, for learned α"),
+  kmeans: choice(KMEANS_MODES, "sampled", "k-means over the candidates: trained on ≤ 256 per centre then assigning all, as FAISS (sampled), or Lloyd over all (exact)"),
+} as const satisfies ParamTable;
+export type AlfaMixParams = ParamsOf<typeof ALFAMIX_PARAMS>;
 
 /** The caps tried: step, 2·step, … up to 1 (rounded so that 5 × 0.2 is exactly 1). */
 export function capSchedule(step: number): number[] {
@@ -51,15 +40,9 @@ export function capSchedule(step: number): number[] {
  * then chosen (by default the member nearest each k-means centre of their L2-normalised
  * embeddings), and any shortfall is filled at random without replacement.
  */
-export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
-  const { alpha = "closed", capStep = 0.2, select = "kmeans", nInit = 1, learnedSteps = 5, kmeans: kmeansMode = "sampled" } = options;
-  if (!KMEANS_MODES.includes(kmeansMode)) throw new UserError(`alfamix: kmeans must be one of ${KMEANS_MODES.join(", ")}, got ${JSON.stringify(kmeansMode)}`);
-  if (!ALPHA_MODES.includes(alpha)) throw new UserError(`alfamix: alpha must be one of ${ALPHA_MODES.join(", ")}, got ${JSON.stringify(alpha)}`);
-  if (!SELECTION_MODES.includes(select)) throw new UserError(`alfamix: select must be one of ${SELECTION_MODES.join(", ")}, got ${JSON.stringify(select)}`);
-  if (!(capStep > 0 && capStep <= 1)) throw new UserError(`alfamix: the cap step must be in (0, 1], got ${capStep}`);
-  if (!(Number.isInteger(nInit) && nInit >= 1)) throw new UserError(`alfamix: nInit must be a positive integer, got ${nInit}`);
-  if (!(Number.isInteger(learnedSteps) && learnedSteps >= 1)) throw new UserError(`alfamix: learned steps must be a positive integer, got ${learnedSteps}`);
-  const caps = capSchedule(capStep);
+export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
+  const { alpha, cap, select, ninit: nInit, steps, kmeans: kmeansMode } = resolveParams(ALFAMIX_PARAMS, params, "alfamix");
+  const caps = capSchedule(cap);
   return {
     name: "alfamix",
     scoreName: "smallest α cap at which the prediction flipped (lower: closer to the boundary)",
@@ -76,7 +59,7 @@ export function alfaMixStrategy(options: AlfaMixOptions = {}): Strategy {
       const keep = select === "norm" ? "alphaNorm" : select === "symkl" ? "symKL" : "none";
       const search: CandidateSearch = alpha === "closed"
         ? closedFormSearch(problem, { caps, keep, budget: b })
-        : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps: learnedSteps, rng: context.rng });
+        : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps, rng: context.rng });
       const searched = performance.now();
       const chosen = chooseFromSearch(search, {
         unlabeled: context.unlabeled, labeled: context.labeled, budget: b, rng: context.rng,

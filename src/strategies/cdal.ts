@@ -1,12 +1,13 @@
 import { matmul } from "../linalg/gemm.js";
 import { gatherRows, matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { softmaxRows } from "../linalg/rows.js";
+import { flag, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, poolPredictions, type Strategy } from "./types.js";
 
-export interface CdalOptions {
-  /** Apply softmax to the probabilities again, as the public code does (default false). */
-  doubleSoftmax?: boolean;
-}
+export const CDAL_PARAMS = {
+  doubleSoftmax: flag("apply softmax to the probabilities again, as the public code does"),
+} as const satisfies ParamTable;
+export type CdalParams = ParamsOf<typeof CDAL_PARAMS>;
 
 /** Probabilities are clamped here before logs, so a float32 zero is not −∞. */
 const FLOOR = 1e-12;
@@ -78,8 +79,8 @@ export function kCenterSymmetricKL(points: Matrix, centers: Matrix, budget: numb
  * Deviates from the public code on purpose: softmax is applied once (its code applies it to the
  * probabilities a second time; `doubleSoftmax` reproduces that).
  */
-export function cdalStrategy(options: CdalOptions = {}): Strategy {
-  const double = options.doubleSoftmax === true;
+export function cdalStrategy(params: Partial<CdalParams> = {}): Strategy {
+  const double = resolveParams(CDAL_PARAMS, params, "cdal").doubleSoftmax;
   return {
     name: "cdal",
     scoreName: "symmetric KL to the nearest labelled or chosen item's predicted distribution when picked",

@@ -1,11 +1,11 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
-import { UserError } from "../errors.js";
 import { matmul } from "../linalg/gemm.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { Adam } from "../models/adam.js";
 import type { Rng } from "../random.js";
 import { checkQuery, poolEmbeddings, type Strategy } from "./types.js";
+import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 
 /**
  * CoreGCN's graph, Â = (FFᵀ − I)·diag(1/colsum) + I for L2-normalised rows F, applied without
@@ -135,21 +135,19 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
   return { features: hiddenLayer(false).H, losses };
 }
 
-export interface CoreGcnOptions {
-  /** Unlabelled items in the graph at most (default 10,000, drawn at random). */
-  subset?: number;
-  epochs?: number;
-}
+export const COREGCN_PARAMS = {
+  subset: int(10000, 1, "unlabelled items in the graph at most (drawn at random)"),
+  epochs: int(200, 1, "Adam epochs of the GCN"),
+} as const satisfies ParamTable;
+export type CoreGcnParams = ParamsOf<typeof COREGCN_PARAMS>;
 
 /**
  * CoreGCN (Caramalau et al. 2021): a GCN over the labelled items and a random subset of the
  * unlabelled ones (L2-normalised embeddings, Â = (FFᵀ − I) column-normalised + I) learns to tell
  * them apart; greedy k-center on its hidden features then picks the batch from the subset.
  */
-export function coreGcnStrategy(options: CoreGcnOptions = {}): Strategy {
-  const subsetSize = options.subset ?? 10000, epochs = options.epochs ?? 200;
-  if (!(Number.isInteger(subsetSize) && subsetSize >= 1)) throw new UserError(`coregcn: the subset must be a positive integer, got ${subsetSize}`);
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UserError(`coregcn: epochs must be a positive integer, got ${epochs}`);
+export function coreGcnStrategy(params: Partial<CoreGcnParams> = {}): Strategy {
+  const { subset: subsetSize, epochs } = resolveParams(COREGCN_PARAMS, params, "coregcn");
   return {
     name: "coregcn",
     scoreName: "distance in the GCN's hidden features to the nearest labelled or chosen item when picked",

@@ -1,12 +1,12 @@
-import { UserError } from "../errors.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import type { Classifier } from "../models/classifier.js";
+import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, topK, type Strategy } from "./types.js";
 
-export interface DfalOptions {
-  /** DeepFool steps per item at most (default 50). */
-  maxSteps?: number;
-}
+export const DFAL_PARAMS = {
+  steps: int(50, 1, "DeepFool steps per item at most"),
+} as const satisfies ParamTable;
+export type DfalParams = ParamsOf<typeof DFAL_PARAMS>;
 
 /** Items per chunk: (chunk·K)×D Jacobians stay a few tens of MB. */
 const CHUNK = 1024;
@@ -82,9 +82,8 @@ export function deepFoolSquaredNorms(model: Classifier, x0: Matrix, maxSteps: nu
  * ALFA-Mix code on purpose: each step goes towards the closest other class, as DeepFool defines
  * it (the public code steps towards the last class by mistake).
  */
-export function dfalStrategy(options: DfalOptions = {}): Strategy {
-  const maxSteps = options.maxSteps ?? 50;
-  if (!(Number.isInteger(maxSteps) && maxSteps >= 1)) throw new UserError(`dfal: steps must be a positive integer, got ${maxSteps}`);
+export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
+  const { steps: maxSteps } = resolveParams(DFAL_PARAMS, params, "dfal");
   return {
     name: "dfal",
     scoreName: "squared norm of the DeepFool perturbation that flips the prediction (lower: closer to the boundary)",

@@ -1,82 +1,90 @@
 import { UserError } from "../errors.js";
-import { ALPHA_MODES, alfaMixStrategy, SELECTION_MODES, type AlfaMixOptions } from "./alfamix.js";
+import { ALFAMIX_PARAMS, alfaMixStrategy } from "./alfamix.js";
 import { badgeStrategy } from "./badge.js";
-import { KMEANS_MODES } from "../cluster/kmeans-scale.js";
-import { cdalStrategy, type CdalOptions } from "./cdal.js";
-import { coreGcnStrategy, type CoreGcnOptions } from "./coregcn.js";
+import { CDAL_PARAMS, cdalStrategy } from "./cdal.js";
+import { COREGCN_PARAMS, coreGcnStrategy } from "./coregcn.js";
 import { coresetStrategy } from "./coreset.js";
-import { dfalStrategy, type DfalOptions } from "./dfal.js";
+import { DFAL_PARAMS, dfalStrategy } from "./dfal.js";
+import { camel, resolveParams, type ParamTable } from "./params.js";
 import type { Strategy } from "./types.js";
-import { baldStrategy, entropyStrategy, leastConfidenceStrategy, marginStrategy, randomStrategy, type BaldOptions } from "./uncertainty.js";
+import { BALD_PARAMS, baldStrategy, entropyStrategy, leastConfidenceStrategy, marginStrategy, randomStrategy } from "./uncertainty.js";
 import { parseStrategyEntry } from "./variants.js";
 
-/** Options of every strategy that has any, by strategy. */
-export interface StrategyOptions {
-  alfamix?: AlfaMixOptions;
-  bald?: BaldOptions;
-  cdal?: CdalOptions;
-  dfal?: DfalOptions;
-  coregcn?: CoreGcnOptions;
+/** A registered strategy: how it is made from its parameters, what they are, and what it does (one line). */
+interface Registration {
+  make(params: Record<string, unknown>): Strategy;
+  params: ParamTable;
+  summary: string;
 }
 
-/** A per-entry setting: its value as written, checked, into the strategy's options. */
-type Setting = (value: string, fail: (expected: string) => never) => Record<string, unknown>;
-
-const choice = <T extends string>(key: string, choices: readonly T[]): Setting => (v, fail) => (choices.includes(v as T) ? { [key]: v } : fail(`one of ${choices.join(", ")}`));
-const integer = (key: string, min: number): Setting => (v, fail) => (/^\d+$/.test(v) && Number(v) >= min ? { [key]: Number(v) } : fail(`an integer ≥ ${min}`));
-const fraction = (key: string): Setting => (v, fail) => (Number(v) > 0 && Number(v) <= 1 ? { [key]: Number(v) } : fail("a number in (0, 1]"));
-const flag = (key: string): Setting => (v, fail) => (v === "true" || v === "false" ? { [key]: v === "true" } : fail("true or false"));
-
-const strategies: Record<string, { make: (o: StrategyOptions) => Strategy; settings?: { group: keyof StrategyOptions; keys: Record<string, Setting> } }> = {
-  random: { make: () => randomStrategy },
-  "least-confidence": { make: () => leastConfidenceStrategy },
-  margin: { make: () => marginStrategy },
-  entropy: { make: () => entropyStrategy },
-  bald: { make: (o) => baldStrategy(o.bald), settings: { group: "bald", keys: { samples: integer("samples", 2) } } },
-  coreset: { make: () => coresetStrategy },
-  badge: { make: () => badgeStrategy },
-  dfal: { make: (o) => dfalStrategy(o.dfal), settings: { group: "dfal", keys: { steps: integer("maxSteps", 1) } } },
-  cdal: { make: (o) => cdalStrategy(o.cdal), settings: { group: "cdal", keys: { "double-softmax": flag("doubleSoftmax") } } },
-  coregcn: { make: (o) => coreGcnStrategy(o.coregcn), settings: { group: "coregcn", keys: { subset: integer("subset", 1), epochs: integer("epochs", 1) } } },
+const none: ParamTable = {};
+const registry: Record<string, Registration> = {
+  random: { make: () => randomStrategy, params: none, summary: "uniformly at random: the baseline every strategy must beat" },
+  "least-confidence": { make: () => leastConfidenceStrategy, params: none, summary: "the lowest probability of the predicted class" },
+  margin: { make: () => marginStrategy, params: none, summary: "the smallest gap between the two most probable classes" },
+  entropy: { make: () => entropyStrategy, params: none, summary: "the highest predictive entropy" },
+  bald: { make: (p) => baldStrategy(p), params: BALD_PARAMS, summary: "the largest mutual information under MC dropout (Houlsby et al. 2011; Gal et al. 2017); needs a model with dropout" },
+  coreset: { make: () => coresetStrategy, params: none, summary: "greedy k-center on the embeddings (Sener and Savarese 2018)" },
+  badge: { make: () => badgeStrategy, params: none, summary: "k-means++ seeding on gradient embeddings (Ash et al. 2020)" },
+  dfal: { make: (p) => dfalStrategy(p), params: DFAL_PARAMS, summary: "the smallest DeepFool perturbation that flips the prediction (Ducoffe and Precup 2018)" },
+  cdal: { make: (p) => cdalStrategy(p), params: CDAL_PARAMS, summary: "greedy k-center under the symmetric KL of predicted distributions (Agarwal et al. 2020)" },
+  coregcn: { make: (p) => coreGcnStrategy(p), params: COREGCN_PARAMS, summary: "a GCN that tells labelled from unlabelled items, then k-center on its features (Caramalau et al. 2021)" },
   alfamix: {
-    make: (o) => alfaMixStrategy(o.alfamix),
-    settings: {
-      group: "alfamix",
-      keys: {
-        alpha: choice("alpha", ALPHA_MODES), cap: fraction("capStep"), select: choice("select", SELECTION_MODES),
-        ninit: integer("nInit", 1), steps: integer("learnedSteps", 1), kmeans: choice("kmeans", KMEANS_MODES),
-      },
-    },
+    make: (p) => alfaMixStrategy(p), params: ALFAMIX_PARAMS,
+    summary: "items whose prediction flips when their features are mixed with the labelled class centres, then k-means among them (Parvaneh et al., CVPR 2022)",
   },
 };
 
-export const STRATEGY_NAMES: readonly string[] = Object.keys(strategies);
+export const STRATEGY_NAMES: readonly string[] = Object.keys(registry);
+
+/** A registered strategy's parameter table and one-line summary (for flags, help and the reference page). */
+export function strategyInfo(name: string): Readonly<Registration> {
+  const known = registry[name];
+  if (!known) throw new UserError(`unknown strategy ${JSON.stringify(name)}; known strategies: ${STRATEGY_NAMES.join(", ")}`);
+  return known;
+}
+
+/** Parameters given for some strategies, by strategy name (the command line's --alfamix-cap and the like); the rest take their defaults. */
+export type StrategyParams = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 /**
- * A strategy from an entry: a registered name, optionally with settings and an alias
- * (`alfamix-norm=alfamix[select=norm]`; see parseStrategyEntry). Settings override `options`
- * (the command line's --alfamix-* flags and the like). The strategy is named by the entry's
- * label. An unknown name, key or value is a one-line error.
+ * A strategy entry resolved once, at the edge (the command line, an HTTP body, a stored config):
+ * the registered name and complete, checked parameters. This is what travels through simulate,
+ * serve's projects and queue jobs, and what identifies a strategy's results.
  */
-export function createStrategy(entry: string, options: StrategyOptions = {}): Strategy {
+export interface StrategySpec {
+  /** What results and reports call it: the alias, else the entry as written. */
+  label: string;
+  name: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * Resolve an entry (`alfamix`, `alfamix[cap=0.1]`, `norm=alfamix[select=norm]`; see
+ * parseStrategyEntry) into its spec: the entry's settings over `given[name]` over the defaults.
+ * An unknown name, key or value is a one-line error.
+ */
+export function resolveStrategy(entry: string, given: StrategyParams = {}): StrategySpec {
   const { label, name, settings } = parseStrategyEntry(entry);
-  const known = strategies[name];
-  if (!known) throw new UserError(`unknown strategy ${JSON.stringify(name)}; known strategies: ${STRATEGY_NAMES.join(", ")}`);
-  const merged: StrategyOptions = { ...options };
-  const keys = Object.keys(settings);
-  if (keys.length) {
-    if (!known.settings) throw new UserError(`strategy ${JSON.stringify(entry)}: ${name} has no settings`);
-    const { group, keys: accepted } = known.settings;
-    let values: Record<string, unknown> = { ...options[group] };
-    for (const key of keys) {
-      const setting = accepted[key];
-      if (!setting) throw new UserError(`strategy ${JSON.stringify(entry)}: unknown setting ${JSON.stringify(key)} for ${name}; known: ${Object.keys(accepted).join(", ")}`);
-      values = { ...values, ...setting(settings[key], (expected) => {
-        throw new UserError(`strategy ${JSON.stringify(entry)}: ${key} expects ${expected}, got ${JSON.stringify(settings[key])}`);
-      }) };
-    }
-    (merged as Record<string, unknown>)[group] = values;
-  }
-  const strategy = known.make(merged);
+  const { params } = strategyInfo(name);
+  const fromEntry = Object.fromEntries(Object.entries(settings).map(([key, value]) => [camel(key), value]));
+  const where = Object.keys(settings).length ? `strategy ${JSON.stringify(entry)}` : name;
+  return { label, name, params: resolveParams(params, { ...given[name], ...fromEntry }, where) };
+}
+
+/** The strategy of a spec (or of an entry, with its defaults), named by the spec's label. */
+export function createStrategy(spec: StrategySpec | string): Strategy {
+  const { label, name, params } = typeof spec === "string" ? resolveStrategy(spec) : spec;
+  const strategy = strategyInfo(name).make(params);
   return label === name ? strategy : { ...strategy, name: label };
+}
+
+/** Parameter names alfamix stored before they had one name everywhere (config.json, serve projects). */
+const OLD_NAMES: Record<string, Record<string, string>> = { alfamix: { capStep: "cap", nInit: "ninit", learnedSteps: "steps" }, dfal: { maxSteps: "steps" } };
+
+/** Stored parameters under today's names: old config.json files and SQLite rows still read. */
+export function upgradeStrategyParams(stored: StrategyParams | undefined): StrategyParams {
+  return Object.fromEntries(Object.entries(stored ?? {}).map(([name, params]) => [
+    name, Object.fromEntries(Object.entries(params ?? {}).map(([key, value]) => [OLD_NAMES[name]?.[key] ?? key, value])),
+  ]));
 }

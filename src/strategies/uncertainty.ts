@@ -2,6 +2,7 @@ import { UserError } from "../errors.js";
 import { chunkRows } from "../linalg/distances.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { entropyRows, top2Rows } from "../linalg/rows.js";
+import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, poolPredictions, scoresOf, topK, type QueryContext, type QueryResult, type Strategy } from "./types.js";
 
 /** 1 − max_k p_k: larger is less confident. */
@@ -79,15 +80,14 @@ export const leastConfidenceStrategy = probabilityRanking("least-confidence", "1
 export const marginStrategy = probabilityRanking("margin", "top-two probability margin", marginScores, false);
 export const entropyStrategy = probabilityRanking("entropy", "predictive entropy (nats)", entropyScores, true);
 
-export interface BaldOptions {
-  /** Stochastic passes with dropout on (default 10). */
-  samples?: number;
-}
+export const BALD_PARAMS = {
+  samples: int(10, 2, "stochastic passes with dropout on"),
+} as const satisfies ParamTable;
+export type BaldParams = ParamsOf<typeof BALD_PARAMS>;
 
 /** BALD (Houlsby et al. 2011; Gal et al. 2017): the largest mutual information under MC dropout. */
-export function baldStrategy(options: BaldOptions = {}): Strategy {
-  const samples = options.samples ?? 10;
-  if (!(Number.isInteger(samples) && samples >= 2)) throw new UserError(`bald: samples must be an integer ≥ 2, got ${samples}`);
+export function baldStrategy(params: Partial<BaldParams> = {}): Strategy {
+  const { samples } = resolveParams(BALD_PARAMS, params, "bald");
   return {
     name: "bald",
     scoreName: "mutual information (nats)",

@@ -6,7 +6,7 @@ import { Rng } from "../../random.js";
 import { buildAnchors } from "../../strategies/alfamix-anchors.js";
 import { flippingAnchors } from "../../strategies/alfamix-literal.js";
 import { createStrategy } from "../../strategies/registry.js";
-import type { ProjectConfig, QueueEntry } from "../store/store.js";
+import { projectStrategy, type ProjectConfig, type QueueEntry } from "../store/store.js";
 import { unlabeledRows } from "../../strategies/types.js";
 
 /** Why an item is in the queue, as the labelling page shows it. */
@@ -60,7 +60,7 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
   }
 
   const randomCount = Math.min(Math.round(budget * config.randomShare), budget);
-  const strategy = createStrategy(config.strategy, config.strategyOptions);
+  const strategy = createStrategy(projectStrategy(config));
   const selection = selectRows({ x, labeledRows, y, numClasses: classes.length, strategy, budget: budget - randomCount, model: config.model, seed: config.seed });
   const picked = new Set(selection.rows);
   const rest = unlabeled.filter((r) => !picked.has(r));
@@ -68,7 +68,7 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
 
   // ALFA-Mix: which anchors flip each pick, at the cap it flipped at.
   let flips: number[][] | undefined;
-  if (config.strategy === "alfamix" && selection.rows.length > 0) {
+  if (config.strategyName === "alfamix" && selection.rows.length > 0) {
     const model = selection.model, z = model.embed(x);
     const anchors = buildAnchors(gatherRows(z, labeledRows), y, classes.length).anchors;
     const { W, b } = model.head();

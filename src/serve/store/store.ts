@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 import { ConflictError, UserError } from "../../errors.js";
-import type { StrategyOptions } from "../../strategies/registry.js";
+import { resolveStrategy, upgradeStrategyParams, type StrategyParams, type StrategySpec } from "../../strategies/registry.js";
 import { AuditLog } from "./audit.js";
 import { ReviewStore } from "./reviews.js";
 import { migrate } from "./schema.js";
@@ -15,9 +15,11 @@ export type { Role, Token, TokenInfo } from "./tokens.js";
 export const CHUNK_ROWS = 4096;
 
 export interface ProjectConfig {
+  /** The strategy as people see it: the entry as written (`alfamix[select=kcenter]`) or its alias. */
   strategy: string;
-  /** Options of the strategy (as `--alfamix-*` flags set them). */
-  strategyOptions: StrategyOptions;
+  /** The registered strategy, and its parameters complete and checked (resolveStrategy): what batches are planned with. */
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
   /** Items per batch the strategy picks. */
   batch: number;
   model: "linear" | "mlp";
@@ -29,6 +31,19 @@ export interface ProjectConfig {
   leaseSeconds: number;
   /** Share of labelled items sent to a second annotator, blind, for agreement and review (0 in projects made before it existed). */
   overlap?: number;
+}
+
+/** A stored config under today's names: projects made before strategyParams hold the strategy flags' bag instead. */
+function upgradeConfig(stored: ProjectConfig & { strategyOptions?: StrategyParams }): ProjectConfig {
+  if (stored.strategyParams) return stored;
+  const { strategyOptions, ...config } = stored;
+  const spec = resolveStrategy(config.strategy, upgradeStrategyParams(strategyOptions));
+  return { ...config, strategy: spec.label, strategyName: spec.name, strategyParams: spec.params };
+}
+
+/** A project's strategy, as it was resolved when the project was made. */
+export function projectStrategy(config: ProjectConfig): StrategySpec {
+  return { label: config.strategy, name: config.strategyName, params: config.strategyParams };
 }
 
 /** How an annotator sees an item. */
@@ -214,7 +229,7 @@ export class Store {
   }
 
   private toProject(row: { id: number; name: string; config: string; classes: string; display: string; dim: number; size: number; created_at: number }): Project {
-    return { id: row.id, name: row.name, config: JSON.parse(row.config), classes: JSON.parse(row.classes), display: JSON.parse(row.display), dim: row.dim, size: row.size, createdAt: row.created_at };
+    return { id: row.id, name: row.name, config: upgradeConfig(JSON.parse(row.config)), classes: JSON.parse(row.classes), display: JSON.parse(row.display), dim: row.dim, size: row.size, createdAt: row.created_at };
   }
 
   project(name: string): Project | undefined {
