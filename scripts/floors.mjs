@@ -38,7 +38,7 @@ for (const circle of circles) console.error(`import circle: ${circle.join(" ↔ 
 // From the ground up; a file may import its own floor and those below.
 const FLOORS = [[""], ["linalg"], ["cluster", "data"], ["models", "embed"], ["strategies"], ["eval"], ["loop"], ["report"], ["distributed", "serve"], ["cli"]];
 const floorOf = (file) => {
-  if (relative(root, file) === "index.ts") return FLOORS.length; // the public surface, above everything
+  if (["index.ts", "internals.ts"].includes(relative(root, file))) return FLOORS.length; // the public surfaces, above everything
   const folder = relative(root, file).split("/").length > 1 ? relative(root, file).split("/")[0] : "";
   return FLOORS.findIndex((floor) => floor.includes(folder));
 };

@@ -256,7 +256,7 @@ test("failures: Redis unreachable, a shard without ids, a job from another versi
 
   // A worker of this version refuses a job made by another.
   await startWorker();
-  const job = { kind: "score" as const, version: "0.0.1", file: join(broken, "part-0.npy"), fileRows: 100, start: 0, rows: 100, labeledLocal: [], strategy: "entropy" as const, head: { W: "", b: "", K: 2, D: d }, budget: 1 };
+  const job = { kind: "score" as const, version: "0.0.1", file: join(broken, "part-0.npy"), fileRows: 100, start: 0, rows: 100, firstRow: 0, dim: d, labeledLocal: [], strategy: { label: "entropy", name: "entropy", params: {} }, state: {} };
   await assert.rejects(dispatch(parseQueueUrl(url), [job]), /a worker failed job score-\w+ \(score\): refused: this worker runs alfamix \S+, the job was made by alfamix 0\.0\.1; run workers of the same version/);
   await Promise.all(workers.splice(0).map(stop));
 });

@@ -292,6 +292,16 @@ test("9. projects over the API read only inside the data root, never echo a file
   assert.equal(echo.status, 400);
   assert.match(String(echo.body.error), /expected a header with an "id" and a "label" column, found "…", "…"/);
   assert.doesNotMatch(JSON.stringify(echo.body), /hunter2|db_user|password/);
+  // A strategy's parameter is checked at the edge, and the answer names the field at fault.
+  const badCap = await create({ pool: "pool.npy", strategy: "alfamix", strategyParams: { cap: 2 } });
+  assert.deepEqual([badCap.status, badCap.body.field], [400, "strategyParams.cap"]);
+  assert.match(String(badCap.body.error), /^alfamix: cap expects a number in \(0, 1\], got 2$/);
+  const inEntry = await create({ pool: "pool.npy", strategy: "alfamix[select=best]" });
+  assert.deepEqual([inEntry.status, inEntry.body.field], [400, "strategy"]);
+  const unknown = await create({ pool: "pool.npy", strategyParams: { colour: "red" } });
+  assert.deepEqual([unknown.status, unknown.body.field], [400, "strategyParams.colour"]);
+  assert.match(String(unknown.body.error), /unknown setting "colour"; known: alpha, cap/);
+  assert.equal((await create({ pool: "pool.npy", batch: 0 })).body.field, "batch");
   assert.equal((await create({ pool: "pool.npy", labeled: "labeled.csv" })).status, 201, "a relative path inside the root works");
 });
 

@@ -7,10 +7,9 @@ import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { checkedConnection } from "../distributed/connection.js";
+import { streamBatch } from "../distributed/stream-batch.js";
 import { DEFAULT_GATHER_MB, shardedQuery, whyNotSharded, type ShardedQueryOptions } from "../distributed/sharded-query.js";
 import { dispatch } from "../distributed/dispatch.js";
-import { localRunner } from "../distributed/local-runner.js";
-import { IdList } from "../data/ids.js";
 import { sidecarFile } from "../data/files.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
@@ -128,18 +127,11 @@ function shardedOptions(options: OptionReader, files: string[], labeled: Awaited
 async function runStreamedQuery(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, format: "csv" | "jsonl"): Promise<void> {
   const started = performance.now();
   const idsPath = options.string("ids");
-  const { shards, dim } = describeShards(files, idsPath);
-  const runner = localRunner();
+  const { dim } = describeShards(files, idsPath);
   // Progress only for runs long enough to wonder about (10⁷ rows: about a minute).
   const progress = dispatchProgress(options.flag("quiet"), "query", "threads");
-  const selection = await (async () => {
-    const lists = await Promise.all(shards.map((s) => IdList.read(s.idsFile, s.rows, s.file)));
-    runner.ids = lists.length === 1 ? lists[0] : IdList.concat(lists);
-    return shardedQuery({ ...shardedOptions(options, files, labeled), idsPath, runner, onProgress: (p) => p.elapsedMs > 3000 && progress.update(p) });
-  })().finally(() => {
-    progress.done();
-    return runner.close();
-  });
+  const selection = await streamBatch({ ...shardedOptions(options, files, labeled), idsPath, onProgress: (p) => p.elapsedMs > 3000 && progress.update(p) })
+    .finally(() => progress.done());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);

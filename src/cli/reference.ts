@@ -1,5 +1,5 @@
 import { expected, kebab } from "../strategies/params.js";
-import { STRATEGY_NAMES, strategyInfo } from "../strategies/registry.js";
+import { createStrategy, STRATEGY_NAMES, strategyInfo } from "../strategies/registry.js";
 import { helpText } from "./args.js";
 import { commandSpecs } from "./main.js";
 
@@ -23,7 +23,12 @@ export function strategiesReference(): string {
     const rows = Object.entries(params).map(([key, p]) =>
       `| \`${kebab(key)}\` | \`--${name}-${kebab(key)}\` | \`${String(p.default)}\` | ${cell(expected(p))} | ${cell(p.help)} |`);
     const table = rows.length ? `\n\n| setting | flag | default | accepts | what it does |\n|---|---|---|---|---|\n${rows.join("\n")}` : "\n\nNo parameters.";
-    return `## \`${name}\`\n\n${summary.charAt(0).toUpperCase()}${summary.slice(1)}.${table}\n`;
+    const strategy = createStrategy(name);
+    const streams = strategy.plan
+      ? "Streams: with its defaults it has a shard plan, so `query` reads `.npy` pools a chunk at a time and `query --queue` scores them on workers."
+      : `Whole pool: ${strategy.whyNoPlan ?? "it needs every row at once"}.`;
+    const explains = strategy.explain ? " The labelling page shows, for each pick, the classes whose centre flips it." : "";
+    return `## \`${name}\`\n\n${summary.charAt(0).toUpperCase()}${summary.slice(1)}.${table}\n\n${streams}${explains}\n`;
   });
   return `# Strategies reference
 

@@ -7,15 +7,13 @@ import { labeledRowsOf, selectedItems, type BatchSelection } from "../loop/selec
 import { NeuralClassifier } from "../models/network.js";
 import type { FitOptions } from "../models/classifier.js";
 import { Rng } from "../random.js";
-import { buildAnchors } from "../strategies/alfamix-anchors.js";
-import { candidatePositions, capSchedule, chooseFromSearch, type AlfaMixParams, type ChoiceInputs } from "../strategies/alfamix.js";
 import { createStrategy, type StrategySpec } from "../strategies/registry.js";
 import { VERSION } from "../version.js";
 import type { RedisConnection } from "./connection.js";
 import type { DispatchProgress } from "./dispatch.js";
 import type { IdList } from "../data/ids.js";
 import { remoteKMeans } from "./kmeans-jobs.js";
-import { bytesFromBase64, SHARDED_STRATEGIES, toBase64, type ScoreJob, type ScoreResult, type ShardedStrategy } from "./jobs.js";
+import { packArrays, unpackArrays, type ScoreJob, type ScoreResult } from "./jobs.js";
 import { unlabeledRows } from "../strategies/types.js";
 
 /**
@@ -57,12 +55,8 @@ export interface ShardedQueryOptions {
 
 /** Why a strategy (with its settings) cannot be scored shard by shard, or undefined when it can. */
 export function whyNotSharded(spec: StrategySpec): string | undefined {
-  const { name } = spec;
-  if (!(SHARDED_STRATEGIES as readonly string[]).includes(name)) return `shards are scored with ${SHARDED_STRATEGIES.join(", ")}; ${name} needs the whole pool at once`;
-  const alfamix = spec.params as AlfaMixParams;
-  if (name === "alfamix" && alfamix.alpha !== "closed") return "shards are scored with ALFA-Mix's closed-form α; learned and random α need the whole pool";
-  if (name === "alfamix" && (alfamix.select === "norm" || alfamix.select === "symkl")) return `ALFA-Mix's ${alfamix.select} selection needs per-flip values from every shard; use kmeans, uniform, kcenter or kmeans-labeled`;
-  return undefined;
+  const strategy = createStrategy(spec);
+  return strategy.plan ? undefined : strategy.whyNoPlan ?? `${spec.label} needs the whole pool at once`;
 }
 
 /** Candidates up to 2 GB are gathered: exact, and well within one machine's memory. */
@@ -80,10 +74,8 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const { budget, seed = 0, labeled } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
   const strategy = createStrategy(options.strategy); // checks the parameters
-  const refusal = whyNotSharded(options.strategy);
-  if (refusal) throw new UserError(`query --queue: ${refusal}; run it without --queue`);
-  const { label, name } = options.strategy;
-  const alfamix = options.strategy.params as AlfaMixParams;
+  const plan = strategy.plan;
+  if (!plan) throw new UserError(`query --queue: ${whyNotSharded(options.strategy)}; run it without --queue`);
   const { shards, rows: n, dim } = describeShards(options.files, options.idsPath);
 
   const { runner } = options;
@@ -95,14 +87,14 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const labeledX = readShardRows(shards, labeledRows, dim);
   const model = new NeuralClassifier(dim, classNames.length, { hidden: [], dropout: 0, seed });
   const training = model.fit(labeledX, y, options.fit);
-  const { W, b } = model.head();
   const started = performance.now();
-  const caps = name === "alfamix" ? capSchedule(alfamix.cap) : [];
-  const anchors = name === "alfamix" ? buildAnchors(labeledX, y, classNames.length) : undefined;
   const isLabeled = new Uint8Array(n);
   for (const r of labeledRows) isLabeled[r] = 1;
-  const head = { W: toBase64(W.data), b: toBase64(b), K: W.rows, D: W.cols };
-  const alfamixState = anchors ? { anchors: toBase64(anchors.anchors.data), exact: anchors.exact.map((e) => Array.from(e)), caps } : undefined;
+  const unlabeled = unlabeledRows(isLabeled);
+  const b0 = Math.min(budget, unlabeled.length);
+  const { W, b } = model.head();
+  const state = plan.prepare({ W, b, labeledX, labels: y, budget: b0 });
+  const packed = packArrays(state);
   const ranges = shards.flatMap((shard) => {
     const size = Math.min(shard.rows, runner.parallel ? Math.ceil(n / (2 * runner.parallel)) : shard.rows), count = Math.ceil(shard.rows / size);
     return Array.from({ length: count }, (_, k) => ({ shard, start: k * size, rows: Math.min(size, shard.rows - k * size) }));
@@ -110,34 +102,19 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const jobs: ScoreJob[] = ranges.map(({ shard, start, rows }) => {
     const first = shard.offset + start;
     return {
-      kind: "score", version: VERSION, file: shard.file, fileRows: shard.rows, start, rows,
+      kind: "score", version: VERSION, file: shard.file, fileRows: shard.rows, start, rows, firstRow: first, dim,
       labeledLocal: Array.from(labeledRows).filter((r) => r >= first && r < first + rows).map((r) => r - first).sort((a, c) => a - c),
-      strategy: name as ShardedStrategy, head, alfamix: alfamixState, budget,
+      strategy: options.strategy, state: packed,
     };
   });
   const results = await runner.run(jobs, (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }));
-  const firstRows = ranges.map((r) => r.shard.offset + r.start);
-
-  const unlabeled = unlabeledRows(isLabeled);
-  const b0 = Math.min(budget, unlabeled.length);
-  const rng = new Rng(seed).child("query");
-  let picked: Int32Array, scores: Float32Array, stats: Record<string, number> = {};
-  if (name === "alfamix") {
-    const firstCap = new Uint8Array(unlabeled.length);
-    let p = 0;
-    results.forEach((r, j) => {
-      const rangeCaps = bytesFromBase64(r.firstCap!);
-      for (let i = 0; i < jobs[j].rows; i++) if (!isLabeled[firstRows[j] + i]) firstCap[p++] = rangeCaps[i];
-    });
-    const search = { caps, firstCap, capsEvaluated: caps.length };
-    const select = alfamix.select;
-    const clustered = select === "kmeans" ? await clusterOverShards(options, shards, unlabeled, candidatePositions(search, b0).candidates, b0, rng.child("kmeans||").nextUint32()) : undefined;
-    const chosen = chooseFromSearch(search, {
-      unlabeled, labeled: labeledRows, budget: b0, rng, rowsOf: (rows) => readShardRows(shards, rows, dim),
-      select, nInit: alfamix.ninit, kmeans: alfamix.kmeans, clustered,
-    });
-    ({ indices: picked, scores, stats } = chosen);
-  } else ({ picked, scores } = mergeTops(results, firstRows, b0, name === "margin"));
+  const parts = results.flatMap((r) => r.parts.map(unpackArrays));
+  const chosen = await plan.finish(state, parts, {
+    inputs: { W, b, labeledX, labels: y, budget: b0 }, unlabeled, labeled: labeledRows, rng: new Rng(seed).child("query"),
+    rowsOf: (rows) => readShardRows(shards, rows, dim),
+    clusterElsewhere: (rows, k, kmeansSeed) => clusterOverShards(options, shards, rows, k, kmeansSeed),
+  });
+  const { indices: picked, scores } = chosen, stats = chosen.stats ?? {};
 
   const queryMs = performance.now() - started;
   const probs = model.predictProbs(readShardRows(shards, picked, dim));
@@ -146,31 +123,23 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   for (const l of labeled.labels) labeledPerClass[l]++;
   const warnings = budget > unlabeled.length ? [`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`] : [];
   return {
-    items, strategy: label, scoreName: strategy.scoreName, poolSize: n, unlabeledCount: unlabeled.length, labeledPerClass, training, stats, queryMs, warnings,
+    items, strategy: options.strategy.label, scoreName: strategy.scoreName, poolSize: n, unlabeledCount: unlabeled.length, labeledPerClass, training, stats, queryMs, warnings,
     model, x: labeledX, classNames, labeledRows, pickedRows: picked,
   };
 }
 
 /**
- * ALFA-Mix's k-means as map-reduce jobs when its candidates are more than `gatherMB` of rows
- * (undefined: gather them and cluster here, as locally). Returns the chosen candidate positions.
+ * k-means as map-reduce jobs over the shards when the rows are more than `gatherMB` (undefined:
+ * gather them and cluster here, as locally). Returns the rows nearest the centres.
  */
-async function clusterOverShards(options: ShardedQueryOptions, shards: Shard[], unlabeled: Int32Array, candidates: number[], budget: number, seed: number): Promise<ChoiceInputs["clustered"]> {
+async function clusterOverShards(options: ShardedQueryOptions, shards: Shard[], rows: Int32Array, k: number, seed: number): Promise<{ rows: Int32Array; stats: Record<string, number> } | undefined> {
   const dim = shards[0].header.shape[1], connection = options.runner.connection;
-  if (!connection || candidates.length <= budget || candidates.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
-  const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
-  const result = await remoteKMeans(connection, shards, Int32Array.from(candidates, (p) => unlabeled[p]), budget, { seed, onProgress: options.onProgress });
-  const chosen = Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0), (r) => positionOf.get(r)!);
-  return { chosen, stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes, kmeansInertia: result.inertia } };
-}
-
-/** The best `budget` rows over the ranges' own top lists (a range's first pool row at firstRows[j]); ties go to the lower row, as locally. */
-function mergeTops(results: ScoreResult[], firstRows: number[], budget: number, smallestFirst: boolean): { picked: Int32Array; scores: Float32Array } {
-  const all = results.flatMap((r, j) => r.top!.rows.map((local, i) => ({ row: firstRows[j] + local, score: r.top!.scores[i] })));
-  const key = (v: number) => (smallestFirst ? -Math.fround(v) : v);
-  all.sort((a, c) => key(c.score) - key(a.score) || a.row - c.row);
-  const best = all.slice(0, budget);
-  return { picked: Int32Array.from(best, (e) => e.row), scores: Float32Array.from(best, (e) => e.score) };
+  if (!connection || rows.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
+  const result = await remoteKMeans(connection, shards, rows, k, { seed, onProgress: options.onProgress });
+  return {
+    rows: Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0)),
+    stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes, kmeansInertia: result.inertia },
+  };
 }
 
 /** The pool rows of the labelled ids, from one pass over each shard's ids file (the coordinator of a queue never holds them all). */

@@ -8,7 +8,7 @@ import type { FitOptions, FitReport } from "../models/classifier.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategySpec } from "../strategies/registry.js";
-import { unlabeledRows, type Strategy } from "../strategies/types.js";
+import { unlabeledRows, type Explanation, type QueryContext, type Strategy } from "../strategies/types.js";
 import { argmaxRows } from "../linalg/rows.js";
 import { projectForMap } from "../eval/projection.js";
 import { renderMaps } from "../eval/map-svg.js";
@@ -80,6 +80,8 @@ export interface SelectRowsOptions {
   dropout?: number;
   fit?: FitOptions;
   seed?: number;
+  /** Ask the strategy why it chose each row (Strategy.explain), for the labelling page. */
+  explain?: boolean;
 }
 
 /** The rows chosen, their scores and the model's probabilities for them, and the trained model. */
@@ -93,6 +95,8 @@ export interface RowSelection {
   unlabeledCount: number;
   stats: Record<string, number>;
   queryMs: number;
+  /** Why each row was chosen, when asked and the strategy can say. */
+  explanations?: Explanation[];
 }
 
 /**
@@ -108,11 +112,13 @@ export function selectRows(options: SelectRowsOptions): RowSelection {
   const model = new NeuralClassifier(x.cols, numClasses, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
   const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
   const started = performance.now();
-  const result = strategy.query({ pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") }, Math.min(budget, unlabeled.length));
+  const context: QueryContext = { pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") };
+  const result = strategy.query(context, Math.min(budget, unlabeled.length));
   const queryMs = performance.now() - started;
   return {
     rows: result.indices, scores: result.scores, probs: model.predictProbs(gatherRows(x, result.indices)), model, training,
     unlabeledCount: unlabeled.length, stats: result.stats ?? {}, queryMs,
+    explanations: options.explain && result.indices.length > 0 ? strategy.explain?.(context, result) : undefined,
   };
 }
 

@@ -1,14 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** A request the server refuses: answered with `status` and {"error": message}, nothing written. */
+/**
+ * A request the server refuses: answered with `status` and {"error": message}, nothing written;
+ * `field` names the body's field at fault, when one is (`strategyParams.cap`), for a client to
+ * point at it.
+ */
 export class HttpError extends Error {
   override readonly name = "HttpError";
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly field?: string) {
     super(message);
   }
 }
 
-export const badRequest = (message: string) => new HttpError(400, message);
+export const badRequest = (message: string, field?: string) => new HttpError(400, message, field);
 export const forbidden = (message: string) => new HttpError(403, message);
 export const notFound = (message: string) => new HttpError(404, message);
 export const conflict = (message: string) => new HttpError(409, message);
@@ -96,8 +100,8 @@ export class Fields {
   string(key: string, what: string, options: { optional?: boolean; max?: number } = {}): string | undefined {
     const v = this.body[key];
     if ((v === undefined || v === null || v === "") && options.optional) return undefined;
-    if (typeof v !== "string" || v === "") throw badRequest(`expected "${key}": ${what}, as a string`);
-    if (v.length > (options.max ?? 10_000)) throw badRequest(`"${key}" is over ${options.max ?? 10_000} characters`);
+    if (typeof v !== "string" || v === "") throw badRequest(`expected "${key}": ${what}, as a string`, key);
+    if (v.length > (options.max ?? 10_000)) throw badRequest(`"${key}" is over ${options.max ?? 10_000} characters`, key);
     return v;
   }
 
@@ -105,9 +109,19 @@ export class Fields {
     const v = this.body[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "number" || !Number.isFinite(v) || v < range.min || v > range.max || (range.integer && !Number.isInteger(v))) {
-      throw badRequest(`expected "${key}": ${what}, ${range.integer ? "an integer" : "a number"} from ${range.min} to ${range.max}`);
+      throw badRequest(`expected "${key}": ${what}, ${range.integer ? "an integer" : "a number"} from ${range.min} to ${range.max}`, key);
     }
     return v;
+  }
+
+  /** A JSON object of plain values (a strategy's parameters), or undefined. */
+  object(key: string, what: string): Record<string, string | number | boolean> | undefined {
+    const v = this.body[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "object" || Array.isArray(v) || !Object.values(v).every((x) => ["string", "number", "boolean"].includes(typeof x))) {
+      throw badRequest(`expected "${key}": ${what}, as an object of strings, numbers and booleans`, key);
+    }
+    return v as Record<string, string | number | boolean>;
   }
 
   strings(key: string, what: string): string[] | undefined {
@@ -115,6 +129,6 @@ export class Fields {
     if (v === undefined || v === null || v === "") return undefined;
     if (typeof v === "string") return v.split(",").map((c) => c.trim()).filter(Boolean);
     if (Array.isArray(v) && v.every((c) => typeof c === "string")) return v as string[];
-    throw badRequest(`expected "${key}": ${what}, as a list of strings`);
+    throw badRequest(`expected "${key}": ${what}, as a list of strings`, key);
   }
 }

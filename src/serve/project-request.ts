@@ -1,7 +1,30 @@
 import { realpathSync } from "node:fs";
+import { ParamError, UserError } from "../errors.js";
+import { camel, kebab } from "../strategies/params.js";
+import { parseStrategyEntry } from "../strategies/variants.js";
+import { resolveStrategy, type StrategySpec } from "../strategies/registry.js";
 import { badRequest, Fields } from "./http.js";
 import { containedPath, isDatabaseFile } from "./media.js";
 import { MAX_LEASE_SECONDS, type CreateProjectOptions } from "./projects.js";
+
+/**
+ * The strategy, resolved here at the edge: `strategy` (an entry, `alfamix[cap=0.1]`) and
+ * `strategyParams` (its parameters as JSON, `{"cap": 0.1}`). A bad parameter is a 400 whose
+ * `field` is where it was given: `strategyParams.cap`, or `strategy` for the entry's settings.
+ */
+function strategyField(b: Fields): StrategySpec {
+  const entry = b.string("strategy", "a strategy entry (alfamix, alfamix[cap=0.1])", { optional: true, max: 200 }) ?? "alfamix";
+  const params = b.object("strategyParams", "the strategy's parameters");
+  try {
+    return resolveStrategy(entry, params ? { [parseStrategyEntry(entry).name]: params } : {});
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    const key = e instanceof ParamError ? camel(e.param) : undefined;
+    // The entry's own settings win over strategyParams (resolveStrategy), so a key in both is the entry's.
+    const inParams = key !== undefined && params !== undefined && key in params && !(kebab(key) in parseStrategyEntry(entry).settings);
+    throw badRequest(e.message, inParams ? `strategyParams.${key}` : "strategy");
+  }
+}
 
 /**
  * POST /api/projects: the settings of `alfamix project create`, as JSON. Every path is resolved
@@ -29,7 +52,7 @@ export function projectRequest(body: Record<string, unknown>, dataRoot: string, 
     ids: path("ids", "a file of ids, one per line"),
     labeled: path("labeled", "a file of labels known already"),
     classes: b.strings("classes", "the class names"),
-    strategy: b.string("strategy", "a strategy's name", { optional: true, max: 200 }),
+    strategy: strategyField(b),
     batch: b.number("batch", "items per batch", { min: 1, max: 100000, integer: true }),
     model,
     randomShare: b.number("randomShare", "the share of each batch drawn at random", { min: 0, max: 1 }),

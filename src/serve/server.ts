@@ -148,7 +148,7 @@ export class LabelServer implements ApiHost {
     if (e instanceof HttpError) {
       // A body refused half-way is not read to its end: close the connection after answering.
       if (e.status === 413) response.setHeader("connection", "close");
-      return sendJson(response, e.status, { error: e.message });
+      return sendJson(response, e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) });
     }
     if (e instanceof UserError) return sendJson(response, e instanceof ConflictError ? 409 : 400, { error: e.message });
     this.log(`alfamix: ${request.method} ${request.url}: ${(e as Error).stack ?? e}`);

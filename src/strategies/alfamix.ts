@@ -7,11 +7,12 @@ import { choice, fraction, int, resolveParams, type ParamsOf, type ParamTable } 
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import type { Rng } from "../random.js";
 import { normalizeRows } from "../linalg/rows.js";
-import { buildAnchors } from "./alfamix-anchors.js";
+import { buildAnchors, type Anchors } from "./alfamix-anchors.js";
+import { flippingAnchors } from "./alfamix-literal.js";
 import type { CandidateSearch } from "./alfamix-candidates.js";
 import { closedFormSearch } from "./alfamix-closed-form.js";
 import { sampledAlphaSearch } from "./alfamix-sampled.js";
-import { checkQuery, fillAtRandom, poolEmbeddings, topK, type Strategy } from "./types.js";
+import { checkQuery, fillAtRandom, poolEmbeddings, topK, type ShardPlan, type Strategy } from "./types.js";
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
 export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter", "kmeans-labeled"] as const;
@@ -43,6 +44,7 @@ export function capSchedule(step: number): number[] {
 export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
   const { alpha, cap, select, ninit: nInit, steps, kmeans: kmeansMode } = resolveParams(ALFAMIX_PARAMS, params, "alfamix");
   const caps = capSchedule(cap);
+  const choice = { select, nInit, kmeans: kmeansMode };
   return {
     name: "alfamix",
     scoreName: "smallest α cap at which the prediction flipped (lower: closer to the boundary)",
@@ -62,10 +64,61 @@ export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
         : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps, rng: context.rng });
       const searched = performance.now();
       const chosen = chooseFromSearch(search, {
-        unlabeled: context.unlabeled, labeled: context.labeled, budget: b, rng: context.rng,
-        rowsOf: (rows) => gatherRows(embeddings, rows), select, nInit, kmeans: kmeansMode,
+        unlabeled: context.unlabeled, labeled: context.labeled, budget: b, rng: context.rng, rowsOf: (rows) => gatherRows(embeddings, rows), ...choice,
       });
       return { ...chosen, stats: { ...chosen.stats, candidateMs: searched - started, selectMs: performance.now() - searched } };
+    },
+    // Chunks can find each item's first flipping cap with the closed form alone; learned and random
+    // α, and the norm and symkl selections, need values that are not kept per chunk.
+    ...(alpha !== "closed"
+      ? { whyNoPlan: "ALFA-Mix's learned and random α need the whole pool at once; the closed-form α (the default) does not" }
+      : select === "norm" || select === "symkl"
+        ? { whyNoPlan: `ALFA-Mix's ${select} selection needs per-flip values from every chunk; use kmeans, uniform, kcenter or kmeans-labeled` }
+        : { plan: alfaMixPlan(caps, choice) }),
+    explain(context, result) {
+      const embeddings = poolEmbeddings(context);
+      const anchors = buildAnchors(gatherRows(embeddings, context.labeled), context.labels, context.model.numClasses).anchors;
+      const { W, b } = context.model.head();
+      return Array.from(result.indices, (row, i) => {
+        const at = result.scores?.[i];
+        return { flips: at === undefined || Number.isNaN(at) ? [] : flippingAnchors(gatherRows(embeddings, [row]), anchors, W, b, at)[0] };
+      });
+    },
+  };
+}
+
+interface AlfaMixPlanState {
+  W: Matrix;
+  b: Float32Array;
+  anchors: Anchors;
+  budget: number;
+}
+
+/**
+ * ALFA-Mix a chunk at a time: each chunk finds its unlabelled rows' first flipping cap (one byte a
+ * row, the only per-row state the closed form needs), and the coordinator runs the cap loop and the
+ * choice over the whole pool's bytes, exactly as `query` does.
+ */
+function alfaMixPlan(caps: number[], choice: Pick<ChoiceInputs, "select" | "nInit" | "kmeans">): ShardPlan<AlfaMixPlanState, Uint8Array> {
+  return {
+    prepare: ({ W, b, labeledX, labels, budget }) => ({ W, b, anchors: buildAnchors(labeledX, labels, W.rows), budget }),
+    scoreChunk: ({ W, b, anchors, budget }, { x, unlabeled }) => closedFormSearch({ embeddings: x, unlabeled, W, b, anchors }, { caps, keep: "none", budget }).firstCap,
+    async finish({ budget }, parts, context) {
+      const firstCap = new Uint8Array(context.unlabeled.length);
+      let at = 0;
+      for (const part of parts) firstCap.set(part, (at += part.length) - part.length);
+      const search = { caps, firstCap, capsEvaluated: caps.length };
+      const { unlabeled, rng } = context;
+      let clustered: ChoiceInputs["clustered"];
+      if (choice.select === "kmeans" && context.clusterElsewhere) {
+        const { candidates } = candidatePositions(search, budget);
+        if (candidates.length > budget) {
+          const result = await context.clusterElsewhere(Int32Array.from(candidates, (p) => unlabeled[p]), budget, rng.child("kmeans||").nextUint32());
+          const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
+          clustered = result && { chosen: result.rows.map((r) => positionOf.get(r)!), stats: result.stats };
+        }
+      }
+      return chooseFromSearch(search, { unlabeled, labeled: context.labeled, budget, rng, rowsOf: context.rowsOf, ...choice, clustered });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { ParamError, UserError } from "../errors.js";
+import { ParamError } from "../errors.js";
 
 /**
  * One parameter of a strategy, declared once in the strategy's own file (as scikit-learn's
@@ -64,7 +64,7 @@ export function coerce(p: Param, raw: unknown): string | number | boolean | unde
 
 /**
  * Complete, checked parameters: `given` over the table's defaults. An unknown key is a
- * UserError listing the known ones; a value the parameter does not take is a ParamError naming
+ * ParamError listing the known ones; a value the parameter does not take is a ParamError naming
  * it (`where` says whose it is: "alfamix", or the entry as written).
  */
 export function resolveParams<T extends ParamTable>(table: T, given: Readonly<Record<string, unknown>>, where: string): ParamsOf<T> {
@@ -72,7 +72,8 @@ export function resolveParams<T extends ParamTable>(table: T, given: Readonly<Re
   for (const key of Object.keys(given)) {
     if (given[key] !== undefined && !(key in table)) {
       const known = Object.keys(table);
-      throw new UserError(`${where}: unknown setting ${JSON.stringify(key)}; ${known.length ? `known: ${known.map(kebab).join(", ")}` : "it has no settings"}`);
+      const message = `${where}: unknown setting ${JSON.stringify(key)}; ${known.length ? `known: ${known.map(kebab).join(", ")}` : "it has no settings"}`;
+      throw new ParamError(key, `one of ${known.map(kebab).join(", ")}`, given[key], where, message);
     }
   }
   for (const [key, p] of Object.entries(table)) {

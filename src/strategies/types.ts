@@ -33,6 +33,69 @@ export interface Strategy {
   /** What `QueryResult.scores` holds, for people reading an export. */
   readonly scoreName: string;
   query(context: QueryContext, budget: number): QueryResult;
+  /** How to run over a pool a chunk at a time (streamed or on workers), with the same picks as `query`; absent when the strategy needs the whole pool at once. */
+  readonly plan?: ShardPlan;
+  /** Why there is no plan, for a person who asked for one (default: the strategy needs the whole pool at once). */
+  readonly whyNoPlan?: string;
+  /** Why each pick of `result` (from `query` on this context) was chosen, for the labelling page. */
+  explain?(context: QueryContext, result: QueryResult): Explanation[];
+}
+
+/** What a plan's coordinator steps know of the round: the trained linear head and the labelled rows. */
+export interface PlanInputs {
+  /** The linear head (K×D) and its bias, over the embeddings that chunks hold. */
+  W: Matrix;
+  b: Float32Array;
+  /** Embeddings of the labelled items and their classes. */
+  labeledX: Matrix;
+  labels: Int32Array;
+  /** Items to pick (min(budget, |unlabelled|)). */
+  budget: number;
+}
+
+/** A run of pool rows read together: their embeddings, which of them are unlabelled, and the pool row of the first. */
+export interface PoolChunk {
+  x: Matrix;
+  /** Rows of `x` (ascending) that are unlabelled: the only ones a chunk scores. */
+  unlabeled: Int32Array;
+  /** The pool row of `x`'s first row. */
+  firstRow: number;
+}
+
+/** What `finish` has on the coordinator, besides the parts. */
+export interface FinishContext {
+  inputs: PlanInputs;
+  /** Every unlabelled pool row, ascending: the parts' rows, in order. */
+  unlabeled: Int32Array;
+  /** The labelled pool rows (in `inputs.labeledX`'s order). */
+  labeled: Int32Array;
+  rng: Rng;
+  /** Embeddings of the given pool rows (in that order), read from wherever the pool is. */
+  rowsOf(rows: ArrayLike<number>): Matrix;
+  /**
+   * k-means over more candidate rows than this process should gather (query --queue runs it as
+   * map-reduce jobs): the rows nearest the centres, or undefined to cluster here.
+   */
+  clusterElsewhere?(rows: Int32Array, k: number, seed: number): Promise<{ rows: Int32Array; stats: Record<string, number> } | undefined>;
+}
+
+/**
+ * How a strategy runs over a pool too big to hold, in three steps whose result is the same batch
+ * as its `query` on the same rows held in memory: `prepare` on the coordinator makes the round's
+ * small state (never pool rows); `scoreChunk` runs on a thread or a worker, once per chunk of
+ * rows, and returns a part; `finish`, back on the coordinator, turns the parts (in pool order) into
+ * the batch. State and parts are plain objects and typed arrays, so they travel as jobs.
+ */
+export interface ShardPlan<State = unknown, Part = unknown> {
+  prepare(inputs: PlanInputs): State;
+  scoreChunk(state: State, chunk: PoolChunk): Part;
+  finish(state: State, parts: Part[], context: FinishContext): Promise<QueryResult>;
+}
+
+/** Why one picked item was chosen, as the labelling page shows it. */
+export interface Explanation {
+  /** Classes whose labelled centre, mixed in, flips the prediction (ALFA-Mix and its variants). */
+  flips?: number[];
 }
 
 /** The pool's predictions, computed on first use and shared by everything else this round. */

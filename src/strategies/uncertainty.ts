@@ -3,7 +3,8 @@ import { chunkRows } from "../linalg/distances.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { entropyRows, top2Rows } from "../linalg/rows.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
-import { checkQuery, poolPredictions, scoresOf, topK, type QueryContext, type QueryResult, type Strategy } from "./types.js";
+import { linearFromWeights } from "../models/network.js";
+import { checkQuery, poolPredictions, scoresOf, topK, type QueryContext, type QueryResult, type ShardPlan, type Strategy } from "./types.js";
 
 /** 1 − max_k p_k: larger is less confident. */
 export function leastConfidenceScores(probs: Matrix): Float32Array {
@@ -72,6 +73,37 @@ function probabilityRanking(name: string, scoreName: string, score: (probs: Matr
       const ranking = largestFirst ? scores : scores.map((s) => -s);
       const positions = topK(ranking, b);
       return { indices: positions.map((p) => context.unlabeled[p]), scores: scoresOf(positions, scores) };
+    },
+    plan: rankingPlan(score, largestFirst),
+  };
+}
+
+/** A chunk's best rows (pool rows, best first) and their scores. */
+interface RankedPart {
+  rows: Int32Array;
+  scores: Float32Array;
+}
+
+/**
+ * The plan every probability ranking shares: each chunk keeps its own best `budget` rows, and the
+ * coordinator merges them. Ties go to the lower pool row, as `topK` gives them in memory.
+ */
+function rankingPlan(score: (probs: Matrix) => Float32Array, largestFirst: boolean): ShardPlan<{ W: Matrix; b: Float32Array; budget: number }, RankedPart> {
+  const rank = (v: number) => (largestFirst ? v : -v);
+  return {
+    prepare: ({ W, b, budget }) => ({ W, b, budget }),
+    scoreChunk({ W, b, budget }, { x, unlabeled, firstRow }) {
+      // The whole chunk is scored, as the rows were scored in memory, and its unlabelled rows kept.
+      const all = score(linearFromWeights(W, b).predictProbs(x));
+      const scores = Float32Array.from(unlabeled, (r) => all[r]);
+      const top = topK(scores.map(rank), budget);
+      return { rows: top.map((p) => firstRow + unlabeled[p]), scores: scoresOf(top, scores) };
+    },
+    async finish({ budget }, parts) {
+      const all = parts.flatMap((part) => Array.from(part.rows, (row, i) => ({ row, score: part.scores[i] })));
+      all.sort((a, c) => rank(c.score) - rank(a.score) || a.row - c.row);
+      const best = all.slice(0, budget);
+      return { indices: Int32Array.from(best, (e) => e.row), scores: Float32Array.from(best, (e) => e.score) };
     },
   };
 }

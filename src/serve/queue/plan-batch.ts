@@ -3,11 +3,9 @@ import { gatherRows, type Matrix } from "../../linalg/matrix.js";
 import { normalizeRows } from "../../linalg/rows.js";
 import { selectRows } from "../../loop/select-batch.js";
 import { Rng } from "../../random.js";
-import { buildAnchors } from "../../strategies/alfamix-anchors.js";
-import { flippingAnchors } from "../../strategies/alfamix-literal.js";
 import { createStrategy } from "../../strategies/registry.js";
 import { projectStrategy, type ProjectConfig, type QueueEntry } from "../store/store.js";
-import { unlabeledRows } from "../../strategies/types.js";
+import { unlabeledRows, type Explanation } from "../../strategies/types.js";
 
 /** Why an item is in the queue, as the labelling page shows it. */
 export interface Why {
@@ -30,6 +28,11 @@ export interface PlannedBatch {
   params?: Float32Array;
   trainAccuracy?: number;
   ms: number;
+}
+
+/** An explanation as the page shows it: class names, not ids. */
+function explained(explanation: Explanation | undefined, classes: string[]): Pick<Why, "flips"> {
+  return explanation?.flips ? { flips: explanation.flips.map((k) => classes[k]) } : {};
 }
 
 /** Points the cold-start k-means sees at most (a uniform sample of the unlabelled pool beyond that). */
@@ -61,25 +64,14 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
 
   const randomCount = Math.min(Math.round(budget * config.randomShare), budget);
   const strategy = createStrategy(projectStrategy(config));
-  const selection = selectRows({ x, labeledRows, y, numClasses: classes.length, strategy, budget: budget - randomCount, model: config.model, seed: config.seed });
+  const selection = selectRows({ x, labeledRows, y, numClasses: classes.length, strategy, budget: budget - randomCount, model: config.model, seed: config.seed, explain: true });
   const picked = new Set(selection.rows);
   const rest = unlabeled.filter((r) => !picked.has(r));
   const randomRows = rng.child("random").choice(rest, Math.min(randomCount, rest.length));
 
-  // ALFA-Mix: which anchors flip each pick, at the cap it flipped at.
-  let flips: number[][] | undefined;
-  if (config.strategyName === "alfamix" && selection.rows.length > 0) {
-    const model = selection.model, z = model.embed(x);
-    const anchors = buildAnchors(gatherRows(z, labeledRows), y, classes.length).anchors;
-    const { W, b } = model.head();
-    flips = Array.from(selection.rows, (r, i) => {
-      const cap = selection.scores?.[i];
-      return cap === undefined || Number.isNaN(cap) ? [] : flippingAnchors(gatherRows(z, [r]), anchors, W, b, cap)[0];
-    });
-  }
   const entries: QueueEntry[] = Array.from(selection.rows, (row, i) => {
     const score = selection.scores?.[i];
-    const why: Why = { strategy: strategy.name, scoreName: strategy.scoreName, ...(flips ? { flips: flips[i].map((k) => classes[k]) } : {}) };
+    const why: Why = { strategy: strategy.name, scoreName: strategy.scoreName, ...explained(selection.explanations?.[i], classes) };
     // Scores are float32: seven significant digits are all they hold.
     return { row, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)), why: JSON.stringify(why), random: false, modelVersion: version };
   });
