@@ -12,9 +12,17 @@ import { emit } from "./timing.js";
  * `forwardImages` below 50,000 the forward pass runs over that many and is scaled to 50,000 (it is
  * linear: chunks of 256), since ResNet-18 takes minutes over all of them.
  */
-export function benchCnn(json: boolean, kind: ConvKind, epochs: number, stem: "cifar" | "imagenet", forwardImages: number, onProgress?: (line: string) => void): void {
+export function benchCnn(
+  json: boolean,
+  kind: ConvKind,
+  epochs: number,
+  stem: "cifar" | "imagenet",
+  forwardImages: number,
+  onProgress?: (line: string) => void,
+): void {
   const rng = new Rng("bench-cnn");
-  const n = 5000, dim = 3 * 32 * 32;
+  const n = 5000,
+    dim = 3 * 32 * 32;
   const x = matrix(n, dim);
   for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal();
   const y = Int32Array.from({ length: n }, () => rng.int(10));
@@ -22,7 +30,8 @@ export function benchCnn(json: boolean, kind: ConvKind, epochs: number, stem: "c
   const times: number[] = [];
   let last = performance.now();
   model.fit(x, y, {
-    epochs, targetAccuracy: 2,
+    epochs,
+    targetAccuracy: 2,
     onEpoch: (epoch) => {
       const now = performance.now();
       times.push((now - last) / 1000);
@@ -37,8 +46,20 @@ export function benchCnn(json: boolean, kind: ConvKind, epochs: number, stem: "c
   const start = performance.now();
   model.predictProbs(pool);
   const forward50kSec = ((performance.now() - start) / 1000) * (50000 / forwardImages);
-  const record = { model: kind, stem, backend: gemmBackend().name, secPerEpoch: round(secPerEpoch), forward50kSec: round(forward50kSec), forwardImages, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) };
-  emit(json, record, `${kind}${kind === "resnet18" ? ` (${stem} stem)` : ""}, 5,000 images 3×32×32, batch 64, Adam (${gemmBackend().name}): ${secPerEpoch.toFixed(2)} s/epoch; forward over 50,000 images ${forward50kSec.toFixed(2)} s${forwardImages < 50000 ? ` (timed over ${forwardImages})` : ""}; peak RSS ${record.peakRssMB} MB`);
+  const record = {
+    model: kind,
+    stem,
+    backend: gemmBackend().name,
+    secPerEpoch: round(secPerEpoch),
+    forward50kSec: round(forward50kSec),
+    forwardImages,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  emit(
+    json,
+    record,
+    `${kind}${kind === "resnet18" ? ` (${stem} stem)` : ""}, 5,000 images 3×32×32, batch 64, Adam (${gemmBackend().name}): ${secPerEpoch.toFixed(2)} s/epoch; forward over 50,000 images ${forward50kSec.toFixed(2)} s${forwardImages < 50000 ? ` (timed over ${forwardImages})` : ""}; peak RSS ${record.peakRssMB} MB`,
+  );
 }
 
 const round = (v: number) => Number(v.toFixed(3));

@@ -64,8 +64,21 @@ export async function benchKmeans(json: boolean, nInit: number, saveDir?: string
       const start = performance.now();
       const result = await run(c.x, c.k, nInit);
       const ms = performance.now() - start;
-      emit(json, { case: c.name, mode, n: c.x.rows, dim: c.x.cols, k: c.k, nInit, ms: Math.round(ms), iterations: result.iterations, inertia: Number(result.inertia.toPrecision(6)) },
-        `k-means ${mode.padEnd(9)} n=${c.x.rows} dim=${c.x.cols} k=${c.k}: ${ms.toFixed(0)} ms (${result.iterations} iterations, inertia ${result.inertia.toPrecision(6)})`);
+      emit(
+        json,
+        {
+          case: c.name,
+          mode,
+          n: c.x.rows,
+          dim: c.x.cols,
+          k: c.k,
+          nInit,
+          ms: Math.round(ms),
+          iterations: result.iterations,
+          inertia: Number(result.inertia.toPrecision(6)),
+        },
+        `k-means ${mode.padEnd(9)} n=${c.x.rows} dim=${c.x.cols} k=${c.k}: ${ms.toFixed(0)} ms (${result.iterations} iterations, inertia ${result.inertia.toPrecision(6)})`,
+      );
     }
   }
 }

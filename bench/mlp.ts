@@ -12,18 +12,25 @@ import { emit } from "./timing.js";
  */
 export function benchMlp(json: boolean, epochs = 5): void {
   const rng = new Rng("bench-mlp");
-  const n = 10000, d = 784, k = 10;
+  const n = 10000,
+    d = 784,
+    k = 10;
   const x = matrix(n, d);
   for (let i = 0; i < x.data.length; i++) x.data[i] = rng.uniform();
   const projection = matrix(d, k);
   for (let i = 0; i < projection.data.length; i++) projection.data[i] = rng.normal();
-  const centred = matrix(n, d, x.data.map((v) => v - 0.5));
+  const centred = matrix(
+    n,
+    d,
+    x.data.map((v) => v - 0.5),
+  );
   const y = argmaxRows(matmul(centred, projection));
   const model = createMLP(d, k, { seed: 0 });
   const times: number[] = [];
   let last = performance.now();
   const report = model.fit(x, y, {
-    epochs, targetAccuracy: 2,
+    epochs,
+    targetAccuracy: 2,
     onEpoch: () => {
       const now = performance.now();
       times.push((now - last) / 1000);
@@ -38,8 +45,11 @@ export function benchMlp(json: boolean, epochs = 5): void {
   const start = performance.now();
   model.predictProbs(pool);
   const forward60kSec = (performance.now() - start) / 1000;
-  emit(json, { backend: gemmBackend().name, secPerEpoch: round(secPerEpoch), forward60kSec: round(forward60kSec), finalLoss: round(report.loss) },
-    `MLP 784-256-10, batch 64, 10,000 samples (${gemmBackend().name}): ${secPerEpoch.toFixed(3)} s/epoch; forward over 60,000 rows ${forward60kSec.toFixed(3)} s; final loss ${report.loss.toFixed(4)}`);
+  emit(
+    json,
+    { backend: gemmBackend().name, secPerEpoch: round(secPerEpoch), forward60kSec: round(forward60kSec), finalLoss: round(report.loss) },
+    `MLP 784-256-10, batch 64, 10,000 samples (${gemmBackend().name}): ${secPerEpoch.toFixed(3)} s/epoch; forward over 60,000 rows ${forward60kSec.toFixed(3)} s; final loss ${report.loss.toFixed(4)}`,
+  );
 }
 
 const round = (v: number) => Number(v.toFixed(4));

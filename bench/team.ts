@@ -50,7 +50,11 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
   let server: { child: ChildProcess; url: string } | undefined;
   try {
     // The pool: a dataset's training set, or Gaussian blobs.
-    let x: Matrix, truth: string[], classNames: string[], test: { x: Matrix; y: Int32Array } | undefined, normalization: { mean: number; std: number } | undefined;
+    let x: Matrix,
+      truth: string[],
+      classNames: string[],
+      test: { x: Matrix; y: Int32Array } | undefined,
+      normalization: { mean: number; std: number } | undefined;
     if (o.dataset) {
       const parts = await loadDataset(o.dataset);
       x = parts.train.x;
@@ -76,7 +80,17 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
     writeFileSync(labeledFile, "id,label\n" + Array.from(initial, (i) => `${ids[i]},${truth[i]}`).join("\n") + "\n");
     const store = new Store(db);
     const importStart = performance.now();
-    await createProject(store, { name: "team", pool: { ids, x, source: "bench" }, labeled: labeledFile, classes: classNames, batch: o.batch, strategy: o.strategy, model: "linear", randomShare: 0.1, seed: o.seed });
+    await createProject(store, {
+      name: "team",
+      pool: { ids, x, source: "bench" },
+      labeled: labeledFile,
+      classes: classNames,
+      batch: o.batch,
+      strategy: o.strategy,
+      model: "linear",
+      randomShare: 0.1,
+      seed: o.seed,
+    });
     const importSec = (performance.now() - importStart) / 1000;
     const token = store.tokens.create("bench", "admin", null).secret;
     // One token per annotator, as a team has (an annotator holds at most --max-leases items).
@@ -84,11 +98,12 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
     store.close();
 
     server = await startServer(db);
-    const url = server.url, headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const url = server.url,
+      headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const get = (path: string) => fetch(url + path, { headers }).then((r) => r.json() as Promise<Record<string, unknown>>);
     // The first batch (the retrain thread loads the pool, then plans) before the clock starts.
     const firstStart = performance.now();
-    while (!((await get("/api/projects/team/status")).queued as number > 0)) await sleep(50);
+    while (!(((await get("/api/projects/team/status")).queued as number) > 0)) await sleep(50);
     const firstBatchSec = (performance.now() - firstStart) / 1000;
 
     // Retrain windows, from polling the status.
@@ -112,57 +127,94 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
     const timings: Timed[] = [];
     let remaining = o.labels;
     const started = performance.now();
-    await Promise.all(annotatorTokens.map(async (secret) => {
-      const own = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
-      while (remaining > 0) {
-        remaining--;
-        let t = performance.now();
-        const served = await fetch(`${url}/api/projects/team/next`, { headers: own }).then((r) => r.json()) as { item: { id: string } | null; lease: string };
-        timings.push({ endpoint: "next", start: t, ms: performance.now() - t });
-        if (!served.item) {
-          remaining++;
-          await sleep(50);
-          continue;
+    await Promise.all(
+      annotatorTokens.map(async (secret) => {
+        const own = { authorization: `Bearer ${secret}`, "content-type": "application/json" };
+        while (remaining > 0) {
+          remaining--;
+          let t = performance.now();
+          const served = (await fetch(`${url}/api/projects/team/next`, { headers: own }).then((r) => r.json())) as {
+            item: { id: string } | null;
+            lease: string;
+          };
+          timings.push({ endpoint: "next", start: t, ms: performance.now() - t });
+          if (!served.item) {
+            remaining++;
+            await sleep(50);
+            continue;
+          }
+          if (o.thinkMs) await sleep(o.thinkMs);
+          t = performance.now();
+          const reply = await fetch(`${url}/api/projects/team/labels`, {
+            method: "POST",
+            headers: own,
+            body: JSON.stringify({ item: served.item.id, label: truth[Number(served.item.id.slice(5))], lease: served.lease }),
+          });
+          await reply.text();
+          timings.push({ endpoint: "labels", start: t, ms: performance.now() - t });
         }
-        if (o.thinkMs) await sleep(o.thinkMs);
-        t = performance.now();
-        const reply = await fetch(`${url}/api/projects/team/labels`, { method: "POST", headers: own, body: JSON.stringify({ item: served.item.id, label: truth[Number(served.item.id.slice(5))], lease: served.lease }) });
-        await reply.text();
-        timings.push({ endpoint: "labels", start: t, ms: performance.now() - t });
-      }
-    }));
+      }),
+    );
     const wallSec = (performance.now() - started) / 1000;
     polling = false;
     await poller;
     const peakRssMB = peakRss(server.child.pid!);
     const exported = await fetch(`${url}/api/projects/team/export?format=csv`, { headers }).then((r) => r.text());
-    const estimate = await fetch(`${url}/api/projects/team/accuracy`, { headers }).then((r) => r.json() as Promise<{ labels: number; n: number; accuracy: number; low: number; high: number }[]>);
+    const estimate = await fetch(`${url}/api/projects/team/accuracy`, { headers }).then(
+      (r) => r.json() as Promise<{ labels: number; n: number; accuracy: number; low: number; high: number }[]>,
+    );
     server.child.kill("SIGTERM");
     await new Promise((resolve) => server!.child.once("exit", resolve));
     server = undefined;
 
     const during = (t: Timed) => retrains.some(([a, b]) => t.start < b && t.start + t.ms > a);
-    const stats = (endpoint: Timed["endpoint"], filter: (t: Timed) => boolean = () => true) => percentiles(timings.filter((t) => t.endpoint === endpoint && filter(t)).map((t) => t.ms));
+    const stats = (endpoint: Timed["endpoint"], filter: (t: Timed) => boolean = () => true) =>
+      percentiles(timings.filter((t) => t.endpoint === endpoint && filter(t)).map((t) => t.ms));
     const models = new Store(db, { readonly: true });
-    const retrainMs = models.models(models.project("team")!.id).filter((m) => m.kind === "model").map((m) => m.ms);
+    const retrainMs = models
+      .models(models.project("team")!.id)
+      .filter((m) => m.kind === "model")
+      .map((m) => m.ms);
     models.close();
     const record: Record<string, unknown> = {
-      pool: x.rows, dim: x.cols, annotators: o.annotators, labelsMade: o.labels, batch: o.batch, strategy: o.strategy, thinkMs: o.thinkMs,
-      importSec: round(importSec), firstBatchSec: round(firstBatchSec), wallSec: round(wallSec), labelsPerSec: round(o.labels / wallSec),
-      next: stats("next"), labels: stats("labels"), nextDuringRetrain: stats("next", during), labelsDuringRetrain: stats("labels", during),
-      retrains: retrainMs.length, retrainMs: percentiles(retrainMs), peakRssMB,
+      pool: x.rows,
+      dim: x.cols,
+      annotators: o.annotators,
+      labelsMade: o.labels,
+      batch: o.batch,
+      strategy: o.strategy,
+      thinkMs: o.thinkMs,
+      importSec: round(importSec),
+      firstBatchSec: round(firstBatchSec),
+      wallSec: round(wallSec),
+      labelsPerSec: round(o.labels / wallSec),
+      next: stats("next"),
+      labels: stats("labels"),
+      nextDuringRetrain: stats("next", during),
+      labelsDuringRetrain: stats("labels", during),
+      retrains: retrainMs.length,
+      retrainMs: percentiles(retrainMs),
+      peakRssMB,
       liveEstimate: estimate.map((e) => ({ labels: e.labels, n: e.n, accuracy: round(e.accuracy), low: round(e.low), high: round(e.high) })),
     };
     if (test) record.accuracy = await compareWithSimulate(exported, x, truth, classNames, test, normalization, o);
     const fmt = (p: { p50: number; p99: number; n: number }) => `p50 ${p.p50} ms, p99 ${p.p99} ms (n ${p.n})`;
-    emit(json, record, [
-      `team of ${o.annotators} on ${x.rows} × ${x.cols} (${o.strategy}, batch ${o.batch}): ${o.labels} labels in ${wallSec.toFixed(1)} s (${(o.labels / wallSec).toFixed(1)}/s); import ${importSec.toFixed(1)} s, first batch ${firstBatchSec.toFixed(1)} s`,
-      `  /next   ${fmt(stats("next"))}; during retrains ${fmt(stats("next", during))}`,
-      `  /labels ${fmt(stats("labels"))}; during retrains ${fmt(stats("labels", during))}`,
-      `  retrain + re-score: ${retrainMs.length} runs, ${fmt(percentiles(retrainMs))}; server peak RSS ${peakRssMB} MB`,
-      `  live accuracy estimate (random-share items): ${estimate.map((e) => `${(100 * e.accuracy).toFixed(1)}% [${(100 * e.low).toFixed(1)}, ${(100 * e.high).toFixed(1)}] by ${e.labels} labels (n ${e.n})`).join("; ") || "none yet"}`,
-      ...(record.accuracy ? [`  test accuracy by labels (service vs simulate): ${(record.accuracy as { labels: number; service: number; simulate: number }[]).map((a) => `${a.labels}: ${(100 * a.service).toFixed(2)}% vs ${(100 * a.simulate).toFixed(2)}%`).join("; ")}`] : []),
-    ].join("\n"));
+    emit(
+      json,
+      record,
+      [
+        `team of ${o.annotators} on ${x.rows} × ${x.cols} (${o.strategy}, batch ${o.batch}): ${o.labels} labels in ${wallSec.toFixed(1)} s (${(o.labels / wallSec).toFixed(1)}/s); import ${importSec.toFixed(1)} s, first batch ${firstBatchSec.toFixed(1)} s`,
+        `  /next   ${fmt(stats("next"))}; during retrains ${fmt(stats("next", during))}`,
+        `  /labels ${fmt(stats("labels"))}; during retrains ${fmt(stats("labels", during))}`,
+        `  retrain + re-score: ${retrainMs.length} runs, ${fmt(percentiles(retrainMs))}; server peak RSS ${peakRssMB} MB`,
+        `  live accuracy estimate (random-share items): ${estimate.map((e) => `${(100 * e.accuracy).toFixed(1)}% [${(100 * e.low).toFixed(1)}, ${(100 * e.high).toFixed(1)}] by ${e.labels} labels (n ${e.n})`).join("; ") || "none yet"}`,
+        ...(record.accuracy
+          ? [
+              `  test accuracy by labels (service vs simulate): ${(record.accuracy as { labels: number; service: number; simulate: number }[]).map((a) => `${a.labels}: ${(100 * a.service).toFixed(2)}% vs ${(100 * a.simulate).toFixed(2)}%`).join("; ")}`,
+            ]
+          : []),
+      ].join("\n"),
+    );
   } finally {
     server?.child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
@@ -174,21 +226,61 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
  * produced, at each multiple of the batch, next to `alfamix simulate` with the same strategy,
  * batch, 100 initial labels and seed.
  */
-async function compareWithSimulate(exported: string, x: Matrix, truth: string[], classNames: string[], test: { x: Matrix; y: Int32Array }, normalization: { mean: number; std: number } | undefined, o: TeamOptions) {
-  const rows = exported.trim().split("\n").slice(1).map((line) => Number(line.split(",")[0].slice(5)));
+async function compareWithSimulate(
+  exported: string,
+  x: Matrix,
+  truth: string[],
+  classNames: string[],
+  test: { x: Matrix; y: Int32Array },
+  normalization: { mean: number; std: number } | undefined,
+  o: TeamOptions,
+) {
+  const rows = exported
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => Number(line.split(",")[0].slice(5)));
   const checkpoints = Array.from({ length: Math.floor((rows.length - 100) / o.batch) + 1 }, (_, r) => 100 + r * o.batch);
   const trainAndTest = (n: number) => {
     const labelled = Int32Array.from(rows.slice(0, n));
     const model = new NeuralClassifier(x.cols, classNames.length, { hidden: [], seed: o.seed });
-    const norm = (m: Matrix) => (normalization ? matrix(m.rows, m.cols, m.data.map((v) => (v - normalization.mean) / normalization.std)) : m);
-    model.fit(norm(gatherRows(x, labelled)), Int32Array.from(labelled, (r) => classNames.indexOf(truth[r])));
+    const norm = (m: Matrix) =>
+      normalization
+        ? matrix(
+            m.rows,
+            m.cols,
+            m.data.map((v) => (v - normalization.mean) / normalization.std),
+          )
+        : m;
+    model.fit(
+      norm(gatherRows(x, labelled)),
+      Int32Array.from(labelled, (r) => classNames.indexOf(truth[r])),
+    );
     return accuracy(argmaxRows(model.predictProbs(norm(test.x))), test.y);
   };
   const out = join(mkdtempSync(join(tmpdir(), "alfamix-team-sim-")), "runs");
-  const results = await simulate({
-    dataset: o.dataset!, model: "linear", hidden: [], dropout: 0, strategies: [o.strategy], strategyOptions: {}, seeds: [o.seed], init: 100, query: o.batch,
-    rounds: checkpoints.length - 1, epochs: 1000, lr: 0.001, batch: 64, weightDecay: 0, targetAccuracy: 0.99, normalize: "auto", testFraction: 0.2,
-  }, { out });
+  const results = await simulate(
+    {
+      dataset: o.dataset!,
+      model: "linear",
+      hidden: [],
+      dropout: 0,
+      strategies: [o.strategy],
+      strategyOptions: {},
+      seeds: [o.seed],
+      init: 100,
+      query: o.batch,
+      rounds: checkpoints.length - 1,
+      epochs: 1000,
+      lr: 0.001,
+      batch: 64,
+      weightDecay: 0,
+      targetAccuracy: 0.99,
+      normalize: "auto",
+      testFraction: 0.2,
+    },
+    { out },
+  );
   return checkpoints.map((n, r) => ({ labels: n, service: round(trainAndTest(n)), simulate: round(results.find((x) => x.round === r)!.accuracy) }));
 }
 

@@ -1,6 +1,8 @@
 /** Best wall time of `fn` in ms over repeated runs (at least `minRuns`, about `budgetMs` in all). */
 export function bestTimeMs(fn: () => void, { minRuns = 2, maxRuns = 20, budgetMs = 1000 } = {}): number {
-  let best = Infinity, total = 0, runs = 0;
+  let best = Infinity,
+    total = 0,
+    runs = 0;
   while (runs < minRuns || (runs < maxRuns && total < budgetMs)) {
     const start = performance.now();
     fn();

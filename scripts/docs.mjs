@@ -2,7 +2,10 @@
 import { writeFileSync } from "node:fs";
 import { cliReference, strategiesReference } from "../dist/src/cli/reference.js";
 
-for (const [file, text] of [["docs/reference/cli.md", cliReference()], ["docs/reference/strategies.md", strategiesReference()]]) {
+for (const [file, text] of [
+  ["docs/reference/cli.md", cliReference()],
+  ["docs/reference/strategies.md", strategiesReference()],
+]) {
   writeFileSync(new URL(`../${file}`, import.meta.url), text);
   console.log(`wrote ${file}`);
 }

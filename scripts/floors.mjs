@@ -5,30 +5,47 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const root = resolve(new URL("..", import.meta.url).pathname, "src");
-const files = readdirSync(root, { recursive: true }).filter((f) => f.endsWith(".ts")).map((f) => join(root, f));
-const graph = new Map(files.map((file) => {
-  const text = readFileSync(file, "utf8");
-  const targets = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.[^"]+)"/g)]
-    .map((m) => resolve(dirname(file), m[1].replace(/\.js$/, ".ts")))
-    .filter((t) => t !== file);
-  return [file, [...new Set(targets)]];
-}));
+const files = readdirSync(root, { recursive: true })
+  .filter((f) => f.endsWith(".ts"))
+  .map((f) => join(root, f));
+const graph = new Map(
+  files.map((file) => {
+    const text = readFileSync(file, "utf8");
+    const targets = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+"(\.[^"]+)"/g)]
+      .map((m) => resolve(dirname(file), m[1].replace(/\.js$/, ".ts")))
+      .filter((t) => t !== file);
+    return [file, [...new Set(targets)]];
+  }),
+);
 
 // Tarjan's strongly connected components: every component of more than one file is a circle.
 let index = 0;
-const stack = [], on = new Set(), indices = new Map(), low = new Map(), circles = [];
+const stack = [],
+  on = new Set(),
+  indices = new Map(),
+  low = new Map(),
+  circles = [];
 function visit(v) {
-  indices.set(v, index); low.set(v, index); index++;
-  stack.push(v); on.add(v);
+  indices.set(v, index);
+  low.set(v, index);
+  index++;
+  stack.push(v);
+  on.add(v);
   for (const w of graph.get(v) ?? []) {
     if (!graph.has(w)) continue;
-    if (!indices.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-    else if (on.has(w)) low.set(v, Math.min(low.get(v), indices.get(w)));
+    if (!indices.has(w)) {
+      visit(w);
+      low.set(v, Math.min(low.get(v), low.get(w)));
+    } else if (on.has(w)) low.set(v, Math.min(low.get(v), indices.get(w)));
   }
   if (low.get(v) === indices.get(v)) {
     const component = [];
     let w;
-    do { w = stack.pop(); on.delete(w); component.push(relative(root, w)); } while (w !== v);
+    do {
+      w = stack.pop();
+      on.delete(w);
+      component.push(relative(root, w));
+    } while (w !== v);
     if (component.length > 1) circles.push(component.sort());
   }
 }

@@ -17,7 +17,13 @@ export function inputError(file: string, where: string | undefined, message: str
  * strategy declares it); the CLI names the flag, the HTTP API the JSON field.
  */
 export class ParamError extends UserError {
-  constructor(readonly param: string, readonly expected: string, readonly got: unknown, readonly where: string, message = `${where}: ${param} expects ${expected}, got ${JSON.stringify(got)}`) {
+  constructor(
+    readonly param: string,
+    readonly expected: string,
+    readonly got: unknown,
+    readonly where: string,
+    message = `${where}: ${param} expects ${expected}, got ${JSON.stringify(got)}`,
+  ) {
     super(message);
   }
 }

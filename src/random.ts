@@ -136,7 +136,10 @@ function rotl(x: number, k: number): number {
 
 /** cyrb128: a fast 128-bit string hash whose four words seed xoshiro (never all zero). */
 function hash128(text: string): number[] {
-  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  let h1 = 1779033703,
+    h2 = 3144134277,
+    h3 = 1013904242,
+    h4 = 2773480762;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     h1 = h2 ^ Math.imul(h1 ^ c, 597399067);

@@ -20,7 +20,11 @@ export async function terminateWorker(worker: Worker): Promise<void> {
  * stderr is ours). The module tells it runs as that child with `isChildOf(import.meta.url)`.
  */
 export function forkModule(url: string): ChildProcess {
-  return fork(new URL(url).pathname, [], { serialization: "advanced", stdio: ["ignore", "ignore", "inherit", "ipc"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  return fork(new URL(url).pathname, [], {
+    serialization: "advanced",
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
 }
 
 /** Whether this process is the child forkModule started for the module at `url`. */

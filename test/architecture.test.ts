@@ -21,7 +21,17 @@ test("the public API is the curated list, and the README's and docs' imports fro
   for (const doc of ["README.md", "docs/query.md", "docs/strategies.md"]) {
     const text = readFileSync(new URL(doc, root), "utf8");
     for (const m of text.matchAll(/import \{([^}]*)\} from "alfamix"/g)) {
-      for (const name of m[1].split(",").map((s) => s.trim()).filter(Boolean)) assert.ok(name in api, `${doc} imports ${name} from "alfamix"`);
+      for (const name of m[1]
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean))
+        assert.ok(name in api, `${doc} imports ${name} from "alfamix"`);
     }
   }
+});
+
+test("the code is formatted and passes the linter (biome ci: npx biome format --write fixes the format)", () => {
+  const biome = new URL("../../node_modules/@biomejs/biome/bin/biome", import.meta.url).pathname;
+  const run = spawnSync(process.execPath, [biome, "ci", "--colors=off", "."], { encoding: "utf8", cwd: new URL("../../", import.meta.url).pathname });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`.split("\n").slice(0, 60).join("\n"));
 });

@@ -30,7 +30,7 @@ test("datasets and inspect", () => {
   const vowel = cli("inspect", "vowel");
   assert.match(vowel.stdout, /vowel: 990 rows, 10 features, 11 classes/);
   const file = cli("inspect", new URL("../../data/vehicle.csv.gz", import.meta.url).pathname);
-  assert.match(file.stdout, /vehicle\.csv\.gz: 846 rows, 18 features, 4 classes\n[^]*\nbus\s+218/);
+  assert.match(file.stdout, /vehicle\.csv\.gz: 846 rows, 18 features, 4 classes\n[\s\S]*\nbus\s+218/);
   assert.match(cli("datasets").stdout, /\noptdigits\s+UCI optical digits/);
 });
 
@@ -55,11 +55,33 @@ test("bad input ends in one line naming the file and where, with exit status 2",
 test("simulate then report, end to end on a small dataset", () => {
   const dir = tempDir();
   const out = join(dir, "vowel");
-  const sim = cli("simulate", "--dataset", "vowel", "--hidden", "32", "--strategies", "random,margin,alfamix",
-    "--seeds", "1,2,3", "--init", "22", "--query", "11", "--rounds", "2", "--epochs", "30", "--out", out);
+  const sim = cli(
+    "simulate",
+    "--dataset",
+    "vowel",
+    "--hidden",
+    "32",
+    "--strategies",
+    "random,margin,alfamix",
+    "--seeds",
+    "1,2,3",
+    "--init",
+    "22",
+    "--query",
+    "11",
+    "--rounds",
+    "2",
+    "--epochs",
+    "30",
+    "--out",
+    out,
+  );
   assert.equal(sim.status, 0, sim.stderr);
   assert.match(sim.stderr, /simulate: done in/);
-  const lines = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(join(out, "results.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 27);
   assert.deepEqual(Object.keys(lines[0]).slice(0, 7), ["strategy", "seed", "round", "labeled", "accuracy", "trainMs", "queryMs"]);
   const report = cli("report", out, "--paper-compat");
@@ -77,14 +99,37 @@ test("simulate then report, end to end on a small dataset", () => {
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*aria-label="learning curves"/);
   assert.match(html, /<h2>Where the picks fall<\/h2>/);
-  assert.match(readFileSync(join(out, "map.svg"), "utf8"), /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^]*>random<\/text>[^]*>margin<\/text>[^]*>alfamix<\/text>/);
+  assert.match(
+    readFileSync(join(out, "map.svg"), "utf8"),
+    /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[\s\S]*>random<\/text>[\s\S]*>margin<\/text>[\s\S]*>alfamix<\/text>/,
+  );
   assert.doesNotMatch(html, /<script|https?:\/\//, "self-contained: no scripts, no external resources");
 });
 
 test("without OpenBLAS it still works, and says so once, before the work", () => {
   const dir = tempDir();
-  const run = cliWith({ ALFAMIX_BLAS_LIB: join(dir, "missing", "libopenblas.so.0"), ALFAMIX_BLAS: "" },
-    "simulate", "--dataset", "vehicle", "--hidden", "8", "--strategies", "random,alfamix", "--seeds", "1", "--init", "20", "--query", "10", "--rounds", "1", "--epochs", "5", "--out", join(dir, "out"));
+  const run = cliWith(
+    { ALFAMIX_BLAS_LIB: join(dir, "missing", "libopenblas.so.0"), ALFAMIX_BLAS: "" },
+    "simulate",
+    "--dataset",
+    "vehicle",
+    "--hidden",
+    "8",
+    "--strategies",
+    "random,alfamix",
+    "--seeds",
+    "1",
+    "--init",
+    "20",
+    "--query",
+    "10",
+    "--rounds",
+    "1",
+    "--epochs",
+    "5",
+    "--out",
+    join(dir, "out"),
+  );
   assert.equal(run.status, 0, run.stderr);
   const warnings = run.stderr.split("\n").filter((l) => l.includes("OpenBLAS is unavailable"));
   assert.equal(warnings.length, 1);
@@ -94,7 +139,8 @@ test("without OpenBLAS it still works, and says so once, before the work", () =>
 test("embed an image folder, then query and simulate on the embeddings without extra flags", () => {
   const dir = tempDir();
   const env = { ALFAMIX_CACHE_DIR: join(dir, "cache") };
-  const rng = new Rng(3), images = join(dir, "photos");
+  const rng = new Rng(3),
+    images = join(dir, "photos");
   // 3 classes × 6 images of 8×8, each class a different dominant colour.
   for (const [k, name] of ["red", "green", "blue"].entries()) {
     mkdirSync(join(images, name), { recursive: true });
@@ -105,15 +151,20 @@ test("embed an image folder, then query and simulate on the embeddings without e
   }
   // A 1×1 convolution 3 → 4 then global average pooling: a 4-d embedding per image.
   const model = join(dir, "tiny.onnx");
-  writeFileSync(model, encodeOnnxModel({
-    name: "tiny", inputs: [{ name: "x", shape: ["batch", 3, 8, 8] }], outputs: [{ name: "e", shape: ["batch", 4] }],
-    nodes: [
-      { op: "Conv", inputs: ["x", "W"], outputs: ["c"], attributes: { kernel_shape: [1, 1] } },
-      { op: "GlobalAveragePool", inputs: ["c"], outputs: ["p"] },
-      { op: "Flatten", inputs: ["p"], outputs: ["e"] },
-    ],
-    initializers: [{ name: "W", dims: [4, 3, 1, 1], data: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]) }],
-  }));
+  writeFileSync(
+    model,
+    encodeOnnxModel({
+      name: "tiny",
+      inputs: [{ name: "x", shape: ["batch", 3, 8, 8] }],
+      outputs: [{ name: "e", shape: ["batch", 4] }],
+      nodes: [
+        { op: "Conv", inputs: ["x", "W"], outputs: ["c"], attributes: { kernel_shape: [1, 1] } },
+        { op: "GlobalAveragePool", inputs: ["c"], outputs: ["p"] },
+        { op: "Flatten", inputs: ["p"], outputs: ["e"] },
+      ],
+      initializers: [{ name: "W", dims: [4, 3, 1, 1], data: Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1]) }],
+    }),
+  );
   const out = join(dir, "emb.npy");
   const embedded = cliWith(env, "embed", "--model", model, "--images", images, "--out", out);
   assert.equal(embedded.status, 0, embedded.stderr);
@@ -129,18 +180,56 @@ test("embed an image folder, then query and simulate on the embeddings without e
   writeFileSync(join(dir, "labeled.csv"), "id,label\nblue/0,blue\ngreen/0,green\nred/0,red\n");
   const query = cliWith(env, "query", "--pool", out, "--labeled", join(dir, "labeled.csv"), "--budget", "4", "--quiet");
   assert.equal(query.status, 0, query.stderr);
-  const ids = query.stdout.trim().split("\n").slice(1).map((line) => line.split(",")[0]);
+  const ids = query.stdout
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.split(",")[0]);
   assert.equal(ids.length, 4);
   for (const id of ids) assert.match(id, /^(red|green|blue)\/[1-5]$/);
 
   const runs = join(dir, "runs");
-  const simulated = cliWith(env, "simulate", "--dataset", out, "--model", "linear", "--strategies", "random,entropy", "--seeds", "1", "--init", "3", "--query", "3", "--rounds", "2", "--test-fraction", "0.34", "--out", runs, "--quiet");
+  const simulated = cliWith(
+    env,
+    "simulate",
+    "--dataset",
+    out,
+    "--model",
+    "linear",
+    "--strategies",
+    "random,entropy",
+    "--seeds",
+    "1",
+    "--init",
+    "3",
+    "--query",
+    "3",
+    "--rounds",
+    "2",
+    "--test-fraction",
+    "0.34",
+    "--out",
+    runs,
+    "--quiet",
+  );
   assert.equal(simulated.status, 0, simulated.stderr);
   assert.equal(readFileSync(join(runs, "results.jsonl"), "utf8").trim().split("\n").length, 6);
 
-  userError(cliWith(env, "embed", "--model", join(dir, "labeled.csv"), "--images", images, "--out", join(dir, "x.npy")), /labeled\.csv: not a usable ONNX model/);
-  userError(cliWith(env, "embed", "--model", model, "--images", images, "--out", join(dir, "x.npy"), "--size", "16"), /takes 3×8×8 images, but --size 16x16 gives 3×16×16/);
-  userError(cliWith(env, "embed", "--model", model, "--images", join(dir, "nowhere"), "--out", join(dir, "x.npy")), /embed: --images .*nowhere: no such directory/);
-  userError(cliWith(env, "embed", "--model", model, "--out", join(dir, "x.npy")), /embed: --model, --out and one of --images DIR or --manifest FILE are required/);
+  userError(
+    cliWith(env, "embed", "--model", join(dir, "labeled.csv"), "--images", images, "--out", join(dir, "x.npy")),
+    /labeled\.csv: not a usable ONNX model/,
+  );
+  userError(
+    cliWith(env, "embed", "--model", model, "--images", images, "--out", join(dir, "x.npy"), "--size", "16"),
+    /takes 3×8×8 images, but --size 16x16 gives 3×16×16/,
+  );
+  userError(
+    cliWith(env, "embed", "--model", model, "--images", join(dir, "nowhere"), "--out", join(dir, "x.npy")),
+    /embed: --images .*nowhere: no such directory/,
+  );
+  userError(
+    cliWith(env, "embed", "--model", model, "--out", join(dir, "x.npy")),
+    /embed: --model, --out and one of --images DIR or --manifest FILE are required/,
+  );
   assert.ok(!existsSync(join(dir, "x.npy")));
 });

@@ -26,9 +26,11 @@ function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): 
 }
 
 function bruteNearest(x: Matrix, c: Matrix): { index: number[]; distance: number[] } {
-  const index: number[] = [], distance: number[] = [];
+  const index: number[] = [],
+    distance: number[] = [];
   for (let i = 0; i < x.rows; i++) {
-    let best = Infinity, at = -1;
+    let best = Infinity,
+      at = -1;
     for (let k = 0; k < c.rows; k++) {
       let s = 0;
       for (let j = 0; j < x.cols; j++) s += (x.data[i * x.cols + j] - c.data[k * x.cols + j]) ** 2;
@@ -47,9 +49,14 @@ for (const backend of backends()) {
   test(`nearest centres (${backend.name}) agree with brute force, also when centres span several blocks`, () => {
     const rng = new Rng(1);
     withBackend(backend, () => {
-      for (const [n, k, d] of [[40, 7, 5], [30, 5000, 3]]) {
-        const x = randomMatrix(n, d, rng), c = randomMatrix(k, d, rng);
-        const got = nearestCenters(x, c), want = bruteNearest(x, c);
+      for (const [n, k, d] of [
+        [40, 7, 5],
+        [30, 5000, 3],
+      ]) {
+        const x = randomMatrix(n, d, rng),
+          c = randomMatrix(k, d, rng);
+        const got = nearestCenters(x, c),
+          want = bruteNearest(x, c);
         assert.deepEqual(Array.from(got.index), want.index);
         assertClose(got.distance, want.distance, 1e-4);
       }
@@ -59,7 +66,17 @@ for (const backend of backends()) {
 
 test("k-means recovers well-separated blobs, and its labels and inertia are consistent", () => {
   const rng = new Rng(2);
-  const { x, truth } = blobs(rng, 50, [[0, 0], [10, 0], [0, 10], [10, 10]], 0.5);
+  const { x, truth } = blobs(
+    rng,
+    50,
+    [
+      [0, 0],
+      [10, 0],
+      [0, 10],
+      [10, 10],
+    ],
+    0.5,
+  );
   const result = kmeans(x, 4, { rng: new Rng(3) });
   // Each true blob maps to exactly one cluster.
   const mapping = new Map<number, number>();
@@ -88,7 +105,11 @@ test("k-means restarts keep the lowest inertia, and the same seed gives the same
 });
 
 test("k-means handles k ≥ n, duplicate points and more clusters than distinct points", () => {
-  const x = fromRows([[1, 1], [2, 2], [3, 3]]);
+  const x = fromRows([
+    [1, 1],
+    [2, 2],
+    [3, 3],
+  ]);
   const all = kmeans(x, 5, { rng: new Rng(1) });
   assert.deepEqual(Array.from(all.labels), [0, 1, 2]);
   assert.equal(all.inertia, 0);
@@ -98,7 +119,13 @@ test("k-means handles k ≥ n, duplicate points and more clusters than distinct 
   assert.ok(r.labels.every((l) => l >= 0 && l < 4));
   // Two distinct points, three clusters: two centres coincide, so one cluster is left empty and
   // has no nearest member; the other two are exact.
-  const two = fromRows([[0, 0], [0, 0], [0, 0], [5, 5], [5, 5]]);
+  const two = fromRows([
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [5, 5],
+    [5, 5],
+  ]);
   const t = kmeans(two, 3, { rng: new Rng(2) });
   assert.equal(t.inertia, 0);
   const members = Array.from(nearestMembers(two, t));
@@ -109,7 +136,18 @@ test("k-means handles k ≥ n, duplicate points and more clusters than distinct 
 
 test("k-means++ returns distinct seeds, honours `first`, and spreads over the blobs", () => {
   const rng = new Rng(6);
-  const { x, truth } = blobs(rng, 30, [[0, 0], [20, 0], [0, 20], [20, 20], [40, 40]], 0.3);
+  const { x, truth } = blobs(
+    rng,
+    30,
+    [
+      [0, 0],
+      [20, 0],
+      [0, 20],
+      [20, 20],
+      [40, 40],
+    ],
+    0.3,
+  );
   const seeds = kmeansPlusPlus(densePoints(x), 5, new Rng(7), { first: 17, localTrials: 3 });
   assert.equal(seeds[0], 17);
   assert.equal(new Set(seeds).size, 5);
@@ -121,7 +159,8 @@ test("k-means++ returns distinct seeds, honours `first`, and spreads over the bl
 
 test("k-means++ on factorised outer products matches it on the materialised vectors", () => {
   const rng = new Rng(8);
-  const r = randomMatrix(60, 4, rng), z = randomMatrix(60, 7, rng);
+  const r = randomMatrix(60, 4, rng),
+    z = randomMatrix(60, 7, rng);
   const g = matrix(60, 28);
   for (let i = 0; i < 60; i++) for (let a = 0; a < 4; a++) for (let b = 0; b < 7; b++) g.data[i * 28 + a * 7 + b] = r.data[i * 4 + a] * z.data[i * 7 + b];
   for (const backend of backends()) {
@@ -157,11 +196,17 @@ test("k-means around fixed centres leaves what the fixed centres cover and split
   }
   // Without fixed centres it is k-means: one pick per group.
   const plain = Array.from(kmeansAroundFixed(points, matrix(0, 1), 3, new Rng(4))).sort();
-  assert.deepEqual(plain.map((i) => (i < 2 ? 0 : i < 5 ? 1 : 2)), [0, 1, 2]);
+  assert.deepEqual(
+    plain.map((i) => (i < 2 ? 0 : i < 5 ? 1 : 2)),
+    [0, 1, 2],
+  );
   // Every point picked once when k = n, even where the fixed centres cover everything; deterministic.
   const all = kmeansAroundFixed(points, points, 8, new Rng(5));
   assert.equal(new Set(all).size, 8);
-  assert.deepEqual(Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))), Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))));
+  assert.deepEqual(
+    Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))),
+    Array.from(kmeansAroundFixed(points, fromRows([[5]]), 3, new Rng(6))),
+  );
 });
 
 test("k-means++ through the Gram matrix matches it on the rows themselves", () => {
@@ -177,7 +222,8 @@ test("k-means++ through the Gram matrix matches it on the rows themselves", () =
       const viaRows = kmeansPlusPlus(densePoints(ints), 40, new Rng(11), { localTrials: 4 });
       assert.deepEqual(Array.from(viaGram), Array.from(viaRows));
       const picks = Int32Array.from([5, 77, 149]);
-      const a = new Float32Array(3 * 150), b = new Float32Array(3 * 150);
+      const a = new Float32Array(3 * 150),
+        b = new Float32Array(3 * 150);
       gramPoints(real).dotsWith(picks, a);
       densePoints(real).dotsWith(picks, b);
       assertClose(a, b, 1e-5);
@@ -187,9 +233,12 @@ test("k-means++ through the Gram matrix matches it on the rows themselves", () =
 });
 
 test("k-means|| and Lloyd over parts against exact k-means on blobs: inertia within 2%, deterministic, the same in 1 part or 7", async () => {
-  const r = new Rng(5), n = 20000, dim = 16, k = 40;
+  const r = new Rng(5),
+    n = 20000,
+    dim = 16,
+    k = 40;
   const centres = Array.from({ length: 12 }, () => Array.from({ length: dim }, () => r.normal(0, 3)));
-  const { x } = blobs(r, n / 12 | 0, centres, 1);
+  const { x } = blobs(r, (n / 12) | 0, centres, 1);
   const exact = kmeans(x, k, { rng: new Rng(1) });
   const one = await kmeansParallel(localParts(x, 1).run, k, { seed: 3 });
   const seven = await kmeansParallel(localParts(x, 7).run, k, { seed: 3 });
@@ -208,7 +257,13 @@ test("k-means|| and Lloyd over parts against exact k-means on blobs: inertia wit
 });
 
 test("k-means|| with k at least the points: every point is its own centre; draws are uniform", async () => {
-  const x = fromRows([[0, 0], [1, 0], [0, 1], [1, 0], [5, 5]]);
+  const x = fromRows([
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [1, 0],
+    [5, 5],
+  ]);
   const result = await kmeansParallel(localParts(x, 2).run, 5, { seed: 1 });
   assert.equal(result.inertia, 0);
   assert.deepEqual(Array.from(result.nearestRows), [0, 1, 2, 3, 4]);

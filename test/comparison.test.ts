@@ -19,19 +19,29 @@ test("the logit Jacobian of an MLP matches central differences", () => {
   const J = model.logitJacobian(x);
   assert.deepEqual([J.rows, J.cols], [6, 5]);
   const h = 1e-3;
-  for (let i = 0; i < 2; i++) for (let j = 0; j < 5; j++) {
-    const plus = matrix(1, 5, x.data.slice(i * 5, i * 5 + 5)), minus = matrix(1, 5, x.data.slice(i * 5, i * 5 + 5));
-    plus.data[j] += h;
-    minus.data[j] -= h;
-    const fp = model.headLogits(model.embed(plus)).data, fm = model.headLogits(model.embed(minus)).data;
-    for (let k = 0; k < 3; k++) assertClose([J.data[(i * 3 + k) * 5 + j]], [(fp[k] - fm[k]) / (2 * h)], 2e-3, `∂f${k}/∂x${j} of row ${i}`);
-  }
+  for (let i = 0; i < 2; i++)
+    for (let j = 0; j < 5; j++) {
+      const plus = matrix(1, 5, x.data.slice(i * 5, i * 5 + 5)),
+        minus = matrix(1, 5, x.data.slice(i * 5, i * 5 + 5));
+      plus.data[j] += h;
+      minus.data[j] -= h;
+      const fp = model.headLogits(model.embed(plus)).data,
+        fm = model.headLogits(model.embed(minus)).data;
+      for (let k = 0; k < 3; k++) assertClose([J.data[(i * 3 + k) * 5 + j]], [(fp[k] - fm[k]) / (2 * h)], 2e-3, `∂f${k}/∂x${j} of row ${i}`);
+    }
 });
 
 test("DFAL on a linear model: one DeepFool step lands just past the closest boundary (not the last class's)", () => {
   // f = (x₀, 1.5, x₁) at x = (2, 1): f = (2, 1.5, 1), ŷ = 0. Class 1 is 0.5 away along (−1, 0);
   // class 2 is 1/√2 away along (−1, 1). The step is (0.5 + 1e-4)·(−1, 0), and the item flips to class 1.
-  const model = linearFromWeights(fromRows([[1, 0], [0, 0], [0, 1]]), Float32Array.from([0, 1.5, 0]));
+  const model = linearFromWeights(
+    fromRows([
+      [1, 0],
+      [0, 0],
+      [0, 1],
+    ]),
+    Float32Array.from([0, 1.5, 0]),
+  );
   const result = deepFoolSquaredNorms(model, fromRows([[2, 1]]), 50);
   assert.deepEqual([result.steps[0], result.flipped[0]], [1, 1]);
   assertClose([result.squaredNorm[0]], [0.5001 ** 2], 1e-6);
@@ -47,7 +57,10 @@ test("DFAL: the batched DeepFool equals DeepFool run on each item alone", () => 
     assert.equal(alone.steps[0], batched.steps[i], `steps of item ${i}`);
     assertClose([alone.squaredNorm[0]], [batched.squaredNorm[i]], 1e-5, `‖η‖² of item ${i}`);
   }
-  assert.ok(batched.flipped.every((f) => f === 1), "every item flips within 50 steps");
+  assert.ok(
+    batched.flipped.every((f) => f === 1),
+    "every item flips within 50 steps",
+  );
 });
 
 test("CDAL: symmetric KL by hand, and the k-center order under it", () => {
@@ -56,7 +69,12 @@ test("CDAL: symmetric KL by hand, and the k-center order under it", () => {
   assert.equal(distributionSymmetricKL([0.3, 0.7], [0.3, 0.7]), 0);
   // Centre (0.9, 0.1). Distances to it: 0.165, 0.879, 2.508, 3.516, so (0.1, 0.9) goes first; then
   // (0.5, 0.5) (0.879 from the nearer centre); then (0.75, 0.25) at 0.165 beats (0.2, 0.8), 0.081 from (0.1, 0.9).
-  const points = fromRows([[0.75, 0.25], [0.5, 0.5], [0.2, 0.8], [0.1, 0.9]]);
+  const points = fromRows([
+    [0.75, 0.25],
+    [0.5, 0.5],
+    [0.2, 0.8],
+    [0.1, 0.9],
+  ]);
   const picks = kCenterSymmetricKL(points, fromRows([[0.9, 0.1]]), 3);
   assert.deepEqual(Array.from(picks.indices), [3, 1, 0]);
   assertClose([picks.distances[0]], [distributionSymmetricKL([0.1, 0.9], [0.9, 0.1])], 1e-5);
@@ -65,7 +83,12 @@ test("CDAL: symmetric KL by hand, and the k-center order under it", () => {
 test("CoreGCN: the adjacency by hand on 4 points, applied without forming it; training lowers the loss, deterministically", () => {
   // F rows (unit): a = (1, 0), b = (0, 1), c = (1, 0), d = (0.6, 0.8). FFᵀ − I has zero diagonal;
   // column sums: a: 0 + 1 + 0.6 = 1.6, b: 0 + 0 + 0.8 = 0.8, c: 1 + 0 + 0.6 = 1.6, d: 0.6 + 0.8 + 0.6 = 2.
-  const F = fromRows([[1, 0], [0, 1], [1, 0], [0.6, 0.8]]);
+  const F = fromRows([
+    [1, 0],
+    [0, 1],
+    [1, 0],
+    [0.6, 0.8],
+  ]);
   const A = new LowRankAdjacency(F);
   const expected = [
     [1, 0, 1 / 1.6, 0.6 / 2],
@@ -74,8 +97,14 @@ test("CoreGCN: the adjacency by hand on 4 points, applied without forming it; tr
     [0.6 / 1.6, 0.8 / 0.8, 0.6 / 1.6, 1],
   ];
   assertClose(A.dense().data, expected.flat(), 1e-6, "Â");
-  const Y = fromRows([[1, 2], [3, 4], [5, 6], [7, 8]]);
-  const dense = (M: number[][], T = false) => Array.from({ length: 4 }, (_, i) => [0, 1].map((c) => M.reduce((s, _row, j) => s + (T ? M[j][i] : M[i][j]) * Y.data[j * 2 + c], 0))).flat();
+  const Y = fromRows([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ]);
+  const dense = (M: number[][], T = false) =>
+    Array.from({ length: 4 }, (_, i) => [0, 1].map((c) => M.reduce((s, _row, j) => s + (T ? M[j][i] : M[i][j]) * Y.data[j * 2 + c], 0))).flat();
   assertClose(A.apply(Y).data, dense(expected), 1e-5, "Â·Y");
   assertClose(A.applyTransposed(Y).data, dense(expected, true), 1e-5, "Âᵀ·Y");
 
@@ -94,11 +123,23 @@ test("CoreGCN: the adjacency by hand on 4 points, applied without forming it; tr
 test("strategy entries: names, settings and aliases; each bad form is one clear line", () => {
   assert.deepEqual(parseStrategyEntry("alfamix"), { label: "alfamix", name: "alfamix", settings: {} });
   assert.deepEqual(parseStrategyEntry("alfamix[select=norm]"), { label: "alfamix[select=norm]", name: "alfamix", settings: { select: "norm" } });
-  assert.deepEqual(parseStrategyEntry("alfamix-norm=alfamix[select=norm, alpha=learned]"), { label: "alfamix-norm", name: "alfamix", settings: { select: "norm", alpha: "learned" } });
-  assert.deepEqual(splitStrategyList("random, alfamix[select=norm,alpha=learned],x=cdal[double-softmax=true]"), ["random", "alfamix[select=norm,alpha=learned]", "x=cdal[double-softmax=true]"]);
+  assert.deepEqual(parseStrategyEntry("alfamix-norm=alfamix[select=norm, alpha=learned]"), {
+    label: "alfamix-norm",
+    name: "alfamix",
+    settings: { select: "norm", alpha: "learned" },
+  });
+  assert.deepEqual(splitStrategyList("random, alfamix[select=norm,alpha=learned],x=cdal[double-softmax=true]"), [
+    "random",
+    "alfamix[select=norm,alpha=learned]",
+    "x=cdal[double-softmax=true]",
+  ]);
   assert.equal(createStrategy("a2=alfamix[alpha=random]").name, "a2");
   assert.equal(createStrategy("alfamix[select=uniform]").name, "alfamix[select=uniform]");
-  const bad = (entry: string, pattern: RegExp) => assert.throws(() => createStrategy(entry), (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes("\n"));
+  const bad = (entry: string, pattern: RegExp) =>
+    assert.throws(
+      () => createStrategy(entry),
+      (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes("\n"),
+    );
   bad("alfamix[select=best]", /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, kmeans-labeled, got "best"/);
   bad("alfamix[colour=red]", /strategy "alfamix\[colour=red\]": unknown setting "colour"; known: alpha, cap, select, ninit, steps, kmeans/);
   bad("alfamix[select]", /expected key=value settings inside \[ \], found "select"/);

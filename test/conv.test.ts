@@ -23,39 +23,67 @@ function toCnhw(data: ArrayLike<number>, [n, c, h, w]: number[]): Volume {
   return { c, n, h, w, data: out };
 }
 function toNchw(v: Volume): Float32Array {
-  const { c, n, h, w } = v, out = new Float32Array(c * n * h * w);
+  const { c, n, h, w } = v,
+    out = new Float32Array(c * n * h * w);
   for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) out[(i * c + ch) * h * w + p] = v.data[(ch * n + i) * h * w + p];
   return out;
 }
 
 /** A layer with its own flat parameters and gradients. */
 function bound<L extends VolumeLayer>(layer: L, rng?: Rng): { layer: L; params: Float32Array; grads: Float32Array } {
-  const params = new Float32Array(layer.paramCount), grads = new Float32Array(layer.paramCount);
+  const params = new Float32Array(layer.paramCount),
+    grads = new Float32Array(layer.paramCount);
   layer.bind(params, grads);
   layer.init(rng ?? new Rng(1));
   return { layer, params, grads };
 }
 
-const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({ ...shape, data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)) });
+const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({
+  ...shape,
+  data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)),
+});
 
 test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
   const rng = new Rng(2);
-  const shapes: [ConvAlgorithm, number[]][] = [[3, 5, 3, 1, 1, 7, 9], [2, 3, 5, 1, 2, 6, 7], [2, 2, 5, 1, 2, 2, 3], [2, 4, 3, 2, 0, 9, 8], [3, 2, 5, 2, 2, 11, 7], [4, 3, 1, 1, 0, 5, 6], [4, 6, 1, 2, 0, 7, 7], [1, 2, 7, 2, 3, 13, 13]].map((shape) => ["auto", shape]);
+  const shapes: [ConvAlgorithm, number[]][] = [
+    [3, 5, 3, 1, 1, 7, 9],
+    [2, 3, 5, 1, 2, 6, 7],
+    [2, 2, 5, 1, 2, 2, 3],
+    [2, 4, 3, 2, 0, 9, 8],
+    [3, 2, 5, 2, 2, 11, 7],
+    [4, 3, 1, 1, 0, 5, 6],
+    [4, 6, 1, 2, 0, 7, 7],
+    [1, 2, 7, 2, 3, 13, 13],
+  ].map((shape) => ["auto", shape]);
   // Winograd: odd and even output sizes, padding 0, 1 and 2, a 1×1 image, two images' tiles in one GEMM.
-  for (const shape of [[3, 5, 3, 1, 1, 7, 9], [2, 3, 3, 1, 0, 6, 5], [3, 2, 3, 1, 2, 4, 3], [2, 2, 3, 1, 1, 1, 1], [4, 3, 3, 1, 1, 2, 5], [5, 4, 3, 1, 0, 3, 3]]) shapes.push(["winograd", shape]);
+  for (const shape of [
+    [3, 5, 3, 1, 1, 7, 9],
+    [2, 3, 3, 1, 0, 6, 5],
+    [3, 2, 3, 1, 2, 4, 3],
+    [2, 2, 3, 1, 1, 1, 1],
+    [4, 3, 3, 1, 1, 2, 5],
+    [5, 4, 3, 1, 0, 3, 3],
+  ])
+    shapes.push(["winograd", shape]);
   for (const [algorithm, [inC, outC, k, s, p, h, w]] of shapes) {
     const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true, algorithm), rng);
     const x = randomVolume({ c: inC, n: 2, h, w }, rng);
     const y = layer.forward(x, true);
     const K = inC * k * k;
-    for (let o = 0; o < outC; o++) for (let b = 0; b < 2; b++) for (let oy = 0; oy < y.h; oy++) for (let ox = 0; ox < y.w; ox++) {
-      let v = params[outC * K + o];
-      for (let ci = 0; ci < inC; ci++) for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-        const iy = oy * s - p + ky, ix = ox * s - p + kx;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * 2 + b) * h + iy) * w + ix];
-      }
-      assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p} ${algorithm}`);
-    }
+    for (let o = 0; o < outC; o++)
+      for (let b = 0; b < 2; b++)
+        for (let oy = 0; oy < y.h; oy++)
+          for (let ox = 0; ox < y.w; ox++) {
+            let v = params[outC * K + o];
+            for (let ci = 0; ci < inC; ci++)
+              for (let ky = 0; ky < k; ky++)
+                for (let kx = 0; kx < k; kx++) {
+                  const iy = oy * s - p + ky,
+                    ix = ox * s - p + kx;
+                  if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * 2 + b) * h + iy) * w + ix];
+                }
+            assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p} ${algorithm}`);
+          }
   }
 });
 
@@ -64,7 +92,8 @@ test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a dir
  * ±0.01 step never moves an input across a kink (a max changing hands, a ReLU switching).
  */
 const separatedVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => {
-  const size = shape.c * shape.n * shape.h * shape.w, order = rng.permutation(size);
+  const size = shape.c * shape.n * shape.h * shape.w,
+    order = rng.permutation(size);
   return { ...shape, data: Float32Array.from(order, (k) => (k - Math.floor(size / 2) + 0.5) * 0.05) };
 };
 
@@ -72,7 +101,12 @@ const separatedVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => {
  * Central differences of L = Σ y ⊙ G against the layer's backward pass, for the input and every
  * parameter (in float64 arithmetic over a float32 network: step 1e-2, tolerance a few 1e-3).
  */
-function gradientCheck(name: string, make: () => { layer: VolumeLayer; params: Float32Array; grads: Float32Array }, shape: Omit<Volume, "data">, { tolerance = 5e-3, inputs = randomVolume, step = 1e-2 } = {}) {
+function gradientCheck(
+  name: string,
+  make: () => { layer: VolumeLayer; params: Float32Array; grads: Float32Array },
+  shape: Omit<Volume, "data">,
+  { tolerance = 5e-3, inputs = randomVolume, step = 1e-2 } = {},
+) {
   const rng = new Rng(7);
   const { layer, params, grads } = make();
   const x = inputs(shape, rng);
@@ -80,17 +114,20 @@ function gradientCheck(name: string, make: () => { layer: VolumeLayer; params: F
   const G = Float32Array.from({ length: out.data.length }, () => rng.normal(0, 1));
   grads.fill(0);
   const dx = layer.backward({ ...out, data: G }, true)!;
-  const analyticInput = dx.data.slice(), analyticParams = grads.slice();
+  const analyticInput = dx.data.slice(),
+    analyticParams = grads.slice();
   const loss = () => {
     const y = layer.forward({ ...x, data: x.data.slice() }, true);
     let s = 0;
     for (let i = 0; i < y.data.length; i++) s += y.data[i] * G[i];
     return s;
   };
-  const h = step, base = loss();
+  const h = step,
+    base = loss();
   // A point whose one-sided slopes disagree straddles a kink (a ReLU deep in a block switching):
   // the central difference means nothing there, so it is skipped, and enough others must remain.
-  let checked = 0, skipped = 0;
+  let checked = 0,
+    skipped = 0;
   const check = (values: Float32Array, i: number, analytic: number, what: string) => {
     const keep = values[i];
     values[i] = keep + h;
@@ -98,7 +135,9 @@ function gradientCheck(name: string, make: () => { layer: VolumeLayer; params: F
     values[i] = keep - h;
     const down = loss();
     values[i] = keep;
-    const right = (up - base) / h, left = (base - down) / h, numeric = (up - down) / (2 * h);
+    const right = (up - base) / h,
+      left = (base - down) / h,
+      numeric = (up - down) / (2 * h);
     if (Math.abs(right - left) > 2 * tolerance * Math.max(1, Math.abs(numeric))) {
       skipped++;
       return;
@@ -129,16 +168,25 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   gradientCheck("conv 3×3 p0, Winograd, odd output", () => bound(new Conv2d("c", b(), 2, 3, 3, 1, 0, false, "winograd")), { c: 2, n: 2, h: 7, w: 6 });
   gradientCheck("conv 3×3 p2, Winograd", () => bound(new Conv2d("c", b(), 3, 2, 3, 1, 2, true, "winograd")), { c: 3, n: 2, h: 4, w: 3 });
   gradientCheck("conv 3×3 p1, Winograd, tiles kept", () => bound(new Conv2d("c", keeping(), 3, 4, 3, 1, 1, true, "winograd")), { c: 3, n: 2, h: 5, w: 5 });
-  gradientCheck("batch norm", () => {
-    const l = bound(new BatchNorm2d("bn", b(), 3));
-    l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
-    return l;
-  }, { c: 3, n: 3, h: 4, w: 3 });
-  gradientCheck("batch norm with ReLU", () => {
-    const l = bound(new BatchNorm2d("bn", b(), 3, true));
-    l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
-    return l;
-  }, { c: 3, n: 3, h: 4, w: 3 }, { tolerance: 1e-2, step: 1e-3 });
+  gradientCheck(
+    "batch norm",
+    () => {
+      const l = bound(new BatchNorm2d("bn", b(), 3));
+      l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
+      return l;
+    },
+    { c: 3, n: 3, h: 4, w: 3 },
+  );
+  gradientCheck(
+    "batch norm with ReLU",
+    () => {
+      const l = bound(new BatchNorm2d("bn", b(), 3, true));
+      l.params.set([1.2, 0.7, 1.5, 0.1, -0.3, 0.4]);
+      return l;
+    },
+    { c: 3, n: 3, h: 4, w: 3 },
+    { tolerance: 1e-2, step: 1e-3 },
+  );
   gradientCheck("max-pool 2×2", () => bound(new MaxPool2d("pool", b(), 2)), { c: 2, n: 2, h: 6, w: 6 }, { inputs: separatedVolume });
   gradientCheck("max-pool 3×3 s2 p1", () => bound(new MaxPool2d("pool", b(), 3, 2, 1)), { c: 2, n: 2, h: 7, w: 7 }, { inputs: separatedVolume });
   gradientCheck("relu", () => bound(new ReLU("relu", b())), { c: 2, n: 2, h: 3, w: 3 }, { inputs: separatedVolume });
@@ -147,16 +195,32 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   const blockCheck = { tolerance: 1e-2, step: 1e-3 };
   gradientCheck("basic block with downsampling", () => bound(new BasicBlock("block", b(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
   gradientCheck("basic block, identity shortcut", () => bound(new BasicBlock("block", b(), 2, 2, 1)), { c: 2, n: 3, h: 3, w: 3 }, blockCheck);
-  gradientCheck("basic block with downsampling, columns kept", () => bound(new BasicBlock("block", keeping(), 3, 4, 2)), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
-  gradientCheck("basic block with downsampling, Winograd", () => bound(new BasicBlock("block", b(), 3, 4, 2, "winograd")), { c: 3, n: 3, h: 6, w: 6 }, blockCheck);
-  gradientCheck("basic block, identity shortcut, Winograd", () => bound(new BasicBlock("block", b(), 2, 2, 1, "winograd")), { c: 2, n: 3, h: 5, w: 5 }, blockCheck);
+  gradientCheck(
+    "basic block with downsampling, columns kept",
+    () => bound(new BasicBlock("block", keeping(), 3, 4, 2)),
+    { c: 3, n: 3, h: 6, w: 6 },
+    blockCheck,
+  );
+  gradientCheck(
+    "basic block with downsampling, Winograd",
+    () => bound(new BasicBlock("block", b(), 3, 4, 2, "winograd")),
+    { c: 3, n: 3, h: 6, w: 6 },
+    blockCheck,
+  );
+  gradientCheck(
+    "basic block, identity shortcut, Winograd",
+    () => bound(new BasicBlock("block", b(), 2, 2, 1, "winograd")),
+    { c: 2, n: 3, h: 5, w: 5 },
+    blockCheck,
+  );
 });
 
 test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock, with im2col and with Winograd (outputs, gradients, running statistics)", () => {
   const fixtures = JSON.parse(readFileSync(fixture("conv-fixtures.json"), "utf8"));
   const compare = (name: string, layer: VolumeLayer, paramOrder: string[], bufferOrder: string[]) => {
     const f = fixtures[name];
-    const params = new Float32Array(layer.paramCount), grads = new Float32Array(layer.paramCount);
+    const params = new Float32Array(layer.paramCount),
+      grads = new Float32Array(layer.paramCount);
     layer.bind(params, grads);
     layer.init(new Rng(0));
     params.set(paramOrder.flatMap((p) => f.params[p]));
@@ -164,18 +228,35 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
     assertClose(toNchw(y), f.output, 1e-4, `${name} output`);
     const dx = layer.backward(toCnhw(f.G, f.output_shape), true)!;
     assertClose(toNchw(dx), f.grad_input, 1e-4, `${name} ∂input`);
-    assertClose(grads, paramOrder.flatMap((p) => f.grads[p]), 1e-4, `${name} ∂parameters`);
-    if (bufferOrder.length) assertClose(layer.state!().flatMap((s) => Array.from(s)), bufferOrder.flatMap((b) => f.buffers[b]), 1e-4, `${name} running statistics`);
+    assertClose(
+      grads,
+      paramOrder.flatMap((p) => f.grads[p]),
+      1e-4,
+      `${name} ∂parameters`,
+    );
+    if (bufferOrder.length)
+      assertClose(
+        layer.state!().flatMap((s) => Array.from(s)),
+        bufferOrder.flatMap((b) => f.buffers[b]),
+        1e-4,
+        `${name} running statistics`,
+      );
   };
   compare("conv", new Conv2d("c", new Buffers(), 3, 4, 3, 2, 1, true), ["weight", "bias"], []);
   compare("batchnorm", new BatchNorm2d("bn", new Buffers(), 3), ["weight", "bias"], ["running_mean", "running_var"]);
-  compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2),
+  compare(
+    "block",
+    new BasicBlock("b", new Buffers(), 4, 6, 2),
     ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
-    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
+    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"],
+  );
   // The block's second convolution again, through Winograd.
-  compare("block", new BasicBlock("b", new Buffers(), 4, 6, 2, "winograd"),
+  compare(
+    "block",
+    new BasicBlock("b", new Buffers(), 4, 6, 2, "winograd"),
     ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
-    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"]);
+    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"],
+  );
 });
 
 test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
@@ -200,8 +281,13 @@ test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transfo
       setSplitting(true);
     }
   };
-  for (const [stride, algorithm] of [[2, "winograd"], [1, "im2col"]] as const) {
-    const alone = run(false, stride, algorithm), before = helperJobs(), shared = run(true, stride, algorithm);
+  for (const [stride, algorithm] of [
+    [2, "winograd"],
+    [1, "im2col"],
+  ] as const) {
+    const alone = run(false, stride, algorithm),
+      before = helperJobs(),
+      shared = run(true, stride, algorithm);
     assert.ok(helperJobs() - before >= 12, `the helper took ${helperJobs() - before} passes`);
     for (const key of Object.keys(alone) as (keyof typeof alone)[]) assert.deepEqual(Array.from(shared[key]), Array.from(alone[key]), `${algorithm}: ${key}`);
   }
@@ -214,9 +300,15 @@ const run = portable ? { images: 300, epochs: 4, test: 1000, accuracy: 0.7 } : {
 
 test(`cnn learns MNIST: ${run.images} training images give at least ${100 * run.accuracy}% on ${run.test} test images; deterministic; saved and loaded`, async () => {
   const { train, test: testSet } = await loadDataset("mnist");
-  const norm = (m: { rows: number; cols: number; data: Float32Array }) => matrix(m.rows, m.cols, m.data.map((v) => (v - 0.1307) / 0.3081));
+  const norm = (m: { rows: number; cols: number; data: Float32Array }) =>
+    matrix(
+      m.rows,
+      m.cols,
+      m.data.map((v) => (v - 0.1307) / 0.3081),
+    );
   const rows = new Rng(1).sample(train.x.rows, run.images);
-  const x = norm(gatherRows(train.x, rows)), y = rows.map((i) => train.y[i]);
+  const x = norm(gatherRows(train.x, rows)),
+    y = rows.map((i) => train.y[i]);
   const model = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
   const report = model.fit(x, y, { epochs: run.epochs });
   assert.ok(testSet, "MNIST has a test split");
@@ -226,7 +318,10 @@ test(`cnn learns MNIST: ${run.images} training images give at least ${100 * run.
   const accuracy = predicted.reduce((n, p, i) => n + (p === testSet.y[testRows[i]] ? 1 : 0), 0) / predicted.length;
   assert.ok(accuracy >= run.accuracy, `test accuracy ${accuracy} after ${report.epochs} epochs`);
 
-  const small = gatherRows(x, Int32Array.from({ length: 200 }, (_, i) => i));
+  const small = gatherRows(
+    x,
+    Int32Array.from({ length: 200 }, (_, i) => i),
+  );
   const again = new ConvClassifier({ kind: "cnn", input: { c: 1, h: 28, w: 28 }, numClasses: 10, seed: 3 });
   const fitSmall = (m: ConvClassifier) => m.fit(small, y.subarray(0, 200), { epochs: 2, augment: true, targetAccuracy: 2 });
   fitSmall(model);
@@ -237,7 +332,10 @@ test(`cnn learns MNIST: ${run.images} training images give at least ${100 * run.
   saveModel(file, model, { note: "mnist" });
   const { model: loaded, metadata } = loadModel(file);
   assert.deepEqual(metadata, { note: "mnist" });
-  assert.deepEqual(Array.from(loaded.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data), Array.from(model.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data));
+  assert.deepEqual(
+    Array.from(loaded.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data),
+    Array.from(model.predictProbs(gatherRows(tx, Int32Array.from([0, 1, 2]))).data),
+  );
 });
 
 /** A folder of small RGB PNGs: each class a colour with a stripe in its own place, plus noise. */
@@ -247,24 +345,57 @@ function colourFolder(root: string, perClass: number, rng: Rng): void {
     mkdirSync(join(root, name), { recursive: true });
     for (let i = 0; i < perClass; i++) {
       const pixels: number[] = [];
-      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) {
-        const stripe = y >= 4 * k && y < 4 * k + 4 ? 60 : 0;
-        pixels.push(Math.max(0, Math.min(255, Math.round((c === k ? 150 : 70) + stripe + rng.normal(0, 40)))));
-      }
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++)
+          for (let c = 0; c < 3; c++) {
+            const stripe = y >= 4 * k && y < 4 * k + 4 ? 60 : 0;
+            pixels.push(Math.max(0, Math.min(255, Math.round((c === k ? 150 : 70) + stripe + rng.normal(0, 40)))));
+          }
       writeFileSync(join(root, name, `${i}.png`), encodePng(size, size, 3, pixels));
     }
   });
 }
 
 test("simulate --model cnn on an image folder: every kind of strategy runs, above chance, the same twice; conv flags refuse misuse in one line", () => {
-  const dir = tempDir(), rng = new Rng(5);
+  const dir = tempDir(),
+    rng = new Rng(5);
   colourFolder(join(dir, "train"), 40, rng);
   colourFolder(join(dir, "test"), 15, rng);
-  const run = (out: string) => cli("simulate", "--dataset", join(dir, "train"), "--test", join(dir, "test"), "--model", "cnn", "--dropout", "0.2", "--augment",
-    "--strategies", "random,entropy,bald,badge,dfal,alfamix", "--seeds", "1", "--init", "12", "--query", "6", "--rounds", "2", "--epochs", "12", "--out", join(dir, out), "--quiet");
+  const run = (out: string) =>
+    cli(
+      "simulate",
+      "--dataset",
+      join(dir, "train"),
+      "--test",
+      join(dir, "test"),
+      "--model",
+      "cnn",
+      "--dropout",
+      "0.2",
+      "--augment",
+      "--strategies",
+      "random,entropy,bald,badge,dfal,alfamix",
+      "--seeds",
+      "1",
+      "--init",
+      "12",
+      "--query",
+      "6",
+      "--rounds",
+      "2",
+      "--epochs",
+      "12",
+      "--out",
+      join(dir, out),
+      "--quiet",
+    );
   const first = run("a");
   assert.equal(first.status, 0, first.stderr);
-  const rows = (out: string) => readFileSync(join(dir, out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const rows = (out: string) =>
+    readFileSync(join(dir, out, "results.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
   const a = rows("a");
   assert.equal(a.length, 6 * 3);
   const last = a.filter((r) => r.round === 2);
@@ -280,15 +411,22 @@ test("simulate --model cnn on an image folder: every kind of strategy runs, abov
   userError(cli("simulate", "--dataset", "vowel", "--model", "cnn"), /--model cnn trains on images; .*vowel.* has 10 features and no image shape/);
   userError(cli("simulate", "--dataset", "vowel", "--augment"), /--augment crops and flips images for conv nets; --model mlp does not read images/);
   userError(cli("simulate", "--dataset", "vowel", "--model", "cnn", "--resnet-stem", "imagenet"), /--resnet-stem is resnet18's; the model is cnn/);
-  userError(cli("simulate", "--dataset", join(dir, "train"), "--model", "cnn", "--mean", "0.5,0.5", "--std", "0.2", "--out", join(dir, "c")), /--mean has 2 values; .* has 3 channels \(give 1 or 3\)/);
+  userError(
+    cli("simulate", "--dataset", join(dir, "train"), "--model", "cnn", "--mean", "0.5,0.5", "--std", "0.2", "--out", join(dir, "c")),
+    /--mean has 2 values; .* has 3 channels \(give 1 or 3\)/,
+  );
   userError(cli("simulate", "--dataset", "vowel", "--model", "vgg"), /--model expects one of mlp, linear, cnn, resnet18, got "vgg"/);
 });
 
 test("batch norm with its ReLU fused gives the same bits as batch norm then a ReLU layer, in training and evaluation", () => {
-  const shape = { c: 5, n: 4, h: 6, w: 7 }, rng = new Rng(11);
-  const x = randomVolume(shape, rng), g = randomVolume(shape, rng);
+  const shape = { c: 5, n: 4, h: 6, w: 7 },
+    rng = new Rng(11);
+  const x = randomVolume(shape, rng),
+    g = randomVolume(shape, rng);
   const run = (fused: boolean) => {
-    const { layer, params, grads } = bound(fused ? new BatchNorm2d("bn", new Buffers(), 5, true) : new Sequential([new BatchNorm2d("bn", new Buffers(), 5), new ReLU("relu", new Buffers())]));
+    const { layer, params, grads } = bound(
+      fused ? new BatchNorm2d("bn", new Buffers(), 5, true) : new Sequential([new BatchNorm2d("bn", new Buffers(), 5), new ReLU("relu", new Buffers())]),
+    );
     params.set(Float32Array.from({ length: 10 }, (_, i) => (i < 5 ? 0.5 + 0.2 * i : 0.3 - 0.15 * (i - 5))));
     const results: number[][] = [];
     for (const train of [true, false]) {
@@ -296,26 +434,37 @@ test("batch norm with its ReLU fused gives the same bits as batch norm then a Re
     }
     return [...results, Array.from(grads), ...layer.state().map((s) => Array.from(s))];
   };
-  const fused = run(true), separate = run(false);
+  const fused = run(true),
+    separate = run(false);
   assert.ok(fused[0].some((v) => v === 0) && fused[0].some((v) => v > 0), "the ReLU both passes and stops values");
   assert.deepEqual(fused, separate);
 });
 
 test("max-pool and ReLU against literal loops: 2×2 windows (the fast path) and 3×3 stride 2; ReLU leaves no −0", () => {
   const rng = new Rng(4);
-  for (const [k, s, p, h] of [[2, 2, 0, 6], [3, 2, 1, 7], [2, 2, 0, 5]]) {
-    const x = volume({ c: 3, n: 2, h, w: h }, Float32Array.from({ length: 3 * 2 * h * h }, () => rng.int(9) - 4)); // ties on purpose
+  for (const [k, s, p, h] of [
+    [2, 2, 0, 6],
+    [3, 2, 1, 7],
+    [2, 2, 0, 5],
+  ]) {
+    const x = volume(
+      { c: 3, n: 2, h, w: h },
+      Float32Array.from({ length: 3 * 2 * h * h }, () => rng.int(9) - 4),
+    ); // ties on purpose
     const pool = new MaxPool2d("pool", new Buffers(), k, s, p);
     const y = pool.forward(x, true);
     for (let plane = 0; plane < 6; plane++) {
-      for (let oy = 0; oy < y.h; oy++) for (let ox = 0; ox < y.w; ox++) {
-        let best = -Infinity;
-        for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-          const iy = oy * s - p + ky, ix = ox * s - p + kx;
-          if (iy >= 0 && iy < h && ix >= 0 && ix < h) best = Math.max(best, x.data[plane * h * h + iy * h + ix]);
+      for (let oy = 0; oy < y.h; oy++)
+        for (let ox = 0; ox < y.w; ox++) {
+          let best = -Infinity;
+          for (let ky = 0; ky < k; ky++)
+            for (let kx = 0; kx < k; kx++) {
+              const iy = oy * s - p + ky,
+                ix = ox * s - p + kx;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < h) best = Math.max(best, x.data[plane * h * h + iy * h + ix]);
+            }
+          assert.equal(y.data[plane * y.h * y.w + oy * y.w + ox], best, `k ${k}, plane ${plane}, (${oy}, ${ox})`);
         }
-        assert.equal(y.data[plane * y.h * y.w + oy * y.w + ox], best, `k ${k}, plane ${plane}, (${oy}, ${ox})`);
-      }
     }
   }
   const relu = new ReLU("relu", new Buffers());

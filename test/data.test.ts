@@ -32,12 +32,15 @@ function idxBytes(type: number, dims: number[], values: number[]): Uint8Array {
 }
 
 async function rejects(promise: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof promise === "function" ? promise() : promise), (e: Error) => {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), "the message is one line");
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof promise === "function" ? promise() : promise),
+    (e: Error) => {
+      assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
+      assert.match(e.message, pattern);
+      assert.ok(!e.message.includes("\n"), "the message is one line");
+      return true;
+    },
+  );
 }
 
 test("IDX: a directory in the MNIST layout, raw and gzipped, scaled to [0, 1]", () => {
@@ -88,7 +91,10 @@ test("CSV: every kind of bad input names the file, the line and what was expecte
   await rejects(readCsvTable(file("text.csv", "a,b,label\n1,2,x\n3,oops,y\n")), /text\.csv \(line 3, column "b"\): expected a finite number, found "oops"/);
   await rejects(readCsvTable(file("nan.csv", "a,b,label\n1,NaN,x\n")), /nan\.csv \(line 2, column "b"\): expected a finite number, found "NaN"/);
   await rejects(readCsvTable(file("blank.csv", "a,b,label\n1,,x\n")), /blank\.csv \(line 2, column "b"\): expected a finite number, found an empty field/);
-  await rejects(readCsvTable(file("nolabel.csv", "a,b\n1,2\n"), { labelColumn: "class" }), /nolabel\.csv \(line 1\): expected a label column named "class", found columns "a", "b"/);
+  await rejects(
+    readCsvTable(file("nolabel.csv", "a,b\n1,2\n"), { labelColumn: "class" }),
+    /nolabel\.csv \(line 1\): expected a label column named "class", found columns "a", "b"/,
+  );
   await rejects(readCsvTable(file("empty.csv", "")), /empty\.csv: the file is empty/);
   await rejects(readCsvTable(file("header-only.csv", "a,b,label\n")), /header-only\.csv: expected at least one data row, found none/);
   await rejects(readCsvTable(file("quote.csv", 'a,label\n"1,x\n')), /quote\.csv \(line 2\): a quoted field is not closed/);
@@ -96,7 +102,7 @@ test("CSV: every kind of bad input names the file, the line and what was expecte
 });
 
 test("NPY: float32, float64 and uint8 features, int64 labels; Fortran order is refused", async () => {
-  const f32 = (await readNpy(file("f32.npy", encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3])), "float32"));
+  const f32 = await readNpy(file("f32.npy", encodeNpy(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3])), "float32");
   assert.deepEqual(f32.shape, [2, 3]);
   assert.deepEqual(Array.from(f32.data), [1, 2, 3, 4, 5, 6]);
   const npy = (descr: string, shape: string, body: Buffer, fortran = "False") => {
@@ -114,7 +120,10 @@ test("NPY: float32, float64 and uint8 features, int64 labels; Fortran order is r
   [2, 0, 1].forEach((v, i) => i64.writeBigInt64LE(BigInt(v), i * 8));
   assert.deepEqual(Array.from((await readNpy(file("i64.npy", npy("<i8", "(3,)", i64)), "int32")).data), [2, 0, 1]);
   await rejects(() => readNpy(file("fortran.npy", npy("<f4", "(1, 1)", Buffer.alloc(4), "True")), "float32"), /expected C \(row-major\) order/);
-  await rejects(() => readNpy(file("short.npy", npy("<f4", "(2, 2)", Buffer.alloc(8))), "float32"), /short\.npy \(byte \d+\): expected 16 bytes of float32 data for shape \(2, 2\), the file ends early/);
+  await rejects(
+    () => readNpy(file("short.npy", npy("<f4", "(2, 2)", Buffer.alloc(8))), "float32"),
+    /short\.npy \(byte \d+\): expected 16 bytes of float32 data for shape \(2, 2\), the file ends early/,
+  );
   await rejects(() => readNpy(file("notnpy.npy", "hello world"), "float32"), /notnpy\.npy \(byte 0\): expected the \.npy magic/);
   await rejects(() => readNpy(file("c8.npy", npy("<c8", "(1,)", Buffer.alloc(8))), "float32"), /expected dtype float32, float64, uint8, int32 or int64/);
 });
@@ -151,7 +160,10 @@ test("text tables of any shape: the delimiter is sniffed, padded numbers and a m
   const forced = await loadDataset(file("forced.txt", "a 1 2\nb 3 4\n"), { delimiter: "whitespace", labelColumn: 0 });
   assert.deepEqual([forced.train.x.cols, forced.train.classNames], [2, ["a", "b"]]);
   await rejects(loadDataset(file("semi.txt", "1;2;a\n3;4;b\n"), { delimiter: "," }), /semi\.txt \(line 1\): expected at least one feature column/);
-  await rejects(loadDataset(file("headed.data", "f1,f2,label\n1,2,x\n"), { header: false }), /headed\.data \(line 1, column "column 0"\): expected a finite number, found "f1"/);
+  await rejects(
+    loadDataset(file("headed.data", "f1,f2,label\n1,2,x\n"), { header: false }),
+    /headed\.data \(line 1, column "column 0"\): expected a finite number, found "f1"/,
+  );
   await rejects(loadDataset(file("binary.bin", Buffer.from([1, 0, 2, 3]))), /binary\.bin: unrecognised file type/);
 });
 
@@ -160,7 +172,14 @@ test("X.npy finds its labels and ids in X.labels and X.ids beside it", async () 
   file("emb.labels", "cat\ndog\ncat\n");
   file("emb.ids", "a/1\nb/2\nc/3\n");
   const { train } = await loadDataset(x);
-  assert.deepEqual([Array.from(train.y), train.classNames, train.ids], [[0, 1, 0], ["cat", "dog"], ["a/1", "b/2", "c/3"]]);
+  assert.deepEqual(
+    [Array.from(train.y), train.classNames, train.ids],
+    [
+      [0, 1, 0],
+      ["cat", "dog"],
+      ["a/1", "b/2", "c/3"],
+    ],
+  );
   assert.deepEqual([...(await readPool(x)).ids], ["a/1", "b/2", "c/3"]);
   file("short.npy", encodeNpy(Float32Array.from([0, 1]), [1, 2]));
   file("short.labels", "cat\ndog\n");
@@ -201,7 +220,11 @@ test("class names sort numerically when numeric, and test classes align to train
 });
 
 test("standardisation and seeded splits", () => {
-  const x = fromRows([[1, 5], [3, 5], [5, 5]]);
+  const x = fromRows([
+    [1, 5],
+    [3, 5],
+    [5, 5],
+  ]);
   const s = fitStandardizer(x);
   standardizeInPlace(x, s);
   assertClose(x.data, [-Math.sqrt(1.5), 0, 0, 0, Math.sqrt(1.5), 0], 1e-6);
@@ -217,14 +240,18 @@ test("standardisation and seeded splits", () => {
 });
 
 test("a large .npy pool read two chunks at a time: every row in place, its ids beside it, and a non-finite value reported at the first chunk holding one", async () => {
-  const rows = 1_250_000, cols = 8; // 40 MB: three 16 MB chunks
+  const rows = 1_250_000,
+    cols = 8; // 40 MB: three 16 MB chunks
   const values = new Float32Array(rows * cols);
   for (let i = 0; i < values.length; i++) values[i] = (i % 9973) - 4000.5;
   const ids = Array.from({ length: rows }, (_, i) => `item-${i}`).join("\n") + "\n";
   writeFileSync(join(dir, "big.ids"), ids);
   const pool = await readPool(file("big.npy", encodeNpy(values, [rows, cols])));
   const read = IdList.of(pool.ids);
-  assert.deepEqual([pool.x.rows, pool.x.cols, read.length, read.get(0), read.get(777_777), read.get(rows - 1)], [rows, cols, rows, "item-0", "item-777777", `item-${rows - 1}`]);
+  assert.deepEqual(
+    [pool.x.rows, pool.x.cols, read.length, read.get(0), read.get(777_777), read.get(rows - 1)],
+    [rows, cols, rows, "item-0", "item-777777", `item-${rows - 1}`],
+  );
   assert.ok(pool.x.data.every((v, i) => v === values[i]));
   // Bad values in the third and the second chunk: the second chunk's is named, whichever arrives first.
   values[9_000_000] = Infinity;
@@ -234,11 +261,21 @@ test("a large .npy pool read two chunks at a time: every row in place, its ids b
 
 test("IdIndex finds every id's row, nothing for an absent id, and names both rows of a repeated id", () => {
   const rng = new Rng(5);
-  const ids = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `p${i}` : `${rng.uniform().toString(36).slice(2, 2 + (i % 9))}-${i}`));
+  const ids = Array.from({ length: 5000 }, (_, i) =>
+    i % 3 === 0
+      ? `p${i}`
+      : `${rng
+          .uniform()
+          .toString(36)
+          .slice(2, 2 + (i % 9))}-${i}`,
+  );
   const index = new IdIndex(ids, "pool.csv");
   ids.forEach((id, row) => assert.equal(index.get(id), row));
   for (const absent of ["", "p1", "p5001", "x-0"]) assert.equal(index.get(absent), undefined);
-  assert.throws(() => new IdIndex([...ids, "p300"], "pool.csv"), /^UserError: pool\.csv \(row 5000\): duplicate id "p300" \(first at row 300\); ids must be unique$/);
+  assert.throws(
+    () => new IdIndex([...ids, "p300"], "pool.csv"),
+    /^UserError: pool\.csv \(row 5000\): duplicate id "p300" \(first at row 300\); ids must be unique$/,
+  );
   assert.equal(new IdIndex([], "empty").get("a"), undefined);
 });
 
@@ -248,11 +285,17 @@ test("IdList reads one id per line (\\r\\n, gzip, UTF-8, blank lines at the end)
   const zipped = await IdList.read(file("u.ids.gz", gzipSync(lines.join("\n"))), 5, "u.npy");
   assert.deepEqual([[...plain], zipped.toArray(), plain.toArray(2, 4)], [lines, lines, ["b 2", "naïve-3"]]);
   await rejects(IdList.read(join(dir, "u.ids"), 6, "u.npy"), /u\.ids: expected 6 ids, one per line, to match u\.npy; found 5/);
-  assert.deepEqual([...IdList.rowNumbers(12)], Array.from({ length: 12 }, (_, i) => String(i)));
+  assert.deepEqual(
+    [...IdList.rowNumbers(12)],
+    Array.from({ length: 12 }, (_, i) => String(i)),
+  );
   assert.deepEqual(IdList.rowNumbers(0).length, 0);
   const joined = IdList.concat([plain, IdList.of(["x", "ÿ"]), IdList.rowNumbers(2)]);
   assert.deepEqual([...joined], [...lines, "x", "ÿ", "0", "1"]);
   const index = new IdIndex(joined, "joined");
-  assert.deepEqual([...lines, "x", "ÿ", "0", "1"].map((id) => index.get(id)), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    [...lines, "x", "ÿ", "0", "1"].map((id) => index.get(id)),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.equal(index.get("naive-3"), undefined);
 });

@@ -7,9 +7,46 @@ import { parseDecimal } from "../src/data/decimal.js";
 const literal = (t: string) => (t.trim() === "" ? NaN : Number(t));
 
 test("the fast decimal parser agrees with Number() on every kind of field", () => {
-  const fixed = ["0", "-0", "+3", "007", "1.", ".5", "-.25", "1e5", "1E-5", "2.5e+3", "  4.75 ", "\t-1\t", "1e", "e5", "-", ".", "", " ",
-    "Infinity", "-Infinity", "NaN", "nan", "0x1A", "1_0", "1..2", "1e5.5", "3 4", "123456789012345", "1234567890123456789", "0.000000000000000000000000001",
-    "1e-30", "1e30", "9007199254740993", "0.1", "0.3", "-12.34e-7", "\u00a0", "1\u00a0"];
+  const fixed = [
+    "0",
+    "-0",
+    "+3",
+    "007",
+    "1.",
+    ".5",
+    "-.25",
+    "1e5",
+    "1E-5",
+    "2.5e+3",
+    "  4.75 ",
+    "\t-1\t",
+    "1e",
+    "e5",
+    "-",
+    ".",
+    "",
+    " ",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "nan",
+    "0x1A",
+    "1_0",
+    "1..2",
+    "1e5.5",
+    "3 4",
+    "123456789012345",
+    "1234567890123456789",
+    "0.000000000000000000000000001",
+    "1e-30",
+    "1e30",
+    "9007199254740993",
+    "0.1",
+    "0.3",
+    "-12.34e-7",
+    "\u00a0",
+    "1\u00a0",
+  ];
   for (const t of fixed) assert.ok(Object.is(parseDecimal(t, 0, t.length), literal(t)), `"${t}": ${parseDecimal(t, 0, t.length)} vs ${literal(t)}`);
   const rng = new Rng(1);
   for (let i = 0; i < 20000; i++) {

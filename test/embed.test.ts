@@ -28,7 +28,10 @@ const images = listImageFolder(imagesDir).train;
 
 const randomWeights = (n: number, scale = 0.5) => Float32Array.from({ length: n }, () => rng.normal(0, scale));
 // Conv 3→4 (3×3, pad 1) → ReLU → global average pool → Gemm 4→2.
-const convW = randomWeights(4 * 3 * 3 * 3), convB = randomWeights(4), gemmW = randomWeights(2 * 4), gemmB = randomWeights(2);
+const convW = randomWeights(4 * 3 * 3 * 3),
+  convB = randomWeights(4),
+  gemmW = randomWeights(2 * 4),
+  gemmB = randomWeights(2);
 
 function modelFile(name: string, graph: OnnxGraph): string {
   const path = join(dir, name);
@@ -40,13 +43,19 @@ const convNodes = (input: string) => [
   { op: "Conv", inputs: [input, "W", "B"], outputs: ["conv"], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
   { op: "Relu", inputs: ["conv"], outputs: ["relu"] },
 ];
-const convInitializers = [{ name: "W", dims: [4, 3, 3, 3], data: convW }, { name: "B", dims: [4], data: convB }];
+const convInitializers = [
+  { name: "W", dims: [4, 3, 3, 3], data: convW },
+  { name: "B", dims: [4], data: convB },
+];
 
 /** conv → relu → GAP → Gemm, NCHW, fixed 6×6 input; outputs the embedding (rank 2) and the feature map (rank 4). */
 const convModel = modelFile("conv.onnx", {
   name: "conv",
   inputs: [{ name: "pixels", shape: ["batch", 3, 6, 6] }],
-  outputs: [{ name: "embedding", shape: ["batch", 2] }, { name: "maps", shape: ["batch", 4, 6, 6] }],
+  outputs: [
+    { name: "embedding", shape: ["batch", 2] },
+    { name: "maps", shape: ["batch", 4, 6, 6] },
+  ],
   nodes: [
     ...convNodes("pixels"),
     { op: "GlobalAveragePool", inputs: ["relu"], outputs: ["pooled"] },
@@ -75,16 +84,20 @@ const tokenModel = modelFile("tokens.onnx", {
 function literalMaps(i: number, mean: number[], std: number[]): Float32Array {
   const x = (c: number, y: number, xx: number) => (y < 0 || y >= 6 || xx < 0 || xx >= 6 ? 0 : (pixels[i][(y * 6 + xx) * 3 + c] / 255 - mean[c]) / std[c]);
   const maps = new Float32Array(4 * 36);
-  for (let o = 0; o < 4; o++) for (let y = 0; y < 6; y++) for (let xx = 0; xx < 6; xx++) {
-    let v = convB[o];
-    for (let c = 0; c < 3; c++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) v += convW[((o * 3 + c) * 3 + ky) * 3 + kx] * x(c, y + ky - 1, xx + kx - 1);
-    maps[o * 36 + y * 6 + xx] = Math.max(0, v);
-  }
+  for (let o = 0; o < 4; o++)
+    for (let y = 0; y < 6; y++)
+      for (let xx = 0; xx < 6; xx++) {
+        let v = convB[o];
+        for (let c = 0; c < 3; c++)
+          for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) v += convW[((o * 3 + c) * 3 + ky) * 3 + kx] * x(c, y + ky - 1, xx + kx - 1);
+        maps[o * 36 + y * 6 + xx] = Math.max(0, v);
+      }
   return maps;
 }
 const mean = (values: Float32Array, o: number) => values.subarray(o * 36, (o + 1) * 36).reduce((a, b) => a + b, 0) / 36;
 
-const embed = (name: string, options: Partial<EmbedOptions>) => embedImages({ model: convModel, images, out: join(dir, `${name}.npy`), batch: 4, threads: 1, ...options });
+const embed = (name: string, options: Partial<EmbedOptions>) =>
+  embedImages({ model: convModel, images, out: join(dir, `${name}.npy`), batch: 4, threads: 1, ...options });
 const rows = (path: string) => readNpy(path, "float32");
 
 test("embeddings from a conv → ReLU → pool → Gemm model equal the literal computation, with ids and labels beside them", async () => {
@@ -107,36 +120,71 @@ test("rank-4 and rank-3 outputs: mean pooling, the CLS token, or flattened; chan
   const maps = pixels.map((_, i) => literalMaps(i, imagenet.mean, imagenet.std));
   const pooled = await rows((await embed("maps-mean", { output: "maps" })).files.embeddings);
   assert.deepEqual(pooled.shape, [6, 4]);
-  assertClose(pooled.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))), 1e-5, "mean over positions");
+  assertClose(
+    pooled.data,
+    maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))),
+    1e-5,
+    "mean over positions",
+  );
   const flat = await rows((await embed("maps-none", { output: "maps", pool: "none" })).files.embeddings);
-  assertClose(flat.data, maps.flatMap((m) => Array.from(m)), 1e-5, "flattened");
+  assertClose(
+    flat.data,
+    maps.flatMap((m) => Array.from(m)),
+    1e-5,
+    "flattened",
+  );
 
   const tokens = { model: tokenModel, size: [6, 6] as [number, number] };
   const tokenMean = await rows((await embed("tokens-mean", tokens)).files.embeddings);
-  assertClose(tokenMean.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))), 1e-5, "mean over tokens");
+  assertClose(
+    tokenMean.data,
+    maps.flatMap((m) => [0, 1, 2, 3].map((o) => mean(m, o))),
+    1e-5,
+    "mean over tokens",
+  );
   const cls = await rows((await embed("tokens-cls", { ...tokens, pool: "cls" })).files.embeddings);
-  assertClose(cls.data, maps.flatMap((m) => [0, 1, 2, 3].map((o) => m[o * 36])), 1e-5, "first token");
+  assertClose(
+    cls.data,
+    maps.flatMap((m) => [0, 1, 2, 3].map((o) => m[o * 36])),
+    1e-5,
+    "first token",
+  );
   await assert.rejects(embed("maps-cls", { output: "maps", pool: "cls" }), /output "maps" of shape \[4, 4, 6, 6\]: --pool cls needs a rank-3 output/);
 });
 
 test("an interrupted run resumes with the same arguments and writes the same output; no output appears until it is done", async () => {
   const whole = await rows((await embed("whole", {})).files.embeddings);
   const out = join(dir, "resumed.npy");
-  await assert.rejects(embed("resumed", { batch: 2, onProgress: (p) => {
-    if (p.done >= 4) throw new Error("interrupted");
-  } }), /interrupted/);
+  await assert.rejects(
+    embed("resumed", {
+      batch: 2,
+      onProgress: (p) => {
+        if (p.done >= 4) throw new Error("interrupted");
+      },
+    }),
+    /interrupted/,
+  );
   assert.ok(!existsSync(out) && existsSync(`${out}.partial`), "only the partial file exists");
   assert.equal(JSON.parse(readFileSync(`${out}.partial.json`, "utf8")).next, 4);
   let firstProgress = -1;
-  const result = await embed("resumed", { batch: 2, onProgress: (p) => {
-    if (firstProgress < 0) firstProgress = p.done;
-  } });
+  const result = await embed("resumed", {
+    batch: 2,
+    onProgress: (p) => {
+      if (firstProgress < 0) firstProgress = p.done;
+    },
+  });
   assert.deepEqual([result.resumedFrom, firstProgress], [4, 6]);
   assert.deepEqual(await rows(out), whole);
   // Different arguments start afresh.
-  await assert.rejects(embed("changed", { batch: 2, onProgress: () => {
-    throw new Error("interrupted");
-  } }), /interrupted/);
+  await assert.rejects(
+    embed("changed", {
+      batch: 2,
+      onProgress: () => {
+        throw new Error("interrupted");
+      },
+    }),
+    /interrupted/,
+  );
   assert.equal((await embed("changed", { batch: 2, mean: [0, 0, 0] })).resumedFrom, 0);
 });
 
@@ -147,7 +195,10 @@ test("a corrupt image stops the run naming the file; --skip-bad leaves it out an
   writeFileSync(join(folder, "ant", "zbroken.png"), encodePng(6, 6, 3, pixels[1]).subarray(0, 50));
   writeFileSync(join(folder, "ant", "zgood.png"), encodePng(6, 6, 3, pixels[2]));
   const list = listImageFolder(folder).train;
-  await assert.rejects(embed("bad", { images: list }), (e: Error) => e instanceof UserError && /zbroken\.png: not a readable PNG image .*--skip-bad/.test(e.message));
+  await assert.rejects(
+    embed("bad", { images: list }),
+    (e: Error) => e instanceof UserError && /zbroken\.png: not a readable PNG image .*--skip-bad/.test(e.message),
+  );
   assert.ok(!existsSync(join(dir, "bad.npy")));
   const skipped: string[] = [];
   const result = await embed("skipped", { images: list, skipBad: true, onSkip: (file) => skipped.push(file) });
@@ -164,10 +215,16 @@ test("models that cannot take the images give one clear line", async () => {
   await fail({ model: join(dir, "not-onnx.onnx") }, /not-onnx\.onnx: not a usable ONNX model \(onnxruntime: /);
   await fail({ size: [8, 8] }, /takes 3×6×6 images, but --size 8x8 gives 3×8×8/);
   const textModel = modelFile("text.onnx", {
-    name: "text", inputs: [{ name: "tokens", shape: ["batch", 16] }], outputs: [{ name: "y", shape: ["batch", 16] }],
-    nodes: [{ op: "Relu", inputs: ["tokens"], outputs: ["y"] }], initializers: [],
+    name: "text",
+    inputs: [{ name: "tokens", shape: ["batch", 16] }],
+    outputs: [{ name: "y", shape: ["batch", 16] }],
+    nodes: [{ op: "Relu", inputs: ["tokens"], outputs: ["y"] }],
+    initializers: [],
   });
-  await fail({ model: textModel }, /the model's first input cannot take images: expected a float32 image batch .* found a float32 input "tokens" of shape \[batch, 16\]/);
+  await fail(
+    { model: textModel },
+    /the model's first input cannot take images: expected a float32 image batch .* found a float32 input "tokens" of shape \[batch, 16\]/,
+  );
   await fail({ model: tokenModel }, /input size is not fixed; pass --size/);
   await fail({ output: "nope" }, /no output named "nope"; the model's outputs are "embedding", "maps"/);
   await fail({ mean: [0.1, 0.2] }, /--mean gives 2 values for a model with 3 input channels/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { Rng } from "../src/random.js";
+import type { Rng } from "../src/random.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { jsBackend, openBlasBackend, useGemmBackend, type GemmBackend } from "../src/linalg/gemm.js";
 
@@ -27,7 +27,8 @@ export function randomMatrix(rows: number, cols: number, rng: Rng, scale = 1): M
 
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what = "values"): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
-  let worst = 0, at = -1;
+  let worst = 0,
+    at = -1;
   for (let i = 0; i < actual.length; i++) {
     const err = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
     if (!(err <= worst)) {

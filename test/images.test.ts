@@ -21,17 +21,21 @@ function write(path: string, content: Uint8Array): string {
 }
 
 async function rejects(promise: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof promise === "function" ? promise() : promise), (e: Error) => {
-    assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
-    assert.match(e.message, pattern);
-    assert.ok(!e.message.includes("\n"), "the message is one line");
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof promise === "function" ? promise() : promise),
+    (e: Error) => {
+      assert.ok(e instanceof UserError, `expected a UserError, got ${e}`);
+      assert.match(e.message, pattern);
+      assert.ok(!e.message.includes("\n"), "the message is one line");
+      return true;
+    },
+  );
 }
 
 /** A planar float image from rows of grey values (one channel). */
 const grey = (rows: number[][]) => ({ width: rows[0].length, height: rows.length, channels: 1 as const, pixels: Uint8Array.from(rows.flat()) });
-const resize = (image: ReturnType<typeof grey>, height: number, width: number, channels: 1 | 3 = 1) => Array.from(new Resizer().resize(image, { channels, height, width }));
+const resize = (image: ReturnType<typeof grey>, height: number, width: number, channels: 1 | 3 = 1) =>
+  Array.from(new Resizer().resize(image, { channels, height, width }));
 
 test("resize: hand-computed bilinear weights, as PIL's BILINEAR", () => {
   // 1×2 → 1×4: scale 1/2, triangle of support 1: [0, 25, 75, 100].
@@ -49,11 +53,36 @@ test("resize: the shorter side fits and the centre is cropped; no resize when a 
   assert.deepEqual(coverResize(4, 6, { height: 4, width: 4 }), { resizedHeight: 4, resizedWidth: 6, top: 0, left: 1 });
   assert.deepEqual(coverResize(100, 50, { height: 224, width: 224 }), { resizedHeight: 448, resizedWidth: 224, top: 112, left: 0 });
   // 4 high × 6 wide to 4×4: columns 1..4, unchanged.
-  const wide = [[0, 1, 2, 3, 4, 5], [10, 11, 12, 13, 14, 15], [20, 21, 22, 23, 24, 25], [30, 31, 32, 33, 34, 35]];
-  assert.deepEqual(resize(grey(wide), 4, 4), wide.flatMap((r) => r.slice(1, 5)));
+  const wide = [
+    [0, 1, 2, 3, 4, 5],
+    [10, 11, 12, 13, 14, 15],
+    [20, 21, 22, 23, 24, 25],
+    [30, 31, 32, 33, 34, 35],
+  ];
+  assert.deepEqual(
+    resize(grey(wide), 4, 4),
+    wide.flatMap((r) => r.slice(1, 5)),
+  );
   // 2×3 to 4×4: height doubles to 4, width to 6, then columns 1..4 of the enlarged image.
-  const enlarged = resize(grey([[0, 60, 120], [90, 150, 210]]), 4, 6);
-  assert.deepEqual(resize(grey([[0, 60, 120], [90, 150, 210]]), 4, 4), [0, 1, 2, 3].flatMap((y) => enlarged.slice(y * 6 + 1, y * 6 + 5)));
+  const enlarged = resize(
+    grey([
+      [0, 60, 120],
+      [90, 150, 210],
+    ]),
+    4,
+    6,
+  );
+  assert.deepEqual(
+    resize(
+      grey([
+        [0, 60, 120],
+        [90, 150, 210],
+      ]),
+      4,
+      4,
+    ),
+    [0, 1, 2, 3].flatMap((y) => enlarged.slice(y * 6 + 1, y * 6 + 5)),
+  );
 });
 
 test("channels: grey is replicated to RGB, RGB becomes grey by ITU-R 601 luma, alpha is dropped", () => {
@@ -75,7 +104,11 @@ test("normalisation: (v / 255 − mean) / std per channel, written planar or int
   assertClose(nhwc, [-1, 0.2, 2, 1, 0.4, -2], 1e-6);
   // Through a resize: 1×2 → 1×4 of [0, 255] in grey is [0, 63.75, 191.25, 255], then mapped.
   const out = new Float32Array(4);
-  new Resizer().resize({ width: 2, height: 1, channels: 1, pixels: Uint8Array.from([0, 255]) }, { channels: 1, height: 1, width: 4 }, { data: out, offset: 0, ...normalizingMap({ mean: [0.5], std: [0.5] }) });
+  new Resizer().resize(
+    { width: 2, height: 1, channels: 1, pixels: Uint8Array.from([0, 255]) },
+    { channels: 1, height: 1, width: 4 },
+    { data: out, offset: 0, ...normalizingMap({ mean: [0.5], std: [0.5] }) },
+  );
   assertClose(out, [-1, -0.5, 0.5, 1], 1e-6);
 });
 
@@ -108,10 +141,34 @@ test("a JPEG whose frame header follows 100 KB of metadata still gives its size"
 
 /** A class folder: cat/ has two 3×2 RGB PNGs, dog/ one grey 3×2 PNG and one 6×4 RGB PNG. */
 function writeClassFolder(root: string): void {
-  write(join(root, "cat", "a.png"), encodePng(3, 2, 3, Array.from({ length: 18 }, (_, i) => i * 10)));
-  write(join(root, "cat", "b.PNG"), encodePng(3, 2, 3, Array.from({ length: 18 }, () => 77)));
+  write(
+    join(root, "cat", "a.png"),
+    encodePng(
+      3,
+      2,
+      3,
+      Array.from({ length: 18 }, (_, i) => i * 10),
+    ),
+  );
+  write(
+    join(root, "cat", "b.PNG"),
+    encodePng(
+      3,
+      2,
+      3,
+      Array.from({ length: 18 }, () => 77),
+    ),
+  );
   write(join(root, "dog", "c.png"), encodePng(3, 2, 1, [0, 50, 100, 150, 200, 250]));
-  write(join(root, "dog", "deep", "d.png"), encodePng(6, 4, 3, Array.from({ length: 72 }, () => 33)));
+  write(
+    join(root, "dog", "deep", "d.png"),
+    encodePng(
+      6,
+      4,
+      3,
+      Array.from({ length: 72 }, () => 33),
+    ),
+  );
   write(join(root, "dog", "notes.txt"), Buffer.from("not an image"));
   write(join(root, ".hidden", "x.png"), encodePng(1, 1, 1, [0]));
 }
@@ -130,7 +187,10 @@ test("a folder of class folders loads with labels, ids, one channel count and th
   // Row 0: planar C×H×W of the interleaved values written; row 2: grey replicated to RGB.
   const row = (i: number) => Array.from(train.x.data.subarray(i * 18, (i + 1) * 18), (v) => Math.round(v * 255));
   const written = Array.from({ length: 18 }, (_, i) => i * 10);
-  assert.deepEqual(row(0), [0, 1, 2].flatMap((c) => [0, 1, 2, 3, 4, 5].map((p) => written[p * 3 + c])));
+  assert.deepEqual(
+    row(0),
+    [0, 1, 2].flatMap((c) => [0, 1, 2, 3, 4, 5].map((p) => written[p * 3 + c])),
+  );
   assert.deepEqual(row(2), [0, 50, 100, 150, 200, 250, 0, 50, 100, 150, 200, 250, 0, 50, 100, 150, 200, 250]);
   // The 4×6 image is halved to 2×3: still flat 33.
   assert.deepEqual(row(3), Array(18).fill(33));
@@ -168,7 +228,10 @@ test("train/test folders, unlabelled folders and manifests", async () => {
   const pool = await readPool(flat);
   assert.deepEqual([[...pool.ids], pool.x.cols, Array.from(pool.x.data.subarray(4))], [["one", "two"], 4, [1, 1, 1, 1]]);
 
-  const manifest = write(join(dir, "list.csv"), Buffer.from(`path,label,split\nclasses/cat/a.png,cat,train\nclasses/dog/c.png,dog,train\n${join(dir, "flat", "two.png")},dog,test\n`));
+  const manifest = write(
+    join(dir, "list.csv"),
+    Buffer.from(`path,label,split\nclasses/cat/a.png,cat,train\nclasses/dog/c.png,dog,train\n${join(dir, "flat", "two.png")},dog,test\n`),
+  );
   const listed = await readImageManifest(manifest);
   assert.deepEqual([listed.train.ids, listed.train.labels, listed.test!.ids], [["classes/cat/a", "classes/dog/c"], ["cat", "dog"], ["flat/two"]]);
   const fromManifest = await loadDataset(manifest);
@@ -193,5 +256,8 @@ test("bad image folders and files give one line naming the folder or file", asyn
   await rejects(loadDataset(corrupt), /corrupt\/cat\/broken\.png: not a readable PNG image/);
   write(join(corrupt, "dog", "text.jpg"), Buffer.from("plain text, not a JPEG"));
   await rejects(loadDataset(corrupt), /corrupt\/dog\/text\.jpg: not a readable JPEG or PNG image/);
-  await rejects(readImageManifest(write(join(dir, "nolist.csv"), Buffer.from("file,label\na.png,x\n"))), /nolist\.csv \(line 1\): expected a header with a "path" column/);
+  await rejects(
+    readImageManifest(write(join(dir, "nolist.csv"), Buffer.from("file,label\na.png,x\n"))),
+    /nolist\.csv \(line 1\): expected a header with a "path" column/,
+  );
 });

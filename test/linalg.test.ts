@@ -9,7 +9,9 @@ import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
 
 /** Float64 triple loop: the reference every backend is held to. */
 function referenceGemm(transA: boolean, transB: boolean, a: Matrix, b: Matrix, alpha: number, beta: number, c: Float32Array): Float64Array {
-  const m = transA ? a.cols : a.rows, k = transA ? a.rows : a.cols, n = transB ? b.rows : b.cols;
+  const m = transA ? a.cols : a.rows,
+    k = transA ? a.rows : a.cols,
+    n = transB ? b.rows : b.cols;
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -26,7 +28,16 @@ function referenceGemm(transA: boolean, transB: boolean, a: Matrix, b: Matrix, a
 }
 
 const shapes: [number, number, number][] = [
-  [1, 1, 1], [1, 7, 1], [1, 5, 9], [9, 5, 1], [3, 1, 4], [13, 17, 11], [64, 300, 5], [130, 70, 260], [5, 1100, 3], [257, 33, 129],
+  [1, 1, 1],
+  [1, 7, 1],
+  [1, 5, 9],
+  [9, 5, 1],
+  [3, 1, 4],
+  [13, 17, 11],
+  [64, 300, 5],
+  [130, 70, 260],
+  [5, 1100, 3],
+  [257, 33, 129],
 ];
 
 for (const backend of backends()) {
@@ -65,24 +76,44 @@ for (const backend of backends()) {
 }
 
 test("gemm with k = 0 scales C by beta and an inner-dimension mismatch is an error", () => {
-  const c = fromRows([[1, 2], [3, 4]]);
+  const c = fromRows([
+    [1, 2],
+    [3, 4],
+  ]);
   matmul(matrix(2, 0), matrix(0, 2), { beta: 0.5, out: c });
-  assert.deepEqual(toRows(c), [[0.5, 1], [1.5, 2]]);
+  assert.deepEqual(toRows(c), [
+    [0.5, 1],
+    [1.5, 2],
+  ]);
   assert.throws(() => matmul(matrix(2, 3), matrix(2, 3)), /inner dimensions differ/);
 });
 
 test("softmax, log-softmax and entropy on hand-computed rows", () => {
-  const logits = fromRows([[0, Math.log(3)], [1000, 1000], [-Infinity, 0]]);
+  const logits = fromRows([
+    [0, Math.log(3)],
+    [1000, 1000],
+    [-Infinity, 0],
+  ]);
   const p = softmaxRows(logits);
   assertClose(p.data, [0.25, 0.75, 0.5, 0.5, 0, 1], 1e-7);
   const lp = logSoftmaxRows(fromRows([[0, Math.log(3)]]));
   assertClose(lp.data, [Math.log(0.25), Math.log(0.75)], 1e-6);
-  const h = entropyRows(fromRows([[0.5, 0.5], [1, 0], [0.25, 0.75]]));
+  const h = entropyRows(
+    fromRows([
+      [0.5, 0.5],
+      [1, 0],
+      [0.25, 0.75],
+    ]),
+  );
   assertClose(h, [Math.log(2), 0, -(0.25 * Math.log(0.25) + 0.75 * Math.log(0.75))], 1e-6);
 });
 
 test("argmax and top-2 take the first index on ties", () => {
-  const m = fromRows([[1, 3, 3], [5, 4, 5], [2, 9, 1]]);
+  const m = fromRows([
+    [1, 3, 3],
+    [5, 4, 5],
+    [2, 9, 1],
+  ]);
   assert.deepEqual(Array.from(argmaxRows(m)), [1, 0, 1]);
   const t = top2Rows(m);
   assert.deepEqual(Array.from(t.index), [1, 0, 1]);
@@ -91,7 +122,11 @@ test("argmax and top-2 take the first index on ties", () => {
 });
 
 test("row norms, normalisation, column and class means", () => {
-  const m = fromRows([[3, 4], [0, 0], [1, 0]]);
+  const m = fromRows([
+    [3, 4],
+    [0, 0],
+    [1, 0],
+  ]);
   assertClose(rowNorms(m), [5, 0, 1], 1e-7);
   assertClose(normalizeRows(m).data, [0.6, 0.8, 0, 0, 1, 0], 1e-7);
   assertClose(columnMeans(m), [4 / 3, 4 / 3], 1e-7);
@@ -107,25 +142,40 @@ for (const backend of backends()) {
   test(`squared distances (${backend.name}) agree with the direct formula`, () => {
     const rng = new Rng(3);
     withBackend(backend, () => {
-      const a = randomMatrix(17, 9, rng), b = randomMatrix(5, 9, rng);
+      const a = randomMatrix(17, 9, rng),
+        b = randomMatrix(5, 9, rng);
       const d = squaredDistances(a, b);
       const expected: number[] = [];
-      for (let i = 0; i < 17; i++) for (let j = 0; j < 5; j++) {
-        let s = 0;
-        for (let p = 0; p < 9; p++) s += (a.data[i * 9 + p] - b.data[j * 9 + p]) ** 2;
-        expected.push(s);
-      }
+      for (let i = 0; i < 17; i++)
+        for (let j = 0; j < 5; j++) {
+          let s = 0;
+          for (let p = 0; p < 9; p++) s += (a.data[i * 9 + p] - b.data[j * 9 + p]) ** 2;
+          expected.push(s);
+        }
       assertClose(d.data, expected, 1e-4);
-      assert.equal(squaredDistances(a, a).data.every((v) => v >= 0), true);
+      assert.equal(
+        squaredDistances(a, a).data.every((v) => v >= 0),
+        true,
+      );
     });
   });
 }
 
 test("row slices share memory; gather and transpose copy", () => {
-  const m = fromRows([[1, 2], [3, 4], [5, 6]]);
+  const m = fromRows([
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
   const s = rowSlice(m, 1, 3);
   s.data[0] = 30;
   assert.equal(m.data[2], 30);
-  assert.deepEqual(toRows(gatherRows(m, [2, 0])), [[5, 6], [1, 2]]);
-  assert.deepEqual(toRows(transpose(m)), [[1, 30, 5], [2, 4, 6]]);
+  assert.deepEqual(toRows(gatherRows(m, [2, 0])), [
+    [5, 6],
+    [1, 2],
+  ]);
+  assert.deepEqual(toRows(transpose(m)), [
+    [1, 30, 5],
+    [2, 4, 6],
+  ]);
 });

@@ -13,10 +13,13 @@ const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
 
 test("tfjs weights are dequantised as min + scale × q", () => {
-  const weights = decodeWeights([
-    { name: "a", shape: [3], dtype: "float32", quantization: { min: -1, scale: 0.5, dtype: "uint8" } },
-    { name: "b", shape: [1], dtype: "float32" },
-  ], Uint8Array.from([0, 2, 255, ...new Uint8Array(Float32Array.of(1.25).buffer)]));
+  const weights = decodeWeights(
+    [
+      { name: "a", shape: [3], dtype: "float32", quantization: { min: -1, scale: 0.5, dtype: "uint8" } },
+      { name: "b", shape: [1], dtype: "float32" },
+    ],
+    Uint8Array.from([0, 2, 255, ...new Uint8Array(Float32Array.of(1.25).buffer)]),
+  );
   assert.deepEqual(Array.from(weights.get("a")!), [-1, 0, 126.5]);
   assert.deepEqual(Array.from(weights.get("b")!), [1.25]);
 });
@@ -27,9 +30,11 @@ test("mobilenet-v2 converted to ONNX computes what tfjs computes on the same ima
   const H = MOBILENET_V2.size;
   // A deterministic image with structure at every scale, RGB in [0, 1] (nsfwjs's input range).
   const nhwc = new Float32Array(H * H * 3);
-  for (let y = 0; y < H; y++) for (let x = 0; x < H; x++) for (let c = 0; c < 3; c++) {
-    nhwc[(y * H + x) * 3 + c] = 0.5 + 0.5 * Math.sin(0.05 * (c + 1) * x + 0.031 * y * (3 - c)) * Math.cos(0.002 * x * y);
-  }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < H; x++)
+      for (let c = 0; c < 3; c++) {
+        nhwc[(y * H + x) * 3 + c] = 0.5 + 0.5 * Math.sin(0.05 * (c + 1) * x + 0.031 * y * (3 - c)) * Math.cos(0.002 * x * y);
+      }
   const nchw = new Float32Array(nhwc.length);
   for (let y = 0; y < H; y++) for (let x = 0; x < H; x++) for (let c = 0; c < 3; c++) nchw[(c * H + y) * H + x] = nhwc[(y * H + x) * 3 + c];
 
@@ -39,14 +44,18 @@ test("mobilenet-v2 converted to ONNX computes what tfjs computes on the same ima
 
   // The reference: nsfwjs's own tfjs layers model on tfjs's CPU backend.
   const { layers } = readNsfwjsMobileNetV2();
-  const require = createRequire(import.meta.url), modelDir = nsfwjsModelDir();
+  const require = createRequire(import.meta.url),
+    modelDir = nsfwjsModelDir();
   const artifacts = require(join(modelDir, "model.min.js")) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
   const shard = Buffer.from(require(join(modelDir, "group1-shard1of1.min.js")) as string, "base64");
   await tf.setBackend("cpu");
-  const model = await tf.loadLayersModel(tf.io.fromMemory({
-    modelTopology: artifacts.modelTopology, weightSpecs: artifacts.weightsManifest[0].weights,
-    weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-  }));
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightsManifest[0].weights,
+      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
+    }),
+  );
   assert.equal(model.layers.length, layers.length);
   const features = tf.model({ inputs: model.inputs, outputs: MOBILENET_V2.outputs.map((o) => model.getLayer(o.layer).output as tf.SymbolicTensor) });
   const reference = features.predict(tf.tensor4d(nhwc, [1, H, H, 3])) as tf.Tensor[];

@@ -16,10 +16,12 @@ import { decodeModel, encodeModel, loadModel, saveModel } from "../src/models/se
 import { assertClose, randomMatrix, tempDir } from "./helpers.js";
 
 test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and a length not divisible by 4", () => {
-  const size = 11, rng = new Rng(1);
+  const size = 11,
+    rng = new Rng(1);
   const adam = new Adam(size);
   const p = Float64Array.from({ length: size }, () => rng.normal());
-  const m = new Float64Array(size), v = new Float64Array(size);
+  const m = new Float64Array(size),
+    v = new Float64Array(size);
   adam.params.set(p);
   const options = { lr: 0.01, weightDecay: 0.1 };
   for (let t = 1; t <= 5; t++) {
@@ -30,7 +32,8 @@ test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and
       const gi = g[i] + 0.1 * p[i];
       m[i] = 0.9 * m[i] + 0.1 * gi;
       v[i] = 0.999 * v[i] + 0.001 * gi * gi;
-      const mHat = m[i] / (1 - 0.9 ** t), denom = Math.sqrt(v[i]) / Math.sqrt(1 - 0.999 ** t) + 1e-8;
+      const mHat = m[i] / (1 - 0.9 ** t),
+        denom = Math.sqrt(v[i]) / Math.sqrt(1 - 0.999 ** t) + 1e-8;
       p[i] -= (0.01 * mHat) / denom;
     }
     assertClose(adam.params, p, 1e-5, `step ${t}`);
@@ -43,7 +46,11 @@ test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and
 });
 
 test("the batch sampler gathers each batch's rows in the epoch's shuffled order, the last batch shorter", () => {
-  const x = matrix(5, 3, Float32Array.from({ length: 15 }, (_, i) => i));
+  const x = matrix(
+    5,
+    3,
+    Float32Array.from({ length: 15 }, (_, i) => i),
+  );
   const sampler = new BatchSampler(x, 2);
   sampler.shuffle(new Rng(4));
   const order = Array.from(sampler.order);
@@ -90,7 +97,8 @@ test("gradient check: softmax regression", () => {
 test("gradient check: the loss with respect to the embedding", () => {
   const rng = new Rng(6);
   const model = createMLP(3, 4, { hidden: [5], seed: 7 });
-  const z = randomMatrix(4, 5, rng), targets = Int32Array.from([0, 3, 2, 1]);
+  const z = randomMatrix(4, 5, rng),
+    targets = Int32Array.from([0, 3, 2, 1]);
   const g = model.lossGradientWrtEmbedding(z, targets);
   const loss = (row: number) => {
     const logits = model.headLogits(matrix(1, 5, z.data.slice(row * 5, row * 5 + 5))).data;
@@ -99,7 +107,8 @@ test("gradient check: the loss with respect to the embedding", () => {
   };
   const h = 1e-2;
   for (let i = 0; i < z.data.length; i++) {
-    const row = Math.floor(i / 5), original = z.data[i];
+    const row = Math.floor(i / 5),
+      original = z.data[i];
     z.data[i] = original + h;
     const up = loss(row);
     z.data[i] = original - h;

@@ -29,7 +29,9 @@ function failsWith(args: string[], pattern: RegExp, out = path("never.csv")): vo
 
 /** Three classes in 5-d; ids "a0", "a1", …; the first 24 items labelled cat/dog/emu. */
 const rng = new Rng(1);
-const N = 150, D = 5, names = ["cat", "dog", "emu"];
+const N = 150,
+  D = 5,
+  names = ["cat", "dog", "emu"];
 const features = Array.from({ length: N }, (_, i) => Array.from({ length: D }, (_, j) => Number((rng.normal() + (j === i % 3 ? 2 : 0)).toFixed(5))));
 const ids = features.map((_, i) => `a${i}`);
 const csvPool = "id," + Array.from({ length: D }, (_, j) => `f${j}`).join(",") + "\n" + features.map((f, i) => `${ids[i]},${f.join(",")}`).join("\n") + "\n";
@@ -43,7 +45,10 @@ writeFileSync(path("labeled.csv"), "id,label\n" + labeledRows.map((r) => r.join(
 writeFileSync(path("labeled.jsonl"), labeledRows.map(([id, label]) => JSON.stringify({ id, label })).join("\n") + "\n");
 
 function parseCsv(text: string): string[][] {
-  return text.trim().split("\n").map((l) => l.split(","));
+  return text
+    .trim()
+    .split("\n")
+    .map((l) => l.split(","));
 }
 
 test("every pool and labelled format gives the same picks, none labelled, none twice", () => {
@@ -56,7 +61,10 @@ test("every pool and labelled format gives the same picks, none labelled, none t
   assert.equal(new Set(picked).size, 10);
   const labeledIds = new Set(labeledRows.map((r) => r[0]));
   assert.ok(picked.every((id) => ids.includes(id) && !labeledIds.has(id)));
-  assert.deepEqual(rows.slice(1).map((r) => r[1]), Array.from({ length: 10 }, (_, i) => String(i + 1)));
+  assert.deepEqual(
+    rows.slice(1).map((r) => r[1]),
+    Array.from({ length: 10 }, (_, i) => String(i + 1)),
+  );
   assert.ok(rows.slice(1).every((r) => names.includes(r[3]) && Number(r[4]) > 0 && Number(r[4]) <= 1));
   for (const args of [
     ["--pool", path("pool.csv.gz"), "--labeled", path("labeled.csv")],
@@ -74,19 +82,30 @@ test("every pool and labelled format gives the same picks, none labelled, none t
 
 test("an .npy pool with its ids beside it is streamed a chunk at a time on threads, with the same picks as the pool read whole", () => {
   // 70,000 rows: each thread's range spans several read chunks (score.ts reads 16,384 rows at a time).
-  const big = tempDir(), n = 70_000, d = 3, bigRng = new Rng(7);
+  const big = tempDir(),
+    n = 70_000,
+    d = 3,
+    bigRng = new Rng(7);
   const x = new Float32Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = Math.fround(bigRng.normal() + (j === i % 3 ? 1.5 : 0));
   const bigIds = Array.from({ length: n }, (_, i) => `row-${i}`);
   writeFileSync(join(big, "emb.npy"), encodeNpy(x, [n, d]));
   writeFileSync(join(big, "emb.ids"), bigIds.join("\n") + "\n");
   const text = (v: number) => String(v); // shortest round-trip decimal: the CSV holds the same float32 values
-  writeFileSync(join(big, "emb.csv"), "id,a,b,c\n" + bigIds.map((id, i) => `${id},${text(x[i * d])},${text(x[i * d + 1])},${text(x[i * d + 2])}`).join("\n") + "\n");
-  writeFileSync(join(big, "labeled.csv"), "id,label\n" + Array.from({ length: 30 }, (_, k) => `row-${k * 2311},${["cat", "dog", "emu"][(k * 2311) % 3]}`).join("\n") + "\n");
+  writeFileSync(
+    join(big, "emb.csv"),
+    "id,a,b,c\n" + bigIds.map((id, i) => `${id},${text(x[i * d])},${text(x[i * d + 1])},${text(x[i * d + 2])}`).join("\n") + "\n",
+  );
+  writeFileSync(
+    join(big, "labeled.csv"),
+    "id,label\n" + Array.from({ length: 30 }, (_, k) => `row-${k * 2311},${["cat", "dog", "emu"][(k * 2311) % 3]}`).join("\n") + "\n",
+  );
   // An entry's own settings, too (cap and ninit were once dropped on the streamed path).
   for (const strategy of ["alfamix", "alfamix[select=uniform]", "alfamix[cap=0.05]", "alfamix[ninit=3]", "entropy", "margin", "least-confidence"]) {
-    const run = (pool: string) => cli("--pool", join(big, pool), "--labeled", join(big, "labeled.csv"), "--strategy", strategy, "--budget", "25", "--seed", "4");
-    const streamed = run("emb.npy"), whole = run("emb.csv");
+    const run = (pool: string) =>
+      cli("--pool", join(big, pool), "--labeled", join(big, "labeled.csv"), "--strategy", strategy, "--budget", "25", "--seed", "4");
+    const streamed = run("emb.npy"),
+      whole = run("emb.csv");
     assert.equal(streamed.status, 0, streamed.stderr);
     assert.match(streamed.stderr, /pool: 70000 items × 3 features \(.*emb\.npy\), read a chunk at a time/);
     assert.match(whole.stderr, /read in/);
@@ -104,7 +123,10 @@ test("an .npy pool with its ids beside it is streamed a chunk at a time on threa
   writeFileSync(join(big, "twice.ids"), [...bigIds.slice(0, 5000), "row-17", ...bigIds.slice(5001)].join("\n") + "\n");
   writeFileSync(join(big, "ghost.csv"), "id,label\nrow-1,cat\nghost,dog\n");
   failsWith(["--pool", join(big, "emb.npy"), "--labeled", join(big, "ghost.csv")], /query: the labelled id "ghost" is not in the pool/);
-  failsWith(["--pool", join(big, "twice.npy"), "--labeled", join(big, "labeled.csv")], /twice\.npy: .*duplicate id "row-17" \(first at row 17\); ids must be unique|twice\.npy \(row 5000\): duplicate id "row-17" \(first at row 17\)/);
+  failsWith(
+    ["--pool", join(big, "twice.npy"), "--labeled", join(big, "labeled.csv")],
+    /twice\.npy: .*duplicate id "row-17" \(first at row 17\); ids must be unique|twice\.npy \(row 5000\): duplicate id "row-17" \(first at row 17\)/,
+  );
 });
 
 test("NPY without ids uses row numbers; JSONL output; --out is written whole", () => {
@@ -113,7 +135,10 @@ test("NPY without ids uses row numbers; JSONL output; --out is written whole", (
   const result = cli("--pool", path("pool.npy"), "--labeled", path("labeled-rows.csv"), "--budget", "4", "--out", out, "--strategy", "entropy");
   assert.equal(result.status, 0, result.stderr);
   assert.equal(result.stdout, "");
-  const lines = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 4);
   assert.deepEqual(Object.keys(lines[0]), ["id", "rank", "score", "predicted_label", "confidence"]);
   assert.ok(lines.every((l) => Number(l.id) >= 24 && Number(l.id) < 150 && typeof l.score === "number"));
@@ -138,7 +163,10 @@ test("the library call refuses a pool with a repeated id, as the command does", 
   const labeled = await readLabeled(path("labeled.csv"));
   const ids = [...pool.ids];
   ids[30] = ids[2];
-  assert.throws(() => selectBatch({ pool: { ids, x: pool.x }, labeled, budget: 3 }), /^UserError: pool \(row 30\): duplicate id "a2" \(first at row 2\); ids must be unique$/);
+  assert.throws(
+    () => selectBatch({ pool: { ids, x: pool.x }, labeled, budget: 3 }),
+    /^UserError: pool \(row 30\): duplicate id "a2" \(first at row 2\); ids must be unique$/,
+  );
 });
 
 test("a budget beyond the unlabelled items takes them all and warns", () => {
@@ -149,7 +177,8 @@ test("a budget beyond the unlabelled items takes them all and warns", () => {
 });
 
 test("bad input: one clear line, exit status 2 and no output file", () => {
-  const pool = ["--pool", path("pool.csv")], labeled = ["--labeled", path("labeled.csv")];
+  const pool = ["--pool", path("pool.csv")],
+    labeled = ["--labeled", path("labeled.csv")];
   writeFileSync(path("ragged.jsonl"), '{"id":1,"embedding":[1,2]}\n{"id":2,"embedding":[1,2,3]}\n');
   failsWith(["--pool", path("ragged.jsonl"), ...labeled], /ragged\.jsonl \(line 2\): expected an embedding of 2 numbers like the first line, found 3/);
   writeFileSync(path("ragged.csv"), "id,a,b\nx,1,2\ny,3\n");
@@ -157,7 +186,10 @@ test("bad input: one clear line, exit status 2 and no output file", () => {
   writeFileSync(path("dup.csv"), "id,a\nx,1\ny,2\nx,3\n");
   failsWith(["--pool", path("dup.csv"), ...labeled], /dup\.csv \(row 2\): duplicate id "x" \(first at row 0\)/);
   writeFileSync(path("one-class.csv"), "id,label\na0,cat\na3,cat\n");
-  failsWith([...pool, "--labeled", path("one-class.csv")], /labelled items cover only the class "cat"; training a classifier needs labelled items of at least 2 classes/);
+  failsWith(
+    [...pool, "--labeled", path("one-class.csv")],
+    /labelled items cover only the class "cat"; training a classifier needs labelled items of at least 2 classes/,
+  );
   writeFileSync(path("empty.jsonl"), "\n");
   failsWith(["--pool", path("empty.jsonl"), ...labeled], /empty\.jsonl: the pool is empty/);
   writeFileSync(path("nan.csv"), "id,a\nx,1\ny,nan\n");
@@ -166,7 +198,10 @@ test("bad input: one clear line, exit status 2 and no output file", () => {
   failsWith(["--pool", path("inf.jsonl"), ...labeled], /inf\.jsonl \(line 1\): expected a finite number at embedding\[1\], found "Infinity"/);
   writeFileSync(path("inf.npy"), encodeNpy(Float32Array.from([1, Infinity]), [1, 2]));
   failsWith(["--pool", path("inf.npy"), ...labeled], /inf\.npy \(row 0, column 1\): expected a finite number, found Infinity/);
-  failsWith([...pool, ...labeled, "--strategy", "best"], /unknown strategy "best"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/);
+  failsWith(
+    [...pool, ...labeled, "--strategy", "best"],
+    /unknown strategy "best"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/,
+  );
   writeFileSync(path("stranger.csv"), "id,label\na0,cat\nzz9,dog\n");
   failsWith([...pool, "--labeled", path("stranger.csv")], /the labelled id "zz9" is not in the pool/);
   writeFileSync(path("twice.csv"), "id,label\na0,cat\na1,dog\na0,dog\n");

@@ -5,14 +5,23 @@ import { Rng } from "../src/random.js";
 test("the same seed gives the same stream; different seeds differ", () => {
   const draw = (seed: number) => Array.from({ length: 5 }, () => new Rng(seed).nextUint32());
   assert.deepEqual(draw(1), draw(1));
-  const a = new Rng(1), b = new Rng(1), c = new Rng(10);
+  const a = new Rng(1),
+    b = new Rng(1),
+    c = new Rng(10);
   const xs = Array.from({ length: 100 }, () => a.uniform());
-  assert.deepEqual(xs, Array.from({ length: 100 }, () => b.uniform()));
-  assert.notDeepEqual(xs, Array.from({ length: 100 }, () => c.uniform()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 100 }, () => b.uniform()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 100 }, () => c.uniform()),
+  );
 });
 
 test("child streams do not depend on how much the parent has drawn", () => {
-  const a = new Rng(7), b = new Rng(7);
+  const a = new Rng(7),
+    b = new Rng(7);
   for (let i = 0; i < 1000; i++) b.uniform();
   assert.equal(a.child("model").uniform(), b.child("model").uniform());
   assert.notEqual(a.child("model").uniform(), a.child("strategy").uniform());
@@ -21,7 +30,9 @@ test("child streams do not depend on how much the parent has drawn", () => {
 test("uniform, int and normal have the right moments", () => {
   const rng = new Rng(42);
   const n = 200000;
-  let su = 0, sn = 0, sn2 = 0;
+  let su = 0,
+    sn = 0,
+    sn2 = 0;
   const counts = new Array(7).fill(0);
   for (let i = 0; i < n; i++) {
     const u = rng.uniform();
@@ -33,7 +44,8 @@ test("uniform, int and normal have the right moments", () => {
     counts[rng.int(7)]++;
   }
   assert.ok(Math.abs(su / n - 0.5) < 0.005);
-  const mean = sn / n, variance = sn2 / n - mean * mean;
+  const mean = sn / n,
+    variance = sn2 / n - mean * mean;
   assert.ok(Math.abs(mean - 2) < 0.03, `mean ${mean}`);
   assert.ok(Math.abs(Math.sqrt(variance) - 3) < 0.03, `std ${Math.sqrt(variance)}`);
   for (const c of counts) assert.ok(Math.abs(c / n - 1 / 7) < 0.005);
@@ -41,7 +53,12 @@ test("uniform, int and normal have the right moments", () => {
 
 test("sampling without replacement gives distinct values in range, uniformly", () => {
   const rng = new Rng(3);
-  for (const [n, k] of [[10, 10], [1000, 3], [50, 20], [5, 0]]) {
+  for (const [n, k] of [
+    [10, 10],
+    [1000, 3],
+    [50, 20],
+    [5, 0],
+  ]) {
     const s = rng.sample(n, k);
     assert.equal(s.length, k);
     assert.equal(new Set(s).size, k);
@@ -58,7 +75,10 @@ test("sampling without replacement gives distinct values in range, uniformly", (
 test("shuffle is a permutation; weighted sampling follows the weights and skips zeros", () => {
   const rng = new Rng(5);
   const p = rng.permutation(100);
-  assert.deepEqual(Array.from(p).sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    Array.from(p).sort((x, y) => x - y),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   const weights = [0, 1, 3, 0];
   const counts = [0, 0, 0, 0];
   for (let i = 0; i < 40000; i++) counts[rng.weightedIndex(weights)]++;

@@ -15,7 +15,16 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
   const { pool, labeled, truth } = writePool(dir, 400, 9);
   const store = new Store(db);
   // 8 features shown as a 2×4 picture: the page draws every project's items the same way.
-  await createProject(store, { name: "birds", pool: await readPool(pool), labeled, batch: 12, retrainEvery: 6, randomShare: 0.1, seed: 4, pixels: { height: 2, width: 4 } });
+  await createProject(store, {
+    name: "birds",
+    pool: await readPool(pool),
+    labeled,
+    batch: 12,
+    retrainEvery: 6,
+    randomShare: 0.1,
+    seed: 4,
+    pixels: { height: 2, width: 4 },
+  });
   newToken(store, "tess", "annotator", null);
   const admin = newToken(store, "root", "admin");
   const code = store.tokens.createLoginCode(store.tokens.byName("tess")!.id, 24);
@@ -26,7 +35,7 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
   const { page, errors } = await logIn(await openBrowser(), server.url, code);
   // One project and an annotator's token: the login lands on the project page; Enter starts labelling.
   await page.waitForSelector("#start");
-  assert.match(await page.textContent("h1") ?? "", /birds/);
+  assert.match((await page.textContent("h1")) ?? "", /birds/);
   await page.keyboard.press("Enter");
   await page.waitForURL(/\/p\/birds\/label$/);
 
@@ -58,12 +67,19 @@ test("an annotator labels 20 items by keyboard, undoes one, skips one, and sees 
 
   // The retrain runs in the background; the counters show the new model and a full queue.
   await page.waitForFunction((v) => Number((document.querySelector("#model b")?.textContent ?? "").replace(/^v/, "")) > v, firstVersion, { timeout: 20000 });
-  assert.ok(await modelVersion() > firstVersion);
+  assert.ok((await modelVersion()) > firstVersion);
   assert.ok(Number(await page.textContent("#queued b")) > 0);
   await page.waitForSelector("#suggestion .guess");
 
   const exported = (await client(server.url, admin).get<string>("/api/projects/birds/export?format=csv")).body;
-  const labels = new Map(exported.trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 3) as [string, string, string]).map(([id, label, who]) => [id, { label, who }]));
+  const labels = new Map(
+    exported
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").slice(0, 3) as [string, string, string])
+      .map(([id, label, who]) => [id, { label, who }]),
+  );
   for (const id of labelled) assert.deepEqual(labels.get(id), { label: truth.get(id), who: "tess" }, `${id} is labelled by keyboard`);
   assert.equal(labels.has(skipped), false, "the skipped item has no label");
   assert.equal(labels.size, 3 + 20);

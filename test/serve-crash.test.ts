@@ -13,7 +13,10 @@ const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
 
 /** A server in its own process; resolves once it prints its url. */
 function startServer(db: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, "serve", "--db", db, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = spawn(process.execPath, [bin, "serve", "--db", db, "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on("line", (line) => {
       const m = /^url: (\S+)/.exec(line);
@@ -29,7 +32,12 @@ test("kill -9 at 20 random moments while labels, second looks, reviews and impor
   const { pool, labeled, truth } = writePool(dir, 3000, 5);
   const store = new Store(db);
   await createProject(store, { name: "crash", pool, labeled, batch: 20, retrainEvery: 10, randomShare: 0.1, seed: 3, overlap: 0.3 });
-  const tokens = { fast: newToken(store, "fast"), second: newToken(store, "second"), rita: newToken(store, "rita", "reviewer"), root: newToken(store, "root", "admin") };
+  const tokens = {
+    fast: newToken(store, "fast"),
+    second: newToken(store, "second"),
+    rita: newToken(store, "rita", "reviewer"),
+    root: newToken(store, "root", "admin"),
+  };
   store.close();
 
   const rng = new Rng(20);
@@ -38,32 +46,39 @@ test("kill -9 at 20 random moments while labels, second looks, reviews and impor
   // item must end up with its true label.
   const acknowledged = new Map<string, string>();
   const resolved = new Set<string>();
-  let refused = 0, importBatch = 0;
+  let refused = 0,
+    importBatch = 0;
   const other = (value: string) => ["ant", "bee", "cat"].find((c) => c !== value)!;
   const imported = (id: string) => Number(id.slice(5)) >= 2400;
   for (let round = 0; round < 20; round++) {
     const { child, url } = await startServer(db);
     const exited = new Promise((resolve) => child.once("exit", resolve));
     let killed = false;
-    const loop = (work: () => Promise<void>) => (async () => {
-      while (!killed) {
-        try {
-          await work();
-        } catch {
-          // the connection died with the server: that change was not acknowledged
+    const loop = (work: () => Promise<void>) =>
+      (async () => {
+        while (!killed) {
+          try {
+            await work();
+          } catch {
+            // the connection died with the server: that change was not acknowledged
+          }
         }
-      }
-    })();
-    const labeller = (token: string, wrongOnChecks: boolean) => loop(async () => {
-      const api = client(url, token);
-      const served = (await api.get<Served>("/api/projects/crash/next")).body;
-      if (!served.item) return;
-      const value = truth.get(served.item.id)!;
-      const reply = await api.post("/api/projects/crash/labels", { item: served.item.id, label: served.kind === "check" && wrongOnChecks ? other(value) : value, lease: served.lease });
-      if (reply.status === 200 && served.kind === "label") acknowledged.set(served.item.id, value);
-      // An import may overwrite an item someone holds: that refusal is right.
-      else if (reply.status !== 200 && !(reply.status === 409 && imported(served.item.id))) refused++;
-    });
+      })();
+    const labeller = (token: string, wrongOnChecks: boolean) =>
+      loop(async () => {
+        const api = client(url, token);
+        const served = (await api.get<Served>("/api/projects/crash/next")).body;
+        if (!served.item) return;
+        const value = truth.get(served.item.id)!;
+        const reply = await api.post("/api/projects/crash/labels", {
+          item: served.item.id,
+          label: served.kind === "check" && wrongOnChecks ? other(value) : value,
+          lease: served.lease,
+        });
+        if (reply.status === 200 && served.kind === "label") acknowledged.set(served.item.id, value);
+        // An import may overwrite an item someone holds: that refusal is right.
+        else if (reply.status !== 200 && !(reply.status === 409 && imported(served.item.id))) refused++;
+      });
     const reviewer = loop(async () => {
       const api = client(url, tokens.rita);
       const open = (await api.get<{ item: string }[]>("/api/projects/crash/reviews")).body;
@@ -78,7 +93,11 @@ test("kill -9 at 20 random moments while labels, second looks, reviews and impor
     const importer = loop(async () => {
       // Ten items from the far end of the pool, by the admin, a batch at a time.
       const ids = Array.from({ length: 10 }, (_, i) => `item-${2999 - ((importBatch * 10 + i) % 600)}`);
-      const reply = await client(url, tokens.root).raw("/api/projects/crash/import?format=csv", "id,label\n" + ids.map((id) => `${id},${truth.get(id)}`).join("\n"), "text/csv");
+      const reply = await client(url, tokens.root).raw(
+        "/api/projects/crash/import?format=csv",
+        "id,label\n" + ids.map((id) => `${id},${truth.get(id)}`).join("\n"),
+        "text/csv",
+      );
       if (reply.status === 200) {
         for (const id of ids) acknowledged.set(id, truth.get(id)!);
         importBatch++;
@@ -110,7 +129,13 @@ test("kill -9 at 20 random moments while labels, second looks, reviews and impor
   const { child, url } = await startServer(db);
   try {
     const exported = (await client(url, tokens.root).get<string>("/api/projects/crash/export?format=csv")).body;
-    const labels = new Map(exported.trim().split("\n").slice(1).map((line) => line.split(",").slice(0, 2) as [string, string]));
+    const labels = new Map(
+      exported
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((line) => line.split(",").slice(0, 2) as [string, string]),
+    );
     for (const [id, value] of acknowledged) assert.equal(labels.get(id), value, `acknowledged label of ${id} is in the export`);
     const stillOpen = new Set((await client(url, tokens.rita).get<{ item: string }[]>("/api/projects/crash/reviews")).body.map((r) => r.item));
     for (const id of resolved) assert.ok(!stillOpen.has(id), `the acknowledged review of ${id} stays resolved`);

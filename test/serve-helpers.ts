@@ -12,8 +12,10 @@ export const CLASSES = ["ant", "bee", "cat"];
  * it, and labeled.csv with one labelled item per class. Returns the paths and the true labels.
  */
 export function writePool(dir: string, n: number, seed = 1): { pool: string; labeled: string; truth: Map<string, string> } {
-  const rng = new Rng(seed), d = 8;
-  const x = new Float32Array(n * d), truth = new Map<string, string>();
+  const rng = new Rng(seed),
+    d = 8;
+  const x = new Float32Array(n * d),
+    truth = new Map<string, string>();
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const k = i % 3;
@@ -36,7 +38,13 @@ export interface Reply<T = Record<string, unknown>> {
 
 /** An HTTP client for the API with a bearer token (or none). */
 export function client(url: string, token?: string) {
-  const call = async <T = Record<string, unknown>>(method: string, path: string, body?: unknown, raw?: string, type = "application/json"): Promise<Reply<T>> => {
+  const call = async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: string,
+    type = "application/json",
+  ): Promise<Reply<T>> => {
     const response = await fetch(url + path, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined || raw !== undefined ? { "content-type": type } : {}) },
@@ -59,10 +67,18 @@ export function client(url: string, token?: string) {
   };
 }
 
-export type Served = { item: { id: string } | null; lease: string; kind: "label" | "check"; reason?: string; suggestion: { label: string; confidence: number } | null; why: Record<string, unknown> };
+export type Served = {
+  item: { id: string } | null;
+  lease: string;
+  kind: "label" | "check";
+  reason?: string;
+  suggestion: { label: string; confidence: number } | null;
+  why: Record<string, unknown>;
+};
 
 /** A token's secret, made as `alfamix token create` makes it. */
-export const newToken = (store: Store, name: string, role: Role = "annotator", projectId: number | null = null) => store.tokens.create(name, role, projectId).secret;
+export const newToken = (store: Store, name: string, role: Role = "annotator", projectId: number | null = null) =>
+  store.tokens.create(name, role, projectId).secret;
 
 /** What a logged-in page sends with its API calls: the session cookie and the page key. */
 export interface Session {
@@ -77,7 +93,12 @@ export interface Session {
 export async function loginCookie(url: string, code: string): Promise<Session> {
   const page = await fetch(`${url}/login?code=${encodeURIComponent(code)}`);
   if (page.status !== 200) throw new Error(`login page: ${page.status}`);
-  const posted = await fetch(`${url}/login`, { method: "POST", redirect: "manual", headers: { origin: url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ code }).toString() });
+  const posted = await fetch(`${url}/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin: url, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ code }).toString(),
+  });
   if (posted.status !== 303) throw new Error(`login: ${posted.status} ${await posted.text()}`);
   const key = /#k=([\w-]+)$/.exec(posted.headers.get("location") ?? "")?.[1];
   if (!key) throw new Error(`login: no page key in ${posted.headers.get("location")}`);

@@ -27,11 +27,19 @@ const server = await LabelServer.start({ db, port: 0, log: (line) => assert.fail
 after(() => server.close());
 const api = (token: string) => client(server.url, token);
 const next = async (token: string) => (await api(token).get<Served>("/api/projects/pairs/next")).body;
-const label = (token: string, served: Served, value: string) => api(token).post("/api/projects/pairs/labels", { item: served.item!.id, label: value, lease: served.lease });
+const label = (token: string, served: Served, value: string) =>
+  api(token).post("/api/projects/pairs/labels", { item: served.item!.id, label: value, lease: served.lease });
 const other = (value: string) => CLASSES[(CLASSES.indexOf(value) + 1) % 3];
 
 test("overlap: a labelled item goes to a second annotator, blind; disagreements go to review; the resolved label is exported and both are kept", async () => {
-  await eventually("the first batch", () => api(admin).get<{ queued: number; retraining: boolean }>("/api/projects/pairs/status").then((r) => r.body), (s) => s.queued > 0 && !s.retraining);
+  await eventually(
+    "the first batch",
+    () =>
+      api(admin)
+        .get<{ queued: number; retraining: boolean }>("/api/projects/pairs/status")
+        .then((r) => r.body),
+    (s) => s.queued > 0 && !s.retraining,
+  );
   // Ana labels six items (with overlap 1, every one also goes to someone else).
   const first: Served[] = [];
   for (let i = 0; i < 6; i++) {
@@ -57,26 +65,49 @@ test("overlap: a labelled item goes to a second annotator, blind; disagreements 
   assert.deepEqual(new Set(seconds.map((s) => s.item!.id)), new Set(first.map((s) => s.item!.id)));
   assert.equal((await label(ben, seconds[5], other(truth.get(seconds[5].item!.id)!))).body.repeated, true, "a second label again is a no-op");
 
-  const agreement = (await api(ana).get<{ items: number; observed: number; alpha: number; pairs: { annotators: string[]; items: number; kappa: number }[] }>("/api/projects/pairs/agreement")).body;
+  const agreement = (
+    await api(ana).get<{ items: number; observed: number; alpha: number; pairs: { annotators: string[]; items: number; kappa: number }[] }>(
+      "/api/projects/pairs/agreement",
+    )
+  ).body;
   assert.equal(agreement.items, 6);
   assert.equal(agreement.observed, 4 / 6);
-  assert.deepEqual(agreement.pairs.map((p) => [p.annotators, p.items]), [[["ana", "ben"], 6]]);
+  assert.deepEqual(
+    agreement.pairs.map((p) => [p.annotators, p.items]),
+    [[["ana", "ben"], 6]],
+  );
 
   // Review: annotators may not; a reviewer sees both labels and settles each.
   assert.equal((await api(ben).get("/api/projects/pairs/reviews")).status, 403);
-  const open = (await api(rita).get<{ item: string; first: { annotator: string; label: string }; second: { annotator: string; label: string } }[]>("/api/projects/pairs/reviews")).body;
+  const open = (
+    await api(rita).get<{ item: string; first: { annotator: string; label: string }; second: { annotator: string; label: string } }[]>(
+      "/api/projects/pairs/reviews",
+    )
+  ).body;
   assert.equal(open.length, 2);
   const disputed = open[0];
   assert.equal(disputed.first.annotator, "ana");
   assert.equal(disputed.second.annotator, "ben");
   assert.notEqual(disputed.first.label, disputed.second.label);
-  assert.deepEqual((await api(rita).post("/api/projects/pairs/reviews", { item: disputed.item, label: disputed.second.label })).body, { ok: true, openReviews: 1 });
+  assert.deepEqual((await api(rita).post("/api/projects/pairs/reviews", { item: disputed.item, label: disputed.second.label })).body, {
+    ok: true,
+    openReviews: 1,
+  });
   const exported = (await api(admin).get<string>("/api/projects/pairs/export?format=csv")).body;
   assert.match(exported, new RegExp(`\\n${disputed.item},${disputed.second.label},rita,`), "the resolved label is the one exported");
   assert.equal((await api(ana).delete(`/api/projects/pairs/labels/${disputed.item}`)).status, 409, "after review the label is the reviewer's");
-  const history = (await api(admin).get<{ action: string; actor: string; item: string; detail: Record<string, unknown> }[]>("/api/audit?project=pairs&limit=1000")).body;
-  const trail = history.filter((e) => e.item === disputed.item).map((e) => `${e.actor}:${e.action}:${e.detail?.label}`).reverse();
-  assert.deepEqual(trail, [`ana:label:${disputed.first.label}`, `ben:check:${disputed.second.label}`, `rita:review:${disputed.second.label}`], "the history is kept");
+  const history = (
+    await api(admin).get<{ action: string; actor: string; item: string; detail: Record<string, unknown> }[]>("/api/audit?project=pairs&limit=1000")
+  ).body;
+  const trail = history
+    .filter((e) => e.item === disputed.item)
+    .map((e) => `${e.actor}:${e.action}:${e.detail?.label}`)
+    .reverse();
+  assert.deepEqual(
+    trail,
+    [`ana:label:${disputed.first.label}`, `ben:check:${disputed.second.label}`, `rita:review:${disputed.second.label}`],
+    "the history is kept",
+  );
 
   // Undo of a second label puts the item back in the queue of second looks.
   const undone = await api(ben).delete<Served>(`/api/projects/pairs/labels/${seconds[0].item!.id}`);
@@ -93,12 +124,27 @@ test("audit: every change is logged with who and what, the log is append-only, a
   await api(admin).post("/api/tokens", { name: "temp", role: "annotator" });
   await api(admin).delete("/api/tokens/temp");
   const latest = (await api(admin).get<{ action: string; actor: string; detail: { name: string } }[]>("/api/audit?limit=2")).body;
-  assert.deepEqual(latest.map((e) => [e.actor, e.action, e.detail.name]), [["root", "token-revoke", "temp"], ["root", "token-create", "temp"]]);
+  assert.deepEqual(
+    latest.map((e) => [e.actor, e.action, e.detail.name]),
+    [
+      ["root", "token-revoke", "temp"],
+      ["root", "token-create", "temp"],
+    ],
+  );
   const page = (await api(admin).get<{ id: number }[]>(`/api/audit?limit=3&before=${entries[2].id}`)).body;
-  assert.deepEqual(page.map((e) => e.id), entries.slice(3, 6).map((e) => e.id), "paging by id");
+  assert.deepEqual(
+    page.map((e) => e.id),
+    entries.slice(3, 6).map((e) => e.id),
+    "paging by id",
+  );
   const jsonl = await fetch(`${server.url}/api/audit?format=jsonl`, { headers: { authorization: `Bearer ${admin}` } });
   assert.match(jsonl.headers.get("content-disposition") ?? "", /attachment/);
-  assert.ok((await jsonl.text()).trim().split("\n").every((line) => typeof JSON.parse(line).action === "string"));
+  assert.ok(
+    (await jsonl.text())
+      .trim()
+      .split("\n")
+      .every((line) => typeof JSON.parse(line).action === "string"),
+  );
   const raw = new Store(db);
   try {
     assert.throws(() => raw.db.prepare("UPDATE audit SET actor = 'nobody'").run(), /append-only/);
@@ -135,36 +181,69 @@ test("project create checks --media: none found stops, some missing is a note wi
   mkdirSync(media);
   const { pool: poolFile, labeled: labels } = writePool(work, 30, 2);
   const file = join(work, "p.db");
-  userError(cli("project", "create", "--db", file, "--name", "none", "--pool", poolFile, "--labeled", labels, "--media", media), /none of the 30 items has a file as .*media\/<id>.*e\.g\. "item-0", "item-1", "item-2"/);
+  userError(
+    cli("project", "create", "--db", file, "--name", "none", "--pool", poolFile, "--labeled", labels, "--media", media),
+    /none of the 30 items has a file as .*media\/<id>.*e\.g\. "item-0", "item-1", "item-2"/,
+  );
   for (let i = 0; i < 20; i++) writeFileSync(join(media, `item-${i}.png`), encodePng(2, 2, 1, [0, 1, 2, 3]));
-  const some = cli("project", "create", "--db", file, "--name", "some", "--pool", poolFile, "--labeled", labels, "--media", media, "--classes", "ant,bee,cat,dog");
+  const some = cli(
+    "project",
+    "create",
+    "--db",
+    file,
+    "--name",
+    "some",
+    "--pool",
+    poolFile,
+    "--labeled",
+    labels,
+    "--media",
+    media,
+    "--classes",
+    "ant,bee,cat,dog",
+  );
   assert.equal(some.status, 0, some.stderr);
   assert.match(some.stderr, /note: 10 of 30 items have no file .* \(e\.g\. "item-20", "item-21", "item-22", …\)/);
   assert.match(some.stderr, /note: no labelled item yet for dog/);
-  assert.match(cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels).stderr, /note: the classes are the 3 labels found in .*labeled\.csv: ant, bee, cat\. If one is missing, delete the project/);
+  assert.match(
+    cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels).stderr,
+    /note: the classes are the 3 labels found in .*labeled\.csv: ant, bee, cat\. If one is missing, delete the project/,
+  );
   assert.match(cli("project", "delete", "--db", file, "--name", "derived").stderr, /deleted project derived: 30 items, 3 labels/);
   userError(cli("project", "delete", "--db", file, "--name", "derived"), /no project "derived"/);
-  assert.equal(cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels, "--classes", "ant,bee,cat,dog").status, 0, "the name is free again");
+  assert.equal(
+    cli("project", "create", "--db", file, "--name", "derived", "--pool", poolFile, "--labeled", labels, "--classes", "ant,bee,cat,dog").status,
+    0,
+    "the name is free again",
+  );
 });
 
 test("serve --demo reuses its admin token and prints a fresh single-use link each start", async () => {
   const file = join(tempDir(), "demo.db");
-  const start = () => new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL("../../bin/alfamix.js", import.meta.url).pathname, "serve", "--demo", "--db", file, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (line.startsWith("login: ")) {
-        child.kill("SIGTERM");
-        resolve(line);
-      }
+  const start = () =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [new URL("../../bin/alfamix.js", import.meta.url).pathname, "serve", "--demo", "--db", file, "--port", "0"], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      });
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        if (line.startsWith("login: ")) {
+          child.kill("SIGTERM");
+          resolve(line);
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`serve --demo exited (${code}) before printing a login link`)));
     });
-    child.once("exit", (code) => reject(new Error(`serve --demo exited (${code}) before printing a login link`)));
-  });
-  const first = await start(), second = await start();
+  const first = await start(),
+    second = await start();
   assert.notEqual(first, second);
   for (const line of [first, second]) assert.match(line, /^login: http:\/\/127\.0\.0\.1:\d+\/login\?code=code_\S+&next=\/p\/mnist /);
   const store = new Store(file, { readonly: true });
   try {
-    assert.deepEqual(store.tokens.list().map((t) => [t.name, t.role]), [["demo", "admin"]]);
+    assert.deepEqual(
+      store.tokens.list().map((t) => [t.name, t.role]),
+      [["demo", "admin"]],
+    );
   } finally {
     store.close();
   }
@@ -186,8 +265,17 @@ test("a database of the first schema migrates: repeated token names are told apa
   old.close();
   const store = new Store(file);
   try {
-    assert.deepEqual(store.tokens.list().map((t) => t.name), ["bob", "bob#2", "ana"]);
-    assert.deepEqual(store.exportLabels(1).map((l) => [l.id, l.tokenId]), [["x", 1], ["y", null]]);
+    assert.deepEqual(
+      store.tokens.list().map((t) => t.name),
+      ["bob", "bob#2", "ana"],
+    );
+    assert.deepEqual(
+      store.exportLabels(1).map((l) => [l.id, l.tokenId]),
+      [
+        ["x", 1],
+        ["y", null],
+      ],
+    );
     assert.equal((store.db.prepare("SELECT COUNT(*) AS n FROM sessions").get() as { n: number }).n, 1);
     assert.equal(store.db.pragma("foreign_keys", { simple: true }), 1);
     assert.throws(() => store.tokens.create("ana", "annotator", null), /already exists/);

@@ -50,15 +50,30 @@ const logged: string[] = [];
 const server = await LabelServer.start({ db, port: 0, log: (line) => logged.push(line), maxLeases: 3 });
 after(() => server.close());
 const api = (token?: string) => client(server.url, token);
-const ready = (project: string) => eventually(`${project}'s first batch`, () => api(admin).get<{ queued: number; retraining: boolean }>(`/api/projects/${project}/status`).then((r) => r.body), (s) => s.queued > 0 && !s.retraining);
+const ready = (project: string) =>
+  eventually(
+    `${project}'s first batch`,
+    () =>
+      api(admin)
+        .get<{ queued: number; retraining: boolean }>(`/api/projects/${project}/status`)
+        .then((r) => r.body),
+    (s) => s.queued > 0 && !s.retraining,
+  );
 const next = async (token: string, project = "main") => (await api(token).get<Served>(`/api/projects/${project}/next`)).body;
-const label = (token: string, served: Served, value: string, project = "main") => api(token).post(`/api/projects/${project}/labels`, { item: served.item!.id, label: value, lease: served.lease });
+const label = (token: string, served: Served, value: string, project = "main") =>
+  api(token).post(`/api/projects/${project}/labels`, { item: served.item!.id, label: value, lease: served.lease });
 const exported = async (project = "main") => (await api(admin).get<string>(`/api/projects/${project}/export?format=csv`)).body;
 const exportedRow = async (id: string, project = "main") => (await exported(project)).split("\n").find((l) => l.startsWith(`${id},`));
 const code = (link: string) => new URL(link).searchParams.get("code")!;
 const linkFor = async (name: string) => code((await api(admin).post<{ login: string }>(`/api/tokens/${name}/link`)).body.login);
 /** A request with headers fetch will not send (Host). */
-function rawRequest(url: string, method: string, path: string, headers: Record<string, string>, body = ""): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(url + path, { method, headers: { ...headers, "content-length": Buffer.byteLength(body) } }, (response) => {
       response.resume();
@@ -77,14 +92,14 @@ test("1. import is an admin action; the annotator on a label is the token, never
   await ready("main");
   const refused = await api(alice).raw("/api/projects/main/import?format=csv", "id,label,annotator\nitem-0,bee,mallory\n", "text/csv");
   assert.equal(refused.status, 403);
-  assert.match(await exportedRow("item-0") ?? "", /^item-0,ant,import,/, "the refused import wrote nothing");
+  assert.match((await exportedRow("item-0")) ?? "", /^item-0,ant,import,/, "the refused import wrote nothing");
   const served = await next(alice);
   const labelled = await api(alice).post("/api/projects/main/labels", { item: served.item!.id, label: "cat", lease: served.lease, annotator: "mallory" });
   assert.equal(labelled.status, 200);
-  assert.match(await exportedRow(served.item!.id) ?? "", new RegExp(`^${served.item!.id},cat,alice,`), "the body's annotator field is ignored");
+  assert.match((await exportedRow(served.item!.id)) ?? "", new RegExp(`^${served.item!.id},cat,alice,`), "the body's annotator field is ignored");
   // An admin's import may name annotators; its labels are nobody's to undo but an admin's.
   assert.equal((await api(admin).raw("/api/projects/main/import?format=csv", `id,label,annotator\n${served.item!.id},bee,ext-team\n`, "text/csv")).status, 200);
-  assert.match(await exportedRow(served.item!.id) ?? "", new RegExp(`^${served.item!.id},bee,ext-team,`));
+  assert.match((await exportedRow(served.item!.id)) ?? "", new RegExp(`^${served.item!.id},bee,ext-team,`));
   assert.equal((await api(alice).delete(`/api/projects/main/labels/${served.item!.id}`)).status, 409, "the label is no longer alice's");
 });
 
@@ -149,7 +164,12 @@ test("4. login links hold a single-use code, not the token; another page cannot 
   assert.equal((await fetch(link)).status, 200, "looking at the link does not use it up (link scanners)");
   // Login CSRF: a page on another origin posts its own code to switch the victim's session.
   const victim = await loginCookie(server.url, await linkFor("bob"));
-  const attack = await fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { cookie: victim.cookie, origin: "http://127.0.0.1:1", "content-type": "application/x-www-form-urlencoded" }, body: `code=${code(link)}` });
+  const attack = await fetch(`${server.url}/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: victim.cookie, origin: "http://127.0.0.1:1", "content-type": "application/x-www-form-urlencoded" },
+    body: `code=${code(link)}`,
+  });
   assert.equal(attack.status, 403);
   assert.equal(((await (await me({ ...victim })).json()) as { name: string }).name, "bob", "the victim is still bob");
   // Cookie tossing: a page on another port pushes its own session cookie into the victim's
@@ -171,7 +191,11 @@ test("4. login links hold a single-use code, not the token; another page cannot 
 test("5. CSRF from the same site: a cookie-authenticated change needs this origin and JSON", async () => {
   const cookie = await loginCookie(server.url, await linkFor("alice"));
   const served = await next(alice);
-  assert.equal((await fetch(`${server.url}/api/projects/main/next`, { headers: { cookie: cookie.cookie, "sec-fetch-site": "same-site" } })).status, 403, "an <img> on another port cannot lease");
+  assert.equal(
+    (await fetch(`${server.url}/api/projects/main/next`, { headers: { cookie: cookie.cookie, "sec-fetch-site": "same-site" } })).status,
+    403,
+    "an <img> on another port cannot lease",
+  );
   const body = JSON.stringify({ item: served.item!.id, label: "ant", lease: served.lease });
   const port = Number(new URL(server.url).port);
   const sibling = `http://127.0.0.1:${port === 65535 ? port - 1 : port + 1}`;
@@ -180,7 +204,11 @@ test("5. CSRF from the same site: a cookie-authenticated change needs this origi
   assert.equal((await fromPage(cookie, sibling, "POST", "/api/projects/main/labels", body)).status, 403);
   assert.equal((await fromPage(cookie, undefined, "POST", "/api/projects/main/labels", body)).status, 403, "no Origin and no Sec-Fetch-Site");
   assert.equal((await fromPage(cookie, "null", "POST", "/api/projects/main/labels", body)).status, 403, "a sandboxed page's null origin");
-  assert.equal((await fromPage(cookie, server.url, "POST", "/api/projects/main/labels", body, "text/plain")).status, 415, "JSON endpoints take only application/json");
+  assert.equal(
+    (await fromPage(cookie, server.url, "POST", "/api/projects/main/labels", body, "text/plain")).status,
+    415,
+    "JSON endpoints take only application/json",
+  );
   assert.equal((await fromPage(cookie, server.url, "DELETE", "/api/tokens/bob", "")).status, 403, "not an admin anyway");
   assert.equal(await labelled(), false, "nothing was written");
   assert.equal((await fromPage(cookie, server.url, "POST", "/api/projects/main/labels", body)).status, 200, "from this origin it works");
@@ -200,11 +228,26 @@ test("6. media are contained by real path: a symlink out of the folder, or a pat
   };
   const store = new Store(db);
   try {
-    await assert.rejects(createProject(store, { name: "abs", pool: table(["media/item-0.png", "/etc/passwd"]), classes: CLASSES, mediaColumn: "path" }), /item 2\): the media path "\/etc\/passwd" must be relative/);
-    await assert.rejects(createProject(store, { name: "up", pool: table(["media/item-0.png", "media/../../x.png"]), classes: CLASSES, mediaColumn: "path" }), /must not use "\.\."/);
+    await assert.rejects(
+      createProject(store, { name: "abs", pool: table(["media/item-0.png", "/etc/passwd"]), classes: CLASSES, mediaColumn: "path" }),
+      /item 2\): the media path "\/etc\/passwd" must be relative/,
+    );
+    await assert.rejects(
+      createProject(store, { name: "up", pool: table(["media/item-0.png", "media/../../x.png"]), classes: CLASSES, mediaColumn: "path" }),
+      /must not use "\.\."/,
+    );
     const notes: string[] = [];
-    await createProject(store, { name: "paths", pool: table(["media/item-0.png", "media/item-200.png", "media/item-1.png"]), classes: CLASSES, mediaColumn: "path", onNote: (l) => notes.push(l) });
-    assert.ok(notes.some((n) => /1 of 3 items have no file/.test(n)), notes.join("; "));
+    await createProject(store, {
+      name: "paths",
+      pool: table(["media/item-0.png", "media/item-200.png", "media/item-1.png"]),
+      classes: CLASSES,
+      mediaColumn: "path",
+      onNote: (l) => notes.push(l),
+    });
+    assert.ok(
+      notes.some((n) => /1 of 3 items have no file/.test(n)),
+      notes.join("; "),
+    );
   } finally {
     store.close();
   }
@@ -226,14 +269,21 @@ test("7. the database is never read through the media path (by symlink or hard l
   // The race: a hard link to the database renamed over an image between the server's check and
   // its open. The server reads media in another process, so its own lock on the database holds.
   const ino = statSync(db).ino;
-  const locked = () => readFileSync("/proc/locks", "utf8").split("\n").some((l) => l.includes(` ${process.pid} `) && l.includes(`:${ino} `));
+  const locked = () =>
+    readFileSync("/proc/locks", "utf8")
+      .split("\n")
+      .some((l) => l.includes(` ${process.pid} `) && l.includes(`:${ino} `));
   assert.ok(locked(), "the server holds its SQLite lock on the database");
   const target = join(media, "item-150.png");
   for (let i = 0; i < 100; i++) {
     const swap = join(media, `swap-${i}`);
     if (i % 2 === 0) await link(db, swap);
     else await writeFile(swap, png);
-    await Promise.all([rename(swap, target), api(alice).get("/api/projects/pics/items/item-150/media"), api(alice).get("/api/projects/pics/items/item-150/media")]);
+    await Promise.all([
+      rename(swap, target),
+      api(alice).get("/api/projects/pics/items/item-150/media"),
+      api(alice).get("/api/projects/pics/items/item-150/media"),
+    ]);
   }
   await writeFile(target, png);
   assert.ok(locked(), "and still holds it after 200 raced reads");
@@ -274,7 +324,11 @@ test("9. projects over the API read only inside the data root, never echo a file
     assert.equal(reply.status, 400);
     assert.doesNotMatch(JSON.stringify(reply.body), /root:/);
   }
-  assert.equal(String(passwd.body.error).replace("/etc/passwd", "X"), String(missing.body.error).replace("/no/such/file.csv", "X"), "the same answer whether the file exists or not");
+  assert.equal(
+    String(passwd.body.error).replace("/etc/passwd", "X"),
+    String(missing.body.error).replace("/no/such/file.csv", "X"),
+    "the same answer whether the file exists or not",
+  );
   symlinkSync("/etc", join(dir, "etc-link"));
   assert.match(String((await create({ pool: "etc-link/passwd" })).body.error), /inside the server's data root/, "a symlink out of the root");
   assert.match(String((await create({ pool: "pool.npy", media: "/" })).body.error), /inside the server's data root|root of the file system/);
@@ -308,7 +362,10 @@ test("9. projects over the API read only inside the data root, never echo a file
 test("10. --text-column and --media-column projects import and show their items (text escaped by the page)", async () => {
   const file = join(dir, "texts.csv");
   const texts = ['a "quoted" review, with commas', "two\nlines", "<img src=x onerror=alert(1)>"];
-  writeFileSync(file, "id,text,f0,f1\n" + Array.from({ length: 30 }, (_, i) => `t${i},"${texts[i % 3].replace(/"/g, '""')}",${i % 3},${(i * 7) % 5}`).join("\n") + "\n");
+  writeFileSync(
+    file,
+    "id,text,f0,f1\n" + Array.from({ length: 30 }, (_, i) => `t${i},"${texts[i % 3].replace(/"/g, '""')}",${i % 3},${(i * 7) % 5}`).join("\n") + "\n",
+  );
   const store = new Store(db);
   try {
     const project = await createProject(store, { name: "texts", pool: file, classes: CLASSES, textColumn: "text", batch: 5 });
@@ -336,7 +393,8 @@ test("11. no hoarding: an annotator holds at most --max-leases items; past that 
 
 test("12. a 1 MB import and a project created over the API run off the event loop: the server answers meanwhile", async () => {
   const whileRunning = async (work: Promise<Response | unknown>) => {
-    let answered = 0, done = false;
+    let answered = 0,
+      done = false;
     const poll = (async () => {
       while (!done) {
         await fetch(`${server.url}/api/health`);
@@ -349,16 +407,17 @@ test("12. a 1 MB import and a project created over the API run off the event loo
     return answered;
   };
   // A pool big enough that its import takes a while: 120,000 × 64.
-  const n = 120000, d = 64;
+  const n = 120000,
+    d = 64;
   const x = new Float32Array(n * d).map((_, i) => (i % 97) / 97);
   writeFileSync(join(dir, "big.npy"), encodeNpy(x, [n, d]));
   const created = api(admin).post("/api/projects", { name: "big", pool: "big.npy", classes: CLASSES });
-  assert.ok(await whileRunning(created) >= 3, "health answered while the project was created");
+  assert.ok((await whileRunning(created)) >= 3, "health answered while the project was created");
   assert.equal((await created).status, 201);
   let csv = "id,label\n";
   for (let i = 0; csv.length < 1_000_000; i++) csv += `${i},${CLASSES[i % 3]}\n`;
   const imported = api(admin).raw("/api/projects/big/import?format=csv", csv, "text/csv");
-  assert.ok(await whileRunning(imported) >= 1, "health answered during the import");
+  assert.ok((await whileRunning(imported)) >= 1, "health answered during the import");
   assert.equal((await imported).status, 200);
 });
 
@@ -374,8 +433,14 @@ test("13. bad input is a 4xx with one line, never a 500 or a stack in the log", 
   for (const body of ["null", "[]", '"text"', "17"]) {
     assert.equal((await api(alice).raw("/api/projects/main/labels", body)).status, 400, body);
   }
-  const badStudio = ['{"not": "a list"}', "[null]", '[{"data": {"item": "item-5"}, "annotations": 5}]', '[{"data": 1}]', '[{"data": {"item": {}}}]',
-    '[{"data": {"item": "item-5"}, "annotations": [{"result": [{"value": {"choices": [7]}}]}]}]'];
+  const badStudio = [
+    '{"not": "a list"}',
+    "[null]",
+    '[{"data": {"item": "item-5"}, "annotations": 5}]',
+    '[{"data": 1}]',
+    '[{"data": {"item": {}}}]',
+    '[{"data": {"item": "item-5"}, "annotations": [{"result": [{"value": {"choices": [7]}}]}]}]',
+  ];
   for (const body of badStudio) {
     const r = await api(admin).raw("/api/projects/main/import?format=labelstudio", body);
     assert.ok(r.status === 400 || (r.status === 200 && (r.body as { imported: number }).imported === 0), `${body}: ${r.status}`);
@@ -394,19 +459,45 @@ test("14. a CSV import row with missing fields is an error naming its line, neve
 test("15. exports are safe to open in a spreadsheet, and import back to the same labels", async () => {
   const store = new Store(db);
   try {
-    writeFileSync(join(dir, "formula.npy"), encodeNpy(new Float32Array(8).map((_, i) => i), [4, 2]));
-    writeFileSync(join(dir, "formula.ids"), "=HYPERLINK(\"http://evil\")\n+1\n-2\n@SUM(A1)\n");
+    writeFileSync(
+      join(dir, "formula.npy"),
+      encodeNpy(
+        new Float32Array(8).map((_, i) => i),
+        [4, 2],
+      ),
+    );
+    writeFileSync(join(dir, "formula.ids"), '=HYPERLINK("http://evil")\n+1\n-2\n@SUM(A1)\n');
     await createProject(store, { name: "formula", pool: join(dir, "formula.npy"), classes: CLASSES });
   } finally {
     store.close();
   }
-  assert.equal((await api(admin).raw("/api/projects/formula/import?format=jsonl", ["=HYPERLINK(\"http://evil\")", "+1", "-2", "@SUM(A1)"].map((id) => JSON.stringify({ id, label: "ant" })).join("\n"))).status, 200);
+  assert.equal(
+    (
+      await api(admin).raw(
+        "/api/projects/formula/import?format=jsonl",
+        ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)"].map((id) => JSON.stringify({ id, label: "ant" })).join("\n"),
+      )
+    ).status,
+    200,
+  );
   const csv = await exported("formula");
   for (const line of csv.trim().split("\n").slice(1)) assert.match(line, /^"?'[=+\-@]/, line);
   await api(admin).post("/api/projects", { name: "formula-copy", pool: "formula.npy", classes: CLASSES });
   assert.equal((await api(admin).raw("/api/projects/formula-copy/import?format=csv", csv, "text/csv")).status, 200);
-  const ids = (await exported("formula-copy")).trim().split("\n").slice(1).map((l) => l.replace(/,ant,.*$/, ""));
-  assert.deepEqual(ids, csv.trim().split("\n").slice(1).map((l) => l.replace(/,ant,.*$/, "")), "the export of the import is the same");
+  const ids = (await exported("formula-copy"))
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.replace(/,ant,.*$/, ""));
+  assert.deepEqual(
+    ids,
+    csv
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.replace(/,ant,.*$/, "")),
+    "the export of the import is the same",
+  );
 });
 
 test("16. files and defaults: the database is 0600, scoped tokens cannot probe project names, Secure cookies behind HTTPS, and the Host is checked", async () => {
@@ -421,10 +512,22 @@ test("16. files and defaults: the database is 0600, scoped tokens cannot probe p
   try {
     const link = (await client(proxied.url, admin).post<{ login: string }>("/api/tokens/alice/link")).body.login;
     assert.ok(link.startsWith("https://label.example.org/login?code="), link);
-    const login = await rawRequest(proxied.url, "POST", "/login", { host: "label.example.org", "x-forwarded-proto": "https", origin: "https://label.example.org", "content-type": "application/x-www-form-urlencoded" }, `code=${code(link)}`);
+    const login = await rawRequest(
+      proxied.url,
+      "POST",
+      "/login",
+      { host: "label.example.org", "x-forwarded-proto": "https", origin: "https://label.example.org", "content-type": "application/x-www-form-urlencoded" },
+      `code=${code(link)}`,
+    );
     assert.equal(login.status, 303);
     assert.match(String(login.headers["set-cookie"]), /; Secure/);
-    const plain = await rawRequest(proxied.url, "POST", "/login", { host: "label.example.org", origin: "http://label.example.org", "content-type": "application/x-www-form-urlencoded" }, `code=${await linkFor("alice")}`);
+    const plain = await rawRequest(
+      proxied.url,
+      "POST",
+      "/login",
+      { host: "label.example.org", origin: "http://label.example.org", "content-type": "application/x-www-form-urlencoded" },
+      `code=${await linkFor("alice")}`,
+    );
     assert.doesNotMatch(String(plain.headers["set-cookie"]), /; Secure/, "over plain HTTP the cookie is not Secure");
   } finally {
     await proxied.close();
@@ -432,7 +535,11 @@ test("16. files and defaults: the database is 0600, scoped tokens cannot probe p
 });
 
 test("17. what an outside review found: scoped admins, absurd expiries, lookalike names, undo past --max-leases, quotes in exports, cut-off bodies", async () => {
-  assert.equal((await api(admin).post("/api/tokens", { name: "scoped-admin", role: "admin", project: "main" })).status, 400, "an admin token is for every project");
+  assert.equal(
+    (await api(admin).post("/api/tokens", { name: "scoped-admin", role: "admin", project: "main" })).status,
+    400,
+    "an admin token is for every project",
+  );
   const absurd = await api(admin).post("/api/tokens", { name: "forever", role: "annotator", expires: "99999999999999w" });
   assert.equal(absurd.status, 400);
   assert.ok(!(await api(admin).get<{ name: string }[]>("/api/tokens")).body.some((t) => t.name === "forever"), "nothing was written");
@@ -449,7 +556,7 @@ test("17. what an outside review found: scoped admins, absurd expiries, lookalik
     assert.equal((await label(bob, served, "ant", "lease")).status, 200);
     assert.equal((await api(bob).delete(`/api/projects/lease/labels/${served.item!.id}`)).status, 200);
   }
-  assert.ok(await held() <= 3, "still at most --max-leases");
+  assert.ok((await held()) <= 3, "still at most --max-leases");
   // An import over an item someone holds ends that lease: it is not served to them again (with
   // --max-leases held, it would be served forever and refused forever).
   const heldItem = await next(bob, "lease");
@@ -459,7 +566,10 @@ test("17. what an outside review found: scoped admins, absurd expiries, lookalik
   for (const id of ["=A", "'=A", "''+1", "plain", "'quoted"]) assert.equal(uncsvCell(csvCell(id).replace(/^"(.*)"$/, "$1")), id, id);
   // A client that sends half a body and hangs up is not a server error.
   await new Promise<void>((resolve) => {
-    const request = httpRequest(`${server.url}/api/projects/main/labels`, { method: "POST", headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", "content-length": 1000 } });
+    const request = httpRequest(`${server.url}/api/projects/main/labels`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${alice}`, "content-type": "application/json", "content-length": 1000 },
+    });
     request.on("error", () => resolve());
     request.write('{"item": "item-1"');
     setTimeout(() => {

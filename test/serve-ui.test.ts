@@ -25,7 +25,9 @@ const db = join(dir, "ui.db");
 const { pool, labeled } = writePool(dir, 400, 9);
 
 // CIFAR-10's classes over a pool of 10 blobs, with an image per item and one label per class.
-const rng = new Rng(3), n = 200, d = 10;
+const rng = new Rng(3),
+  n = 200,
+  d = 10;
 const x = new Float32Array(n * d);
 for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x[i * d + j] = rng.normal(j === i % 10 ? 3 : 0, 1);
 writeFileSync(join(dir, "cifar.npy"), encodeNpy(x, [n, d]));
@@ -33,10 +35,22 @@ writeFileSync(join(dir, "cifar.ids"), Array.from({ length: n }, (_, i) => `img-$
 writeFileSync(join(dir, "cifar-labeled.csv"), "id,label\n" + CIFAR.map((c, k) => `img-${k},${c}`).join("\n") + "\n");
 const media = join(dir, "media");
 mkdirSync(media);
-for (let i = 0; i < n; i++) writeFileSync(join(media, `img-${i}.png`), encodePng(4, 4, 3, Array.from({ length: 48 }, (_, j) => (i * 13 + j * 7) % 256)));
+for (let i = 0; i < n; i++)
+  writeFileSync(
+    join(media, `img-${i}.png`),
+    encodePng(
+      4,
+      4,
+      3,
+      Array.from({ length: 48 }, (_, j) => (i * 13 + j * 7) % 256),
+    ),
+  );
 const evil = join(dir, "evil");
 mkdirSync(evil);
-writeFileSync(join(evil, "bad.svg"), '<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/api/tokens",{method:"POST",credentials:"include",headers:{"content-type":"application/json"},body:JSON.stringify({name:"pwned",role:"admin"})})</script></svg>');
+writeFileSync(
+  join(evil, "bad.svg"),
+  '<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/api/tokens",{method:"POST",credentials:"include",headers:{"content-type":"application/json"},body:JSON.stringify({name:"pwned",role:"admin"})})</script></svg>',
+);
 writeFileSync(join(dir, "evil.csv"), "id,f0,f1\nbad,0,1\ngood,1,0\n");
 
 // Text items: one long, one that is HTML.
@@ -45,14 +59,36 @@ const long = Array.from({ length: 400 }, (_, i) => `Line ${i} of a long support 
 writeFileSync(textFile, "id,text,f0,f1\n" + [`t0,"${long}",0,1`, `t1,"<img src=x onerror=""window.pwned=1""><b>bold?</b>",1,0`].join("\n") + "\n");
 
 const store = new Store(db);
-await createProject(store, { name: "cifar", pool: join(dir, "cifar.npy"), labeled: join(dir, "cifar-labeled.csv"), classes: CIFAR, media, batch: 30, retrainEvery: 100, randomShare: 0, seed: 2 });
+await createProject(store, {
+  name: "cifar",
+  pool: join(dir, "cifar.npy"),
+  labeled: join(dir, "cifar-labeled.csv"),
+  classes: CIFAR,
+  media,
+  batch: 30,
+  retrainEvery: 100,
+  randomShare: 0,
+  seed: 2,
+});
 await createProject(store, { name: "fast", pool, labeled, batch: 40, retrainEvery: 100, randomShare: 0, seed: 4 });
 await createProject(store, { name: "cold", pool, classes: CLASSES, batch: 8, seed: 5 });
 await createProject(store, { name: "texts", pool: textFile, classes: CLASSES, textColumn: "text", batch: 2, seed: 6 });
 await createProject(store, { name: "svg", pool: join(dir, "evil.csv"), classes: CLASSES, media: evil });
 // The estimate at small n: two random-share items the model guessed right.
 const estimate = await createProject(store, { name: "estimate", pool, labeled, batch: 10, seed: 7 });
-for (const row of [10, 11]) store.putLabel(estimate.id, { row, label: "ant", annotator: "x", tokenId: null, createdAt: 0, source: "annotator", modelVersion: 1, predicted: "ant", confidence: 0.9, random: true });
+for (const row of [10, 11])
+  store.putLabel(estimate.id, {
+    row,
+    label: "ant",
+    annotator: "x",
+    tokenId: null,
+    createdAt: 0,
+    source: "annotator",
+    modelVersion: 1,
+    predicted: "ant",
+    confidence: 0.9,
+    random: true,
+  });
 const people = { ann: newToken(store, "ann"), root: newToken(store, "root", "admin") };
 const loginCode = (name: string) => store.tokens.createLoginCode(store.tokens.byName(name)!.id, 24);
 const codes = { ann: [loginCode("ann"), loginCode("ann")], root: loginCode("root") };
@@ -62,14 +98,22 @@ const server = await LabelServer.start({ db, port: 0, log: () => undefined });
 after(() => server.close());
 const browser = await openBrowser();
 const loggedIn = (code: string) => logIn(browser, server.url, code);
-const exportedLabels = async (project: string) => new Map((await client(server.url, people.root).get<string>(`/api/projects/${project}/export?format=csv`)).body.trim().split("\n").slice(1).map((l) => l.split(",")).map(([id, label, who]) => [id, { label, who }]));
+const exportedLabels = async (project: string) =>
+  new Map(
+    (await client(server.url, people.root).get<string>(`/api/projects/${project}/export?format=csv`)).body
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","))
+      .map(([id, label, who]) => [id, { label, who }]),
+  );
 const shownItem = (page: Page) => page.textContent(".item-id").then((t) => t?.trim() ?? "");
 
 const annotator = await loggedIn(codes.ann[0]);
 
 test("every class has a key: all ten CIFAR-10 classes labelled by keyboard (1–9, then 0 for truck)", async () => {
   const { page, errors } = annotator;
-  assert.doesNotMatch(await page.textContent("#nav") ?? "", /null/, "the nav bar of a non-admin");
+  assert.doesNotMatch((await page.textContent("#nav")) ?? "", /null/, "the nav bar of a non-admin");
   await page.goto(`${server.url}/p/cifar/label`);
   await page.waitForSelector(".item-id");
   assert.deepEqual(await page.$$eval(".classes kbd", (keys) => keys.map((k) => k.textContent)), ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]);
@@ -95,7 +139,9 @@ test("keystrokes are never lost: ten Enters 10 ms apart label ten items with the
     await page.keyboard.press("Enter");
     await page.waitForTimeout(10);
   }
-  await page.waitForFunction(() => !document.querySelector(".stage .pending") && document.querySelector("#mine b")?.textContent === "10", undefined, { timeout: 20000 });
+  await page.waitForFunction(() => !document.querySelector(".stage .pending") && document.querySelector("#mine b")?.textContent === "10", undefined, {
+    timeout: 20000,
+  });
   const labels = await exportedLabels("fast");
   assert.equal(labels.size, before + 10, "every Enter labelled an item");
   assert.equal([...labels.values()].filter((l) => l.who === "ann").length, 10);
@@ -112,12 +158,12 @@ test("the cold start says what the queue is doing, and Enter without a guess giv
   const { page } = annotator;
   await page.goto(`${server.url}/p/cold/label`);
   await page.waitForSelector(".item-id");
-  assert.match(await page.textContent("#phase") ?? "", /covering the data until every class has a label \(k-means cover\)/);
-  assert.match(await page.textContent("#suggestion") ?? "", /No model yet: the first one trains once every class has a label \(0 of 3 classes have one\)/);
+  assert.match((await page.textContent("#phase")) ?? "", /covering the data until every class has a label \(k-means cover\)/);
+  assert.match((await page.textContent("#suggestion")) ?? "", /No model yet: the first one trains once every class has a label \(0 of 3 classes have one\)/);
   const id = await shownItem(page);
   await page.keyboard.press("Enter");
   await page.waitForSelector("#toast:not([hidden])");
-  assert.match(await page.textContent("#toast") ?? "", /No guess for this item yet: press the key of its class/);
+  assert.match((await page.textContent("#toast")) ?? "", /No guess for this item yet: press the key of its class/);
   assert.equal(await shownItem(page), id, "nothing was labelled");
   // One label per class (item-i is class i mod 3): the first model trains, and "No model yet" gives way to its guess.
   const classOf = (item: string) => String((Number(item.slice(5)) % 3) + 1);
@@ -130,8 +176,8 @@ test("the cold start says what the queue is doing, and Enter without a guess giv
     await page.waitForFunction((was) => document.querySelector(".item-id")?.textContent !== was, item);
   }
   await page.waitForSelector("#suggestion .guess", { timeout: 20000 });
-  assert.doesNotMatch(await page.textContent("#suggestion") ?? "", /No model yet/);
-  assert.doesNotMatch(await page.textContent("#phase") ?? "", /covering the data/);
+  assert.doesNotMatch((await page.textContent("#suggestion")) ?? "", /No model yet/);
+  assert.doesNotMatch((await page.textContent("#phase")) ?? "", /covering the data/);
 });
 
 test("text items are shown as text (escaped, never as HTML) and a long one scrolls", async () => {
@@ -142,7 +188,12 @@ test("text items are shown as text (escaped, never as HTML) and a long one scrol
   for (let i = 0; i < 2; i++) {
     const id = await shownItem(page);
     seen.add(id);
-    const shape = await page.$eval(".stage .text", (el) => ({ text: el.textContent ?? "", scrolls: el.scrollHeight > el.clientHeight, overflow: getComputedStyle(el).overflowY, tags: el.querySelectorAll("*").length }));
+    const shape = await page.$eval(".stage .text", (el) => ({
+      text: el.textContent ?? "",
+      scrolls: el.scrollHeight > el.clientHeight,
+      overflow: getComputedStyle(el).overflowY,
+      tags: el.querySelectorAll("*").length,
+    }));
     if (id === "t0") assert.ok(shape.scrolls && shape.overflow === "auto", "the long text scrolls");
     else assert.deepEqual([shape.text, shape.tags], ['<img src=x onerror="window.pwned=1"><b>bold?</b>', 0], "the HTML is text");
     await page.keyboard.press("1");
@@ -157,9 +208,9 @@ test("the accuracy estimate at n = 2 shows its n and its interval, not 100% alon
   await page.goto(`${server.url}/p/estimate`);
   await page.waitForSelector("#estimate");
   assert.equal(await page.textContent("#estimate b"), "100% (n = 2)");
-  assert.match(await page.textContent("#estimate span") ?? "", /95% 34%–100%/);
+  assert.match((await page.textContent("#estimate span")) ?? "", /95% 34%–100%/);
   assert.equal(await page.locator("svg line.interval").count(), 1);
-  assert.match(await page.textContent("svg") ?? "", /n = 2/);
+  assert.match((await page.textContent("svg")) ?? "", /n = 2/);
 });
 
 test("a page on another port of the same host cannot label through the annotator's cookie (text/plain POST, form POST)", async () => {

@@ -30,7 +30,15 @@ const server = await LabelServer.start({ db, port: 0, log: () => undefined });
 after(() => server.close());
 const api = (token?: string) => client(server.url, token);
 /** Wait for a project's first batch (planned in its retrain thread when the project first opens). */
-const ready = (project: string) => eventually(`${project}'s first batch`, () => api(admin).get<{ queued: number; retraining: boolean }>(`/api/projects/${project}/status`).then((r) => r.body), (s) => s.queued > 0 && !s.retraining);
+const ready = (project: string) =>
+  eventually(
+    `${project}'s first batch`,
+    () =>
+      api(admin)
+        .get<{ queued: number; retraining: boolean }>(`/api/projects/${project}/status`)
+        .then((r) => r.body),
+    (s) => s.queued > 0 && !s.retraining,
+  );
 const next = async (token: string, project = "main") => (await api(token).get<Served>(`/api/projects/${project}/next`)).body;
 const label = (token: string, served: Served, value: string, project = "main") =>
   api(token).post(`/api/projects/${project}/labels`, { item: served.item!.id, label: value, lease: served.lease });
@@ -43,7 +51,9 @@ test("auth: health is open, everything else needs a token of the right role and 
   assert.match(String((await api().get("/api/projects/main/next")).body.error), /needs a token/);
   assert.equal((await api(otherOnly).get("/api/projects/main/status")).status, 404, "a project-scoped token sees other projects as absent");
   assert.equal((await api(otherOnly).get("/api/projects/other/status")).status, 200);
-  assert.deepEqual((await api(otherOnly).get("/api/projects")).body, [{ name: "other", pool: 600, classes: CLASSES, strategy: "alfamix", batch: 10, labeled: 3, display: "features" }]);
+  assert.deepEqual((await api(otherOnly).get("/api/projects")).body, [
+    { name: "other", pool: 600, classes: CLASSES, strategy: "alfamix", batch: 10, labeled: 3, display: "features" },
+  ]);
   assert.equal((await api(alice).post("/api/tokens", { name: "x", role: "admin" })).status, 403);
   assert.equal((await api(alice).post("/api/projects", { name: "x", pool })).status, 403);
   const made = await api(admin).post<{ token: string; login: string }>("/api/tokens", { name: "carol", role: "annotator", project: "main" });
@@ -57,12 +67,17 @@ test("auth: health is open, everything else needs a token of the right role and 
   const session = await loginCookie(server.url, code(aliceLink));
   assert.match(session.cookie, /^alfamix_session=ses_/);
   const me = await fetch(`${server.url}/api/me`, { headers: { ...session } });
-  assert.deepEqual((await me.json() as { name: string }).name, "alice");
+  assert.deepEqual(((await me.json()) as { name: string }).name, "alice");
   assert.equal((await fetch(`${server.url}/login?code=${code(aliceLink)}`)).status, 401, "a code works once");
   assert.equal((await fetch(`${server.url}/login?token=${alice}`)).status, 401, "the permanent token is no login link");
   const onwards = async (next: string) => {
     const link = (await api(admin).post<{ login: string }>("/api/tokens/alice/link")).body.login;
-    const r = await fetch(`${server.url}/login`, { method: "POST", redirect: "manual", headers: { origin: server.url, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ code: code(link), next }).toString() });
+    const r = await fetch(`${server.url}/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: server.url, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ code: code(link), next }).toString(),
+    });
     return r.headers.get("location")?.replace(/#k=[\w-]+$/, "");
   };
   assert.equal(await onwards("/p/main"), "/p/main");
@@ -72,7 +87,8 @@ test("auth: health is open, everything else needs a token of the right role and 
 
 test("leases: two annotators never hold the same item; labels are idempotent; bad input is refused with one line", async () => {
   await ready("main");
-  const a = await next(alice), b = await next(bob);
+  const a = await next(alice),
+    b = await next(bob);
   assert.ok(a.item && b.item && a.item.id !== b.item.id);
   assert.equal(typeof a.why.strategy, "string");
   assert.deepEqual((await label(alice, a, "ant")).body, { ok: true, labeled: 4, repeated: false });
@@ -142,9 +158,19 @@ test("export and import round trips: CSV, JSONL and Label Studio", async () => {
   const exported = (format: string, project = "other") => api(admin).get<string>(`/api/projects/${project}/export?format=${format}`);
   const csv = (await exported("csv")).body;
   assert.match(csv, /^id,label,annotator,time\nitem-0,ant,import,\d{4}-/);
-  const rows = (text: string) => text.trim().split("\n").slice(1).map((l) => l.split(",").slice(0, 3).join(",")).sort();
+  const rows = (text: string) =>
+    text
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",").slice(0, 3).join(","))
+      .sort();
   // Into a fresh project, then out again: the same labels.
-  for (const [format, name] of [["csv", "copy-csv"], ["jsonl", "copy-jsonl"], ["labelstudio", "copy-ls"]] as const) {
+  for (const [format, name] of [
+    ["csv", "copy-csv"],
+    ["jsonl", "copy-jsonl"],
+    ["labelstudio", "copy-ls"],
+  ] as const) {
     assert.equal((await api(admin).post("/api/projects", { name, pool, classes: CLASSES })).status, 201);
     const body = (await exported(format)).body;
     const imported = await api(admin).raw(`/api/projects/${name}/import?format=${format}`, typeof body === "string" ? body : JSON.stringify(body));
@@ -152,7 +178,9 @@ test("export and import round trips: CSV, JSONL and Label Studio", async () => {
     assert.deepEqual(rows((await exported("csv", name)).body), rows(csv), format);
   }
   assert.equal((await api(alice).get("/api/projects/other/export?format=csv")).status, 403, "annotators do not see others' labels");
-  const tasks = (await api(admin).get<{ data: { item: string }; predictions: { model_version: string; score: number }[] }[]>("/api/projects/other/export?format=labelstudio")).body;
+  const tasks = (
+    await api(admin).get<{ data: { item: string }; predictions: { model_version: string; score: number }[] }[]>("/api/projects/other/export?format=labelstudio")
+  ).body;
   const predicted = tasks.find((t) => t.predictions.length > 0)!;
   assert.match(predicted.predictions[0].model_version, /^other@\d+$/);
   assert.ok(predicted.predictions[0].score > 0 && predicted.predictions[0].score <= 1);
@@ -163,7 +191,10 @@ test("export and import round trips: CSV, JSONL and Label Studio", async () => {
 });
 
 test("retrain and refill: enough labels start a retrain in the background, and a new batch replaces the queue", async () => {
-  const status = () => api(alice).get<{ modelVersion: number | null; queued: number; labeled: number; retraining: boolean }>("/api/projects/team/status").then((r) => r.body);
+  const status = () =>
+    api(alice)
+      .get<{ modelVersion: number | null; queued: number; labeled: number; retraining: boolean }>("/api/projects/team/status")
+      .then((r) => r.body);
   const first = await eventually("the first batch", status, (s) => s.modelVersion !== null && !s.retraining);
   assert.equal(first.queued, 40);
   for (let i = 0; i < 20; i++) {
@@ -188,25 +219,40 @@ test("cold start: until every class has a label, the queue is a k-means cover", 
 });
 
 test("8 annotators, 500 labels: no item is held twice at once, and no label is lost", async () => {
-  const tokens = await Promise.all(Array.from({ length: 8 }, (_, i) => api(admin).post<{ token: string }>("/api/tokens", { name: `worker-${i}`, role: "annotator" }).then((r) => r.body.token)));
+  const tokens = await Promise.all(
+    Array.from({ length: 8 }, (_, i) =>
+      api(admin)
+        .post<{ token: string }>("/api/tokens", { name: `worker-${i}`, role: "annotator" })
+        .then((r) => r.body.token),
+    ),
+  );
   const held = new Map<string, string>(); // item → annotator holding it now
   const acknowledged: string[] = [];
-  let remaining = 500, overlaps = 0;
-  await Promise.all(tokens.map(async (token, w) => {
-    while (remaining > 0) {
-      remaining--;
-      const served = await next(token, "team");
-      const id = served.item!.id;
-      if (held.has(id)) overlaps++;
-      held.set(id, `worker-${w}`);
-      const reply = await label(token, served, truth.get(id)!, "team");
-      held.delete(id);
-      assert.equal(reply.status, 200, JSON.stringify(reply.body));
-      acknowledged.push(id);
-    }
-  }));
+  let remaining = 500,
+    overlaps = 0;
+  await Promise.all(
+    tokens.map(async (token, w) => {
+      while (remaining > 0) {
+        remaining--;
+        const served = await next(token, "team");
+        const id = served.item!.id;
+        if (held.has(id)) overlaps++;
+        held.set(id, `worker-${w}`);
+        const reply = await label(token, served, truth.get(id)!, "team");
+        held.delete(id);
+        assert.equal(reply.status, 200, JSON.stringify(reply.body));
+        acknowledged.push(id);
+      }
+    }),
+  );
   assert.equal(overlaps, 0);
   assert.equal(new Set(acknowledged).size, acknowledged.length, "every label is on a different item");
-  const exported = new Set((await api(admin).get<string>("/api/projects/team/export?format=csv")).body.trim().split("\n").slice(1).map((l) => l.split(",")[0]));
+  const exported = new Set(
+    (await api(admin).get<string>("/api/projects/team/export?format=csv")).body
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",")[0]),
+  );
   for (const id of acknowledged) assert.ok(exported.has(id), `${id} is in the export`);
 });

@@ -13,7 +13,9 @@ import { randomMatrix } from "./helpers.js";
 
 /** A pool of 3 blobs with 30 labelled items and a linear head trained on them. */
 function scenario(n: number, seed: number): QueryContext {
-  const rng = new Rng(seed), d = 5, classes = 3;
+  const rng = new Rng(seed),
+    d = 5,
+    classes = 3;
   const x = randomMatrix(n, d, rng);
   for (let i = 0; i < n; i++) x.data[i * d + (i % classes)] += 1.2;
   const labeled = rng.permutation(n).slice(0, 30);
@@ -42,10 +44,27 @@ async function runPlan(strategy: Strategy, context: QueryContext, budget: number
     const part = plan.scoreChunk(travelled, { x, unlabeled: unlabeledRows(isLabeled.subarray(start, start + count)), firstRow: start });
     parts.push(unpackArrays(JSON.parse(JSON.stringify(packArrays(part)))));
   }
-  return plan.finish(state, parts, { inputs, unlabeled: context.unlabeled, labeled: context.labeled, rng: new Rng(7).child("query"), rowsOf: (rows) => gatherRows(context.pool, rows) });
+  return plan.finish(state, parts, {
+    inputs,
+    unlabeled: context.unlabeled,
+    labeled: context.labeled,
+    rng: new Rng(7).child("query"),
+    rowsOf: (rows) => gatherRows(context.pool, rows),
+  });
 }
 
-const PLANNED = ["least-confidence", "margin", "entropy", "alfamix", "alfamix[select=uniform]", "alfamix[select=kcenter]", "alfamix[select=kmeans-labeled]", "alfamix[cap=0.05]", "alfamix[ninit=3]", "alfamix[kmeans=exact]"];
+const PLANNED = [
+  "least-confidence",
+  "margin",
+  "entropy",
+  "alfamix",
+  "alfamix[select=uniform]",
+  "alfamix[select=kcenter]",
+  "alfamix[select=kmeans-labeled]",
+  "alfamix[cap=0.05]",
+  "alfamix[ninit=3]",
+  "alfamix[kmeans=exact]",
+];
 
 test("a shard plan, a chunk at a time through JSON, picks what query picks on the pool held whole", async () => {
   for (const entry of PLANNED) {
@@ -71,7 +90,8 @@ test("which strategies have a plan, and why the others have none", () => {
 
 test("every ALFA-Mix variant explains its picks: the anchors that flip each one at its cap, as the literal mixing finds them", () => {
   for (const entry of ["alfamix", "alfamix[select=norm]", "alfamix[select=symkl]", "alfamix[alpha=learned]", "alfamix[select=kcenter]"]) {
-    const context = scenario(300, 3), strategy = createStrategy(entry);
+    const context = scenario(300, 3),
+      strategy = createStrategy(entry);
     const result = strategy.query(context, 8);
     const explanations = strategy.explain!(context, result);
     assert.equal(explanations.length, result.indices.length);

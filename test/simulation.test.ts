@@ -9,8 +9,16 @@ import { buildReport, writeReport } from "../src/report/report.js";
 import { tempDir } from "./helpers.js";
 
 const config: SimulationConfig = {
-  ...DEFAULT_CONFIG, dataset: "vowel", model: "mlp", hidden: [32],
-  strategies: ["random", "entropy", "alfamix"], seeds: [1, 2], init: 22, query: 11, rounds: 2, epochs: 40,
+  ...DEFAULT_CONFIG,
+  dataset: "vowel",
+  model: "mlp",
+  hidden: [32],
+  strategies: ["random", "entropy", "alfamix"],
+  seeds: [1, 2],
+  init: 22,
+  query: 11,
+  rounds: 2,
+  epochs: 40,
 };
 
 test("paired runs: every strategy shares a seed's split, initial labels and weights; resuming skips finished runs", async () => {
@@ -51,10 +59,19 @@ test("a partial run left by an interruption is redone, not duplicated", async ()
   const small = { ...config, strategies: ["random"], seeds: [1] };
   await simulate(small, { out: dir });
   const rows = readResults(dir);
-  writeFileSync(join(dir, "results.jsonl"), rows.slice(0, 2).map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(
+    join(dir, "results.jsonl"),
+    rows
+      .slice(0, 2)
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
+  );
   const redone = await simulate(small, { out: dir });
   const untimed = (r: { trainMs?: number; queryMs?: number }) => ({ ...r, trainMs: 0, queryMs: 0 });
-  assert.deepEqual(redone.map((r) => r.round), [0, 1, 2]);
+  assert.deepEqual(
+    redone.map((r) => r.round),
+    [0, 1, 2],
+  );
   assert.deepEqual(redone.map(untimed), rows.map(untimed));
 });
 
@@ -63,7 +80,12 @@ test("more rounds extend a finished simulation: the rounds stored come out the s
   const small = { ...config, strategies: ["random", "alfamix"], seeds: [1] };
   const before = await simulate(small, { out: dir });
   const extended = await simulate({ ...small, rounds: 3 }, { out: dir });
-  const untimed = (r: { trainMs?: number; queryMs?: number; stats?: Record<string, number> }) => ({ ...r, trainMs: 0, queryMs: 0, stats: Object.fromEntries(Object.entries(r.stats ?? {}).filter(([k]) => !k.endsWith("Ms"))) });
+  const untimed = (r: { trainMs?: number; queryMs?: number; stats?: Record<string, number> }) => ({
+    ...r,
+    trainMs: 0,
+    queryMs: 0,
+    stats: Object.fromEntries(Object.entries(r.stats ?? {}).filter(([k]) => !k.endsWith("Ms"))),
+  });
   assert.equal(extended.length, 2 * 4);
   assert.deepEqual(extended.filter((r) => r.round <= 2).map(untimed), before.map(untimed));
   assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).rounds, 3);
@@ -75,7 +97,10 @@ test("settings that change the experiment cannot be mixed into an existing direc
   const dir = tempDir();
   const small = { ...config, strategies: ["random"], seeds: [1] };
   await simulate(small, { out: dir });
-  await assert.rejects(simulate({ ...small, rounds: 3, lr: 0.01 }, { out: dir }), /holds results of a different simulation \(lr: 0\.001 there, 0\.01 here\); use another --out/);
+  await assert.rejects(
+    simulate({ ...small, rounds: 3, lr: 0.01 }, { out: dir }),
+    /holds results of a different simulation \(lr: 0\.001 there, 0\.01 here\); use another --out/,
+  );
   await assert.rejects(simulate({ ...small, strategies: ["bald"] }, { out: join(dir, "b") }), /bald needs a model with dropout/);
   await assert.rejects(simulate({ ...small, strategies: ["nope"] }, { out: join(dir, "c") }), /unknown strategy "nope"/);
   await assert.rejects(simulate({ ...small, init: 900, rounds: 10, query: 50 }, { out: join(dir, "d") }), /exceed the pool of 792 items/);

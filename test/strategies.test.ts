@@ -15,7 +15,11 @@ import { entropyScores, leastConfidenceScores, marginScores, mutualInformation }
 import { assertClose, randomMatrix } from "./helpers.js";
 
 test("uncertainty scores on hand-computed rows", () => {
-  const probs = fromRows([[0.7, 0.2, 0.1], [0.4, 0.35, 0.25], [1, 0, 0]]);
+  const probs = fromRows([
+    [0.7, 0.2, 0.1],
+    [0.4, 0.35, 0.25],
+    [1, 0, 0],
+  ]);
   assertClose(leastConfidenceScores(probs), [0.3, 0.6, 0], 1e-6);
   assertClose(marginScores(probs), [0.5, 0.05, 1], 1e-6);
   const h = -(0.4 * Math.log(0.4) + 0.35 * Math.log(0.35) + 0.25 * Math.log(0.25));
@@ -23,7 +27,18 @@ test("uncertainty scores on hand-computed rows", () => {
 });
 
 test("BALD's mutual information: ln 2 for opposite certain passes, 0 for agreeing ones", () => {
-  const mi = mutualInformation([fromRows([[1, 0], [0.5, 0.5], [0.9, 0.1]]), fromRows([[0, 1], [0.5, 0.5], [0.9, 0.1]])]);
+  const mi = mutualInformation([
+    fromRows([
+      [1, 0],
+      [0.5, 0.5],
+      [0.9, 0.1],
+    ]),
+    fromRows([
+      [0, 1],
+      [0.5, 0.5],
+      [0.9, 0.1],
+    ]),
+  ]);
   assertClose(mi, [Math.log(2), 0, 0], 1e-6);
   // Two passes (0.8, 0.2) and (0.4, 0.6): H(0.6, 0.4) − (H(0.8, 0.2) + H(0.4, 0.6)) / 2.
   const H = (p: number) => -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
@@ -39,16 +54,25 @@ test("top-k takes the largest scores, ties to the lower position, and skips NaN"
 test("the closed-form α by hand: W = I, z = (1, 0.5), anchor (0, 2)", () => {
   // p = softmax(1, 0.5) → g = (p0 − 1, p1) = 0.37754·(−1, 1); d = (−1, 1.5); α_j = ε‖d‖/‖g‖ · g_j/d_j.
   const p0 = 1 / (1 + Math.exp(-0.5));
-  const g = [p0 - 1, 1 - p0], d = [-1, 1.5];
+  const g = [p0 - 1, 1 - p0],
+    d = [-1, 1.5];
   assertClose(closedFormAlpha(g, d, 0.2), [0.18027757, 0.12018504], 1e-7);
   assertClose(closedFormAlpha(g, d, 0.4), [0.36055513, 0.24037008], 1e-7);
   // z̃ = z + α⊙d = (1 − 0.1803, 0.5 + 0.1803) keeps class 0 at cap 0.2 and flips at 0.4.
-  const W = fromRows([[1, 0], [0, 1]]), b = new Float32Array(2);
-  const z = fromRows([[1, 0.5]]), anchor = fromRows([[0, 2]]);
+  const W = fromRows([
+      [1, 0],
+      [0, 1],
+    ]),
+    b = new Float32Array(2);
+  const z = fromRows([[1, 0.5]]),
+    anchor = fromRows([[0, 2]]);
   const caps = capSchedule(0.2);
   assert.deepEqual(caps, [0.2, 0.4, 0.6, 0.8, 1]);
   assert.deepEqual(Array.from(closedFormCandidatesLiteral(z, anchor, W, b, caps)), [2]);
-  const fast = closedFormSearch({ embeddings: z, unlabeled: Int32Array.from([0]), anchors: { anchors: anchor, exact: [new Int32Array(0)] }, W, b }, { caps, keep: "none", budget: 1 });
+  const fast = closedFormSearch(
+    { embeddings: z, unlabeled: Int32Array.from([0]), anchors: { anchors: anchor, exact: [new Int32Array(0)] }, W, b },
+    { caps, keep: "none", budget: 1 },
+  );
   assert.deepEqual(Array.from(fast.firstCap), [2]);
 });
 
@@ -69,23 +93,40 @@ function mixingInputs(seed: number, K: number, D: number, exact = true) {
     for (const m of [pool, labeled]) for (let i = 0; i < m.rows; i++) m.data[i * D + D - 1] = 0.25; // constant column
   }
   const labels = Int32Array.from({ length: labeled.rows }, (_, i) => (!exact ? i % K : i === labeled.rows - 1 ? K - 1 : i % (K - 1)));
-  const W = randomMatrix(K, D, rng, 1.5), b = randomMatrix(1, K, rng).data;
+  const W = randomMatrix(K, D, rng, 1.5),
+    b = randomMatrix(1, K, rng).data;
   return { pool, labeled, labels, W, b };
 }
 
 test("the fast closed-form search finds exactly the literal candidates on random inputs", () => {
   const caps = capSchedule(0.2);
   let flipped = 0;
-  for (const [seed, K, D] of [[1, 3, 4], [2, 4, 6], [3, 5, 8], [4, 2, 5], [5, 6, 3]]) {
+  for (const [seed, K, D] of [
+    [1, 3, 4],
+    [2, 4, 6],
+    [3, 5, 8],
+    [4, 2, 5],
+    [5, 6, 3],
+  ]) {
     for (const exact of [true, false]) {
       const { pool, labeled, labels, W, b } = mixingInputs(seed, K, D, exact);
       const anchors = buildAnchors(labeled, labels, K);
-      assert.equal(anchors.exact.some((e) => e.length > 0), exact);
+      assert.equal(
+        anchors.exact.some((e) => e.length > 0),
+        exact,
+      );
       const literal = closedFormCandidatesLiteral(pool, anchors.anchors, W, b, caps);
       // Every row, then every row but each 7th (as if labelled): those rows are multiplied in place and skipped.
-      for (const unlabeled of [Int32Array.from({ length: pool.rows }, (_, i) => i), Int32Array.from({ length: pool.rows }, (_, i) => i).filter((i) => i % 7 !== 3)]) {
+      for (const unlabeled of [
+        Int32Array.from({ length: pool.rows }, (_, i) => i),
+        Int32Array.from({ length: pool.rows }, (_, i) => i).filter((i) => i % 7 !== 3),
+      ]) {
         const fast = closedFormSearch({ embeddings: pool, unlabeled, anchors, W, b }, { caps, keep: "none", budget: 10 });
-        assert.deepEqual(Array.from(fast.firstCap), Array.from(unlabeled, (i) => literal[i]), `seed ${seed}, K=${K}, D=${D}, exact ${exact}, ${unlabeled.length} rows`);
+        assert.deepEqual(
+          Array.from(fast.firstCap),
+          Array.from(unlabeled, (i) => literal[i]),
+          `seed ${seed}, K=${K}, D=${D}, exact ${exact}, ${unlabeled.length} rows`,
+        );
       }
       flipped += literal.filter((t) => t > 0).length;
     }
@@ -111,23 +152,38 @@ test("the closed-form search keeps the same ‖α‖ and symmetric KL for rows u
 });
 
 test("anchors: class means, the overall mean for an absent class, and their exact coordinates", () => {
-  const z = fromRows([[0, 1, 2], [0, 3, 2], [5, 1, 2]]);
+  const z = fromRows([
+    [0, 1, 2],
+    [0, 3, 2],
+    [5, 1, 2],
+  ]);
   const { anchors, exact } = buildAnchors(z, Int32Array.from([0, 0, 1]), 3);
   assertClose(anchors.data, [0, 2, 2, 5, 1, 2, 5 / 3, 5 / 3, 2], 1e-6);
-  assert.deepEqual(exact.map((e) => Array.from(e)), [[0, 2], [0, 1, 2], [2]]);
+  assert.deepEqual(
+    exact.map((e) => Array.from(e)),
+    [[0, 2], [0, 1, 2], [2]],
+  );
 });
 
 /** A small classification problem, a trained model and a query context over it. */
-function scenario(options: { seed?: number; classes?: number; labeledCount?: number; oneClass?: boolean; dropout?: number } = {}): QueryContext & { truth: Int32Array } {
+function scenario(
+  options: { seed?: number; classes?: number; labeledCount?: number; oneClass?: boolean; dropout?: number } = {},
+): QueryContext & { truth: Int32Array } {
   const { seed = 1, classes = 3, labeledCount = 30, oneClass = false, dropout = 0.2 } = options;
   const rng = new Rng(seed);
-  const n = 240, d = 6;
+  const n = 240,
+    d = 6;
   const x = randomMatrix(n, d, rng);
   const truth = Int32Array.from({ length: n }, (_, i) => i % classes);
   for (let i = 0; i < n; i++) x.data[i * d + truth[i]] += 2.5;
   const order = rng.permutation(n);
   let labeled = order.slice(0, labeledCount);
-  if (oneClass) labeled = Int32Array.from(Array.from(order).filter((i) => truth[i] === 0).slice(0, labeledCount));
+  if (oneClass)
+    labeled = Int32Array.from(
+      Array.from(order)
+        .filter((i) => truth[i] === 0)
+        .slice(0, labeledCount),
+    );
   const isLabeled = new Set(labeled);
   const unlabeled = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !isLabeled.has(i));
   const labels = labeled.map((i) => truth[i]);
@@ -140,11 +196,16 @@ function scenario(options: { seed?: number; classes?: number; labeledCount?: num
   return { pool: x, labeled, labels, unlabeled, model, rng: new Rng(seed + 100), truth };
 }
 
-const allStrategies = [...STRATEGY_NAMES.map((name) => ({ name, options: {} })),
+const allStrategies = [
+  ...STRATEGY_NAMES.map((name) => ({ name, options: {} })),
   ...(["learned", "random"] as const).map((alpha) => ({ name: "alfamix", options: { alfamix: { alpha } } })),
   ...(["norm", "symkl", "uniform"] as const).map((select) => ({ name: "alfamix", options: { alfamix: { select } } })),
   // Entries with settings, as --strategies writes them.
-  { name: "alfamix[select=kcenter]", options: {} }, { name: "alfamix[select=kmeans-labeled]", options: {} }, { name: "cdal[double-softmax=true]", options: {} }, { name: "coregcn[subset=50,epochs=20]", options: {} }];
+  { name: "alfamix[select=kcenter]", options: {} },
+  { name: "alfamix[select=kmeans-labeled]", options: {} },
+  { name: "cdal[double-softmax=true]", options: {} },
+  { name: "coregcn[subset=50,epochs=20]", options: {} },
+];
 
 function checkInvariants(label: string, context: QueryContext, budget: number, run: (c: QueryContext) => Int32Array): void {
   const picked = run(context);
@@ -152,7 +213,10 @@ function checkInvariants(label: string, context: QueryContext, budget: number, r
   assert.equal(picked.length, expected, `${label}: returns min(budget, |unlabelled|)`);
   assert.equal(new Set(picked).size, picked.length, `${label}: distinct`);
   const unlabeled = new Set(context.unlabeled);
-  assert.ok(picked.every((i) => unlabeled.has(i)), `${label}: all unlabelled`);
+  assert.ok(
+    picked.every((i) => unlabeled.has(i)),
+    `${label}: all unlabelled`,
+  );
 }
 
 for (const { name, options } of allStrategies) {
@@ -187,8 +251,14 @@ for (const { name, options } of allStrategies) {
 }
 
 test("unknown strategies and bad options are clear errors", () => {
-  assert.throws(() => createStrategy("uncertain"), /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/);
-  assert.throws(() => alfaMixStrategy({ cap: 0 }), (e: Error) => e instanceof ParamError && e.param === "cap" && e.message === "alfamix: cap expects a number in (0, 1], got 0");
+  assert.throws(
+    () => createStrategy("uncertain"),
+    /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, alfamix/,
+  );
+  assert.throws(
+    () => alfaMixStrategy({ cap: 0 }),
+    (e: Error) => e instanceof ParamError && e.param === "cap" && e.message === "alfamix: cap expects a number in (0, 1], got 0",
+  );
   assert.throws(() => alfaMixStrategy({ select: "best" as never }), /alfamix: select expects one of kmeans, norm, symkl, uniform/);
   assert.throws(() => resolveStrategy("bald", { bald: { samples: 1 } }), /bald: samples expects an integer ≥ 2, got 1/);
   assert.throws(() => resolveStrategy("alfamix[cap=2]"), /strategy "alfamix\[cap=2\]": cap expects a number in \(0, 1\], got "2"/);
@@ -197,7 +267,10 @@ test("unknown strategies and bad options are clear errors", () => {
 });
 
 test("bald refuses a model without dropout and says why", () => {
-  assert.throws(() => createStrategy("bald").query(scenario({ dropout: 0 }), 5), (e: Error) => e instanceof UserError && /dropout > 0/.test(e.message));
+  assert.throws(
+    () => createStrategy("bald").query(scenario({ dropout: 0 }), 5),
+    (e: Error) => e instanceof UserError && /dropout > 0/.test(e.message),
+  );
 });
 
 test("uncertainty strategies take the most uncertain items in order", () => {
@@ -205,18 +278,28 @@ test("uncertainty strategies take the most uncertain items in order", () => {
   const probs = context.model.predict(context.pool).probs;
   const result = createStrategy("entropy").query(context, 10);
   const all = entropyScores(probs);
-  const ranked = Array.from(context.unlabeled).sort((a, b) => all[b] - all[a] || a - b).slice(0, 10);
+  const ranked = Array.from(context.unlabeled)
+    .sort((a, b) => all[b] - all[a] || a - b)
+    .slice(0, 10);
   assert.deepEqual(Array.from(result.indices), ranked);
-  assertClose(result.scores!, ranked.map((i) => all[i]), 1e-6);
+  assertClose(
+    result.scores!,
+    ranked.map((i) => all[i]),
+    1e-6,
+  );
 });
 
 test("badge starts from the largest gradient embedding; coreset counts chosen points as centres", () => {
   const context = scenario();
   const { probs, embeddings } = context.model.predict(context.pool);
-  const K = probs.cols, D = embeddings.cols;
-  let best = -1, bestNorm = -1;
+  const K = probs.cols,
+    D = embeddings.cols;
+  let best = -1,
+    bestNorm = -1;
   for (const u of context.unlabeled) {
-    let r2 = 0, z2 = 0, top = 0;
+    let r2 = 0,
+      z2 = 0,
+      top = 0;
     for (let c = 1; c < K; c++) if (probs.data[u * K + c] > probs.data[u * K + top]) top = c;
     for (let c = 0; c < K; c++) r2 += (probs.data[u * K + c] - (c === top ? 1 : 0)) ** 2;
     for (let j = 0; j < D; j++) z2 += embeddings.data[u * D + j] ** 2;
@@ -258,7 +341,9 @@ test("on a 2-D toy ALFA-Mix picks points by the model's class boundary, not outl
   model.fit(fromRows(Array.from(labeled, (i) => rows[i])), labels, { epochs: 300, lr: 0.05, targetAccuracy: 2 });
   // Distance of a point to the model's boundary (logit 0 = logit 1).
   const { W, b } = model.head();
-  const w0 = W.data[0] - W.data[2], w1 = W.data[1] - W.data[3], c = b[0] - b[1];
+  const w0 = W.data[0] - W.data[2],
+    w1 = W.data[1] - W.data[3],
+    c = b[0] - b[1];
   const margin = (p: number[]) => Math.abs(w0 * p[0] + w1 * p[1] + c) / Math.hypot(w0, w1);
   const unlabeled = Int32Array.from({ length: pool.rows - 40 }, (_, i) => i + 40);
   const result = createStrategy("alfamix").query({ pool, labeled, labels, unlabeled, model, rng: new Rng(1) }, 8);

@@ -39,7 +39,9 @@ const PROBES: Record<string, { value: string; base?: string; n?: number; budget?
 const declared = STRATEGY_NAMES.flatMap((name) => Object.keys(strategyInfo(name).params).map((key) => `${name}.${key}`));
 
 function scenario(n: number, seed = 1): QueryContext {
-  const rng = new Rng(seed), d = 6, classes = 3;
+  const rng = new Rng(seed),
+    d = 6,
+    classes = 3;
   const x = randomMatrix(n, d, rng);
   for (let i = 0; i < n; i++) x.data[i * d + (i % classes)] += 1.5;
   const labeled = rng.permutation(n).slice(0, 30);
@@ -68,21 +70,32 @@ for (const [id, probe] of Object.entries(PROBES)) {
       const result = createStrategy(resolveStrategy(e)).query(scenario(probe.n ?? 240), probe.budget ?? 10);
       return JSON.stringify([Array.from(result.indices), Object.entries(result.stats ?? {}).filter(([k]) => !k.endsWith("Ms"))]);
     };
-    const base = entry(name, probe.base), changed = entry(name, probe.base, `${kebab(key)}=${probe.value}`);
+    const base = entry(name, probe.base),
+      changed = entry(name, probe.base, `${kebab(key)}=${probe.value}`);
     assert.notEqual(resolveStrategy(changed).params[key], resolveStrategy(base).params[key], "the probe's value is not the default");
     assert.notEqual(run(changed), run(base), `${changed} against ${base}`);
   });
 }
 
 test("every parameter gives the same batch whole and streamed, wherever the strategy streams", async () => {
-  const dir = tempDir(), n = 2000, d = 6, rng = new Rng(5);
+  const dir = tempDir(),
+    n = 2000,
+    d = 6,
+    rng = new Rng(5);
   const x = randomMatrix(n, d, rng);
   for (let i = 0; i < n; i++) x.data[i * d + (i % 3)] += 1.5;
   const ids = Array.from({ length: n }, (_, i) => `r${i}`);
   writeFileSync(join(dir, "pool.npy"), encodeNpy(x.data, [n, d]));
   writeFileSync(join(dir, "pool.ids"), ids.join("\n") + "\n");
   const labeled = { ids: ids.slice(0, 30), labels: ids.slice(0, 30).map((_, i) => `c${i % 3}`) };
-  const entries = ["entropy", "margin", "least-confidence", ...Object.entries(PROBES).filter(([id]) => id.startsWith("alfamix.")).map(([id, p]) => entry("alfamix", p.base, `${kebab(id.split(".")[1])}=${p.value}`))];
+  const entries = [
+    "entropy",
+    "margin",
+    "least-confidence",
+    ...Object.entries(PROBES)
+      .filter(([id]) => id.startsWith("alfamix."))
+      .map(([id, p]) => entry("alfamix", p.base, `${kebab(id.split(".")[1])}=${p.value}`)),
+  ];
   const runner = localRunner();
   const streamed: string[] = [];
   try {
@@ -93,14 +106,21 @@ test("every parameter gives the same batch whole and streamed, wherever the stra
       const whole = selectBatch({ pool: { ids, x }, labeled, strategy: spec, budget: 12, seed: 3 });
       runner.ids = undefined;
       const sharded = await shardedQuery({ runner, files: [join(dir, "pool.npy")], labeled, strategy: spec, budget: 12, seed: 3 });
-      assert.deepEqual(sharded.items.map((i) => i.id), whole.items.map((i) => i.id), e);
+      assert.deepEqual(
+        sharded.items.map((i) => i.id),
+        whole.items.map((i) => i.id),
+        e,
+      );
       assert.deepEqual(sharded.stats, Object.fromEntries(Object.entries(whole.stats).filter(([k]) => !k.endsWith("Ms"))), `${e}: stats`);
     }
   } finally {
     await runner.close();
   }
   // Learned α needs the whole pool; every other ALFA-Mix parameter streams.
-  assert.deepEqual(streamed, entries.filter((e) => !e.includes("alpha=learned")));
+  assert.deepEqual(
+    streamed,
+    entries.filter((e) => !e.includes("alpha=learned")),
+  );
 });
 
 test("an entry's settings reach the streamed path (cap and ninit were once dropped there)", () => {
@@ -110,17 +130,33 @@ test("an entry's settings reach the streamed path (cap and ninit were once dropp
 
 test("results are identified per entry: another strategy's parameters never block resuming", () => {
   const out = tempDir();
-  const config = (strategies: string[], strategyOptions: SimulationConfig["strategyOptions"]): SimulationConfig =>
-    ({ ...DEFAULT_CONFIG, dataset: "iris", strategies, strategyOptions });
+  const config = (strategies: string[], strategyOptions: SimulationConfig["strategyOptions"]): SimulationConfig => ({
+    ...DEFAULT_CONFIG,
+    dataset: "iris",
+    strategies,
+    strategyOptions,
+  });
   openSimulation(config(["random", "alfamix"], {}), out);
   openSimulation(config(["random", "alfamix", "entropy"], { dfal: { steps: 10 } }), out);
   openSimulation(config(["random"], { alfamix: { cap: 0.1 } }), out);
-  assert.throws(() => openSimulation(config(["alfamix"], { alfamix: { cap: 0.1 } }), out),
-    /holds results of alfamix with cap=0\.2; this run has cap=0\.1\. Use another --out, or give this one an alias/);
+  assert.throws(
+    () => openSimulation(config(["alfamix"], { alfamix: { cap: 0.1 } }), out),
+    /holds results of alfamix with cap=0\.2; this run has cap=0\.1\. Use another --out, or give this one an alias/,
+  );
   openSimulation(config(["alfamix-fine=alfamix[cap=0.1]"], {}), out);
   // A config.json written before parameters had one name (capStep, and every strategy's defaults) still reads.
   const old = tempDir();
-  writeFileSync(join(old, "config.json"), JSON.stringify({ ...config(["alfamix"], {}), strategyOptions: { alfamix: { alpha: "closed", capStep: 0.2, select: "kmeans", nInit: 1, kmeans: "sampled" }, dfal: { maxSteps: 50 }, bald: { samples: 10 } } }));
+  writeFileSync(
+    join(old, "config.json"),
+    JSON.stringify({
+      ...config(["alfamix"], {}),
+      strategyOptions: {
+        alfamix: { alpha: "closed", capStep: 0.2, select: "kmeans", nInit: 1, kmeans: "sampled" },
+        dfal: { maxSteps: 50 },
+        bald: { samples: 10 },
+      },
+    }),
+  );
   openSimulation(config(["alfamix", "dfal"], { dfal: { steps: 7 } }), old);
   assert.throws(() => openSimulation(config(["alfamix"], { alfamix: { ninit: 2 } }), old), /alfamix with ninit=1; this run has ninit=2/);
 });

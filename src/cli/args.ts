@@ -33,10 +33,12 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
   for (const [name, o] of Object.entries(spec.options)) options[name] = o.multiple ? { type: o.type, multiple: true } : { type: o.type };
   // A negative number after a flag that takes a value is that value (--budget -3), so that the
   // reader says what the flag expects, rather than Node's parser calling it ambiguous.
-  const args = argv.map((arg, i) => {
-    const flag = /^--([^=]+)$/.exec(argv[i - 1] ?? "")?.[1];
-    return flag && options[flag]?.type === "string" && /^-\d|^-\.\d|^-Infinity$/.test(arg) ? `--${flag}=${arg}` : arg;
-  }).filter((arg, i, all) => !(all[i + 1]?.startsWith(`${arg}=-`)));
+  const args = argv
+    .map((arg, i) => {
+      const flag = /^--([^=]+)$/.exec(argv[i - 1] ?? "")?.[1];
+      return flag && options[flag]?.type === "string" && /^-\d|^-\.\d|^-Infinity$/.test(arg) ? `--${flag}=${arg}` : arg;
+    })
+    .filter((arg, i, all) => !all[i + 1]?.startsWith(`${arg}=-`));
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -44,19 +46,24 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedArgs {
     const message = (e as Error).message.split("\n")[0].replace(/\. To specify a positional.*$/, "");
     const unknown = /^Unknown option '--([^']+)'/.exec(message)?.[1];
     const near = unknown === undefined ? undefined : closest(unknown, Object.keys(spec.options));
-    throw new UserError(`${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)}${near ? `; did you mean --${near}?` : ""} (see alfamix ${spec.name} --help)`);
+    throw new UserError(
+      `${spec.name}: ${message.charAt(0).toLowerCase()}${message.slice(1)}${near ? `; did you mean --${near}?` : ""} (see alfamix ${spec.name} --help)`,
+    );
   }
   const help = parsed.values.help === true;
   const { min, max } = spec.positionals ?? { min: 0, max: 0 };
   if (!help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
-    throw new UserError(`${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, found ${parsed.positionals.length}; usage: ${spec.usage}`);
+    throw new UserError(
+      `${spec.name}: expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}, found ${parsed.positionals.length}; usage: ${spec.usage}`,
+    );
   }
   return { values: parsed.values as ParsedArgs["values"], positionals: parsed.positionals, help };
 }
 
 /** The option within two edits of `name` (labelled → labeled), if there is one. */
 function closest(name: string, options: string[]): string | undefined {
-  let best: string | undefined, bestDistance = 3;
+  let best: string | undefined,
+    bestDistance = 3;
   for (const option of options) {
     const d = editDistance(name, option);
     if (d < bestDistance) [best, bestDistance] = [option, d];
@@ -88,7 +95,10 @@ export function helpText(spec: CommandSpec): string {
 
 /** Typed reads of parsed option values; a malformed value is a UserError naming the flag. */
 export class OptionReader {
-  constructor(private readonly command: string, private readonly values: ParsedArgs["values"]) {}
+  constructor(
+    private readonly command: string,
+    private readonly values: ParsedArgs["values"],
+  ) {}
 
   string(name: string, fallback: string): string;
   string(name: string): string | undefined;
@@ -128,7 +138,8 @@ export class OptionReader {
     if (v === undefined) return fallback;
     const items = v.split(",").map((s) => s.trim());
     const numbers = items.map(Number);
-    if (items.some((s) => s === "") || numbers.some((n) => !Number.isInteger(n) || n < min)) this.fail(name, v, `a comma-separated list of integers${range(min, Infinity)}`);
+    if (items.some((s) => s === "") || numbers.some((n) => !Number.isInteger(n) || n < min))
+      this.fail(name, v, `a comma-separated list of integers${range(min, Infinity)}`);
     return numbers;
   }
 
@@ -144,7 +155,10 @@ export class OptionReader {
   list(name: string, fallback: string[]): string[] {
     const v = this.string(name);
     if (v === undefined) return fallback;
-    const items = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const items = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     if (items.length === 0) this.fail(name, v, "a comma-separated list");
     return items;
   }

@@ -50,7 +50,12 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "gemm":
       return benchGemm(json);
     case "kmeans":
-      return benchKmeans(json, options.int("ninit", 1, 1), options.string("save-data"), options.string("from") ? { file: options.string("from")!, k: options.int("k", 100, 1) } : undefined);
+      return benchKmeans(
+        json,
+        options.int("ninit", 1, 1),
+        options.string("save-data"),
+        options.string("from") ? { file: options.string("from")!, k: options.int("k", 100, 1) } : undefined,
+      );
     case "query": {
       const inputs = options.string("inputs");
       if (!inputs) throw new UserError("bench query: --inputs DIR is required (a folder written by reference/pytorch/gen_query_inputs.py)");
@@ -59,13 +64,26 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
     case "cnn":
-      return benchCnn(json, options.choice("model", CONV_KINDS, "cnn"), options.int("epochs", 3, 2), options.choice("resnet-stem", ["cifar", "imagenet"] as const, "cifar"), options.int("forward", 50000, 256),
-        json ? undefined : (line) => console.error(line));
+      return benchCnn(
+        json,
+        options.choice("model", CONV_KINDS, "cnn"),
+        options.int("epochs", 3, 2),
+        options.choice("resnet-stem", ["cifar", "imagenet"] as const, "cifar"),
+        options.int("forward", 50000, 256),
+        json ? undefined : (line) => console.error(line),
+      );
     case "team":
       return benchTeam(json, {
-        poolSize: options.int("pool-size", 100000, 100), dim: options.int("dim", 256, 1), classes: options.int("classes", 10, 2), dataset: options.string("dataset"),
-        annotators: options.int("annotators", 8, 1), labels: options.int("labels", 1000, 1), batch: options.int("batch", 100, 1),
-        strategy: options.string("strategy", "alfamix"), thinkMs: options.int("think", 0, 0), seed: options.int("seed", 0),
+        poolSize: options.int("pool-size", 100000, 100),
+        dim: options.int("dim", 256, 1),
+        classes: options.int("classes", 10, 2),
+        dataset: options.string("dataset"),
+        annotators: options.int("annotators", 8, 1),
+        labels: options.int("labels", 1000, 1),
+        batch: options.int("batch", 100, 1),
+        strategy: options.string("strategy", "alfamix"),
+        thinkMs: options.int("think", 0, 0),
+        seed: options.int("seed", 0),
       });
     default:
       throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query or team`);

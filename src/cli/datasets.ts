@@ -10,7 +10,12 @@ export const datasetsCommand: CommandSpec = {
 };
 
 export function runDatasets(): void {
-  console.log(table(["name", "description"], builtInDatasets.map((d) => [d.name, d.description])));
+  console.log(
+    table(
+      ["name", "description"],
+      builtInDatasets.map((d) => [d.name, d.description]),
+    ),
+  );
   console.log(`
 Also accepted wherever a dataset is expected:
   a folder of images: DIR/<class>/*.jpg|png, or DIR/train/<class>/… with DIR/test/<class>/…

@@ -21,14 +21,21 @@ export async function runDemo(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("demo", args.values);
   const out = options.string("out") ?? mkdtempSync(join(tmpdir(), "alfamix-demo-"));
   const config = readSimulationConfig(options, {
-    dataset: "mnist", strategies: ["random", "entropy", "alfamix"], seeds: [1, 10, 100], rounds: options.int("rounds", 5, 1),
+    dataset: "mnist",
+    strategies: ["random", "entropy", "alfamix"],
+    seeds: [1, 10, 100],
+    rounds: options.int("rounds", 5, 1),
   });
   const quiet = options.flag("quiet");
   if (!quiet) {
-    console.error(`alfamix demo: ${config.strategies.join(", ")} on MNIST, ${config.init} initial labels + ${config.rounds} rounds × ${config.query}, seeds ${config.seeds.join(", ")}; GEMM backend ${gemmBackend().name}`);
+    console.error(
+      `alfamix demo: ${config.strategies.join(", ")} on MNIST, ${config.init} initial labels + ${config.rounds} rounds × ${config.query}, seeds ${config.seeds.join(", ")}; GEMM backend ${gemmBackend().name}`,
+    );
   }
   await runSimulationCommand(config, out, quiet);
   console.log();
   const report = runReportFor([out], out, 1);
-  console.log(`\nOpen ${report} in a browser. Next: alfamix simulate --dataset your.csv --strategies random,entropy,alfamix, or pick items to label with alfamix query.`);
+  console.log(
+    `\nOpen ${report} in a browser. Next: alfamix simulate --dataset your.csv --strategies random,entropy,alfamix, or pick items to label with alfamix query.`,
+  );
 }

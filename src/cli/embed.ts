@@ -11,17 +11,38 @@ import { statusLine } from "./progress.js";
 export const embedCommand: CommandSpec = {
   name: "embed",
   usage: "alfamix embed --model FILE.onnx|mobilenet-v2 (--images DIR | --manifest FILE) --out emb.npy [options]",
-  summary: "Embed images with an ONNX model (or the bundled mobilenet-v2): write emb.npy (N×D float32), emb.ids and, when the images have classes, emb.labels. A rerun with the same arguments resumes.",
+  summary:
+    "Embed images with an ONNX model (or the bundled mobilenet-v2): write emb.npy (N×D float32), emb.ids and, when the images have classes, emb.labels. A rerun with the same arguments resumes.",
   options: {
     model: { type: "string", placeholder: "FILE|NAME", help: `an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}` },
     images: { type: "string", placeholder: "DIR", help: "a folder: DIR/<class>/*.jpg|png, DIR/train|test/<class>/…, or images directly in DIR" },
     manifest: { type: "string", placeholder: "FILE", help: "a CSV with a path column (relative to the file) and optionally label" },
     out: { type: "string", placeholder: "FILE.npy", help: "the embeddings; .ids and .labels are written beside it" },
-    size: { type: "string", placeholder: "N|HxW", help: "input size: the shorter side is resized to fit (bilinear), then the centre cropped", default: "the model's input size" },
-    mean: { type: "string", placeholder: "R,G,B", help: "per-channel mean on the [0, 1] scale", default: "the bundled model's, else ImageNet's 0.485,0.456,0.406" },
-    std: { type: "string", placeholder: "R,G,B", help: "per-channel std on the [0, 1] scale", default: "the bundled model's, else ImageNet's 0.229,0.224,0.225" },
+    size: {
+      type: "string",
+      placeholder: "N|HxW",
+      help: "input size: the shorter side is resized to fit (bilinear), then the centre cropped",
+      default: "the model's input size",
+    },
+    mean: {
+      type: "string",
+      placeholder: "R,G,B",
+      help: "per-channel mean on the [0, 1] scale",
+      default: "the bundled model's, else ImageNet's 0.485,0.456,0.406",
+    },
+    std: {
+      type: "string",
+      placeholder: "R,G,B",
+      help: "per-channel std on the [0, 1] scale",
+      default: "the bundled model's, else ImageNet's 0.229,0.224,0.225",
+    },
     output: { type: "string", placeholder: "NAME", help: "the model output to embed with", default: "the first" },
-    pool: { type: "string", placeholder: "none|mean|cls", help: "rank-3/4 outputs: mean of tokens or positions, the first (CLS) token, or flatten", default: "mean" },
+    pool: {
+      type: "string",
+      placeholder: "none|mean|cls",
+      help: "rank-3/4 outputs: mean of tokens or positions, the first (CLS) token, or flatten",
+      default: "mean",
+    },
     batch: { type: "string", placeholder: "N", help: "images per inference batch", default: "32" },
     threads: { type: "string", placeholder: "N", help: "inference threads", default: "every core" },
     "skip-bad": { type: "boolean", help: "leave out images that cannot be decoded (listed on stderr) instead of stopping" },
@@ -31,18 +52,26 @@ export const embedCommand: CommandSpec = {
 
 export async function runEmbed(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("embed", args.values);
-  const model = options.string("model"), imagesDir = options.string("images"), manifest = options.string("manifest"), out = options.string("out");
-  if (!model || !out || (!imagesDir === !manifest)) throw new UserError("embed: --model, --out and one of --images DIR or --manifest FILE are required (see alfamix embed --help)");
-  if (imagesDir && !isDirectoryPath(imagesDir)) throw new UserError(`embed: --images ${imagesDir}: no such directory${imagesDir.endsWith(".csv") ? " (a list of images goes in --manifest)" : ""}`);
+  const model = options.string("model"),
+    imagesDir = options.string("images"),
+    manifest = options.string("manifest"),
+    out = options.string("out");
+  if (!model || !out || !imagesDir === !manifest)
+    throw new UserError("embed: --model, --out and one of --images DIR or --manifest FILE are required (see alfamix embed --help)");
+  if (imagesDir && !isDirectoryPath(imagesDir))
+    throw new UserError(`embed: --images ${imagesDir}: no such directory${imagesDir.endsWith(".csv") ? " (a list of images goes in --manifest)" : ""}`);
   const quiet = options.flag("quiet");
   const splits = await listImages((imagesDir ?? manifest)!, imagesDir !== undefined);
   const images = concatenate([splits.train, ...(splits.test ? [splits.test] : [])]);
   const status = statusLine(quiet);
   const sizeText = options.string("size");
   const result = await embedImages({
-    model, images, out,
+    model,
+    images,
+    out,
     size: sizeText === undefined ? undefined : parseImageSize(sizeText, "embed: --size"),
-    mean: numberList(options, "mean"), std: numberList(options, "std"),
+    mean: numberList(options, "mean"),
+    std: numberList(options, "std"),
     output: options.string("output"),
     pool: options.choice("pool", ["none", "mean", "cls"] as const, undefined),
     batch: options.int("batch", 32, 1, 4096),
@@ -52,25 +81,37 @@ export async function runEmbed(args: ParsedArgs): Promise<void> {
       status.done();
       console.error(`alfamix: skipped ${file}: ${message}`);
     },
-    onProgress: (p) => status.show(`embed: ${p.done}/${p.total} images · ${p.imagesPerSecond.toFixed(0)} images/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`, p.done === p.total),
+    onProgress: (p) =>
+      status.show(
+        `embed: ${p.done}/${p.total} images · ${p.imagesPerSecond.toFixed(0)} images/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`,
+        p.done === p.total,
+      ),
   });
   status.done();
   if (quiet) return;
   if (result.resumedFrom > 0) console.error(`resumed an interrupted run at image ${result.resumedFrom} of ${images.files.length}`);
-  console.error(`embedded ${result.rows} images as ${result.dim}-d rows (input ${result.shape.channels}×${result.shape.height}×${result.shape.width}, output ${JSON.stringify(result.output)}, ${result.pooling}) in ${formatMs(result.ms)}${result.skipped.length ? `; skipped ${result.skipped.length}` : ""}`);
+  console.error(
+    `embedded ${result.rows} images as ${result.dim}-d rows (input ${result.shape.channels}×${result.shape.height}×${result.shape.width}, output ${JSON.stringify(result.output)}, ${result.pooling}) in ${formatMs(result.ms)}${result.skipped.length ? `; skipped ${result.skipped.length}` : ""}`,
+  );
   console.error(`wrote ${[result.files.embeddings, result.files.ids, result.files.labels].filter(Boolean).join(", ")}`);
 }
 
 function concatenate(lists: ImageList[]): ImageList {
   if (lists.length === 1) return lists[0];
   const labelled = lists.every((l) => l.labels);
-  return { source: lists[0].source, files: lists.flatMap((l) => l.files), ids: lists.flatMap((l) => l.ids), labels: labelled ? lists.flatMap((l) => l.labels!) : undefined };
+  return {
+    source: lists[0].source,
+    files: lists.flatMap((l) => l.files),
+    ids: lists.flatMap((l) => l.ids),
+    labels: labelled ? lists.flatMap((l) => l.labels!) : undefined,
+  };
 }
 
 function numberList(options: OptionReader, name: string): number[] | undefined {
   const text = options.string(name);
   if (text === undefined) return undefined;
   const values = text.split(",").map((v) => Number(v.trim()));
-  if (values.some((v) => !Number.isFinite(v)) || text.trim() === "") throw new UserError(`embed: --${name} expects one or three comma-separated numbers on the [0, 1] scale, got ${JSON.stringify(text)}`);
+  if (values.some((v) => !Number.isFinite(v)) || text.trim() === "")
+    throw new UserError(`embed: --${name} expects one or three comma-separated numbers on the [0, 1] scale, got ${JSON.stringify(text)}`);
   return values;
 }

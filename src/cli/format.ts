@@ -4,7 +4,12 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const numeric = header.map((_, j) => rows.length > 0 && rows.every((r) => typeof r[j] === "number" || /^[-+]?[\d.,]+(%|\s?[a-zµ]+)?$/.test(String(r[j]))));
   const widths = header.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? "").length)));
   return cells
-    .map((r) => r.map((c, j) => (numeric[j] ? c.padStart(widths[j]) : c.padEnd(widths[j]))).join("  ").trimEnd())
+    .map((r) =>
+      r
+        .map((c, j) => (numeric[j] ? c.padStart(widths[j]) : c.padEnd(widths[j])))
+        .join("  ")
+        .trimEnd(),
+    )
     .join("\n");
 }
 

@@ -26,16 +26,26 @@ export async function runInspect(args: ParsedArgs): Promise<void> {
 
 function printImageFiles(stats: ImageStats, cached: boolean): void {
   const sizes = Object.entries(stats.sizes).sort((a, b) => b[1] - a[1]);
-  const shown = sizes.slice(0, 5).map(([size, n]) => `${size} (${n})`).join(", ") + (sizes.length > 5 ? `, and ${sizes.length - 5} more sizes` : "");
-  console.log(`image files: ${stats.grey + stats.colour}; sizes (height×width): ${shown}; ${stats.colour} colour, ${stats.grey} grey${stats.alpha ? `, ${stats.alpha} with alpha (dropped)` : ""}${cached ? " (decoded images from the cache)" : ""}`);
+  const shown =
+    sizes
+      .slice(0, 5)
+      .map(([size, n]) => `${size} (${n})`)
+      .join(", ") + (sizes.length > 5 ? `, and ${sizes.length - 5} more sizes` : "");
+  console.log(
+    `image files: ${stats.grey + stats.colour}; sizes (height×width): ${shown}; ${stats.colour} colour, ${stats.grey} grey${stats.alpha ? `, ${stats.alpha} with alpha (dropped)` : ""}${cached ? " (decoded images from the cache)" : ""}`,
+  );
 }
 
 function printDataset(data: Dataset, part: string | undefined): void {
   const { x, classNames } = data;
   const title = part ? `${data.name.replace(/ \((train|test)\)$/, "")} (${part})` : data.name;
   const kind = data.channels === 3 ? "RGB " : data.channels === 1 ? "grey " : "";
-  console.log(`${title}: ${x.rows} rows, ${x.cols} features${data.imageShape ? ` (${kind}${data.imageShape.join("×")} images)` : ""}, ${classNames.length} classes`);
-  let min = Infinity, max = -Infinity, sum = 0;
+  console.log(
+    `${title}: ${x.rows} rows, ${x.cols} features${data.imageShape ? ` (${kind}${data.imageShape.join("×")} images)` : ""}, ${classNames.length} classes`,
+  );
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0;
   for (let i = 0; i < x.data.length; i++) {
     const v = x.data[i];
     if (v < min) min = v;

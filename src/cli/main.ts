@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.spec.name === name);
   try {
-    if (!command) throw new UserError(`unknown command ${JSON.stringify(name)}; expected one of ${commands.map((c) => c.spec.name).join(", ")} (see alfamix --help)`);
+    if (!command)
+      throw new UserError(`unknown command ${JSON.stringify(name)}; expected one of ${commands.map((c) => c.spec.name).join(", ")} (see alfamix --help)`);
     const args = parseCommand(command.spec, rest);
     if (args.help) {
       console.log(helpText(command.spec));

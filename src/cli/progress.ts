@@ -7,7 +7,8 @@ import { formatMs } from "../eval/format.js";
  */
 export function statusLine(quiet: boolean): { show(line: string, important?: boolean): void; done(): void } {
   const tty = process.stderr.isTTY === true;
-  let lastLog = 0, shown = false;
+  let lastLog = 0,
+    shown = false;
   return {
     show(line, important = false) {
       if (quiet) return;
@@ -31,7 +32,8 @@ export function progressPrinter(quiet: boolean): { update(p: Progress): void; do
   const status = statusLine(quiet);
   return {
     update(p) {
-      const line = `${p.strategy} seed ${p.seed} round ${p.round}/${p.rounds}: ${p.labeled} labels, accuracy ${(100 * p.accuracy).toFixed(2)}% · ` +
+      const line =
+        `${p.strategy} seed ${p.seed} round ${p.round}/${p.rounds}: ${p.labeled} labels, accuracy ${(100 * p.accuracy).toFixed(2)}% · ` +
         `run ${Math.min(p.runsDone + 1, p.runsTotal)}/${p.runsTotal} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs && p.round + p.runsDone > 0 ? `, ~${formatMs(p.etaMs)} left` : ""}`;
       status.show(line, p.round === p.rounds);
     },

@@ -21,11 +21,21 @@ export const queryCommand: CommandSpec = {
   usage: "alfamix query --pool FILE [FILE…] --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [--queue redis://HOST:PORT] [options]",
   summary: "Pick the next items to label: train a head on the labelled items, run a strategy over the rest, write id,rank,score,predicted_label,confidence.",
   options: {
-    pool: { type: "string", multiple: true, placeholder: "FILE|DIR|GLOB", help: "every item: a table (.csv, .txt, …) with an id column, .jsonl {id, embedding}, .npy (N×D), or a folder of images; several files or a glob ('emb/part-*.npy', each shard with its .ids) are one pool, in order" },
+    pool: {
+      type: "string",
+      multiple: true,
+      placeholder: "FILE|DIR|GLOB",
+      help: "every item: a table (.csv, .txt, …) with an id column, .jsonl {id, embedding}, .npy (N×D), or a folder of images; several files or a glob ('emb/part-*.npy', each shard with its .ids) are one pool, in order",
+    },
     ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
     "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
     labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
-    strategy: { type: "string", placeholder: "NAME[k=v]", help: "random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn or alfamix, with settings (alfamix[select=norm])", default: "alfamix" },
+    strategy: {
+      type: "string",
+      placeholder: "NAME[k=v]",
+      help: "random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn or alfamix, with settings (alfamix[select=norm])",
+      default: "alfamix",
+    },
     budget: { type: "string", placeholder: "N", help: "items to pick", default: "100" },
     model: { type: "string", placeholder: "linear|mlp", help: "the head trained on the labelled items", default: "linear" },
     hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden widths", default: "256" },
@@ -36,8 +46,17 @@ export const queryCommand: CommandSpec = {
     seed: { type: "string", placeholder: "N", help: "seeds training and the strategy", default: "0" },
     out: { type: "string", placeholder: "FILE", help: "write here (atomically) instead of stdout" },
     format: { type: "string", placeholder: "csv|jsonl", help: "output format", default: "csv, or jsonl for a .jsonl --out" },
-    queue: { type: "string", placeholder: "redis://HOST:PORT", help: "score the shards on workers (alfamix worker) through this Redis; the same output as a local run" },
-    "kmeans-gather-mb": { type: "string", placeholder: "MB", help: "with --queue: ALFA-Mix's candidates up to this size are gathered for k-means here; more run k-means|| and Lloyd as jobs over the shards", default: String(DEFAULT_GATHER_MB) },
+    queue: {
+      type: "string",
+      placeholder: "redis://HOST:PORT",
+      help: "score the shards on workers (alfamix worker) through this Redis; the same output as a local run",
+    },
+    "kmeans-gather-mb": {
+      type: "string",
+      placeholder: "MB",
+      help: "with --queue: ALFA-Mix's candidates up to this size are gathered for k-means here; more run k-means|| and Lloyd as jobs over the shards",
+      default: String(DEFAULT_GATHER_MB),
+    },
     map: { type: "string", placeholder: "FILE.svg", help: "also draw the embedding map: the pool in 2-D (UMAP), the labelled items and the batch" },
     quiet: { type: "boolean", help: "no summary on stderr" },
     ...strategyOptionSpecs,
@@ -50,10 +69,13 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("query", args.values);
   // Shells expand an unquoted glob: the files after the first come as arguments.
   const poolSpecs = [...options.strings("pool"), ...args.positionals];
-  const poolPath = poolSpecs[0], labeledPath = options.string("labeled");
-  if (args.positionals.length && !options.strings("pool").length) throw new UserError(`query: unexpected argument ${JSON.stringify(args.positionals[0])} (see alfamix query --help)`);
+  const poolPath = poolSpecs[0],
+    labeledPath = options.string("labeled");
+  if (args.positionals.length && !options.strings("pool").length)
+    throw new UserError(`query: unexpected argument ${JSON.stringify(args.positionals[0])} (see alfamix query --help)`);
   if (!poolPath || !labeledPath) throw new UserError("query: --pool FILE and --labeled FILE are required (see alfamix query --help)");
-  const out = options.string("out"), mapFile = options.string("map");
+  const out = options.string("out"),
+    mapFile = options.string("map");
   for (const file of [out, mapFile]) {
     if (file && !existsSync(dirname(resolve(file)))) throw new UserError(`query: cannot write ${file}: its folder does not exist`);
   }
@@ -71,7 +93,8 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
   const selection = selectBatch({
-    pool, labeled,
+    pool,
+    labeled,
     strategy: strategySpec(options),
     budget: options.int("budget", 100, 1),
     model: options.choice("model", ["linear", "mlp"] as const, "linear"),
@@ -90,12 +113,20 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   if (options.flag("quiet")) return;
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
-  const t = selection.training, stats = selection.stats;
+  const t = selection.training,
+    stats = selection.stats;
   console.error(`pool: ${selection.poolSize} items × ${pool.x.cols} features (${pool.source ?? poolPath}), read in ${formatMs(loadMs)}`);
-  console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
+  console.error(
+    `labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`,
+  );
   console.error(`model: ${options.string("model", "linear")} head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
-  const details = Object.entries(stats).filter(([k]) => !k.endsWith("Ms")).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
-  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}; score = ${selection.scoreName}`);
+  const details = Object.entries(stats)
+    .filter(([k]) => !k.endsWith("Ms"))
+    .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+    .join(", ");
+  console.error(
+    `${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}; score = ${selection.scoreName}`,
+  );
   if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
   if (mapFile) console.error(`wrote the embedding map to ${mapFile}`);
 }
@@ -115,8 +146,12 @@ function streamable(options: OptionReader, files: string[]): boolean {
 /** The query options shared by the streamed and the queued run. */
 function shardedOptions(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>): Omit<ShardedQueryOptions, "runner"> {
   return {
-    files, labeled, strategy: strategySpec(options),
-    budget: options.int("budget", 100, 1), fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) }, seed: options.int("seed", 0),
+    files,
+    labeled,
+    strategy: strategySpec(options),
+    budget: options.int("budget", 100, 1),
+    fit: { epochs: options.int("epochs", 1000, 1), lr: options.number("lr", 0.001, 1e-12) },
+    seed: options.int("seed", 0),
   };
 }
 
@@ -124,34 +159,59 @@ function shardedOptions(options: OptionReader, files: string[], labeled: Awaited
  * A local query over .npy pools: the rows are read and scored a chunk at a time on every core
  * (local-runner.ts), never held whole. The same output as reading the pool whole (selectBatch).
  */
-async function runStreamedQuery(options: OptionReader, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, format: "csv" | "jsonl"): Promise<void> {
+async function runStreamedQuery(
+  options: OptionReader,
+  files: string[],
+  labeled: Awaited<ReturnType<typeof readLabeled>>,
+  out: string | undefined,
+  format: "csv" | "jsonl",
+): Promise<void> {
   const started = performance.now();
   const idsPath = options.string("ids");
   const { dim } = describeShards(files, idsPath);
   // Progress only for runs long enough to wonder about (10⁷ rows: about a minute).
   const progress = dispatchProgress(options.flag("quiet"), "query", "threads");
-  const selection = await streamBatch({ ...shardedOptions(options, files, labeled), idsPath, onProgress: (p) => p.elapsedMs > 3000 && progress.update(p) })
-    .finally(() => progress.done());
+  const selection = await streamBatch({
+    ...shardedOptions(options, files, labeled),
+    idsPath,
+    onProgress: (p) => p.elapsedMs > 3000 && progress.update(p),
+  }).finally(() => progress.done());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);
   if (options.flag("quiet")) return;
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   const perClass = Object.entries(selection.labeledPerClass).map(([name, n]) => `${name}: ${n}`);
-  const t = selection.training, stats = selection.stats;
+  const t = selection.training,
+    stats = selection.stats;
   console.error(`pool: ${selection.poolSize} items × ${dim} features (${poolSource(files)}), read a chunk at a time`);
-  console.error(`labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`);
+  console.error(
+    `labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`,
+  );
   console.error(`model: linear head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
-  const details = Object.entries(stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
-  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}, ${formatMs(performance.now() - started)} in all; score = ${selection.scoreName}`);
+  const details = Object.entries(stats)
+    .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+    .join(", ");
+  console.error(
+    `${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(selection.queryMs)}, ${formatMs(performance.now() - started)} in all; score = ${selection.scoreName}`,
+  );
   if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
 }
 
 /** query --queue: the shards scored by workers, the batch chosen here, the same output as locally. */
-async function runQueuedQuery(options: OptionReader, queue: string, files: string[], labeled: Awaited<ReturnType<typeof readLabeled>>, out: string | undefined, mapFile: string | undefined, format: "csv" | "jsonl"): Promise<void> {
+async function runQueuedQuery(
+  options: OptionReader,
+  queue: string,
+  files: string[],
+  labeled: Awaited<ReturnType<typeof readLabeled>>,
+  out: string | undefined,
+  mapFile: string | undefined,
+  format: "csv" | "jsonl",
+): Promise<void> {
   if (mapFile) throw new UserError("query: --map needs the whole pool in this process; run it without --queue");
   if (options.flag("standardize")) throw new UserError("query: --standardize needs the whole pool in this process; run it without --queue");
-  if (options.string("model", "linear") !== "linear") throw new UserError("query --queue trains a linear head (on embeddings); run an MLP head without --queue");
+  if (options.string("model", "linear") !== "linear")
+    throw new UserError("query --queue trains a linear head (on embeddings); run an MLP head without --queue");
   const connection = await checkedConnection(queue);
   const quiet = options.flag("quiet");
   const progress = dispatchProgress(quiet, "query");
@@ -159,15 +219,22 @@ async function runQueuedQuery(options: OptionReader, queue: string, files: strin
   const selection = await shardedQuery({
     ...shardedOptions(options, files, labeled),
     runner: { connection, run: (jobs, onProgress) => dispatch(connection, jobs, { onProgress }) },
-    gatherMB: options.number("kmeans-gather-mb", DEFAULT_GATHER_MB, 0), onProgress: (p) => progress.update(p),
+    gatherMB: options.number("kmeans-gather-mb", DEFAULT_GATHER_MB, 0),
+    onProgress: (p) => progress.update(p),
   }).finally(() => progress.done());
   const text = formatSelection(selection.items, format);
   if (out) writeAtomically(out, text);
   else process.stdout.write(text);
   if (quiet) return;
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
-  console.error(`pool: ${selection.poolSize} items in ${files.length} shard${files.length === 1 ? "" : "s"}; labelled ${labeled.ids.length}; head trained in ${formatMs(selection.training.ms)} (${selection.training.epochs} epochs)`);
-  const details = Object.entries(selection.stats).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ");
-  console.error(`${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(performance.now() - started)} over the queue; score = ${selection.scoreName}`);
+  console.error(
+    `pool: ${selection.poolSize} items in ${files.length} shard${files.length === 1 ? "" : "s"}; labelled ${labeled.ids.length}; head trained in ${formatMs(selection.training.ms)} (${selection.training.epochs} epochs)`,
+  );
+  const details = Object.entries(selection.stats)
+    .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
+    .join(", ");
+  console.error(
+    `${selection.strategy}: picked ${selection.items.length}${details ? ` (${details})` : ""} in ${formatMs(performance.now() - started)} over the queue; score = ${selection.scoreName}`,
+  );
   if (out) console.error(`wrote ${selection.items.length} rows to ${out}`);
 }

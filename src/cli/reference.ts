@@ -20,8 +20,9 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 export function strategiesReference(): string {
   const sections = STRATEGY_NAMES.map((name) => {
     const { params, summary } = strategyInfo(name);
-    const rows = Object.entries(params).map(([key, p]) =>
-      `| \`${kebab(key)}\` | \`--${name}-${kebab(key)}\` | \`${String(p.default)}\` | ${cell(expected(p))} | ${cell(p.help)} |`);
+    const rows = Object.entries(params).map(
+      ([key, p]) => `| \`${kebab(key)}\` | \`--${name}-${kebab(key)}\` | \`${String(p.default)}\` | ${cell(expected(p))} | ${cell(p.help)} |`,
+    );
     const table = rows.length ? `\n\n| setting | flag | default | accepts | what it does |\n|---|---|---|---|---|\n${rows.join("\n")}` : "\n\nNo parameters.";
     const strategy = createStrategy(name);
     const streams = strategy.plan

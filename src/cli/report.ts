@@ -5,7 +5,8 @@ import { formatMs, percentOverSeeds, table } from "./format.js";
 export const reportCommand: CommandSpec = {
   name: "report",
   usage: "alfamix report DIR [DIR…] [--out DIR] [--paper-compat]",
-  summary: "Turn simulation results into report.html, summary.json, penalty.csv and curves.svg. Several DIRs are several settings, summed the way the paper sums them.",
+  summary:
+    "Turn simulation results into report.html, summary.json, penalty.csv and curves.svg. Several DIRs are several settings, summed the way the paper sums them.",
   options: {
     out: { type: "string", placeholder: "DIR", help: "where to write the report", default: "the first DIR" },
     "paper-compat": { type: "boolean", help: "penalty test with the population std (ddof 0), as the paper's script" },
@@ -19,10 +20,25 @@ export function runReportFor(dirs: string[], out: string, ddof: 0 | 1): string {
   const files = writeReport(report, out);
   const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number; seeds: number }>;
   const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
-  console.log(table(["strategy", "final accuracy", "AULC", "beaten", "query/round"],
-    report.names.map((n) => [n, percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds), s[n].aulc.toFixed(4), beaten.get(n)!.toFixed(2), formatMs(s[n].meanQueryMs)])));
+  console.log(
+    table(
+      ["strategy", "final accuracy", "AULC", "beaten", "query/round"],
+      report.names.map((n) => [
+        n,
+        percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds),
+        s[n].aulc.toFixed(4),
+        beaten.get(n)!.toFixed(2),
+        formatMs(s[n].meanQueryMs),
+      ]),
+    ),
+  );
   console.log(`\npenalty: paired t-test, ddof ${ddof}${ddof === 0 ? " (--paper-compat)" : ""}; "beaten" is the column mean, lower is better.`);
-  console.log(`report: ${files.find((f) => f.endsWith("report.html"))} (also ${files.filter((f) => !f.endsWith(".html")).map((f) => f.split("/").pop()).join(", ")})`);
+  console.log(
+    `report: ${files.find((f) => f.endsWith("report.html"))} (also ${files
+      .filter((f) => !f.endsWith(".html"))
+      .map((f) => f.split("/").pop())
+      .join(", ")})`,
+  );
   return files[files.length - 1];
 }
 

@@ -14,20 +14,43 @@ const d = DEFAULT_CONFIG;
 
 /** The flags that define a simulation (shared with `demo`). */
 export const simulationOptionSpecs: Record<string, OptionSpec> = {
-  dataset: { type: "string", placeholder: "D", help: "a built-in name (see alfamix datasets), a directory of IDX files or images, a text table (.csv, .txt, .data, …) or a .npy file" },
+  dataset: {
+    type: "string",
+    placeholder: "D",
+    help: "a built-in name (see alfamix datasets), a directory of IDX files or images, a text table (.csv, .txt, .data, …) or a .npy file",
+  },
   test: { type: "string", placeholder: "D2", help: "a separate test set; default the dataset's own, else a stratified split per seed" },
   ...datasetOptionSpecs,
   model: { type: "string", placeholder: "mlp|linear|cnn|resnet18", help: "the classifier; cnn and resnet18 train on images from pixels", default: d.model },
   hidden: { type: "string", placeholder: "N[,N…]", help: "MLP hidden layer widths", default: d.hidden.join(",") },
   dropout: { type: "string", placeholder: "P", help: "dropout before the head (BALD needs > 0)", default: String(d.dropout) },
-  "resnet-stem": { type: "string", placeholder: "cifar|imagenet", help: "resnet18: a 3×3 stem for 32×32 images, or ImageNet's 7×7 stem with max-pool (as the public code)", default: "cifar" },
+  "resnet-stem": {
+    type: "string",
+    placeholder: "cifar|imagenet",
+    help: "resnet18: a 3×3 stem for 32×32 images, or ImageNet's 7×7 stem with max-pool (as the public code)",
+    default: "cifar",
+  },
   optimizer: { type: "string", placeholder: "adam|sgd", help: "sgd: momentum, --weight-decay and a cosine schedule over --epochs", default: "adam" },
   momentum: { type: "string", placeholder: "M", help: "SGD momentum", default: "0.9" },
   augment: { type: "boolean", help: "conv nets: seeded random crops (4-pixel padding) and horizontal flips" },
-  mean: { type: "string", placeholder: "M[,M,M]", help: "images: per-channel mean to subtract (with --std)", default: "the dataset's own, else fitted on the pool" },
+  mean: {
+    type: "string",
+    placeholder: "M[,M,M]",
+    help: "images: per-channel mean to subtract (with --std)",
+    default: "the dataset's own, else fitted on the pool",
+  },
   std: { type: "string", placeholder: "S[,S,S]", help: "images: per-channel std to divide by (with --mean)" },
-  strategies: { type: "string", placeholder: "a,b[k=v],x=c[k=v]", help: "strategies to compare; settings per entry (alfamix[select=norm]) and aliases (alfamix-norm=alfamix[select=norm])", default: d.strategies.join(",") },
-  ablation: { type: "string", placeholder: "alfamix", help: "add the paper's ablation of ALFA-Mix: closed-form, learned and random α; k-means, norm, sym-KL and uniform selection" },
+  strategies: {
+    type: "string",
+    placeholder: "a,b[k=v],x=c[k=v]",
+    help: "strategies to compare; settings per entry (alfamix[select=norm]) and aliases (alfamix-norm=alfamix[select=norm])",
+    default: d.strategies.join(","),
+  },
+  ablation: {
+    type: "string",
+    placeholder: "alfamix",
+    help: "add the paper's ablation of ALFA-Mix: closed-form, learned and random α; k-means, norm, sym-KL and uniform selection",
+  },
   seeds: { type: "string", placeholder: "1,10,…", help: "paired seeds", default: d.seeds.join(",") },
   init: { type: "string", placeholder: "N", help: "initial labelled items, drawn at random", default: String(d.init) },
   query: { type: "string", placeholder: "N", help: "items labelled per round", default: String(d.query) },
@@ -37,7 +60,12 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   batch: { type: "string", placeholder: "N", help: "mini-batch size", default: String(d.batch) },
   "weight-decay": { type: "string", placeholder: "L2", help: "Adam weight decay", default: String(d.weightDecay) },
   "target-accuracy": { type: "string", placeholder: "A", help: "stop training at this training accuracy", default: String(d.targetAccuracy) },
-  normalize: { type: "string", placeholder: "auto|feature|channel|none", help: "auto: the dataset's own mean/std (MNIST), else per channel for conv nets and per feature otherwise", default: d.normalize },
+  normalize: {
+    type: "string",
+    placeholder: "auto|feature|channel|none",
+    help: "auto: the dataset's own mean/std (MNIST), else per channel for conv nets and per feature otherwise",
+    default: d.normalize,
+  },
   "test-fraction": { type: "string", placeholder: "F", help: "test share when splitting", default: String(d.testFraction) },
   "map-round": { type: "string", placeholder: "R", help: "save the embedding map of round R's batches for the report (0: none)", default: "1" },
   quiet: { type: "boolean", help: "no progress line" },
@@ -47,11 +75,16 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
 export const simulateCommand: CommandSpec = {
   name: "simulate",
   usage: "alfamix simulate --dataset D [--test D2] [--strategies a,b,c] [--seeds 1,10,100] [--out DIR] [options]",
-  summary: "Run paired active-learning experiments (same seed ⇒ same split, initial labels and initial weights for every strategy) and write DIR/config.json and DIR/results.jsonl. Rerunning with the same --out resumes.",
+  summary:
+    "Run paired active-learning experiments (same seed ⇒ same split, initial labels and initial weights for every strategy) and write DIR/config.json and DIR/results.jsonl. Rerunning with the same --out resumes.",
   options: {
     ...simulationOptionSpecs,
     out: { type: "string", placeholder: "DIR", help: "results directory", default: "alfamix-results" },
-    queue: { type: "string", placeholder: "redis://HOST:PORT", help: "run each (strategy, seed) on workers (alfamix worker) through this Redis; the same results as locally" },
+    queue: {
+      type: "string",
+      placeholder: "redis://HOST:PORT",
+      help: "run each (strategy, seed) on workers (alfamix worker) through this Redis; the same results as locally",
+    },
   },
 };
 
@@ -129,23 +162,31 @@ export async function runSimulationCommand(config: SimulationConfig, out: string
   } finally {
     progress.done();
   }
-  if (!quiet) console.error(`simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s; results in ${out}/results.jsonl (next: alfamix report ${out})`);
+  if (!quiet)
+    console.error(`simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s; results in ${out}/results.jsonl (next: alfamix report ${out})`);
 }
 
 export async function runSimulate(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("simulate", args.values);
-  const config = readSimulationConfig(options), out = options.string("out", "alfamix-results"), quiet = options.flag("quiet");
+  const config = readSimulationConfig(options),
+    out = options.string("out", "alfamix-results"),
+    quiet = options.flag("quiet");
   const queue = options.string("queue");
   if (!queue) return runSimulationCommand(config, out, quiet);
   const connection = await checkedConnection(queue);
   const progress = dispatchProgress(quiet, "simulate");
   const started = performance.now();
   await simulateOnQueue(config, {
-    out, connection, onProgress: (p) => progress.update(p),
+    out,
+    connection,
+    onProgress: (p) => progress.update(p),
     onNote: (message) => {
       progress.done();
       if (!quiet) console.error(message);
     },
   }).finally(() => progress.done());
-  if (!quiet) console.error(`simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s over the queue; results in ${out}/results.jsonl (next: alfamix report ${out})`);
+  if (!quiet)
+    console.error(
+      `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s over the queue; results in ${out}/results.jsonl (next: alfamix report ${out})`,
+    );
 }

@@ -4,15 +4,18 @@ import type { OptionReader, OptionSpec } from "./args.js";
 
 /** Every strategy parameter as a flag, `--<strategy>-<parameter>`, from the strategies' own tables. */
 const flags = STRATEGY_NAMES.flatMap((name) =>
-  Object.entries(strategyInfo(name).params).map(([key, param]) => ({ name, key, param, flag: `${name}-${kebab(key)}` })));
+  Object.entries(strategyInfo(name).params).map(([key, param]) => ({ name, key, param, flag: `${name}-${kebab(key)}` })),
+);
 
 /** The strategies' own flags, shared by every command that runs strategies. */
-export const strategyOptionSpecs: Record<string, OptionSpec> = Object.fromEntries(flags.map(({ name, param, flag }) => [
-  flag,
-  param.kind === "boolean"
-    ? { type: "boolean", help: `${name}: ${param.help}` }
-    : { type: "string", placeholder: placeholder(param), help: `${name}: ${param.help}`, default: String(param.default) },
-]));
+export const strategyOptionSpecs: Record<string, OptionSpec> = Object.fromEntries(
+  flags.map(({ name, param, flag }) => [
+    flag,
+    param.kind === "boolean"
+      ? { type: "boolean", help: `${name}: ${param.help}` }
+      : { type: "string", placeholder: placeholder(param), help: `${name}: ${param.help}`, default: String(param.default) },
+  ]),
+);
 
 /**
  * The strategy flags the user gave, by strategy (absent ones are left out: the strategies'
@@ -21,7 +24,7 @@ export const strategyOptionSpecs: Record<string, OptionSpec> = Object.fromEntrie
 export function readStrategyOptions(options: OptionReader): StrategyParams {
   const out: Record<string, Record<string, unknown>> = {};
   for (const { name, key, param, flag } of flags) {
-    const value = param.kind === "boolean" ? (options.flag(flag) || undefined) : options.parsed(flag, (text) => coerce(param, text), expected(param));
+    const value = param.kind === "boolean" ? options.flag(flag) || undefined : options.parsed(flag, (text) => coerce(param, text), expected(param));
     if (value !== undefined) (out[name] ??= {})[key] = value;
   }
   return out;

@@ -12,7 +12,12 @@ export const workerCommand: CommandSpec = {
   options: {
     queue: { type: "string", placeholder: "redis://HOST:PORT", help: "the Redis server the jobs come through" },
     concurrency: { type: "string", placeholder: "N", help: "jobs at once in this process (each in its own thread)", default: "1" },
-    "lock-seconds": { type: "string", placeholder: "S", help: "how long a job stays this worker's without renewal: a dead worker's jobs go to another after it", default: "30" },
+    "lock-seconds": {
+      type: "string",
+      placeholder: "S",
+      help: "how long a job stays this worker's without renewal: a dead worker's jobs go to another after it",
+      default: "30",
+    },
   },
 };
 
@@ -24,11 +29,22 @@ export async function runWorkerCommand(args: ParsedArgs): Promise<void> {
 }
 
 /** The coordinator's progress line: jobs done, the ETA and the workers connected. */
-export function dispatchProgress(quiet: boolean, what: string, runners: "workers" | "threads" = "workers"): { update(p: DispatchProgress): void; done(): void } {
+export function dispatchProgress(
+  quiet: boolean,
+  what: string,
+  runners: "workers" | "threads" = "workers",
+): { update(p: DispatchProgress): void; done(): void } {
   const status = statusLine(quiet);
-  const who = (n: number) => (runners === "threads" ? `${n} thread${n === 1 ? "" : "s"}` : `${n} worker${n === 1 ? "" : "s"} seen${n === 0 ? " (start some: alfamix worker --queue …)" : ""}`);
+  const who = (n: number) =>
+    runners === "threads"
+      ? `${n} thread${n === 1 ? "" : "s"}`
+      : `${n} worker${n === 1 ? "" : "s"} seen${n === 0 ? " (start some: alfamix worker --queue …)" : ""}`;
   return {
-    update: (p) => status.show(`${what}${p.stage ? ` (${p.stage})` : ""}: ${p.done}/${p.total} jobs done${p.underWay >= 0.05 ? ` (+${p.underWay.toFixed(1)} under way)` : ""} · ${who(p.workers)} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs !== undefined && p.done < p.total ? `, ~${formatMs(p.etaMs)} left` : ""}`, p.done === p.total),
+    update: (p) =>
+      status.show(
+        `${what}${p.stage ? ` (${p.stage})` : ""}: ${p.done}/${p.total} jobs done${p.underWay >= 0.05 ? ` (+${p.underWay.toFixed(1)} under way)` : ""} · ${who(p.workers)} · ${formatMs(p.elapsedMs)} elapsed${p.etaMs !== undefined && p.done < p.total ? `, ~${formatMs(p.etaMs)} left` : ""}`,
+        p.done === p.total,
+      ),
     done: status.done,
   };
 }

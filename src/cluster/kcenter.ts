@@ -43,7 +43,7 @@ export function kCenterGreedy(points: Matrix, centers: Matrix, budget: number, r
     const normNext = norms[next];
     for (let i = 0; i < n; i++) {
       const d = norms[i] + normNext - 2 * dots.data[i];
-      if (d < minDistance[i]) minDistance[i] = d > 0 ? d : 0;
+      if (d < minDistance[i]) minDistance[i] = Math.max(d, 0);
     }
     minDistance[next] = -1; // never taken twice, even when every distance is 0
   }

@@ -15,7 +15,9 @@ import { nearestCenters } from "./nearest.js";
  * `points`, distinct), in centre order.
  */
 export function kmeansAroundFixed(points: Matrix, fixed: Matrix, k: number, rng: Rng, maxIter = 100): Int32Array {
-  const n = points.rows, d = points.cols, f = fixed.rows;
+  const n = points.rows,
+    d = points.cols,
+    f = fixed.rows;
   if (!(Number.isInteger(k) && k >= 0 && k <= n)) throw new RangeError(`kmeansAroundFixed: k must be in 0..${n}, got ${k}`);
   if (k === 0) return new Int32Array(0);
   const norms = rowSquaredNorms(points);
@@ -25,7 +27,8 @@ export function kmeansAroundFixed(points: Matrix, fixed: Matrix, k: number, rng:
 
   const assigned = { index: new Int32Array(n).fill(-1), distance: new Float32Array(n) };
   const previous = new Int32Array(n);
-  const sums = new Float64Array(k * d), counts = new Int32Array(k);
+  const sums = new Float64Array(k * d),
+    counts = new Int32Array(k);
   for (let iter = 0; iter < maxIter; iter++) {
     previous.set(assigned.index);
     nearestCenters(points, centers, norms, assigned);
@@ -54,7 +57,8 @@ export function kmeansAroundFixed(points: Matrix, fixed: Matrix, k: number, rng:
   }
   nearestCenters(points, centers, norms, assigned);
   // Each free centre's nearest member; a centre without members takes the farthest unpicked point.
-  const best = new Int32Array(k).fill(-1), bestDistance = new Float64Array(k).fill(Infinity);
+  const best = new Int32Array(k).fill(-1),
+    bestDistance = new Float64Array(k).fill(Infinity);
   for (let i = 0; i < n; i++) {
     const c = assigned.index[i] - f;
     if (c >= 0 && assigned.distance[i] < bestDistance[c]) {
@@ -76,7 +80,9 @@ export function kmeansAroundFixed(points: Matrix, fixed: Matrix, k: number, rng:
 
 /** k-means++ for the free centres (rows f.. of `centers`), D² measured from the fixed centres on. */
 function seedFree(points: Matrix, norms: Float32Array, fixed: Matrix, centers: Matrix, k: number, rng: Rng): void {
-  const n = points.rows, d = points.cols, f = fixed.rows;
+  const n = points.rows,
+    d = points.cols,
+    f = fixed.rows;
   const minDistance = new Float32Array(n);
   if (f > 0) nearestCenters(points, fixed, norms, { index: new Int32Array(n), distance: minDistance });
   else minDistance.fill(Infinity);

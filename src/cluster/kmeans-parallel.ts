@@ -28,8 +28,16 @@ export type KMeansPass =
   /** Each point to its nearest centre: counts, inertia, optionally the coordinate sums, and each centre's nearest member. */
   | { op: "assign"; centers: Matrix; sums: boolean };
 
-export interface PickResult { count: number; row: number; draw: number; point: Float32Array }
-export interface SampleResult { rows: Int32Array; points: Float32Array }
+export interface PickResult {
+  count: number;
+  row: number;
+  draw: number;
+  point: Float32Array;
+}
+export interface SampleResult {
+  rows: Int32Array;
+  points: Float32Array;
+}
 export interface AssignResult {
   counts: Float64Array;
   inertia: number;
@@ -54,12 +62,18 @@ export function runKMeansPass(part: KMeansPart, pass: KMeansPass): KMeansPassRes
   const { points, rows } = part;
   const d = points.cols;
   if (pass.op === "pick") {
-    let best = -1, bestDraw = Infinity;
+    let best = -1,
+      bestDraw = Infinity;
     rows.forEach((row, i) => {
       const u = rowDraw(pass.seed, 0, row);
       if (u < bestDraw) [best, bestDraw] = [i, u];
     });
-    return { count: rows.length, row: best >= 0 ? rows[best] : -1, draw: bestDraw, point: best >= 0 ? points.data.slice(best * d, (best + 1) * d) : new Float32Array(0) };
+    return {
+      count: rows.length,
+      row: best >= 0 ? rows[best] : -1,
+      draw: bestDraw,
+      point: best >= 0 ? points.data.slice(best * d, (best + 1) * d) : new Float32Array(0),
+    };
   }
   if (points.rows === 0) return pass.op === "sample" ? { rows: new Int32Array(0), points: new Float32Array(0) } : emptyAssign(pass.centers.rows, d, pass.sums);
   const nearest = nearestCenters(points, pass.centers, rowSquaredNorms(points));
@@ -73,7 +87,8 @@ export function runKMeansPass(part: KMeansPart, pass: KMeansPass): KMeansPassRes
   const k = pass.centers.rows;
   const result = emptyAssign(k, d, pass.sums);
   for (let i = 0; i < rows.length; i++) {
-    const c = nearest.index[i], dist = nearest.distance[i];
+    const c = nearest.index[i],
+      dist = nearest.distance[i];
     result.counts[c]++;
     result.inertia += dist;
     if (result.sums) for (let j = 0, o = i * d, s = c * d; j < d; j++) result.sums[s + j] += points.data[o + j];
@@ -83,7 +98,13 @@ export function runKMeansPass(part: KMeansPart, pass: KMeansPass): KMeansPassRes
 }
 
 function emptyAssign(k: number, d: number, sums: boolean): AssignResult {
-  return { counts: new Float64Array(k), inertia: 0, sums: sums ? new Float64Array(k * d) : undefined, nearestRow: new Int32Array(k).fill(-1), nearestDistance: new Float64Array(k).fill(Infinity) };
+  return {
+    counts: new Float64Array(k),
+    inertia: 0,
+    sums: sums ? new Float64Array(k * d) : undefined,
+    nearestRow: new Int32Array(k).fill(-1),
+    nearestDistance: new Float64Array(k).fill(Infinity),
+  };
 }
 
 /** Runs a pass on every part (in workers, threads or here) and returns the results in part order. */
@@ -138,7 +159,17 @@ export async function kmeansParallel(run: RunPass, k: number, options: KMeansPar
     // Every point is its own centre, as in the local k-means.
     const all = await pass<SampleResult>({ op: "sample", centers: matrix(1, d, first.point), cost: 0, oversampling: 1, seed, round: 0 }, "every point");
     const rows = Int32Array.from(all.flatMap((r) => Array.from(r.rows)));
-    return { centers: appendRows(matrix(0, d), all.map((r) => r.points)), nearestRows: rows, inertia: 0, iterations: 0, seeds: rows.length, passes };
+    return {
+      centers: appendRows(
+        matrix(0, d),
+        all.map((r) => r.points),
+      ),
+      nearestRows: rows,
+      inertia: 0,
+      iterations: 0,
+      seeds: rows.length,
+      passes,
+    };
   }
 
   // k-means|| seeding: each round adds the points sampled in proportion to their squared distance.
@@ -146,14 +177,22 @@ export async function kmeansParallel(run: RunPass, k: number, options: KMeansPar
   for (let round = 1; round <= rounds; round++) {
     const cost = sumOf(await pass<AssignResult>({ op: "assign", centers: seeds, sums: false }, `k-means|| round ${round} cost`), (r) => r.inertia);
     if (!(cost > 0)) break; // every point is a seed already
-    const sampled = await pass<SampleResult>({ op: "sample", centers: seeds, cost, oversampling: oversampling * k, seed, round }, `k-means|| round ${round} sample`);
-    seeds = appendRows(seeds, sampled.map((s) => s.points));
+    const sampled = await pass<SampleResult>(
+      { op: "sample", centers: seeds, cost, oversampling: oversampling * k, seed, round },
+      `k-means|| round ${round} sample`,
+    );
+    seeds = appendRows(
+      seeds,
+      sampled.map((s) => s.points),
+    );
   }
   const weights = reduceAssign(await pass<AssignResult>({ op: "assign", centers: seeds, sums: false }, "k-means|| weights"), seeds.rows, d).counts;
   let centers = seeds.rows <= k ? seeds : weightedKMeans(seeds, weights, k, new Rng(seed).child("recluster"));
 
   // Lloyd over the parts: each pass gives the inertia of the centres it was sent.
-  let previous = Infinity, iterations = 0, last: AssignResult;
+  let previous = Infinity,
+    iterations = 0,
+    last: AssignResult;
   for (;;) {
     last = reduceAssign(await pass<AssignResult>({ op: "assign", centers, sums: true }, `Lloyd pass ${iterations + 1}`), centers.rows, d);
     if (previous - last.inertia <= tol * last.inertia || iterations === maxIter) break;
@@ -170,12 +209,18 @@ export async function kmeansParallel(run: RunPass, k: number, options: KMeansPar
 
 /** The parts' assignments as one: summed in part order (deterministic), nearest members by distance then row. */
 function reduceAssign(results: AssignResult[], k: number, d: number): AssignResult {
-  const total = emptyAssign(k, d, results.some((r) => r.sums));
+  const total = emptyAssign(
+    k,
+    d,
+    results.some((r) => r.sums),
+  );
   for (const r of results) {
     total.inertia += r.inertia;
     for (let c = 0; c < k; c++) {
       total.counts[c] += r.counts[c];
-      const better = r.nearestDistance[c] < total.nearestDistance[c] || (r.nearestDistance[c] === total.nearestDistance[c] && r.nearestRow[c] >= 0 && r.nearestRow[c] < total.nearestRow[c]);
+      const better =
+        r.nearestDistance[c] < total.nearestDistance[c] ||
+        (r.nearestDistance[c] === total.nearestDistance[c] && r.nearestRow[c] >= 0 && r.nearestRow[c] < total.nearestRow[c]);
       if (r.nearestRow[c] >= 0 && better) [total.nearestDistance[c], total.nearestRow[c]] = [r.nearestDistance[c], r.nearestRow[c]];
     }
     if (r.sums) for (let i = 0; i < r.sums.length; i++) total.sums![i] += r.sums[i];
@@ -206,9 +251,11 @@ export function weightedKMeans(x: Matrix, weights: Float64Array, k: number, rng:
     const next = nearestCenters(x, centers, norms).index;
     if (next.every((c, i) => c === labels[i])) break;
     labels = next;
-    const sums = new Float64Array(k * d), mass = new Float64Array(k);
+    const sums = new Float64Array(k * d),
+      mass = new Float64Array(k);
     for (let i = 0; i < x.rows; i++) {
-      const c = labels[i], w = weights[i];
+      const c = labels[i],
+        w = weights[i];
       mass[c] += w;
       for (let j = 0; j < d; j++) sums[c * d + j] += w * x.data[i * d + j];
     }

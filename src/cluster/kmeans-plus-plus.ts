@@ -47,14 +47,17 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
       potential += weights[i] * closest[i];
       cumulative[i] = potential;
     }
-    let next: number, offset = 0;
+    let next: number,
+      offset = 0;
     if (potential > 0) {
       const candidates = new Int32Array(trials);
       for (let t = 0; t < trials; t++) candidates[t] = searchAbove(cumulative, rng.uniform() * potential);
       points.dotsWith(candidates, dots);
-      let bestPotential = Infinity, bestTrial = 0;
+      let bestPotential = Infinity,
+        bestTrial = 0;
       for (let t = 0; trials > 1 && t < trials; t++) {
-        const o = t * n, normC = norms[candidates[t]];
+        const o = t * n,
+          normC = norms[candidates[t]];
         let p = 0;
         for (let i = 0; i < n; i++) p += weights[i] * Math.min(closest[i], squaredDistance(norms[i], normC, dots[o + i]));
         if (p < bestPotential) {
@@ -80,12 +83,13 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
 
 function squaredDistance(normA: number, normB: number, dot: number): number {
   const d = normA + normB - 2 * dot;
-  return d > 0 ? d : 0;
+  return Math.max(d, 0);
 }
 
 /** The first index whose cumulative weight exceeds `target`: a point with positive weight. */
 function searchAbove(cumulative: Float64Array, target: number): number {
-  let lo = 0, hi = cumulative.length - 1;
+  let lo = 0,
+    hi = cumulative.length - 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (cumulative[mid] > target) hi = mid;

@@ -55,7 +55,8 @@ export function kmeansMiniBatch(x: Matrix, k: number, options: KMeansOptions & {
     const batch = gatherRows(x, draw.sample(x.rows, Math.min(batchSize, x.rows)));
     const { index } = nearestCenters(batch, centers);
     for (let i = 0; i < batch.rows; i++) {
-      const c = index[i], eta = 1 / ++counts[c];
+      const c = index[i],
+        eta = 1 / ++counts[c];
       for (let j = 0; j < d; j++) centers.data[c * d + j] += eta * (batch.data[i * d + j] - centers.data[c * d + j]);
     }
   }

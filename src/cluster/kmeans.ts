@@ -38,7 +38,16 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
   if (!(Number.isInteger(nInit) && nInit >= 1)) throw new RangeError(`kmeans: nInit must be a positive integer, got ${nInit}`);
   if (n === 0) throw new RangeError("kmeans: no points");
   if (k >= n) {
-    return { centers: gatherRows(x, Int32Array.from({ length: n }, (_, i) => i)), labels: Int32Array.from({ length: n }, (_, i) => i), inertia: 0, iterations: 0, nInit };
+    return {
+      centers: gatherRows(
+        x,
+        Int32Array.from({ length: n }, (_, i) => i),
+      ),
+      labels: Int32Array.from({ length: n }, (_, i) => i),
+      inertia: 0,
+      iterations: 0,
+      nInit,
+    };
   }
   const xNorms = rowSquaredNorms(x);
   const tolerance = tol * meanVariance(x);
@@ -56,7 +65,9 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
 }
 
 function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number, tolerance: number): Omit<KMeansResult, "nInit"> {
-  const n = x.rows, d = x.cols, k = centers.rows;
+  const n = x.rows,
+    d = x.cols,
+    k = centers.rows;
   const assignment = { index: new Int32Array(n), distance: new Float32Array(n) };
   const previous = new Int32Array(n).fill(-1);
   const sums = new Float64Array(k * d);
@@ -71,10 +82,12 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
     let moved = 0;
     const xs = x.data;
     for (let i = 0; i < n; i++) {
-      const to = labels[i], from = previous[i];
+      const to = labels[i],
+        from = previous[i];
       if (to === from) continue;
       moved++;
-      const o = i * d, t = to * d;
+      const o = i * d,
+        t = to * d;
       counts[to]++;
       for (let j = 0; j < d; j++) sums[t + j] += xs[o + j];
       if (from >= 0) {
@@ -91,7 +104,8 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
     previous.set(labels);
     let shift = 0;
     for (let c = 0; c < k; c++) {
-      const s = c * d, inv = 1 / counts[c];
+      const s = c * d,
+        inv = 1 / counts[c];
       for (let j = 0; j < d; j++) {
         const v = Math.fround(sums[s + j] * inv);
         const delta = v - centers.data[s + j];
@@ -119,7 +133,9 @@ function relocateEmptyClusters(x: Matrix, labels: Int32Array, distance: Float32A
     if (counts[c] !== 0) continue;
     while (next < byDistance.length && counts[labels[byDistance[next]]] < 2) next++;
     if (next === byDistance.length) return; // every cluster holds one point: nothing to spare
-    const i = byDistance[next++], from = labels[i], o = i * d;
+    const i = byDistance[next++],
+      from = labels[i],
+      o = i * d;
     for (let j = 0; j < d; j++) {
       sums[from * d + j] -= x.data[o + j];
       sums[c * d + j] = x.data[o + j];
@@ -132,8 +148,10 @@ function relocateEmptyClusters(x: Matrix, labels: Int32Array, distance: Float32A
 }
 
 function meanVariance(x: Matrix): number {
-  const n = x.rows, d = x.cols;
-  const mean = new Float64Array(d), sq = new Float64Array(d);
+  const n = x.rows,
+    d = x.cols;
+  const mean = new Float64Array(d),
+    sq = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let j = 0; j < d; j++) {
@@ -153,11 +171,14 @@ function meanVariance(x: Matrix): number {
 /** For each cluster, the member nearest its centre (−1 for an empty cluster). */
 export function nearestMembers(x: Matrix, result: Pick<KMeansResult, "centers" | "labels">): Int32Array {
   const { centers, labels } = result;
-  const k = centers.rows, d = x.cols;
+  const k = centers.rows,
+    d = x.cols;
   const best = new Int32Array(k).fill(-1);
   const bestDistance = new Float64Array(k).fill(Infinity);
   for (let i = 0; i < x.rows; i++) {
-    const c = labels[i], o = i * d, s = c * d;
+    const c = labels[i],
+      o = i * d,
+      s = c * d;
     let dist = 0;
     for (let j = 0; j < d; j++) {
       const diff = x.data[o + j] - centers.data[s + j];
@@ -170,4 +191,3 @@ export function nearestMembers(x: Matrix, result: Pick<KMeansResult, "centers" |
   }
   return best;
 }
-

@@ -11,7 +11,8 @@ const BLOCK_FLOATS = 1 << 22;
  * Ties go to the lower centre index. Distances are clamped at 0 against rounding.
  */
 export function nearestCenters(
-  x: Matrix, centers: Matrix,
+  x: Matrix,
+  centers: Matrix,
   xNorms: Float32Array = rowSquaredNorms(x),
   out: { index: Int32Array; distance: Float32Array } = { index: new Int32Array(x.rows), distance: new Float32Array(x.rows) },
 ): { index: Int32Array; distance: Float32Array } {
@@ -23,10 +24,12 @@ export function nearestCenters(
   const dots = new Float32Array(Math.min(rowBlock, x.rows) * centerBlock);
   const best = new Float64Array(Math.min(rowBlock, x.rows));
   for (let r0 = 0; r0 < x.rows; r0 += rowBlock) {
-    const r1 = Math.min(x.rows, r0 + rowBlock), rows = r1 - r0;
+    const r1 = Math.min(x.rows, r0 + rowBlock),
+      rows = r1 - r0;
     best.fill(Infinity);
     for (let c0 = 0; c0 < k; c0 += centerBlock) {
-      const c1 = Math.min(k, c0 + centerBlock), cols = c1 - c0;
+      const c1 = Math.min(k, c0 + centerBlock),
+        cols = c1 - c0;
       const block = matrix(rows, cols, dots.subarray(0, rows * cols));
       // block = ‖c‖² − 2x·c: ‖x‖² is constant along a row, so it joins only the winner.
       const centerNorms = cNorms.subarray(c0, c1);
@@ -35,7 +38,8 @@ export function nearestCenters(
       const score = block.data;
       for (let i = 0; i < rows; i++) {
         const o = i * cols;
-        let bestValue = best[i], bestIndex = c0 === 0 ? 0 : out.index[r0 + i];
+        let bestValue = best[i],
+          bestIndex = c0 === 0 ? 0 : out.index[r0 + i];
         for (let j = 0; j < cols; j++) {
           const v = score[o + j];
           if (v < bestValue) {
@@ -49,7 +53,7 @@ export function nearestCenters(
     }
     for (let i = 0; i < rows; i++) {
       const d = xNorms[r0 + i] + best[i];
-      out.distance[r0 + i] = d > 0 ? d : 0;
+      out.distance[r0 + i] = Math.max(d, 0);
     }
   }
   return out;

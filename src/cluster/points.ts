@@ -52,7 +52,8 @@ export function outerProductPoints(r: Matrix, z: Matrix): PointSet {
   return {
     size: n,
     squaredNorms() {
-      const rn = rowSquaredNorms(r), zn = rowSquaredNorms(z);
+      const rn = rowSquaredNorms(r),
+        zn = rowSquaredNorms(z);
       for (let i = 0; i < n; i++) rn[i] *= zn[i];
       return rn;
     },

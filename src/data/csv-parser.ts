@@ -93,7 +93,9 @@ export class CsvParser implements TableParser {
   }
 
   private parse(final: boolean): void {
-    const text = this.pending, n = text.length, row = this.row;
+    const text = this.pending,
+      n = text.length,
+      row = this.row;
     row.buffer = text;
     this.nextCr = -2; // unknown for this buffer
     let p = 0;
@@ -111,7 +113,9 @@ export class CsvParser implements TableParser {
 
   /** Parse the row starting at `p` into the view; its end, or −1 when the text ends first (and more may come). */
   private parseRow(text: string, p: number, final: boolean): number {
-    const n = text.length, delimiter = this.delimiter.charCodeAt(0), row = this.row;
+    const n = text.length,
+      delimiter = this.delimiter.charCodeAt(0),
+      row = this.row;
     row.length = 0;
     let newlines = 0;
     // Unquoted fields are found with indexOf (native, fast) up to the end of the line: the first
@@ -217,7 +221,8 @@ export class WhitespaceParser implements TableParser {
 
   /** Whole lines; a line end may be LF or CRLF (the CR is a blank). */
   private parseLines(text: string): void {
-    const row = this.row, n = text.length;
+    const row = this.row,
+      n = text.length;
     row.buffer = text;
     let p = 0;
     while (p < n) {

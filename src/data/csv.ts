@@ -9,8 +9,19 @@ import { RowBlocks } from "./row-blocks.js";
 export type Delimiter = "," | "\t" | ";" | "|" | "whitespace";
 
 export const DELIMITER_NAMES: Record<string, Delimiter> = {
-  ",": ",", comma: ",", "\t": "\t", "\\t": "\t", tab: "\t", ";": ";", semicolon: ";", "|": "|", pipe: "|",
-  " ": "whitespace", space: "whitespace", spaces: "whitespace", whitespace: "whitespace",
+  ",": ",",
+  comma: ",",
+  "\t": "\t",
+  "\\t": "\t",
+  tab: "\t",
+  ";": ";",
+  semicolon: ";",
+  "|": "|",
+  pipe: "|",
+  " ": "whitespace",
+  space: "whitespace",
+  spaces: "whitespace",
+  whitespace: "whitespace",
 };
 
 /**
@@ -22,9 +33,16 @@ export async function forEachCsvRow(path: string, onRow: (row: CsvRow) => void, 
   for await (const chunk of readTextChunks(path)) {
     if (!parser) {
       const d = delimiter ?? sniffDelimiter(chunk);
-      parser = d === "whitespace" ? new WhitespaceParser(onRow) : new CsvParser(onRow, (line, message) => {
-        throw inputError(path, `line ${line}`, message);
-      }, d);
+      parser =
+        d === "whitespace"
+          ? new WhitespaceParser(onRow)
+          : new CsvParser(
+              onRow,
+              (line, message) => {
+                throw inputError(path, `line ${line}`, message);
+              },
+              d,
+            );
     }
     parser.push(chunk);
   }
@@ -42,7 +60,10 @@ const SNIFF_LINES = 20;
 export function sniffDelimiter(text: string): Delimiter {
   const lines = text.split("\n");
   if (lines.length > 1) lines.pop(); // may be cut off mid-line
-  const sample = lines.map((l) => l.replace(/\r$/, "")).filter((l) => l.trim() !== "").slice(0, SNIFF_LINES);
+  const sample = lines
+    .map((l) => l.replace(/\r$/, ""))
+    .filter((l) => l.trim() !== "")
+    .slice(0, SNIFF_LINES);
   const even = (counts: number[]) => counts.length > 0 && counts[0] >= 2 && counts.every((c) => c === counts[0]);
   for (const d of [",", "\t", ";", "|"] as const) {
     if (even(sample.map((line) => countFields(line, d)))) return d;
@@ -53,7 +74,8 @@ export function sniffDelimiter(text: string): Delimiter {
 
 /** Fields of one line split by `delimiter`, outside double quotes. */
 function countFields(line: string, delimiter: string): number {
-  let fields = 1, quoted = false;
+  let fields = 1,
+    quoted = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (c === '"') quoted = !quoted;
@@ -96,7 +118,9 @@ export interface CsvTable {
  */
 export async function readCsvTable(path: string, options: CsvTableOptions = {}): Promise<CsvTable> {
   let layout: Layout | undefined, rows: RowBlocks | undefined;
-  const labels: string[] = [], ids: string[] = [], texts: string[] = [];
+  const labels: string[] = [],
+    ids: string[] = [],
+    texts: string[] = [];
 
   const addRow = (row: CsvRow) => {
     const l = layout!;
@@ -130,16 +154,20 @@ export async function readCsvTable(path: string, options: CsvTableOptions = {}):
     const f = first!;
     addRow({ line: f.line, length: f.fields.length, text: (i) => f.fields[i], number: (i) => parseNumber(f.fields[i]), fields: () => f.fields });
   };
-  await forEachCsvRow(path, (row) => {
-    if (layout) return addRow(row);
-    if (!first) {
-      first = { fields: row.fields(), line: row.line };
-      return;
-    }
-    layout = planColumns(path, first.fields, row.fields(), options);
-    if (!layout.header) addFirst();
-    addRow(row);
-  }, options.delimiter);
+  await forEachCsvRow(
+    path,
+    (row) => {
+      if (layout) return addRow(row);
+      if (!first) {
+        first = { fields: row.fields(), line: row.line };
+        return;
+      }
+      layout = planColumns(path, first.fields, row.fields(), options);
+      if (!layout.header) addFirst();
+      addRow(row);
+    },
+    options.delimiter,
+  );
   if (!layout && first) {
     layout = planColumns(path, first.fields, undefined, options);
     if (!layout.header) addFirst();
@@ -172,9 +200,11 @@ export function parseNumber(text: string): number {
 
 function planColumns(path: string, first: string[], second: string[] | undefined, options: CsvTableOptions): Layout {
   const isNumber = (t: string) => Number.isFinite(parseNumber(t));
-  const header = options.header ?? (second
-    ? first.some((t, j) => !isNumber(t) && j < second.length && isNumber(second[j])) || first.every((t) => !isNumber(t))
-    : first.some((t) => !isNumber(t)));
+  const header =
+    options.header ??
+    (second
+      ? first.some((t, j) => !isNumber(t) && j < second.length && isNumber(second[j])) || first.every((t) => !isNumber(t))
+      : first.some((t) => !isNumber(t)));
   const width = first.length;
   const names = header ? first.map((t) => t.trim()) : first.map((_, j) => `column ${j}`);
   const resolve = (ref: ColumnRef, role: string): number => {
@@ -184,9 +214,13 @@ function planColumns(path: string, first: string[], second: string[] | undefined
       if (!(j >= 0 && j < width)) throw inputError(path, "line 1", `the ${role} column index ${ref} is outside 0..${width - 1}`);
       return j;
     }
-    const j = names.findIndex((name) => name === ref);
+    const j = names.indexOf(ref);
     if (j < 0) {
-      throw inputError(path, "line 1", `expected a ${role} column named ${JSON.stringify(ref)}, found ${header ? `columns ${names.map((c) => JSON.stringify(c)).join(", ")}` : "no header"}`);
+      throw inputError(
+        path,
+        "line 1",
+        `expected a ${role} column named ${JSON.stringify(ref)}, found ${header ? `columns ${names.map((c) => JSON.stringify(c)).join(", ")}` : "no header"}`,
+      );
     }
     return j;
   };
@@ -202,7 +236,8 @@ function planColumns(path: string, first: string[], second: string[] | undefined
     if (label === id) throw inputError(path, "line 1", `the label column ${JSON.stringify(names[label])} is also the id column`);
   }
   const text = options.textColumn === undefined ? -1 : resolve(options.textColumn, "text");
-  if (text >= 0 && (text === id || text === label)) throw inputError(path, "line 1", `the text column ${JSON.stringify(names[text])} is also the ${text === id ? "id" : "label"} column`);
+  if (text >= 0 && (text === id || text === label))
+    throw inputError(path, "line 1", `the text column ${JSON.stringify(names[text])} is also the ${text === id ? "id" : "label"} column`);
   const features = Array.from({ length: width }, (_, j) => j).filter((j) => j !== label && j !== id && j !== text);
   if (features.length === 0) throw inputError(path, "line 1", "expected at least one feature column besides the label, id and text columns, found none");
   return { header, width, names, features, label, id, text };

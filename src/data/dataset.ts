@@ -67,7 +67,9 @@ export function alignClasses(train: Dataset, test: Dataset): Dataset {
   const ids = new Map(train.classNames.map((name, i) => [name, i]));
   const unseen = test.classNames.filter((name) => !ids.has(name));
   if (unseen.length) {
-    throw new UserError(`${test.name}: class ${JSON.stringify(unseen[0])} does not occur in ${train.name} (its classes: ${sortClassNames(train.classNames).slice(0, 20).join(", ")})`);
+    throw new UserError(
+      `${test.name}: class ${JSON.stringify(unseen[0])} does not occur in ${train.name} (its classes: ${sortClassNames(train.classNames).slice(0, 20).join(", ")})`,
+    );
   }
   const y = Int32Array.from(test.y, (k) => ids.get(test.classNames[k])!);
   return { ...test, y, classNames: train.classNames };

@@ -14,12 +14,17 @@ export function parseDecimal(text: string, start: number, end: number): number {
   while (start < end && isSpace(text.charCodeAt(start))) start++;
   while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   if (start === end) return NaN;
-  let i = start, negative = false, c = text.charCodeAt(i);
+  let i = start,
+    negative = false,
+    c = text.charCodeAt(i);
   if (c === 45 || c === 43) {
     negative = c === 45;
     i++;
   }
-  let mantissa = 0, digits = 0, exponent = 0, sawDigit = false;
+  let mantissa = 0,
+    digits = 0,
+    exponent = 0,
+    sawDigit = false;
   for (; i < end; i++) {
     c = text.charCodeAt(i);
     if (c < 48 || c > 57) break;
@@ -43,7 +48,10 @@ export function parseDecimal(text: string, start: number, end: number): number {
   }
   if (!sawDigit) return viaNumber(text, start, end);
   if (i < end && (c === 101 || c === 69)) {
-    let j = i + 1, e = 0, eNegative = false, eDigits = 0;
+    let j = i + 1,
+      e = 0,
+      eNegative = false,
+      eDigits = 0;
     c = text.charCodeAt(j);
     if (c === 45 || c === 43) {
       eNegative = c === 45;

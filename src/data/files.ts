@@ -49,7 +49,8 @@ export async function* readTextChunks(path: string): AsyncGenerator<string> {
 
 /** Each line of a text file (optionally gzipped), without its line end, with its 1-based number. */
 export async function forEachLine(path: string, onLine: (text: string, line: number) => void): Promise<void> {
-  let pending = "", line = 0;
+  let pending = "",
+    line = 0;
   for await (const chunk of readTextChunks(path)) {
     pending += chunk;
     const lines = pending.split("\n");
@@ -80,7 +81,7 @@ export async function readLabelList(path: string, expected: number, dataPath: st
   await forEachLine(path, (text) => values.push(text.trim()));
   while (values.length > expected && values[values.length - 1] === "") values.pop();
   if (values.length !== expected) throw inputError(path, undefined, `expected ${expected} labels, one per line, to match ${dataPath}; found ${values.length}`);
-  const blank = values.findIndex((v) => v === "");
+  const blank = values.indexOf("");
   if (blank >= 0) throw inputError(path, `line ${blank + 1}`, "expected a label, found an empty line");
   return values;
 }

@@ -10,7 +10,11 @@ import { checkFile } from "./files.js";
  * a caller asks for (the picked batch, an error message).
  */
 export class IdList implements Iterable<string> {
-  private constructor(readonly bytes: Buffer, readonly starts: Uint32Array, readonly ends: Uint32Array) {}
+  private constructor(
+    readonly bytes: Buffer,
+    readonly starts: Uint32Array,
+    readonly ends: Uint32Array,
+  ) {}
 
   get length(): number {
     return this.starts.length;
@@ -35,7 +39,8 @@ export class IdList implements Iterable<string> {
   /** A pool's ids as given (a list, or an array of strings from a caller of the library). */
   static of(ids: IdList | readonly string[]): IdList {
     if (ids instanceof IdList) return ids;
-    const starts = new Uint32Array(ids.length), ends = new Uint32Array(ids.length);
+    const starts = new Uint32Array(ids.length),
+      ends = new Uint32Array(ids.length);
     let offset = 0;
     for (let i = 0; i < ids.length; i++) {
       starts[i] = offset;
@@ -47,7 +52,8 @@ export class IdList implements Iterable<string> {
 
   /** "0", "1", … "n−1": the ids of a pool given without any. */
   static rowNumbers(n: number): IdList {
-    const starts = new Uint32Array(n), ends = new Uint32Array(n);
+    const starts = new Uint32Array(n),
+      ends = new Uint32Array(n);
     const bytes = Buffer.alloc(n * String(Math.max(0, n - 1)).length);
     let offset = 0;
     for (let i = 0; i < n; i++) {
@@ -64,8 +70,10 @@ export class IdList implements Iterable<string> {
   /** Several lists one after another (the shards of a pool). */
   static concat(lists: IdList[]): IdList {
     const n = lists.reduce((s, l) => s + l.length, 0);
-    const starts = new Uint32Array(n), ends = new Uint32Array(n);
-    let row = 0, base = 0;
+    const starts = new Uint32Array(n),
+      ends = new Uint32Array(n);
+    let row = 0,
+      base = 0;
     for (const list of lists) {
       for (let i = 0; i < list.length; i++, row++) {
         starts[row] = base + list.starts[i];
@@ -96,7 +104,8 @@ export class IdList implements Iterable<string> {
     let lines = end > 0 ? 1 : 0;
     for (let i = 0; i < end; i++) if (bytes[i] === 10) lines++;
     if (lines !== expected) throw inputError(path, undefined, `expected ${expected} ids, one per line, to match ${dataPath}; found ${lines}`);
-    const starts = new Uint32Array(lines), ends = new Uint32Array(lines);
+    const starts = new Uint32Array(lines),
+      ends = new Uint32Array(lines);
     const finish = (row: number, stop: number) => (ends[row] = stop > starts[row] && bytes[stop - 1] === 13 ? stop - 1 : stop);
     let row = 0;
     for (let i = 0; i < end; i++) {
@@ -147,8 +156,10 @@ export class IdIndex {
 
   /** The row of `id`, or undefined when it is not in the list. */
   get(id: string): number | undefined {
-    const key = Buffer.from(id), hash = hashBytes(key, 0, key.length);
-    const { bytes, starts, ends } = this.ids, table = this.table;
+    const key = Buffer.from(id),
+      hash = hashBytes(key, 0, key.length);
+    const { bytes, starts, ends } = this.ids,
+      table = this.table;
     for (let slot = hash & this.mask; table[2 * slot] !== 0; slot = (slot + 1) & this.mask) {
       const row = table[2 * slot] - 1;
       if (table[2 * slot + 1] === hash && sameBytes(bytes, starts[row], ends[row], key, 0, key.length)) return row;

@@ -6,12 +6,12 @@ import type { Dataset, DatasetParts } from "./dataset.js";
 import { readBytes } from "./files.js";
 
 const IDX_TYPES: Record<number, { name: string; bytes: number }> = {
-  0x08: { name: "unsigned byte", bytes: 1 },
-  0x09: { name: "signed byte", bytes: 1 },
-  0x0b: { name: "short", bytes: 2 },
-  0x0c: { name: "int", bytes: 4 },
-  0x0d: { name: "float", bytes: 4 },
-  0x0e: { name: "double", bytes: 8 },
+  8: { name: "unsigned byte", bytes: 1 },
+  9: { name: "signed byte", bytes: 1 },
+  11: { name: "short", bytes: 2 },
+  12: { name: "int", bytes: 4 },
+  13: { name: "float", bytes: 4 },
+  14: { name: "double", bytes: 8 },
 };
 
 /** An IDX file (LeCun's MNIST format), raw or gzipped, as its dimensions and float32 values. */
@@ -24,19 +24,30 @@ export function readIdx(path: string): { dims: number[]; data: Float32Array } {
   const type = IDX_TYPES[bytes[2]];
   if (!type) throw inputError(path, "byte 2", `expected an IDX data type (0x08, 0x09, 0x0B-0x0E), found 0x${hex(bytes.subarray(2, 3))}`);
   const rank = bytes[3];
-  if (rank === 0 || bytes.length < 4 + 4 * rank) throw inputError(path, "byte 3", `expected ${rank || "a positive number of"} dimension sizes after the magic number, found ${bytes.length - 4} bytes`);
+  if (rank === 0 || bytes.length < 4 + 4 * rank)
+    throw inputError(path, "byte 3", `expected ${rank || "a positive number of"} dimension sizes after the magic number, found ${bytes.length - 4} bytes`);
   const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
   const count = dims.reduce((a, b) => a * b, 1);
   const offset = 4 + 4 * rank;
   const expected = offset + count * type.bytes;
   if (bytes.length !== expected) {
-    throw inputError(path, `byte ${offset}`, `expected ${count * type.bytes} bytes of ${type.name} data for dimensions ${dims.join("×")}, found ${bytes.length - offset}`);
+    throw inputError(
+      path,
+      `byte ${offset}`,
+      `expected ${count * type.bytes} bytes of ${type.name} data for dimensions ${dims.join("×")}, found ${bytes.length - offset}`,
+    );
   }
   const data = new Float32Array(count);
   if (type.bytes === 1 && bytes[2] === 0x08) {
     for (let i = 0; i < count; i++) data[i] = bytes[offset + i];
   } else {
-    const read = { 0x09: (o: number) => view.getInt8(o), 0x0b: (o: number) => view.getInt16(o), 0x0c: (o: number) => view.getInt32(o), 0x0d: (o: number) => view.getFloat32(o), 0x0e: (o: number) => view.getFloat64(o) }[bytes[2]]!;
+    const read = {
+      9: (o: number) => view.getInt8(o),
+      11: (o: number) => view.getInt16(o),
+      12: (o: number) => view.getInt32(o),
+      13: (o: number) => view.getFloat32(o),
+      14: (o: number) => view.getFloat64(o),
+    }[bytes[2]]!;
     for (let i = 0; i < count; i++) data[i] = read(offset + i * type.bytes);
   }
   return { dims, data };
@@ -74,9 +85,13 @@ export function readIdxDirectory(dir: string): DatasetParts {
   const files = readdirSync(dir);
   const find = (prefix: string, kind: string) => files.find((f) => new RegExp(`^${prefix}[-.]${kind}[-.]idx\\d-ubyte(\\.gz)?$`).test(f));
   const part = (prefix: string, label: string): Dataset | undefined => {
-    const images = find(prefix, "images"), labels = find(prefix, "labels");
+    const images = find(prefix, "images"),
+      labels = find(prefix, "labels");
     if (!images && !labels) return undefined;
-    if (!images || !labels) throw new UserError(`${dir}: found ${images ?? labels} but not its ${images ? "labels" : "images"} file (expected ${prefix}-images-idx3-ubyte and ${prefix}-labels-idx1-ubyte, optionally .gz)`);
+    if (!images || !labels)
+      throw new UserError(
+        `${dir}: found ${images ?? labels} but not its ${images ? "labels" : "images"} file (expected ${prefix}-images-idx3-ubyte and ${prefix}-labels-idx1-ubyte, optionally .gz)`,
+      );
     return readIdxPair(join(dir, images), join(dir, labels), `${dir} (${label})`);
   };
   const train = part("train", "train");

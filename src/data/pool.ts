@@ -34,13 +34,18 @@ export async function readPool(path: string, idsPath?: string, imageSize?: [numb
   let pool: Pool;
   const isNpy = /\.npy$/i.test(path);
   if (idsPath && !isNpy) throw new UserError(`--ids is for .npy pools; ${path} carries its own ids`);
-  if (textColumn !== undefined && (isNpy || isDirectoryPath(path))) throw inputError(path, undefined, `a text or media column (${JSON.stringify(textColumn)}) needs a table pool (.csv, .tsv, .jsonl); this one has no columns`);
+  if (textColumn !== undefined && (isNpy || isDirectoryPath(path)))
+    throw inputError(
+      path,
+      undefined,
+      `a text or media column (${JSON.stringify(textColumn)}) needs a table pool (.csv, .tsv, .jsonl); this one has no columns`,
+    );
   if (isNpy) {
     const { x, ids } = await readNpyMatrix(path, idsPath ?? sidecarFile(path, ".ids"));
     pool = { ids: ids ?? IdList.rowNumbers(x.rows), x };
   } else if (/\.jsonl(\.gz)?$/i.test(path)) {
     pool = await readJsonlPool(path, textColumn);
-  } else if (textColumn === undefined && (isDirectoryPath(path) || await isImageManifest(path))) {
+  } else if (textColumn === undefined && (isDirectoryPath(path) || (await isImageManifest(path)))) {
     pool = await readImagePool(path, imageSize);
   } else {
     const table = await readCsvTable(path, { labelColumn: false, textColumn });
@@ -85,7 +90,10 @@ export async function readNpyMatrix(path: string, idsPath: string | undefined): 
 async function readImagePool(path: string, imageSize: [number, number] | undefined): Promise<Pool> {
   const parts = await loadImageDataset(path, isDirectoryPath(path), { size: imageSize });
   const all = [parts.train, ...(parts.test ? [parts.test] : [])];
-  const x = matrix(all.reduce((n, d) => n + d.x.rows, 0), parts.train.x.cols);
+  const x = matrix(
+    all.reduce((n, d) => n + d.x.rows, 0),
+    parts.train.x.cols,
+  );
   let offset = 0;
   for (const d of all) {
     x.data.set(d.x.data, offset);
@@ -109,7 +117,8 @@ export async function forEachJsonLine(path: string, onLine: (value: unknown, lin
 }
 
 async function readJsonlPool(path: string, textKey?: string): Promise<Pool> {
-  const ids: string[] = [], texts: string[] = [];
+  const ids: string[] = [],
+    texts: string[] = [];
   let rows: RowBlocks | undefined;
   await forEachJsonLine(path, (value, line) => {
     const item = value as { id?: unknown; embedding?: unknown };
@@ -118,18 +127,21 @@ async function readJsonlPool(path: string, textKey?: string): Promise<Pool> {
     }
     const embedding = item.embedding as unknown[];
     const dim = rows?.width ?? embedding.length;
-    if (embedding.length !== dim || dim === 0) throw inputError(path, `line ${line}`, `expected an embedding of ${dim || "at least 1"} numbers like the first line, found ${embedding.length}`);
+    if (embedding.length !== dim || dim === 0)
+      throw inputError(path, `line ${line}`, `expected an embedding of ${dim || "at least 1"} numbers like the first line, found ${embedding.length}`);
     rows ??= new RowBlocks(dim);
     const { data, offset } = rows.next();
     for (let j = 0; j < dim; j++) {
       const v = embedding[j];
-      if (typeof v !== "number" || !Number.isFinite(v)) throw inputError(path, `line ${line}`, `expected a finite number at embedding[${j}], found ${JSON.stringify(v)}`);
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw inputError(path, `line ${line}`, `expected a finite number at embedding[${j}], found ${JSON.stringify(v)}`);
       data[offset + j] = v;
     }
     ids.push(String(item.id));
     if (textKey !== undefined) {
       const text = (item as Record<string, unknown>)[textKey];
-      if (typeof text !== "string") throw inputError(path, `line ${line}`, `expected a string at ${JSON.stringify(textKey)}, found ${text === undefined ? "none" : typeof text}`);
+      if (typeof text !== "string")
+        throw inputError(path, `line ${line}`, `expected a string at ${JSON.stringify(textKey)}, found ${text === undefined ? "none" : typeof text}`);
       texts.push(text);
     }
   });
@@ -147,7 +159,8 @@ export interface LabeledItems {
  * or from JSONL with {"id", "label"} per line. A repeated id is an error.
  */
 export async function readLabeled(path: string): Promise<LabeledItems> {
-  const ids: string[] = [], labels: string[] = [];
+  const ids: string[] = [],
+    labels: string[] = [];
   const lines: number[] = [];
   if (/\.jsonl(\.gz)?$/i.test(path)) {
     await forEachJsonLine(path, (value, line) => {
@@ -164,8 +177,17 @@ export async function readLabeled(path: string): Promise<LabeledItems> {
     await forEachCsvRow(path, (row) => {
       if (!columns) {
         const names = row.fields().map((f) => f.trim().toLowerCase());
-        const id = names.indexOf("id"), label = names.findIndex((n) => n === "label" || n === "class" || n === "y");
-        if (id < 0 || label < 0) throw inputError(path, `line ${row.line}`, `expected a header with an "id" and a "label" column, found ${row.fields().map((f) => JSON.stringify(f)).join(", ")}`);
+        const id = names.indexOf("id"),
+          label = names.findIndex((n) => n === "label" || n === "class" || n === "y");
+        if (id < 0 || label < 0)
+          throw inputError(
+            path,
+            `line ${row.line}`,
+            `expected a header with an "id" and a "label" column, found ${row
+              .fields()
+              .map((f) => JSON.stringify(f))
+              .join(", ")}`,
+          );
         columns = { id, label, width: row.length };
         return;
       }

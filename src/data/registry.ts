@@ -55,7 +55,12 @@ function tabular(name: string, description: string, train: string, test?: string
 
 export const builtInDatasets: readonly BuiltInDataset[] = [
   mnist,
-  tabular("optdigits", "UCI optical digits: 3,823 training and 1,797 test rows, 64 features (8×8 counts), 10 classes", "optdigits-train.csv.gz", "optdigits-test.csv.gz"),
+  tabular(
+    "optdigits",
+    "UCI optical digits: 3,823 training and 1,797 test rows, 64 features (8×8 counts), 10 classes",
+    "optdigits-train.csv.gz",
+    "optdigits-test.csv.gz",
+  ),
   tabular("vowel", "UCI vowel recognition (Deterding): 990 rows, 10 features, 11 vowels", "vowel.csv.gz"),
   tabular("vehicle", "UCI Statlog vehicle silhouettes: 846 rows, 18 features, 4 vehicle types", "vehicle.csv.gz"),
 ];
@@ -93,11 +98,17 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
   if (isDirectory(spec)) return hasIdxFiles(spec) ? readIdxDirectory(spec) : loadImageDataset(spec, true, imageOptions);
   if (!existsSync(spec)) {
     if (/[/\\]|\.[a-z0-9]+$/i.test(spec)) throw inputError(spec, undefined, "no such file");
-    throw new UserError(`unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${builtInDatasets.map((d) => d.name).join(", ")}), a directory of IDX files or images, or a .csv/.txt/.data table or a .npy file`);
+    throw new UserError(
+      `unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${builtInDatasets.map((d) => d.name).join(", ")}), a directory of IDX files or images, or a .csv/.txt/.data table or a .npy file`,
+    );
   }
   if (/\.npy$/i.test(spec)) return { train: await loadNpyDataset(spec, options.labels ?? sidecarFile(spec, ".labels"), requireLabels) };
   if (/\.(jsonl|json|npz|pkl|pickle|parquet|h5|hdf5|zip|tar|onnx)(\.gz)?$/i.test(spec) || looksBinary(spec)) {
-    throw inputError(spec, undefined, "unrecognised file type: expected a directory of IDX files or images, a text table (.csv, .tsv, .txt, .data, optionally .gz) or a .npy file");
+    throw inputError(
+      spec,
+      undefined,
+      "unrecognised file type: expected a directory of IDX files or images, a text table (.csv, .tsv, .txt, .data, optionally .gz) or a .npy file",
+    );
   }
   const head = await firstTextChunk(spec);
   const firstLine = head.split("\n", 1)[0].replace(/\r$/, "");
@@ -129,7 +140,10 @@ async function loadNpyDataset(path: string, labelsPath: string | undefined, requ
   const { x, ids: idList } = await readNpyMatrix(path, sidecarFile(path, ".ids"));
   const ids = idList?.toArray();
   if (!labelsPath) {
-    if (requireLabels) throw new UserError(`${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line), or put them beside it as ${path.replace(/\.npy$/i, ".labels")}`);
+    if (requireLabels)
+      throw new UserError(
+        `${path}: a .npy dataset needs its labels: pass --labels FILE (.npy, or a text file with one label per line), or put them beside it as ${path.replace(/\.npy$/i, ".labels")}`,
+      );
     return { name: path, x, y: new Int32Array(x.rows), classNames: ["(unlabelled)"], ids };
   }
   const names = await readLabelFile(labelsPath, x.rows, path);

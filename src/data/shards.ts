@@ -21,8 +21,17 @@ export function expandPoolFiles(specs: string[]): string[] {
     }
     const dir = dirname(spec);
     if (/[*?]/.test(dir)) throw new UserError(`--pool ${spec}: only the file name may hold * or ?`);
-    const pattern = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
-    const matches = existsSync(dir) ? readdirSync(dir).filter((f) => pattern.test(f)).sort() : [];
+    const pattern = new RegExp(
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+    );
+    const matches = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => pattern.test(f))
+          .sort()
+      : [];
     if (matches.length === 0) throw new UserError(`--pool ${spec}: no file matches`);
     files.push(...matches.map((f) => join(dir, f)));
   }
@@ -47,11 +56,13 @@ export interface Shard {
  */
 export function describeShards(files: string[], idsPath?: string): { shards: Shard[]; rows: number; dim: number } {
   if (idsPath && files.length > 1) throw new UserError("--ids is for a single .npy pool; each shard keeps its ids beside it (X.ids)");
-  let offset = 0, dim = -1;
+  let offset = 0,
+    dim = -1;
   const shards = files.map((file): Shard => {
     if (!/\.npy$/i.test(file)) throw inputError(file, undefined, "a sharded pool is made of .npy files (each with its .ids beside it)");
     const header = readNpyHeader(file);
-    if (header.shape.length !== 2) throw inputError(file, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
+    if (header.shape.length !== 2)
+      throw inputError(file, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
     if (dim >= 0 && header.shape[1] !== dim) throw inputError(file, "header", `expected ${dim} features like the first shard, found ${header.shape[1]}`);
     dim = header.shape[1];
     const idsFile = idsPath ?? sidecarFile(file, ".ids");
@@ -77,13 +88,17 @@ export async function readPools(files: string[], idsPath?: string, imageSize?: [
   if (idsPath) throw new UserError("--ids is for a single .npy pool; each shard keeps its ids beside it (X.ids)");
   const parts: Pool[] = [];
   for (const file of files) {
-    if (/\.npy$/i.test(file) && !sidecarFile(file, ".ids")) throw inputError(file, undefined, `the shard has no ids: expected ${file.replace(/\.npy$/i, ".ids")} beside it, one id per line`);
+    if (/\.npy$/i.test(file) && !sidecarFile(file, ".ids"))
+      throw inputError(file, undefined, `the shard has no ids: expected ${file.replace(/\.npy$/i, ".ids")} beside it, one id per line`);
     parts.push(await readPool(file, undefined, imageSize));
   }
   const dim = parts[0].x.cols;
   const bad = parts.findIndex((p) => p.x.cols !== dim);
   if (bad >= 0) throw inputError(files[bad], undefined, `expected ${dim} features like ${files[0]}, found ${parts[bad].x.cols}`);
-  const x = matrix(parts.reduce((n, p) => n + p.x.rows, 0), dim);
+  const x = matrix(
+    parts.reduce((n, p) => n + p.x.rows, 0),
+    dim,
+  );
   let offset = 0;
   for (const p of parts) {
     x.data.set(p.x.data, offset);
@@ -97,7 +112,9 @@ export function readShardRows(shards: Shard[], rows: ArrayLike<number>, dim: num
   const out = matrix(rows.length, dim);
   const order = Int32Array.from({ length: rows.length }, (_, i) => i).sort((a, b) => rows[a] - rows[b]);
   const buffer = Buffer.alloc(dim * 4);
-  let s = 0, fd = -1, opened = -1;
+  let s = 0,
+    fd = -1,
+    opened = -1;
   try {
     for (const i of order) {
       const row = rows[i];

@@ -10,8 +10,10 @@ export interface Standardizer {
 
 /** Per-feature mean and std of `x`; a constant feature gets std 1 so it maps to 0, not NaN. */
 export function fitStandardizer(x: Matrix): Standardizer {
-  const d = x.cols, n = x.rows;
-  const sum = new Float64Array(d), sq = new Float64Array(d);
+  const d = x.cols,
+    n = x.rows;
+  const sum = new Float64Array(d),
+    sq = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const o = i * d;
     for (let j = 0; j < d; j++) sum[j] += x.data[o + j];
@@ -43,7 +45,8 @@ export function scalarStandardizer(cols: number, mean: number, std: number): Sta
  * features. Values of length 1 apply to every channel.
  */
 export function channelStandardizer(cols: number, channels: number, mean: number[], std: number[]): Standardizer {
-  const plane = cols / channels, at = (v: number[], c: number) => v[v.length === 1 ? 0 : c];
+  const plane = cols / channels,
+    at = (v: number[], c: number) => v[v.length === 1 ? 0 : c];
   const out = { mean: new Float32Array(cols), std: new Float32Array(cols) };
   for (let c = 0; c < channels; c++) {
     out.mean.fill(at(mean, c), c * plane, (c + 1) * plane);
@@ -54,16 +57,21 @@ export function channelStandardizer(cols: number, channels: number, mean: number
 
 /** Each channel's mean and std over every pixel of every row (as torchvision's Normalize values are computed). */
 export function fitChannelStandardizer(x: Matrix, channels: number): Standardizer {
-  const plane = x.cols / channels, mean: number[] = [], std: number[] = [];
+  const plane = x.cols / channels,
+    mean: number[] = [],
+    std: number[] = [];
   for (let c = 0; c < channels; c++) {
-    let sum = 0, sq = 0;
+    let sum = 0,
+      sq = 0;
     for (let i = 0; i < x.rows; i++) {
       for (let j = i * x.cols + c * plane, e = j + plane; j < e; j++) {
         sum += x.data[j];
         sq += x.data[j] * x.data[j];
       }
     }
-    const n = x.rows * plane, m = n ? sum / n : 0, s = n ? Math.sqrt(Math.max(0, sq / n - m * m)) : 0;
+    const n = x.rows * plane,
+      m = n ? sum / n : 0,
+      s = n ? Math.sqrt(Math.max(0, sq / n - m * m)) : 0;
     mean.push(m);
     std.push(s > 1e-12 ? s : 1);
   }
@@ -89,7 +97,7 @@ export function checkFinite(x: Matrix, source: string, from = 0, to = x.data.len
   // v − v is 0 for every finite v and NaN for NaN and ±∞; four at a time, then find the culprit.
   let i = from;
   for (; i + 4 <= to; i += 4) {
-    if ((data[i] - data[i]) + (data[i + 1] - data[i + 1]) + (data[i + 2] - data[i + 2]) + (data[i + 3] - data[i + 3]) !== 0) {
+    if (data[i] - data[i] + (data[i + 1] - data[i + 1]) + (data[i + 2] - data[i + 2]) + (data[i + 3] - data[i + 3]) !== 0) {
       bad = i;
       break;
     }
@@ -97,7 +105,8 @@ export function checkFinite(x: Matrix, source: string, from = 0, to = x.data.len
   if (bad < 0) for (; i < to; i++) if (data[i] - data[i] !== 0) bad = i;
   if (bad < 0) return;
   while (Number.isFinite(data[bad])) bad++;
-  const row = firstRow + Math.floor(bad / x.cols), col = bad % x.cols;
+  const row = firstRow + Math.floor(bad / x.cols),
+    col = bad % x.cols;
   throw inputError(source, `row ${row}, column ${col}`, `expected a finite number, found ${data[bad]}`);
 }
 
@@ -113,7 +122,8 @@ export function stratifiedSplit(y: Int32Array, testFraction: number, rng: Rng): 
     if (list) list.push(i);
     else byClass.set(y[i], [i]);
   }
-  const train: number[] = [], test: number[] = [];
+  const train: number[] = [],
+    test: number[] = [];
   for (const k of [...byClass.keys()].sort((a, b) => a - b)) {
     const members = rng.shuffle(byClass.get(k)!);
     let take = Math.round(testFraction * members.length);

@@ -21,10 +21,14 @@ export function parseQueueUrl(url: string): RedisConnection {
   }
   if (parsed.protocol !== "redis:" || !parsed.hostname) throw new UserError(`--queue expects redis://HOST:PORT, got ${JSON.stringify(url)}`);
   const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
-  if (db !== undefined && !(Number.isInteger(db) && db >= 0)) throw new UserError(`--queue: the database number must be a non-negative integer, got ${JSON.stringify(parsed.pathname.slice(1))}`);
+  if (db !== undefined && !(Number.isInteger(db) && db >= 0))
+    throw new UserError(`--queue: the database number must be a non-negative integer, got ${JSON.stringify(parsed.pathname.slice(1))}`);
   return {
-    host: parsed.hostname, port: parsed.port ? Number(parsed.port) : 6379,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined, db, maxRetriesPerRequest: null,
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 6379,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db,
+    maxRetriesPerRequest: null,
   };
 }
 
@@ -47,7 +51,14 @@ interface PingClient {
  */
 export async function checkedConnection(url: string): Promise<RedisConnection> {
   const connection = parseQueueUrl(url);
-  const client = redisClient<PingClient>({ ...connection, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = redisClient<PingClient>({
+    ...connection,
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   let cause: Error | undefined;
   client.on("error", (e) => (cause ??= e)); // the socket's own error says more than the command's
   try {

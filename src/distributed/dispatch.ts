@@ -22,7 +22,11 @@ export interface DispatchProgress {
  * again, and a job that failed before is retried. A job a worker fails (or refuses) ends the wait
  * with one line. `onResult` hears of each result as it arrives.
  */
-export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[], options: { onProgress?: (p: DispatchProgress) => void; onResult?: (index: number, result: T) => void } = {}): Promise<T[]> {
+export async function dispatch<T>(
+  connection: RedisConnection,
+  jobs: AlfamixJob[],
+  options: { onProgress?: (p: DispatchProgress) => void; onResult?: (index: number, result: T) => void } = {},
+): Promise<T[]> {
   // Loaded here, not at start-up: bullmq takes about 0.2 s to load, which every command paid.
   const { Queue, QueueEvents } = await import("bullmq");
   const queue = new Queue(QUEUE_NAME, { connection });
@@ -32,22 +36,34 @@ export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[
   const started = performance.now();
   try {
     await events.waitUntilReady();
-    const added = await queue.addBulk(jobs.map((data) => ({
-      name: data.kind, data,
-      // Finished jobs are kept for a day so a rerun of the same round can find them; retries are
-      // for workers that die (stalled jobs), not for errors, which would repeat.
-      opts: { jobId: jobId(data), attempts: 1, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } },
-    })));
+    const added = await queue.addBulk(
+      jobs.map((data) => ({
+        name: data.kind,
+        data,
+        // Finished jobs are kept for a day so a rerun of the same round can find them; retries are
+        // for workers that die (stalled jobs), not for errors, which would repeat.
+        opts: { jobId: jobId(data), attempts: 1, removeOnComplete: { age: 86400 }, removeOnFail: { age: 86400 } },
+      })),
+    );
     for (const job of added) if ((await job.getState()) === "failed") await job.retry();
-    let done = 0, workers = await workersCount(queue, connection);
+    let done = 0,
+      workers = await workersCount(queue, connection);
     // Each running job's reported share; a late report of a finished job is ignored.
-    const shares = new Map<string, number>(), running = new Set(added.map((job) => job.id));
+    const shares = new Map<string, number>(),
+      running = new Set(added.map((job) => job.id));
     const report = () => {
       const elapsedMs = performance.now() - started;
       let underWay = 0;
       for (const share of shares.values()) underWay += share;
       const progress = done + underWay;
-      options.onProgress?.({ done, total: jobs.length, underWay, workers, elapsedMs, etaMs: progress > 0 ? (elapsedMs / progress) * (jobs.length - progress) : undefined });
+      options.onProgress?.({
+        done,
+        total: jobs.length,
+        underWay,
+        workers,
+        elapsedMs,
+        etaMs: progress > 0 ? (elapsedMs / progress) * (jobs.length - progress) : undefined,
+      });
     };
     events.on("progress", ({ jobId, data }) => {
       const fraction = (data as Partial<JobProgress>)?.fraction;
@@ -57,22 +73,27 @@ export async function dispatch<T>(connection: RedisConnection, jobs: AlfamixJob[
       }
     });
     const watcher = setInterval(() => {
-      workersCount(queue, connection).then((n) => {
-        workers = n;
-        report();
-      }, () => undefined);
+      workersCount(queue, connection).then(
+        (n) => {
+          workers = n;
+          report();
+        },
+        () => undefined,
+      );
     }, 1000);
     report();
     try {
-      return await Promise.all(added.map(async (job: Job, index) => {
-        const result = (await waitFor(job, events)) as T;
-        running.delete(job.id);
-        shares.delete(job.id!);
-        done++;
-        options.onResult?.(index, result);
-        report();
-        return result;
-      }));
+      return await Promise.all(
+        added.map(async (job: Job, index) => {
+          const result = (await waitFor(job, events)) as T;
+          running.delete(job.id);
+          shares.delete(job.id!);
+          done++;
+          options.onResult?.(index, result);
+          report();
+          return result;
+        }),
+      );
     } finally {
       clearInterval(watcher);
     }

@@ -100,7 +100,8 @@ export const bytesFromBase64 = (s: string) => new Uint8Array(Buffer.from(s, "bas
 
 type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 const TYPED: Record<string, new (buffer: ArrayBuffer) => TypedArray> = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array };
-const tagOf = (v: unknown) => v instanceof Float32Array ? "f32" : v instanceof Float64Array ? "f64" : v instanceof Int32Array ? "i32" : v instanceof Uint8Array ? "u8" : undefined;
+const tagOf = (v: unknown) =>
+  v instanceof Float32Array ? "f32" : v instanceof Float64Array ? "f64" : v instanceof Int32Array ? "i32" : v instanceof Uint8Array ? "u8" : undefined;
 
 /** A plan's state or part as JSON: each typed array becomes `{ $: tag, data: base64 }` (a third of the size of its numbers as text, and exact). */
 export function packArrays(value: unknown): unknown {

@@ -1,4 +1,14 @@
-import { kmeansParallel, runKMeansPass, type AssignResult, type KMeansPart, type KMeansPass, type KMeansPassResult, type KMeansParallelResult, type PickResult, type SampleResult } from "../cluster/kmeans-parallel.js";
+import {
+  kmeansParallel,
+  runKMeansPass,
+  type AssignResult,
+  type KMeansPart,
+  type KMeansPass,
+  type KMeansPassResult,
+  type KMeansParallelResult,
+  type PickResult,
+  type SampleResult,
+} from "../cluster/kmeans-parallel.js";
 import { plannedShardHeader, readShardRows, type Shard } from "../data/shards.js";
 import { matrix, type Matrix } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
@@ -17,26 +27,42 @@ export type EncodedResult = Record<string, string | number | undefined>;
  * (L2-normalised, as the local choice normalises them); centres go through Redis once per pass.
  */
 export async function remoteKMeans(
-  connection: RedisConnection, shards: Shard[], candidateRows: Int32Array, k: number,
+  connection: RedisConnection,
+  shards: Shard[],
+  candidateRows: Int32Array,
+  k: number,
   options: { seed: number; onProgress?: (p: DispatchProgress) => void },
 ): Promise<KMeansParallelResult> {
   const dim = shards[0].header.shape[1];
   const sorted = Int32Array.from(candidateRows).sort();
-  const perShard = shards.map((shard) => {
-    const local = sorted.filter((r) => r >= shard.offset && r < shard.offset + shard.rows).map((r) => r - shard.offset);
-    return { shard, candidates: toBase64(local), count: local.length };
-  }).filter((s) => s.count > 0);
+  const perShard = shards
+    .map((shard) => {
+      const local = sorted.filter((r) => r >= shard.offset && r < shard.offset + shard.rows).map((r) => r - shard.offset);
+      return { shard, candidates: toBase64(local), count: local.length };
+    })
+    .filter((s) => s.count > 0);
   const client = blobClient(connection);
   let stage = "";
   try {
-    return await kmeansParallel(async (pass) => {
-      const encoded = await encodePass(client, pass);
-      const jobs: KMeansJob[] = perShard.map(({ shard, candidates }) => ({
-        kind: "kmeans", version: VERSION, file: shard.file, rows: shard.rows, dim, offset: shard.offset, candidates, pass: encoded,
-      }));
-      const results = await dispatch<EncodedResult>(connection, jobs, { onProgress: (p) => options.onProgress?.({ ...p, stage }) });
-      return results.map((r) => decodeResult(pass, r));
-    }, k, { seed: options.seed, onPass: (what) => (stage = `k-means over the shards: ${what}`) });
+    return await kmeansParallel(
+      async (pass) => {
+        const encoded = await encodePass(client, pass);
+        const jobs: KMeansJob[] = perShard.map(({ shard, candidates }) => ({
+          kind: "kmeans",
+          version: VERSION,
+          file: shard.file,
+          rows: shard.rows,
+          dim,
+          offset: shard.offset,
+          candidates,
+          pass: encoded,
+        }));
+        const results = await dispatch<EncodedResult>(connection, jobs, { onProgress: (p) => options.onProgress?.({ ...p, stage }) });
+        return results.map((r) => decodeResult(pass, r));
+      },
+      k,
+      { seed: options.seed, onPass: (what) => (stage = `k-means over the shards: ${what}`) },
+    );
   } finally {
     client.disconnect();
   }
@@ -50,11 +76,15 @@ async function encodePass(client: BlobClient, pass: KMeansPass): Promise<KMeansJ
 
 function decodeResult(pass: KMeansPass, r: EncodedResult): KMeansPassResult {
   const s = (key: string) => r[key] as string;
-  if (pass.op === "pick") return { count: r.count as number, row: r.row as number, draw: r.draw as number, point: floatsFromBase64(s("point")) } satisfies PickResult;
+  if (pass.op === "pick")
+    return { count: r.count as number, row: r.row as number, draw: r.draw as number, point: floatsFromBase64(s("point")) } satisfies PickResult;
   if (pass.op === "sample") return { rows: int32sFromBase64(s("rows")), points: floatsFromBase64(s("points")) } satisfies SampleResult;
   return {
-    counts: doublesFromBase64(s("counts")), inertia: r.inertia as number, sums: r.sums === undefined ? undefined : doublesFromBase64(s("sums")),
-    nearestRow: int32sFromBase64(s("nearestRow")), nearestDistance: doublesFromBase64(s("nearestDistance")),
+    counts: doublesFromBase64(s("counts")),
+    inertia: r.inertia as number,
+    sums: r.sums === undefined ? undefined : doublesFromBase64(s("sums")),
+    nearestRow: int32sFromBase64(s("nearestRow")),
+    nearestDistance: doublesFromBase64(s("nearestDistance")),
   } satisfies AssignResult;
 }
 
@@ -108,7 +138,10 @@ function encodeResult(result: KMeansPassResult): EncodedResult {
   if ("draw" in result) return { count: result.count, row: result.row, draw: result.draw, point: toBase64(result.point) };
   if ("points" in result) return { rows: toBase64(result.rows), points: toBase64(result.points) };
   return {
-    counts: toBase64(result.counts), inertia: result.inertia, sums: result.sums && toBase64(result.sums),
-    nearestRow: toBase64(result.nearestRow), nearestDistance: toBase64(result.nearestDistance),
+    counts: toBase64(result.counts),
+    inertia: result.inertia,
+    sums: result.sums && toBase64(result.sums),
+    nearestRow: toBase64(result.nearestRow),
+    nearestDistance: toBase64(result.nearestDistance),
   };
 }

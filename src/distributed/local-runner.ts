@@ -27,19 +27,25 @@ export function localRunner(threads = Math.min(2, availableParallelism())): Scor
 async function runOnThreads(jobs: ScoreJob[], workers: Worker[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]> {
   const results = new Array<ScoreResult>(jobs.length);
   const started = performance.now();
-  let next = 0, done = 0;
-  await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-    const send = () => (next < jobs.length ? worker.postMessage({ index: next, job: jobs[next++] }) : resolve());
-    worker.on("message", (m: { index: number; result?: ScoreResult; error?: string; user?: boolean }) => {
-      if (m.error !== undefined) return reject(m.user ? new UserError(m.error) : new Error(m.error));
-      results[m.index] = m.result!;
-      const elapsedMs = performance.now() - started;
-      done++;
-      onProgress?.({ done, total: jobs.length, underWay: 0, workers: workers.length, elapsedMs, etaMs: (elapsedMs / done) * (jobs.length - done) });
-      send();
-    });
-    worker.on("error", reject);
-    send();
-  })));
+  let next = 0,
+    done = 0;
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve, reject) => {
+          const send = () => (next < jobs.length ? worker.postMessage({ index: next, job: jobs[next++] }) : resolve());
+          worker.on("message", (m: { index: number; result?: ScoreResult; error?: string; user?: boolean }) => {
+            if (m.error !== undefined) return reject(m.user ? new UserError(m.error) : new Error(m.error));
+            results[m.index] = m.result!;
+            const elapsedMs = performance.now() - started;
+            done++;
+            onProgress?.({ done, total: jobs.length, underWay: 0, workers: workers.length, elapsedMs, etaMs: (elapsedMs / done) * (jobs.length - done) });
+            send();
+          });
+          worker.on("error", reject);
+          send();
+        }),
+    ),
+  );
   return results;
 }

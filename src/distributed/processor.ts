@@ -11,9 +11,14 @@ import { withGemmThreads } from "../linalg/gemm.js";
  * loop keeps renewing the job's lock however long the GEMMs take. A job from another version of
  * alfamix is refused: the numbers must be the coordinator's.
  */
-export default async function processJob(job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> }, _token?: string, signal?: AbortSignal): Promise<ScoreResult | SimulateResult | EncodedResult> {
+export default async function processJob(
+  job: { data: AlfamixJob; updateProgress?(progress: JobProgress): Promise<void> },
+  _token?: string,
+  signal?: AbortSignal,
+): Promise<ScoreResult | SimulateResult | EncodedResult> {
   const data = job.data;
-  if (data.version !== VERSION) throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
+  if (data.version !== VERSION)
+    throw new Error(`refused: this worker runs alfamix ${VERSION}, the job was made by alfamix ${data.version}; run workers of the same version`);
   // A score job runs OpenBLAS on one thread, as a local streamed query's threads do
   // (local-runner.ts), so a shard's scores are the same bits on a worker as locally.
   if (data.kind === "score") return withGemmThreads(1, () => score(data));
@@ -45,8 +50,10 @@ async function simulateRun(job: SimulateJob, report: (progress: JobProgress) => 
     starts.set(startKey, start);
   }
   const { rounds } = config;
-  return runStrategy(start, config, job.entry, (round, labeled, accuracy) => report({
-    fraction: (round + 1) / (rounds + 1),
-    line: `${job.entry} seed ${seed} round ${round}/${rounds}: ${labeled} labels, accuracy ${(100 * accuracy).toFixed(2)}%`,
-  }));
+  return runStrategy(start, config, job.entry, (round, labeled, accuracy) =>
+    report({
+      fraction: (round + 1) / (rounds + 1),
+      line: `${job.entry} seed ${seed} round ${round}/${rounds}: ${labeled} labels, accuracy ${(100 * accuracy).toFixed(2)}%`,
+    }),
+  );
 }

@@ -13,7 +13,8 @@ const CHUNK_ROWS = 16384;
 export function score(job: ScoreJob): ScoreResult {
   const plan = createStrategy(job.strategy).plan;
   if (!plan) throw new Error(`score job: ${job.strategy.label} has no shard plan`);
-  const state = unpackArrays(job.state), D = job.dim;
+  const state = unpackArrays(job.state),
+    D = job.dim;
   const header = plannedShardHeader(job.file, job.fileRows, D);
   const labeled = new Uint8Array(job.rows);
   for (const r of job.labeledLocal) labeled[r] = 1;

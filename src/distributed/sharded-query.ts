@@ -56,7 +56,7 @@ export interface ShardedQueryOptions {
 /** Why a strategy (with its settings) cannot be scored shard by shard, or undefined when it can. */
 export function whyNotSharded(spec: StrategySpec): string | undefined {
   const strategy = createStrategy(spec);
-  return strategy.plan ? undefined : strategy.whyNoPlan ?? `${spec.label} needs the whole pool at once`;
+  return strategy.plan ? undefined : (strategy.whyNoPlan ?? `${spec.label} needs the whole pool at once`);
 }
 
 /** Candidates up to 2 GB are gathered: exact, and well within one machine's memory. */
@@ -81,7 +81,10 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const { runner } = options;
   const labeledRows = runner.ids ? labeledRowsOf(runner.ids, labeled.ids, poolSource(shards.map((s) => s.file))) : await streamLabeledRows(shards, labeled);
   const { y, classNames } = encodeLabels(labeled.labels);
-  if (classNames.length < 2) throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
+  if (classNames.length < 2)
+    throw new UserError(
+      `query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`,
+    );
 
   // The head, trained as selectRows trains it.
   const labeledX = readShardRows(shards, labeledRows, dim);
@@ -96,25 +99,41 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   const state = plan.prepare({ W, b, labeledX, labels: y, budget: b0 });
   const packed = packArrays(state);
   const ranges = shards.flatMap((shard) => {
-    const size = Math.min(shard.rows, runner.parallel ? Math.ceil(n / (2 * runner.parallel)) : shard.rows), count = Math.ceil(shard.rows / size);
+    const size = Math.min(shard.rows, runner.parallel ? Math.ceil(n / (2 * runner.parallel)) : shard.rows),
+      count = Math.ceil(shard.rows / size);
     return Array.from({ length: count }, (_, k) => ({ shard, start: k * size, rows: Math.min(size, shard.rows - k * size) }));
   });
   const jobs: ScoreJob[] = ranges.map(({ shard, start, rows }) => {
     const first = shard.offset + start;
     return {
-      kind: "score", version: VERSION, file: shard.file, fileRows: shard.rows, start, rows, firstRow: first, dim,
-      labeledLocal: Array.from(labeledRows).filter((r) => r >= first && r < first + rows).map((r) => r - first).sort((a, c) => a - c),
-      strategy: options.strategy, state: packed,
+      kind: "score",
+      version: VERSION,
+      file: shard.file,
+      fileRows: shard.rows,
+      start,
+      rows,
+      firstRow: first,
+      dim,
+      labeledLocal: Array.from(labeledRows)
+        .filter((r) => r >= first && r < first + rows)
+        .map((r) => r - first)
+        .sort((a, c) => a - c),
+      strategy: options.strategy,
+      state: packed,
     };
   });
   const results = await runner.run(jobs, (p) => options.onProgress?.({ ...p, stage: "scoring the shards" }));
   const parts = results.flatMap((r) => r.parts.map(unpackArrays));
   const chosen = await plan.finish(state, parts, {
-    inputs: { W, b, labeledX, labels: y, budget: b0 }, unlabeled, labeled: labeledRows, rng: new Rng(seed).child("query"),
+    inputs: { W, b, labeledX, labels: y, budget: b0 },
+    unlabeled,
+    labeled: labeledRows,
+    rng: new Rng(seed).child("query"),
     rowsOf: (rows) => readShardRows(shards, rows, dim),
     clusterElsewhere: (rows, k, kmeansSeed) => clusterOverShards(options, shards, rows, k, kmeansSeed),
   });
-  const { indices: picked, scores } = chosen, stats = chosen.stats ?? {};
+  const { indices: picked, scores } = chosen,
+    stats = chosen.stats ?? {};
 
   const queryMs = performance.now() - started;
   const probs = model.predictProbs(readShardRows(shards, picked, dim));
@@ -123,8 +142,21 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
   for (const l of labeled.labels) labeledPerClass[l]++;
   const warnings = budget > unlabeled.length ? [`the budget of ${budget} exceeds the ${unlabeled.length} unlabelled items: taking all of them`] : [];
   return {
-    items, strategy: options.strategy.label, scoreName: strategy.scoreName, poolSize: n, unlabeledCount: unlabeled.length, labeledPerClass, training, stats, queryMs, warnings,
-    model, x: labeledX, classNames, labeledRows, pickedRows: picked,
+    items,
+    strategy: options.strategy.label,
+    scoreName: strategy.scoreName,
+    poolSize: n,
+    unlabeledCount: unlabeled.length,
+    labeledPerClass,
+    training,
+    stats,
+    queryMs,
+    warnings,
+    model,
+    x: labeledX,
+    classNames,
+    labeledRows,
+    pickedRows: picked,
   };
 }
 
@@ -132,8 +164,15 @@ export async function shardedQuery(options: ShardedQueryOptions): Promise<BatchS
  * k-means as map-reduce jobs over the shards when the rows are more than `gatherMB` (undefined:
  * gather them and cluster here, as locally). Returns the rows nearest the centres.
  */
-async function clusterOverShards(options: ShardedQueryOptions, shards: Shard[], rows: Int32Array, k: number, seed: number): Promise<{ rows: Int32Array; stats: Record<string, number> } | undefined> {
-  const dim = shards[0].header.shape[1], connection = options.runner.connection;
+async function clusterOverShards(
+  options: ShardedQueryOptions,
+  shards: Shard[],
+  rows: Int32Array,
+  k: number,
+  seed: number,
+): Promise<{ rows: Int32Array; stats: Record<string, number> } | undefined> {
+  const dim = shards[0].header.shape[1],
+    connection = options.runner.connection;
   if (!connection || rows.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
   const result = await remoteKMeans(connection, shards, rows, k, { seed, onProgress: options.onProgress });
   return {

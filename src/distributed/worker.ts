@@ -23,8 +23,12 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { Worker } = await import("bullmq"); // not at start-up: see dispatch.ts
   const worker = new Worker(QUEUE_NAME, fileURLToPath(new URL("./processor.js", import.meta.url)), {
-    connection, concurrency: options.concurrency ?? 1, useWorkerThreads: true,
-    lockDuration: options.lockMs ?? 30000, stalledInterval: Math.max(500, Math.floor((options.lockMs ?? 30000) / 2)), maxStalledCount: 5,
+    connection,
+    concurrency: options.concurrency ?? 1,
+    useWorkerThreads: true,
+    lockDuration: options.lockMs ?? 30000,
+    stalledInterval: Math.max(500, Math.floor((options.lockMs ?? 30000) / 2)),
+    maxStalledCount: 5,
   });
   worker.on("active", (job) => log(`worker: ${job.name} ${job.id} started`));
   worker.on("completed", (job) => log(`worker: ${job.name} ${job.id} done in ${((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000} s`));
@@ -36,15 +40,18 @@ export async function runWorker(url: string, options: WorkerOptions = {}): Promi
   // another worker, and anything it finishes would be discarded: stop it (a simulation run stops
   // at its next round; short jobs just finish).
   worker.on("lockRenewalFailed", (jobIds) => {
-    for (const id of jobIds) if (worker.cancelJob(id, "this worker lost the job's lock; another worker reruns it")) log(`worker: lost the lock of ${id}; stopping it (another worker reruns it)`);
+    for (const id of jobIds)
+      if (worker.cancelJob(id, "this worker lost the job's lock; another worker reruns it"))
+        log(`worker: lost the lock of ${id}; stopping it (another worker reruns it)`);
   });
   worker.on("failed", (job, e) => log(`worker: ${job?.name} ${job?.id} failed: ${e.message.split("\n")[0]}`));
   worker.on("error", (e) => log(`worker: ${e.message.split("\n")[0]}`));
   await worker.waitUntilReady();
   log(`worker: alfamix ${VERSION} taking jobs from ${url} (queue ${QUEUE_NAME}, concurrency ${options.concurrency ?? 1}, pid ${process.pid})`);
-  await (options.until ?? new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  }));
+  await (options.until ??
+    new Promise<void>((resolve) => {
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    }));
   await worker.close();
 }

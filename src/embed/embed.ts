@@ -11,7 +11,8 @@ import { outputReducer, type OutputReducer, type Pooling } from "./pooling.js";
 import { EmbeddingWriter } from "./writer.js";
 
 /** ImageNet's per-channel statistics on the [0, 1] scale: what most exported backbones expect. */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406], IMAGENET_STD = [0.229, 0.224, 0.225];
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406],
+  IMAGENET_STD = [0.229, 0.224, 0.225];
 
 export interface EmbedOptions {
   /** An .onnx file, or a bundled model name (mobilenet-v2). */
@@ -78,7 +79,10 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
   const model = await openImageModel(options.model, threads);
   try {
     const outputName = options.output ?? model.outputNames[0];
-    if (!model.outputNames.includes(outputName)) throw new UserError(`${model.label}: no output named ${JSON.stringify(outputName)}; the model's outputs are ${model.outputNames.map((n) => JSON.stringify(n)).join(", ")}`);
+    if (!model.outputNames.includes(outputName))
+      throw new UserError(
+        `${model.label}: no output named ${JSON.stringify(outputName)}; the model's outputs are ${model.outputNames.map((n) => JSON.stringify(n)).join(", ")}`,
+      );
     const size = options.size ?? model.fixedSize;
     if (!size) throw new UserError(`${model.label}: the model's input size is not fixed; pass --size N or HxW (e.g. --size 224)`);
     const shape: ImageShape = { channels: model.channels, height: size[0], width: size[1] };
@@ -86,10 +90,19 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
     const norm: ChannelNormalization = { ...channelStats(options, model.normalization, shape.channels), layout: model.layout };
     const valuesPerImage = shape.channels * shape.height * shape.width;
 
-    const fingerprint = createHash("sha256").update(JSON.stringify({
-      model: model.path, modelStat: fileStamp(model.path), output: outputName, pool: options.pool ?? "default", shape, norm,
-      files: images.files.map((f) => [resolve(f), fileStamp(f)]),
-    })).digest("hex");
+    const fingerprint = createHash("sha256")
+      .update(
+        JSON.stringify({
+          model: model.path,
+          modelStat: fileStamp(model.path),
+          output: outputName,
+          pool: options.pool ?? "default",
+          shape,
+          norm,
+          files: images.files.map((f) => [resolve(f), fileStamp(f)]),
+        }),
+      )
+      .digest("hex");
     const writer = new EmbeddingWriter(options.out, fingerprint);
     const resumedFrom = writer.next;
     const skipped: { file: string; message: string }[] = writer.skipped.map((i) => ({ file: images.files[i], message: "skipped in an earlier run" }));
@@ -97,7 +110,8 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
     const decoder = new ImageDecoderPool(1);
     const runtime = onnxRuntime();
     const total = images.files.length;
-    let reducer: OutputReducer | undefined, pooled = new Float32Array(0);
+    let reducer: OutputReducer | undefined,
+      pooled = new Float32Array(0);
     // The model's input is copied out of shared memory (onnxruntime refuses SharedArrayBuffer views).
     const inputBuffer = new Float32Array(batchSize * valuesPerImage);
     // A few shared buffers cycle between the decoder and the model: allocating fresh ones per
@@ -132,7 +146,8 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
         fill();
         let rows = 0;
         if (kept.length) {
-          const dims = model.layout === "nchw" ? [kept.length, shape.channels, shape.height, shape.width] : [kept.length, shape.height, shape.width, shape.channels];
+          const dims =
+            model.layout === "nchw" ? [kept.length, shape.channels, shape.height, shape.width] : [kept.length, shape.height, shape.width, shape.channels];
           const result = await model.session.run({ [model.inputName]: new runtime.Tensor("float32", input, dims) }, [outputName]);
           const output = result[outputName];
           reducer ??= outputReducer(output.dims, options.pool, model.layout, outputName);
@@ -140,8 +155,16 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
           reducer.reduce(output.data as Float32Array, kept.length, pooled);
           rows = kept.length;
         }
-        writer.append(pooled.subarray(0, rows * (reducer?.dim ?? 0)), rows, reducer?.dim, batch.start + batch.count, batch.bad.map((b) => batch.start + b.index));
-        const done = writer.next, elapsed = performance.now() - runStarted, rate = ((done - resumedFrom) / elapsed) * 1000;
+        writer.append(
+          pooled.subarray(0, rows * (reducer?.dim ?? 0)),
+          rows,
+          reducer?.dim,
+          batch.start + batch.count,
+          batch.bad.map((b) => batch.start + b.index),
+        );
+        const done = writer.next,
+          elapsed = performance.now() - runStarted,
+          rate = ((done - resumedFrom) / elapsed) * 1000;
         options.onProgress?.({ done, total, imagesPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
       }
     } finally {
@@ -154,8 +177,15 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
       images.labels ? keptIndices.map((i) => images.labels![i]) : undefined,
     );
     return {
-      rows: writer.rows, dim: writer.dim!, resumedFrom, skipped, shape, output: outputName,
-      pooling: reducer?.description ?? "as recorded by the earlier run", files, ms: performance.now() - started,
+      rows: writer.rows,
+      dim: writer.dim!,
+      resumedFrom,
+      skipped,
+      shape,
+      output: outputName,
+      pooling: reducer?.description ?? "as recorded by the earlier run",
+      files,
+      ms: performance.now() - started,
     };
   } finally {
     await model.session.release();
@@ -181,7 +211,11 @@ function fileStamp(path: string): [number, number] {
 }
 
 /** Mean and std per channel: given (one value, or one per channel), the model's own, else ImageNet's. */
-function channelStats(options: Pick<EmbedOptions, "mean" | "std">, own: { mean: number[]; std: number[] } | undefined, channels: number): { mean: number[]; std: number[] } {
+function channelStats(
+  options: Pick<EmbedOptions, "mean" | "std">,
+  own: { mean: number[]; std: number[] } | undefined,
+  channels: number,
+): { mean: number[]; std: number[] } {
   const pick = (given: number[] | undefined, fallback: number[], name: string) => {
     const values = given ?? fallback;
     if (values.length === channels) return values;

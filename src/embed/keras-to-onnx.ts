@@ -58,7 +58,11 @@ export interface PooledOutput {
  * Keras computes channels-last; the graph is channels-first, with the kernels transposed to
  * match, so it computes the same function. Only layers the outputs need are converted.
  */
-export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Array>, options: { name: string; inputName: string; height: number; width: number; outputs: PooledOutput[] }): OnnxGraph {
+export function kerasToOnnx(
+  layers: KerasLayer[],
+  weights: Map<string, Float32Array>,
+  options: { name: string; inputName: string; height: number; width: number; outputs: PooledOutput[] },
+): OnnxGraph {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const needed = new Set<string>();
   const visit = (name: string) => {
@@ -70,7 +74,8 @@ export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Ar
   };
   for (const o of options.outputs) visit(o.layer);
 
-  const nodes: OnnxNode[] = [], initializers: OnnxInitializer[] = [];
+  const nodes: OnnxNode[] = [],
+    initializers: OnnxInitializer[] = [];
   const weight = (name: string) => {
     const w = weights.get(name);
     if (!w) throw new Error(`weight ${name} is missing`);
@@ -85,7 +90,8 @@ export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Ar
 
   for (const layer of layers) {
     if (!needed.has(layer.name)) continue;
-    const c = layer.config, name = layer.name;
+    const c = layer.config,
+      name = layer.name;
     const inputs = (layer.inbound_nodes[0] ?? []).map(([inbound]) => (byName.get(inbound)!.class_name === "InputLayer" ? options.inputName : inbound));
     const inChannels = inputs.length ? (inputs[0] === options.inputName ? inputChannels : channels.get(inputs[0])!) : 0;
     switch (layer.class_name) {
@@ -96,14 +102,20 @@ export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Ar
       }
       case "ZeroPadding2D": {
         const [[top, bottom], [left, right]] = c.padding as [[number, number], [number, number]];
-        nodes.push({ op: "Pad", inputs: [inputs[0], constant(`${name}/pads`, [8], int64([0, 0, top, left, 0, 0, bottom, right]))], outputs: [name], attributes: { mode: "constant" } });
+        nodes.push({
+          op: "Pad",
+          inputs: [inputs[0], constant(`${name}/pads`, [8], int64([0, 0, top, left, 0, 0, bottom, right]))],
+          outputs: [name],
+          attributes: { mode: "constant" },
+        });
         channels.set(name, inChannels);
         break;
       }
       case "Conv2D":
       case "DepthwiseConv2D": {
         const depthwise = layer.class_name === "DepthwiseConv2D";
-        const [kh, kw] = c.kernel_size as [number, number], strides = c.strides as [number, number];
+        const [kh, kw] = c.kernel_size as [number, number],
+          strides = c.strides as [number, number];
         if ((c.dilation_rate as number[]).some((d) => d !== 1)) throw new Error(`${name}: dilated convolutions are not supported`);
         if (c.activation !== "linear") throw new Error(`${name}: fused activation ${String(c.activation)} is not supported`);
         const pads = convPads(name, c.padding as string, kh, kw, strides);
@@ -113,22 +125,32 @@ export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Ar
         const outChannels = depthwise ? inChannels * multiplier : (c.filters as number);
         const perGroup = depthwise ? 1 : inChannels;
         const w = new Float32Array(outChannels * perGroup * kh * kw);
-        for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < inChannels; i++) {
-          for (let m = 0; m < (depthwise ? multiplier : outChannels); m++) {
-            const src = ((y * kw + x) * inChannels + i) * (depthwise ? multiplier : outChannels) + m;
-            const o = depthwise ? i * multiplier + m : m, ci = depthwise ? 0 : i;
-            w[((o * perGroup + ci) * kh + y) * kw + x] = kernel[src];
-          }
-        }
+        for (let y = 0; y < kh; y++)
+          for (let x = 0; x < kw; x++)
+            for (let i = 0; i < inChannels; i++) {
+              for (let m = 0; m < (depthwise ? multiplier : outChannels); m++) {
+                const src = ((y * kw + x) * inChannels + i) * (depthwise ? multiplier : outChannels) + m;
+                const o = depthwise ? i * multiplier + m : m,
+                  ci = depthwise ? 0 : i;
+                w[((o * perGroup + ci) * kh + y) * kw + x] = kernel[src];
+              }
+            }
         const convInputs = [inputs[0], constant(`${name}/W`, [outChannels, perGroup, kh, kw], w)];
         if (c.use_bias) convInputs.push(constant(`${name}/B`, [outChannels], weight(`${name}/bias`)));
-        nodes.push({ op: "Conv", inputs: convInputs, outputs: [name], attributes: { kernel_shape: [kh, kw], strides, pads, group: depthwise ? inChannels : 1 } });
+        nodes.push({
+          op: "Conv",
+          inputs: convInputs,
+          outputs: [name],
+          attributes: { kernel_shape: [kh, kw], strides, pads, group: depthwise ? inChannels : 1 },
+        });
         channels.set(name, outChannels);
         break;
       }
       case "BatchNormalization": {
         if (c.axis !== -1 && c.axis !== 3) throw new Error(`${name}: batch normalisation over axis ${String(c.axis)} is not supported`);
-        const n = inChannels, ones = new Float32Array(n).fill(1), zeros = new Float32Array(n);
+        const n = inChannels,
+          ones = new Float32Array(n).fill(1),
+          zeros = new Float32Array(n);
         nodes.push({
           op: "BatchNormalization",
           inputs: [
@@ -147,7 +169,12 @@ export function kerasToOnnx(layers: KerasLayer[], weights: Map<string, Float32Ar
       case "ReLU": {
         if ((c.negative_slope ?? 0) !== 0 || (c.threshold ?? 0) !== 0) throw new Error(`${name}: a leaky or thresholded ReLU is not supported`);
         if (c.max_value === null || c.max_value === undefined) nodes.push({ op: "Relu", inputs: [inputs[0]], outputs: [name] });
-        else nodes.push({ op: "Clip", inputs: [inputs[0], constant(`${name}/min`, [], Float32Array.of(0)), constant(`${name}/max`, [], Float32Array.of(c.max_value as number))], outputs: [name] });
+        else
+          nodes.push({
+            op: "Clip",
+            inputs: [inputs[0], constant(`${name}/min`, [], Float32Array.of(0)), constant(`${name}/max`, [], Float32Array.of(c.max_value as number))],
+            outputs: [name],
+          });
         channels.set(name, inChannels);
         break;
       }

@@ -42,7 +42,8 @@ export function nsfwjsModelDir(): string {
   } catch {
     throw new UserError("mobilenet-v2 needs the npm package nsfwjs, which ships its weights: reinstall alfamix with npm");
   }
-  const isRoot = (dir: string) => existsSync(join(dir, "package.json")) && (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === "nsfwjs";
+  const isRoot = (dir: string) =>
+    existsSync(join(dir, "package.json")) && (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === "nsfwjs";
   while (!isRoot(packageDir) && dirname(packageDir) !== packageDir) packageDir = dirname(packageDir);
   return join(packageDir, "dist", "models", "mobilenet_v2");
 }
@@ -62,7 +63,13 @@ export function readNsfwjsMobileNetV2(): { layers: KerasLayer[]; weights: Map<st
 export function mobileNetV2Graph(): OnnxGraph {
   const { layers, weights } = readNsfwjsMobileNetV2();
   return {
-    ...kerasToOnnx(layers, weights, { name: "mobilenet-v2", inputName: "image", height: MOBILENET_V2.size, width: MOBILENET_V2.size, outputs: MOBILENET_V2.outputs }),
+    ...kerasToOnnx(layers, weights, {
+      name: "mobilenet-v2",
+      inputName: "image",
+      height: MOBILENET_V2.size,
+      width: MOBILENET_V2.size,
+      outputs: MOBILENET_V2.outputs,
+    }),
     metadata: { source: "nsfwjs@4.4.0 MobileNetV2 (MIT), converted by alfamix", mean: "0,0,0", std: "1,1,1" },
   };
 }

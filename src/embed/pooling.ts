@@ -24,7 +24,11 @@ export function outputReducer(dims: readonly number[], pool: Pooling | undefined
   };
   if (rank < 2 || rank > 4) fail("expected rank 2 (N×D), 3 (N×T×D) or 4 (feature maps)");
   const perImage = dims.slice(1).reduce((a, b) => a * b, 1);
-  const flatten: OutputReducer = { dim: perImage, reduce: (data, batch, out) => out.set(data.subarray(0, batch * perImage)), description: rank === 2 ? "as is" : "flattened" };
+  const flatten: OutputReducer = {
+    dim: perImage,
+    reduce: (data, batch, out) => out.set(data.subarray(0, batch * perImage)),
+    description: rank === 2 ? "as is" : "flattened",
+  };
   if (rank === 2) {
     if (pool === "cls") fail("--pool cls needs a rank-3 output (N×T×D)");
     return flatten;
@@ -34,22 +38,32 @@ export function outputReducer(dims: readonly number[], pool: Pooling | undefined
   if (rank === 3) {
     const [, tokens, d] = dims;
     if (mode === "cls") {
-      return { dim: d, description: "the first (CLS) token", reduce: (data, batch, out) => {
-        for (let b = 0; b < batch; b++) out.set(data.subarray(b * tokens * d, b * tokens * d + d), b * d);
-      } };
+      return {
+        dim: d,
+        description: "the first (CLS) token",
+        reduce: (data, batch, out) => {
+          for (let b = 0; b < batch; b++) out.set(data.subarray(b * tokens * d, b * tokens * d + d), b * d);
+        },
+      };
     }
     return { dim: d, description: `mean over ${tokens} tokens`, reduce: (data, batch, out) => meanOverPositions(data, batch, tokens, d, "last", out) };
   }
   if (mode === "cls") fail("--pool cls needs a rank-3 output (N×T×D); use mean or none for feature maps");
-  const [c, positions, what] = layout === "nchw" ? [dims[1], dims[2] * dims[3], `${dims[2]}×${dims[3]}`] : [dims[3], dims[1] * dims[2], `${dims[1]}×${dims[2]}`];
-  return { dim: c, description: `mean over ${what} positions`, reduce: (data, batch, out) => meanOverPositions(data, batch, positions, c, layout === "nchw" ? "first" : "last", out) };
+  const [c, positions, what] =
+    layout === "nchw" ? [dims[1], dims[2] * dims[3], `${dims[2]}×${dims[3]}`] : [dims[3], dims[1] * dims[2], `${dims[1]}×${dims[2]}`];
+  return {
+    dim: c,
+    description: `mean over ${what} positions`,
+    reduce: (data, batch, out) => meanOverPositions(data, batch, positions, c, layout === "nchw" ? "first" : "last", out),
+  };
 }
 
 /** Average over `positions` per image of `features` values; features come first (C×P) or last (P×C). */
 function meanOverPositions(data: Float32Array, batch: number, positions: number, features: number, featureAxis: "first" | "last", out: Float32Array): void {
   const inv = 1 / positions;
   for (let b = 0; b < batch; b++) {
-    const base = b * positions * features, o = b * features;
+    const base = b * positions * features,
+      o = b * features;
     if (featureAxis === "first") {
       for (let f = 0; f < features; f++) {
         let sum = 0;

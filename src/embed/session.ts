@@ -29,7 +29,9 @@ export function onnxRuntime(): Ort {
     try {
       ort = createRequire(import.meta.url)("onnxruntime-node") as Ort;
     } catch (e) {
-      throw new UserError(`onnxruntime-node could not be loaded (${(e as Error).message.split("\n")[0]}); reinstall alfamix with npm (its CPU binary ships in the package)`);
+      throw new UserError(
+        `onnxruntime-node could not be loaded (${(e as Error).message.split("\n")[0]}); reinstall alfamix with npm (its CPU binary ships in the package)`,
+      );
     }
   }
   return ort;
@@ -75,7 +77,10 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
   let session: OrtSession;
   try {
     session = await runtime.InferenceSession.create(readFileSync(path), {
-      intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all",
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
     });
   } catch (e) {
     throw inputError(path, undefined, `not a usable ONNX model (onnxruntime: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")})`);
@@ -84,7 +89,8 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
   const shape = input?.shape ?? [];
   const found = `${input?.type ?? "?"} input ${JSON.stringify(input?.name)} of shape [${shape.join(", ")}]`;
   const expected = "expected a float32 image batch N×C×H×W or N×H×W×C with 1 or 3 channels";
-  if (!input || !input.isTensor || input.type !== "float32" || shape.length !== 4) throw inputError(path, undefined, `the model's first input cannot take images: ${expected}, found a ${found}`);
+  if (!input?.isTensor || input.type !== "float32" || shape.length !== 4)
+    throw inputError(path, undefined, `the model's first input cannot take images: ${expected}, found a ${found}`);
   // Channels first when dimension 1 says 1 or 3, channels last when dimension 3 does; when
   // neither is fixed, channels first (the ONNX convention) with 3 channels.
   const isChannels = (d: number | string) => d === 1 || d === 3;
@@ -96,7 +102,11 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
   const channelDim = layout === "nhwc" ? shape[3] : shape[1];
   const [h, w] = layout === "nchw" ? [shape[2], shape[3]] : [shape[1], shape[2]];
   return {
-    path, label: spec, session, inputName: input.name, layout,
+    path,
+    label: spec,
+    session,
+    inputName: input.name,
+    layout,
     channels: channelDim === 1 ? 1 : 3,
     fixedSize: typeof h === "number" && typeof w === "number" ? [h, w] : undefined,
     outputNames: session.outputNames,
@@ -107,6 +117,8 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
 /** Check that images of `shape` fit the model's input; say what it expects otherwise. */
 export function checkInputShape(model: ImageModel, shape: ImageShape, sizeOption: string | undefined): void {
   if (model.fixedSize && (model.fixedSize[0] !== shape.height || model.fixedSize[1] !== shape.width)) {
-    throw new UserError(`${model.label}: the model's input ${JSON.stringify(model.inputName)} takes ${model.channels}×${model.fixedSize.join("×")} images, but ${sizeOption ? `--size ${sizeOption}` : "the images"} give${sizeOption ? "s" : ""} ${shape.channels}×${shape.height}×${shape.width}; drop --size or pass --size ${model.fixedSize.join("x")}`);
+    throw new UserError(
+      `${model.label}: the model's input ${JSON.stringify(model.inputName)} takes ${model.channels}×${model.fixedSize.join("×")} images, but ${sizeOption ? `--size ${sizeOption}` : "the images"} give${sizeOption ? "s" : ""} ${shape.channels}×${shape.height}×${shape.width}; drop --size or pass --size ${model.fixedSize.join("x")}`,
+    );
   }
 }

@@ -27,7 +27,10 @@ export class EmbeddingWriter {
   private readonly fd: number;
   private state: State;
 
-  constructor(private readonly out: string, fingerprint: string) {
+  constructor(
+    private readonly out: string,
+    fingerprint: string,
+  ) {
     this.partial = `${out}.partial`;
     this.stateFile = `${out}.partial.json`;
     const previous = existsSync(this.stateFile) && existsSync(this.partial) ? (JSON.parse(readFileSync(this.stateFile, "utf8")) as State) : undefined;

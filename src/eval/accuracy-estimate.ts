@@ -26,12 +26,16 @@ const ESTIMATE_RUN = 20;
 export function accuracyCurve(labels: readonly { label: string; predicted: string; modelVersion: number; seq: number }[]): AccuracyPoint[] {
   const run = Math.max(ESTIMATE_RUN, Math.ceil(labels.length / 12));
   const points: AccuracyPoint[] = [];
-  for (let start = 0; start < labels.length;) {
+  for (let start = 0; start < labels.length; ) {
     // The last run takes what is left, unless that is too few to say anything.
     const part = labels.length - start < 2 * run ? labels.slice(start) : labels.slice(start, start + run);
     const correct = part.filter((l) => l.label === l.predicted).length;
     points.push({
-      labels: part[part.length - 1].seq, n: part.length, correct, accuracy: correct / part.length, ...wilson(correct, part.length),
+      labels: part[part.length - 1].seq,
+      n: part.length,
+      correct,
+      accuracy: correct / part.length,
+      ...wilson(correct, part.length),
       models: [part[0].modelVersion, part[part.length - 1].modelVersion],
     });
     start += part.length;
@@ -41,7 +45,10 @@ export function accuracyCurve(labels: readonly { label: string; predicted: strin
 
 /** Wilson score interval at 95% for k successes in n trials. */
 export function wilson(k: number, n: number): { low: number; high: number } {
-  const z = 1.959964, p = k / n, z2n = (z * z) / n;
-  const centre = (p + z2n / 2) / (1 + z2n), half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
+  const z = 1.959964,
+    p = k / n,
+    z2n = (z * z) / n;
+  const centre = (p + z2n / 2) / (1 + z2n),
+    half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }

@@ -15,7 +15,8 @@ export function cohenKappa(a: readonly string[], b: readonly string[]): number |
   if (a.length !== b.length) throw new Error(`cohenKappa: ${a.length} labels against ${b.length}`);
   const n = a.length;
   if (n === 0) return null;
-  const countA = new Map<string, number>(), countB = new Map<string, number>();
+  const countA = new Map<string, number>(),
+    countB = new Map<string, number>();
   let agree = 0;
   for (let i = 0; i < n; i++) {
     if (a[i] === b[i]) agree++;
@@ -42,7 +43,8 @@ export function krippendorffAlpha(units: readonly (readonly string[])[]): number
     for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) if (i !== j) add(unit[i], unit[j], 1 / (m - 1));
   }
   const totals = new Map<string, number>();
-  let n = 0, disagreeing = 0;
+  let n = 0,
+    disagreeing = 0;
   for (const [c, row] of o) {
     for (const [k, w] of row) {
       totals.set(c, (totals.get(c) ?? 0) + w);
@@ -87,15 +89,18 @@ export function agreementReport(pairs: readonly LabelPair[], classes: readonly s
     entry.b.push(y.label);
   }
   const agreeing = (a: string[], b: string[]) => a.filter((l, i) => l === b[i]).length;
-  const firsts = pairs.map((p) => p.first.label), seconds = pairs.map((p) => p.second.label);
+  const firsts = pairs.map((p) => p.first.label),
+    seconds = pairs.map((p) => p.second.label);
   return {
     items: pairs.length,
     observed: pairs.length ? agreeing(firsts, seconds) / pairs.length : null,
     alpha: krippendorffAlpha(pairs.map((p) => [p.first.label, p.second.label])),
-    pairs: [...byPair.values()].map(({ annotators, a, b }) => ({ annotators, items: a.length, observed: agreeing(a, b) / a.length, kappa: cohenKappa(a, b) }))
+    pairs: [...byPair.values()]
+      .map(({ annotators, a, b }) => ({ annotators, items: a.length, observed: agreeing(a, b) / a.length, kappa: cohenKappa(a, b) }))
       .sort((p, q) => q.items - p.items),
     classes: classes.map((label) => {
-      const inA = firsts.map((l) => (l === label ? label : "other")), inB = seconds.map((l) => (l === label ? label : "other"));
+      const inA = firsts.map((l) => (l === label ? label : "other")),
+        inB = seconds.map((l) => (l === label ? label : "other"));
       const involved = inA.filter((l, i) => l === label || inB[i] === label).length;
       const both = inA.filter((l, i) => l === label && inB[i] === label).length;
       return { label, items: involved, observed: involved ? both / involved : null, kappa: cohenKappa(inA, inB) };

@@ -56,14 +56,16 @@ export function penaltyMatrix(settings: CurvePoint[][], options: PenaltyOptions 
         for (const r of rounds) {
           const deltas: number[] = [];
           for (const s of seeds) {
-            const a = byKey.get(`${names[i]}|${s}|${r}`), b = byKey.get(`${names[j]}|${s}|${r}`);
+            const a = byKey.get(`${names[i]}|${s}|${r}`),
+              b = byKey.get(`${names[j]}|${s}|${r}`);
             if (a !== undefined && b !== undefined) deltas.push(a - b);
           }
           const S = deltas.length;
           if (S < 2) continue;
           const critical = tCritical(S - 1, options.confidence);
           criticals.add(Number(critical.toFixed(4)));
-          const m = mean(deltas), sd = std(deltas, ddof);
+          const m = mean(deltas),
+            sd = std(deltas, ddof);
           const t = sd > 0 ? (Math.sqrt(S) * m) / sd : m > 0 ? Infinity : 0;
           if (t > critical) wins++;
         }

@@ -45,12 +45,19 @@ export function projectForMap(embeddings: Matrix, classes: Int32Array, must: Ite
   const data = Array.from(indices, (i) => Array.from(embeddings.data.subarray(i * d, (i + 1) * d)));
   const layoutRng = rng.child("umap");
   const { UMAP } = createRequire(import.meta.url)("umap-js") as { UMAP: new (options: object) => UmapLike };
-  const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, Math.max(2, indices.length - 1)), minDist: 0.1, nEpochs: 200, random: () => layoutRng.uniform() });
+  const umap = new UMAP({
+    nComponents: 2,
+    nNeighbors: Math.min(15, Math.max(2, indices.length - 1)),
+    minDist: 0.1,
+    nEpochs: 200,
+    random: () => layoutRng.uniform(),
+  });
   const points = indices.length > 2 ? umap.fit(data) : data.map((_, i) => [i, 0]);
   // Scaled to the unit square, so a renderer needs no range.
   const xy = new Float32Array(indices.length * 2);
   for (const axis of [0, 1]) {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (const p of points) {
       lo = Math.min(lo, p[axis]);
       hi = Math.max(hi, p[axis]);

@@ -5,8 +5,10 @@
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for x > 0.
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61503916999185,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.9999999999998099, 676.5203681218851, -1259.1392167224028, 771.3234287776531, -176.61503916999186, 12.507343278686905, -0.13857109526572012,
+    9.984369578019572e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   x -= 1;
   let a = c[0];
@@ -17,7 +19,8 @@ function logGamma(x: number): number {
 
 function betaContinuedFraction(a: number, b: number, x: number): number {
   const tiny = 1e-300;
-  let c = 1, d = 1 - ((a + b) * x) / (a + 1);
+  let c = 1,
+    d = 1 - ((a + b) * x) / (a + 1);
   if (Math.abs(d) < tiny) d = tiny;
   d = 1 / d;
   let h = d;
@@ -61,7 +64,8 @@ export function studentTCdf(t: number, df: number): number {
 export function tCritical(df: number, confidence = 0.95): number {
   if (!(df >= 1)) throw new RangeError(`tCritical: needs at least 1 degree of freedom, got ${df}`);
   const target = 1 - (1 - confidence) / 2;
-  let lo = 0, hi = 1;
+  let lo = 0,
+    hi = 1;
   while (studentTCdf(hi, df) < target) hi *= 2;
   for (let i = 0; i < 200 && hi - lo > 1e-12; i++) {
     const mid = (lo + hi) / 2;

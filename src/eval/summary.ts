@@ -45,7 +45,10 @@ export function summarizeSetting(name: string, results: RoundResult[], order: st
     const queried = rows.filter((r) => r.round > 0);
     strategies[strategy] = {
       curve,
-      aulc: areaUnderCurve(curve.map((p) => p.labeled), curve.map((p) => p.mean)),
+      aulc: areaUnderCurve(
+        curve.map((p) => p.labeled),
+        curve.map((p) => p.mean),
+      ),
       final: { mean: mean(last), std: last.length > 1 ? std(last) : 0 },
       meanQueryMs: queried.length ? mean(queried.map((r) => r.queryMs)) : 0,
       meanTrainMs: mean(rows.map((r) => r.trainMs)),

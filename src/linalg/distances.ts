@@ -7,17 +7,21 @@ import { rowSquaredNorms } from "./rows.js";
  * GEMM: ‖a‖² − 2a·b + ‖b‖², clamped at 0 against rounding. Callers chunk `a` to bound memory.
  */
 export function squaredDistances(
-  a: Matrix, b: Matrix,
-  aNorms: Float32Array = rowSquaredNorms(a), bNorms: Float32Array = rowSquaredNorms(b),
+  a: Matrix,
+  b: Matrix,
+  aNorms: Float32Array = rowSquaredNorms(a),
+  bNorms: Float32Array = rowSquaredNorms(b),
   out: Matrix = matrix(a.rows, b.rows),
 ): Matrix {
   matmul(a, b, { transB: true, out });
-  const d = out.data, m = b.rows;
+  const d = out.data,
+    m = b.rows;
   for (let i = 0; i < a.rows; i++) {
-    const o = i * m, na = aNorms[i];
+    const o = i * m,
+      na = aNorms[i];
     for (let j = 0; j < m; j++) {
       const v = na + bNorms[j] - 2 * d[o + j];
-      d[o + j] = v > 0 ? v : 0;
+      d[o + j] = Math.max(v, 0);
     }
   }
   return out;

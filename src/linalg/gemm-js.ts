@@ -11,9 +11,19 @@ const packedA = new Float64Array(MC * KC);
 const packedB = new Float64Array(NC * KC);
 
 export function jsSgemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  alpha: number, a: Float32Array, lda: number, b: Float32Array, ldb: number,
-  beta: number, c: Float32Array, ldc: number,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
 ): void {
   if (beta !== 1) {
     for (let i = 0; i < m; i++) {
@@ -77,28 +87,72 @@ function macroKernel(mc: number, nc: number, kc: number, c: Float32Array, ldc: n
     const cols = Math.min(4, nc - jr);
     for (let ir = 0; ir < mc; ir += 4) {
       const aBase = (ir >> 2) * kc * 4;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let p = 0; p < kc; p++) {
         const ap = aBase + p * 4;
         const bp = bBase + p * 4;
-        const a0 = packedA[ap], a1 = packedA[ap + 1], a2 = packedA[ap + 2], a3 = packedA[ap + 3];
-        const b0 = packedB[bp], b1 = packedB[bp + 1], b2 = packedB[bp + 2], b3 = packedB[bp + 3];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-        c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+        const a0 = packedA[ap],
+          a1 = packedA[ap + 1],
+          a2 = packedA[ap + 2],
+          a3 = packedA[ap + 3];
+        const b0 = packedB[bp],
+          b1 = packedB[bp + 1],
+          b2 = packedB[bp + 2],
+          b3 = packedB[bp + 3];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+        c33 += a3 * b3;
       }
       const rows = Math.min(4, mc - ir);
       const o = (ic + ir) * ldc + jc + jr;
       if (rows === 4 && cols === 4) {
-        c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03;
-        const o1 = o + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
-        c[o1] += c10; c[o1 + 1] += c11; c[o1 + 2] += c12; c[o1 + 3] += c13;
-        c[o2] += c20; c[o2 + 1] += c21; c[o2 + 2] += c22; c[o2 + 3] += c23;
-        c[o3] += c30; c[o3 + 1] += c31; c[o3 + 2] += c32; c[o3 + 3] += c33;
+        c[o] += c00;
+        c[o + 1] += c01;
+        c[o + 2] += c02;
+        c[o + 3] += c03;
+        const o1 = o + ldc,
+          o2 = o1 + ldc,
+          o3 = o2 + ldc;
+        c[o1] += c10;
+        c[o1 + 1] += c11;
+        c[o1 + 2] += c12;
+        c[o1 + 3] += c13;
+        c[o2] += c20;
+        c[o2 + 1] += c21;
+        c[o2 + 2] += c22;
+        c[o2 + 3] += c23;
+        c[o3] += c30;
+        c[o3 + 1] += c31;
+        c[o3 + 2] += c32;
+        c[o3 + 3] += c33;
       } else {
         const block = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
         for (let r = 0; r < rows; r++) for (let col = 0; col < cols; col++) c[o + r * ldc + col] += block[r * 4 + col];

@@ -6,7 +6,12 @@ const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
 
 /** Where Debian's libopenblas0-pthread puts the library; ALFAMIX_BLAS_LIB overrides. */
-const CANDIDATES = ["libopenblas.so.0", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0", "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.so"];
+const CANDIDATES = [
+  "libopenblas.so.0",
+  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "libopenblas.so",
+];
 
 /** OpenBLAS's thread count, for the whole process. */
 export interface BlasThreads {
@@ -15,7 +20,9 @@ export interface BlasThreads {
 }
 
 /** cblas_sgemm from OpenBLAS through koffi (and its thread count), or the reason it could not be loaded. */
-export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void } | { error: string } {
+export function loadOpenBlas():
+  | { sgemm: Sgemm; library: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void }
+  | { error: string } {
   let koffi: { load(path: string): { func(signature: string): (...args: unknown[]) => unknown } };
   try {
     koffi = createRequire(import.meta.url)("koffi");
@@ -37,16 +44,21 @@ export function loadOpenBlas(): { sgemm: Sgemm; library: string; threads: BlasTh
       continue;
     }
     // Typed arrays are passed as pointers to their own memory: no copies either way.
-    const native = lib.func(
-      "void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)",
-    ) as (...args: unknown[]) => void;
+    const native = lib.func("void cblas_sgemm(int, int, int, int, int, int, float, float *, int, float *, int, float, float *, int)") as (
+      ...args: unknown[]
+    ) => void;
     const sgemm: Sgemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
-      native(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS,
-        m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      native(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     };
     const get = lib.func("int openblas_get_num_threads()") as () => number;
     const set = lib.func("void openblas_set_num_threads(int)") as (n: number) => void;
-    const scopy = lib.func("void cblas_scopy(int, float *, int, float *, int)") as (n: number, x: Float32Array, incx: number, y: Float32Array, incy: number) => void;
+    const scopy = lib.func("void cblas_scopy(int, float *, int, float *, int)") as (
+      n: number,
+      x: Float32Array,
+      incx: number,
+      y: Float32Array,
+      incy: number,
+    ) => void;
     return { sgemm, library: path, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1) };
   }
   return { error: `libopenblas.so.0 was not found (tried ${paths.join(", ")})` };

@@ -3,7 +3,8 @@ import { matrix, type Matrix } from "./matrix.js";
 /** Row-wise softmax, numerically stable; writes into `out` (may be `logits` itself). */
 export function softmaxRows(logits: Matrix, out: Matrix = matrix(logits.rows, logits.cols)): Matrix {
   const { rows, cols } = logits;
-  const x = logits.data, y = out.data;
+  const x = logits.data,
+    y = out.data;
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
     let max = -Infinity;
@@ -23,7 +24,8 @@ export function softmaxRows(logits: Matrix, out: Matrix = matrix(logits.rows, lo
 /** Row-wise log-softmax, numerically stable. */
 export function logSoftmaxRows(logits: Matrix, out: Matrix = matrix(logits.rows, logits.cols)): Matrix {
   const { rows, cols } = logits;
-  const x = logits.data, y = out.data;
+  const x = logits.data,
+    y = out.data;
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
     let max = -Infinity;
@@ -57,10 +59,14 @@ export function argmaxRows(m: Matrix, out: Int32Array = new Int32Array(m.rows)):
 /** Each row's largest and second-largest values and the index of the largest. */
 export function top2Rows(m: Matrix): { index: Int32Array; first: Float32Array; second: Float32Array } {
   const { rows, cols, data } = m;
-  const index = new Int32Array(rows), first = new Float32Array(rows), second = new Float32Array(rows);
+  const index = new Int32Array(rows),
+    first = new Float32Array(rows),
+    second = new Float32Array(rows);
   for (let i = 0; i < rows; i++) {
     const o = i * cols;
-    let best = -Infinity, next = -Infinity, bestIndex = 0;
+    let best = -Infinity,
+      next = -Infinity,
+      bestIndex = 0;
     for (let j = 0; j < cols; j++) {
       const v = data[o + j];
       if (v > best) {
@@ -98,8 +104,13 @@ export function entropyRows(probs: Matrix, out: Float32Array = new Float32Array(
 export function rowSquaredNorms(m: Matrix, out: Float32Array = new Float32Array(m.rows)): Float32Array {
   const { rows, cols, data } = m;
   for (let i = 0; i < rows; i++) {
-    const o = i * cols, end = o + cols;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = o;
+    const o = i * cols,
+      end = o + cols;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      j = o;
     for (; j + 4 <= end; j += 4) {
       s0 += data[j] * data[j];
       s1 += data[j + 1] * data[j + 1];
@@ -156,7 +167,8 @@ export function classMeans(m: Matrix, labels: Int32Array, numClasses: number): {
     const k = labels[i];
     if (!(k >= 0 && k < numClasses)) throw new RangeError(`classMeans: label ${k} at row ${i} is outside 0..${numClasses - 1}`);
     counts[k]++;
-    const o = i * m.cols, s = k * m.cols;
+    const o = i * m.cols,
+      s = k * m.cols;
     for (let j = 0; j < m.cols; j++) sums[s + j] += m.data[o + j];
   }
   const means = matrix(numClasses, m.cols);

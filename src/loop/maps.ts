@@ -35,16 +35,27 @@ export function writeMapRecord(out: string, seed: number, record: MapRecord): vo
 export function readMapRecords(out: string, seed: number): MapRecord[] {
   const dir = seedDir(out, seed);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.startsWith("strategy-")).sort().map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as MapRecord);
+  return readdirSync(dir)
+    .filter((f) => f.startsWith("strategy-"))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as MapRecord);
 }
 
 export function writeProjection(out: string, seed: number, round: number, projection: Projection, classes: Int32Array, classNames: string[]): void {
   const dir = seedDir(out, seed);
   mkdirSync(dir, { recursive: true });
-  writeAtomically(join(dir, "projection.json"), JSON.stringify({
-    seed, round, indices: Array.from(projection.indices), xy: Array.from(projection.xy, (v) => Math.round(v * 1e4) / 1e4),
-    classes: Array.from(projection.indices, (i) => classes[i]), classNames, poolSize: projection.poolSize,
-  }) + "\n");
+  writeAtomically(
+    join(dir, "projection.json"),
+    JSON.stringify({
+      seed,
+      round,
+      indices: Array.from(projection.indices),
+      xy: Array.from(projection.xy, (v) => Math.round(v * 1e4) / 1e4),
+      classes: Array.from(projection.indices, (i) => classes[i]),
+      classNames,
+      poolSize: projection.poolSize,
+    }) + "\n",
+  );
 }
 
 /** The map of the first seed (in `seeds` order) that has one, or undefined. */

@@ -1,6 +1,14 @@
 import { loadDataset, type LoadOptions } from "../data/registry.js";
 import { alignClasses, subset, type Dataset } from "../data/dataset.js";
-import { channelStandardizer, fitChannelStandardizer, fitStandardizer, scalarStandardizer, standardizeInPlace, stratifiedSplit, type Standardizer } from "../data/transform.js";
+import {
+  channelStandardizer,
+  fitChannelStandardizer,
+  fitStandardizer,
+  scalarStandardizer,
+  standardizeInPlace,
+  stratifiedSplit,
+  type Standardizer,
+} from "../data/transform.js";
 import { UserError } from "../errors.js";
 import { Rng } from "../random.js";
 
@@ -67,11 +75,18 @@ export function prepareExperiment(source: ExperimentSource, seed: number, testFr
  * length, per-channel normalisation of rows that are not images. Thrown before any work starts.
  */
 export function checkNormalization(data: Pick<Dataset, "name" | "channels" | "imageShape">, settings: NormalizationSettings): void {
-  const { normalize, mean, std } = settings, channels = data.channels ?? 1;
+  const { normalize, mean, std } = settings,
+    channels = data.channels ?? 1;
   if (mean || std) {
     if (!mean || !std) throw new UserError("simulate: --mean and --std go together");
-    for (const [name, v] of [["mean", mean], ["std", std]] as const) {
-      if (v.length !== 1 && v.length !== channels) throw new UserError(`simulate: --${name} has ${v.length} values; ${data.name} has ${channels} channel${channels === 1 ? "" : "s"} (give 1 or ${channels})`);
+    for (const [name, v] of [
+      ["mean", mean],
+      ["std", std],
+    ] as const) {
+      if (v.length !== 1 && v.length !== channels)
+        throw new UserError(
+          `simulate: --${name} has ${v.length} values; ${data.name} has ${channels} channel${channels === 1 ? "" : "s"} (give 1 or ${channels})`,
+        );
     }
     if (std.some((s) => !(s > 0))) throw new UserError(`simulate: --std values must be positive, got ${std.join(",")}`);
   } else if (normalize === "channel" && !data.imageShape) {
@@ -81,11 +96,15 @@ export function checkNormalization(data: Pick<Dataset, "name" | "channels" | "im
 
 function chooseStandardizer(pool: Dataset, settings: NormalizationSettings): { standardizer?: Standardizer; description: string } {
   checkNormalization(pool, settings);
-  const { normalize, mean, std } = settings, own = pool.normalization, channels = pool.channels ?? 1;
+  const { normalize, mean, std } = settings,
+    own = pool.normalization,
+    channels = pool.channels ?? 1;
   const list = (v: number[]) => v.map((x) => +x.toFixed(4)).join(", ");
-  if (mean && std) return { standardizer: channelStandardizer(pool.x.cols, channels, mean, std), description: `per channel, given: mean ${list(mean)}, std ${list(std)}` };
+  if (mean && std)
+    return { standardizer: channelStandardizer(pool.x.cols, channels, mean, std), description: `per channel, given: mean ${list(mean)}, std ${list(std)}` };
   if (normalize === "none") return { description: "none" };
-  if (normalize === "auto" && own) return { standardizer: scalarStandardizer(pool.x.cols, own.mean, own.std), description: `dataset mean ${own.mean}, std ${own.std}` };
+  if (normalize === "auto" && own)
+    return { standardizer: scalarStandardizer(pool.x.cols, own.mean, own.std), description: `dataset mean ${own.mean}, std ${own.std}` };
   if (pool.imageShape && (normalize === "channel" || (normalize === "auto" && settings.images))) {
     const standardizer = fitChannelStandardizer(pool.x, channels);
     const means = Array.from({ length: channels }, (_, c) => standardizer.mean[c * (pool.x.cols / channels)]);

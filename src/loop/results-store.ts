@@ -10,14 +10,16 @@ export function readResults(dir: string): RoundResult[] {
   const path = join(dir, "results.jsonl");
   if (!existsSync(path)) return [];
   const results: RoundResult[] = [];
-  readFileSync(path, "utf8").split("\n").forEach((line, i) => {
-    if (line.trim() === "") return;
-    try {
-      results.push(JSON.parse(line));
-    } catch {
-      throw inputError(path, `line ${i + 1}`, "expected one JSON object per line");
-    }
-  });
+  readFileSync(path, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (line.trim() === "") return;
+      try {
+        results.push(JSON.parse(line));
+      } catch {
+        throw inputError(path, `line ${i + 1}`, "expected one JSON object per line");
+      }
+    });
   return results;
 }
 

@@ -109,15 +109,21 @@ export function selectRows(options: SelectRowsOptions): RowSelection {
   const isLabeled = new Uint8Array(x.rows);
   for (const r of labeledRows) isLabeled[r] = 1;
   const unlabeled = unlabeledRows(isLabeled);
-  const model = new NeuralClassifier(x.cols, numClasses, { hidden: kind === "linear" ? [] : options.hidden ?? [256], dropout: options.dropout ?? 0, seed });
+  const model = new NeuralClassifier(x.cols, numClasses, { hidden: kind === "linear" ? [] : (options.hidden ?? [256]), dropout: options.dropout ?? 0, seed });
   const training = model.fit(gatherRows(x, labeledRows), y, options.fit);
   const started = performance.now();
   const context: QueryContext = { pool: x, labeled: labeledRows, labels: y, unlabeled, model, rng: new Rng(seed).child("query") };
   const result = strategy.query(context, Math.min(budget, unlabeled.length));
   const queryMs = performance.now() - started;
   return {
-    rows: result.indices, scores: result.scores, probs: model.predictProbs(gatherRows(x, result.indices)), model, training,
-    unlabeledCount: unlabeled.length, stats: result.stats ?? {}, queryMs,
+    rows: result.indices,
+    scores: result.scores,
+    probs: model.predictProbs(gatherRows(x, result.indices)),
+    model,
+    training,
+    unlabeledCount: unlabeled.length,
+    stats: result.stats ?? {},
+    queryMs,
     explanations: options.explain && result.indices.length > 0 ? strategy.explain?.(context, result) : undefined,
   };
 }
@@ -150,7 +156,9 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
   const labeledRows = labeledRowsOf(ids, labeled.ids, pool.source ?? "pool");
   const { y, classNames } = encodeLabels(labeled.labels);
   if (classNames.length < 2) {
-    throw new UserError(`query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`);
+    throw new UserError(
+      `query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`,
+    );
   }
   const unlabeledCount = pool.x.rows - new Set(labeledRows).size;
   const warnings: string[] = [];
@@ -162,16 +170,42 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     standardizeInPlace(x, fitStandardizer(x));
   }
   const selection = selectRows({
-    x, labeledRows, y, numClasses: classNames.length, strategy, budget,
-    model: options.model, hidden: options.hidden, dropout: options.dropout, fit: options.fit, seed,
+    x,
+    labeledRows,
+    y,
+    numClasses: classNames.length,
+    strategy,
+    budget,
+    model: options.model,
+    hidden: options.hidden,
+    dropout: options.dropout,
+    fit: options.fit,
+    seed,
   });
-  const items = selectedItems(Array.from(selection.rows, (r) => ids.get(r)), selection.scores, selection.probs, classNames);
+  const items = selectedItems(
+    Array.from(selection.rows, (r) => ids.get(r)),
+    selection.scores,
+    selection.probs,
+    classNames,
+  );
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
   return {
-    items, strategy: strategy.name, scoreName: strategy.scoreName, poolSize: pool.x.rows, unlabeledCount: selection.unlabeledCount,
-    labeledPerClass, training: selection.training, stats: selection.stats, queryMs: selection.queryMs, warnings,
-    model: selection.model, x, classNames, labeledRows, pickedRows: selection.rows,
+    items,
+    strategy: strategy.name,
+    scoreName: strategy.scoreName,
+    poolSize: pool.x.rows,
+    unlabeledCount: selection.unlabeledCount,
+    labeledPerClass,
+    training: selection.training,
+    stats: selection.stats,
+    queryMs: selection.queryMs,
+    warnings,
+    model: selection.model,
+    x,
+    classNames,
+    labeledRows,
+    pickedRows: selection.rows,
   };
 }
 
@@ -184,8 +218,11 @@ export function selectedItems(ids: string[], scores: Float32Array | undefined, p
     const score = scores?.[i];
     // Scores and probabilities are float32: seven significant digits are all they hold.
     return {
-      id, rank: i + 1, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
-      predictedLabel: classNames[best], confidence: Number(probs.data[i * K + best].toPrecision(7)),
+      id,
+      rank: i + 1,
+      score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
+      predictedLabel: classNames[best],
+      confidence: Number(probs.data[i * K + best].toPrecision(7)),
     };
   });
 }
@@ -199,7 +236,18 @@ function csvField(text: string): string {
 /** The selection as CSV (id,rank,score,predicted_label,confidence; no score → empty) or JSONL. */
 export function formatSelection(items: SelectedItem[], format: "csv" | "jsonl"): string {
   if (format === "jsonl") {
-    return items.map((it) => JSON.stringify({ id: it.id, rank: it.rank, score: it.score === null ? null : significant(it.score), predicted_label: it.predictedLabel, confidence: significant(it.confidence) }) + "\n").join("");
+    return items
+      .map(
+        (it) =>
+          JSON.stringify({
+            id: it.id,
+            rank: it.rank,
+            score: it.score === null ? null : significant(it.score),
+            predicted_label: it.predictedLabel,
+            confidence: significant(it.confidence),
+          }) + "\n",
+      )
+      .join("");
   }
   const lines = ["id,rank,score,predicted_label,confidence"];
   for (const it of items) {
@@ -220,9 +268,22 @@ export function selectionMap(selection: BatchSelection, seed = 0): string {
   const projection = projectForMap(model.embed(x), predicted, [...labeledRows, ...pickedRows], new Rng(seed).child("map"));
   const position = new Map(Array.from(projection.indices, (i, p) => [i, p]));
   const positions = (rows: Int32Array) => new Set(Array.from(rows, (r) => position.get(r)!));
-  const shown = projection.indices.length < x.rows ? `${projection.indices.length.toLocaleString("en")} of ${x.rows.toLocaleString("en")} items shown (every labelled and picked one, a class-stratified sample of the rest)` : `all ${x.rows.toLocaleString("en")} items`;
-  return renderMaps([{
-    title: `${selection.strategy}: ${pickedRows.length} picked, ${labeledRows.length} labelled`, xy: projection.xy,
-    classes: Array.from(projection.indices, (i) => predicted[i]), labelled: positions(labeledRows), batch: positions(pickedRows),
-  }], classNames, `UMAP of the model's embeddings, coloured by predicted class; ${shown}`, { size: 520 });
+  const shown =
+    projection.indices.length < x.rows
+      ? `${projection.indices.length.toLocaleString("en")} of ${x.rows.toLocaleString("en")} items shown (every labelled and picked one, a class-stratified sample of the rest)`
+      : `all ${x.rows.toLocaleString("en")} items`;
+  return renderMaps(
+    [
+      {
+        title: `${selection.strategy}: ${pickedRows.length} picked, ${labeledRows.length} labelled`,
+        xy: projection.xy,
+        classes: Array.from(projection.indices, (i) => predicted[i]),
+        labelled: positions(labeledRows),
+        batch: positions(pickedRows),
+      },
+    ],
+    classNames,
+    `UMAP of the model's embeddings, coloured by predicted class; ${shown}`,
+    { size: 520 },
+  );
 }

@@ -70,9 +70,23 @@ export interface SimulationConfig {
 }
 
 export const DEFAULT_CONFIG: Omit<SimulationConfig, "dataset"> = {
-  model: "mlp", hidden: [256], dropout: 0, strategies: ["random", "entropy", "alfamix"], strategyOptions: {},
-  seeds: [1, 10, 100, 1000, 10000], init: 100, query: 100, rounds: 10, epochs: 1000, lr: 0.001, batch: 64,
-  weightDecay: 0, targetAccuracy: 0.99, normalize: "auto", testFraction: 0.2, mapRound: 1,
+  model: "mlp",
+  hidden: [256],
+  dropout: 0,
+  strategies: ["random", "entropy", "alfamix"],
+  strategyOptions: {},
+  seeds: [1, 10, 100, 1000, 10000],
+  init: 100,
+  query: 100,
+  rounds: 10,
+  epochs: 1000,
+  lr: 0.001,
+  batch: 64,
+  weightDecay: 0,
+  targetAccuracy: 0.99,
+  normalize: "auto",
+  testFraction: 0.2,
+  mapRound: 1,
 };
 
 export interface Progress {
@@ -99,7 +113,33 @@ export interface SimulationOptions {
 }
 
 /** Settings that must match for results to be combined; strategies, seeds and rounds may grow. */
-const IDENTITY_KEYS = ["dataset", "test", "labelColumn", "labels", "delimiter", "header", "imageSize", "model", "hidden", "dropout", "resnetStem", "optimizer", "momentum", "augment", "mean", "std", "init", "query", "epochs", "lr", "batch", "weightDecay", "targetAccuracy", "normalize", "testFraction"] as const;
+const IDENTITY_KEYS = [
+  "dataset",
+  "test",
+  "labelColumn",
+  "labels",
+  "delimiter",
+  "header",
+  "imageSize",
+  "model",
+  "hidden",
+  "dropout",
+  "resnetStem",
+  "optimizer",
+  "momentum",
+  "augment",
+  "mean",
+  "std",
+  "init",
+  "query",
+  "epochs",
+  "lr",
+  "batch",
+  "weightDecay",
+  "targetAccuracy",
+  "normalize",
+  "testFraction",
+] as const;
 
 /** What makes two seed starts the same (the data, the model, the protocol, the seed). */
 export function seedStartKey(config: SimulationConfig, seed: number): string {
@@ -108,10 +148,12 @@ export function seedStartKey(config: SimulationConfig, seed: number): string {
 
 /** Each entry's resolved strategy, by label. */
 function specsOf(config: Pick<SimulationConfig, "strategies" | "strategyOptions">): Record<string, Omit<StrategySpec, "label">> {
-  return Object.fromEntries(config.strategies.map((entry) => {
-    const { label, name, params } = resolveStrategy(entry, config.strategyOptions);
-    return [label, { name, params }];
-  }));
+  return Object.fromEntries(
+    config.strategies.map((entry) => {
+      const { label, name, params } = resolveStrategy(entry, config.strategyOptions);
+      return [label, { name, params }];
+    }),
+  );
 }
 
 function checkConfig(config: SimulationConfig): void {
@@ -125,7 +167,8 @@ function checkConfig(config: SimulationConfig): void {
   if (config.seeds.length === 0) throw new UserError("simulate: needs at least one seed");
   if (!(config.init >= 1)) throw new UserError("simulate: --init must be at least 1 (ALFA-Mix and the model need labelled items)");
   if (config.resnetStem && config.model !== "resnet18") throw new UserError(`simulate: --resnet-stem is resnet18's; the model is ${config.model}`);
-  if (config.augment && !isConvKind(config.model)) throw new UserError(`simulate: --augment crops and flips images for conv nets; --model ${config.model} does not read images`);
+  if (config.augment && !isConvKind(config.model))
+    throw new UserError(`simulate: --augment crops and flips images for conv nets; --model ${config.model} does not read images`);
 }
 
 /** The configuration's demands on the data (images for conv nets, one mean per channel), checked before any work. */
@@ -163,12 +206,14 @@ export function openSimulation(requested: SimulationConfig, out: string): Opened
     }
   }
   const specs = specsOf(config);
-  const previousSpecs = previous ? previous.specs ?? specsOf({ ...previous, strategyOptions: upgradeStrategyParams(previous.strategyOptions) }) : {};
+  const previousSpecs = previous ? (previous.specs ?? specsOf({ ...previous, strategyOptions: upgradeStrategyParams(previous.strategyOptions) })) : {};
   for (const [label, spec] of Object.entries(specs)) {
     const before = previousSpecs[label];
     const key = before && Object.keys(spec.params).find((k) => JSON.stringify(before.params[k]) !== JSON.stringify(spec.params[k]));
     if (key) {
-      throw new UserError(`${out} holds results of ${label} with ${kebab(key)}=${before.params[key]}; this run has ${kebab(key)}=${spec.params[key]}. Use another --out, or give this one an alias (e.g. ${label.replace(/\W+/g, "-")}-2=${label})`);
+      throw new UserError(
+        `${out} holds results of ${label} with ${kebab(key)}=${before.params[key]}; this run has ${kebab(key)}=${spec.params[key]}. Use another --out, or give this one an alias (e.g. ${label.replace(/\W+/g, "-")}-2=${label})`,
+      );
     }
   }
   const store = new ResultsStore(out);
@@ -179,7 +224,8 @@ export function openSimulation(requested: SimulationConfig, out: string): Opened
     specs: { ...previousSpecs, ...specs },
   };
   writeFileSync(join(out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
-  const pending = config.seeds.flatMap((seed) => config.strategies.map((entry) => ({ seed, entry })))
+  const pending = config.seeds
+    .flatMap((seed) => config.strategies.map((entry) => ({ seed, entry })))
     .filter(({ seed, entry }) => !store.isComplete(labelOf(entry), seed, config.rounds));
   return { store, pending, runsTotal: config.seeds.length * config.strategies.length, config };
 }
@@ -187,7 +233,11 @@ export function openSimulation(requested: SimulationConfig, out: string): Opened
 /** The data of a simulation, loaded once. */
 export function loadSimulationSource(config: SimulationConfig): Promise<ExperimentSource> {
   return loadExperimentSource(config.dataset, config.test, {
-    labelColumn: config.labelColumn, labels: config.labels, delimiter: config.delimiter, header: config.header, imageSize: config.imageSize,
+    labelColumn: config.labelColumn,
+    labels: config.labels,
+    delimiter: config.delimiter,
+    header: config.header,
+    imageSize: config.imageSize,
   });
 }
 
@@ -203,7 +253,12 @@ export interface SeedStart {
 
 /** A seed's start: split (or the source's own test set), initial labels, the round-0 model trained. */
 export function startSeed(source: ExperimentSource, config: SimulationConfig, seed: number): SeedStart {
-  const experiment = prepareExperiment(source, source.test ? config.seeds[0] : seed, config.testFraction, { normalize: config.normalize, mean: config.mean, std: config.std, images: isConvKind(config.model) });
+  const experiment = prepareExperiment(source, source.test ? config.seeds[0] : seed, config.testFraction, {
+    normalize: config.normalize,
+    mean: config.mean,
+    std: config.std,
+    images: isConvKind(config.model),
+  });
   const { pool } = experiment;
   if (config.init + config.query * config.rounds > pool.x.rows) {
     throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
@@ -219,30 +274,55 @@ export function startSeed(source: ExperimentSource, config: SimulationConfig, se
  * truth, retrains from the initial weights and tests. Returns its result rows and, at the map
  * round, what was labelled and picked. Deterministic: the same run gives the same rows anywhere.
  */
-export async function runStrategy(start: SeedStart, config: SimulationConfig, entry: string, onRound?: (round: number, labeled: number, accuracy: number) => void | Promise<void>): Promise<{ rows: RoundResult[]; mapRecord?: MapRecord }> {
+export async function runStrategy(
+  start: SeedStart,
+  config: SimulationConfig,
+  entry: string,
+  onRound?: (round: number, labeled: number, accuracy: number) => void | Promise<void>,
+): Promise<{ rows: RoundResult[]; mapRecord?: MapRecord }> {
   const { seed, experiment, initial, model, round0 } = start;
   const { pool } = experiment;
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
-  const strategy = createStrategy(resolveStrategy(entry, config.strategyOptions)), strategyName = strategy.name;
-  const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 }];
+  const strategy = createStrategy(resolveStrategy(entry, config.strategyOptions)),
+    strategyName = strategy.name;
+  const rows: RoundResult[] = [
+    { strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 },
+  ];
   model.setWeights(start.round0Weights);
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
-  let labeled = initial, mapRecord: MapRecord | undefined;
+  let labeled = initial,
+    mapRecord: MapRecord | undefined;
   await onRound?.(0, labeled.length, round0.accuracy);
   for (let round = 1; round <= config.rounds; round++) {
     const unlabeled = unlabeledRows(isLabeled);
     const queryStart = performance.now();
-    const result = strategy.query({
-      pool: pool.x, labeled, labels: labeled.map((i) => pool.y[i]), unlabeled, model,
-      rng: new Rng(seed).child(`query/${strategyName}/${round}`),
-    }, config.query);
+    const result = strategy.query(
+      {
+        pool: pool.x,
+        labeled,
+        labels: labeled.map((i) => pool.y[i]),
+        unlabeled,
+        model,
+        rng: new Rng(seed).child(`query/${strategyName}/${round}`),
+      },
+      config.query,
+    );
     const queryMs = performance.now() - queryStart;
     if (round === mapRound) mapRecord = { strategy: strategyName, round, labelled: Array.from(labeled), batch: Array.from(result.indices) };
     for (const i of result.indices) isLabeled[i] = 1;
     labeled = Int32Array.from([...labeled, ...result.indices]);
     const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
-    rows.push({ strategy: strategyName, seed, round, labeled: labeled.length, accuracy: acc, trainMs, queryMs, ...(result.stats ? { stats: roundStats(result.stats) } : {}) });
+    rows.push({
+      strategy: strategyName,
+      seed,
+      round,
+      labeled: labeled.length,
+      accuracy: acc,
+      trainMs,
+      queryMs,
+      ...(result.stats ? { stats: roundStats(result.stats) } : {}),
+    });
     await onRound?.(round, labeled.length, acc);
   }
   return { rows, mapRecord };
@@ -271,7 +351,8 @@ export function writeSeedMap(out: string, start: SeedStart, config: SimulationCo
  * Completed (strategy, seed) runs already in `out` are kept and skipped.
  */
 export async function simulate(requested: SimulationConfig, options: SimulationOptions): Promise<RoundResult[]> {
-  const opened = openSimulation(requested, options.out), { store, pending, runsTotal, config } = opened;
+  const opened = openSimulation(requested, options.out),
+    { store, pending, runsTotal, config } = opened;
   let runsDone = runsTotal - pending.length;
   if (runsDone > 0) options.onNote?.(`resuming: ${runsDone} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();
@@ -292,7 +373,18 @@ export async function simulate(requested: SimulationConfig, options: SimulationO
       const { rows, mapRecord } = await runStrategy(start, config, entry, (round, labeled, accuracy) => {
         roundsDone++;
         const elapsedMs = performance.now() - started;
-        options.onProgress?.({ strategy, seed, round, rounds: config.rounds, labeled, accuracy, runsDone, runsTotal, elapsedMs, etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone) });
+        options.onProgress?.({
+          strategy,
+          seed,
+          round,
+          rounds: config.rounds,
+          labeled,
+          accuracy,
+          runsDone,
+          runsTotal,
+          elapsedMs,
+          etaMs: (elapsedMs / roundsDone) * (roundsTotal - roundsDone),
+        });
       });
       if (mapRecord) writeMapRecord(options.out, seed, mapRecord);
       store.addRun(rows);
@@ -314,10 +406,20 @@ const labelOf = (entry: string) => parseStrategyEntry(entry).label;
 
 function trainAndTest(model: Classifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
   const { pool, test } = experiment;
-  const report = model.fit(gatherRows(pool.x, labeled), labeled.map((i) => pool.y[i]), {
-    epochs: config.epochs, lr: config.lr, batchSize: config.batch, weightDecay: config.weightDecay, targetAccuracy: config.targetAccuracy,
-    optimizer: config.optimizer, momentum: config.momentum, augment: config.augment,
-  });
+  const report = model.fit(
+    gatherRows(pool.x, labeled),
+    labeled.map((i) => pool.y[i]),
+    {
+      epochs: config.epochs,
+      lr: config.lr,
+      batchSize: config.batch,
+      weightDecay: config.weightDecay,
+      targetAccuracy: config.targetAccuracy,
+      optimizer: config.optimizer,
+      momentum: config.momentum,
+      augment: config.augment,
+    },
+  );
   return { accuracy: accuracy(argmaxRows(model.predictProbs(test.x)), test.y), trainMs: report.ms };
 }
 

@@ -9,7 +9,19 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-type AdamKernel = (p: number, g: number, m: number, v: number, n: number, beta1: number, beta2: number, stepSize: number, correction: number, eps: number, wd: number) => void;
+type AdamKernel = (
+  p: number,
+  g: number,
+  m: number,
+  v: number,
+  n: number,
+  beta1: number,
+  beta2: number,
+  stepSize: number,
+  correction: number,
+  eps: number,
+  wd: number,
+) => void;
 
 /**
  * Adam (Kingma & Ba 2015) with PyTorch's update order and bias correction, over one flat

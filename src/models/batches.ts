@@ -16,8 +16,12 @@ export class BatchSampler {
   private readonly batches = new Map<number, Matrix>();
   private readonly layout: { rows: number; order: number; batch: number; rowBytes: number };
 
-  constructor(readonly x: Matrix, readonly batchSize: number) {
-    const n = x.rows, rowBytes = 4 * x.cols;
+  constructor(
+    readonly x: Matrix,
+    readonly batchSize: number,
+  ) {
+    const n = x.rows,
+      rowBytes = 4 * x.cols;
     this.layout = { rows: 0, order: n * rowBytes, batch: n * rowBytes + 4 * n, rowBytes };
     const { exports, memory } = instantiateKernel("models/gather", this.layout.batch + batchSize * rowBytes);
     this.gather = exports.gather as GatherKernel;

@@ -77,7 +77,9 @@ export class ConvClassifier implements Classifier {
     this.dropout = dropout;
     this.seed = seed;
     this.net = architecture(kind, input, this.buffers, options.stem ?? "cifar");
-    const trunk = this.net.trunk.paramCount, F = this.net.features, E = this.embeddingDim;
+    const trunk = this.net.trunk.paramCount,
+      F = this.net.features,
+      E = this.embeddingDim;
     const dense = E * F + E + numClasses * E + numClasses;
     this.adam = new Adam(trunk + dense);
     this.params = this.adam.params;
@@ -85,7 +87,10 @@ export class ConvClassifier implements Classifier {
     this.net.trunk.bind(this.params.subarray(0, trunk), this.grads.subarray(0, trunk));
     let o = trunk;
     const take = (n: number) => [this.params.subarray(o, o + n), this.grads.subarray(o, (o += n))] as const;
-    const [w1, gw1] = take(E * F), [b1, gb1] = take(E), [w2, gw2] = take(numClasses * E), [b2, gb2] = take(numClasses);
+    const [w1, gw1] = take(E * F),
+      [b1, gb1] = take(E),
+      [w2, gw2] = take(numClasses * E),
+      [b2, gb2] = take(numClasses);
     [this.W1, this.gW1, this.b1, this.gb1] = [matrix(E, F, w1), matrix(E, F, gw1), b1, gb1];
     [this.W2, this.gW2, this.b2, this.gb2] = [matrix(numClasses, E, w2), matrix(numClasses, E, gw2), b2, gb2];
     const rng = new Rng(seed).child("init");
@@ -122,12 +127,17 @@ export class ConvClassifier implements Classifier {
 
   /** Planar image rows (N×C·H·W) as a channel-major batch, randomly cropped (4-pixel padding) and flipped when `augment`. */
   private inputVolume(x: Matrix, augment?: Rng): Volume {
-    const { c, h, w } = this.options.input, n = x.rows, hw = h * w;
+    const { c, h, w } = this.options.input,
+      n = x.rows,
+      hw = h * w;
     const out = this.buffers.get("input", c * n * hw);
     for (let i = 0; i < n; i++) {
-      const dy = augment ? augment.int(9) - 4 : 0, dx = augment ? augment.int(9) - 4 : 0, flip = augment ? augment.uniform() < 0.5 : false;
+      const dy = augment ? augment.int(9) - 4 : 0,
+        dx = augment ? augment.int(9) - 4 : 0,
+        flip = augment ? augment.uniform() < 0.5 : false;
       for (let ch = 0; ch < c; ch++) {
-        const src = i * c * hw + ch * hw, dst = (ch * n + i) * hw;
+        const src = i * c * hw + ch * hw,
+          dst = (ch * n + i) * hw;
         if (!augment) {
           out.set(x.data.subarray(src, src + hw), dst);
           continue;
@@ -146,14 +156,16 @@ export class ConvClassifier implements Classifier {
 
   /** The trunk's output as one row per image: flattened (c, y, x order) or averaged over positions. */
   private toVector(v: Volume): Matrix {
-    const { c, n, h, w } = v, hw = h * w;
+    const { c, n, h, w } = v,
+      hw = h * w;
     if (this.net.vector === "gap") {
       const out = matrix(n, c, this.buffers.get("vector", n * c));
-      for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let p = (ch * n + i) * hw, e = p + hw; p < e; p++) s += v.data[p];
-        out.data[i * c + ch] = s / hw;
-      }
+      for (let ch = 0; ch < c; ch++)
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let p = (ch * n + i) * hw, e = p + hw; p < e; p++) s += v.data[p];
+          out.data[i * c + ch] = s / hw;
+        }
       return out;
     }
     const out = matrix(n, c * hw, this.buffers.get("vector", n * c * hw));
@@ -163,13 +175,15 @@ export class ConvClassifier implements Classifier {
 
   /** The adjoint of toVector. */
   private fromVector(g: Matrix, shape: Omit<Volume, "data">): Volume {
-    const { c, n, h, w } = shape, hw = h * w;
+    const { c, n, h, w } = shape,
+      hw = h * w;
     const out = this.buffers.get("vector/dx", c * n * hw);
-    for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) {
-      const dst = (ch * n + i) * hw;
-      if (this.net.vector === "gap") out.fill(g.data[i * c + ch] / hw, dst, dst + hw);
-      else out.set(g.data.subarray(i * c * hw + ch * hw, i * c * hw + (ch + 1) * hw), dst);
-    }
+    for (let ch = 0; ch < c; ch++)
+      for (let i = 0; i < n; i++) {
+        const dst = (ch * n + i) * hw;
+        if (this.net.vector === "gap") out.fill(g.data[i * c + ch] / hw, dst, dst + hw);
+        else out.set(g.data.subarray(i * c * hw + ch * hw, i * c * hw + (ch + 1) * hw), dst);
+      }
     return volume(shape, out);
   }
 
@@ -199,25 +213,40 @@ export class ConvClassifier implements Classifier {
   }
 
   fit(x: Matrix, y: Int32Array, options: FitOptions = {}): FitReport {
-    const { epochs = 1000, batchSize = 64, lr = 1e-3, weightDecay = 0, targetAccuracy = 0.99, onEpoch, optimizer = "adam", augment = false, momentum = 0.9 } = options;
+    const {
+      epochs = 1000,
+      batchSize = 64,
+      lr = 1e-3,
+      weightDecay = 0,
+      targetAccuracy = 0.99,
+      onEpoch,
+      optimizer = "adam",
+      augment = false,
+      momentum = 0.9,
+    } = options;
     this.checkInput(x, "fit");
     if (y.length !== x.rows || x.rows === 0) throw new UserError(`fit: ${y.length} labels for ${x.rows} rows`);
-    for (let i = 0; i < y.length; i++) if (!(y[i] >= 0 && y[i] < this.numClasses)) throw new UserError(`fit: label ${y[i]} at row ${i} is outside 0..${this.numClasses - 1}`);
+    for (let i = 0; i < y.length; i++)
+      if (!(y[i] >= 0 && y[i] < this.numClasses)) throw new UserError(`fit: label ${y[i]} at row ${i} is outside 0..${this.numClasses - 1}`);
     const started = performance.now();
     this.setWeights(this.initialWeights());
     this.adam.reset();
     const sgd = optimizer === "sgd" ? new Sgd(this.params, this.grads, momentum) : undefined;
-    const rng = new Rng(this.seed).child("fit"), K = this.numClasses;
+    const rng = new Rng(this.seed).child("fit"),
+      K = this.numClasses;
     const sampler = new BatchSampler(x, batchSize);
-    const dLogits = new Float32Array(batchSize * K), mask = new Float32Array(batchSize * this.embeddingDim);
+    const dLogits = new Float32Array(batchSize * K),
+      mask = new Float32Array(batchSize * this.embeddingDim);
     let report: FitReport = { epochs: 0, trainAccuracy: 0, loss: NaN, stoppedEarly: false, ms: 0 };
     for (let epoch = 1; epoch <= epochs; epoch++) {
       sampler.shuffle(rng);
       // Cosine annealing for SGD, from lr to 0 over the epochs.
       const epochLr = sgd ? (lr * (1 + Math.cos((Math.PI * (epoch - 1)) / epochs))) / 2 : lr;
-      let correct = 0, lossSum = 0;
+      let correct = 0,
+        lossSum = 0;
       for (let s = 0; s < x.rows; s += batchSize) {
-        const batch = sampler.batch(s), n = batch.rows;
+        const batch = sampler.batch(s),
+          n = batch.rows;
         this.grads.fill(0);
         const { trunkOut, vector, z } = this.embedBatch(batch, true, augment ? rng : undefined);
         let zd = z;
@@ -229,12 +258,14 @@ export class ConvClassifier implements Classifier {
         const logits = this.affine(zd, this.W2, this.b2, "logits");
         // Softmax cross-entropy, mean over the batch.
         for (let i = 0; i < n; i++) {
-          const o = i * K, target = y[sampler.order[s + i]];
-          let max = -Infinity, best = 0;
+          const o = i * K,
+            target = y[sampler.order[s + i]];
+          let max = -Infinity,
+            best = 0;
           for (let k = 0; k < K; k++) if (logits.data[o + k] > max) [max, best] = [logits.data[o + k], k];
           if (best === target) correct++;
           let sum = 0;
-          for (let k = 0; k < K; k++) sum += (dLogits[o + k] = Math.exp(logits.data[o + k] - max));
+          for (let k = 0; k < K; k++) sum += dLogits[o + k] = Math.exp(logits.data[o + k] - max);
           lossSum += Math.log(sum) + max - logits.data[o + target];
           for (let k = 0; k < K; k++) dLogits[o + k] /= sum * n;
           dLogits[o + target] -= 1 / n;
@@ -305,7 +336,8 @@ export class ConvClassifier implements Classifier {
   mcPredict(x: Matrix, samples: number, rng: Rng): Matrix[] {
     const out = Array.from({ length: samples }, () => matrix(x.rows, this.numClasses));
     this.forEachChunk(x, (start, z) => {
-      const dropped = matrix(z.rows, z.cols), mask = new Float32Array(z.data.length);
+      const dropped = matrix(z.rows, z.cols),
+        mask = new Float32Array(z.data.length);
       for (let t = 0; t < samples; t++) {
         dropped.data.set(z.data);
         if (this.dropout > 0) applyDropout(dropped, mask, this.dropout, rng);
@@ -318,18 +350,23 @@ export class ConvClassifier implements Classifier {
   /** ∂logits/∂input per image and class (eval mode): one backward pass through the whole network per class. */
   logitJacobian(x: Matrix): Matrix {
     this.checkInput(x, "logitJacobian");
-    const K = this.numClasses, D = this.inputDim, { c, h, w } = this.options.input, hw = h * w;
+    const K = this.numClasses,
+      D = this.inputDim,
+      { c, h, w } = this.options.input,
+      hw = h * w;
     const out = matrix(x.rows * K, D);
     for (let start = 0; start < x.rows; start += PREDICT_CHUNK) {
-      const chunk = rowSlice(x, start, Math.min(x.rows, start + PREDICT_CHUNK)), n = chunk.rows;
+      const chunk = rowSlice(x, start, Math.min(x.rows, start + PREDICT_CHUNK)),
+        n = chunk.rows;
       for (let k = 0; k < K; k++) {
         const { trunkOut, vector, z } = this.embedBatch(chunk, false);
         const dz = matrix(n, this.embeddingDim);
         for (let i = 0; i < n; i++) dz.data.set(this.W2.data.subarray(k * this.embeddingDim, (k + 1) * this.embeddingDim), i * this.embeddingDim);
         const dx = this.backwardFromEmbedding(dz, z, vector, trunkOut, true)!;
-        for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) {
-          out.data.set(dx.data.subarray((ch * n + i) * hw, (ch * n + i + 1) * hw), ((start + i) * K + k) * D + ch * hw);
-        }
+        for (let i = 0; i < n; i++)
+          for (let ch = 0; ch < c; ch++) {
+            out.data.set(dx.data.subarray((ch * n + i) * hw, (ch * n + i + 1) * hw), ((start + i) * K + k) * D + ch * hw);
+          }
       }
     }
     this.grads.fill(0); // the passes above accumulated parameter gradients nobody wants
@@ -337,7 +374,10 @@ export class ConvClassifier implements Classifier {
   }
 
   private checkInput(x: Matrix, what: string): void {
-    if (x.cols !== this.inputDim) throw new UserError(`${what}: rows have ${x.cols} values, the ${this.kind} expects ${this.inputDim} (${this.options.input.c}×${this.options.input.h}×${this.options.input.w} images)`);
+    if (x.cols !== this.inputDim)
+      throw new UserError(
+        `${what}: rows have ${x.cols} values, the ${this.kind} expects ${this.inputDim} (${this.options.input.c}×${this.options.input.h}×${this.options.input.w} images)`,
+      );
   }
 }
 

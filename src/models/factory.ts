@@ -23,7 +23,9 @@ export const isConvKind = (kind: string): kind is ConvKind => (CONV_KINDS as rea
 /** A conv net's input height and width: the data's image shape, which rows from a table lack. */
 export function requireImageShape(model: ModelKind, data: Pick<Dataset, "name" | "x" | "imageShape">): readonly number[] {
   if (!data.imageShape) {
-    throw new UserError(`--model ${model} trains on images; ${data.name} has ${data.x.cols} features and no image shape (use an image folder, MNIST or IDX images, or --model mlp)`);
+    throw new UserError(
+      `--model ${model} trains on images; ${data.name} has ${data.x.cols} features and no image shape (use an image folder, MNIST or IDX images, or --model mlp)`,
+    );
   }
   return data.imageShape;
 }
@@ -32,9 +34,15 @@ export function requireImageShape(model: ModelKind, data: Pick<Dataset, "name" |
  * The classifier a simulation trains on `data`'s rows, its initial weights drawn from `seed`.
  * Conv nets read the rows as C×H×W images, so the data must say its image shape.
  */
-export function createClassifier(settings: ModelSettings, data: Pick<Dataset, "name" | "x" | "classNames" | "imageShape" | "channels">, seed: number): Classifier {
-  const { model, dropout } = settings, numClasses = data.classNames.length;
+export function createClassifier(
+  settings: ModelSettings,
+  data: Pick<Dataset, "name" | "x" | "classNames" | "imageShape" | "channels">,
+  seed: number,
+): Classifier {
+  const { model, dropout } = settings,
+    numClasses = data.classNames.length;
   if (!isConvKind(model)) return new NeuralClassifier(data.x.cols, numClasses, { hidden: model === "linear" ? [] : settings.hidden, dropout, seed });
-  const [h, w] = requireImageShape(model, data), c = data.channels ?? 1;
+  const [h, w] = requireImageShape(model, data),
+    c = data.channels ?? 1;
   return new ConvClassifier({ kind: model, input: { c, h, w }, numClasses, dropout, seed, stem: settings.resnetStem });
 }

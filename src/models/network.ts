@@ -61,7 +61,11 @@ export class NeuralClassifier implements Classifier {
   private batchLoss = 0;
   private batchCorrect = 0;
 
-  constructor(readonly inputDim: number, readonly numClasses: number, options: NetworkOptions = {}) {
+  constructor(
+    readonly inputDim: number,
+    readonly numClasses: number,
+    options: NetworkOptions = {},
+  ) {
     const { hidden = [256], dropout = 0, seed = 0 } = options;
     if (!(Number.isInteger(inputDim) && inputDim >= 1)) throw new UserError(`model: input dimension must be a positive integer, got ${inputDim}`);
     if (!(Number.isInteger(numClasses) && numClasses >= 2)) throw new UserError(`model: needs at least 2 classes, got ${numClasses}`);
@@ -132,7 +136,8 @@ export class NeuralClassifier implements Classifier {
     let report: FitReport = { epochs: 0, trainAccuracy: 0, loss: NaN, stoppedEarly: false, ms: 0 };
     for (let epoch = 1; epoch <= epochs; epoch++) {
       sampler.shuffle(rng);
-      let correct = 0, lossSum = 0;
+      let correct = 0,
+        lossSum = 0;
       for (let s = 0; s < n; s += batchSize) {
         const input = sampler.batch(s);
         const buffers = this.batchBuffers(input.rows);
@@ -164,7 +169,12 @@ export class NeuralClassifier implements Classifier {
     const buffers = this.batchBuffers(x.rows);
     buffers.acts[0] = { rows: x.rows, cols: x.cols, data: x.data.slice() }; // dropout may write to it
     this.forward(buffers, rng);
-    this.lossAndOutputDelta(buffers, y, Int32Array.from({ length: x.rows }, (_, i) => i), 0);
+    this.lossAndOutputDelta(
+      buffers,
+      y,
+      Int32Array.from({ length: x.rows }, (_, i) => i),
+      0,
+    );
     this.backward(buffers);
     return { loss: this.batchLoss / x.rows, gradient: this.grads.slice() };
   }
@@ -207,12 +217,18 @@ export class NeuralClassifier implements Classifier {
   private lossAndOutputDelta(buffers: BatchBuffers, y: Int32Array, order: Int32Array, start: number): void {
     const logits = buffers.acts[buffers.acts.length - 1];
     const delta = buffers.deltas[buffers.deltas.length - 1];
-    const k = this.numClasses, rows = logits.rows, z = logits.data, g = delta.data;
-    let loss = 0, correct = 0;
+    const k = this.numClasses,
+      rows = logits.rows,
+      z = logits.data,
+      g = delta.data;
+    let loss = 0,
+      correct = 0;
     const invRows = 1 / rows;
     for (let r = 0; r < rows; r++) {
-      const o = r * k, target = y[order[start + r]];
-      let max = -Infinity, best = 0;
+      const o = r * k,
+        target = y[order[start + r]];
+      let max = -Infinity,
+        best = 0;
       for (let j = 0; j < k; j++) {
         if (z[o + j] > max) {
           max = z[o + j];
@@ -284,7 +300,8 @@ export class NeuralClassifier implements Classifier {
       return Array.from({ length: samples }, (_, t) => (t === 0 ? probs : { ...probs, data: probs.data.slice() }));
     }
     const out = Array.from({ length: samples }, () => matrix(x.rows, this.numClasses));
-    let dropped: Matrix | undefined, mask = new Float32Array(0);
+    let dropped: Matrix | undefined,
+      mask = new Float32Array(0);
     this.forEachEmbeddingChunk(x, (start, end, z) => {
       if (!dropped || dropped.rows !== z.rows) {
         dropped = matrix(z.rows, z.cols);
@@ -320,7 +337,9 @@ export class NeuralClassifier implements Classifier {
    */
   logitJacobian(x: Matrix): Matrix {
     this.checkInput(x, "logitJacobian");
-    const n = x.rows, K = this.numClasses, last = this.layers.length - 1;
+    const n = x.rows,
+      K = this.numClasses,
+      last = this.layers.length - 1;
     const acts: Matrix[] = [x];
     for (let l = 0; l < last; l++) {
       const out = matrix(n, this.layers[l].outDim);
@@ -332,9 +351,11 @@ export class NeuralClassifier implements Classifier {
     let g = matrix(n * K, W.cols);
     for (let i = 0; i < n; i++) g.data.set(W.data, i * K * W.cols);
     for (let l = last - 1; l >= 0; l--) {
-      const a = acts[l + 1].data, width = g.cols;
+      const a = acts[l + 1].data,
+        width = g.cols;
       for (let r = 0; r < g.rows; r++) {
-        const o = r * width, ao = Math.floor(r / K) * width;
+        const o = r * width,
+          ao = Math.floor(r / K) * width;
         for (let j = 0; j < width; j++) if (a[ao + j] <= 0) g.data[o + j] = 0;
       }
       g = matmul(g, this.views[l].W);

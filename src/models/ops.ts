@@ -11,13 +11,15 @@ export function relu(m: Matrix): void {
 
 /** δ ⊙= [activation > 0]: the ReLU derivative read off its output. */
 export function reluBackward(delta: Matrix, activation: Matrix): void {
-  const g = delta.data, a = activation.data;
+  const g = delta.data,
+    a = activation.data;
   for (let i = 0; i < g.length; i++) if (a[i] <= 0) g[i] = 0;
 }
 
 /** Inverted dropout: zero each value with probability p, scale survivors by 1/(1−p); keeps the mask. */
 export function applyDropout(m: Matrix, mask: Float32Array, p: number, rng: Rng): void {
-  const keep = 1 / (1 - p), d = m.data;
+  const keep = 1 / (1 - p),
+    d = m.data;
   const threshold = p * 4294967296; // one 32-bit draw per value: P(draw < threshold) = p
   for (let i = 0; i < d.length; i++) {
     const f = rng.nextUint32() < threshold ? 0 : keep;

@@ -29,10 +29,16 @@ interface Header {
 }
 
 function describe(model: StoredModel, metadata: ModelMetadata): Header {
-  const common = { format: "alfamix-model", version: VERSION, kind: model.kind, inputDim: model.inputDim, numClasses: model.numClasses, dropout: model.dropout, seed: model.seed } as const;
-  const architecture = model instanceof ConvClassifier
-    ? { input: model.options.input, stem: model.options.stem ?? "cifar" }
-    : { hidden: [...model.hidden] };
+  const common = {
+    format: "alfamix-model",
+    version: VERSION,
+    kind: model.kind,
+    inputDim: model.inputDim,
+    numClasses: model.numClasses,
+    dropout: model.dropout,
+    seed: model.seed,
+  } as const;
+  const architecture = model instanceof ConvClassifier ? { input: model.options.input, stem: model.options.stem ?? "cifar" } : { hidden: [...model.hidden] };
   return { ...common, ...architecture, paramCount: model.weights().length, metadata };
 }
 

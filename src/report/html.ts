@@ -28,18 +28,24 @@ function dot(color: string): string {
 function leaderboard(report: Report): string {
   const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number; seeds: number }>;
   const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
-  const rows = [...report.names].sort((a, b) => (beaten.get(a)! - beaten.get(b)!) || s[b].aulc - s[a].aulc);
-  const bestFinal = Math.max(...rows.map((n) => s[n].final.mean)), bestAulc = Math.max(...rows.map((n) => s[n].aulc));
-  const body = rows.map((n) => `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
+  const rows = [...report.names].sort((a, b) => beaten.get(a)! - beaten.get(b)! || s[b].aulc - s[a].aulc);
+  const bestFinal = Math.max(...rows.map((n) => s[n].final.mean)),
+    bestAulc = Math.max(...rows.map((n) => s[n].aulc));
+  const body = rows
+    .map(
+      (n) => `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
 <td class="${s[n].final.mean === bestFinal ? "best" : ""}">${percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds)}</td>
-<td class="${s[n].aulc === bestAulc ? "best" : ""}">${s[n].aulc.toFixed(4)}</td><td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`).join("\n");
+<td class="${s[n].aulc === bestAulc ? "best" : ""}">${s[n].aulc.toFixed(4)}</td><td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`,
+    )
+    .join("\n");
   const multi = report.settings.length > 1 ? " Figures are means over the settings." : "";
   return `<section><h2>Summary</h2><p class="note">Final test accuracy (mean ± std over seeds), area under the mean learning curve (normalised by the label range), how often each strategy is significantly beaten (penalty column mean, lower is better) and the mean selection time per round.${multi}</p>
 <table><thead><tr><th>strategy</th><th>final accuracy</th><th>AULC</th><th>beaten</th><th>query / round</th></tr></thead><tbody>${body}</tbody></table></section>`;
 }
 
 function curves(report: Report): string {
-  const width = 760, height = 420;
+  const width = 760,
+    height = 420;
   const panels = report.settings.map((s, i) => curvesPanel(s.summary, 0, i * height, width, height, report.colors));
   return `<section><h2>Learning curves</h2><p class="note">Mean test accuracy against the number of labelled items; bands are ± one standard deviation over seeds. Hover a point for its figures.</p>
 <svg viewBox="0 0 ${width} ${height * panels.length}" role="img" aria-label="learning curves">
@@ -50,13 +56,21 @@ ${panels.join("\n")}</svg></section>`;
 function heatmap(report: Report): string {
   const { names, matrix, columnMean, ddof, tCritical, settings } = report.penalty;
   const max = Math.max(1e-9, ...matrix.flat());
-  const cell = (v: number) => `<td style="background:rgba(214,39,40,${(0.08 + 0.8 * (v / max)).toFixed(3)});color:${v / max > 0.55 ? "#fff" : "inherit"}">${v.toFixed(2)}</td>`;
+  const cell = (v: number) =>
+    `<td style="background:rgba(214,39,40,${(0.08 + 0.8 * (v / max)).toFixed(3)});color:${v / max > 0.55 ? "#fff" : "inherit"}">${v.toFixed(2)}</td>`;
   const head = `<tr><td class="name"></td>${names.map((n) => `<th style="text-align:center">${escapeXml(n)}</th>`).join("")}</tr>`;
-  const rows = names.map((n, i) => `<tr><td class="name">${dot(report.colors.get(n)!)}${escapeXml(n)}</td>${matrix[i].map((v, j) => (i === j ? `<td class="diag">–</td>` : cell(v))).join("")}</tr>`).join("\n");
+  const rows = names
+    .map(
+      (n, i) =>
+        `<tr><td class="name">${dot(report.colors.get(n)!)}${escapeXml(n)}</td>${matrix[i].map((v, j) => (i === j ? `<td class="diag">–</td>` : cell(v))).join("")}</tr>`,
+    )
+    .join("\n");
   const meanRow = `<tr class="mean"><td class="name">column mean ↓</td>${columnMean.map((v) => `<td>${v.toFixed(2)}</td>`).join("")}</tr>`;
   const present = report.settings.map((s) => new Set(Object.keys(s.summary.strategies)));
   const uneven = names.some((n) => present.some((set) => !set.has(n)));
-  const unevenNote = uneven ? " Not every strategy ran in every setting, and a strategy is only compared where it ran: compare column means among strategies that share their settings." : "";
+  const unevenNote = uneven
+    ? " Not every strategy ran in every setting, and a strategy is only compared where it ran: compare column means among strategies that share their settings."
+    : "";
   const seedsNote = tCritical.length ? `critical t ${tCritical.map((t) => t.toFixed(3)).join(", ")}` : "fewer than 2 seeds: no test possible";
   return `<section><h2>Who beats whom</h2><p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.${unevenNote}</p>
 <table class="heat">${head}${rows}${meanRow}</table></section>`;
@@ -65,9 +79,12 @@ function heatmap(report: Report): string {
 function queryTimes(report: Report): string {
   const s = report.summaryJson.strategies as Record<string, { meanQueryMs: number }>;
   const max = Math.max(1e-9, ...report.names.map((n) => s[n].meanQueryMs));
-  const rowHeight = 26, width = 760, labelWidth = 150;
+  const rowHeight = 26,
+    width = 760,
+    labelWidth = 150;
   const bars = report.names.map((n, i) => {
-    const w = Math.max(1, ((width - labelWidth - 110) * s[n].meanQueryMs) / max), y = i * rowHeight + 6;
+    const w = Math.max(1, ((width - labelWidth - 110) * s[n].meanQueryMs) / max),
+      y = i * rowHeight + 6;
     return `<text x="${labelWidth - 10}" y="${y + 14}" text-anchor="end" font-size="12">${escapeXml(n)}</text><rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="18" rx="3" fill="${report.colors.get(n)}"/><text x="${labelWidth + w + 8}" y="${y + 14}" font-size="12" fill="#444">${formatMs(s[n].meanQueryMs)}</text>`;
   });
   return `<section><h2>Query time</h2><p class="note">Mean time to select one batch (selection only, not training), over rounds and seeds${report.settings.length > 1 ? " and settings" : ""}.</p>
@@ -89,11 +106,13 @@ function rounds(report: Report): string {
     const curves = names.map((n) => setting.summary.strategies[n].curve);
     const byRound = [...new Set(curves.flat().map((p) => p.round))].sort((a, b) => a - b);
     const head = `<tr><th>round</th><th>labels</th>${names.map((n) => `<th>${dot(report.colors.get(n)!)}${escapeXml(n)}</th>`).join("")}</tr>`;
-    const body = byRound.map((r) => {
-      const cells = curves.map((c) => c.find((p) => p.round === r));
-      const labels = cells.find((p) => p)?.labeled ?? "";
-      return `<tr><td>${r}</td><td>${labels}</td>${cells.map((p) => `<td>${p ? percentOverSeeds(p.mean, p.std, p.seeds) : "–"}</td>`).join("")}</tr>`;
-    }).join("\n");
+    const body = byRound
+      .map((r) => {
+        const cells = curves.map((c) => c.find((p) => p.round === r));
+        const labels = cells.find((p) => p)?.labeled ?? "";
+        return `<tr><td>${r}</td><td>${labels}</td>${cells.map((p) => `<td>${p ? percentOverSeeds(p.mean, p.std, p.seeds) : "–"}</td>`).join("")}</tr>`;
+      })
+      .join("\n");
     return `<details${report.settings.length === 1 ? " open" : ""}><summary>${escapeXml(setting.summary.name)}</summary><table>${head}${body}</table></details>`;
   });
   return `<section><h2>Accuracy by round</h2><p class="note">Mean ± std test accuracy over seeds after each round.</p>${tables.join("\n")}</section>`;
@@ -101,7 +120,9 @@ function rounds(report: Report): string {
 
 function configuration(report: Report): string {
   const blocks = report.settings.map((s) => {
-    const entries = Object.entries(s.config ?? {}).map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${escapeXml(typeof v === "string" ? v : JSON.stringify(v))}</dd>`).join("");
+    const entries = Object.entries(s.config ?? {})
+      .map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${escapeXml(typeof v === "string" ? v : JSON.stringify(v))}</dd>`)
+      .join("");
     return `<details><summary>${escapeXml(s.summary.name)} — ${escapeXml(s.dir)}</summary><dl>${entries || "<dt>config.json</dt><dd>missing</dd>"}</dl></details>`;
   });
   return `<section><h2>Configuration</h2><p class="note">Everything needed to rerun each setting with <code>alfamix simulate</code>.</p>${blocks.join("\n")}</section>`;

@@ -10,8 +10,17 @@ export function settingMaps(setting: Setting, order: string[], inline = false): 
   const position = new Map(map.indices.map((i, p) => [i, p]));
   const positions = (rows: number[]) => new Set(rows.map((r) => position.get(r)).filter((p): p is number => p !== undefined));
   const records = [...map.records].sort((a, b) => rank(order, a.strategy) - rank(order, b.strategy));
-  const panels: MapPanel[] = records.map((r) => ({ title: r.strategy, xy: map.xy, classes: map.classes, labelled: positions(r.labelled), batch: positions(r.batch) }));
-  const shown = map.indices.length < map.poolSize ? `${map.indices.length.toLocaleString("en")} of ${map.poolSize.toLocaleString("en")} pool items shown: every labelled and picked one, and a class-stratified sample of the rest` : `all ${map.poolSize.toLocaleString("en")} pool items`;
+  const panels: MapPanel[] = records.map((r) => ({
+    title: r.strategy,
+    xy: map.xy,
+    classes: map.classes,
+    labelled: positions(r.labelled),
+    batch: positions(r.batch),
+  }));
+  const shown =
+    map.indices.length < map.poolSize
+      ? `${map.indices.length.toLocaleString("en")} of ${map.poolSize.toLocaleString("en")} pool items shown: every labelled and picked one, and a class-stratified sample of the rest`
+      : `all ${map.poolSize.toLocaleString("en")} pool items`;
   const note = `UMAP of the round-0 model's embeddings, seed ${map.seed}; ${shown}`;
   return {
     svg: renderMaps(panels, map.classNames, note, { inline }),

@@ -16,7 +16,12 @@ import type { Report, Setting } from "./types.js";
 export function settingName(config: SimulationConfig | undefined, dir: string): string {
   if (!config) return basename(resolve(dir));
   const dropout = config.dropout > 0 ? `, dropout ${config.dropout}` : "";
-  const names = { linear: "linear", mlp: `MLP ${config.hidden.join("-")}`, cnn: "CNN", resnet18: `ResNet-18${config.resnetStem === "imagenet" ? " (ImageNet stem)" : ""}` };
+  const names = {
+    linear: "linear",
+    mlp: `MLP ${config.hidden.join("-")}`,
+    cnn: "CNN",
+    resnet18: `ResNet-18${config.resnetStem === "imagenet" ? " (ImageNet stem)" : ""}`,
+  };
   const training = [config.optimizer === "sgd" ? "SGD" : "", config.augment ? "augmented" : ""].filter(Boolean).join(", ");
   const model = `${names[config.model]}${dropout}${training ? `, ${training}` : ""}`;
   return `${datasetName(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
@@ -40,22 +45,33 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
   const settings = dirs.map(readSetting);
   const names = [...new Set(settings.flatMap((s) => Object.keys(s.summary.strategies)))];
   const colors = new Map(names.map((n, i) => [n, strategyColor(n, i)]));
-  const penalty = penaltyMatrix(settings.map((s) => s.results), { ddof: options.ddof ?? 1, order: names });
-  const overall = Object.fromEntries(names.map((n) => {
-    const per = settings.map((s) => s.summary.strategies[n]).filter((x) => x !== undefined);
-    return [n, {
-      aulc: round(mean(per.map((p) => p.aulc))),
-      final: { mean: round(mean(per.map((p) => p.final.mean))), std: round(mean(per.map((p) => p.final.std))) },
-      meanQueryMs: round(mean(per.map((p) => p.meanQueryMs)), 1),
-      // Seeds per setting (the fewest, when settings differ): one seed has no spread to show.
-      seeds: Math.min(...per.map((p) => p.seeds.length)),
-    }];
-  }));
+  const penalty = penaltyMatrix(
+    settings.map((s) => s.results),
+    { ddof: options.ddof ?? 1, order: names },
+  );
+  const overall = Object.fromEntries(
+    names.map((n) => {
+      const per = settings.map((s) => s.summary.strategies[n]).filter((x) => x !== undefined);
+      return [
+        n,
+        {
+          aulc: round(mean(per.map((p) => p.aulc))),
+          final: { mean: round(mean(per.map((p) => p.final.mean))), std: round(mean(per.map((p) => p.final.std))) },
+          meanQueryMs: round(mean(per.map((p) => p.meanQueryMs)), 1),
+          // Seeds per setting (the fewest, when settings differ): one seed has no spread to show.
+          seeds: Math.min(...per.map((p) => p.seeds.length)),
+        },
+      ];
+    }),
+  );
   const summaryJson = {
     strategies: overall,
     penalty: {
-      names, matrix: penalty.matrix.map((row) => row.map((v) => round(v))), columnMean: penalty.columnMean.map((v) => round(v)),
-      ddof: penalty.ddof, tCritical: penalty.tCritical.length === 1 ? round(penalty.tCritical[0]) : penalty.tCritical.map((t) => round(t)),
+      names,
+      matrix: penalty.matrix.map((row) => row.map((v) => round(v))),
+      columnMean: penalty.columnMean.map((v) => round(v)),
+      ddof: penalty.ddof,
+      tCritical: penalty.tCritical.length === 1 ? round(penalty.tCritical[0]) : penalty.tCritical.map((t) => round(t)),
     },
     settings: settings.map((s) => ({ dir: s.dir, name: s.summary.name, strategies: s.summary.strategies })),
   };
@@ -79,7 +95,13 @@ export function writeReport(report: Report, out: string): string[] {
   const files: [string, string][] = [
     ["summary.json", JSON.stringify(report.summaryJson, null, 2) + "\n"],
     ["penalty.csv", penaltyCsv(report.penalty)],
-    ["curves.svg", curvesSvg(report.settings.map((s) => s.summary), report.colors)],
+    [
+      "curves.svg",
+      curvesSvg(
+        report.settings.map((s) => s.summary),
+        report.colors,
+      ),
+    ],
     ["report.html", reportHtml(report)],
   ];
   const map = report.settings.map((s) => settingMaps(s, report.names)).find((m) => m !== undefined);

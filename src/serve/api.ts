@@ -50,21 +50,31 @@ interface Route {
 
 /** Routes under projects/:project/, with the project and its running loop resolved. */
 const projectRoute = (method: Route["method"], rest: string, access: Access, handler: (call: ProjectCall) => unknown): Route => ({
-  method, path: `projects/:project/${rest}`, access,
+  method,
+  path: `projects/:project/${rest}`,
+  access,
   handler: async (call) => {
     const project = projectFor(call.token, call.host.store.project(call.params.project), call.params.project);
     return handler({ ...call, project, service: await call.host.service(project) });
   },
 });
 
-const lease = (b: Fields) => ({ item: b.string("item", "the id of an item", { max: 1000 }), lease: b.string("lease", "the lease that came with the item", { max: 100 }) });
+const lease = (b: Fields) => ({
+  item: b.string("item", "the id of an item", { max: 1000 }),
+  lease: b.string("lease", "the lease that came with the item", { max: 100 }),
+});
 const json = async (call: Call) => new Fields(await readJsonObject(call.request));
 
 /** Every route of the API, in one table: method, path, who may call it, and what it does. */
 const ROUTES: Route[] = [
   {
-    method: "GET", path: "me", access: "token", handler: ({ host, token }) => ({
-      name: token.name, role: token.role, projects: visibleProjects(token, host.store.projects()).map((p) => p.name),
+    method: "GET",
+    path: "me",
+    access: "token",
+    handler: ({ host, token }) => ({
+      name: token.name,
+      role: token.role,
+      projects: visibleProjects(token, host.store.projects()).map((p) => p.name),
       // Where projects created in the browser may read files (admins create them).
       ...(token.role === "admin" ? { dataRoot: host.settings.dataRoot } : {}),
     }),
@@ -73,7 +83,10 @@ const ROUTES: Route[] = [
   { method: "GET", path: "tokens", access: "admin", handler: ({ host }) => host.store.tokens.list().map(({ id: _id, ...t }) => t) },
   { method: "POST", path: "tokens", access: "admin", status: 201, handler: async (call) => createToken(call, await json(call)) },
   {
-    method: "DELETE", path: "tokens/:name", access: "admin", handler: ({ host, token, params }) => {
+    method: "DELETE",
+    path: "tokens/:name",
+    access: "admin",
+    handler: ({ host, token, params }) => {
       host.store.transaction(() => {
         if (!host.store.tokens.revoke(params.name)) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
         host.store.audit.append(token, "token-revoke", {}, { name: params.name });
@@ -82,7 +95,11 @@ const ROUTES: Route[] = [
     },
   },
   {
-    method: "POST", path: "tokens/:name/link", access: "admin", status: 201, handler: ({ host, token, params, request }) => {
+    method: "POST",
+    path: "tokens/:name/link",
+    access: "admin",
+    status: 201,
+    handler: ({ host, token, params, request }) => {
       const target = host.store.tokens.active(params.name);
       if (!target) throw notFound(`no active token named ${JSON.stringify(params.name)}`);
       const code = host.store.tokens.createLoginCode(target.id, host.settings.loginHours);
@@ -91,23 +108,47 @@ const ROUTES: Route[] = [
     },
   },
   {
-    method: "GET", path: "audit", access: "admin", handler: ({ host, query, response }) => {
-      const limit = boundedInt(query.get("limit"), "limit", 1, 100000, 100), before = boundedInt(query.get("before"), "before", 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-      const entries = host.store.audit.list({ limit, before, project: query.get("project") ?? undefined }).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+    method: "GET",
+    path: "audit",
+    access: "admin",
+    handler: ({ host, query, response }) => {
+      const limit = boundedInt(query.get("limit"), "limit", 1, 100000, 100),
+        before = boundedInt(query.get("before"), "before", 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const entries = host.store.audit
+        .list({ limit, before, project: query.get("project") ?? undefined })
+        .map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
       if (query.get("format") !== "jsonl") return entries;
-      response.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "content-disposition": 'attachment; filename="alfamix-audit.jsonl"' });
+      response.writeHead(200, {
+        "content-type": "application/x-ndjson; charset=utf-8",
+        "cache-control": "no-store",
+        "content-disposition": 'attachment; filename="alfamix-audit.jsonl"',
+      });
       response.end(entries.map((e) => JSON.stringify(e) + "\n").join(""));
       return undefined;
     },
   },
 
   {
-    method: "GET", path: "projects", access: "token", handler: ({ host, token }) => visibleProjects(token, host.store.projects()).map((p) => ({
-      name: p.name, pool: p.size, classes: p.classes, strategy: p.config.strategy, batch: p.config.batch, labeled: host.store.labelCount(p.id), display: p.display.kind,
-    })),
+    method: "GET",
+    path: "projects",
+    access: "token",
+    handler: ({ host, token }) =>
+      visibleProjects(token, host.store.projects()).map((p) => ({
+        name: p.name,
+        pool: p.size,
+        classes: p.classes,
+        strategy: p.config.strategy,
+        batch: p.config.batch,
+        labeled: host.store.labelCount(p.id),
+        display: p.display.kind,
+      })),
   },
   {
-    method: "POST", path: "projects", access: "admin", status: 201, handler: async (call) => {
+    method: "POST",
+    path: "projects",
+    access: "admin",
+    status: 201,
+    handler: async (call) => {
       const project = await call.host.createProject(projectRequest(await readJsonObject(call.request), call.host.settings.dataRoot, call.host.databaseFiles()));
       call.host.store.audit.append(call.token, "project-create", { project: project.name }, { pool: project.size, classes: project.classes });
       return { name: project.name, pool: project.size, classes: project.classes };
@@ -129,13 +170,20 @@ const ROUTES: Route[] = [
   projectRoute("GET", "reviews", "reviewer", ({ service, query }) => service.reviews(query.get("open") !== "0")),
   projectRoute("POST", "reviews", "reviewer", async (call) => {
     const b = await json(call);
-    return call.service.resolve(call.token, { item: b.string("item", "the id of an item under review", { max: 1000 }), label: b.string("label", "the label it should have", { max: 1000 }) });
+    return call.service.resolve(call.token, {
+      item: b.string("item", "the id of an item under review", { max: 1000 }),
+      label: b.string("label", "the label it should have", { max: 1000 }),
+    });
   }),
   // Every label with its author: for reviewers and admins (an annotator's second looks are blind).
   // Streamed a page at a time, yielding between pages: an export of 10⁵ labels never stalls the server.
   projectRoute("GET", "export", "reviewer", async ({ host, project, request, response, query }) => {
     const writer = exportWriter(exchangeFormat(query), project);
-    response.writeHead(200, { "content-type": writer.contentType, "cache-control": "no-store", "content-disposition": `attachment; filename="${project.name}-labels.${writer.extension}"` });
+    response.writeHead(200, {
+      "content-type": writer.contentType,
+      "cache-control": "no-store",
+      "content-disposition": `attachment; filename="${project.name}-labels.${writer.extension}"`,
+    });
     response.write(writer.head);
     let index = 0;
     for (const page of host.store.exportPages(project.id, EXPORT_PAGE)) {
@@ -149,27 +197,42 @@ const ROUTES: Route[] = [
     const format = exchangeFormat(query);
     return service.importLabels(token, parseImport(format, await readBody(request)), format);
   }),
-  { ...projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
-    let body: Buffer | Uint8Array, type: string, svg = false;
-    if (project.display.kind === "pixels") {
-      body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
-      type = "image/png";
-    } else if (project.display.kind === "media" || project.display.kind === "path") {
-      const media = await itemMedia(project, params.item, service.itemDisplay(params.item), (file) => host.readMedia(file));
-      if (!media || media.text) throw notFound(`no image for item ${JSON.stringify(params.item)}`);
-      ({ body, type, svg } = media);
-    } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
-    response.writeHead(200, {
-      "content-type": type, "content-length": body.length, "cache-control": "private, max-age=3600", "content-security-policy": MEDIA_CSP,
-      ...(svg ? { "content-disposition": "attachment" } : {}),
-    });
-    response.end(body);
-    return undefined;
-  }), image: true },
+  {
+    ...projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
+      let body: Buffer | Uint8Array,
+        type: string,
+        svg = false;
+      if (project.display.kind === "pixels") {
+        body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
+        type = "image/png";
+      } else if (project.display.kind === "media" || project.display.kind === "path") {
+        const media = await itemMedia(project, params.item, service.itemDisplay(params.item), (file) => host.readMedia(file));
+        if (!media || media.text) throw notFound(`no image for item ${JSON.stringify(params.item)}`);
+        ({ body, type, svg } = media);
+      } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
+      response.writeHead(200, {
+        "content-type": type,
+        "content-length": body.length,
+        "cache-control": "private, max-age=3600",
+        "content-security-policy": MEDIA_CSP,
+        ...(svg ? { "content-disposition": "attachment" } : {}),
+      });
+      response.end(body);
+      return undefined;
+    }),
+    image: true,
+  },
 ];
 
 /** Answer an /api/ request: find its route, check the caller's role, run it (the caller maps errors). */
-export async function routeApi(host: ApiHost, request: IncomingMessage, response: ServerResponse, segments: string[], query: URLSearchParams, caller: Caller): Promise<void> {
+export async function routeApi(
+  host: ApiHost,
+  request: IncomingMessage,
+  response: ServerResponse,
+  segments: string[],
+  query: URLSearchParams,
+  caller: Caller,
+): Promise<void> {
   const method = request.method ?? "GET";
   const matches = ROUTES.filter((r) => {
     const pattern = r.path.split("/");
@@ -179,7 +242,8 @@ export async function routeApi(host: ApiHost, request: IncomingMessage, response
   const route = matches.find((r) => r.method === method);
   if (!route) throw new HttpError(405, `${method} is not allowed here (allowed: ${matches.map((r) => r.method).join(", ")})`);
   // A cookie without its page's key: set by another page, or this page's session was replaced.
-  if (caller.viaCookie && caller.token && !caller.pageKeyMatches && !route.image) throw new HttpError(401, "this page's session changed or is from an old version: open a login link again");
+  if (caller.viaCookie && caller.token && !caller.pageKeyMatches && !route.image)
+    throw new HttpError(401, "this page's session changed or is from an old version: open a login link again");
   const token = requireAccess(caller.token, route.access);
   const params: Record<string, string> = {};
   route.path.split("/").forEach((p, i) => {
@@ -204,8 +268,13 @@ function createToken({ host, token, request }: Call, b: Fields) {
     host.store.audit.append(token, "token-create", {}, { name, role, project: projectName ?? null, expiresAt });
   });
   return {
-    name, role, project: projectName ?? null, expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
-    token: created.secret, login: loginLink(host.origin(request), code), loginExpiresInHours: host.settings.loginHours,
+    name,
+    role,
+    project: projectName ?? null,
+    expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+    token: created.secret,
+    login: loginLink(host.origin(request), code),
+    loginExpiresInHours: host.settings.loginHours,
   };
 }
 
@@ -236,7 +305,8 @@ export const loginLink = (origin: string, code: string) => `${origin}/login?code
 
 function exchangeFormat(query: URLSearchParams): ExchangeFormat {
   const format = query.get("format") ?? "csv";
-  if (!(EXCHANGE_FORMATS as readonly string[]).includes(format)) throw badRequest(`format must be one of ${EXCHANGE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  if (!(EXCHANGE_FORMATS as readonly string[]).includes(format))
+    throw badRequest(`format must be one of ${EXCHANGE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   return format as ExchangeFormat;
 }
 

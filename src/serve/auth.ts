@@ -70,14 +70,16 @@ export function sessionCookie(secret: string, expiresAt: number, secure: boolean
   return `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=${encodeURIComponent(secret)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${seconds}${secure ? "; Secure" : ""}`;
 }
 
-export const clearedCookie = (secure: boolean) => `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? "; Secure" : ""}`;
+export const clearedCookie = (secure: boolean) =>
+  `${secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure ? "; Secure" : ""}`;
 
 /** Who may call a route: any token, a reviewer (or admin), or an admin only. */
 export type Access = "token" | "reviewer" | "admin";
 
 /** 401 without a token, 403 below the route's role; the token otherwise. */
 export function requireAccess(token: Token | undefined, access: Access): Token {
-  if (!token) throw new HttpError(401, "this needs a token: send Authorization: Bearer TOKEN (alfamix token create), or open a login link (alfamix token link)");
+  if (!token)
+    throw new HttpError(401, "this needs a token: send Authorization: Bearer TOKEN (alfamix token create), or open a login link (alfamix token link)");
   if (access === "admin" && token.role !== "admin") throw forbidden("this needs an admin token");
   if (access === "reviewer" && token.role === "annotator") throw forbidden("this needs a reviewer or admin token");
   return token;

@@ -23,7 +23,12 @@ const FILE_ERRORS = new Set(["ENOENT", "EACCES", "EPERM", "EISDIR", "ENOTDIR", "
  */
 export function createProjectInChild(dbPath: string, options: Options): Promise<void> {
   const child = forkModule(import.meta.url);
-  const own = new Set([...READER_WORDS, ...Object.values(options).flat().filter((v): v is string => typeof v === "string")]);
+  const own = new Set([
+    ...READER_WORDS,
+    ...Object.values(options)
+      .flat()
+      .filter((v): v is string => typeof v === "string"),
+  ]);
   return new Promise((resolve, reject) => {
     child.once("message", (reply: Reply) => {
       if (reply.type === "done") return resolve();

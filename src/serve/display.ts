@@ -23,7 +23,15 @@ const round = (v: number) => Number(v.toPrecision(4));
 /** Reads a media file safely (see MediaReader), or undefined when it is refused. */
 export type ReadMedia = (file: string) => Promise<MediaFile | undefined>;
 
-export async function itemDisplay(project: Project, item: { id: string; display: string | null }, pool: Matrix, labeledRows: Map<number, string>, row: number, idOf: (row: number) => string, read: ReadMedia): Promise<ItemDisplay> {
+export async function itemDisplay(
+  project: Project,
+  item: { id: string; display: string | null },
+  pool: Matrix,
+  labeledRows: Map<number, string>,
+  row: number,
+  idOf: (row: number) => string,
+  read: ReadMedia,
+): Promise<ItemDisplay> {
   const { id, display } = item;
   const kind = project.display.kind;
   if (kind === "text") return { kind: "text", text: cut(display ?? "") };
@@ -52,11 +60,16 @@ export async function itemMedia(project: Project, id: string, display: string | 
   return file ? read(file) : undefined;
 }
 
-const cut = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n…(${(text.length - MAX_TEXT).toLocaleString("en")} more characters)` : text);
+const cut = (text: string) =>
+  text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}\n…(${(text.length - MAX_TEXT).toLocaleString("en")} more characters)` : text;
 
 function featureSummary(pool: Matrix, row: number, labeledRows: Map<number, string>, idOf: (row: number) => string): ItemDisplay {
-  const d = pool.cols, x = pool.data.subarray(row * d, (row + 1) * d);
-  let min = Infinity, max = -Infinity, sum = 0, sq = 0;
+  const d = pool.cols,
+    x = pool.data.subarray(row * d, (row + 1) * d);
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0,
+    sq = 0;
   for (let j = 0; j < d; j++) {
     min = Math.min(min, x[j]);
     max = Math.max(max, x[j]);
@@ -77,7 +90,12 @@ function featureSummary(pool: Matrix, row: number, labeledRows: Map<number, stri
   }
   nearest.sort((a, b) => a.distance - b.distance);
   return {
-    kind: "features", dim: d, norm: round(Math.sqrt(sq)), min: round(min), max: round(max), mean: round(sum / d),
+    kind: "features",
+    dim: d,
+    norm: round(Math.sqrt(sq)),
+    min: round(min),
+    max: round(max),
+    mean: round(sum / d),
     neighbours: nearest.map((n) => ({ id: idOf(n.row), label: labeledRows.get(n.row)!, distance: round(n.distance) })),
   };
 }

@@ -41,20 +41,37 @@ export interface ExportWriter {
 export function exportWriter(format: ExchangeFormat, project: Project): ExportWriter {
   const time = (l: ExportedLabel) => new Date(l.createdAt).toISOString();
   if (format === "csv") {
-    return { contentType: "text/csv; charset=utf-8", extension: "csv", head: "id,label,annotator,time\n", tail: "", row: (l) => `${[csvCell(l.id), csvCell(l.label), csvCell(l.annotator), time(l)].join(",")}\n` };
+    return {
+      contentType: "text/csv; charset=utf-8",
+      extension: "csv",
+      head: "id,label,annotator,time\n",
+      tail: "",
+      row: (l) => `${[csvCell(l.id), csvCell(l.label), csvCell(l.annotator), time(l)].join(",")}\n`,
+    };
   }
   if (format === "jsonl") {
-    return { contentType: "application/x-ndjson; charset=utf-8", extension: "jsonl", head: "", tail: "", row: (l) => `${JSON.stringify({ id: l.id, label: l.label, annotator: l.annotator, time: time(l) })}\n` };
+    return {
+      contentType: "application/x-ndjson; charset=utf-8",
+      extension: "jsonl",
+      head: "",
+      tail: "",
+      row: (l) => `${JSON.stringify({ id: l.id, label: l.label, annotator: l.annotator, time: time(l) })}\n`,
+    };
   }
   const choice = (label: string) => [{ from_name: "label", to_name: "item", type: "choices", value: { choices: [label] } }];
   return {
-    contentType: "application/json; charset=utf-8", extension: "json", head: "[", tail: "]\n",
-    row: (l, i) => (i ? "," : "") + JSON.stringify({
-      id: i + 1,
-      data: { item: l.id, project: project.name },
-      annotations: [{ result: choice(l.label), completed_by: l.annotator, created_at: time(l) }],
-      predictions: l.predicted === null ? [] : [{ model_version: `${project.name}@${l.modelVersion}`, score: l.confidence, result: choice(l.predicted) }],
-    }),
+    contentType: "application/json; charset=utf-8",
+    extension: "json",
+    head: "[",
+    tail: "]\n",
+    row: (l, i) =>
+      (i ? "," : "") +
+      JSON.stringify({
+        id: i + 1,
+        data: { item: l.id, project: project.name },
+        annotations: [{ result: choice(l.label), completed_by: l.annotator, created_at: time(l) }],
+        predictions: l.predicted === null ? [] : [{ model_version: `${project.name}@${l.modelVersion}`, score: l.confidence, result: choice(l.predicted) }],
+      }),
   };
 }
 
@@ -73,8 +90,16 @@ export function parseImport(format: ExchangeFormat, text: string): ImportedLabel
       } catch {
         throw badRequest(`jsonl (line ${i + 1}): expected a JSON object`);
       }
-      if (!isObject(value) || !isId(value.id) || typeof value.label !== "string") throw badRequest(`jsonl (line ${i + 1}): expected {"id": ..., "label": "..."}`);
-      return [{ id: String(value.id), label: value.label, annotator: typeof value.annotator === "string" ? value.annotator : undefined, where: `jsonl (line ${i + 1})` }];
+      if (!isObject(value) || !isId(value.id) || typeof value.label !== "string")
+        throw badRequest(`jsonl (line ${i + 1}): expected {"id": ..., "label": "..."}`);
+      return [
+        {
+          id: String(value.id),
+          label: value.label,
+          annotator: typeof value.annotator === "string" ? value.annotator : undefined,
+          where: `jsonl (line ${i + 1})`,
+        },
+      ];
     });
   }
   let tasks: unknown;
@@ -97,33 +122,46 @@ export function parseImport(format: ExchangeFormat, text: string): ImportedLabel
       const choices = isObject(first) && isObject(first.value) ? first.value.choices : undefined;
       return Array.isArray(choices) && typeof choices[0] === "string" ? choices[0] : undefined;
     };
-    const annotation = [...((task.annotations as unknown[] | undefined) ?? [])].reverse().find((a) => chosen(a) !== undefined) as Record<string, unknown> | undefined;
+    const annotation = [...((task.annotations as unknown[] | undefined) ?? [])].reverse().find((a) => chosen(a) !== undefined) as
+      | Record<string, unknown>
+      | undefined;
     if (!annotation) return [];
     const by = annotation.completed_by;
-    return [{ id: String(id), label: chosen(annotation)!, annotator: typeof by === "string" ? by : by === undefined ? undefined : `labelstudio:${JSON.stringify(by)}`, where }];
+    return [
+      {
+        id: String(id),
+        label: chosen(annotation)!,
+        annotator: typeof by === "string" ? by : by === undefined ? undefined : `labelstudio:${JSON.stringify(by)}`,
+        where,
+      },
+    ];
   });
 }
 
 function parseCsv(text: string): ImportedLabel[] {
   const out: ImportedLabel[] = [];
   let columns: { id: number; label: number; annotator: number; width: number } | undefined;
-  const parser = new CsvParser((row) => {
-    if (!columns) {
-      const names = row.fields().map((f) => f.trim().toLowerCase());
-      columns = { id: names.indexOf("id"), label: names.indexOf("label"), annotator: names.indexOf("annotator"), width: row.length };
-      if (columns.id < 0 || columns.label < 0) throw badRequest(`csv (line ${row.line}): expected a header with "id" and "label" columns`);
-      return;
-    }
-    if (row.length !== columns.width) throw badRequest(`csv (line ${row.line}): expected ${columns.width} fields like the header, found ${row.length}`);
-    const where = `csv (line ${row.line})`;
-    const id = uncsvCell(row.text(columns.id)), label = uncsvCell(row.text(columns.label).trim());
-    if (id === "") throw badRequest(`${where}: expected an item id, found an empty field`);
-    if (label === "") throw badRequest(`${where}: expected a label, found an empty field`);
-    const annotator = columns.annotator >= 0 ? uncsvCell(row.text(columns.annotator)) || undefined : undefined;
-    out.push({ id, label, annotator, where });
-  }, (line, message) => {
-    throw badRequest(`csv (line ${line}): ${message}`);
-  });
+  const parser = new CsvParser(
+    (row) => {
+      if (!columns) {
+        const names = row.fields().map((f) => f.trim().toLowerCase());
+        columns = { id: names.indexOf("id"), label: names.indexOf("label"), annotator: names.indexOf("annotator"), width: row.length };
+        if (columns.id < 0 || columns.label < 0) throw badRequest(`csv (line ${row.line}): expected a header with "id" and "label" columns`);
+        return;
+      }
+      if (row.length !== columns.width) throw badRequest(`csv (line ${row.line}): expected ${columns.width} fields like the header, found ${row.length}`);
+      const where = `csv (line ${row.line})`;
+      const id = uncsvCell(row.text(columns.id)),
+        label = uncsvCell(row.text(columns.label).trim());
+      if (id === "") throw badRequest(`${where}: expected an item id, found an empty field`);
+      if (label === "") throw badRequest(`${where}: expected a label, found an empty field`);
+      const annotator = columns.annotator >= 0 ? uncsvCell(row.text(columns.annotator)) || undefined : undefined;
+      out.push({ id, label, annotator, where });
+    },
+    (line, message) => {
+      throw badRequest(`csv (line ${line}): ${message}`);
+    },
+  );
   parser.push(text);
   parser.end();
   return out;

@@ -43,7 +43,10 @@ export class RequestGuard {
   /** 400 unless the Host header names this server. */
   checkHost(request: IncomingMessage): void {
     const host = (request.headers.host ?? "").toLowerCase();
-    if (!this.hosts.has(host)) throw badRequest(`unknown Host ${JSON.stringify(request.headers.host ?? "")}: this server answers to ${[...this.hosts].slice(0, 3).join(", ")}${this.hosts.size > 3 ? ", …" : ""} (serve --public-url for another name)`);
+    if (!this.hosts.has(host))
+      throw badRequest(
+        `unknown Host ${JSON.stringify(request.headers.host ?? "")}: this server answers to ${[...this.hosts].slice(0, 3).join(", ")}${this.hosts.size > 3 ? ", …" : ""} (serve --public-url for another name)`,
+      );
   }
 
   /** Whether the browser reached us over HTTPS (directly, or through a trusted proxy). */
@@ -71,7 +74,9 @@ export class RequestGuard {
       throw forbidden(`refused: a request from ${origin} cannot change anything here (send it from this site, or use Authorization: Bearer)`);
     }
     if (request.headers["sec-fetch-site"] === "same-origin") return;
-    throw forbidden("refused: a request authenticated by cookie must come from a page of this site (Origin or Sec-Fetch-Site), so that other pages cannot send it");
+    throw forbidden(
+      "refused: a request authenticated by cookie must come from a page of this site (Origin or Sec-Fetch-Site), so that other pages cannot send it",
+    );
   }
 
   /**
@@ -81,7 +86,8 @@ export class RequestGuard {
    */
   checkFetchSite(request: IncomingMessage): void {
     const site = request.headers["sec-fetch-site"];
-    if (site !== undefined && site !== "same-origin" && site !== "none") throw forbidden(`refused: this was requested by a page of another origin (Sec-Fetch-Site: ${site})`);
+    if (site !== undefined && site !== "same-origin" && site !== "none")
+      throw forbidden(`refused: this was requested by a page of another origin (Sec-Fetch-Site: ${site})`);
   }
 }
 

@@ -7,7 +7,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
  */
 export class HttpError extends Error {
   override readonly name = "HttpError";
-  constructor(readonly status: number, message: string, readonly field?: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
     super(message);
   }
 }
@@ -30,7 +34,8 @@ export const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
   "cross-origin-opener-policy": "same-origin",
   "cross-origin-resource-policy": "same-origin",
-  "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
 };
 
 /** Media files: never run as a document (an SVG's script stays inert even when opened directly). */
@@ -43,7 +48,12 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
 }
 
 export function sendHtml(response: ServerResponse, status: number, html: string, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(html), ...headers });
+  response.writeHead(status, {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-length": Buffer.byteLength(html),
+    ...headers,
+  });
   response.end(html);
 }
 
@@ -127,7 +137,11 @@ export class Fields {
   strings(key: string, what: string): string[] | undefined {
     const v = this.body[key];
     if (v === undefined || v === null || v === "") return undefined;
-    if (typeof v === "string") return v.split(",").map((c) => c.trim()).filter(Boolean);
+    if (typeof v === "string")
+      return v
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean);
     if (Array.isArray(v) && v.every((c) => typeof c === "string")) return v as string[];
     throw badRequest(`expected "${key}": ${what}, as a list of strings`, key);
   }

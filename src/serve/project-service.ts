@@ -52,9 +52,21 @@ export interface ProjectStatus {
   openReviews: number;
 }
 
-export interface LabelInput { item: string; label: string; lease: string }
-export interface LeaseInput { item: string; lease: string }
-export interface ImportedLabel { id: string; label: string; annotator?: string; where: string }
+export interface LabelInput {
+  item: string;
+  label: string;
+  lease: string;
+}
+export interface LeaseInput {
+  item: string;
+  lease: string;
+}
+export interface ImportedLabel {
+  id: string;
+  label: string;
+  annotator?: string;
+  where: string;
+}
 
 /** Rows checked and staged between yields to the event loop while an import comes in. */
 const IMPORT_CHUNK = 2000;
@@ -83,7 +95,12 @@ export class ProjectService {
   /** The live accuracy estimate, until a random-share label changes. */
   private curve?: AccuracyPoint[];
 
-  private constructor(private readonly store: Store, readonly project: Project, private readonly onError: (e: Error) => void, private readonly readMedia: ReadMedia) {
+  private constructor(
+    private readonly store: Store,
+    readonly project: Project,
+    private readonly onError: (e: Error) => void,
+    private readonly readMedia: ReadMedia,
+  ) {
     this.rng = new Rng(project.config.seed).child("serve");
   }
 
@@ -125,7 +142,8 @@ export class ProjectService {
    * gets the one they were served first again, so that nobody can hoard the queue.
    */
   async next(token: Token, maxLeases: number): Promise<ServedItem | { item: null; reason: string }> {
-    const pid = this.id, now = Date.now();
+    const pid = this.id,
+      now = Date.now();
     const held = this.store.leasesHeldBy(pid, token.id, now);
     if (held.length >= maxLeases) return this.served(held[0]);
     const checkRow = this.project.config.overlap ? this.store.reviews.nextCheck(pid, token.id, now) : undefined;
@@ -140,7 +158,13 @@ export class ProjectService {
       const [row] = this.store.freeRowsFrom(pid, this.rng.int(this.project.size), 1, now);
       if (row === undefined) {
         const unlabeled = this.project.size - this.labeledRows.size;
-        return { item: null, reason: unlabeled === 0 ? "nothing to label: every item has a label" : `every one of the ${unlabeled} unlabelled items is being labelled by someone else; try again in a moment` };
+        return {
+          item: null,
+          reason:
+            unlabeled === 0
+              ? "nothing to label: every item has a label"
+              : `every one of the ${unlabeled} unlabelled items is being labelled by someone else; try again in a moment`,
+        };
       }
       const waitingFor = this.store.latestModel(pid) ? "the model retrains" : "the first batch is planned";
       entry = { row, score: null, why: JSON.stringify({ strategy: `any free item while ${waitingFor}` } satisfies Why), random: false, modelVersion: 0 };
@@ -152,9 +176,18 @@ export class ProjectService {
   private grant(token: Token, entry: Pick<QueueEntry, "row" | "why" | "score" | "random">, now: number, kind: Lease["kind"]): Lease {
     const suggestion = kind === "check" ? null : this.suggest(entry.row);
     const lease: Lease = {
-      row: entry.row, lease: randomBytes(12).toString("base64url"), tokenId: token.id, expiresAt: now + this.project.config.leaseSeconds * 1000, kind,
-      why: entry.why, score: entry.score, servedAt: now, modelVersion: suggestion ? this.model!.version : null,
-      predicted: suggestion?.label ?? null, confidence: suggestion?.confidence ?? null, random: entry.random,
+      row: entry.row,
+      lease: randomBytes(12).toString("base64url"),
+      tokenId: token.id,
+      expiresAt: now + this.project.config.leaseSeconds * 1000,
+      kind,
+      why: entry.why,
+      score: entry.score,
+      servedAt: now,
+      modelVersion: suggestion ? this.model!.version : null,
+      predicted: suggestion?.label ?? null,
+      confidence: suggestion?.confidence ?? null,
+      random: entry.random,
     };
     this.store.putLease(this.id, lease);
     return lease;
@@ -162,9 +195,13 @@ export class ProjectService {
 
   /** A held lease as the page gets it (the same item, lease and guess each time it is asked for). */
   private async served(lease: Lease): Promise<ServedItem> {
-    const why = JSON.parse(lease.why ?? "{}") as Why, item = this.store.item(this.id, lease.row);
+    const why = JSON.parse(lease.why ?? "{}") as Why,
+      item = this.store.item(this.id, lease.row);
     return {
-      item: { id: item.id }, lease: lease.lease, expiresAt: new Date(lease.expiresAt).toISOString(), kind: lease.kind,
+      item: { id: item.id },
+      lease: lease.lease,
+      expiresAt: new Date(lease.expiresAt).toISOString(),
+      kind: lease.kind,
       suggestion: lease.predicted === null ? null : { label: lease.predicted, confidence: lease.confidence! },
       why: { ...why, score: lease.score, modelVersion: lease.modelVersion ?? this.model?.version ?? null },
       display: await this.display(lease.row, item),
@@ -185,7 +222,9 @@ export class ProjectService {
 
   /** The pixels of a `pixels` project's row as 0–255 bytes (the demo draws digits from them). */
   pixels(itemId: string): Uint8Array {
-    const row = this.rowOf(itemId), d = this.pool.cols, out = new Uint8Array(d);
+    const row = this.rowOf(itemId),
+      d = this.pool.cols,
+      out = new Uint8Array(d);
     for (let j = 0; j < d; j++) out[j] = Math.max(0, Math.min(255, Math.round(this.pool.data[row * d + j] * 255)));
     return out;
   }
@@ -208,7 +247,8 @@ export class ProjectService {
    * again by the same token is a no-op. Authorship is the token's id, never a name.
    */
   label(token: Token, input: LabelInput): { ok: true; labeled: number; repeated: boolean } {
-    const pid = this.id, row = this.rowOf(input.item);
+    const pid = this.id,
+      row = this.rowOf(input.item);
     this.checkClass(input.label);
     const done = (repeated: boolean) => ({ ok: true as const, labeled: this.labeledRows.size, repeated });
     const check = this.store.reviews.check(pid, row);
@@ -223,13 +263,23 @@ export class ProjectService {
       if (existing.tokenId === token.id && existing.label === input.label) return done(true);
       // Someone else's label is not shown: it may be the one a second look must not see.
       if (existing.tokenId !== token.id && token.role !== "admin") throw conflict(`item ${JSON.stringify(input.item)} is already labelled by someone else`);
-      throw conflict(`item ${JSON.stringify(input.item)} is already labelled ${JSON.stringify(existing.label)} by ${existing.annotator}; undo that label first`);
+      throw conflict(
+        `item ${JSON.stringify(input.item)} is already labelled ${JSON.stringify(existing.label)} by ${existing.annotator}; undo that label first`,
+      );
     }
     const lease = this.ownLease(token, row, input.lease);
     const now = Date.now();
     const labelRow: LabelRow = {
-      row, label: input.label, annotator: token.name, tokenId: token.id, createdAt: now, source: "annotator",
-      modelVersion: lease.modelVersion, predicted: lease.predicted, confidence: lease.confidence, random: lease.random,
+      row,
+      label: input.label,
+      annotator: token.name,
+      tokenId: token.id,
+      createdAt: now,
+      source: "annotator",
+      modelVersion: lease.modelVersion,
+      predicted: lease.predicted,
+      confidence: lease.confidence,
+      random: lease.random,
     };
     this.store.transaction(() => {
       this.store.putLabel(pid, labelRow);
@@ -249,11 +299,18 @@ export class ProjectService {
     return overlap > 0 && new Rng(this.project.config.seed).child(`overlap/${row}`).uniform() < overlap;
   }
 
-  private recordCheck(token: Token, row: number, input: LabelInput, check: Check | undefined, done: (repeated: boolean) => { ok: true; labeled: number; repeated: boolean }) {
+  private recordCheck(
+    token: Token,
+    row: number,
+    input: LabelInput,
+    check: Check | undefined,
+    done: (repeated: boolean) => { ok: true; labeled: number; repeated: boolean },
+  ) {
     this.ownLease(token, row, input.lease);
     const pid = this.id;
     if (!check) throw conflict(`item ${JSON.stringify(input.item)} no longer needs a second label (its first label was undone)`);
-    const now = Date.now(), agrees = check.firstLabel === input.label;
+    const now = Date.now(),
+      agrees = check.firstLabel === input.label;
     this.store.transaction(() => {
       this.store.reviews.recordCheck(pid, row, { tokenId: token.id, annotator: token.name, label: input.label }, now);
       this.store.releaseLease(pid, row);
@@ -265,7 +322,10 @@ export class ProjectService {
 
   /** 400 unless `label` is one of the project's classes; `where` names the place in an imported file. */
   private checkClass(label: string, where?: string): void {
-    if (!this.project.classes.includes(label)) throw badRequest(`${where ? `${where}: ` : ""}unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`);
+    if (!this.project.classes.includes(label))
+      throw badRequest(
+        `${where ? `${where}: ` : ""}unknown label ${JSON.stringify(label)}; the project's classes are ${this.project.classes.map((c) => JSON.stringify(c)).join(", ")}`,
+      );
   }
 
   /** The lease `lease` on `row`, checked to be this token's and unexpired. */
@@ -320,7 +380,9 @@ export class ProjectService {
    * an item. The item comes back leased to the caller (within `maxLeases`).
    */
   async undo(token: Token, itemId: string, maxLeases: number): Promise<ServedItem> {
-    const pid = this.id, row = this.rowOf(itemId), now = Date.now();
+    const pid = this.id,
+      row = this.rowOf(itemId),
+      now = Date.now();
     // The item comes back leased: past the limit, the lease served longest ago goes back to the queue.
     const held = this.store.leasesHeldBy(pid, token.id, now);
     const release = () => {
@@ -335,13 +397,19 @@ export class ProjectService {
         this.store.reviews.clearCheck(pid, row);
         this.store.reviews.deleteReview(pid, row);
         this.store.audit.append(token, "undo", where, { secondLabel: check.label });
-        lease = this.grant(token, { row, why: JSON.stringify({ strategy: "second look", check: true } satisfies Why), score: null, random: false }, now, "check");
+        lease = this.grant(
+          token,
+          { row, why: JSON.stringify({ strategy: "second look", check: true } satisfies Why), score: null, random: false },
+          now,
+          "check",
+        );
       });
       return this.served(lease);
     }
     const existing = this.store.label(pid, row);
     if (!existing) throw notFound(`item ${JSON.stringify(itemId)} has no label to undo`);
-    if (existing.tokenId !== token.id && token.role !== "admin") throw conflict(`item ${JSON.stringify(itemId)} was labelled by ${existing.annotator}; only they (or an admin) can undo it`);
+    if (existing.tokenId !== token.id && token.role !== "admin")
+      throw conflict(`item ${JSON.stringify(itemId)} was labelled by ${existing.annotator}; only they (or an admin) can undo it`);
     let lease!: Lease;
     this.store.transaction(() => {
       release();
@@ -362,13 +430,18 @@ export class ProjectService {
    * one statement (about 0.1 s for a 1 MB file).
    */
   async importLabels(token: Token, labels: ImportedLabel[], format: string): Promise<{ imported: number }> {
-    const pid = this.id, importId = ++imports, rows = new Int32Array(labels.length);
+    const pid = this.id,
+      importId = ++imports,
+      rows = new Int32Array(labels.length);
     try {
       for (let start = 0; start < labels.length; start += IMPORT_CHUNK) {
         if (start > 0) await yieldToEvents();
         if (this.closed) throw new Error("the project closed during an import");
         const chunk = labels.slice(start, start + IMPORT_CHUNK);
-        const found = this.store.rowsOf(pid, chunk.map((l) => l.id));
+        const found = this.store.rowsOf(
+          pid,
+          chunk.map((l) => l.id),
+        );
         const staged = chunk.map((l, i) => {
           const row = found.get(l.id);
           if (row === undefined) throw badRequest(`${l.where}: no item ${JSON.stringify(l.id)} in project ${JSON.stringify(this.project.name)}`);
@@ -394,13 +467,22 @@ export class ProjectService {
   // --- review
 
   /** Disagreements with both labels (open ones first), for the review page. */
-  async reviews(open: boolean): Promise<{ item: string; first: { annotator: string; label: string }; second: { annotator: string; label: string }; resolved: { label: string; by: string; at: string } | null; display: ItemDisplay }[]> {
+  async reviews(open: boolean): Promise<
+    {
+      item: string;
+      first: { annotator: string; label: string };
+      second: { annotator: string; label: string };
+      resolved: { label: string; by: string; at: string } | null;
+      display: ItemDisplay;
+    }[]
+  > {
     const out = [];
     for (const r of this.store.reviews.reviews(this.id, { open, limit: 200 })) {
       const item = this.store.item(this.id, r.row);
       out.push({
         item: item.id,
-        first: { annotator: r.firstAnnotator, label: r.firstLabel }, second: { annotator: r.annotator!, label: r.label! },
+        first: { annotator: r.firstAnnotator, label: r.firstLabel },
+        second: { annotator: r.annotator!, label: r.label! },
         resolved: r.resolvedAt === null ? null : { label: r.resolvedLabel!, by: r.resolvedBy!, at: new Date(r.resolvedAt).toISOString() },
         display: await this.display(r.row, item),
       });
@@ -410,15 +492,22 @@ export class ProjectService {
 
   /** Settle a disagreement: `label` becomes the item's label (the one exported); both earlier labels stay in the history. */
   resolve(token: Token, input: { item: string; label: string }): { ok: true; openReviews: number } {
-    const pid = this.id, row = this.rowOf(input.item);
+    const pid = this.id,
+      row = this.rowOf(input.item);
     this.checkClass(input.label);
-    const review = this.store.reviews.review(pid, row), check = this.store.reviews.check(pid, row);
+    const review = this.store.reviews.review(pid, row),
+      check = this.store.reviews.check(pid, row);
     if (!review || !check) throw notFound(`item ${JSON.stringify(input.item)} has no disagreement to review`);
     const now = Date.now();
     this.store.transaction(() => {
       this.store.replaceLabel(pid, row, input.label, { name: token.name, tokenId: token.id }, now);
       this.store.reviews.resolve(pid, row, input.label, token.name, now);
-      this.store.audit.append(token, "review", { project: this.project.name, item: input.item }, { label: input.label, first: check.firstLabel, second: check.label, previous: review.resolvedLabel });
+      this.store.audit.append(
+        token,
+        "review",
+        { project: this.project.name, item: input.item },
+        { label: input.label, first: check.firstLabel, second: check.label, previous: review.resolvedLabel },
+      );
     });
     this.remember(row, input.label);
     this.curve = undefined;
@@ -426,7 +515,9 @@ export class ProjectService {
   }
 
   agreement(): AgreementReport {
-    const pairs = this.store.reviews.completedChecks(this.id).map((c) => ({ first: { annotator: c.firstAnnotator, label: c.firstLabel }, second: { annotator: c.annotator!, label: c.label! } }));
+    const pairs = this.store.reviews
+      .completedChecks(this.id)
+      .map((c) => ({ first: { annotator: c.firstAnnotator, label: c.firstLabel }, second: { annotator: c.annotator!, label: c.label! } }));
     return agreementReport(pairs, this.project.classes);
   }
 
@@ -443,16 +534,29 @@ export class ProjectService {
     const labeled = this.labeledRows.size;
     // The label that completes the classes ends the cold start at once: the first model is due.
     const coldStartOver = latest?.kind === "cold-start" && labeled > latest.labels && this.hasEveryClass();
-    const due = !latest || coldStartOver || labeled - latest.labels >= this.project.config.retrainEvery || (dry && labeled > latest.labels && labeled < this.project.size);
+    const due =
+      !latest ||
+      coldStartOver ||
+      labeled - latest.labels >= this.project.config.retrainEvery ||
+      (dry && labeled > latest.labels && labeled < this.project.size);
     if (!due || (latest && labeled === this.project.size)) return;
     const version = (latest?.version ?? 0) + 1;
     // The thread reads the labels itself: for a large project that read alone would stall the server.
-    this.retraining = this.retrainer.plan({ dbPath: this.store.path, projectId: pid, version, classes: this.project.classes, config: this.project.config })
+    this.retraining = this.retrainer
+      .plan({ dbPath: this.store.path, projectId: pid, version, classes: this.project.classes, config: this.project.config })
       .then((planned) => {
         if (this.closed) return;
         this.store.transaction(() => {
           this.store.replaceQueue(pid, planned.entries);
-          this.store.addModel(pid, { version, createdAt: Date.now(), labels: planned.labels, trainAccuracy: planned.trainAccuracy ?? null, kind: planned.kind, ms: Math.round(planned.ms), params: planned.params ?? null });
+          this.store.addModel(pid, {
+            version,
+            createdAt: Date.now(),
+            labels: planned.labels,
+            trainAccuracy: planned.trainAccuracy ?? null,
+            kind: planned.kind,
+            ms: Math.round(planned.ms),
+            params: planned.params ?? null,
+          });
         });
         if (planned.params) this.useModel(version, planned.params);
       })
@@ -499,16 +603,31 @@ export class ProjectService {
     const missing = this.project.classes.filter((c) => !classCounts[c]);
     const phase = coldStart
       ? `covering the data until every class has a label (k-means cover); no label yet for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}`
-      : retraining ? (this.model ? "retraining on the new labels; the current batch is served meanwhile" : "training the first model; any free item is served meanwhile")
-      : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
+      : retraining
+        ? this.model
+          ? "retraining on the new labels; the current batch is served meanwhile"
+          : "training the first model; any free item is served meanwhile"
+        : `${this.project.config.strategy} picks each batch of ${this.project.config.batch}`;
     return {
-      name: this.project.name, pool: this.project.size, labeled: this.labeledRows.size, queued: this.store.queueLength(pid),
-      leased: this.store.leasedCount(pid, Date.now()), modelVersion: this.model?.version ?? null, retraining, coldStart, phase,
+      name: this.project.name,
+      pool: this.project.size,
+      labeled: this.labeledRows.size,
+      queued: this.store.queueLength(pid),
+      leased: this.store.leasedCount(pid, Date.now()),
+      modelVersion: this.model?.version ?? null,
+      retraining,
+      coldStart,
+      phase,
       lastRetrainMs: this.store.latestModel(pid)?.ms ?? null,
       accuracyEstimate: curve.length ? curve[curve.length - 1] : null,
-      classes: this.project.classes, classCounts, strategy: this.project.config.strategy, batch: this.project.config.batch,
-      overlap: this.project.config.overlap ?? 0, mine: this.store.labelCountBy(pid, token.id),
-      pendingChecks: this.store.reviews.pendingChecks(pid), openReviews: this.store.reviews.openReviewCount(pid),
+      classes: this.project.classes,
+      classCounts,
+      strategy: this.project.config.strategy,
+      batch: this.project.config.batch,
+      overlap: this.project.config.overlap ?? 0,
+      mine: this.store.labelCountBy(pid, token.id),
+      pendingChecks: this.store.reviews.pendingChecks(pid),
+      openReviews: this.store.reviews.openReviewCount(pid),
     };
   }
 

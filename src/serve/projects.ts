@@ -76,8 +76,10 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
   };
   if (!(Number.isInteger(batch) && batch >= 1 && batch <= 100000)) throw new UserError(`project: the batch must be an integer from 1 to 100000, got ${batch}`);
   if (!(config.randomShare >= 0 && config.randomShare <= 1)) throw new UserError(`project: the random share must be in [0, 1], got ${config.randomShare}`);
-  if (!(Number.isInteger(config.retrainEvery) && config.retrainEvery >= 1)) throw new UserError(`project: retrain-every must be a positive integer, got ${config.retrainEvery}`);
-  if (!(config.leaseSeconds >= 1 && config.leaseSeconds <= MAX_LEASE_SECONDS)) throw new UserError(`project: a lease lasts from 1 to ${MAX_LEASE_SECONDS} seconds (a day), got ${config.leaseSeconds}`);
+  if (!(Number.isInteger(config.retrainEvery) && config.retrainEvery >= 1))
+    throw new UserError(`project: retrain-every must be a positive integer, got ${config.retrainEvery}`);
+  if (!(config.leaseSeconds >= 1 && config.leaseSeconds <= MAX_LEASE_SECONDS))
+    throw new UserError(`project: a lease lasts from 1 to ${MAX_LEASE_SECONDS} seconds (a day), got ${config.leaseSeconds}`);
   if (!(config.overlap! >= 0 && config.overlap! <= 1)) throw new UserError(`project: the overlap must be in [0, 1], got ${config.overlap}`);
   if (config.model !== "linear" && config.model !== "mlp") throw new UserError(`project: the model must be linear or mlp, got ${JSON.stringify(config.model)}`);
   return config;
@@ -89,57 +91,70 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
  * The project becomes visible only once the import has finished.
  */
 export async function createProject(store: Store, options: CreateProjectOptions): Promise<Project> {
-  if (!NAME.test(options.name)) throw new UserError(`project: the name must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${JSON.stringify(options.name)}`);
+  if (!NAME.test(options.name))
+    throw new UserError(
+      `project: the name must be 1–64 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${JSON.stringify(options.name)}`,
+    );
   if (store.project(options.name)) throw new UserError(`a project named ${JSON.stringify(options.name)} already exists`);
   const config = projectConfig(options);
   if ([options.media, options.mediaColumn, options.textColumn, options.pixels].filter((v) => v !== undefined).length > 1) {
     throw new UserError("project: choose one of --media, --media-column and --text-column");
   }
-  const poolPath = typeof options.pool === "string" ? options.pool : options.pool.source ?? "pool";
+  const poolPath = typeof options.pool === "string" ? options.pool : (options.pool.source ?? "pool");
   if (typeof options.pool === "string" && !existsSync(options.pool)) throw inputError(options.pool, undefined, "no such file");
   const labeled = options.labeled ? await readLabeled(options.labeled) : undefined;
   const classes = options.classes ?? (labeled ? [...new Set(labeled.labels)].sort() : undefined);
-  if (!classes || classes.length < 2) throw new UserError("project: needs at least two classes: --classes a,b,c, or --labeled FILE with labels of two or more classes");
+  if (!classes || classes.length < 2)
+    throw new UserError("project: needs at least two classes: --classes a,b,c, or --labeled FILE with labels of two or more classes");
   if (new Set(classes).size !== classes.length) throw new UserError(`project: a class is listed twice in ${classes.join(",")}`);
   const odd = classes.find((c) => c === "" || c !== c.trim() || c.length > 100);
   if (odd !== undefined) throw new UserError(`project: a class name is 1–100 characters without spaces at its ends; got ${JSON.stringify(odd)}`);
   const unknown = labeled?.labels.find((l) => !classes.includes(l));
   if (unknown !== undefined) throw new UserError(`${options.labeled}: the label ${JSON.stringify(unknown)} is not one of the classes ${classes.join(", ")}`);
   const note = options.onNote ?? (() => undefined);
-  if (!options.classes) note(`the classes are the ${classes.length} labels found in ${options.labeled}: ${classes.join(", ")}. If one is missing, delete the project (alfamix project delete) and name every class with --classes`);
+  if (!options.classes)
+    note(
+      `the classes are the ${classes.length} labels found in ${options.labeled}: ${classes.join(", ")}. If one is missing, delete the project (alfamix project delete) and name every class with --classes`,
+    );
   else {
     const unlabelled = classes.filter((c) => !labeled?.labels.includes(c));
-    if (unlabelled.length) note(`no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue covers the data (k-means) and no model is trained`);
+    if (unlabelled.length)
+      note(`no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue covers the data (k-means) and no model is trained`);
   }
 
   let display: Display = { kind: "features" };
   if (options.media) {
-    if (!statSync(options.media, { throwIfNoEntry: false })?.isDirectory()) throw inputError(options.media, undefined, "no such directory (--media: a folder with DIR/<id>.<ext> per item)");
+    if (!statSync(options.media, { throwIfNoEntry: false })?.isDirectory())
+      throw inputError(options.media, undefined, "no such directory (--media: a folder with DIR/<id>.<ext> per item)");
     display = { kind: "media", dir: resolve(options.media) };
   } else if (options.mediaColumn) {
     const base = resolve(options.mediaRoot ?? dirname(poolPath));
-    if (!statSync(base, { throwIfNoEntry: false })?.isDirectory()) throw inputError(base, undefined, "no such directory (--media-root: the folder media-column paths are relative to)");
+    if (!statSync(base, { throwIfNoEntry: false })?.isDirectory())
+      throw inputError(base, undefined, "no such directory (--media-root: the folder media-column paths are relative to)");
     display = { kind: "path", base };
   } else if (options.textColumn) display = { kind: "text" };
   else if (options.pixels) display = { kind: "pixels", ...options.pixels };
 
   const isNpy = /\.npy$/i.test(poolPath);
   const column = options.mediaColumn ?? options.textColumn;
-  if (options.numbersOnly && typeof options.pool === "string" && (isDirectoryPath(poolPath) || (column === undefined && await isImageManifest(poolPath)))) {
+  if (options.numbersOnly && typeof options.pool === "string" && (isDirectoryPath(poolPath) || (column === undefined && (await isImageManifest(poolPath))))) {
     throw new UserError(`${poolPath}: over the API a pool is a file of numbers (.npy, .csv, .jsonl); for images, run alfamix embed and use its .npy`);
   }
   const header = isNpy ? readNpyHeader(poolPath) : undefined;
-  if (header && header.shape.length !== 2) throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
+  if (header && header.shape.length !== 2)
+    throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
   // Small formats are read whole (as `query` reads them); .npy is streamed a chunk at a time.
   const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath, undefined, undefined, column);
-  const size = header ? header.shape[0] : whole!.x.rows, dim = header ? header.shape[1] : whole!.x.cols;
+  const size = header ? header.shape[0] : whole!.x.rows,
+    dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");
   let ids = whole ? IdList.of(whole.ids) : undefined;
   if (isNpy) {
     const idsPath = options.ids ?? sidecarFile(poolPath, ".ids");
     ids = idsPath ? await IdList.read(idsPath, size, poolPath) : IdList.rowNumbers(size);
   } else if (options.ids) throw new UserError(`--ids is for .npy pools; ${poolPath} carries its own ids`);
-  if (column !== undefined && (isNpy || !whole?.texts)) throw new UserError(`--${options.mediaColumn ? "media" : "text"}-column needs a table pool (.csv, .tsv, .jsonl); ${poolPath} has no columns`);
+  if (column !== undefined && (isNpy || !whole?.texts))
+    throw new UserError(`--${options.mediaColumn ? "media" : "text"}-column needs a table pool (.csv, .tsv, .jsonl); ${poolPath} has no columns`);
   const displays = whole?.texts;
   if (display.kind === "path") checkMediaColumn(poolPath, display.base, displays!, note);
   if (display.kind === "media") checkMediaFolder(display.dir, ids!, note);
@@ -157,7 +172,18 @@ export async function createProject(store: Store, options: CreateProjectOptions)
       labeled.ids.forEach((id, i) => {
         const row = store.rowOf(projectId, id);
         if (row === undefined) throw new UserError(`${options.labeled}: the labelled id ${JSON.stringify(id)} is not in the pool`);
-        store.putLabel(projectId, { row, label: labeled.labels[i], annotator: "import", tokenId: null, createdAt: Date.now(), source: "initial", modelVersion: null, predicted: null, confidence: null, random: false });
+        store.putLabel(projectId, {
+          row,
+          label: labeled.labels[i],
+          annotator: "import",
+          tokenId: null,
+          createdAt: Date.now(),
+          source: "initial",
+          modelVersion: null,
+          predicted: null,
+          confidence: null,
+          random: false,
+        });
       });
     });
   }
@@ -175,7 +201,12 @@ const EXAMPLES = 3;
 function checkMediaColumn(poolPath: string, base: string, paths: string[], note: (line: string) => void): void {
   const missing: string[] = [];
   paths.forEach((path, i) => {
-    if (!isSafeRelativePath(path)) throw inputError(poolPath, `item ${i + 1}`, `the media path ${JSON.stringify(path)} must be relative to the media root and must not use ".." (root: ${base})`);
+    if (!isSafeRelativePath(path))
+      throw inputError(
+        poolPath,
+        `item ${i + 1}`,
+        `the media path ${JSON.stringify(path)} must be relative to the media root and must not use ".." (root: ${base})`,
+      );
     if (!findInside(base, path)) missing.push(path);
   });
   reportMissing(missing, paths.length, `under ${base} (--media-root)`, note);
@@ -199,7 +230,11 @@ function checkMediaFolder(dir: string, ids: IdList, note: (line: string) => void
 }
 
 function reportMissing(missing: string[], total: number, where: string, note: (line: string) => void): void {
-  const examples = missing.slice(0, EXAMPLES).map((m) => JSON.stringify(m)).join(", ") + (missing.length > EXAMPLES ? ", …" : "");
+  const examples =
+    missing
+      .slice(0, EXAMPLES)
+      .map((m) => JSON.stringify(m))
+      .join(", ") + (missing.length > EXAMPLES ? ", …" : "");
   if (missing.length === total) throw new UserError(`none of the ${total} items has a file ${where}; e.g. ${examples}. Check the folder and the ids`);
   if (missing.length) note(`${missing.length} of ${total} items have no file ${where} (e.g. ${examples}); they are shown without an image`);
 }

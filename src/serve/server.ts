@@ -49,8 +49,16 @@ export class LabelServer implements ApiHost {
   readonly settings: ApiHost["settings"];
   url = "";
 
-  private constructor(readonly store: Store, options: ServeOptions, private readonly log: (line: string) => void) {
-    this.settings = { maxLeases: options.maxLeases ?? 3, dataRoot: resolve(options.dataRoot ?? dirname(resolve(options.db))), loginHours: options.loginHours ?? 24 };
+  private constructor(
+    readonly store: Store,
+    options: ServeOptions,
+    private readonly log: (line: string) => void,
+  ) {
+    this.settings = {
+      maxLeases: options.maxLeases ?? 3,
+      dataRoot: resolve(options.dataRoot ?? dirname(resolve(options.db))),
+      loginHours: options.loginHours ?? 24,
+    };
   }
 
   static async start(options: ServeOptions): Promise<LabelServer> {
@@ -60,7 +68,9 @@ export class LabelServer implements ApiHost {
     server.server = createServer((request, response) => void server.handle(request, response));
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((done, fail) => {
-      server.server.once("error", (e: NodeJS.ErrnoException) => fail(e.code === "EADDRINUSE" ? new UserError(`serve: port ${options.port ?? 8080} on ${host} is in use; pass --port`) : e));
+      server.server.once("error", (e: NodeJS.ErrnoException) =>
+        fail(e.code === "EADDRINUSE" ? new UserError(`serve: port ${options.port ?? 8080} on ${host} is in use; pass --port`) : e),
+      );
       server.server.listen(options.port ?? 8080, host, () => done());
     });
     const address = server.server.address() as AddressInfo;
@@ -76,7 +86,12 @@ export class LabelServer implements ApiHost {
   service(project: Project): Promise<ProjectService> {
     let service = this.services.get(project.name);
     if (!service) {
-      service = ProjectService.open(this.store, project, (e) => this.log(`alfamix: project ${project.name}: ${e.message}`), (file) => this.readMedia(file));
+      service = ProjectService.open(
+        this.store,
+        project,
+        (e) => this.log(`alfamix: project ${project.name}: ${e.message}`),
+        (file) => this.readMedia(file),
+      );
       service.catch(() => this.services.delete(project.name));
       this.services.set(project.name, service);
     }
@@ -148,11 +163,13 @@ export class LabelServer implements ApiHost {
     if (e instanceof HttpError) {
       // A body refused half-way is not read to its end: close the connection after answering.
       if (e.status === 413) response.setHeader("connection", "close");
-      return sendJson(response, e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) });
+      sendJson(response, e.status, { error: e.message, ...(e.field ? { field: e.field } : {}) });
+    } else if (e instanceof UserError) {
+      sendJson(response, e instanceof ConflictError ? 409 : 400, { error: e.message });
+    } else {
+      this.log(`alfamix: ${request.method} ${request.url}: ${(e as Error).stack ?? e}`);
+      sendJson(response, 500, { error: "internal error (logged by the server)" });
     }
-    if (e instanceof UserError) return sendJson(response, e instanceof ConflictError ? 409 : 400, { error: e.message });
-    this.log(`alfamix: ${request.method} ${request.url}: ${(e as Error).stack ?? e}`);
-    sendJson(response, 500, { error: "internal error (logged by the server)" });
   }
 
   /**
@@ -168,14 +185,34 @@ export class LabelServer implements ApiHost {
       const current = session ? this.store.tokens.bySession(session) : undefined;
       // A bookmarked link, used already, in a browser that is still logged in: carry on.
       if (!token && current) return sendHtml(response, 200, continuePage(current.name, safeNext(url.searchParams.get("next"))));
-      if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
-      return sendHtml(response, 200, loginPage({ code, next: safeNext(url.searchParams.get("next")), name: token.name, role: token.role, current: current?.name }));
+      if (!token)
+        return sendHtml(
+          response,
+          401,
+          messagePage(
+            "That login link is not valid",
+            "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link).",
+          ),
+        );
+      return sendHtml(
+        response,
+        200,
+        loginPage({ code, next: safeNext(url.searchParams.get("next")), name: token.name, role: token.role, current: current?.name }),
+      );
     }
     if (request.method !== "POST") throw new HttpError(405, `${request.method} is not allowed here`);
     this.guard.checkSameOrigin(request);
     const form = new URLSearchParams(await readBody(request));
     const token = this.store.tokens.takeLoginCode(form.get("code") ?? "");
-    if (!token) return sendHtml(response, 401, messagePage("That login link is not valid", "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link)."));
+    if (!token)
+      return sendHtml(
+        response,
+        401,
+        messagePage(
+          "That login link is not valid",
+          "It was used already, it expired, or its token was revoked. Ask an admin for a new one (alfamix token link).",
+        ),
+      );
     const old = sessionOf(request);
     const session = this.store.transaction(() => {
       if (old) this.store.tokens.deleteSession(old);
@@ -183,7 +220,11 @@ export class LabelServer implements ApiHost {
       return this.store.tokens.createSession(token.id);
     });
     // The page key rides in the fragment: the browser keeps it on the redirect, and no server or log sees it.
-    response.writeHead(303, { location: `${safeNext(form.get("next"))}#k=${pageKey(session.secret)}`, "set-cookie": sessionCookie(session.secret, session.expiresAt, this.guard.isHttps(request)), "cache-control": "no-store" });
+    response.writeHead(303, {
+      location: `${safeNext(form.get("next"))}#k=${pageKey(session.secret)}`,
+      "set-cookie": sessionCookie(session.secret, session.expiresAt, this.guard.isHttps(request)),
+      "cache-control": "no-store",
+    });
     response.end();
   }
 

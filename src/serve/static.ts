@@ -4,7 +4,12 @@ import { HttpError } from "./http.js";
 
 /** The browser UI's files, served by the package itself (no CDN: it works offline). */
 const UI_DIR = new URL("../../../src/serve/ui/", import.meta.url);
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
 const ASSETS = new Map<string, { type: string; body: Buffer }>();
 
 function asset(name: string): { type: string; body: Buffer } {
@@ -32,6 +37,10 @@ export function serveAsset(path: string, response: ServerResponse): void {
   } catch {
     throw new HttpError(404, `no asset ${JSON.stringify(name)}`);
   }
-  response.writeHead(200, { "content-type": file.type, "content-length": file.body.length, "cache-control": name === "index.html" ? "no-cache" : "max-age=60" });
+  response.writeHead(200, {
+    "content-type": file.type,
+    "content-length": file.body.length,
+    "cache-control": name === "index.html" ? "no-cache" : "max-age=60",
+  });
   response.end(file.body);
 }

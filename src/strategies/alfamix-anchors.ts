@@ -25,7 +25,9 @@ export function buildAnchors(z: Matrix, y: Int32Array, numClasses: number): Anch
   const seen = new Uint8Array(numClasses);
   const allEqual = new Uint8Array(d).fill(1);
   for (let i = 0; i < z.rows; i++) {
-    const k = y[i], o = i * d, s = k * d;
+    const k = y[i],
+      o = i * d,
+      s = k * d;
     for (let j = 0; j < d; j++) {
       const v = z.data[o + j];
       if (!seen[k]) first[s + j] = v;

@@ -37,7 +37,9 @@ export interface SearchOptions {
 
 /** Rows per chunk of the pool: the per-chunk buffers stay near 16 MB, and never above 8,192 rows. */
 export function searchChunkRows(problem: MixingProblem): number {
-  const K = problem.W.rows, D = problem.W.cols, A = problem.anchors.anchors.rows;
+  const K = problem.W.rows,
+    D = problem.W.cols,
+    A = problem.anchors.anchors.rows;
   return Math.min(chunkRows(2 * D + 3 * K + A + K * A), 8192);
 }
 
@@ -46,16 +48,21 @@ export function searchChunkRows(problem: MixingProblem): number {
  * PyTorch's argmax), r = p − onehot(ŷ) and log p.
  */
 export function pseudoLabels(logits: Float32Array, stride: number, rows: number, K: number): { yhat: Int32Array; r: Matrix; logp: Float64Array } {
-  const yhat = new Int32Array(rows), r = matrix(rows, K), logp = new Float64Array(rows * K), rData = r.data;
+  const yhat = new Int32Array(rows),
+    r = matrix(rows, K),
+    logp = new Float64Array(rows * K),
+    rData = r.data;
   for (let i = 0; i < rows; i++) {
-    const o = i * stride, q = i * K;
+    const o = i * stride,
+      q = i * K;
     let best = 0;
     for (let c = 1; c < K; c++) if (logits[o + c] > logits[o + best]) best = c;
     yhat[i] = best;
     const max = logits[o + best];
     let sum = 0;
     for (let c = 0; c < K; c++) sum += logp[q + c] = Math.exp(logits[o + c] - max); // e^(l − max) for now
-    const logZ = max + Math.log(sum), inverse = 1 / sum;
+    const logZ = max + Math.log(sum),
+      inverse = 1 / sum;
     for (let c = 0; c < K; c++) {
       rData[q + c] = logp[q + c] * inverse - (c === best ? 1 : 0);
       logp[q + c] = logits[o + c] - logZ;
@@ -66,7 +73,8 @@ export function pseudoLabels(logits: Float32Array, stride: number, rows: number,
 
 /** argmax_c (base_c + s·dir_c) ≠ yhat, the argmax taking the first maximum. */
 export function flips(base: Float32Array, o: number, s: number, dir: Float64Array, K: number, yhat: number): boolean {
-  let best = 0, bestValue = base[o] + s * dir[0];
+  let best = 0,
+    bestValue = base[o] + s * dir[0];
   for (let c = 1; c < K; c++) {
     const v = base[o + c] + s * dir[c];
     if (v > bestValue) {
@@ -86,7 +94,8 @@ export function symmetricKL(base: Float32Array, o: number, s: number, dir: Float
   const logZ = max + Math.log(sum);
   let kl = 0;
   for (let c = 0; c < K; c++) {
-    const lq = base[o + c] + s * dir[c] - logZ, lp = logp[q + c];
+    const lq = base[o + c] + s * dir[c] - logZ,
+      lp = logp[q + c];
     kl += (Math.exp(lp) - Math.exp(lq)) * (lp - lq);
   }
   return kl;
@@ -101,7 +110,10 @@ export class FlipRecord {
   readonly values?: Float32Array;
   candidates = 0;
 
-  constructor(n: number, private readonly keep: SearchOptions["keep"]) {
+  constructor(
+    n: number,
+    private readonly keep: SearchOptions["keep"],
+  ) {
     this.firstCap = new Uint8Array(n);
     if (keep !== "none") this.values = new Float32Array(n).fill(NaN);
   }
@@ -128,7 +140,9 @@ export class FlipRecord {
 
   result(caps: number[], capsEvaluated: number): CandidateSearch {
     return {
-      caps, capsEvaluated, firstCap: this.firstCap,
+      caps,
+      capsEvaluated,
+      firstCap: this.firstCap,
       alphaNorm: this.keep === "alphaNorm" ? this.values : undefined,
       symKL: this.keep === "symKL" ? this.values : undefined,
     };

@@ -1,7 +1,16 @@
 import { matmul } from "../linalg/gemm.js";
 import { matrix, rowsAt, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
-import { FlipRecord, flips, pseudoLabels, searchChunkRows, symmetricKL, type CandidateSearch, type MixingProblem, type SearchOptions } from "./alfamix-candidates.js";
+import {
+  FlipRecord,
+  flips,
+  pseudoLabels,
+  searchChunkRows,
+  symmetricKL,
+  type CandidateSearch,
+  type MixingProblem,
+  type SearchOptions,
+} from "./alfamix-candidates.js";
 
 /**
  * Closed-form α, in logit space (the fast path for a linear head). With g = Wᵀ(p − onehot(ŷ)) and
@@ -18,7 +27,11 @@ import { FlipRecord, flips, pseudoLabels, searchChunkRows, symmetricKL, type Can
 export function closedFormSearch(problem: MixingProblem, options: SearchOptions): CandidateSearch {
   const { embeddings, unlabeled, W, b } = problem;
   const A = problem.anchors.anchors;
-  const K = W.rows, D = W.cols, nA = A.rows, caps = options.caps, lastCap = caps[caps.length - 1];
+  const K = W.rows,
+    D = W.cols,
+    nA = A.rows,
+    caps = options.caps,
+    lastCap = caps[caps.length - 1];
   const n = unlabeled.length;
   const record = new FlipRecord(n, options.keep);
   const WA = matrix(K + nA, D); // one GEMM against [W; A] yields logits (less bias) and anchor products
@@ -28,16 +41,24 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
   const anchorNorms = rowSquaredNorms(A);
   const corrections = exactCoordinateCorrections(problem);
   const invSqrtD = 1 / Math.sqrt(D);
-  const dir = new Float64Array(K), gRow = new Float64Array(D);
-  const chunk = searchChunkRows(problem), slack = Math.ceil(chunk / 8);
-  const zScratch = new Float32Array(Math.min(chunk, n) * D), zNorms = new Float32Array(chunk + slack);
-  const stride = K + nA, out = matrix(chunk + slack, stride), logits = out.data;
+  const dir = new Float64Array(K),
+    gRow = new Float64Array(D);
+  const chunk = searchChunkRows(problem),
+    slack = Math.ceil(chunk / 8);
+  const zScratch = new Float32Array(Math.min(chunk, n) * D),
+    zNorms = new Float32Array(chunk + slack);
+  const stride = K + nA,
+    out = matrix(chunk + slack, stride),
+    logits = out.data;
   for (let start = 0; start < n; start += chunk) {
-    const rows = unlabeled.subarray(start, Math.min(n, start + chunk)), m = rows.length;
+    const rows = unlabeled.subarray(start, Math.min(n, start + chunk)),
+      m = rows.length;
     // Rows that nearly form a run (a few labelled rows among them) are multiplied in place, the
     // labelled ones too, and only their results are compacted: copying the rows out cost more.
     // Exact-coordinate corrections read z row by row, so they take the copy.
-    const first = rows[0], span = rows[m - 1] - first + 1, inPlace = span <= m + slack && !corrections.needed;
+    const first = rows[0],
+      span = rows[m - 1] - first + 1,
+      inPlace = span <= m + slack && !corrections.needed;
     const z = inPlace ? rowSlice(embeddings, first, first + span) : rowsAt(embeddings, rows, zScratch);
     rowSquaredNorms(z, zNorms);
     matmul(z, WA, { transB: true, out: rowSlice(out, 0, z.rows) });
@@ -51,9 +72,13 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
     for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
     const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
     const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
-    const correction = corrections.compute(z, r), rData = r.data;
+    const correction = corrections.compute(z, r),
+      rData = r.data;
     for (let i = 0; i < m; i++) {
-      const o = i * stride, y = yhat[i], q = i * K, p = start + i;
+      const o = i * stride,
+        y = yhat[i],
+        q = i * K,
+        p = start + i;
       let gNorm2 = 0;
       for (let c = 0; c < K; c++) gNorm2 += rData[q + c] * Wg[q + c];
       const gNorm = Math.sqrt(Math.max(0, gNorm2));
@@ -99,8 +124,12 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
  * times W[:, exact]ᵀ: one small GEMM per anchor, g computed at the union of exact coordinates only.
  */
 function exactCoordinateCorrections(problem: MixingProblem): { needed: boolean; compute: (z: Matrix, r: Matrix) => (Matrix | undefined)[] } {
-  const { W, anchors: { anchors: A, exact } } = problem;
-  const K = W.rows, D = W.cols;
+  const {
+    W,
+    anchors: { anchors: A, exact },
+  } = problem;
+  const K = W.rows,
+    D = W.cols;
   const union = Int32Array.from(new Set(exact.flatMap((e) => Array.from(e)))).sort();
   const U = union.length;
   if (U === 0) return { needed: false, compute: () => exact.map(() => undefined) };

@@ -4,7 +4,8 @@ import type { Matrix } from "../linalg/matrix.js";
 export function closedFormAlpha(g: ArrayLike<number>, d: ArrayLike<number>, cap: number): Float64Array {
   const D = g.length;
   const eps = cap / Math.sqrt(D);
-  let gNorm = 0, dNorm = 0;
+  let gNorm = 0,
+    dNorm = 0;
   for (let j = 0; j < D; j++) {
     gNorm += g[j] * g[j];
     dNorm += d[j] * d[j];
@@ -15,7 +16,9 @@ export function closedFormAlpha(g: ArrayLike<number>, d: ArrayLike<number>, cap:
 
 /** The head's view of one embedding, in float64: its predicted class and g = Wᵀ(p − onehot(ŷ)) (null when p is one-hot). */
 function headState(zi: Float64Array, W: Matrix, b: Float32Array): { yhat: number; g: Float64Array | null } {
-  const logits = headLogits(zi, W, b), K = W.rows, D = W.cols;
+  const logits = headLogits(zi, W, b),
+    K = W.rows,
+    D = W.cols;
   const yhat = argmax(logits);
   const max = logits[yhat];
   const e = logits.map((l) => Math.exp(l - max));
@@ -27,7 +30,9 @@ function headState(zi: Float64Array, W: Matrix, b: Float32Array): { yhat: number
 }
 
 function headLogits(v: Float64Array, W: Matrix, b: Float32Array): Float64Array {
-  const K = W.rows, D = W.cols, l = new Float64Array(K);
+  const K = W.rows,
+    D = W.cols,
+    l = new Float64Array(K);
   for (let c = 0; c < K; c++) {
     let s = b[c];
     for (let j = 0; j < D; j++) s += W.data[c * D + j] * v[j];
@@ -40,7 +45,11 @@ const argmax = (l: Float64Array) => l.reduce((best, v, c) => (v > l[best] ? c : 
 
 /** Whether mixing `zi` towards `anchor` with the closed-form α at `cap` changes the predicted class. */
 function mixingFlips(zi: Float64Array, anchor: ArrayLike<number>, state: { yhat: number; g: Float64Array }, cap: number, W: Matrix, b: Float32Array): boolean {
-  const alpha = closedFormAlpha(state.g, zi.map((v, j) => anchor[j] - v), cap);
+  const alpha = closedFormAlpha(
+    state.g,
+    zi.map((v, j) => anchor[j] - v),
+    cap,
+  );
   const mixed = zi.map((v, j) => (1 - alpha[j]) * v + alpha[j] * anchor[j]);
   return argmax(headLogits(mixed, W, b)) !== state.yhat;
 }
@@ -52,7 +61,8 @@ function mixingFlips(zi: Float64Array, anchor: ArrayLike<number>, state: { yhat:
  * index of the first cap that flipped it (0 if none). O(caps·K·N·D·K): small inputs only.
  */
 export function closedFormCandidatesLiteral(z: Matrix, anchors: Matrix, W: Matrix, b: Float32Array, caps: number[]): Uint8Array {
-  const N = z.rows, D = z.cols;
+  const N = z.rows,
+    D = z.cols;
   const out = new Uint8Array(N);
   for (let i = 0; i < N; i++) {
     const zi = Float64Array.from(z.data.subarray(i * D, (i + 1) * D));
@@ -81,6 +91,8 @@ export function flippingAnchors(z: Matrix, anchors: Matrix, W: Matrix, b: Float3
     const state = headState(zi, W, b);
     if (!state.g) return [];
     const g = state.g;
-    return Array.from({ length: anchors.rows }, (_, a) => a).filter((a) => mixingFlips(zi, anchors.data.subarray(a * D, (a + 1) * D), { yhat: state.yhat, g }, cap, W, b));
+    return Array.from({ length: anchors.rows }, (_, a) => a).filter((a) =>
+      mixingFlips(zi, anchors.data.subarray(a * D, (a + 1) * D), { yhat: state.yhat, g }, cap, W, b),
+    );
   });
 }

@@ -13,7 +13,10 @@ import { FlipRecord, pseudoLabels, searchChunkRows, symmetricKL, type CandidateS
 export function sampledAlphaSearch(problem: MixingProblem, options: SearchOptions & { mode: "random" | "learned"; steps: number; rng: Rng }): CandidateSearch {
   const { embeddings, unlabeled, W, b } = problem;
   const A = problem.anchors.anchors;
-  const K = W.rows, D = W.cols, nA = A.rows, caps = options.caps;
+  const K = W.rows,
+    D = W.cols,
+    nA = A.rows,
+    caps = options.caps;
   const n = unlabeled.length;
   const record = new FlipRecord(n, options.keep);
   const chunk = searchChunkRows(problem);

@@ -24,7 +24,11 @@ export const ALFAMIX_PARAMS = {
   select: choice(SELECTION_MODES, "kmeans", "how the batch is chosen among the candidates (kcenter and kmeans-labeled: our variants)"),
   ninit: int(1, 1, "k-means restarts for kmeans selection (1, as scikit-learn ≥ 1.4)"),
   steps: int(5, 1, "Adam steps per anchor and cap, for learned α"),
-  kmeans: choice(KMEANS_MODES, "sampled", "k-means over the candidates: trained on ≤ 256 per centre then assigning all, as FAISS (sampled), or Lloyd over all (exact)"),
+  kmeans: choice(
+    KMEANS_MODES,
+    "sampled",
+    "k-means over the candidates: trained on ≤ 256 per centre then assigning all, as FAISS (sampled), or Lloyd over all (exact)",
+  ),
 } as const satisfies ParamTable;
 export type AlfaMixParams = ParamsOf<typeof ALFAMIX_PARAMS>;
 
@@ -55,16 +59,25 @@ export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
       const embeddings = poolEmbeddings(context);
       const { W, b: bias } = context.model.head();
       const problem = {
-        embeddings, unlabeled: context.unlabeled, W, b: bias,
+        embeddings,
+        unlabeled: context.unlabeled,
+        W,
+        b: bias,
         anchors: buildAnchors(gatherRows(embeddings, context.labeled), context.labels, context.model.numClasses),
       };
       const keep = select === "norm" ? "alphaNorm" : select === "symkl" ? "symKL" : "none";
-      const search: CandidateSearch = alpha === "closed"
-        ? closedFormSearch(problem, { caps, keep, budget: b })
-        : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps, rng: context.rng });
+      const search: CandidateSearch =
+        alpha === "closed"
+          ? closedFormSearch(problem, { caps, keep, budget: b })
+          : sampledAlphaSearch(problem, { caps, keep, budget: b, mode: alpha, steps, rng: context.rng });
       const searched = performance.now();
       const chosen = chooseFromSearch(search, {
-        unlabeled: context.unlabeled, labeled: context.labeled, budget: b, rng: context.rng, rowsOf: (rows) => gatherRows(embeddings, rows), ...choice,
+        unlabeled: context.unlabeled,
+        labeled: context.labeled,
+        budget: b,
+        rng: context.rng,
+        rowsOf: (rows) => gatherRows(embeddings, rows),
+        ...choice,
       });
       return { ...chosen, stats: { ...chosen.stats, candidateMs: searched - started, selectMs: performance.now() - searched } };
     },
@@ -102,7 +115,8 @@ interface AlfaMixPlanState {
 function alfaMixPlan(caps: number[], choice: Pick<ChoiceInputs, "select" | "nInit" | "kmeans">): ShardPlan<AlfaMixPlanState, Uint8Array> {
   return {
     prepare: ({ W, b, labeledX, labels, budget }) => ({ W, b, anchors: buildAnchors(labeledX, labels, W.rows), budget }),
-    scoreChunk: ({ W, b, anchors, budget }, { x, unlabeled }) => closedFormSearch({ embeddings: x, unlabeled, W, b, anchors }, { caps, keep: "none", budget }).firstCap,
+    scoreChunk: ({ W, b, anchors, budget }, { x, unlabeled }) =>
+      closedFormSearch({ embeddings: x, unlabeled, W, b, anchors }, { caps, keep: "none", budget }).firstCap,
     async finish({ budget }, parts, context) {
       const firstCap = new Uint8Array(context.unlabeled.length);
       let at = 0;
@@ -113,7 +127,11 @@ function alfaMixPlan(caps: number[], choice: Pick<ChoiceInputs, "select" | "nIni
       if (choice.select === "kmeans" && context.clusterElsewhere) {
         const { candidates } = candidatePositions(search, budget);
         if (candidates.length > budget) {
-          const result = await context.clusterElsewhere(Int32Array.from(candidates, (p) => unlabeled[p]), budget, rng.child("kmeans||").nextUint32());
+          const result = await context.clusterElsewhere(
+            Int32Array.from(candidates, (p) => unlabeled[p]),
+            budget,
+            rng.child("kmeans||").nextUint32(),
+          );
           const positionOf = new Map(candidates.map((p) => [unlabeled[p], p]));
           clustered = result && { chosen: result.rows.map((r) => positionOf.get(r)!), stats: result.stats };
         }
@@ -145,7 +163,8 @@ export interface ChoiceInputs {
 export function candidatePositions(search: Pick<CandidateSearch, "caps" | "firstCap" | "capsEvaluated">, b: number): { candidates: number[]; stop: number } {
   const perCap = new Int32Array(search.caps.length + 1);
   for (const t of search.firstCap) perCap[t]++;
-  let stop = 0, count = 0;
+  let stop = 0,
+    count = 0;
   while (stop < search.capsEvaluated) {
     count += perCap[++stop];
     if (count > b) break;
@@ -177,7 +196,9 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
   } else if (select === "kmeans") {
     const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
     const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
-    chosen = nearestMembers(points, result).filter((m) => m >= 0).map((m) => candidates[m]);
+    chosen = nearestMembers(points, result)
+      .filter((m) => m >= 0)
+      .map((m) => candidates[m]);
     stats.kmeansIterations = result.iterations;
     stats.kmeansInertia = result.inertia;
     stats.nInit = nInit;
@@ -195,7 +216,12 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
     const values = Float64Array.from(candidates, (p) => (select === "norm" ? -search.alphaNorm![p] : search.symKL![p]));
     chosen = topK(values, b).map((i) => candidates[i]);
   }
-  const { indices, filled } = fillAtRandom(chosen.map((p) => unlabeled[p]), unlabeled, b, rng);
+  const { indices, filled } = fillAtRandom(
+    chosen.map((p) => unlabeled[p]),
+    unlabeled,
+    b,
+    rng,
+  );
   const scores = new Float32Array(b).fill(NaN);
   chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
   return { indices, scores, stats: { candidates: candidates.length, cap: stop > 0 ? caps[stop - 1] : 0, filled, ...stats } };

@@ -21,7 +21,8 @@ export function distributionSymmetricKL(p: ArrayLike<number>, q: ArrayLike<numbe
 
 /** Rows of log(max(p, FLOOR)) and each row's Σ p log p. */
 function logsOf(p: Matrix): { log: Matrix; selfTerm: Float64Array } {
-  const log = matrix(p.rows, p.cols), selfTerm = new Float64Array(p.rows);
+  const log = matrix(p.rows, p.cols),
+    selfTerm = new Float64Array(p.rows);
   for (let i = 0; i < p.data.length; i++) log.data[i] = Math.log(Math.max(p.data[i], FLOOR));
   for (let r = 0; r < p.rows; r++) {
     let s = 0;
@@ -40,8 +41,10 @@ const BLOCK = 4096;
  * KL_sym(p, q) = Σp log p + Σq log q − p·log q − q·log p.
  */
 export function kCenterSymmetricKL(points: Matrix, centers: Matrix, budget: number): { indices: Int32Array; distances: Float32Array } {
-  const n = points.rows, K = points.cols;
-  const P = logsOf(points), C = logsOf(centers);
+  const n = points.rows,
+    K = points.cols;
+  const P = logsOf(points),
+    C = logsOf(centers);
   const minDistance = new Float64Array(n).fill(Infinity);
   for (let start = 0; start < n && centers.rows > 0; start += BLOCK) {
     const end = Math.min(n, start + BLOCK);
@@ -55,13 +58,15 @@ export function kCenterSymmetricKL(points: Matrix, centers: Matrix, budget: numb
       }
     }
   }
-  const taken = new Int32Array(budget), takenDistance = new Float32Array(budget);
+  const taken = new Int32Array(budget),
+    takenDistance = new Float32Array(budget);
   for (let t = 0; t < budget; t++) {
     let next = 0;
     for (let i = 1; i < n; i++) if (minDistance[i] > minDistance[next]) next = i;
     taken[t] = next;
     takenDistance[t] = minDistance[next];
-    const q = points.data.subarray(next * K, (next + 1) * K), logQ = P.log.data.subarray(next * K, (next + 1) * K);
+    const q = points.data.subarray(next * K, (next + 1) * K),
+      logQ = P.log.data.subarray(next * K, (next + 1) * K);
     for (let i = 0; i < n; i++) {
       if (minDistance[i] === -Infinity) continue;
       let d = 0;

@@ -17,7 +17,9 @@ export class LowRankAdjacency {
   readonly c: Float32Array;
 
   constructor(readonly F: Matrix) {
-    const n = F.rows, d = F.cols, total = new Float64Array(d);
+    const n = F.rows,
+      d = F.cols,
+      total = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) total[j] += F.data[i * d + j];
     this.c = new Float32Array(n);
     for (let i = 0; i < n; i++) {
@@ -45,13 +47,15 @@ export class LowRankAdjacency {
 
   /** The n×n matrix itself (for checking; small graphs only). */
   dense(): Matrix {
-    const n = this.F.rows, A = matmul(this.F, this.F, { transB: true });
+    const n = this.F.rows,
+      A = matmul(this.F, this.F, { transB: true });
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A.data[i * n + j] = (A.data[i * n + j] - (i === j ? 1 : 0)) * this.c[j] + (i === j ? 1 : 0);
     return A;
   }
 
   private scaleRows(Y: Matrix): Matrix {
-    const out = matrix(Y.rows, Y.cols), cols = Y.cols;
+    const out = matrix(Y.rows, Y.cols),
+      cols = Y.cols;
     for (let i = 0; i < Y.data.length; i++) out.data[i] = Y.data[i] * this.c[Math.floor(i / cols)];
     return out;
   }
@@ -77,15 +81,23 @@ export interface GcnOptions {
  */
 export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, options: GcnOptions): { features: Matrix; losses: number[] } {
   const { hidden = 128, dropout = 0.3, epochs = 200, lr = 1e-3, weightDecay = 5e-4, lambda = 1.2, rng } = options;
-  const F = adjacency.F, n = F.rows, d = F.cols;
-  const nLabeled = labeled.reduce((a, v) => a + v, 0), nUnlabeled = n - nLabeled;
+  const F = adjacency.F,
+    n = F.rows,
+    d = F.cols;
+  const nLabeled = labeled.reduce((a, v) => a + v, 0),
+    nUnlabeled = n - nLabeled;
   // Flat parameters: W₁ (d×h), b₁ (h), W₂ (h×1), b₂ (1); PyTorch GCN init: uniform ±1/√(out features).
   const adam = new Adam(d * hidden + hidden + hidden + 1);
-  const p = adam.params, g = adam.grads;
-  const W1 = matrix(d, hidden, p.subarray(0, d * hidden)), b1 = p.subarray(d * hidden, d * hidden + hidden);
-  const W2 = matrix(hidden, 1, p.subarray(d * hidden + hidden, d * hidden + 2 * hidden)), b2 = p.subarray(d * hidden + 2 * hidden);
-  const gW1 = matrix(d, hidden, g.subarray(0, d * hidden)), gb1 = g.subarray(d * hidden, d * hidden + hidden);
-  const gW2 = matrix(hidden, 1, g.subarray(d * hidden + hidden, d * hidden + 2 * hidden)), gb2 = g.subarray(d * hidden + 2 * hidden);
+  const p = adam.params,
+    g = adam.grads;
+  const W1 = matrix(d, hidden, p.subarray(0, d * hidden)),
+    b1 = p.subarray(d * hidden, d * hidden + hidden);
+  const W2 = matrix(hidden, 1, p.subarray(d * hidden + hidden, d * hidden + 2 * hidden)),
+    b2 = p.subarray(d * hidden + 2 * hidden);
+  const gW1 = matrix(d, hidden, g.subarray(0, d * hidden)),
+    gb1 = g.subarray(d * hidden, d * hidden + hidden);
+  const gW2 = matrix(hidden, 1, g.subarray(d * hidden + hidden, d * hidden + 2 * hidden)),
+    gb2 = g.subarray(d * hidden + 2 * hidden);
   const init = rng.child("init");
   for (let i = 0; i < d * hidden + hidden; i++) p[i] = (2 * init.uniform() - 1) / Math.sqrt(hidden);
   for (let i = d * hidden + hidden; i < p.length; i++) p[i] = 2 * init.uniform() - 1;
@@ -95,7 +107,7 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
     const H = matrix(n, hidden);
     for (let i = 0; i < H.data.length; i++) {
       const z = Z1.data[i] + b1[i % hidden];
-      H.data[i] = z > 0 ? z : 0;
+      H.data[i] = Math.max(z, 0);
     }
     if (!train) return { H, Hd: H };
     const Hd = matrix(n, hidden);
@@ -103,7 +115,9 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
     return { H, Hd };
   };
   const losses: number[] = [];
-  const mask = new Float32Array(n * hidden), keep = 1 / (1 - dropout), drop = rng.child("dropout");
+  const mask = new Float32Array(n * hidden),
+    keep = 1 / (1 - dropout),
+    drop = rng.child("dropout");
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = 0; i < mask.length; i++) mask[i] = drop.uniform() < dropout ? 0 : keep;
     const { H, Hd } = hiddenLayer(true, mask);
@@ -112,7 +126,8 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
     let loss = 0;
     const dZ2 = matrix(n, 1);
     for (let i = 0; i < n; i++) {
-      const z = Z2.data[i] + b2[0], s = 1 / (1 + Math.exp(-z));
+      const z = Z2.data[i] + b2[0],
+        s = 1 / (1 + Math.exp(-z));
       if (labeled[i]) {
         loss -= Math.log(Math.max(s, 1e-12)) / nLabeled;
         dZ2.data[i] = -(1 - s) / nLabeled;

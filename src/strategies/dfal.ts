@@ -19,9 +19,13 @@ const CHUNK = 1024;
  * perturbation when the prediction flipped (or after `maxSteps`), per row.
  */
 export function deepFoolSquaredNorms(model: Classifier, x0: Matrix, maxSteps: number): { squaredNorm: Float64Array; steps: Int32Array; flipped: Uint8Array } {
-  const n = x0.rows, D = x0.cols, K = model.numClasses;
+  const n = x0.rows,
+    D = x0.cols,
+    K = model.numClasses;
   const eta = new Float64Array(n * D);
-  const squaredNorm = new Float64Array(n), steps = new Int32Array(n), flipped = new Uint8Array(n);
+  const squaredNorm = new Float64Array(n),
+    steps = new Int32Array(n),
+    flipped = new Uint8Array(n);
   const yhat = new Int32Array(n);
   let active = Int32Array.from({ length: n }, (_, i) => i);
   for (let step = 0; step <= maxSteps && active.length > 0; step++) {
@@ -42,9 +46,14 @@ export function deepFoolSquaredNorms(model: Classifier, x0: Matrix, maxSteps: nu
     if (still.length === 0) break;
     const J = model.logitJacobian(gatherRows(x, still)).data;
     still.forEach((a, s) => {
-      const i = active[a], y = yhat[i], base = s * K * D;
+      const i = active[a],
+        y = yhat[i],
+        base = s * K * D;
       // The closest boundary: smallest |f_k − f_ŷ| / ‖∇f_k − ∇f_ŷ‖.
-      let l = -1, bestRatio = Infinity, bestGap = 0, bestNorm2 = 0;
+      let l = -1,
+        bestRatio = Infinity,
+        bestGap = 0,
+        bestNorm2 = 0;
       for (let k = 0; k < K; k++) {
         if (k === y) continue;
         let norm2 = 0;
@@ -91,7 +100,8 @@ export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
       const b = checkQuery("dfal", context, budget);
       const { unlabeled, pool, model } = context;
       const scores = new Float64Array(unlabeled.length);
-      let flippedCount = 0, stepSum = 0;
+      let flippedCount = 0,
+        stepSum = 0;
       for (let start = 0; start < unlabeled.length; start += CHUNK) {
         const chunk = unlabeled.subarray(start, Math.min(unlabeled.length, start + CHUNK));
         const result = deepFoolSquaredNorms(model, gatherRows(pool, chunk), maxSteps);
@@ -102,7 +112,10 @@ export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
         }
       }
       // Smallest perturbation first: the top k of the negated norms.
-      const order = topK(scores.map((v) => -v), b);
+      const order = topK(
+        scores.map((v) => -v),
+        b,
+      );
       return {
         indices: order.map((p) => unlabeled[p]),
         scores: Float32Array.from(order, (p) => scores[p]),

@@ -29,10 +29,14 @@ export const flag = (help: string) => ({ kind: "boolean", default: false, help }
 /** What a parameter accepts, in words (for errors and help). */
 export function expected(p: Param): string {
   switch (p.kind) {
-    case "choice": return `one of ${p.choices.join(", ")}`;
-    case "int": return `an integer ≥ ${p.min}`;
-    case "fraction": return "a number in (0, 1]";
-    case "boolean": return "true or false";
+    case "choice":
+      return `one of ${p.choices.join(", ")}`;
+    case "int":
+      return `an integer ≥ ${p.min}`;
+    case "fraction":
+      return "a number in (0, 1]";
+    case "boolean":
+      return "true or false";
   }
 }
 

@@ -23,14 +23,31 @@ const registry: Record<string, Registration> = {
   "least-confidence": { make: () => leastConfidenceStrategy, params: none, summary: "the lowest probability of the predicted class" },
   margin: { make: () => marginStrategy, params: none, summary: "the smallest gap between the two most probable classes" },
   entropy: { make: () => entropyStrategy, params: none, summary: "the highest predictive entropy" },
-  bald: { make: (p) => baldStrategy(p), params: BALD_PARAMS, summary: "the largest mutual information under MC dropout (Houlsby et al. 2011; Gal et al. 2017); needs a model with dropout" },
+  bald: {
+    make: (p) => baldStrategy(p),
+    params: BALD_PARAMS,
+    summary: "the largest mutual information under MC dropout (Houlsby et al. 2011; Gal et al. 2017); needs a model with dropout",
+  },
   coreset: { make: () => coresetStrategy, params: none, summary: "greedy k-center on the embeddings (Sener and Savarese 2018)" },
   badge: { make: () => badgeStrategy, params: none, summary: "k-means++ seeding on gradient embeddings (Ash et al. 2020)" },
-  dfal: { make: (p) => dfalStrategy(p), params: DFAL_PARAMS, summary: "the smallest DeepFool perturbation that flips the prediction (Ducoffe and Precup 2018)" },
-  cdal: { make: (p) => cdalStrategy(p), params: CDAL_PARAMS, summary: "greedy k-center under the symmetric KL of predicted distributions (Agarwal et al. 2020)" },
-  coregcn: { make: (p) => coreGcnStrategy(p), params: COREGCN_PARAMS, summary: "a GCN that tells labelled from unlabelled items, then k-center on its features (Caramalau et al. 2021)" },
+  dfal: {
+    make: (p) => dfalStrategy(p),
+    params: DFAL_PARAMS,
+    summary: "the smallest DeepFool perturbation that flips the prediction (Ducoffe and Precup 2018)",
+  },
+  cdal: {
+    make: (p) => cdalStrategy(p),
+    params: CDAL_PARAMS,
+    summary: "greedy k-center under the symmetric KL of predicted distributions (Agarwal et al. 2020)",
+  },
+  coregcn: {
+    make: (p) => coreGcnStrategy(p),
+    params: COREGCN_PARAMS,
+    summary: "a GCN that tells labelled from unlabelled items, then k-center on its features (Caramalau et al. 2021)",
+  },
   alfamix: {
-    make: (p) => alfaMixStrategy(p), params: ALFAMIX_PARAMS,
+    make: (p) => alfaMixStrategy(p),
+    params: ALFAMIX_PARAMS,
     summary: "items whose prediction flips when their features are mixed with the labelled class centres, then k-means among them (Parvaneh et al., CVPR 2022)",
   },
 };
@@ -84,7 +101,10 @@ const OLD_NAMES: Record<string, Record<string, string>> = { alfamix: { capStep: 
 
 /** Stored parameters under today's names: old config.json files and SQLite rows still read. */
 export function upgradeStrategyParams(stored: StrategyParams | undefined): StrategyParams {
-  return Object.fromEntries(Object.entries(stored ?? {}).map(([name, params]) => [
-    name, Object.fromEntries(Object.entries(params ?? {}).map(([key, value]) => [OLD_NAMES[name]?.[key] ?? key, value])),
-  ]));
+  return Object.fromEntries(
+    Object.entries(stored ?? {}).map(([name, params]) => [
+      name,
+      Object.fromEntries(Object.entries(params ?? {}).map(([key, value]) => [OLD_NAMES[name]?.[key] ?? key, value])),
+    ]),
+  );
 }

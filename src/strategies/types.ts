@@ -121,7 +121,10 @@ export function checkQuery(strategy: string, context: QueryContext, budget: numb
   if (labels.length !== labeled.length) throw new UserError(`${strategy}: ${labels.length} labels for ${labeled.length} labelled items`);
   if (pool.cols !== model.inputDim) throw new UserError(`${strategy}: the pool has ${pool.cols} features, the model expects ${model.inputDim}`);
   const seen = new Uint8Array(pool.rows);
-  for (const [what, indices] of [["labelled", labeled], ["unlabelled", unlabeled]] as const) {
+  for (const [what, indices] of [
+    ["labelled", labeled],
+    ["unlabelled", unlabeled],
+  ] as const) {
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i];
       if (!(j >= 0 && j < pool.rows)) throw new UserError(`${strategy}: ${what} index ${j} is outside the pool (0..${pool.rows - 1})`);
@@ -130,7 +133,8 @@ export function checkQuery(strategy: string, context: QueryContext, budget: numb
     }
   }
   for (let i = 0; i < labels.length; i++) {
-    if (!(labels[i] >= 0 && labels[i] < model.numClasses)) throw new UserError(`${strategy}: label ${labels[i]} is outside the model's classes 0..${model.numClasses - 1}`);
+    if (!(labels[i] >= 0 && labels[i] < model.numClasses))
+      throw new UserError(`${strategy}: label ${labels[i]} is outside the model's classes 0..${model.numClasses - 1}`);
   }
   return Math.min(budget, unlabeled.length);
 }
@@ -159,7 +163,8 @@ export function topK(scores: ArrayLike<number>, k: number): Int32Array {
   const siftDown = (start: number) => {
     let i = start;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < size && weaker(heap[l], heap[m])) m = l;
       if (r < size && weaker(heap[r], heap[m])) m = r;
@@ -188,7 +193,7 @@ export function topK(scores: ArrayLike<number>, k: number): Int32Array {
       siftDown(0);
     }
   }
-  return heap.slice(0, size).sort((a, b) => (scores[b] - scores[a]) || a - b);
+  return heap.slice(0, size).sort((a, b) => scores[b] - scores[a] || a - b);
 }
 
 /**

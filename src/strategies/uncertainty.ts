@@ -126,7 +126,9 @@ export function baldStrategy(params: Partial<BaldParams> = {}): Strategy {
     query(context, budget) {
       const b = checkQuery("bald", context, budget);
       if (!(context.model.dropout > 0)) {
-        throw new UserError("bald needs a model with dropout > 0: without it every stochastic pass is identical and every score is 0 (train with --dropout 0.2, say)");
+        throw new UserError(
+          "bald needs a model with dropout > 0: without it every stochastic pass is identical and every score is 0 (train with --dropout 0.2, say)",
+        );
       }
       const { unlabeled, pool, model, rng } = context;
       const scores = new Float32Array(unlabeled.length);

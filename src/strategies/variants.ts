@@ -33,7 +33,8 @@ export function parseStrategyEntry(entry: string): StrategyEntry {
 /** Split a --strategies list at the commas between entries (not those inside [ ]). */
 export function splitStrategyList(list: string): string[] {
   const out: string[] = [];
-  let depth = 0, start = 0;
+  let depth = 0,
+    start = 0;
   for (let i = 0; i < list.length; i++) {
     if (list[i] === "[") depth++;
     else if (list[i] === "]") depth--;

@@ -21,7 +21,11 @@ export async function listImages(spec: string, isFolder: boolean): Promise<Image
  * so the row is the N×C×H×W form flattened), labels from class folders or the manifest. Without
  * labels the rows get the single class "(unlabelled)", unless `requireLabels` makes that an error.
  */
-export async function loadImageDataset(spec: string, isFolder: boolean, options: ImageLoadOptions & { requireLabels?: boolean } = {}): Promise<ImageDatasetParts> {
+export async function loadImageDataset(
+  spec: string,
+  isFolder: boolean,
+  options: ImageLoadOptions & { requireLabels?: boolean } = {},
+): Promise<ImageDatasetParts> {
   const splits = await listImages(spec, isFolder);
   const lists = [splits.train, ...(splits.test ? [splits.test] : [])];
   if (options.requireLabels && !splits.train.labels) {

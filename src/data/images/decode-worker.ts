@@ -23,7 +23,8 @@ parentPort!.on("message", (task: DecodeTask) => {
       } catch (e) {
         throw new Error(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
-      const image = decodeImage(content), offset = target.offset + i * size;
+      const image = decodeImage(content),
+        offset = target.offset + i * size;
       if (bytes) writeBytes(resizer.resize(image, shape), bytes, offset);
       else if (!planar) resizer.resize(image, shape, { data: floats!, offset, ...map! });
       else interleave(resizer.resize(image, shape, { data: planar, offset: 0, ...map! }), shape, floats!, offset);

@@ -53,7 +53,9 @@ export function parseImageHeader(bytes: Uint8Array): ImageHeader | undefined {
       // Start of frame: every SOFn except DHT (C4), JPG (C8) and DAC (CC).
       if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
         if (p + 10 > bytes.length) return undefined;
-        const height = (bytes[p + 5] << 8) | bytes[p + 6], width = (bytes[p + 7] << 8) | bytes[p + 8], components = bytes[p + 9];
+        const height = (bytes[p + 5] << 8) | bytes[p + 6],
+          width = (bytes[p + 7] << 8) | bytes[p + 8],
+          components = bytes[p + 9];
         return { format: "jpeg", width, height, colors: components === 1 ? 1 : 3, alpha: false, bitDepth: bytes[p + 4] };
       }
       p += 2 + length;
@@ -92,7 +94,9 @@ function transformer(): new (input: Uint8Array) => NapiTransformer {
     try {
       Transformer = (createRequire(import.meta.url)("@napi-rs/image") as { Transformer: typeof Transformer }).Transformer;
     } catch (e) {
-      throw new UserError(`the image decoder @napi-rs/image could not be loaded (${(e as Error).message.split("\n")[0]}); reinstall alfamix with npm so that its prebuilt binary for ${process.platform}-${process.arch} is installed`);
+      throw new UserError(
+        `the image decoder @napi-rs/image could not be loaded (${(e as Error).message.split("\n")[0]}); reinstall alfamix with npm so that its prebuilt binary for ${process.platform}-${process.arch} is installed`,
+      );
     }
   }
   return Transformer!;

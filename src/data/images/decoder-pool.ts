@@ -47,10 +47,11 @@ export class ImageDecoderPool {
       const worker = new Worker(new URL("./decode-worker.js", import.meta.url));
       worker.on("message", (reply: DecodeReply) => this.finished(worker, reply));
       worker.on("error", (e) => {
-        for (const [id, p] of this.pending) if (p.worker === worker) {
-          this.pending.delete(id);
-          p.reject(e);
-        }
+        for (const [id, p] of this.pending)
+          if (p.worker === worker) {
+            this.pending.delete(id);
+            p.reject(e);
+          }
       });
       worker.unref();
       return worker;
@@ -68,14 +69,26 @@ export class ImageDecoderPool {
     const slice = Math.max(1, Math.min(SLICE, Math.ceil(files.length / this.workers.length)));
     const tasks: Promise<DecodeReply>[] = [];
     for (let start = 0; start < files.length; start += slice) {
-      const task: DecodeTask = { id: this.nextId++, files: files.slice(start, start + slice), start, shape, target: { ...target, offset: target.offset + start * size } };
-      tasks.push(new Promise((resolve, reject) => {
-        this.queue.push({ task, resolve: (reply) => {
-          onProgress?.(task.files.length);
-          resolve(reply);
-        }, reject });
-        this.dispatch();
-      }));
+      const task: DecodeTask = {
+        id: this.nextId++,
+        files: files.slice(start, start + slice),
+        start,
+        shape,
+        target: { ...target, offset: target.offset + start * size },
+      };
+      tasks.push(
+        new Promise((resolve, reject) => {
+          this.queue.push({
+            task,
+            resolve: (reply) => {
+              onProgress?.(task.files.length);
+              resolve(reply);
+            },
+            reject,
+          });
+          this.dispatch();
+        }),
+      );
     }
     return (await Promise.all(tasks)).flatMap((r) => r.bad).sort((a, b) => a.index - b.index);
   }
@@ -86,7 +99,8 @@ export class ImageDecoderPool {
 
   private dispatch(): void {
     while (this.idle.length && this.queue.length) {
-      const worker = this.idle.pop()!, { task, resolve, reject } = this.queue.shift()!;
+      const worker = this.idle.pop()!,
+        { task, resolve, reject } = this.queue.shift()!;
       this.pending.set(task.id, { worker, resolve, reject });
       worker.ref(); // keep the process alive while work is out
       worker.postMessage(task);

@@ -26,7 +26,11 @@ export interface ImageSplits {
   test?: ImageList;
 }
 
-const idOf = (relativePath: string) => relativePath.split(sep).join("/").replace(/\.[^./]+$/, "");
+const idOf = (relativePath: string) =>
+  relativePath
+    .split(sep)
+    .join("/")
+    .replace(/\.[^./]+$/, "");
 
 /** Non-hidden entries of a directory, sorted by name (byte order), so listings are stable. */
 function entries(dir: string): { name: string; path: string; isDirectory: boolean }[] {
@@ -82,16 +86,26 @@ function listClassFolders(dir: string, root: string): ImageList {
   const perClass = classDirs.map((e) => ({ name: e.name, files: imagesUnder(e.path), path: e.path }));
   const withImages = perClass.filter((c) => c.files.length > 0);
   if (withImages.length === 0) {
-    if (loose.length === 0) throw inputError(dir, undefined, `no images found: expected ${IMAGE_EXTENSIONS.join("/")} files in class folders (DIR/<class>/…) or directly in the folder`);
+    if (loose.length === 0)
+      throw inputError(
+        dir,
+        undefined,
+        `no images found: expected ${IMAGE_EXTENSIONS.join("/")} files in class folders (DIR/<class>/…) or directly in the folder`,
+      );
     return { source: dir, files: loose, ids: loose.map((f) => idOf(relative(root, f))) };
   }
   if (loose.length > 0) {
-    throw inputError(dir, undefined, `has both class folders and ${loose.length} loose image${loose.length === 1 ? "" : "s"} (${relative(root, loose[0])}); move each image into its class folder`);
+    throw inputError(
+      dir,
+      undefined,
+      `has both class folders and ${loose.length} loose image${loose.length === 1 ? "" : "s"} (${relative(root, loose[0])}); move each image into its class folder`,
+    );
   }
   const empty = perClass.find((c) => c.files.length === 0);
   if (empty) throw inputError(empty.path, undefined, "a class folder with no images");
   const order = sortClassNames(perClass.map((c) => c.name));
-  const files: string[] = [], labels: string[] = [];
+  const files: string[] = [],
+    labels: string[] = [];
   for (const name of order) {
     for (const f of perClass.find((c) => c.name === name)!.files) {
       files.push(f);
@@ -114,23 +128,36 @@ export async function readImageManifest(file: string): Promise<ImageSplits> {
   const base = dirname(file);
   let columns: { path: number; label: number; split: number; width: number } | undefined;
   const rows: { path: string; label?: string; split?: string; line: number }[] = [];
-  await forEachCsvRow(file, (row) => {
-    if (!columns) {
-      const names = row.fields().map((f) => f.trim().toLowerCase());
-      const path = names.indexOf("path");
-      if (path < 0) throw inputError(file, `line ${row.line}`, `expected a header with a "path" column (and optionally "label"), found ${row.fields().map((f) => JSON.stringify(f)).join(", ")}`);
-      columns = { path, label: names.findIndex((n) => n === "label" || n === "class" || n === "y"), split: names.indexOf("split"), width: row.length };
-      return;
-    }
-    if (row.length !== columns.width) throw inputError(file, `line ${row.line}`, `expected ${columns.width} fields like the header, found ${row.length}`);
-    const path = row.text(columns.path).trim();
-    if (path === "") throw inputError(file, `line ${row.line}`, "expected an image path, found an empty field");
-    const label = columns.label >= 0 ? row.text(columns.label).trim() : undefined;
-    if (label === "") throw inputError(file, `line ${row.line}`, "expected a label, found an empty field");
-    const split = columns.split >= 0 ? row.text(columns.split).trim().toLowerCase() : undefined;
-    if (split !== undefined && split !== "train" && split !== "test") throw inputError(file, `line ${row.line}`, `expected split "train" or "test", found ${JSON.stringify(split)}`);
-    rows.push({ path, label, split, line: row.line });
-  }, ",");
+  await forEachCsvRow(
+    file,
+    (row) => {
+      if (!columns) {
+        const names = row.fields().map((f) => f.trim().toLowerCase());
+        const path = names.indexOf("path");
+        if (path < 0)
+          throw inputError(
+            file,
+            `line ${row.line}`,
+            `expected a header with a "path" column (and optionally "label"), found ${row
+              .fields()
+              .map((f) => JSON.stringify(f))
+              .join(", ")}`,
+          );
+        columns = { path, label: names.findIndex((n) => n === "label" || n === "class" || n === "y"), split: names.indexOf("split"), width: row.length };
+        return;
+      }
+      if (row.length !== columns.width) throw inputError(file, `line ${row.line}`, `expected ${columns.width} fields like the header, found ${row.length}`);
+      const path = row.text(columns.path).trim();
+      if (path === "") throw inputError(file, `line ${row.line}`, "expected an image path, found an empty field");
+      const label = columns.label >= 0 ? row.text(columns.label).trim() : undefined;
+      if (label === "") throw inputError(file, `line ${row.line}`, "expected a label, found an empty field");
+      const split = columns.split >= 0 ? row.text(columns.split).trim().toLowerCase() : undefined;
+      if (split !== undefined && split !== "train" && split !== "test")
+        throw inputError(file, `line ${row.line}`, `expected split "train" or "test", found ${JSON.stringify(split)}`);
+      rows.push({ path, label, split, line: row.line });
+    },
+    ",",
+  );
   if (rows.length === 0) throw inputError(file, undefined, "the manifest lists no images");
   const seen = new Map<string, number>();
   const list = (part: typeof rows): ImageList => ({
@@ -146,7 +173,8 @@ export async function readImageManifest(file: string): Promise<ImageSplits> {
     labels: columns!.label >= 0 ? part.map((r) => r.label!) : undefined,
   });
   if (columns!.split < 0) return { train: list(rows) };
-  const train = rows.filter((r) => r.split === "train"), test = rows.filter((r) => r.split === "test");
+  const train = rows.filter((r) => r.split === "train"),
+    test = rows.filter((r) => r.split === "test");
   if (train.length === 0) throw new UserError(`${file}: the split column marks no image "train"`);
   return { train: list(train), test: test.length ? list(test) : undefined };
 }

@@ -44,15 +44,25 @@ const CACHE_FORMAT = 1;
  * an unchanged folder reads one file instead of decoding every image.
  */
 export async function loadImages(lists: ImageList[], options: ImageLoadOptions = {}): Promise<LoadedImages> {
-  const stats = lists.map((list) => list.files.map((file) => {
-    const s = statSync(file, { throwIfNoEntry: false });
-    if (!s?.isFile()) throw inputError(file, undefined, s ? "is not a file" : "no such file");
-    return [resolve(file), s.size, s.mtimeMs];
-  }));
-  const key = createHash("sha256").update(JSON.stringify({ format: CACHE_FORMAT, size: options.size ?? "auto", channels: options.channels ?? "auto", stats })).digest("hex").slice(0, 32);
+  const stats = lists.map((list) =>
+    list.files.map((file) => {
+      const s = statSync(file, { throwIfNoEntry: false });
+      if (!s?.isFile()) throw inputError(file, undefined, s ? "is not a file" : "no such file");
+      return [resolve(file), s.size, s.mtimeMs];
+    }),
+  );
+  const key = createHash("sha256")
+    .update(JSON.stringify({ format: CACHE_FORMAT, size: options.size ?? "auto", channels: options.channels ?? "auto", stats }))
+    .digest("hex")
+    .slice(0, 32);
   const dir = cacheDir("images");
   const cacheFile = dir ? `${dir}/${key}.bin` : undefined;
-  const hit = cacheFile ? readCache(cacheFile, lists.map((l) => l.files.length)) : undefined;
+  const hit = cacheFile
+    ? readCache(
+        cacheFile,
+        lists.map((l) => l.files.length),
+      )
+    : undefined;
   if (hit) return hit;
 
   const headerStats: ImageStats = { sizes: {}, grey: 0, colour: 0, alpha: 0 };

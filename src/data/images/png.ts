@@ -19,11 +19,13 @@ function crc32(bytes: Uint8Array): number {
  */
 export function encodePng(width: number, height: number, channels: 1 | 2 | 3 | 4, samples: ArrayLike<number>, bitDepth: 8 | 16 = 8): Buffer {
   const colorType = { 1: 0, 2: 4, 3: 2, 4: 6 }[channels];
-  const bytesPerSample = bitDepth / 8, stride = width * channels * bytesPerSample;
+  const bytesPerSample = bitDepth / 8,
+    stride = width * channels * bytesPerSample;
   const raw = Buffer.alloc(height * (1 + stride));
   for (let y = 0; y < height; y++) {
     for (let i = 0; i < width * channels; i++) {
-      const v = samples[y * width * channels + i], o = y * (1 + stride) + 1 + i * bytesPerSample;
+      const v = samples[y * width * channels + i],
+        o = y * (1 + stride) + 1 + i * bytesPerSample;
       if (bitDepth === 8) raw[o] = v;
       else raw.writeUInt16BE(v, o);
     }
@@ -41,6 +43,10 @@ export function encodePng(width: number, height: number, channels: 1 | 2 | 3 | 4
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = bitDepth;
   ihdr[9] = colorType;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
-

@@ -24,9 +24,13 @@ const triangle = (x: number) => Math.max(0, 1 - Math.abs(x));
  * pixels; at equal sizes it is the identity.
  */
 function axisWeights(inSize: number, outSize: number, offset: number, length: number): AxisWeights {
-  const scale = inSize / outSize, filterScale = Math.max(scale, 1), support = filterScale;
+  const scale = inSize / outSize,
+    filterScale = Math.max(scale, 1),
+    support = filterScale;
   const taps = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(length), count = new Int32Array(length), weights = new Float32Array(length * taps);
+  const first = new Int32Array(length),
+    count = new Int32Array(length),
+    weights = new Float32Array(length * taps);
   for (let i = 0; i < length; i++) {
     const center = (offset + i + 0.5) * scale;
     const lo = Math.max(0, Math.trunc(center - support + 0.5));
@@ -47,16 +51,21 @@ function axisWeights(inSize: number, outSize: number, offset: number, length: nu
  */
 export function coverResize(height: number, width: number, shape: Pick<ImageShape, "height" | "width">) {
   const scale = Math.max(shape.height / height, shape.width / width);
-  const resizedHeight = Math.max(shape.height, Math.round(height * scale)), resizedWidth = Math.max(shape.width, Math.round(width * scale));
+  const resizedHeight = Math.max(shape.height, Math.round(height * scale)),
+    resizedWidth = Math.max(shape.width, Math.round(width * scale));
   return {
-    resizedHeight, resizedWidth,
-    top: Math.floor((resizedHeight - shape.height) / 2), left: Math.floor((resizedWidth - shape.width) / 2),
+    resizedHeight,
+    resizedWidth,
+    top: Math.floor((resizedHeight - shape.height) / 2),
+    left: Math.floor((resizedWidth - shape.width) / 2),
   };
 }
 
 /** The image's colours as planes of floats (0–255): grey is replicated to RGB, colour to grey by luma, alpha dropped. */
 function colourPlanes(image: DecodedImage, channels: 1 | 3, out: Float32Array): void {
-  const n = image.width * image.height, c = image.channels, px = image.pixels;
+  const n = image.width * image.height,
+    c = image.channels,
+    px = image.pixels;
   const colour = c >= 3;
   if (channels === 3) {
     for (let i = 0; i < n; i++) {
@@ -93,35 +102,51 @@ export class Resizer {
    * next call, or, given a target, mapped per channel (e.g. normalised) straight into it.
    */
   resize(image: DecodedImage, shape: ImageShape, target?: PlanarTarget): Float32Array {
-    const { width: w, height: h } = image, { channels, height: H, width: W } = shape;
+    const { width: w, height: h } = image,
+      { channels, height: H, width: W } = shape;
     this.planes = grow(this.planes, channels * h * w);
     colourPlanes(image, channels, this.planes);
     const plan = coverResize(h, w, shape);
     if (!target) this.out = grow(this.out, channels * H * W);
-    const out = target ? target.data : this.out, base = target ? target.offset : 0;
+    const out = target ? target.data : this.out,
+      base = target ? target.offset : 0;
     const planes = this.planes;
     if (plan.resizedHeight === h && plan.resizedWidth === w) {
       for (let c = 0; c < channels; c++) {
-        const scale = target ? target.scale[c] : 1, shift = target ? target.shift[c] : 0;
+        const scale = target ? target.scale[c] : 1,
+          shift = target ? target.shift[c] : 0;
         for (let y = 0; y < H; y++) {
-          const src = c * h * w + (y + plan.top) * w + plan.left, dst = base + (c * H + y) * W;
+          const src = c * h * w + (y + plan.top) * w + plan.left,
+            dst = base + (c * H + y) * W;
           for (let x = 0; x < W; x++) out[dst + x] = planes[src + x] * scale + shift;
         }
       }
       return out.subarray(base, base + channels * H * W);
     }
-    const across = axisWeights(w, plan.resizedWidth, plan.left, W), down = axisWeights(h, plan.resizedHeight, plan.top, H);
+    const across = axisWeights(w, plan.resizedWidth, plan.left, W),
+      down = axisWeights(h, plan.resizedHeight, plan.top, H);
     this.rows = grow(this.rows, h * W);
     const rows = this.rows;
-    const xFirst = across.first, xCount = across.count, xWeights = across.weights, xTaps = across.taps;
-    const yFirst = down.first, yCount = down.count, yWeights = down.weights, yTaps = down.taps;
+    const xFirst = across.first,
+      xCount = across.count,
+      xWeights = across.weights,
+      xTaps = across.taps;
+    const yFirst = down.first,
+      yCount = down.count,
+      yWeights = down.weights,
+      yTaps = down.taps;
     for (let c = 0; c < channels; c++) {
-      const plane = c * h * w, scale = target ? target.scale[c] : 1, shift = target ? target.shift[c] : 0;
+      const plane = c * h * w,
+        scale = target ? target.scale[c] : 1,
+        shift = target ? target.shift[c] : 0;
       // Horizontal pass: every source row to W columns.
       for (let y = 0; y < h; y++) {
-        const src = plane + y * w, dst = y * W;
+        const src = plane + y * w,
+          dst = y * W;
         for (let x = 0; x < W; x++) {
-          const f = src + xFirst[x], k = x * xTaps, n = xCount[x];
+          const f = src + xFirst[x],
+            k = x * xTaps,
+            n = xCount[x];
           let v = 0;
           for (let t = 0; t < n; t++) v += planes[f + t] * xWeights[k + t];
           rows[dst + x] = v;
@@ -129,11 +154,16 @@ export class Resizer {
       }
       // Vertical pass: H rows of the result, each a weighted sum of a few rows, mapped on the way out.
       for (let y = 0; y < H; y++) {
-        const f = yFirst[y], k = y * yTaps, n = yCount[y], dst = base + (c * H + y) * W;
-        const w0 = yWeights[k] * scale, src0 = f * W;
+        const f = yFirst[y],
+          k = y * yTaps,
+          n = yCount[y],
+          dst = base + (c * H + y) * W;
+        const w0 = yWeights[k] * scale,
+          src0 = f * W;
         for (let x = 0; x < W; x++) out[dst + x] = rows[src0 + x] * w0 + shift;
         for (let t = 1; t < n; t++) {
-          const wt = yWeights[k + t] * scale, src = (f + t) * W;
+          const wt = yWeights[k + t] * scale,
+            src = (f + t) * W;
           for (let x = 0; x < W; x++) out[dst + x] += rows[src + x] * wt;
         }
       }
@@ -150,7 +180,7 @@ function grow(buffer: Float32Array<ArrayBuffer>, size: number): Float32Array<Arr
 export function writeBytes(planar: Float32Array, out: Uint8Array, offset: number): void {
   for (let i = 0; i < planar.length; i++) {
     const v = Math.round(planar[i]);
-    out[offset + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    out[offset + i] = v < 0 ? 0 : Math.min(v, 255);
   }
 }
 
@@ -168,7 +198,8 @@ export function normalizingMap(norm: Pick<ChannelNormalization, "mean" | "std">)
 
 /** Planar values to interleaved (H×W×C), for channels-last models. */
 export function interleave(planar: Float32Array, shape: ImageShape, out: Float32Array, offset: number): void {
-  const { channels, height, width } = shape, n = height * width;
+  const { channels, height, width } = shape,
+    n = height * width;
   for (let c = 0; c < channels; c++) {
     for (let i = 0; i < n; i++) out[offset + i * channels + c] = planar[c * n + i];
   }

@@ -26,19 +26,24 @@ export function architecture(kind: ConvKind, input: { c: number; h: number; w: n
   const shape = { c: input.c, n: 1, h: input.h, w: input.w };
   if (kind === "cnn") {
     const trunk = new Sequential([
-      new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1), new ReLU("relu1", buffers),
-      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1), new ReLU("relu2", buffers),
+      new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1),
+      new ReLU("relu1", buffers),
+      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1),
+      new ReLU("relu2", buffers),
       new MaxPool2d("pool1", buffers, 2),
-      new Conv2d("conv3", buffers, 32, 64, 3, 1, 1), new ReLU("relu3", buffers),
-      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1), new ReLU("relu4", buffers),
+      new Conv2d("conv3", buffers, 32, 64, 3, 1, 1),
+      new ReLU("relu3", buffers),
+      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1),
+      new ReLU("relu4", buffers),
       new MaxPool2d("pool2", buffers, 2),
     ]);
     const out = trunk.outputShape(shape);
     return { trunk, vector: "flatten", features: out.c * out.h * out.w, reluEmbedding: true };
   }
-  const stemLayers = stem === "cifar"
-    ? [new Conv2d("stem", buffers, input.c, 64, 3, 1, 1, false), new BatchNorm2d("stem-bn", buffers, 64, true)]
-    : [new Conv2d("stem", buffers, input.c, 64, 7, 2, 3, false), new BatchNorm2d("stem-bn", buffers, 64, true), new MaxPool2d("stem-pool", buffers, 3, 2, 1)];
+  const stemLayers =
+    stem === "cifar"
+      ? [new Conv2d("stem", buffers, input.c, 64, 3, 1, 1, false), new BatchNorm2d("stem-bn", buffers, 64, true)]
+      : [new Conv2d("stem", buffers, input.c, 64, 7, 2, 3, false), new BatchNorm2d("stem-bn", buffers, 64, true), new MaxPool2d("stem-pool", buffers, 3, 2, 1)];
   const blocks = [];
   let inC = 64;
   for (const [stage, outC] of [64, 128, 256, 512].entries()) {

@@ -24,11 +24,13 @@ export function im2col(x: Volume, k: number, s: number, p: number, oh: number, o
           continue;
         }
         // Output columns ox whose input column ix = ox·s − p + kx lies inside the image.
-        const lo = Math.max(0, Math.ceil((p - kx) / s)), hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
+        const lo = Math.max(0, Math.ceil((p - kx) / s)),
+          hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
         for (let b = 0; b < n; b++) {
           const plane = (ci * n + b) * h * w;
           for (let oy = 0; oy < oh; oy++) {
-            const iy = oy * s - p + ky, dst = row + (b * oh + oy) * ow;
+            const iy = oy * s - p + ky,
+              dst = row + (b * oh + oy) * ow;
             if (iy < 0 || iy >= h) {
               out.fill(0, dst, dst + ow);
               continue;
@@ -81,7 +83,9 @@ function paddingOffsets(k: number, p: number, h: number, w: number): Int32Array[
  */
 function sameSizeRow(data: Float32Array, out: Float32Array, channel: number, row: number, n: number, hw: number, shift: number, padding: Int32Array): void {
   // Source positions outside the data array land only on padding positions, zeroed below.
-  let from = channel + shift, to = row, length = n * hw;
+  let from = channel + shift,
+    to = row,
+    length = n * hw;
   if (from < 0) {
     to -= from;
     length += from;
@@ -105,13 +109,15 @@ export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: 
     for (let ky = 0; ky < k; ky++) {
       for (let kx = 0; kx < k; kx++) {
         const row = ((ci * k + ky) * k + kx) * M;
-        const lo = Math.max(0, Math.ceil((p - kx) / s)), hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
+        const lo = Math.max(0, Math.ceil((p - kx) / s)),
+          hi = Math.min(ow, Math.floor((w - 1 + p - kx) / s) + 1);
         for (let b = 0; b < n; b++) {
           const plane = (ci * n + b) * h * w;
           for (let oy = 0; oy < oh; oy++) {
             const iy = oy * s - p + ky;
             if (iy < 0 || iy >= h) continue;
-            const src = row + (b * oh + oy) * ow, dst = plane + iy * w - p + kx;
+            const src = row + (b * oh + oy) * ow,
+              dst = plane + iy * w - p + kx;
             if (s === 1) for (let ox = lo; ox < hi; ox++) data[dst + ox] += cols[src + ox];
             else for (let ox = lo; ox < hi; ox++) data[dst + ox * s] += cols[src + ox];
           }

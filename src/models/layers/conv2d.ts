@@ -47,8 +47,12 @@ export class Conv2d implements VolumeLayer {
   constructor(
     readonly name: string,
     private readonly buffers: Buffers,
-    readonly inC: number, readonly outC: number, readonly k: number,
-    readonly stride = 1, readonly pad = 0, readonly hasBias = true,
+    readonly inC: number,
+    readonly outC: number,
+    readonly k: number,
+    readonly stride = 1,
+    readonly pad = 0,
+    readonly hasBias = true,
     algorithm: ConvAlgorithm = "auto",
   ) {
     this.K = inC * k * k;
@@ -76,7 +80,12 @@ export class Conv2d implements VolumeLayer {
   }
 
   outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
-    return { c: this.outC, n: x.n, h: Math.floor((x.h + 2 * this.pad - this.k) / this.stride) + 1, w: Math.floor((x.w + 2 * this.pad - this.k) / this.stride) + 1 };
+    return {
+      c: this.outC,
+      n: x.n,
+      h: Math.floor((x.h + 2 * this.pad - this.k) / this.stride) + 1,
+      w: Math.floor((x.w + 2 * this.pad - this.k) / this.stride) + 1,
+    };
   }
 
   private get pointwise(): boolean {
@@ -121,7 +130,8 @@ export class Conv2d implements VolumeLayer {
   }
 
   private forwardWinograd(x: Volume, shape: Omit<Volume, "data">, train: boolean): Volume {
-    const { inC, outC } = this, tl = tiling(x, this.pad);
+    const { inC, outC } = this,
+      tl = tiling(x, this.pad);
     const U = this.transformedWeights();
     transformWeights(this.W.data, outC, inC, U);
     const { V, kept } = this.tiles(x, tl, train);
@@ -134,7 +144,9 @@ export class Conv2d implements VolumeLayer {
   }
 
   private backwardWinograd(dy: Volume, needInput: boolean): Volume | undefined {
-    const x = this.input!, { inC, outC } = this, tl = tiling(x, this.pad);
+    const x = this.input!,
+      { inC, outC } = this,
+      tl = tiling(x, this.pad);
     const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
     split("winogradOutputGradient", [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
     const V = this.keptTiles ?? this.tiles(x, tl, false).V;
@@ -158,7 +170,8 @@ export class Conv2d implements VolumeLayer {
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     if (this.winograd) return this.backwardWinograd(dy, needInput);
-    const x = this.input!, M = dy.n * dy.h * dy.w;
+    const x = this.input!,
+      M = dy.n * dy.h * dy.w;
     const dOut = matrix(this.outC, M, dy.data);
     matmul(dOut, this.keptColumns ?? this.columns(x, dy, false).cols, { transB: true, beta: 1, out: this.gW });
     this.addBiasGradient(dy);
@@ -182,12 +195,15 @@ export class Conv2d implements VolumeLayer {
 
   /** Wᶠ[ci][(co·k + ky)·k + kx] = W[co][(ci·k + k−1−ky)·k + k−1−kx]: the kernel flipped, channels swapped. */
   private flippedWeights(): Matrix {
-    const { inC, outC, k } = this, kk = k * k;
+    const { inC, outC, k } = this,
+      kk = k * k;
     const flipped = matrix(inC, outC * kk, this.buffers.get(`${this.name}/flipped`, inC * outC * kk));
-    const w = this.W.data, f = flipped.data;
+    const w = this.W.data,
+      f = flipped.data;
     for (let co = 0; co < outC; co++) {
       for (let ci = 0; ci < inC; ci++) {
-        const from = co * this.K + ci * kk, to = ci * outC * kk + co * kk;
+        const from = co * this.K + ci * kk,
+          to = ci * outC * kk + co * kk;
         for (let t = 0; t < kk; t++) f[to + t] = w[from + kk - 1 - t];
       }
     }

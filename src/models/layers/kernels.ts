@@ -17,7 +17,12 @@ export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, t
  * running statistics, also written to mean and invStd for the backward pass. With relu, the
  * output is max(0, ·) in the same pass (a ReLU layer after it would read and write it again).
  */
-function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runningVar]: Float32Array[], [M, train, eps, momentum, relu]: number[], from: number, to: number): void {
+function batchNormForward(
+  [x, out, gamma, beta, mean, invStd, runningMean, runningVar]: Float32Array[],
+  [M, train, eps, momentum, relu]: number[],
+  from: number,
+  to: number,
+): void {
   for (let c = from; c < to; c++) {
     const o = c * M;
     let m: number, s: number;
@@ -36,7 +41,8 @@ function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runni
     }
     mean[c] = m;
     invStd[c] = s;
-    const scale = gamma[c] * s, shift = beta[c] - m * scale;
+    const scale = gamma[c] * s,
+      shift = beta[c] - m * scale;
     if (!relu) {
       for (let i = o; i < o + M; i++) out[i] = x[i] * scale + shift;
       continue;
@@ -58,19 +64,24 @@ function batchNormForward([x, out, gamma, beta, mean, invStd, runningMean, runni
  */
 function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out]: Float32Array[], [M, train]: number[], from: number, to: number): void {
   for (let c = from; c < to; c++) {
-    const o = c * M, scale = gamma[c] * invStd[c];
+    const o = c * M,
+      scale = gamma[c] * invStd[c];
     if (!train) {
       if (out) for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] * Number(out[i] > 0) + 0);
       else for (let i = o; i < o + M; i++) dx[i] = scale * g[i];
       continue;
     }
-    const mu = mean[c], s = invStd[c];
+    const mu = mean[c],
+      s = invStd[c];
     const { sum: sg, dot: dotGX } = out ? maskedSumAndDot(g, out, x, o, o + M) : sumAndDot(g, x, o, o + M);
     const dot = s * (dotGX - mu * sg);
     sumG[c] = sg;
     dotGXhat[c] = dot;
-    const meanG = sg / M, meanDot = dot / M;
-    const a = scale, b = -scale * s * meanDot, k = scale * (mu * s * meanDot - meanG);
+    const meanG = sg / M,
+      meanDot = dot / M;
+    const a = scale,
+      b = -scale * s * meanDot,
+      k = scale * (mu * s * meanDot - meanG);
     if (out) for (let i = o; i < o + M; i++) dx[i] = a * (g[i] * Number(out[i] > 0) + 0) + b * x[i] + k;
     else for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
   }
@@ -110,7 +121,11 @@ function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number
 
 /** The scalars of a Winograd transform kernel. */
 export const winogradScalars = (v: Omit<Volume, "data">, pad: number, tl: Tiling) => [v.c, v.n, v.h, v.w, pad, tl.oh, tl.ow, tl.th, tl.tw, tl.tiles];
-const fromScalars = ([c, n, h, w, pad, oh, ow, th, tw, tiles]: number[], data: Float32Array) => ({ v: { c, n, h, w, data }, pad, tl: { oh, ow, th, tw, tiles } });
+const fromScalars = ([c, n, h, w, pad, oh, ow, th, tw, tiles]: number[], data: Float32Array) => ({
+  v: { c, n, h, w, data },
+  pad,
+  tl: { oh, ow, th, tw, tiles },
+});
 
 /** arrays [x, V]: transformInput over the input's channels. */
 function winogradInput([x, V]: Float32Array[], scalars: number[], from: number, to: number): void {
@@ -139,7 +154,17 @@ function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from
 // im2col and col2im over input channels, with scalars [c, n, h, w, k, stride, pad, oh, ow] (columnScalars).
 
 /** The scalars of the im2col and col2im kernels: the input's (or its gradient's) size, the kernel and the output's size. */
-export const columnScalars = (v: Omit<Volume, "data">, k: number, stride: number, pad: number, oh: number, ow: number) => [v.c, v.n, v.h, v.w, k, stride, pad, oh, ow];
+export const columnScalars = (v: Omit<Volume, "data">, k: number, stride: number, pad: number, oh: number, ow: number) => [
+  v.c,
+  v.n,
+  v.h,
+  v.w,
+  k,
+  stride,
+  pad,
+  oh,
+  ow,
+];
 
 /** arrays [x, cols]: im2col over the input's channels. */
 function columns([x, cols]: Float32Array[], [c, n, h, w, k, stride, pad, oh, ow]: number[], from: number, to: number): void {
@@ -152,8 +177,18 @@ function columnsAdjoint([dCols, dx]: Float32Array[], [c, n, h, w, k, stride, pad
 }
 
 export const kernels = {
-  batchNormForward, batchNormBackward, relu, passWherePositive, addRelu, add,
-  winogradInput, winogradOutput, winogradOutputGradient, winogradInputGradient, columns, columnsAdjoint,
+  batchNormForward,
+  batchNormBackward,
+  relu,
+  passWherePositive,
+  addRelu,
+  add,
+  winogradInput,
+  winogradOutput,
+  winogradOutputGradient,
+  winogradInputGradient,
+  columns,
+  columnsAdjoint,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 
@@ -162,7 +197,11 @@ export type KernelName = keyof typeof kernels;
 
 /** Σ a[from..to). */
 export function sum(a: Float32Array, from: number, to: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    i = from;
   for (; i + 3 < to; i += 4) {
     s0 += a[i];
     s1 += a[i + 1];
@@ -175,9 +214,14 @@ export function sum(a: Float32Array, from: number, to: number): number {
 
 /** Σ a[i] and Σ a[i]² over [from, to), in one pass. */
 function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number; squares: number } {
-  let s0 = 0, s1 = 0, q0 = 0, q1 = 0, i = from;
+  let s0 = 0,
+    s1 = 0,
+    q0 = 0,
+    q1 = 0,
+    i = from;
   for (; i + 1 < to; i += 2) {
-    const v0 = a[i], v1 = a[i + 1];
+    const v0 = a[i],
+      v1 = a[i + 1];
     s0 += v0;
     s1 += v1;
     q0 += v0 * v0;
@@ -192,9 +236,14 @@ function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number
 
 /** sumAndDot of a masked by out > 0 (ReLU's backward pass: the same values, in the same order, as on a masked copy of a). */
 function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
-  let s0 = 0, s1 = 0, d0 = 0, d1 = 0, i = from;
+  let s0 = 0,
+    s1 = 0,
+    d0 = 0,
+    d1 = 0,
+    i = from;
   for (; i + 1 < to; i += 2) {
-    const v0 = a[i] * Number(out[i] > 0) + 0, v1 = a[i + 1] * Number(out[i + 1] > 0) + 0;
+    const v0 = a[i] * Number(out[i] > 0) + 0,
+      v1 = a[i + 1] * Number(out[i + 1] > 0) + 0;
     s0 += v0;
     s1 += v1;
     d0 += v0 * b[i];
@@ -210,9 +259,14 @@ function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, fr
 
 /** Σ a[i] and Σ a[i]·b[i] over [from, to), in one pass. */
 function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
-  let s0 = 0, s1 = 0, d0 = 0, d1 = 0, i = from;
+  let s0 = 0,
+    s1 = 0,
+    d0 = 0,
+    d1 = 0,
+    i = from;
   for (; i + 1 < to; i += 2) {
-    const v0 = a[i], v1 = a[i + 1];
+    const v0 = a[i],
+      v1 = a[i + 1];
     s0 += v0;
     s1 += v1;
     d0 += v0 * b[i];

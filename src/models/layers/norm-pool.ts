@@ -37,7 +37,14 @@ export class BatchNorm2d implements VolumeLayer {
   /** The last forward pass's output, whose sign the backward pass reads when there is a ReLU. */
   private output?: Float32Array;
 
-  constructor(readonly name: string, private readonly buffers: Buffers, readonly channels: number, readonly relu = false, readonly momentum = 0.1, readonly eps = 1e-5) {
+  constructor(
+    readonly name: string,
+    private readonly buffers: Buffers,
+    readonly channels: number,
+    readonly relu = false,
+    readonly momentum = 0.1,
+    readonly eps = 1e-5,
+  ) {
     this.paramCount = 2 * channels;
     this.runningMean = sharedFloats(channels);
     this.runningVar = sharedFloats(channels).fill(1);
@@ -71,12 +78,21 @@ export class BatchNorm2d implements VolumeLayer {
   }
 
   forward(x: Volume, train: boolean): Volume {
-    const C = this.channels, M = x.n * x.h * x.w, d = x.data;
+    const C = this.channels,
+      M = x.n * x.h * x.w,
+      d = x.data;
     const out = this.buffers.get(`${this.name}/out`, d.length);
     this.affine.set(this.gamma);
     this.affine.set(this.beta, C);
-    const gamma = this.affine.subarray(0, C), beta = this.affine.subarray(C);
-    split("batchNormForward", [d, out, gamma, beta, this.mean, this.invStd, this.runningMean, this.runningVar], [M, Number(train), this.eps, this.momentum, Number(this.relu)], C, d.length);
+    const gamma = this.affine.subarray(0, C),
+      beta = this.affine.subarray(C);
+    split(
+      "batchNormForward",
+      [d, out, gamma, beta, this.mean, this.invStd, this.runningMean, this.runningVar],
+      [M, Number(train), this.eps, this.momentum, Number(this.relu)],
+      C,
+      d.length,
+    );
     this.input = d;
     this.output = out;
     this.trained = train;
@@ -84,9 +100,12 @@ export class BatchNorm2d implements VolumeLayer {
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
-    const C = this.channels, M = dy.n * dy.h * dy.w, g = dy.data;
+    const C = this.channels,
+      M = dy.n * dy.h * dy.w,
+      g = dy.data;
     const dx = this.buffers.get(`${this.name}/dx`, g.length);
-    const sumG = this.sums.subarray(0, C), dot = this.sums.subarray(C);
+    const sumG = this.sums.subarray(0, C),
+      dot = this.sums.subarray(C);
     const arrays = [g, this.input!, dx, this.affine.subarray(0, C), this.mean, this.invStd, sumG, dot];
     split("batchNormBackward", this.relu ? [...arrays, this.output!] : arrays, [M, Number(this.trained)], C, g.length);
     if (this.trained) {
@@ -104,7 +123,10 @@ export class ReLU implements VolumeLayer {
   readonly paramCount = 0;
   private output?: Float32Array;
 
-  constructor(readonly name: string, private readonly buffers: Buffers) {}
+  constructor(
+    readonly name: string,
+    private readonly buffers: Buffers,
+  ) {}
   bind(): void {}
   init(): void {}
   outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
@@ -131,7 +153,13 @@ export class MaxPool2d implements VolumeLayer {
   private inputShape?: Omit<Volume, "data">;
   private readonly argmaxes = new Map<number, Int32Array>();
 
-  constructor(readonly name: string, private readonly buffers: Buffers, readonly k: number, readonly stride = k, readonly pad = 0) {}
+  constructor(
+    readonly name: string,
+    private readonly buffers: Buffers,
+    readonly k: number,
+    readonly stride = k,
+    readonly pad = 0,
+  ) {}
   bind(): void {}
   init(): void {}
   outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
@@ -139,12 +167,16 @@ export class MaxPool2d implements VolumeLayer {
   }
 
   forward(x: Volume, _train: boolean): Volume {
-    const shape = this.outputShape(x), { h, w } = x, { h: oh, w: ow } = shape, planes = x.c * x.n;
+    const shape = this.outputShape(x),
+      { h, w } = x,
+      { h: oh, w: ow } = shape,
+      planes = x.c * x.n;
     const size = planes * oh * ow;
     const out = this.buffers.get(`${this.name}/out`, size);
     let argmax = this.argmaxes.get(size);
     if (!argmax) this.argmaxes.set(size, (argmax = new Int32Array(size)));
-    const { k, stride: s, pad: p } = this, d = x.data;
+    const { k, stride: s, pad: p } = this,
+      d = x.data;
     if (k === 2 && s === 2 && p === 0 && h % 2 === 0 && w % 2 === 0) {
       maxPool2x2(d, planes, h, w, out, argmax);
       this.argmax = argmax;
@@ -152,10 +184,12 @@ export class MaxPool2d implements VolumeLayer {
       return volume(shape, out);
     }
     for (let plane = 0; plane < planes; plane++) {
-      const src = plane * h * w, dst = plane * oh * ow;
+      const src = plane * h * w,
+        dst = plane * oh * ow;
       for (let oy = 0; oy < oh; oy++) {
         for (let ox = 0; ox < ow; ox++) {
-          let best = -Infinity, at = -1;
+          let best = -Infinity,
+            at = -1;
           for (let ky = 0; ky < k; ky++) {
             const iy = oy * s - p + ky;
             if (iy < 0 || iy >= h) continue;
@@ -180,9 +214,11 @@ export class MaxPool2d implements VolumeLayer {
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
-    const x = this.inputShape!, dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
+    const x = this.inputShape!,
+      dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
     dx.fill(0);
-    const argmax = this.argmax!, g = dy.data;
+    const argmax = this.argmax!,
+      g = dy.data;
     for (let i = 0; i < g.length; i++) dx[argmax[i]] += g[i];
     return volume(x, dx);
   }
@@ -196,8 +232,10 @@ function maxPool2x2(d: Float32Array, planes: number, h: number, w: number, out: 
     for (let oy = 0; oy < h / 2; oy++) {
       const top = plane * h * w + 2 * oy * w;
       for (let ox = 0; ox < ow; ox++, o++) {
-        const a = top + 2 * ox, b = a + w;
-        let best = -Infinity, at = -1;
+        const a = top + 2 * ox,
+          b = a + w;
+        let best = -Infinity,
+          at = -1;
         if (d[a] > best) [best, at] = [d[a], a];
         if (d[a + 1] > best) [best, at] = [d[a + 1], a + 1];
         if (d[b] > best) [best, at] = [d[b], b];

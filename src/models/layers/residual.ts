@@ -54,7 +54,14 @@ export class BasicBlock implements VolumeLayer {
   private readonly shortcut?: Sequential;
   private output?: Float32Array;
 
-  constructor(readonly name: string, private readonly buffers: Buffers, inC: number, outC: number, stride: number, algorithm: ConvAlgorithm = "auto") {
+  constructor(
+    readonly name: string,
+    private readonly buffers: Buffers,
+    inC: number,
+    outC: number,
+    stride: number,
+    algorithm: ConvAlgorithm = "auto",
+  ) {
     this.main = new Sequential([
       new Conv2d(`${name}/conv1`, buffers, inC, outC, 3, stride, 1, false, stride === 1 ? algorithm : "auto"),
       new BatchNorm2d(`${name}/bn1`, buffers, outC, true), // and ReLU
@@ -96,7 +103,8 @@ export class BasicBlock implements VolumeLayer {
   }
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
-    const out = this.output!, g = this.buffers.get(`${this.name}/g`, dy.data.length);
+    const out = this.output!,
+      g = this.buffers.get(`${this.name}/g`, dy.data.length);
     splitElements("passWherePositive", [dy.data, out, g]);
     const gv = volume(dy, g);
     const dMain = this.main.backward(gv, needInput);

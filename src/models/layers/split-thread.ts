@@ -15,7 +15,12 @@ for (;;) {
     let received = receiveMessageOnPort(port);
     while (!received) received = receiveMessageOnPort(port);
     const job = received.message as SplitJob;
-    kernels[job.kernel](job.arrays.map(([buffer, offset, length]) => new Float32Array(buffer, offset, length)), job.scalars, job.from, job.to);
+    kernels[job.kernel](
+      job.arrays.map(([buffer, offset, length]) => new Float32Array(buffer, offset, length)),
+      job.scalars,
+      job.from,
+      job.to,
+    );
   } catch {
     Atomics.store(control, FAILED, 1); // split.ts runs the range again itself, to throw the error there
   }

@@ -19,7 +19,10 @@ const MIN_SPLIT_VALUES = 1 << 17;
 const HELPER_TIMEOUT_MS = 60_000;
 
 // Slots of the control block shared with the helper (split-thread.ts).
-export const POSTED = 0, DONE = 1, READY = 2, FAILED = 3;
+export const POSTED = 0,
+  DONE = 1,
+  READY = 2,
+  FAILED = 3;
 
 export interface SplitJob {
   kernel: KernelName;
@@ -56,7 +59,8 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
   Atomics.notify(h.control, POSTED);
   run(arrays, scalars, cut, units);
   while (Atomics.load(h.control, DONE) !== seq) {
-    if (Atomics.wait(h.control, DONE, seq - 1, HELPER_TIMEOUT_MS) === "timed-out") throw new Error(`the conv helper thread did not finish a ${kernel} pass in ${HELPER_TIMEOUT_MS / 1000} s`);
+    if (Atomics.wait(h.control, DONE, seq - 1, HELPER_TIMEOUT_MS) === "timed-out")
+      throw new Error(`the conv helper thread did not finish a ${kernel} pass in ${HELPER_TIMEOUT_MS / 1000} s`);
   }
   h.jobs++;
   // A kernel that threw on the helper throws here too, with its own message.

@@ -36,17 +36,25 @@ export interface Tiling {
 
 /** The tiles of a stride-1 3×3 convolution with zero padding `pad`, over a batch of x's size. */
 export function tiling(x: Pick<Volume, "n" | "h" | "w">, pad: number): Tiling {
-  const oh = x.h + 2 * pad - 2, ow = x.w + 2 * pad - 2;
-  const th = Math.ceil(oh / 2), tw = Math.ceil(ow / 2);
+  const oh = x.h + 2 * pad - 2,
+    ow = x.w + 2 * pad - 2;
+  const th = Math.ceil(oh / 2),
+    tw = Math.ceil(ow / 2);
   return { oh, ow, th, tw, tiles: x.n * th * tw };
 }
 
 /** G of F(2×2, 3×3), 4×3. */
-const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+const G = [
+  [1, 0, 0],
+  [0.5, 0.5, 0.5],
+  [0.5, -0.5, 0.5],
+  [0, 0, 1],
+];
 
 /** (G g Gᵀ)[ξ] = Σₑ kernelTransform[ξ][e] g[e] over the 9 taps e = 3a + b: the weight transform as a 16 × 9 matrix. */
 const kernelTransform = Float32Array.from({ length: 144 }, (_, at) => {
-  const xi = Math.floor(at / 9), e = at % 9;
+  const xi = Math.floor(at / 9),
+    e = at % 9;
   return G[xi >> 2][Math.floor(e / 3)] * G[xi & 3][e % 3];
 });
 
@@ -73,7 +81,9 @@ let carriedRows = [0, 1, 2, 3].map(() => new Float64Array(0));
 
 /** V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of every tile t, with the zero padding `pad` (at most 2). */
 export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Array, from = 0, to = x.c): void {
-  const { c: C, n: N, h, w, data } = x, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
+  const { c: C, n: N, h, w, data } = x,
+    { th, tw, tiles: T } = tl,
+    CT = planeStride(C * T);
   // Tile rows that reach into the padding read a copy of their four rows with zeros for the rows
   // outside the image; the others read the image in place (a padded copy of every plane cost as
   // much as the transform).
@@ -89,7 +99,9 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
           continue;
         }
         for (let i = 0; i < 4; i++) {
-          const y = top + i, from = image + y * w, to = i * w;
+          const y = top + i,
+            from = image + y * w,
+            to = i * w;
           // A loop, not set(subarray()): on 4×4 images every tile row is an edge, and a subarray per row cost 3×.
           if (y >= 0 && y < h) for (let x = 0; x < w; x++) edge[to + x] = data[from + x];
           else edge.fill(0, to, to + w);
@@ -108,31 +120,53 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
  * two; all in locals (a scratch array ran at a third of the speed). Columns outside the image are 0.
  */
 function tileRow(src: Float32Array, r0: number, w: number, tw: number, pad: number, V: Float32Array, t: number, CT: number): void {
-  const r1 = r0 + w, r2 = r1 + w, r3 = r2 + w;
-  let a0 = 0, b0 = 0, c0 = 0, d0 = 0, a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+  const r1 = r0 + w,
+    r2 = r1 + w,
+    r3 = r2 + w;
+  let a0 = 0,
+    b0 = 0,
+    c0 = 0,
+    d0 = 0,
+    a1 = 0,
+    b1 = 0,
+    c1 = 0,
+    d1 = 0;
   // The first tile's two left columns, −pad and 1 − pad; those left of the image stay 0.
   if (pad === 0) {
-    a0 = src[r0] - src[r2], b0 = src[r1] + src[r2], c0 = src[r2] - src[r1], d0 = src[r1] - src[r3];
+    (a0 = src[r0] - src[r2]), (b0 = src[r1] + src[r2]), (c0 = src[r2] - src[r1]), (d0 = src[r1] - src[r3]);
   }
   const x1 = 1 - pad;
   if (x1 >= 0 && x1 < w) {
-    a1 = src[r0 + x1] - src[r2 + x1], b1 = src[r1 + x1] + src[r2 + x1], c1 = src[r2 + x1] - src[r1 + x1], d1 = src[r1 + x1] - src[r3 + x1];
+    (a1 = src[r0 + x1] - src[r2 + x1]), (b1 = src[r1 + x1] + src[r2 + x1]), (c1 = src[r2 + x1] - src[r1 + x1]), (d1 = src[r1 + x1] - src[r3 + x1]);
   }
   for (let tx = 0, x = 2 - pad; tx < tw; tx++, t++, x += 2) {
-    let a2 = 0, b2 = 0, c2 = 0, d2 = 0, a3 = 0, b3 = 0, c3 = 0, d3 = 0;
+    let a2 = 0,
+      b2 = 0,
+      c2 = 0,
+      d2 = 0,
+      a3 = 0,
+      b3 = 0,
+      c3 = 0,
+      d3 = 0;
     if (x < w) {
-      a2 = src[r0 + x] - src[r2 + x], b2 = src[r1 + x] + src[r2 + x], c2 = src[r2 + x] - src[r1 + x], d2 = src[r1 + x] - src[r3 + x];
+      (a2 = src[r0 + x] - src[r2 + x]), (b2 = src[r1 + x] + src[r2 + x]), (c2 = src[r2 + x] - src[r1 + x]), (d2 = src[r1 + x] - src[r3 + x]);
     }
     const y = x + 1;
     if (y < w) {
-      a3 = src[r0 + y] - src[r2 + y], b3 = src[r1 + y] + src[r2 + y], c3 = src[r2 + y] - src[r1 + y], d3 = src[r1 + y] - src[r3 + y];
+      (a3 = src[r0 + y] - src[r2 + y]), (b3 = src[r1 + y] + src[r2 + y]), (c3 = src[r2 + y] - src[r1 + y]), (d3 = src[r1 + y] - src[r3 + y]);
     }
     transformedRow(V, t, CT, a0, a1, a2, a3);
     transformedRow(V, t + 4 * CT, CT, b0, b1, b2, b3);
     transformedRow(V, t + 8 * CT, CT, c0, c1, c2, c3);
     transformedRow(V, t + 12 * CT, CT, d0, d1, d2, d3);
-    a0 = a2; b0 = b2; c0 = c2; d0 = d2;
-    a1 = a3; b1 = b3; c1 = c3; d1 = d3;
+    a0 = a2;
+    b0 = b2;
+    c0 = c2;
+    d0 = d2;
+    a1 = a3;
+    b1 = b3;
+    c1 = c3;
+    d1 = d3;
   }
 }
 
@@ -146,8 +180,11 @@ function transformedRow(V: Float32Array, at: number, step: number, u0: number, u
 
 /** y = Aᵀ m A for every tile (the 2×2 outputs inside the image), plus a bias per channel if given. */
 export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array, from = 0, to = y.c): void {
-  const { c: K, n: N, data } = y, { oh, ow, th, tw, tiles: T } = tl, KT = planeStride(K * T);
-  const evenRows = 2 * th === oh, evenCols = 2 * tw === ow;
+  const { c: K, n: N, data } = y,
+    { oh, ow, th, tw, tiles: T } = tl,
+    KT = planeStride(K * T);
+  const evenRows = 2 * th === oh,
+    evenCols = 2 * tw === ow;
   for (let k = from; k < to; k++) {
     const b0 = bias ? bias[k] : 0;
     for (let b = 0; b < N; b++) {
@@ -157,14 +194,22 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
         for (let tx = 0; tx < tw; tx++, t++) {
           // Aᵀ m: rows m0 + m1 + m2 and m1 − m2 − m3 (each of four values), then the same
           // combination of each row's values.
-          const a0 = M[t] + M[t + 4 * KT] + M[t + 8 * KT], d0 = M[t + 4 * KT] - M[t + 8 * KT] - M[t + 12 * KT];
-          const a1 = M[t + KT] + M[t + 5 * KT] + M[t + 9 * KT], d1 = M[t + 5 * KT] - M[t + 9 * KT] - M[t + 13 * KT];
-          const a2 = M[t + 2 * KT] + M[t + 6 * KT] + M[t + 10 * KT], d2 = M[t + 6 * KT] - M[t + 10 * KT] - M[t + 14 * KT];
-          const a3 = M[t + 3 * KT] + M[t + 7 * KT] + M[t + 11 * KT], d3 = M[t + 7 * KT] - M[t + 11 * KT] - M[t + 15 * KT];
-          const s00 = a0 + a1 + a2, s01 = a1 - a2 - a3, s10 = d0 + d1 + d2, s11 = d1 - d2 - d3;
+          const a0 = M[t] + M[t + 4 * KT] + M[t + 8 * KT],
+            d0 = M[t + 4 * KT] - M[t + 8 * KT] - M[t + 12 * KT];
+          const a1 = M[t + KT] + M[t + 5 * KT] + M[t + 9 * KT],
+            d1 = M[t + 5 * KT] - M[t + 9 * KT] - M[t + 13 * KT];
+          const a2 = M[t + 2 * KT] + M[t + 6 * KT] + M[t + 10 * KT],
+            d2 = M[t + 6 * KT] - M[t + 10 * KT] - M[t + 14 * KT];
+          const a3 = M[t + 3 * KT] + M[t + 7 * KT] + M[t + 11 * KT],
+            d3 = M[t + 7 * KT] - M[t + 11 * KT] - M[t + 15 * KT];
+          const s00 = a0 + a1 + a2,
+            s01 = a1 - a2 - a3,
+            s10 = d0 + d1 + d2,
+            s11 = d1 - d2 - d3;
           const at = image + 2 * ty * ow + 2 * tx;
           data[at] = s00 + b0;
-          const right = evenCols || 2 * tx + 1 < ow, down = evenRows || 2 * ty + 1 < oh;
+          const right = evenCols || 2 * tx + 1 < ow,
+            down = evenRows || 2 * ty + 1 < oh;
           if (right) data[at + 1] = s01 + b0;
           if (down) {
             data[at + ow] = s10 + b0;
@@ -178,7 +223,9 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
 
 /** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 2×2 block e of dY (zero past the edge): the gradient reaching the tile products. */
 export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
-  const { c: K, n: N, h: oh, w: ow, data } = dy, { th, tw, tiles: T } = tl, KT = planeStride(K * T);
+  const { c: K, n: N, h: oh, w: ow, data } = dy,
+    { th, tw, tiles: T } = tl,
+    KT = planeStride(K * T);
   for (let k = from; k < to; k++) {
     for (let b = 0; b < N; b++) {
       let t = k * T + b * th * tw;
@@ -186,9 +233,12 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array,
       for (let ty = 0; ty < th; ty++) {
         const down = 2 * ty + 1 < oh;
         for (let tx = 0; tx < tw; tx++, t++) {
-          const at = image + 2 * ty * ow + 2 * tx, right = 2 * tx + 1 < ow;
-          const e00 = data[at], e01 = right ? data[at + 1] : 0;
-          const e10 = down ? data[at + ow] : 0, e11 = down && right ? data[at + ow + 1] : 0;
+          const at = image + 2 * ty * ow + 2 * tx,
+            right = 2 * tx + 1 < ow;
+          const e00 = data[at],
+            e01 = right ? data[at + 1] : 0;
+          const e10 = down ? data[at + ow] : 0,
+            e11 = down && right ? data[at + ow + 1] : 0;
           // A e: rows e0, e0 + e1, e0 − e1, −e1 (A = [1 0; 1 1; 1 −1; 0 −1]); then the same along each row.
           gradientRow(D, t, KT, e00, e01);
           gradientRow(D, t + 4 * KT, KT, e00 + e10, e01 + e11);
@@ -208,11 +258,16 @@ export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array,
  * row buffers into the next tile row: every value of ∂x is written once, without a zeroing pass.
  */
 export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
-  const { c: C, n: N, h, w, data } = dx, { th, tw, tiles: T } = tl, CT = planeStride(C * T);
+  const { c: C, n: N, h, w, data } = dx,
+    { th, tw, tiles: T } = tl,
+    CT = planeStride(C * T);
   // Row buffers over the tile columns' span, −pad … 2·TW + 1 − pad: the carried rows, and the next ones.
   const span = 2 * tw + 2;
   if (carriedRows[0].length < span) carriedRows = [0, 1, 2, 3].map(() => new Float64Array(span));
-  let above = carriedRows[0], below = carriedRows[1], nextAbove = carriedRows[2], nextBelow = carriedRows[3];
+  let above = carriedRows[0],
+    below = carriedRows[1],
+    nextAbove = carriedRows[2],
+    nextBelow = carriedRows[3];
   for (let c = from; c < to; c++) {
     for (let b = 0; b < N; b++) {
       const image = (c * N + b) * h * w;
@@ -221,15 +276,40 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
       for (let ty = 0, t = c * T + b * th * tw; ty < th; ty++) {
         const top = 2 * ty - pad;
         // The two columns carried from the tile to the left, for each of the tile row's four rows.
-        let p0 = 0, p1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0, s0 = 0, s1 = 0;
+        let p0 = 0,
+          p1 = 0,
+          q0 = 0,
+          q1 = 0,
+          r0 = 0,
+          r1 = 0,
+          s0 = 0,
+          s1 = 0;
         for (let tx = 0, at = 0; tx < tw; tx++, t++, at += 2) {
           // B ∂V, by columns (v0 … v3 of column j are planes j, 4 + j, 8 + j, 12 + j).
-          const v00 = dV[t], v01 = dV[t + CT], v02 = dV[t + 2 * CT], v03 = dV[t + 3 * CT];
-          const v10 = dV[t + 4 * CT], v11 = dV[t + 5 * CT], v12 = dV[t + 6 * CT], v13 = dV[t + 7 * CT];
-          const v20 = dV[t + 8 * CT], v21 = dV[t + 9 * CT], v22 = dV[t + 10 * CT], v23 = dV[t + 11 * CT];
-          const v30 = dV[t + 12 * CT], v31 = dV[t + 13 * CT], v32 = dV[t + 14 * CT], v33 = dV[t + 15 * CT];
-          const o10 = v10 - v20 + v30, o11 = v11 - v21 + v31, o12 = v12 - v22 + v32, o13 = v13 - v23 + v33;
-          const o20 = v10 + v20 - v00, o21 = v11 + v21 - v01, o22 = v12 + v22 - v02, o23 = v13 + v23 - v03;
+          const v00 = dV[t],
+            v01 = dV[t + CT],
+            v02 = dV[t + 2 * CT],
+            v03 = dV[t + 3 * CT];
+          const v10 = dV[t + 4 * CT],
+            v11 = dV[t + 5 * CT],
+            v12 = dV[t + 6 * CT],
+            v13 = dV[t + 7 * CT];
+          const v20 = dV[t + 8 * CT],
+            v21 = dV[t + 9 * CT],
+            v22 = dV[t + 10 * CT],
+            v23 = dV[t + 11 * CT];
+          const v30 = dV[t + 12 * CT],
+            v31 = dV[t + 13 * CT],
+            v32 = dV[t + 14 * CT],
+            v33 = dV[t + 15 * CT];
+          const o10 = v10 - v20 + v30,
+            o11 = v11 - v21 + v31,
+            o12 = v12 - v22 + v32,
+            o13 = v13 - v23 + v33;
+          const o20 = v10 + v20 - v00,
+            o21 = v11 + v21 - v01,
+            o22 = v12 + v22 - v02,
+            o23 = v13 + v23 - v03;
           // (B ∂V) Bᵀ along each row (u0, u1 − u2 + u3, u1 + u2 − u0, −u3); rows 0 and 3 are v0 and −v3.
           // Columns 0 and 1 are complete with the column carry, and rows 0 and 1 with the row carry.
           const x = at - pad;
@@ -239,19 +319,21 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
           nextAbove[at + 1] = o21 - o22 + o23 + r1;
           nextBelow[at] = s0 - v30;
           nextBelow[at + 1] = s1 - v31 + v32 - v33;
-          p0 = v01 + v02 - v00, p1 = -v03;
-          q0 = o11 + o12 - o10, q1 = -o13;
-          r0 = o21 + o22 - o20, r1 = -o23;
-          s0 = v30 - v31 - v32, s1 = v33;
+          (p0 = v01 + v02 - v00), (p1 = -v03);
+          (q0 = o11 + o12 - o10), (q1 = -o13);
+          (r0 = o21 + o22 - o20), (r1 = -o23);
+          (s0 = v30 - v31 - v32), (s1 = v33);
         }
-        const at = 2 * tw, x = at - pad;
+        const at = 2 * tw,
+          x = at - pad;
         setPair(data, image, top, x, h, w, p0 + above[at], p1 + above[at + 1]);
         setPair(data, image, top + 1, x, h, w, q0 + below[at], q1 + below[at + 1]);
         nextAbove[at] = r0;
         nextAbove[at + 1] = r1;
         nextBelow[at] = s0;
         nextBelow[at + 1] = s1;
-        const carried = above, carriedBelow = below;
+        const carried = above,
+          carriedBelow = below;
         above = nextAbove;
         below = nextBelow;
         nextAbove = carried;

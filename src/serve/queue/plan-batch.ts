@@ -59,12 +59,26 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
     const points = normalizeRows(gatherRows(x, sample));
     const cover = nearestMembers(points, kmeans(points, budget, { rng: rng.child("cover") })).filter((m) => m >= 0);
     const why = JSON.stringify({ strategy: "k-means cover", coldStart: true } satisfies Why);
-    return { entries: Array.from(cover, (m) => ({ row: sample[m], score: null, why, random: false, modelVersion: version })), kind: "cold-start", ms: performance.now() - started };
+    return {
+      entries: Array.from(cover, (m) => ({ row: sample[m], score: null, why, random: false, modelVersion: version })),
+      kind: "cold-start",
+      ms: performance.now() - started,
+    };
   }
 
   const randomCount = Math.min(Math.round(budget * config.randomShare), budget);
   const strategy = createStrategy(projectStrategy(config));
-  const selection = selectRows({ x, labeledRows, y, numClasses: classes.length, strategy, budget: budget - randomCount, model: config.model, seed: config.seed, explain: true });
+  const selection = selectRows({
+    x,
+    labeledRows,
+    y,
+    numClasses: classes.length,
+    strategy,
+    budget: budget - randomCount,
+    model: config.model,
+    seed: config.seed,
+    explain: true,
+  });
   const picked = new Set(selection.rows);
   const rest = unlabeled.filter((r) => !picked.has(r));
   const randomRows = rng.child("random").choice(rest, Math.min(randomCount, rest.length));
@@ -73,7 +87,13 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
     const score = selection.scores?.[i];
     const why: Why = { strategy: strategy.name, scoreName: strategy.scoreName, ...explained(selection.explanations?.[i], classes) };
     // Scores are float32: seven significant digits are all they hold.
-    return { row, score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)), why: JSON.stringify(why), random: false, modelVersion: version };
+    return {
+      row,
+      score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
+      why: JSON.stringify(why),
+      random: false,
+      modelVersion: version,
+    };
   });
   // The random items go to random places, so that they are labelled at the same pace as the rest.
   const randomWhy = JSON.stringify({ strategy: "random share", random: true } satisfies Why);

@@ -116,9 +116,12 @@ export interface ModelRecord {
 /** A model record with its weights, when it has any. */
 export type StoredModel = ModelRecord & { params: Float32Array | null };
 
-const LABEL_COLUMNS = "row, label, annotator, token_id AS tokenId, created_at AS createdAt, source, model_version AS modelVersion, predicted, confidence, random";
-const LEASE_COLUMNS = "row, lease, token_id AS tokenId, expires_at AS expiresAt, kind, why, score, served_at AS servedAt, model_version AS modelVersion, predicted, confidence, random";
-const withRandom = <T extends { random: number }>(r: T | undefined): (Omit<T, "random"> & { random: boolean }) | undefined => r && { ...r, random: r.random === 1 };
+const LABEL_COLUMNS =
+  "row, label, annotator, token_id AS tokenId, created_at AS createdAt, source, model_version AS modelVersion, predicted, confidence, random";
+const LEASE_COLUMNS =
+  "row, lease, token_id AS tokenId, expires_at AS expiresAt, kind, why, score, served_at AS servedAt, model_version AS modelVersion, predicted, confidence, random";
+const withRandom = <T extends { random: number }>(r: T | undefined): (Omit<T, "random"> & { random: boolean }) | undefined =>
+  r && { ...r, random: r.random === 1 };
 
 /**
  * The labelling service's store: one SQLite file (WAL; a label is on disk when its commit
@@ -132,7 +135,10 @@ export class Store {
   readonly audit: AuditLog;
   private readonly sqlite: Sql;
 
-  constructor(readonly path: string, options: { readonly?: boolean } = {}) {
+  constructor(
+    readonly path: string,
+    options: { readonly?: boolean } = {},
+  ) {
     try {
       // A new database is made readable by its owner only: it holds every label and the token hashes.
       // (SQLite gives the WAL and shared-memory files the database file's mode.)
@@ -155,7 +161,9 @@ export class Store {
       // Imports are staged here a chunk at a time, then committed in one statement (see commitImport).
       // A temporary table is this connection's own: staging takes no lock on the database, and a
       // crash leaves nothing behind.
-      this.db.exec("CREATE TEMP TABLE IF NOT EXISTS import_rows (import_id INTEGER NOT NULL, ord INTEGER NOT NULL, row INTEGER NOT NULL, label TEXT NOT NULL, annotator TEXT NOT NULL, PRIMARY KEY (import_id, ord)) WITHOUT ROWID");
+      this.db.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS import_rows (import_id INTEGER NOT NULL, ord INTEGER NOT NULL, row INTEGER NOT NULL, label TEXT NOT NULL, annotator TEXT NOT NULL, PRIMARY KEY (import_id, ord)) WITHOUT ROWID",
+      );
     }
     this.sqlite = new Sql(this.db);
     this.tokens = new TokenStore(this.sqlite);
@@ -193,8 +201,15 @@ export class Store {
     if (taken?.ready) throw new ConflictError(`a project named ${JSON.stringify(p.name)} already exists`);
     // An import that died half-way left an unready project: start it again.
     if (taken) this.sql("DELETE FROM projects WHERE name = ?").run(p.name);
-    const result = this.sql("INSERT INTO projects (name, config, classes, display, dim, size, ready, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)")
-      .run(p.name, JSON.stringify(p.config), JSON.stringify(p.classes), JSON.stringify(p.display), p.dim, p.size, Date.now());
+    const result = this.sql("INSERT INTO projects (name, config, classes, display, dim, size, ready, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)").run(
+      p.name,
+      JSON.stringify(p.config),
+      JSON.stringify(p.classes),
+      JSON.stringify(p.display),
+      p.dim,
+      p.size,
+      Date.now(),
+    );
     return Number(result.lastInsertRowid);
   }
 
@@ -206,13 +221,15 @@ export class Store {
         try {
           insert.run(projectId, start + i, id, displays?.[i] ?? null);
         } catch (e) {
-          if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new UserError(`the pool repeats the id ${JSON.stringify(id)} (row ${start + i}); ids must be unique`);
+          if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+            throw new UserError(`the pool repeats the id ${JSON.stringify(id)} (row ${start + i}); ids must be unique`);
           throw e;
         }
       });
       const insertChunk = this.sql("INSERT INTO embeddings (project_id, chunk, data) VALUES (?, ?, ?)");
       for (let c = 0; c * CHUNK_ROWS < ids.length; c++) {
-        const rowsInChunk = Math.min(CHUNK_ROWS, ids.length - c * CHUNK_ROWS), dim = rows.length / ids.length;
+        const rowsInChunk = Math.min(CHUNK_ROWS, ids.length - c * CHUNK_ROWS),
+          dim = rows.length / ids.length;
         const part = rows.subarray(c * CHUNK_ROWS * dim, (c * CHUNK_ROWS + rowsInChunk) * dim);
         insertChunk.run(projectId, start / CHUNK_ROWS + c, Buffer.from(part.buffer, part.byteOffset, part.byteLength));
       }
@@ -228,8 +245,26 @@ export class Store {
     this.sql("UPDATE projects SET ready = 1, size = ? WHERE id = ?").run(size, projectId);
   }
 
-  private toProject(row: { id: number; name: string; config: string; classes: string; display: string; dim: number; size: number; created_at: number }): Project {
-    return { id: row.id, name: row.name, config: upgradeConfig(JSON.parse(row.config)), classes: JSON.parse(row.classes), display: JSON.parse(row.display), dim: row.dim, size: row.size, createdAt: row.created_at };
+  private toProject(row: {
+    id: number;
+    name: string;
+    config: string;
+    classes: string;
+    display: string;
+    dim: number;
+    size: number;
+    created_at: number;
+  }): Project {
+    return {
+      id: row.id,
+      name: row.name,
+      config: upgradeConfig(JSON.parse(row.config)),
+      classes: JSON.parse(row.classes),
+      display: JSON.parse(row.display),
+      dim: row.dim,
+      size: row.size,
+      createdAt: row.created_at,
+    };
   }
 
   project(name: string): Project | undefined {
@@ -247,7 +282,10 @@ export class Store {
 
   /** The rows of the ids that are in the project (one query for a whole chunk of ids). */
   rowsOf(projectId: number, ids: string[]): Map<string, number> {
-    const found = this.sql("SELECT item_id AS id, row FROM items WHERE project_id = ? AND item_id IN (SELECT value FROM json_each(?))").all(projectId, JSON.stringify(ids)) as { id: string; row: number }[];
+    const found = this.sql("SELECT item_id AS id, row FROM items WHERE project_id = ? AND item_id IN (SELECT value FROM json_each(?))").all(
+      projectId,
+      JSON.stringify(ids),
+    ) as { id: string; row: number }[];
     return new Map(found.map((r) => [r.id, r.row]));
   }
 
@@ -268,20 +306,27 @@ export class Store {
   // --- labels
 
   label(projectId: number, row: number): LabelRow | undefined {
-    return withRandom(this.sql(`SELECT ${LABEL_COLUMNS} FROM labels WHERE project_id = ? AND row = ?`).get(projectId, row) as (Omit<LabelRow, "random"> & { random: number }) | undefined);
+    return withRandom(
+      this.sql(`SELECT ${LABEL_COLUMNS} FROM labels WHERE project_id = ? AND row = ?`).get(projectId, row) as
+        | (Omit<LabelRow, "random"> & { random: number })
+        | undefined,
+    );
   }
 
   /** Write labels (replacing any on the same rows) in arrival order, and take their rows out of the queue. */
   putLabels(projectId: number, labels: LabelRow[]): void {
     if (labels.length === 0) return;
     let seq = (this.sql("SELECT COALESCE(MAX(seq), 0) AS last FROM labels WHERE project_id = ?").get(projectId) as { last: number }).last;
-    const insert = this.sql(`INSERT INTO labels (project_id, row, label, annotator, token_id, created_at, source, model_version, predicted, confidence, random, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    const insert =
+      this.sql(`INSERT INTO labels (project_id, row, label, annotator, token_id, created_at, source, model_version, predicted, confidence, random, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (project_id, row) DO UPDATE SET label = excluded.label, annotator = excluded.annotator, token_id = excluded.token_id, created_at = excluded.created_at, source = excluded.source,
         model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random, seq = excluded.seq`);
     const first = seq + 1;
-    for (const l of labels) insert.run(projectId, l.row, l.label, l.annotator, l.tokenId, l.createdAt, l.source, l.modelVersion, l.predicted, l.confidence, l.random ? 1 : 0, ++seq);
+    for (const l of labels)
+      insert.run(projectId, l.row, l.label, l.annotator, l.tokenId, l.createdAt, l.source, l.modelVersion, l.predicted, l.confidence, l.random ? 1 : 0, ++seq);
     if (labels.length === 1) this.sql("DELETE FROM queue WHERE project_id = ? AND row = ?").run(projectId, labels[0].row);
-    else this.sql("DELETE FROM queue WHERE project_id = ? AND row IN (SELECT row FROM labels WHERE project_id = ? AND seq >= ?)").run(projectId, projectId, first);
+    else
+      this.sql("DELETE FROM queue WHERE project_id = ? AND row IN (SELECT row FROM labels WHERE project_id = ? AND seq >= ?)").run(projectId, projectId, first);
   }
 
   putLabel(projectId: number, label: LabelRow): void {
@@ -304,7 +349,8 @@ export class Store {
   commitImport(projectId: number, importId: number, createdAt: number): number {
     const last = (this.sql("SELECT COALESCE(MAX(seq), 0) AS last FROM labels WHERE project_id = ?").get(projectId) as { last: number }).last;
     // In file order, so that of an item listed twice the last label wins (the upsert meets the first).
-    const written = this.sql(`INSERT INTO labels (project_id, row, label, annotator, token_id, created_at, source, model_version, predicted, confidence, random, seq)
+    const written =
+      this.sql(`INSERT INTO labels (project_id, row, label, annotator, token_id, created_at, source, model_version, predicted, confidence, random, seq)
         SELECT ?, s.row, s.label, s.annotator, NULL, ?, 'import', NULL, NULL, NULL, 0, ? + s.ord + 1 FROM temp.import_rows s
         WHERE s.import_id = ? ORDER BY s.ord
       ON CONFLICT (project_id, row) DO UPDATE SET label = excluded.label, annotator = excluded.annotator, token_id = NULL, created_at = excluded.created_at, source = 'import',
@@ -322,7 +368,14 @@ export class Store {
 
   /** A reviewer's decision replaces the label, keeping its place in the arrival order. */
   replaceLabel(projectId: number, row: number, label: string, by: { name: string; tokenId: number }, now: number): void {
-    this.sql("UPDATE labels SET label = ?, annotator = ?, token_id = ?, source = 'review', created_at = ? WHERE project_id = ? AND row = ?").run(label, by.name, by.tokenId, now, projectId, row);
+    this.sql("UPDATE labels SET label = ?, annotator = ?, token_id = ?, source = 'review', created_at = ? WHERE project_id = ? AND row = ?").run(
+      label,
+      by.name,
+      by.tokenId,
+      now,
+      projectId,
+      row,
+    );
   }
 
   deleteLabel(projectId: number, row: number): boolean {
@@ -344,13 +397,19 @@ export class Store {
     return (this.sql("SELECT COUNT(*) AS n FROM labels WHERE project_id = ?").get(projectId) as { n: number }).n;
   }
 
-
   /** Labels in arrival order with their item ids, after arrival number `afterSeq`, at most `limit`; each with its `seq`. */
   exportLabels(projectId: number, afterSeq = 0, limit = -1): (LabelRow & { id: string; seq: number })[] {
-    const columns = LABEL_COLUMNS.split(", ").map((c) => `l.${c}`).join(", ");
-    return (this.sql(`SELECT i.item_id AS id, l.seq, ${columns} FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row
-        WHERE l.project_id = ? AND l.seq > ? ORDER BY l.seq LIMIT ?`).all(projectId, afterSeq, limit) as (Omit<LabelRow, "random"> & { id: string; seq: number; random: number })[])
-      .map((r) => withRandom(r)!);
+    const columns = LABEL_COLUMNS.split(", ")
+      .map((c) => `l.${c}`)
+      .join(", ");
+    return (
+      this.sql(`SELECT i.item_id AS id, l.seq, ${columns} FROM labels l JOIN items i ON i.project_id = l.project_id AND i.row = l.row
+        WHERE l.project_id = ? AND l.seq > ? ORDER BY l.seq LIMIT ?`).all(projectId, afterSeq, limit) as (Omit<LabelRow, "random"> & {
+        id: string;
+        seq: number;
+        random: number;
+      })[]
+    ).map((r) => withRandom(r)!);
   }
 
   /**
@@ -362,7 +421,7 @@ export class Store {
     const reader = new Store(this.path, { readonly: true });
     try {
       reader.db.exec("BEGIN");
-      for (let after = 0; ;) {
+      for (let after = 0; ; ) {
         const page = reader.exportLabels(projectId, after, pageSize);
         if (page.length === 0) return;
         yield page;
@@ -376,7 +435,9 @@ export class Store {
 
   /** Random-share labels with the guess shown, in arrival order (for the accuracy estimate). */
   randomShareLabels(projectId: number): { label: string; predicted: string; modelVersion: number; seq: number }[] {
-    return this.sql("SELECT label, predicted, model_version AS modelVersion, seq FROM labels WHERE project_id = ? AND random = 1 AND predicted IS NOT NULL ORDER BY seq").all(projectId) as { label: string; predicted: string; modelVersion: number; seq: number }[];
+    return this.sql(
+      "SELECT label, predicted, model_version AS modelVersion, seq FROM labels WHERE project_id = ? AND random = 1 AND predicted IS NOT NULL ORDER BY seq",
+    ).all(projectId) as { label: string; predicted: string; modelVersion: number; seq: number }[];
   }
 
   // --- the queue, leases and skips
@@ -392,7 +453,11 @@ export class Store {
   }
 
   queueLength(projectId: number): number {
-    return (this.sql("SELECT COUNT(*) AS n FROM queue q WHERE q.project_id = ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.project_id = q.project_id AND l.row = q.row)").get(projectId) as { n: number }).n;
+    return (
+      this.sql(
+        "SELECT COUNT(*) AS n FROM queue q WHERE q.project_id = ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.project_id = q.project_id AND l.row = q.row)",
+      ).get(projectId) as { n: number }
+    ).n;
   }
 
   /** The most wanted queued item nobody holds and this token has not skipped. */
@@ -405,7 +470,6 @@ export class Store {
       ORDER BY q.position LIMIT 1`).get(projectId, now, tokenId) as (Omit<QueueEntry, "random"> & { random: number }) | undefined;
     return r && { ...r, random: r.random === 1 };
   }
-
 
   /** Rows that are neither labelled nor held, from `start` on (wrapping), at most `limit`. */
   freeRowsFrom(projectId: number, start: number, limit: number, now: number): number[] {
@@ -422,23 +486,51 @@ export class Store {
   putLease(projectId: number, lease: Lease): void {
     this.sql(`INSERT INTO leases (project_id, row, lease, token_id, expires_at, kind, why, score, served_at, model_version, predicted, confidence, random) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (project_id, row) DO UPDATE SET lease = excluded.lease, token_id = excluded.token_id, expires_at = excluded.expires_at, kind = excluded.kind, why = excluded.why, score = excluded.score,
-        served_at = excluded.served_at, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random`)
-      .run(projectId, lease.row, lease.lease, lease.tokenId, lease.expiresAt, lease.kind, lease.why, lease.score, lease.servedAt, lease.modelVersion, lease.predicted, lease.confidence, lease.random ? 1 : 0);
+        served_at = excluded.served_at, model_version = excluded.model_version, predicted = excluded.predicted, confidence = excluded.confidence, random = excluded.random`).run(
+      projectId,
+      lease.row,
+      lease.lease,
+      lease.tokenId,
+      lease.expiresAt,
+      lease.kind,
+      lease.why,
+      lease.score,
+      lease.servedAt,
+      lease.modelVersion,
+      lease.predicted,
+      lease.confidence,
+      lease.random ? 1 : 0,
+    );
   }
 
   leaseOf(projectId: number, row: number): Lease | undefined {
-    return withRandom(this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND row = ?`).get(projectId, row) as (Omit<Lease, "random"> & { random: number }) | undefined);
+    return withRandom(
+      this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND row = ?`).get(projectId, row) as
+        | (Omit<Lease, "random"> & { random: number })
+        | undefined,
+    );
   }
 
   /** The unexpired leases `tokenId` holds in the project, the earliest served first. */
   leasesHeldBy(projectId: number, tokenId: number, now: number): Lease[] {
-    return (this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND token_id = ? AND expires_at > ? ORDER BY served_at, row`).all(projectId, tokenId, now) as (Omit<Lease, "random"> & { random: number })[])
-      .map((r) => withRandom(r)!);
+    return (
+      this.sql(`SELECT ${LEASE_COLUMNS} FROM leases WHERE project_id = ? AND token_id = ? AND expires_at > ? ORDER BY served_at, row`).all(
+        projectId,
+        tokenId,
+        now,
+      ) as (Omit<Lease, "random"> & { random: number })[]
+    ).map((r) => withRandom(r)!);
   }
 
   /** A held lease's guess, brought up to the current model (the page shows the new guess). */
   updateLeaseGuess(projectId: number, row: number, guess: { modelVersion: number; predicted: string; confidence: number }): void {
-    this.sql("UPDATE leases SET model_version = ?, predicted = ?, confidence = ? WHERE project_id = ? AND row = ?").run(guess.modelVersion, guess.predicted, guess.confidence, projectId, row);
+    this.sql("UPDATE leases SET model_version = ?, predicted = ?, confidence = ? WHERE project_id = ? AND row = ?").run(
+      guess.modelVersion,
+      guess.predicted,
+      guess.confidence,
+      projectId,
+      row,
+    );
   }
 
   renewLease(projectId: number, row: number, lease: string, expiresAt: number): boolean {
@@ -461,21 +553,37 @@ export class Store {
 
   addModel(projectId: number, model: StoredModel): void {
     const params = model.params ? Buffer.from(model.params.buffer, model.params.byteOffset, model.params.byteLength) : null;
-    this.sql("INSERT INTO models (project_id, version, created_at, labels, train_accuracy, kind, ms, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-      .run(projectId, model.version, model.createdAt, model.labels, model.trainAccuracy, model.kind, model.ms, params);
+    this.sql("INSERT INTO models (project_id, version, created_at, labels, train_accuracy, kind, ms, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").run(
+      projectId,
+      model.version,
+      model.createdAt,
+      model.labels,
+      model.trainAccuracy,
+      model.kind,
+      model.ms,
+      params,
+    );
   }
 
   latestModel(projectId: number): ModelRecord | undefined {
-    return this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version DESC LIMIT 1").get(projectId) as ModelRecord | undefined;
+    return this.sql(
+      "SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version DESC LIMIT 1",
+    ).get(projectId) as ModelRecord | undefined;
   }
 
   /** The weights of the newest trained model (a cold-start cover has none). */
   latestWeights(projectId: number): { version: number; params: Float32Array } | undefined {
-    const row = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as { version: number; params: Buffer } | undefined;
-    return row && { version: row.version, params: new Float32Array(row.params.buffer.slice(row.params.byteOffset, row.params.byteOffset + row.params.byteLength)) };
+    const row = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as
+      | { version: number; params: Buffer }
+      | undefined;
+    return (
+      row && { version: row.version, params: new Float32Array(row.params.buffer.slice(row.params.byteOffset, row.params.byteOffset + row.params.byteLength)) }
+    );
   }
 
   models(projectId: number): ModelRecord[] {
-    return this.sql("SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version").all(projectId) as ModelRecord[];
+    return this.sql(
+      "SELECT version, created_at AS createdAt, labels, train_accuracy AS trainAccuracy, kind, ms FROM models WHERE project_id = ? ORDER BY version",
+    ).all(projectId) as ModelRecord[];
   }
 }

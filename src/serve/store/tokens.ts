@@ -51,7 +51,9 @@ export class TokenStore {
   /** A new token; the secret is returned this once. A taken name is a ConflictError. */
   create(name: string, role: Role, projectId: number | null, expiresAt: number | null = null): { id: number; secret: string } {
     if (!TOKEN_NAME.test(name) || name !== name.normalize("NFKC") || /\s$|\s\s/.test(name)) {
-      throw new UserError(`a token's name is 1–64 letters, digits, single spaces and . _ @ + -, starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`);
+      throw new UserError(
+        `a token's name is 1–64 letters, digits, single spaces and . _ @ + -, starting with a letter or digit; got ${JSON.stringify(name.slice(0, 80))}`,
+      );
     }
     if (!ROLES.includes(role)) throw new UserError(`a token's role is one of ${ROLES.join(", ")}; got ${JSON.stringify(role)}`);
     // Admins see every project: a project on an admin token would look like a limit and not be one.
@@ -61,7 +63,9 @@ export class TokenStore {
     const taken = this.list().find((t) => t.name.toLowerCase() === name.toLowerCase());
     if (taken) throw new ConflictError(`a token named ${JSON.stringify(taken.name)} already exists; pick another name (names identify annotators in exports)`);
     const secret = newSecret("alf");
-    const result = this.sql.statement("INSERT INTO tokens (name, role, project_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)").run(name, role, projectId, sha256(secret), Date.now(), expiresAt);
+    const result = this.sql
+      .statement("INSERT INTO tokens (name, role, project_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(name, role, projectId, sha256(secret), Date.now(), expiresAt);
     return { id: Number(result.lastInsertRowid), secret };
   }
 
@@ -82,8 +86,10 @@ export class TokenStore {
   }
 
   list(): TokenInfo[] {
-    return this.sql.statement(`SELECT ${TOKEN_COLUMNS}, p.name AS project, t.created_at AS createdAt, t.expires_at AS expiresAt, t.revoked_at AS revokedAt, t.last_used_at AS lastUsedAt
-      FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ORDER BY t.id`).all() as TokenInfo[];
+    return this.sql
+      .statement(`SELECT ${TOKEN_COLUMNS}, p.name AS project, t.created_at AS createdAt, t.expires_at AS expiresAt, t.revoked_at AS revokedAt, t.last_used_at AS lastUsedAt
+      FROM tokens t LEFT JOIN projects p ON p.id = t.project_id ORDER BY t.id`)
+      .all() as TokenInfo[];
   }
 
   /** Revoke a token by name: it, its sessions and its login codes stop working now. False if there is no such active token. */
@@ -115,7 +121,9 @@ export class TokenStore {
   }
 
   bySession(secret: string, now = Date.now()): Token | undefined {
-    const token = this.sql.statement(`SELECT ${TOKEN_COLUMNS} FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ? AND ${ACTIVE}`).get(sha256(secret), now, now) as Token | undefined;
+    const token = this.sql
+      .statement(`SELECT ${TOKEN_COLUMNS} FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.hash = ? AND s.expires_at > ? AND ${ACTIVE}`)
+      .get(sha256(secret), now, now) as Token | undefined;
     if (token) this.touch(token.id, now);
     return token;
   }
@@ -135,7 +143,9 @@ export class TokenStore {
 
   /** The token a code logs in as, without using it up. */
   peekLoginCode(code: string, now = Date.now()): Token | undefined {
-    return this.sql.statement(`SELECT ${TOKEN_COLUMNS} FROM login_codes c JOIN tokens t ON t.id = c.token_id WHERE c.hash = ? AND c.expires_at > ? AND ${ACTIVE}`).get(sha256(code), now, now) as Token | undefined;
+    return this.sql
+      .statement(`SELECT ${TOKEN_COLUMNS} FROM login_codes c JOIN tokens t ON t.id = c.token_id WHERE c.hash = ? AND c.expires_at > ? AND ${ACTIVE}`)
+      .get(sha256(code), now, now) as Token | undefined;
   }
 
   /** Use a code up: the token it logs in as, or undefined when it is unknown, used, expired or revoked. */
