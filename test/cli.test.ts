@@ -98,6 +98,7 @@ test("simulate then report, end to end on a small dataset", () => {
   assert.ok(Math.abs(summary.penalty.tCritical - 4.3027) < 1e-3);
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*aria-label="learning curves"/);
+  assert.doesNotMatch(html, /class="warn"|Ablation of ALFA-Mix/, "3 seeds: no warning; no ablation ran: no ablation table");
   assert.match(html, /<h2>Where the picks fall<\/h2>/);
   assert.match(
     readFileSync(join(out, "map.svg"), "utf8"),

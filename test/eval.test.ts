@@ -58,6 +58,7 @@ test("penalty matrix on a hand-computed example, with both ddof conventions and 
   assert.deepEqual(sample.columnMean, [0, 0.5]);
   assert.equal(sample.ddof, 1);
   assert.ok(Math.abs(sample.tCritical[0] - 4.3027) < 1e-4);
+  assert.equal(sample.fewestPairs, 3);
   const reordered = penaltyMatrix([one], { order: ["b", "absent", "a"] });
   assert.deepEqual(
     [reordered.names, reordered.matrix, reordered.columnMean],

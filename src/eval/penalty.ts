@@ -26,6 +26,8 @@ export interface PenaltyMatrix {
   ddof: 0 | 1;
   /** The critical t per setting (one value when every setting has the same number of seeds). */
   tCritical: number[];
+  /** The fewest seed pairs any comparison had (0: none could be tested); below 3 the test can hardly find a difference. */
+  fewestPairs: number;
   settings: number;
 }
 
@@ -42,6 +44,7 @@ export function penaltyMatrix(settings: CurvePoint[][], options: PenaltyOptions 
   const M = names.length;
   const matrix = names.map(() => new Array<number>(M).fill(0));
   const criticals = new Set<number>();
+  let fewestPairs = Infinity;
   for (const points of settings) {
     const byKey = new Map<string, number>();
     for (const p of points) byKey.set(`${p.strategy}|${p.seed}|${p.round}`, p.accuracy);
@@ -61,6 +64,7 @@ export function penaltyMatrix(settings: CurvePoint[][], options: PenaltyOptions 
             if (a !== undefined && b !== undefined) deltas.push(a - b);
           }
           const S = deltas.length;
+          fewestPairs = Math.min(fewestPairs, S);
           if (S < 2) continue;
           const critical = tCritical(S - 1, options.confidence);
           criticals.add(Number(critical.toFixed(4)));
@@ -74,5 +78,5 @@ export function penaltyMatrix(settings: CurvePoint[][], options: PenaltyOptions 
     }
   }
   const columnMean = names.map((_, j) => (M > 1 ? matrix.reduce((s, row) => s + row[j], 0) / (M - 1) : 0));
-  return { names, matrix, columnMean, ddof, tCritical: [...criticals], settings: settings.length };
+  return { names, matrix, columnMean, ddof, tCritical: [...criticals], settings: settings.length, fewestPairs: Number.isFinite(fewestPairs) ? fewestPairs : 0 };
 }

@@ -10,7 +10,7 @@ const CSS = `
 header{background:#1d2330;color:#fff;padding:28px 40px}header h1{margin:0;font-size:24px;font-weight:650}header p{margin:6px 0 0;color:#c5cbd6}
 main{max-width:1080px;margin:0 auto;padding:24px 40px 60px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:20px 0}
-h2{margin:0 0 4px;font-size:18px}p.note{margin:2px 0 14px;color:var(--muted);font-size:13.5px}
+h2{margin:0 0 4px;font-size:18px}p.note{margin:2px 0 14px;color:var(--muted);font-size:13.5px}p.warn{margin:6px 0 10px;padding:8px 12px;border-left:4px solid #d99a00;background:#fff8e6;font-size:13.5px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 12px;text-align:right;border-bottom:1px solid var(--line)}
 th{font-weight:600;color:var(--muted);font-size:13px}td:first-child,th:first-child{text-align:left}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px;vertical-align:0}
@@ -54,7 +54,7 @@ ${panels.join("\n")}</svg></section>`;
 }
 
 function heatmap(report: Report): string {
-  const { names, matrix, columnMean, ddof, tCritical, settings } = report.penalty;
+  const { names, matrix, columnMean, ddof, tCritical, settings, fewestPairs } = report.penalty;
   const max = Math.max(1e-9, ...matrix.flat());
   const cell = (v: number) =>
     `<td style="background:rgba(214,39,40,${(0.08 + 0.8 * (v / max)).toFixed(3)});color:${v / max > 0.55 ? "#fff" : "inherit"}">${v.toFixed(2)}</td>`;
@@ -72,7 +72,13 @@ function heatmap(report: Report): string {
     ? " Not every strategy ran in every setting, and a strategy is only compared where it ran: compare column means among strategies that share their settings."
     : "";
   const seedsNote = tCritical.length ? `critical t ${tCritical.map((t) => t.toFixed(3)).join(", ")}` : "fewer than 2 seeds: no test possible";
-  return `<section><h2>Who beats whom</h2><p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.${unevenNote}</p>
+  // With 2 seeds the paired t-test has one degree of freedom (critical t 12.7): a zero matrix then
+  // says nothing about the strategies.
+  const powerless =
+    fewestPairs < 3
+      ? `<p class="warn">${fewestPairs < 2 ? "Fewer than 2 seeds per comparison: no difference can be tested." : `Only ${fewestPairs} seeds in some comparisons: the test has ${fewestPairs - 1} degree of freedom and can hardly find any difference.`} Run at least 3 seeds (5–10 to trust a ranking) before reading this table.</p>`
+      : "";
+  return `<section><h2>Who beats whom</h2>${powerless}<p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.${unevenNote}</p>
 <table class="heat">${head}${rows}${meanRow}</table></section>`;
 }
 
