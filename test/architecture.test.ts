@@ -18,7 +18,7 @@ test("the public API is the curated list, and the README's and docs' imports fro
   const internals = await import("../src/internals.js");
   for (const name of names) assert.ok(name in internals, `${name} is in alfamix/internals too`);
   const root = new URL("../../", import.meta.url);
-  for (const doc of ["README.md", "docs/query.md", "docs/strategies.md"]) {
+  for (const doc of ["README.md", "docs/guide/query.md", "docs/guide/strategies.md"]) {
     const text = readFileSync(new URL(doc, root), "utf8");
     for (const m of text.matchAll(/import \{([^}]*)\} from "alfamix"/g)) {
       for (const name of m[1]

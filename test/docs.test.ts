@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { cliReference, strategiesReference } from "../src/cli/reference.js";
 import { tempDir } from "./helpers.js";
 
@@ -29,4 +29,21 @@ test("the README's query recipe runs from the clone, prints what the README show
   const code = spawnSync(process.execPath, ["--input-type=module", "-e", example], { cwd: root, encoding: "utf8" });
   assert.equal(code.status, 0, code.stderr);
   assert.ok(code.stdout.endsWith(csv), "the library writes the CLI's CSV");
+});
+
+test("every relative link in the README and docs/ points at a file that exists", () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  const pages = [
+    "README.md",
+    ...readdirSync(join(root, "docs"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => join("docs", f)),
+  ];
+  const broken: string[] = [];
+  for (const file of pages) {
+    for (const m of page(file).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      if (!/^https?:/.test(m[1]) && !existsSync(join(root, dirname(file), m[1]))) broken.push(`${file}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(broken, []);
 });
