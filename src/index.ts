@@ -6,8 +6,16 @@
 
 // One round on your data: the next batch to label.
 export { readPool, readLabeled, type Pool, type LabeledItems } from "./data/pool.js";
-export { selectBatch, formatSelection, selectionMap, type SelectBatchOptions, type BatchSelection, type SelectedItem } from "./loop/select-batch.js";
-export { streamBatch } from "./distributed/stream-batch.js";
+export {
+  selectBatch,
+  formatSelection,
+  selectionMap,
+  type SelectBatchOptions,
+  type PoolFiles,
+  type BatchSelection,
+  type SelectedItem,
+} from "./loop/select-batch.js";
+export { streamBatch } from "./loop/stream-batch.js";
 
 // Strategies: by name and settings, or as objects.
 export { createStrategy, resolveStrategy, strategyInfo, STRATEGY_NAMES, type StrategySpec } from "./strategies/registry.js";

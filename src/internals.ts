@@ -10,5 +10,5 @@ export * from "./loop/index.js";
 export * from "./eval/index.js";
 export * from "./embed/index.js";
 export * from "./report/report.js";
-export * from "./distributed/sharded-query.js";
-export * from "./distributed/stream-batch.js";
+export * from "./loop/sharded-query.js";
+export * from "./loop/stream-batch.js";

@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { packArrays, unpackArrays } from "../src/distributed/jobs.js";
-import { whyNotSharded } from "../src/distributed/sharded-query.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeNpy } from "../src/data/npy.js";
+import { packArrays, unpackArrays } from "../src/loop/score-job.js";
+import { selectBatch } from "../src/loop/select-batch.js";
+import { whyNotSharded } from "../src/loop/sharded-query.js";
 import { gatherRows, matrix } from "../src/linalg/matrix.js";
 import { createLinear } from "../src/models/network.js";
 import { Rng } from "../src/random.js";
@@ -9,7 +13,7 @@ import { flippingAnchors } from "../src/strategies/alfamix-literal.js";
 import { buildAnchors } from "../src/strategies/alfamix-anchors.js";
 import { createStrategy, resolveStrategy, STRATEGY_NAMES } from "../src/strategies/registry.js";
 import { unlabeledRows, type QueryContext, type Strategy } from "../src/strategies/types.js";
-import { randomMatrix } from "./helpers.js";
+import { randomMatrix, tempDir } from "./helpers.js";
 
 /** A pool of 3 blobs with 30 labelled items and a linear head trained on them. */
 function scenario(n: number, seed: number): QueryContext {
@@ -107,4 +111,20 @@ test("every ALFA-Mix variant explains its picks: the anchors that flip each one 
     assert.ok(flipped > 0, `${entry}: some pick flips`);
   }
   assert.equal(createStrategy("entropy").explain, undefined);
+});
+
+test("selectBatch over files streams by itself when the strategy has a plan, with the batch it picks in memory", async () => {
+  const dir = tempDir();
+  const context = scenario(500, 11);
+  const ids = Array.from({ length: 500 }, (_, i) => `item-${i}`);
+  writeFileSync(join(dir, "pool.npy"), encodeNpy(context.pool.data, [500, context.pool.cols]));
+  writeFileSync(join(dir, "pool.ids"), ids.join("\n") + "\n");
+  const labeled = { ids: Array.from(context.labeled, (r) => ids[r]), labels: Array.from(context.labels, (k) => `class-${k}`) };
+  for (const strategy of ["alfamix", "margin", "alfamix[select=kcenter]", "coreset"]) {
+    const inMemory = selectBatch({ pool: { ids, x: context.pool }, labeled, strategy, budget: 9, seed: 2 });
+    const fromFiles = await selectBatch({ pool: { files: [join(dir, "pool.npy")] }, labeled, strategy, budget: 9, seed: 2 });
+    assert.deepEqual(fromFiles.items, inMemory.items, strategy);
+    // A streamed run holds only the labelled rows; one read whole holds the pool.
+    assert.equal(fromFiles.x.rows, createStrategy(strategy).plan ? 30 : 500, `${strategy}: streamed iff it has a plan`);
+  }
 });

@@ -7,10 +7,10 @@ import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
 import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { checkedConnection } from "../distributed/connection.js";
-import { streamBatch } from "../distributed/stream-batch.js";
-import { DEFAULT_GATHER_MB, shardedQuery, whyNotSharded, type ShardedQueryOptions } from "../distributed/sharded-query.js";
+import { remoteKMeans } from "../distributed/kmeans-jobs.js";
+import { canStream, streamBatch } from "../loop/stream-batch.js";
+import { DEFAULT_GATHER_MB, shardedQuery, type ShardedQueryOptions } from "../loop/sharded-query.js";
 import { dispatch } from "../distributed/dispatch.js";
-import { sidecarFile } from "../data/files.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { strategySpec, strategyOptionSpecs } from "./strategy-options.js";
@@ -137,10 +137,9 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
  * and a linear head on the rows as they are.
  */
 function streamable(options: OptionReader, files: string[]): boolean {
-  if (options.string("map") || options.flag("standardize") || options.string("model", "linear") !== "linear") return false;
-  const ids = options.string("ids");
-  if (ids ? files.length !== 1 || !/\.npy$/i.test(files[0]) : !files.every((f) => /\.npy$/i.test(f) && sidecarFile(f, ".ids"))) return false;
-  return whyNotSharded(strategySpec(options)) === undefined;
+  if (options.string("map")) return false;
+  const head = { model: options.choice("model", ["linear", "mlp"] as const, "linear"), standardize: options.flag("standardize") };
+  return canStream(files, options.string("ids"), strategySpec(options), head);
 }
 
 /** The query options shared by the streamed and the queued run. */
@@ -218,7 +217,10 @@ async function runQueuedQuery(
   const started = performance.now();
   const selection = await shardedQuery({
     ...shardedOptions(options, files, labeled),
-    runner: { connection, run: (jobs, onProgress) => dispatch(connection, jobs, { onProgress }) },
+    runner: {
+      run: (jobs, onProgress) => dispatch(connection, jobs, { onProgress }),
+      cluster: (shards, rows, k, clusterOptions) => remoteKMeans(connection, shards, rows, k, clusterOptions),
+    },
     gatherMB: options.number("kmeans-gather-mb", DEFAULT_GATHER_MB, 0),
     onProgress: (p) => progress.update(p),
   }).finally(() => progress.done());

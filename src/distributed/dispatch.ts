@@ -1,20 +1,10 @@
 import type { Job, Queue, QueueEvents } from "bullmq";
 import { UserError } from "../errors.js";
+import type { DispatchProgress } from "../loop/score-job.js";
 import type { RedisConnection } from "./connection.js";
-import { jobId, QUEUE_NAME, type AlfamixJob, type JobProgress } from "./jobs.js";
 
-export interface DispatchProgress {
-  done: number;
-  total: number;
-  /** The share of the unfinished jobs already done, in jobs, from what they report (simulation runs: their rounds). */
-  underWay: number;
-  /** Workers connected to the queue now. */
-  workers: number;
-  elapsedMs: number;
-  etaMs?: number;
-  /** What the jobs are for, when a command sends several rounds of them. */
-  stage?: string;
-}
+export type { DispatchProgress } from "../loop/score-job.js";
+import { jobId, QUEUE_NAME, type AlfamixJob, type JobProgress } from "./jobs.js";
 
 /**
  * Send jobs to the workers and wait for every result (in the order given). Jobs get ids from

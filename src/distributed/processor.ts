@@ -3,7 +3,7 @@ import type { ExperimentSource } from "../loop/prepare.js";
 import { VERSION } from "../version.js";
 import { kmeansJob, type EncodedResult } from "./kmeans-jobs.js";
 import type { AlfamixJob, JobProgress, ScoreResult, SimulateJob, SimulateResult } from "./jobs.js";
-import { score } from "./score.js";
+import { score } from "../loop/score.js";
 import { withGemmThreads } from "../linalg/gemm.js";
 
 /**

@@ -1,5 +1,8 @@
 import { encodeLabels } from "../data/dataset.js";
-import { IdIndex, IdList } from "../data/ids.js";
+import { IdList } from "../data/ids.js";
+import { labeledRowsOf, selectedItems, type BatchSelection, type SelectedItem } from "./batch-items.js";
+
+export { labeledRowsOf, selectedItems, type BatchSelection, type SelectedItem } from "./batch-items.js";
 import type { LabeledItems, Pool } from "../data/pool.js";
 import { fitStandardizer, standardizeInPlace } from "../data/transform.js";
 import { UserError } from "../errors.js";
@@ -7,7 +10,9 @@ import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import type { FitOptions, FitReport } from "../models/classifier.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
-import { createStrategy, type StrategySpec } from "../strategies/registry.js";
+import { createStrategy, resolveStrategy, type StrategySpec } from "../strategies/registry.js";
+import { readPools } from "../data/shards.js";
+import { canStream, streamBatch } from "./stream-batch.js";
 import { unlabeledRows, type Explanation, type QueryContext, type Strategy } from "../strategies/types.js";
 import { argmaxRows } from "../linalg/rows.js";
 import { projectForMap } from "../eval/projection.js";
@@ -31,38 +36,6 @@ export interface SelectBatchOptions {
   standardize?: boolean;
   /** Seeds the model's initial weights and the strategy's draws (default 0). */
   seed?: number;
-}
-
-/** One item to label next. */
-export interface SelectedItem {
-  id: string;
-  /** 1 = wanted first. */
-  rank: number;
-  /** The strategy's score for the item (see `scoreName`), or null where it has none. */
-  score: number | null;
-  predictedLabel: string;
-  /** The model's probability of `predictedLabel`. */
-  confidence: number;
-}
-
-export interface BatchSelection {
-  items: SelectedItem[];
-  strategy: string;
-  scoreName: string;
-  poolSize: number;
-  unlabeledCount: number;
-  labeledPerClass: Record<string, number>;
-  training: FitReport;
-  /** The strategy's own figures (ALFA-Mix: candidates, cap, …). */
-  stats: Record<string, number>;
-  queryMs: number;
-  warnings: string[];
-  /** The trained head, the rows it saw (standardised when asked), the class names and the rows labelled and picked. */
-  model: NeuralClassifier;
-  x: Matrix;
-  classNames: string[];
-  labeledRows: Int32Array;
-  pickedRows: Int32Array;
 }
 
 /** One round on pool rows: what `selectRows` needs besides the strategy options. */
@@ -129,24 +102,42 @@ export function selectRows(options: SelectRowsOptions): RowSelection {
 }
 
 /**
- * The pool rows of the labelled ids: a labelled id missing from the pool, or an id repeated in
- * the pool (named after `source`), is a one-line error.
- */
-export function labeledRowsOf(ids: IdList, labeledIds: string[], source: string): Int32Array {
-  const index = new IdIndex(ids, source);
-  return Int32Array.from(labeledIds, (id) => {
-    const row = index.get(id);
-    if (row === undefined) throw new UserError(`query: the labelled id ${JSON.stringify(id)} is not in the pool`);
-    return row;
-  });
-}
-
-/**
  * One round of active learning on real data: train the head on the labelled items (seeded), run
  * the strategy over the unlabelled rest and return the items to label next with their scores and
  * the model's current guess. Never returns a labelled id or the same id twice.
  */
-export function selectBatch(options: SelectBatchOptions): BatchSelection {
+export function selectBatch(options: SelectBatchOptions): BatchSelection;
+/**
+ * The same round over a pool still in files: with a strategy that has a shard plan, a linear head
+ * and `.npy` shards with their ids, it streams them (streamBatch: never held whole, the same
+ * batch); otherwise it reads them whole first.
+ */
+export function selectBatch(options: FilePoolOptions): Promise<BatchSelection>;
+export function selectBatch(options: SelectBatchOptions | FilePoolOptions): BatchSelection | Promise<BatchSelection> {
+  if ("files" in options.pool) return selectFromFiles(options as FilePoolOptions);
+  return selectInMemory(options as SelectBatchOptions);
+}
+
+/** A pool in files: .npy shards (each with its .ids beside it, or one file and `idsPath`), or any file readPool reads. */
+export interface PoolFiles {
+  files: string[];
+  idsPath?: string;
+}
+
+export type FilePoolOptions = Omit<SelectBatchOptions, "pool"> & { pool: PoolFiles };
+
+async function selectFromFiles(options: FilePoolOptions): Promise<BatchSelection> {
+  const { files, idsPath } = options.pool;
+  const given = options.strategy ?? "alfamix";
+  // A strategy object cannot travel to the scoring threads; its name and parameters can.
+  const spec = typeof given === "string" ? resolveStrategy(given) : "query" in given ? undefined : given;
+  if (spec && canStream(files, idsPath, spec, options)) {
+    return streamBatch({ files, idsPath, labeled: options.labeled, strategy: spec, budget: options.budget ?? 100, fit: options.fit, seed: options.seed });
+  }
+  return selectInMemory({ ...options, pool: await readPools(files, idsPath) });
+}
+
+function selectInMemory(options: SelectBatchOptions): BatchSelection {
   const { pool, labeled, budget = 100, seed = 0 } = options;
   if (!(Number.isInteger(budget) && budget >= 1)) throw new UserError(`query: the budget must be a positive integer, got ${budget}`);
   if (pool.ids.length !== pool.x.rows) throw new UserError(`query: ${pool.ids.length} ids for ${pool.x.rows} pool rows`);
@@ -207,24 +198,6 @@ export function selectBatch(options: SelectBatchOptions): BatchSelection {
     labeledRows,
     pickedRows: selection.rows,
   };
-}
-
-/** The items of a batch, best first: ids, the strategy's scores, and the model's guess for each (probs: one row per item). */
-export function selectedItems(ids: string[], scores: Float32Array | undefined, probs: Matrix, classNames: string[]): SelectedItem[] {
-  const K = classNames.length;
-  return ids.map((id, i): SelectedItem => {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (probs.data[i * K + k] > probs.data[i * K + best]) best = k;
-    const score = scores?.[i];
-    // Scores and probabilities are float32: seven significant digits are all they hold.
-    return {
-      id,
-      rank: i + 1,
-      score: score === undefined || Number.isNaN(score) ? null : Number(score.toPrecision(7)),
-      predictedLabel: classNames[best],
-      confidence: Number(probs.data[i * K + best].toPrecision(7)),
-    };
-  });
 }
 
 const significant = (v: number) => Number(v.toPrecision(6));

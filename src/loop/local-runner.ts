@@ -3,8 +3,7 @@ import { Worker } from "node:worker_threads";
 import { UserError } from "../errors.js";
 import { withGemmThreads } from "../linalg/gemm.js";
 import { terminateWorker } from "../workers.js";
-import type { DispatchProgress } from "./dispatch.js";
-import type { ScoreJob, ScoreResult } from "./jobs.js";
+import type { DispatchProgress, ScoreJob, ScoreResult } from "./score-job.js";
 import type { ScoreRunner } from "./sharded-query.js";
 
 /**

@@ -4,7 +4,7 @@ import { checkFinite } from "../data/transform.js";
 import { matrix } from "../linalg/matrix.js";
 import { createStrategy } from "../strategies/registry.js";
 import { unlabeledRows } from "../strategies/types.js";
-import { packArrays, unpackArrays, type ScoreJob, type ScoreResult } from "./jobs.js";
+import { packArrays, unpackArrays, type ScoreJob, type ScoreResult } from "./score-job.js";
 
 /** Rows read and scored at a time: bounded memory whatever the shard's size. */
 const CHUNK_ROWS = 16384;

@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { UserError } from "../errors.js";
-import type { ScoreJob } from "./jobs.js";
+import type { ScoreJob } from "./score-job.js";
 import { score } from "./score.js";
 
 /** A thread of a local query (local-runner.ts): score each range it is sent. */

@@ -3,17 +3,15 @@ import { forEachLine } from "../data/files.js";
 import type { LabeledItems } from "../data/pool.js";
 import { describeShards, poolSource, readShardRows, type Shard } from "../data/shards.js";
 import { UserError } from "../errors.js";
-import { labeledRowsOf, selectedItems, type BatchSelection } from "../loop/select-batch.js";
+import { labeledRowsOf, selectedItems, type BatchSelection } from "./batch-items.js";
 import { NeuralClassifier } from "../models/network.js";
 import type { FitOptions } from "../models/classifier.js";
 import { Rng } from "../random.js";
 import { createStrategy, type StrategySpec } from "../strategies/registry.js";
 import { VERSION } from "../version.js";
-import type { RedisConnection } from "./connection.js";
-import type { DispatchProgress } from "./dispatch.js";
 import type { IdList } from "../data/ids.js";
-import { remoteKMeans } from "./kmeans-jobs.js";
-import { packArrays, unpackArrays, type ScoreJob, type ScoreResult } from "./jobs.js";
+import { packArrays, unpackArrays, type DispatchProgress, type ScoreJob, type ScoreResult } from "./score-job.js";
+import type { KMeansParallelResult } from "../cluster/kmeans-parallel.js";
 import { unlabeledRows } from "../strategies/types.js";
 
 /**
@@ -24,8 +22,8 @@ export interface ScoreRunner {
   run(jobs: ScoreJob[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]>;
   /** Jobs that run at once: each shard is split into ranges so that there are at least twice as many (default: a job per shard). */
   parallel?: number;
-  /** With a queue, ALFA-Mix's k-means over candidates too big to gather runs as jobs there. */
-  connection?: RedisConnection;
+  /** k-means over pool rows as jobs where the shards are (a queue's map-reduce), for candidates too big to gather here. */
+  cluster?(shards: Shard[], rows: Int32Array, k: number, options: { seed: number; onProgress?: (p: DispatchProgress) => void }): Promise<KMeansParallelResult>;
   /**
    * The pool's ids, when this process holds them (a local run): a repeated id is an error, as in
    * a whole-pool query. Without them the ids files are streamed, a shard at a time.
@@ -172,9 +170,9 @@ async function clusterOverShards(
   seed: number,
 ): Promise<{ rows: Int32Array; stats: Record<string, number> } | undefined> {
   const dim = shards[0].header.shape[1],
-    connection = options.runner.connection;
-  if (!connection || rows.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
-  const result = await remoteKMeans(connection, shards, rows, k, { seed, onProgress: options.onProgress });
+    cluster = options.runner.cluster;
+  if (!cluster || rows.length * dim * 4 <= (options.gatherMB ?? DEFAULT_GATHER_MB) * 2 ** 20) return undefined;
+  const result = await cluster(shards, rows, k, { seed, onProgress: options.onProgress });
   return {
     rows: Int32Array.from(Array.from(result.nearestRows).filter((r) => r >= 0)),
     stats: { kmeansIterations: result.iterations, kmeansSeeds: result.seeds, kmeansPasses: result.passes, kmeansInertia: result.inertia },

@@ -1,6 +1,8 @@
 import { IdList } from "../data/ids.js";
+import { sidecarFile } from "../data/files.js";
 import { describeShards } from "../data/shards.js";
-import type { BatchSelection } from "../loop/select-batch.js";
+import { createStrategy, type StrategySpec } from "../strategies/registry.js";
+import type { BatchSelection } from "./batch-items.js";
 import { localRunner } from "./local-runner.js";
 import { shardedQuery, type ShardedQueryOptions } from "./sharded-query.js";
 
@@ -21,4 +23,20 @@ export async function streamBatch(options: Omit<ShardedQueryOptions, "runner"> &
   } finally {
     await runner.close();
   }
+}
+
+/**
+ * Whether a query can stream these files: .npy shards with their ids (beside each, or `idsPath`
+ * for a single file), a linear head on the rows as they are, and a strategy with a shard plan.
+ */
+export function canStream(
+  files: string[],
+  idsPath: string | undefined,
+  strategy: StrategySpec,
+  head: { model?: "linear" | "mlp"; standardize?: boolean },
+): boolean {
+  if ((head.model ?? "linear") !== "linear" || head.standardize) return false;
+  const npy = (f: string) => /\.npy$/i.test(f);
+  if (idsPath ? files.length !== 1 || !npy(files[0]) : !files.every((f) => npy(f) && sidecarFile(f, ".ids"))) return false;
+  return createStrategy(strategy).plan !== undefined;
 }
