@@ -34,6 +34,10 @@ const PROBES: Record<string, { value: string; base?: string; n?: number; budget?
   "cdal.doubleSoftmax": { value: "true" },
   "coregcn.subset": { value: "40" },
   "coregcn.epochs": { value: "3", base: "subset=60" },
+  "typiclust.neighbours": { value: "2" },
+  // 30 labelled + 10 picks make 40 clusters; 12 leaves most of them empty-handed.
+  "typiclust.clusters": { value: "12" },
+  "typiclust.minSize": { value: "9" },
 };
 
 const declared = STRATEGY_NAMES.flatMap((name) => Object.keys(strategyInfo(name).params).map((key) => `${name}.${key}`));

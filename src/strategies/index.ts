@@ -13,3 +13,4 @@ export * from "./dfal.js";
 export * from "./cdal.js";
 export * from "./coregcn.js";
 export * from "./variants.js";
+export * from "./typiclust.js";

@@ -7,6 +7,7 @@ import { coresetStrategy } from "./coreset.js";
 import { DFAL_PARAMS, dfalStrategy } from "./dfal.js";
 import { camel, resolveParams, type ParamTable } from "./params.js";
 import type { Strategy } from "./types.js";
+import { TYPICLUST_PARAMS, typiClustStrategy } from "./typiclust.js";
 import { BALD_PARAMS, baldStrategy, entropyStrategy, leastConfidenceStrategy, marginStrategy, randomStrategy } from "./uncertainty.js";
 import { parseStrategyEntry } from "./variants.js";
 
@@ -44,6 +45,12 @@ const registry: Record<string, Registration> = {
     make: (p) => coreGcnStrategy(p),
     params: COREGCN_PARAMS,
     summary: "a GCN that tells labelled from unlabelled items, then k-center on its features (Caramalau et al. 2021)",
+  },
+  typiclust: {
+    make: (p) => typiClustStrategy(p),
+    params: TYPICLUST_PARAMS,
+    summary:
+      "the most typical item of each of |L| + B k-means clusters, emptiest cluster first; needs no model, so it is a cold start (Hacohen et al., ICML 2022)",
   },
   alfamix: {
     make: (p) => alfaMixStrategy(p),
