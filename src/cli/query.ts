@@ -14,6 +14,7 @@ import { dispatch } from "../distributed/dispatch.js";
 import { dispatchProgress } from "./worker.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { strategySpec, strategyOptionSpecs } from "./strategy-options.js";
+import { STRATEGY_NAMES } from "../strategies/registry.js";
 import { parseImageSize } from "./dataset-options.js";
 
 export const queryCommand: CommandSpec = {
@@ -33,7 +34,7 @@ export const queryCommand: CommandSpec = {
     strategy: {
       type: "string",
       placeholder: "NAME[k=v]",
-      help: "random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn or alfamix, with settings (alfamix[select=norm])",
+      help: `${STRATEGY_NAMES.slice(0, -1).join(", ")} or ${STRATEGY_NAMES.at(-1)}, with settings (alfamix[select=norm])`,
       default: "alfamix",
     },
     budget: { type: "string", placeholder: "N", help: "items to pick", default: "100" },
