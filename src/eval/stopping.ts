@@ -1,0 +1,133 @@
+import type { Matrix } from "../linalg/matrix.js";
+
+/**
+ * Stopping criteria: called once per round on a fixed "stopping set" of pool items, each says
+ * whether labelling can stop now, and the value it decided on. They follow small-text's semantics
+ * exactly (KappaAverage, ClassificationChange, OverallUncertainty, DeltaFScore, MaxIterations):
+ * state is kept between calls, and none latches (a stop can turn back into a go).
+ */
+export interface StoppingCriterion {
+  readonly name: string;
+  /** One call per round, in order: the model's predicted classes on the stopping set, and its probabilities. */
+  check(predictions: Int32Array, probs?: Matrix): { stop: boolean; value: number | null };
+}
+
+/** Unweighted Cohen's κ, (p_o − p_e)/(1 − p_e); identical vectors give exactly 1, even constant ones. */
+export function cohenKappa(a: Int32Array | number[], b: Int32Array | number[], numClasses: number): number {
+  const n = a.length;
+  if (b.length !== n) throw new RangeError(`cohenKappa: ${n} against ${b.length} predictions`);
+  let same = 0;
+  const countA = new Float64Array(numClasses),
+    countB = new Float64Array(numClasses);
+  for (let i = 0; i < n; i++) {
+    if (a[i] === b[i]) same++;
+    countA[a[i]]++;
+    countB[b[i]]++;
+  }
+  if (same === n) return 1;
+  let pe = 0;
+  for (let k = 0; k < numClasses; k++) pe += (countA[k] / n) * (countB[k] / n);
+  return (same / n - pe) / (1 - pe);
+}
+
+/** Bloodgood and Vijay-Shanker (2009): the mean κ between consecutive rounds' predictions, over the last `window`, is ≥ `kappa`. */
+export function kappaAverage(numClasses: number, { window = 3, kappa = 0.99 } = {}): StoppingCriterion {
+  let previous: Int32Array | undefined;
+  const history: number[] = [];
+  return {
+    name: "kappa-average",
+    check(predictions) {
+      if (previous) history.push(cohenKappa(previous, predictions, numClasses));
+      previous = Int32Array.from(predictions);
+      if (history.length < window) return { stop: false, value: null };
+      const value = history.slice(-window).reduce((s, v) => s + v, 0) / window;
+      return { stop: value >= kappa, value };
+    },
+  };
+}
+
+/** Every prediction unchanged since the last round, but for a `threshold` share (0: all of them). */
+export function classificationChange({ threshold = 0 } = {}): StoppingCriterion {
+  let previous: Int32Array | undefined;
+  return {
+    name: "classification-change",
+    check(predictions) {
+      const before = previous;
+      previous = Int32Array.from(predictions);
+      if (!before) return { stop: false, value: null };
+      let unchanged = 0;
+      for (let i = 0; i < predictions.length; i++) if (before[i] === predictions[i]) unchanged++;
+      return { stop: unchanged >= predictions.length * (1 - threshold), value: unchanged };
+    },
+  };
+}
+
+/** The mean normalised entropy of the predictions (entropy / ln K, each row rescaled to sum to 1) is below `threshold`. */
+export function overallUncertainty({ threshold = 0.05 } = {}): StoppingCriterion {
+  return {
+    name: "overall-uncertainty",
+    check(_predictions, probs) {
+      if (!probs) throw new RangeError("overall-uncertainty needs the predicted probabilities");
+      const { rows, cols, data } = probs;
+      let total = 0;
+      for (let i = 0; i < rows; i++) {
+        let sum = 0;
+        for (let k = 0; k < cols; k++) sum += data[i * cols + k];
+        let h = 0;
+        for (let k = 0; k < cols; k++) {
+          const p = data[i * cols + k] / sum;
+          if (p > 0) h -= p * Math.log(p);
+        }
+        total += h / Math.log(cols);
+      }
+      const value = total / rows;
+      return { stop: value < threshold, value };
+    },
+  };
+}
+
+/**
+ * Binary tasks (class 1 positive): ΔF = 1 − 2a/(2a + b + c) between consecutive rounds (a: positive
+ * in both, b: before only, c: now only) is below `threshold` for each of the last `window` rounds.
+ * A round with no positive on either side has ΔF = NaN, which blocks stopping while in the window.
+ * The value is the window's largest ΔF.
+ */
+export function deltaFScore({ window = 3, threshold = 0.05 } = {}): StoppingCriterion {
+  let previous: Int32Array | undefined;
+  const history: number[] = [];
+  return {
+    name: "delta-f-score",
+    check(predictions) {
+      if (previous) {
+        let a = 0,
+          b = 0,
+          c = 0;
+        for (let i = 0; i < predictions.length; i++) {
+          const before = previous[i] === 1,
+            now = predictions[i] === 1;
+          if (before && now) a++;
+          else if (before) b++;
+          else if (now) c++;
+        }
+        history.push(1 - (2 * a) / (2 * a + b + c));
+      }
+      previous = Int32Array.from(predictions);
+      if (history.length < window) return { stop: false, value: null };
+      const last = history.slice(-window);
+      const value = last.some(Number.isNaN) ? Number.NaN : Math.max(...last);
+      return { stop: last.every((v) => v < threshold), value };
+    },
+  };
+}
+
+/** Stop from the `max`-th call on (round max − 1). */
+export function maxIterations(max: number): StoppingCriterion {
+  let calls = 0;
+  return {
+    name: "max-iterations",
+    check() {
+      calls++;
+      return { stop: calls >= max, value: calls };
+    },
+  };
+}
