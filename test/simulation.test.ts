@@ -52,6 +52,16 @@ test("paired runs: every strategy shares a seed's split, initial labels and weig
   const again = await simulate({ ...config, strategies: ["alfamix"], seeds: [2] }, { out: join(dir, "again") });
   const key = (r: { strategy: string; seed: number; round: number; accuracy: number }) => `${r.strategy}/${r.seed}/${r.round}/${r.accuracy}`;
   assert.deepEqual(again.map(key), results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map(key));
+  // Every round records the stopping criteria that fire after it, the same in every run of a seed.
+  assert.ok(results.every((r) => Array.isArray(r.stop) && r.stop.every((c) => ["kappa-average", "classification-change", "overall-uncertainty"].includes(c))));
+  assert.deepEqual(
+    again.map((r) => r.stop),
+    results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map((r) => r.stop),
+  );
+  assert.ok(
+    results.every((r) => r.round !== 0 || !r.stop!.includes("classification-change")),
+    "no change can be counted at round 0",
+  );
 });
 
 test("a partial run left by an interruption is redone, not duplicated", async () => {
@@ -129,6 +139,7 @@ test("variants run paired under their labels; the report draws the ablation tabl
   assert.match(html, /norm \(smallest ‖α‖\)<\/td><td>\d+\.\d+% ±/);
   assert.match(html, /sym\. KL<\/td><td>–<\/td>/, "a variant that did not run is a dash");
   assert.match(html, /<h2>Where the picks fall<\/h2>/);
+  assert.match(html, /<h2>When to stop<\/h2>[\s\S]*<td>classification-change<\/td><td>\d of 2<\/td>/);
   assert.match(html, /Only 2 seeds in some comparisons: the test has 1 degree of freedom/, "two seeds: the report says the test is powerless");
   await assert.rejects(simulate({ ...config, strategies: ["alfamix", "alfamix"] }, { out: join(dir, "twice") }), /the strategy "alfamix" is listed twice/);
   await assert.rejects(simulate({ ...config, strategies: ["a=random", "a=entropy"] }, { out: join(dir, "twice") }), /the strategy "a" is listed twice/);

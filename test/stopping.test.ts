@@ -9,6 +9,7 @@ import {
   kappaAverage,
   maxIterations,
   overallUncertainty,
+  stoppingSummary,
   type StoppingCriterion,
 } from "../src/eval/stopping.js";
 
@@ -52,4 +53,35 @@ test("every criterion stops (and reports its value) exactly where small-text doe
     }
   }
   assert.equal(checked, 18, "every criterion of both sequences");
+});
+
+test("the stopping summary: each criterion's first stop per run, labels saved against accuracy lost", () => {
+  const row = (seed: number, round: number, accuracy: number, stop: string[]) => ({
+    strategy: "a",
+    seed,
+    round,
+    labeled: 10 + 10 * round,
+    accuracy,
+    trainMs: 0,
+    queryMs: 0,
+    stop,
+  });
+  const results = [
+    row(1, 0, 0.5, []),
+    row(1, 1, 0.7, ["classification-change"]),
+    row(1, 2, 0.8, []),
+    row(1, 3, 0.9, ["classification-change", "kappa-average"]),
+    row(2, 0, 0.4, []),
+    row(2, 1, 0.6, []),
+    row(2, 2, 0.7, ["classification-change"]),
+    row(2, 3, 0.75, []),
+  ];
+  const summary = Object.fromEntries(stoppingSummary(results).map((s) => [s.criterion, s]));
+  // classification-change: seed 1 stops at round 1 (20 labels, 0.7; 20 saved, 0.2 lost), seed 2 at round 2 (30, 0.7; 10 saved, 0.05 lost).
+  const change = summary["classification-change"];
+  assert.deepEqual([change.fired, change.runs, change.labelsAtStop, change.labelsSaved], [2, 2, 25, 15]);
+  assert.ok(Math.abs(change.accuracyAtStop - 0.7) < 1e-12 && Math.abs(change.accuracyLost - 0.125) < 1e-12);
+  assert.deepEqual([summary["kappa-average"].fired, summary["kappa-average"].labelsSaved, summary["kappa-average"].accuracyLost], [1, 0, 0]);
+  assert.equal(summary["overall-uncertainty"].fired, 0, "listed, never fired");
+  assert.deepEqual(stoppingSummary(results.map(({ stop: _, ...r }) => r)), [], "results recorded before the criteria: nothing to say");
 });

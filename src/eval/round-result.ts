@@ -14,4 +14,6 @@ export interface RoundResult {
   queryMs: number;
   /** The query's own figures, e.g. ALFA-Mix's candidates and cap. */
   stats?: Record<string, number>;
+  /** The stopping criteria that say stop after this round's training (eval/stopping.ts), checked on a fixed sample of the pool. */
+  stop?: string[];
 }

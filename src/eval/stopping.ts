@@ -1,4 +1,5 @@
 import type { Matrix } from "../linalg/matrix.js";
+import type { RoundResult } from "./round-result.js";
 
 /**
  * Stopping criteria: called once per round on a fixed "stopping set" of pool items, each says
@@ -130,4 +131,68 @@ export function maxIterations(max: number): StoppingCriterion {
       return { stop: calls >= max, value: calls };
     },
   };
+}
+
+/** The criteria `simulate` checks every round, with small-text's defaults (ΔF only for two classes). */
+export function defaultCriteria(numClasses: number): StoppingCriterion[] {
+  return [kappaAverage(numClasses), classificationChange(), overallUncertainty(), ...(numClasses === 2 ? [deltaFScore()] : [])];
+}
+
+/** Where one criterion stopped one strategy's runs, over seeds. */
+export interface StopSummary {
+  strategy: string;
+  criterion: string;
+  /** Runs in which the criterion fired at some round, and runs in all. */
+  fired: number;
+  runs: number;
+  /** Over the runs where it fired: mean labels and test accuracy at the first round it said stop. */
+  labelsAtStop: number;
+  accuracyAtStop: number;
+  /** Over those runs: mean labels not spent, and accuracy lost, against the run's last round. */
+  labelsSaved: number;
+  accuracyLost: number;
+}
+
+/** Each criterion's first stop in each run of `results`, summarised per strategy ("labels saved against accuracy lost"). */
+export function stoppingSummary(results: RoundResult[]): StopSummary[] {
+  const runs = new Map<string, RoundResult[]>();
+  for (const r of results) {
+    const key = JSON.stringify([r.strategy, r.seed]);
+    runs.set(key, [...(runs.get(key) ?? []), r]);
+  }
+  const out = new Map<string, StopSummary>();
+  // The criteria every run checks, and any other that fired (ΔF, on two classes).
+  const criteria = [...new Set(["kappa-average", "classification-change", "overall-uncertainty", ...results.flatMap((r) => r.stop ?? [])])];
+  for (const rows of runs.values()) {
+    if (!rows.some((r) => r.stop)) continue; // results from before the criteria were recorded
+    rows.sort((a, b) => a.round - b.round);
+    const last = rows[rows.length - 1];
+    for (const criterion of criteria) {
+      const key = JSON.stringify([last.strategy, criterion]);
+      const entry = out.get(key) ?? {
+        strategy: last.strategy,
+        criterion,
+        fired: 0,
+        runs: 0,
+        labelsAtStop: 0,
+        accuracyAtStop: 0,
+        labelsSaved: 0,
+        accuracyLost: 0,
+      };
+      entry.runs++;
+      const at = rows.find((r) => r.stop?.includes(criterion));
+      if (at) {
+        entry.fired++;
+        entry.labelsAtStop += at.labeled;
+        entry.accuracyAtStop += at.accuracy;
+        entry.labelsSaved += last.labeled - at.labeled;
+        entry.accuracyLost += last.accuracy - at.accuracy;
+      }
+      out.set(key, entry);
+    }
+  }
+  return [...out.values()].map((e) => {
+    const f = Math.max(1, e.fired);
+    return { ...e, labelsAtStop: e.labelsAtStop / f, accuracyAtStop: e.accuracyAtStop / f, labelsSaved: e.labelsSaved / f, accuracyLost: e.accuracyLost / f };
+  });
 }

@@ -1,3 +1,4 @@
+import { defaultCriteria } from "../eval/stopping.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Delimiter } from "../data/csv.js";
@@ -285,10 +286,11 @@ export async function runStrategy(
   const mapRound = config.mapRound ?? DEFAULT_CONFIG.mapRound!;
   const strategy = createStrategy(resolveStrategy(entry, config.strategyOptions)),
     strategyName = strategy.name;
-  const rows: RoundResult[] = [
-    { strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0 },
-  ];
   model.setWeights(start.round0Weights);
+  const stopping = stoppingCheck(start);
+  const rows: RoundResult[] = [
+    { strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0, stop: stopping(model) },
+  ];
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
   let labeled = initial,
@@ -322,10 +324,26 @@ export async function runStrategy(
       trainMs,
       queryMs,
       ...(result.stats ? { stats: roundStats(result.stats) } : {}),
+      stop: stopping(model),
     });
     await onRound?.(round, labeled.length, acc);
   }
   return { rows, mapRecord };
+}
+
+/** Items a seed's runs check their stopping criteria on: a seeded sample of the pool, the same for every strategy. */
+const STOPPING_SET = 1000;
+
+/** A run's stopping criteria (fresh state), checked on the seed's stopping set: the names of those that say stop. */
+function stoppingCheck(start: SeedStart): (model: Classifier) => string[] {
+  const { pool } = start.experiment;
+  const x = gatherRows(pool.x, new Rng(start.seed).child("stopping").sample(pool.x.rows, Math.min(STOPPING_SET, pool.x.rows)));
+  const criteria = defaultCriteria(pool.classNames.length);
+  return (model) => {
+    const probs = model.predictProbs(x);
+    const predictions = argmaxRows(probs);
+    return criteria.filter((c) => c.check(predictions, probs).stop).map((c) => c.name);
+  };
 }
 
 /**
