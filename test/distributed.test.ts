@@ -106,7 +106,15 @@ test("the same batch from one file, from 4 shards, and from 4 shards on 3 worker
   const queued = query("--pool", join(dir, "shards", "part-*.npy"), "--queue", url);
   assert.equal(queued.status, 0, queued.stderr);
   assert.equal(queued.stdout, one.stdout);
-  for (const strategy of ["entropy", "margin", "least-confidence", "alfamix[cap=0.05]", "alfamix[ninit=3,select=kcenter]", "alfamix[kmeans=exact]"]) {
+  for (const strategy of [
+    "entropy",
+    "margin",
+    "least-confidence",
+    "alfamix[cap=0.05]",
+    "alfamix[ninit=3,select=kcenter]",
+    "alfamix[kmeans=exact]",
+    "cluster-margin",
+  ]) {
     assert.equal(
       query("--pool", join(dir, "shards", "part-*.npy"), "--queue", url, "--strategy", strategy).stdout,
       query("--pool", join(dir, "all.npy"), "--strategy", strategy).stdout,

@@ -200,7 +200,7 @@ test("bad input: one clear line, exit status 2 and no output file", () => {
   failsWith(["--pool", path("inf.npy"), ...labeled], /inf\.npy \(row 0, column 1\): expected a finite number, found Infinity/);
   failsWith(
     [...pool, ...labeled, "--strategy", "best"],
-    /unknown strategy "best"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, typiclust, alfamix/,
+    /unknown strategy "best"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, typiclust, probcover, cluster-margin, dropquery, alfamix/,
   );
   writeFileSync(path("stranger.csv"), "id,label\na0,cat\nzz9,dog\n");
   failsWith([...pool, "--labeled", path("stranger.csv")], /the labelled id "zz9" is not in the pool/);

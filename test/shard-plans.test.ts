@@ -68,6 +68,9 @@ const PLANNED = [
   "alfamix[cap=0.05]",
   "alfamix[ninit=3]",
   "alfamix[kmeans=exact]",
+  "cluster-margin",
+  "cluster-margin[candidates=3]",
+  "cluster-margin[clusters=4]",
 ];
 
 test("a shard plan, a chunk at a time through JSON, picks what query picks on the pool held whole", async () => {
@@ -79,13 +82,15 @@ test("a shard plan, a chunk at a time through JSON, picks what query picks on th
       assert.deepEqual(Array.from(planned.indices), Array.from(whole.indices), `${entry}, chunks of ${chunk}`);
       assert.deepEqual(Array.from(planned.scores!), Array.from(whole.scores!), `${entry}, chunks of ${chunk}: scores`);
       if (entry.startsWith("alfamix")) assert.equal(planned.stats!.candidates, whole.stats!.candidates);
+      if (entry.startsWith("cluster-margin")) assert.deepEqual(planned.stats, whole.stats);
     }
   }
 });
 
 test("which strategies have a plan, and why the others have none", () => {
   const planned = STRATEGY_NAMES.filter((name) => createStrategy(name).plan);
-  assert.deepEqual(planned, ["least-confidence", "margin", "entropy", "alfamix"]);
+  assert.deepEqual(planned, ["least-confidence", "margin", "entropy", "cluster-margin", "alfamix"]);
+  assert.match(whyNotSharded(resolveStrategy("dropquery"))!, /dropout masks over the whole unlabelled pool/);
   assert.equal(whyNotSharded(resolveStrategy("coreset")), "coreset needs the whole pool at once");
   assert.match(whyNotSharded(resolveStrategy("alfamix[alpha=learned]"))!, /learned and random α need the whole pool/);
   assert.match(whyNotSharded(resolveStrategy("alfamix[select=norm]"))!, /norm selection needs per-flip values from every chunk/);

@@ -139,7 +139,9 @@ test("variants run paired under their labels; the report draws the ablation tabl
   assert.match(html, /norm \(smallest ‖α‖\)<\/td><td>\d+\.\d+% ±/);
   assert.match(html, /sym\. KL<\/td><td>–<\/td>/, "a variant that did not run is a dash");
   assert.match(html, /<h2>Where the picks fall<\/h2>/);
-  assert.match(html, /<h2>When to stop<\/h2>[\s\S]*<td>classification-change<\/td><td>\d of 2<\/td>/);
+  assert.match(html, /<h2>When to stop<\/h2>[\s\S]*<th>classification-change<\/th>[\s\S]*(never \(0 of 2\)|\d of 2 runs)/);
+  assert.match(html, /initial slope/);
+  assert.match(html, /<span class="ci">\[0\.\d+, 0\.\d+\]<\/span>/, "AULC intervals over the seeds");
   assert.match(html, /Only 2 seeds in some comparisons: the test has 1 degree of freedom/, "two seeds: the report says the test is powerless");
   await assert.rejects(simulate({ ...config, strategies: ["alfamix", "alfamix"] }, { out: join(dir, "twice") }), /the strategy "alfamix" is listed twice/);
   await assert.rejects(simulate({ ...config, strategies: ["a=random", "a=entropy"] }, { out: join(dir, "twice") }), /the strategy "a" is listed twice/);

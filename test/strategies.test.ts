@@ -253,7 +253,7 @@ for (const { name, options } of allStrategies) {
 test("unknown strategies and bad options are clear errors", () => {
   assert.throws(
     () => createStrategy("uncertain"),
-    /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, typiclust, alfamix/,
+    /unknown strategy "uncertain"; known strategies: random, least-confidence, margin, entropy, bald, coreset, badge, dfal, cdal, coregcn, typiclust, probcover, cluster-margin, dropquery, alfamix/,
   );
   assert.throws(
     () => alfaMixStrategy({ cap: 0 }),

@@ -38,6 +38,13 @@ const PROBES: Record<string, { value: string; base?: string; n?: number; budget?
   // 30 labelled + 10 picks make 40 clusters; 12 leaves most of them empty-handed.
   "typiclust.clusters": { value: "12" },
   "typiclust.minSize": { value: "9" },
+  "probcover.purity": { value: "0.5" },
+  "cluster-margin.candidates": { value: "2" },
+  "cluster-margin.clusters": { value: "3" },
+  "dropquery.passes": { value: "6" },
+  "dropquery.rate": { value: "0.3" },
+  // Sampled and exact k-means differ only past 256 candidates per centre.
+  "dropquery.kmeans": { value: "exact", n: 3000, budget: 2 },
 };
 
 const declared = STRATEGY_NAMES.flatMap((name) => Object.keys(strategyInfo(name).params).map((key) => `${name}.${key}`));
@@ -97,8 +104,9 @@ test("every parameter gives the same batch whole and streamed, wherever the stra
     "margin",
     "least-confidence",
     ...Object.entries(PROBES)
-      .filter(([id]) => id.startsWith("alfamix."))
-      .map(([id, p]) => entry("alfamix", p.base, `${kebab(id.split(".")[1])}=${p.value}`)),
+      .filter(([id]) => id.startsWith("alfamix.") || id.startsWith("cluster-margin."))
+      .map(([id, p]) => entry(id.split(".")[0], p.base, `${kebab(id.split(".")[1])}=${p.value}`)),
+    "cluster-margin",
   ];
   const runner = localRunner();
   const streamed: string[] = [];
@@ -120,7 +128,7 @@ test("every parameter gives the same batch whole and streamed, wherever the stra
   } finally {
     await runner.close();
   }
-  // Learned α needs the whole pool; every other ALFA-Mix parameter streams.
+  // Learned α needs the whole pool; every other ALFA-Mix and Cluster-Margin parameter streams.
   assert.deepEqual(
     streamed,
     entries.filter((e) => !e.includes("alpha=learned")),

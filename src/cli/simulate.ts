@@ -1,4 +1,5 @@
-import { DEFAULT_CONFIG, simulate, type SimulationConfig } from "../loop/simulation.js";
+import { applyRegime, DEFAULT_CONFIG, simulate, type SimulationConfig } from "../loop/simulation.js";
+import { NOISE_KINDS, REGIME_NAMES, REGIMES } from "../loop/protocol.js";
 import { MODEL_KINDS } from "../models/factory.js";
 import { OptionReader, type CommandSpec, type OptionSpec, type ParsedArgs } from "./args.js";
 import { progressPrinter } from "./progress.js";
@@ -55,6 +56,18 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
   init: { type: "string", placeholder: "N", help: "initial labelled items, drawn at random", default: String(d.init) },
   query: { type: "string", placeholder: "N", help: "items labelled per round", default: String(d.query) },
   rounds: { type: "string", placeholder: "N", help: "query rounds after the initial one", default: String(d.rounds) },
+  regime: {
+    type: "string",
+    placeholder: REGIME_NAMES.join("|"),
+    help: `a budget preset in labels per class, initially and per round (${REGIME_NAMES.map((r) => `${r} ${REGIMES[r]}`).join(", ")}); instead of --init and --query`,
+  },
+  imbalance: {
+    type: "string",
+    placeholder: "R",
+    help: "a seeded long-tail subsample of the pool, the rarest class R times rarer than the first (Ji et al. use 10 and 100)",
+  },
+  "label-noise": { type: "string", placeholder: "P", help: "the simulated annotator answers wrongly with probability P (the test set stays clean)" },
+  noise: { type: "string", placeholder: NOISE_KINDS.join("|"), help: "wrong answers drawn uniformly from the other classes, or c → c+1", default: "symmetric" },
   epochs: { type: "string", placeholder: "N", help: "maximum epochs per training", default: String(d.epochs) },
   lr: { type: "string", placeholder: "LR", help: "Adam learning rate", default: String(d.lr) },
   batch: { type: "string", placeholder: "N", help: "mini-batch size", default: String(d.batch) },
@@ -114,6 +127,24 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
     normalize: options.choice("normalize", ["auto", "feature", "channel", "none"] as const, base.normalize),
     testFraction: options.number("test-fraction", base.testFraction, 0, 1),
     mapRound: options.int("map-round", base.mapRound ?? 1, 0),
+    ...readProtocol(options),
+  };
+}
+
+/** --regime, --imbalance, --label-noise and --noise, kept out of the configuration when unset (older results directories still resume). */
+function readProtocol(options: OptionReader): Partial<SimulationConfig> {
+  const regime = options.string("regime") === undefined ? undefined : options.choice("regime", REGIME_NAMES, "low");
+  if (regime && (options.string("init") !== undefined || options.string("query") !== undefined)) {
+    throw new UserError("simulate: --regime sets --init and --query (labels per class); give one or the others");
+  }
+  const imbalance = options.string("imbalance") === undefined ? undefined : options.number("imbalance", 1, 1);
+  const labelNoise = options.string("label-noise") === undefined ? undefined : options.number("label-noise", 0, 0, 0.999);
+  const noise = options.choice("noise", NOISE_KINDS, "symmetric");
+  if (options.string("noise") !== undefined && !labelNoise) throw new UserError("simulate: --noise says how --label-noise flips labels; add --label-noise P");
+  return {
+    ...(regime ? { regime } : {}),
+    ...(imbalance !== undefined && imbalance > 1 ? { imbalance } : {}),
+    ...(labelNoise ? { labelNoise, noise } : {}),
   };
 }
 
@@ -168,7 +199,7 @@ export async function runSimulationCommand(config: SimulationConfig, out: string
 
 export async function runSimulate(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("simulate", args.values);
-  const config = readSimulationConfig(options),
+  const config = await applyRegime(readSimulationConfig(options)),
     out = options.string("out", "alfamix-results"),
     quiet = options.flag("quiet");
   const queue = options.string("queue");

@@ -1,6 +1,6 @@
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
-import { kmeans, type KMeansOptions, type KMeansResult } from "./kmeans.js";
+import { kmeans, nearestMembers, type KMeansOptions, type KMeansResult } from "./kmeans.js";
 import { kmeansPlusPlus } from "./kmeans-plus-plus.js";
 import { nearestCenters } from "./nearest.js";
 import { densePoints } from "./points.js";
@@ -37,6 +37,15 @@ function assignAll(x: Matrix, centers: Matrix, iterations: number, nInit: number
 /** k-means in the mode asked for: `exact` Lloyd over every point, or `sampled` (see kmeansSampled). */
 export function kmeansByMode(mode: KMeansMode, x: Matrix, k: number, options: KMeansOptions): KMeansResult {
   return mode === "exact" ? kmeans(x, k, options) : kmeansSampled(x, k, options);
+}
+
+/**
+ * k representatives of `x`: the row nearest each k-means centre (in the given mode), in centre
+ * order, empty clusters skipped. ALFA-Mix and DropQuery choose their batch this way.
+ */
+export function nearestToCentres(mode: KMeansMode, x: Matrix, k: number, options: KMeansOptions): { rows: Int32Array; result: KMeansResult } {
+  const result = kmeansByMode(mode, x, k, options);
+  return { rows: nearestMembers(x, result).filter((m) => m >= 0), result };
 }
 
 /**

@@ -6,6 +6,39 @@ export function accuracy(predicted: Int32Array, truth: Int32Array): number {
   return truth.length ? correct / truth.length : NaN;
 }
 
+/**
+ * Per-class figures of a test: recall averaged over the classes present in `truth` (balanced
+ * accuracy, as scikit-learn's balanced_accuracy_score) and the unweighted mean of per-class F1
+ * over the classes present in `truth` or `predicted` (macro-F1, as f1_score(average="macro"),
+ * an F1 of 0 where precision and recall are both undefined or 0).
+ */
+export function classBalancedScores(predicted: Int32Array, truth: Int32Array, numClasses: number): { balancedAccuracy: number; macroF1: number } {
+  if (predicted.length !== truth.length) throw new RangeError(`classBalancedScores: ${predicted.length} predictions for ${truth.length} labels`);
+  const truePositive = new Float64Array(numClasses),
+    actual = new Float64Array(numClasses),
+    said = new Float64Array(numClasses);
+  for (let i = 0; i < truth.length; i++) {
+    actual[truth[i]]++;
+    said[predicted[i]]++;
+    if (predicted[i] === truth[i]) truePositive[truth[i]]++;
+  }
+  let recallSum = 0,
+    present = 0,
+    f1Sum = 0,
+    labelsSeen = 0;
+  for (let k = 0; k < numClasses; k++) {
+    if (actual[k] > 0) {
+      recallSum += truePositive[k] / actual[k];
+      present++;
+    }
+    if (actual[k] > 0 || said[k] > 0) {
+      f1Sum += (2 * truePositive[k]) / (actual[k] + said[k]);
+      labelsSeen++;
+    }
+  }
+  return { balancedAccuracy: present ? recallSum / present : NaN, macroF1: labelsSeen ? f1Sum / labelsSeen : NaN };
+}
+
 export function mean(values: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i];

@@ -9,6 +9,9 @@ export interface RoundResult {
   labeled: number;
   /** Accuracy on the test set after training. */
   accuracy: number;
+  /** Recall averaged over the test set's classes, and the unweighted mean of per-class F1 (what --imbalance is judged by). */
+  balancedAccuracy?: number;
+  macroF1?: number;
   trainMs: number;
   /** Time of the query whose batch was added for this round (0 at round 0). */
   queryMs: number;

@@ -3,7 +3,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Delimiter } from "../data/csv.js";
 import { UserError } from "../errors.js";
-import { accuracy } from "../eval/metrics.js";
+import { accuracy, classBalancedScores } from "../eval/metrics.js";
+import { subset } from "../data/dataset.js";
+import { longTailRows, noisyAnswers, regimeBudget, type NoiseKind, type Regime } from "./protocol.js";
 import { gatherRows } from "../linalg/matrix.js";
 import { argmaxRows } from "../linalg/rows.js";
 import type { Classifier } from "../models/classifier.js";
@@ -68,6 +70,14 @@ export interface SimulationConfig {
   testFraction: number;
   /** The round whose batches the embedding map shows (0: no map). */
   mapRound?: number;
+  /** The budget regime that set `init` and `query` (labels per class; see protocol.ts), for the record. */
+  regime?: Regime;
+  /** A seeded long-tail subsample of the pool with this imbalance ratio (the test set stays as it is). */
+  imbalance?: number;
+  /** The simulated oracle answers wrongly with this probability (the test set stays clean). */
+  labelNoise?: number;
+  /** How a wrong answer is drawn (default symmetric). */
+  noise?: NoiseKind;
 }
 
 export const DEFAULT_CONFIG: Omit<SimulationConfig, "dataset"> = {
@@ -140,6 +150,10 @@ const IDENTITY_KEYS = [
   "targetAccuracy",
   "normalize",
   "testFraction",
+  "regime",
+  "imbalance",
+  "labelNoise",
+  "noise",
 ] as const;
 
 /** What makes two seed starts the same (the data, the model, the protocol, the seed). */
@@ -242,13 +256,37 @@ export function loadSimulationSource(config: SimulationConfig): Promise<Experime
   });
 }
 
+/**
+ * The seed's pool under the harness's protocol: a long-tailed subsample (--imbalance) and the
+ * noisy oracle's answers in place of the truth (--label-noise). Both are drawn from the seed
+ * alone, so every strategy of a seed sees the same pool and the same wrong answers.
+ */
+function applyPoolProtocol(experiment: Experiment, config: SimulationConfig, seed: number): void {
+  const classes = experiment.pool.classNames.length;
+  if (config.imbalance !== undefined && config.imbalance > 1) {
+    const kept = longTailRows(experiment.pool.y, classes, config.imbalance, new Rng(seed).child("imbalance"));
+    experiment.pool = subset(experiment.pool, kept, `${experiment.pool.name} (long tail ${config.imbalance})`);
+  }
+  if (config.labelNoise) {
+    const answers = noisyAnswers(experiment.pool.y, classes, config.labelNoise, config.noise ?? "symmetric", new Rng(seed).child("oracle"));
+    experiment.pool = { ...experiment.pool, y: answers };
+  }
+}
+
+/** The initial labels and labels per round of a regime, set on the configuration once the number of classes is known. */
+export async function applyRegime(config: SimulationConfig): Promise<SimulationConfig> {
+  if (!config.regime) return config;
+  const source = await loadSimulationSource(config);
+  return { ...config, ...regimeBudget(config.regime, source.train.classNames.length) };
+}
+
 /** What every strategy of a seed starts from: the seed's pool and test set, initial labels and round-0 model. */
 export interface SeedStart {
   seed: number;
   experiment: Experiment;
   initial: Int32Array;
   model: Classifier;
-  round0: { accuracy: number; trainMs: number };
+  round0: ReturnType<typeof trainAndTest>;
   round0Weights: Float32Array;
 }
 
@@ -260,6 +298,7 @@ export function startSeed(source: ExperimentSource, config: SimulationConfig, se
     std: config.std,
     images: isConvKind(config.model),
   });
+  applyPoolProtocol(experiment, config, seed);
   const { pool } = experiment;
   if (config.init + config.query * config.rounds > pool.x.rows) {
     throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
@@ -288,9 +327,7 @@ export async function runStrategy(
     strategyName = strategy.name;
   model.setWeights(start.round0Weights);
   const stopping = stoppingCheck(start);
-  const rows: RoundResult[] = [
-    { strategy: strategyName, seed, round: 0, labeled: initial.length, accuracy: round0.accuracy, trainMs: round0.trainMs, queryMs: 0, stop: stopping(model) },
-  ];
+  const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, ...round0, queryMs: 0, stop: stopping(model) }];
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
   let labeled = initial,
@@ -314,19 +351,18 @@ export async function runStrategy(
     if (round === mapRound) mapRecord = { strategy: strategyName, round, labelled: Array.from(labeled), batch: Array.from(result.indices) };
     for (const i of result.indices) isLabeled[i] = 1;
     labeled = Int32Array.from([...labeled, ...result.indices]);
-    const { accuracy: acc, trainMs } = trainAndTest(model, experiment, labeled, config);
+    const tested = trainAndTest(model, experiment, labeled, config);
     rows.push({
       strategy: strategyName,
       seed,
       round,
       labeled: labeled.length,
-      accuracy: acc,
-      trainMs,
+      ...tested,
       queryMs,
       ...(result.stats ? { stats: roundStats(result.stats) } : {}),
       stop: stopping(model),
     });
-    await onRound?.(round, labeled.length, acc);
+    await onRound?.(round, labeled.length, tested.accuracy);
   }
   return { rows, mapRecord };
 }
@@ -422,7 +458,12 @@ export function describeSource(source: ExperimentSource, config: SimulationConfi
 /** What results call an entry: its alias, else the entry as written. */
 const labelOf = (entry: string) => parseStrategyEntry(entry).label;
 
-function trainAndTest(model: Classifier, experiment: Experiment, labeled: Int32Array, config: SimulationConfig): { accuracy: number; trainMs: number } {
+function trainAndTest(
+  model: Classifier,
+  experiment: Experiment,
+  labeled: Int32Array,
+  config: SimulationConfig,
+): { accuracy: number; balancedAccuracy: number; macroF1: number; trainMs: number } {
   const { pool, test } = experiment;
   const report = model.fit(
     gatherRows(pool.x, labeled),
@@ -438,7 +479,8 @@ function trainAndTest(model: Classifier, experiment: Experiment, labeled: Int32A
       augment: config.augment,
     },
   );
-  return { accuracy: accuracy(argmaxRows(model.predictProbs(test.x)), test.y), trainMs: report.ms };
+  const predicted = argmaxRows(model.predictProbs(test.x));
+  return { accuracy: accuracy(predicted, test.y), ...classBalancedScores(predicted, test.y, test.classNames.length), trainMs: report.ms };
 }
 
 /** Strategy stats rounded for the record (times to 0.1 ms). */

@@ -3,7 +3,8 @@ import { formatMs, percentOverSeeds } from "../eval/format.js";
 import type { Report } from "./types.js";
 import { ablationTable } from "./ablation.js";
 import { settingMaps } from "./maps.js";
-import { stoppingSummary } from "../eval/stopping.js";
+import { stoppingSummary, type StopSummary } from "../eval/stopping.js";
+import { stopPlot } from "./stop-plot.js";
 
 const CSS = `
 :root{--ink:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg:#f6f7f9;--card:#fff;--accent:#d62728}
@@ -15,7 +16,7 @@ h2{margin:0 0 4px;font-size:18px}p.note{margin:2px 0 14px;color:var(--muted);fon
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:6px 12px;text-align:right;border-bottom:1px solid var(--line)}
 th{font-weight:600;color:var(--muted);font-size:13px}td:first-child,th:first-child{text-align:left}
 .dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:8px;vertical-align:0}
-.best{font-weight:650}.heat td{width:86px;text-align:center;border:1px solid #fff}.heat td.name{text-align:left;width:auto;border:none}
+.best{font-weight:650}.ci{color:var(--muted);font-size:12px}td.never{color:#aab}.heat td{width:86px;text-align:center;border:1px solid #fff}.heat td.name{text-align:left;width:auto;border:none}
 .heat tr.mean td{border-top:2px solid var(--ink);font-weight:650}.diag{background:#f0f1f4;color:#aab}
 svg{max-width:100%;height:auto}details{margin-top:10px}summary{cursor:pointer;color:var(--muted)}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 18px;margin:8px 0 0;font-size:13.5px}dt{color:var(--muted)}dd{margin:0;font-family:ui-monospace,Menlo,Consolas,monospace}
@@ -25,23 +26,49 @@ function dot(color: string): string {
   return `<span class="dot" style="background:${color}"></span>`;
 }
 
+/** A strategy's figures over the settings, as summary.json holds them. */
+interface OverallSummary {
+  aulc: number;
+  aulcInterval?: [number, number];
+  initialSlope: number;
+  finalBalancedAccuracy?: number;
+  finalMacroF1?: number;
+  final: { mean: number; std: number };
+  meanQueryMs: number;
+  seeds: number;
+}
+
 /** The leaderboard: one row per strategy, best first by how rarely it is beaten, then AULC. */
 function leaderboard(report: Report): string {
-  const s = report.summaryJson.strategies as Record<string, { aulc: number; final: { mean: number; std: number }; meanQueryMs: number; seeds: number }>;
+  const s = report.summaryJson.strategies as Record<string, OverallSummary>;
   const beaten = new Map(report.penalty.names.map((n, j) => [n, report.penalty.columnMean[j]]));
   const rows = [...report.names].sort((a, b) => beaten.get(a)! - beaten.get(b)! || s[b].aulc - s[a].aulc);
-  const bestFinal = Math.max(...rows.map((n) => s[n].final.mean)),
-    bestAulc = Math.max(...rows.map((n) => s[n].aulc));
+  const best = (value: (n: string) => number | undefined) => Math.max(...rows.map((n) => value(n) ?? -Infinity));
+  const bestFinal = best((n) => s[n].final.mean),
+    bestAulc = best((n) => s[n].aulc),
+    bestSlope = best((n) => s[n].initialSlope);
+  // Balanced accuracy and macro-F1 matter where classes are imbalanced; elsewhere they repeat the accuracy.
+  const balanced = report.settings.some((setting) => setting.config?.imbalance) && rows.every((n) => s[n].finalBalancedAccuracy !== undefined);
+  const bestBalanced = best((n) => s[n].finalBalancedAccuracy),
+    bestF1 = best((n) => s[n].finalMacroF1);
+  const cell = (value: number, bestValue: number, text: string) => `<td class="${value === bestValue ? "best" : ""}">${text}</td>`;
   const body = rows
-    .map(
-      (n) => `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
-<td class="${s[n].final.mean === bestFinal ? "best" : ""}">${percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds)}</td>
-<td class="${s[n].aulc === bestAulc ? "best" : ""}">${s[n].aulc.toFixed(4)}</td><td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`,
-    )
+    .map((n) => {
+      const interval = s[n].aulcInterval ? ` <span class="ci">[${s[n].aulcInterval![0].toFixed(3)}, ${s[n].aulcInterval![1].toFixed(3)}]</span>` : "";
+      const balancedCells = balanced
+        ? cell(s[n].finalBalancedAccuracy!, bestBalanced, `${(100 * s[n].finalBalancedAccuracy!).toFixed(2)}%`) +
+          cell(s[n].finalMacroF1!, bestF1, s[n].finalMacroF1!.toFixed(4))
+        : "";
+      return `<tr><td>${dot(report.colors.get(n)!)}${escapeXml(n)}</td>
+${cell(s[n].final.mean, bestFinal, percentOverSeeds(s[n].final.mean, s[n].final.std, s[n].seeds))}${balancedCells}
+${cell(s[n].aulc, bestAulc, s[n].aulc.toFixed(4) + interval)}${cell(s[n].initialSlope, bestSlope, (100 * 100 * s[n].initialSlope).toFixed(2))}<td>${beaten.get(n)!.toFixed(2)}</td><td>${formatMs(s[n].meanQueryMs)}</td></tr>`;
+    })
     .join("\n");
-  const multi = report.settings.length > 1 ? " Figures are means over the settings." : "";
-  return `<section><h2>Summary</h2><p class="note">Final test accuracy (mean ± std over seeds), area under the mean learning curve (normalised by the label range), how often each strategy is significantly beaten (penalty column mean, lower is better) and the mean selection time per round.${multi}</p>
-<table><thead><tr><th>strategy</th><th>final accuracy</th><th>AULC</th><th>beaten</th><th>query / round</th></tr></thead><tbody>${body}</tbody></table></section>`;
+  const multi = report.settings.length > 1 ? " Figures are means over the settings." : " AULC's brackets: a 95% bootstrap interval over seeds.";
+  const balancedHead = balanced ? "<th>balanced accuracy</th><th>macro-F1</th>" : "";
+  const balancedNote = balanced ? " Balanced accuracy (mean recall over classes) and macro-F1 at the last round judge the long-tailed settings." : "";
+  return `<section><h2>Summary</h2><p class="note">Final test accuracy (mean ± std over seeds), area under the mean learning curve (normalised by the label range), the initial slope (accuracy points gained per 100 labels over the first three rounds), how often each strategy is significantly beaten (penalty column mean, lower is better) and the mean selection time per round.${balancedNote}${multi}</p>
+<table><thead><tr><th>strategy</th><th>final accuracy</th>${balancedHead}<th>AULC</th><th>initial slope</th><th>beaten</th><th>query / round</th></tr></thead><tbody>${body}</tbody></table></section>`;
 }
 
 function curves(report: Report): string {
@@ -75,9 +102,16 @@ function heatmap(report: Report): string {
   const seedsNote = tCritical.length ? `critical t ${tCritical.map((t) => t.toFixed(3)).join(", ")}` : "fewer than 2 seeds: no test possible";
   // With 2 seeds the paired t-test has one degree of freedom (critical t 12.7): a zero matrix then
   // says nothing about the strategies.
+  // With fewer than 5 seeds a ranking can flip with the seeds drawn (Munjal et al., CVPR 2022; Lüth et al., NeurIPS 2023).
   const powerless =
-    fewestPairs < 3
-      ? `<p class="warn">${fewestPairs < 2 ? "Fewer than 2 seeds per comparison: no difference can be tested." : `Only ${fewestPairs} seeds in some comparisons: the test has ${fewestPairs - 1} degree of freedom and can hardly find any difference.`} Run at least 3 seeds (5–10 to trust a ranking) before reading this table.</p>`
+    fewestPairs < 5
+      ? `<p class="warn">${
+          fewestPairs < 2
+            ? "Fewer than 2 seeds per comparison: no difference can be tested."
+            : fewestPairs < 3
+              ? `Only ${fewestPairs} seeds in some comparisons: the test has ${fewestPairs - 1} degree of freedom and can hardly find any difference.`
+              : `Only ${fewestPairs} seeds in some comparisons: with so few, a good strategy can look both better and worse than random.`
+        } Run at least 5 seeds (10 or more to trust a ranking) before reading this table.</p>`
       : "";
   return `<section><h2>Who beats whom</h2>${powerless}<p class="note">Cell (row i, column j): the share of rounds in which i is significantly better than j (paired t-test over seeds, two-sided 95%, ${seedsNote}, std with ddof ${ddof}${ddof === 0 ? ", as the paper's script" : ""}), summed over ${settings} setting${settings === 1 ? "" : "s"}. The bottom row is each column's mean: how often that strategy is beaten. Lower is better.${unevenNote}</p>
 <table class="heat">${head}${rows}${meanRow}</table></section>`;
@@ -131,22 +165,25 @@ function whenToStop(report: Report): string {
     .map((setting) => {
       const rows = stoppingSummary(setting.results);
       if (rows.length === 0) return "";
-      const body = rows
+      // One row per strategy, one column per criterion: a criterion that never fired is one dash, not four.
+      const strategies = [...new Set(rows.map((r) => r.strategy))],
+        criteria = [...new Set(rows.map((r) => r.criterion))];
+      const cell = (r: StopSummary | undefined) =>
+        !r || r.fired === 0
+          ? `<td class="never">never${r ? ` (0 of ${r.runs})` : ""}</td>`
+          : `<td><b>${Math.round(r.labelsAtStop)}</b> labels, ${(100 * r.accuracyAtStop).toFixed(1)}%<br><span class="ci">saves ${Math.round(r.labelsSaved)}, loses ${(100 * r.accuracyLost).toFixed(2)} pts · ${r.fired} of ${r.runs} runs</span></td>`;
+      const body = strategies
         .map(
-          (r) =>
-            `<tr><td>${dot(report.colors.get(r.strategy) ?? "#888")}${escapeXml(r.strategy)}</td><td>${r.criterion}</td><td>${r.fired} of ${r.runs}</td>${
-              r.fired
-                ? `<td>${Math.round(r.labelsAtStop)}</td><td>${(100 * r.accuracyAtStop).toFixed(2)}%</td><td>${Math.round(r.labelsSaved)}</td><td>${(100 * r.accuracyLost).toFixed(2)} pts</td>`
-                : "<td>–</td><td>–</td><td>–</td><td>–</td>"
-            }</tr>`,
+          (name) =>
+            `<tr><td>${dot(report.colors.get(name) ?? "#888")}${escapeXml(name)}</td>${criteria.map((c) => cell(rows.find((r) => r.strategy === name && r.criterion === c))).join("")}</tr>`,
         )
         .join("\n");
       const title = report.settings.length > 1 ? `<h3>${escapeXml(setting.summary.name)}</h3>` : "";
-      return `${title}<table><tr><th>strategy</th><th>criterion</th><th>fired</th><th>labels at stop</th><th>accuracy at stop</th><th>labels saved</th><th>accuracy lost</th></tr>${body}</table>`;
+      return `${title}${stopPlot(rows, report.colors)}<table><tr><th>strategy</th>${criteria.map((c) => `<th>${escapeXml(c)}</th>`).join("")}</tr>${body}</table>`;
     })
     .filter(Boolean);
   if (tables.length === 0) return "";
-  return `<section><h2>When to stop</h2><p class="note">small-text's stopping criteria (κ average over 3 rounds ≥ 0.99, no prediction changed, mean normalised entropy &lt; 0.05; ΔF for two classes), checked after every round on a fixed sample of up to 1,000 pool items. For the runs where a criterion fired: the labels and test accuracy at its first stop, and what stopping there would have saved and lost against the last round. A criterion that never fires in the budget says keep labelling.</p>${tables.join("\n")}</section>`;
+  return `<section><h2>When to stop</h2><p class="note">small-text's stopping criteria (κ average over 3 rounds ≥ 0.99, no prediction changed, mean normalised entropy &lt; 0.05; ΔF for two classes), checked after every round on a fixed sample of up to 1,000 pool items. Each cell: over the runs where the criterion fired, the labels and test accuracy at its first stop, and what stopping there would have saved and lost against the last round. The plot puts each criterion that fired at its labels saved and accuracy lost: the best stops sit low and to the right. A criterion that never fires within the budget says keep labelling.</p>${tables.join("\n")}</section>`;
 }
 
 function configuration(report: Report): string {

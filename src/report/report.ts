@@ -24,7 +24,12 @@ export function settingName(config: SimulationConfig | undefined, dir: string): 
   };
   const training = [config.optimizer === "sgd" ? "SGD" : "", config.augment ? "augmented" : ""].filter(Boolean).join(", ");
   const model = `${names[config.model]}${dropout}${training ? `, ${training}` : ""}`;
-  return `${datasetName(config.dataset)} · ${model} · ${config.init} + ${config.rounds} × ${config.query}`;
+  const protocol = [
+    config.regime ? `${config.regime} regime` : "",
+    config.imbalance ? `long tail ${config.imbalance}` : "",
+    config.labelNoise ? `${config.noise === "pairwise" ? "pairwise" : "symmetric"} noise ${config.labelNoise}` : "",
+  ].filter(Boolean);
+  return [`${datasetName(config.dataset)}`, model, `${config.init} + ${config.rounds} × ${config.query}`, ...protocol].join(" · ");
 }
 
 /** A dataset's name: its file or folder, with the folder above when that is only a split ("cifar10/train", not "train"). */
@@ -57,6 +62,11 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
         {
           aulc: round(mean(per.map((p) => p.aulc))),
           final: { mean: round(mean(per.map((p) => p.final.mean))), std: round(mean(per.map((p) => p.final.std))) },
+          ...(per.length === 1 && per[0].aulcInterval ? { aulcInterval: per[0].aulcInterval.map((v) => round(v)) } : {}),
+          initialSlope: round(mean(per.map((p) => p.initialSlope)), 6),
+          ...(per.every((p) => p.finalBalancedAccuracy !== undefined)
+            ? { finalBalancedAccuracy: round(mean(per.map((p) => p.finalBalancedAccuracy!))), finalMacroF1: round(mean(per.map((p) => p.finalMacroF1!))) }
+            : {}),
           meanQueryMs: round(mean(per.map((p) => p.meanQueryMs)), 1),
           // Seeds per setting (the fewest, when settings differ): one seed has no spread to show.
           seeds: Math.min(...per.map((p) => p.seeds.length)),

@@ -1,7 +1,6 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
 import { kmeansAroundFixed } from "../cluster/kmeans-fixed.js";
-import { nearestMembers } from "../cluster/kmeans.js";
-import { KMEANS_MODES, kmeansByMode, type KMeansMode } from "../cluster/kmeans-scale.js";
+import { KMEANS_MODES, nearestToCentres, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
 import { choice, fraction, int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
@@ -195,10 +194,8 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
     Object.assign(stats, inputs.clustered.stats);
   } else if (select === "kmeans") {
     const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
-    const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
-    chosen = nearestMembers(points, result)
-      .filter((m) => m >= 0)
-      .map((m) => candidates[m]);
+    const { rows, result } = nearestToCentres(inputs.kmeans, points, b, { rng, nInit });
+    chosen = rows.map((m) => candidates[m]);
     stats.kmeansIterations = result.iterations;
     stats.kmeansInertia = result.inertia;
     stats.nInit = nInit;

@@ -3,9 +3,12 @@ import { ALFAMIX_PARAMS, alfaMixStrategy } from "./alfamix.js";
 import { badgeStrategy } from "./badge.js";
 import { CDAL_PARAMS, cdalStrategy } from "./cdal.js";
 import { COREGCN_PARAMS, coreGcnStrategy } from "./coregcn.js";
+import { CLUSTER_MARGIN_PARAMS, clusterMarginStrategy } from "./cluster-margin.js";
 import { coresetStrategy } from "./coreset.js";
 import { DFAL_PARAMS, dfalStrategy } from "./dfal.js";
+import { DROPQUERY_PARAMS, dropQueryStrategy } from "./dropquery.js";
 import { camel, resolveParams, type ParamTable } from "./params.js";
+import { PROBCOVER_PARAMS, probCoverStrategy } from "./probcover.js";
 import type { Strategy } from "./types.js";
 import { TYPICLUST_PARAMS, typiClustStrategy } from "./typiclust.js";
 import { BALD_PARAMS, baldStrategy, entropyStrategy, leastConfidenceStrategy, marginStrategy, randomStrategy } from "./uncertainty.js";
@@ -51,6 +54,21 @@ const registry: Record<string, Registration> = {
     params: TYPICLUST_PARAMS,
     summary:
       "the most typical item of each of |L| + B k-means clusters, emptiest cluster first; needs no model, so it is a cold start (Hacohen et al., ICML 2022)",
+  },
+  probcover: {
+    make: (p) => probCoverStrategy(p),
+    params: PROBCOVER_PARAMS,
+    summary: "greedy max cover of the δ-ball graph, δ by the purity rule; needs no model, so it is a cold start (Yehuda et al., NeurIPS 2022)",
+  },
+  "cluster-margin": {
+    make: (p) => clusterMarginStrategy(p),
+    params: CLUSTER_MARGIN_PARAMS,
+    summary: "the lowest-margin items, round-robin over the pool's clusters, smallest first (Citovsky et al., NeurIPS 2021)",
+  },
+  dropquery: {
+    make: (p) => dropQueryStrategy(p),
+    params: DROPQUERY_PARAMS,
+    summary: "items whose prediction changes under dropout on the features, then k-means among them (Gupte et al., TMLR 2024)",
   },
   alfamix: {
     make: (p) => alfaMixStrategy(p),

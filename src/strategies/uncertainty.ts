@@ -88,7 +88,10 @@ interface RankedPart {
  * The plan every probability ranking shares: each chunk keeps its own best `budget` rows, and the
  * coordinator merges them. Ties go to the lower pool row, as `topK` gives them in memory.
  */
-function rankingPlan(score: (probs: Matrix) => Float32Array, largestFirst: boolean): ShardPlan<{ W: Matrix; b: Float32Array; budget: number }, RankedPart> {
+export function rankingPlan(
+  score: (probs: Matrix) => Float32Array,
+  largestFirst: boolean,
+): ShardPlan<{ W: Matrix; b: Float32Array; budget: number }, RankedPart> {
   const rank = (v: number) => (largestFirst ? v : -v);
   return {
     prepare: ({ W, b, budget }) => ({ W, b, budget }),
