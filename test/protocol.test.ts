@@ -108,12 +108,28 @@ test("simulate --regime, --imbalance and --label-noise: recorded, applied, and j
   const accuracy = (rows: typeof low.rows) => rows.map((r) => r.accuracy).join(",");
   assert.notEqual(accuracy(tail.rows), accuracy(low.rows), "the long tail changes the runs");
   assert.notEqual(accuracy(noisy.rows), accuracy(low.rows), "wrong answers change the runs");
+  const typical = run("typical", "--regime", "low", "--initial", "typiclust");
+  assert.equal(typical.config.initial, "typiclust");
+  assert.notEqual(accuracy(typical.rows.filter((r) => r.round === 0)), accuracy(low.rows.filter((r) => r.round === 0)), "another initial set");
+  assert.deepEqual(
+    run("typical-again", "--regime", "low", "--initial", "typiclust").rows.map((r) => r.accuracy),
+    typical.rows.map((r) => r.accuracy),
+    "deterministic",
+  );
   // The report names the settings by their protocol.
-  const report = cli("report", low.out, tail.out, noisy.out, "--out", join(dir, "report"));
+  const report = cli("report", low.out, tail.out, noisy.out, typical.out, "--out", join(dir, "report"));
   assert.equal(report.status, 0, report.stderr);
   const html = readFileSync(join(dir, "report", "report.html"), "utf8");
+  // What ran is on record, in config.json and in the report's summary.json.
+  const [machine] = low.config.machines;
+  assert.equal(machine.node, process.version);
+  assert.match(machine.gemm, /^(openblas \(OpenBLAS .*core .+\)|js)$/);
+  assert.ok(machine.cores >= 1 && machine.cpu.length > 0 && machine.gemmThreads >= 1);
+  const summary = JSON.parse(readFileSync(join(dir, "report", "summary.json"), "utf8"));
+  assert.deepEqual(summary.settings[0].machines, low.config.machines);
   assert.match(html, /low regime · long tail 10/);
   assert.match(html, /low regime · symmetric noise 0\.3/);
+  assert.match(html, /low regime · TypiClust start/);
   userError(cli("simulate", "--dataset", "vowel", "--regime", "low", "--init", "5"), /--regime sets --init and --query/);
   userError(cli("simulate", "--dataset", "vowel", "--regime", "tiny"), /--regime expects one of low, mid, high, large/);
   userError(cli("simulate", "--dataset", "vowel", "--noise", "pairwise"), /--noise says how --label-noise flips labels/);

@@ -185,11 +185,6 @@ test("bad input: one clear line, exit status 2 and no output file", () => {
   failsWith(["--pool", path("ragged.csv"), ...labeled], /ragged\.csv \(line 3\): expected 3 fields like the header, found 2/);
   writeFileSync(path("dup.csv"), "id,a\nx,1\ny,2\nx,3\n");
   failsWith(["--pool", path("dup.csv"), ...labeled], /dup\.csv \(row 2\): duplicate id "x" \(first at row 0\)/);
-  writeFileSync(path("one-class.csv"), "id,label\na0,cat\na3,cat\n");
-  failsWith(
-    [...pool, "--labeled", path("one-class.csv")],
-    /labelled items cover only the class "cat"; training a classifier needs labelled items of at least 2 classes/,
-  );
   writeFileSync(path("empty.jsonl"), "\n");
   failsWith(["--pool", path("empty.jsonl"), ...labeled], /empty\.jsonl: the pool is empty/);
   writeFileSync(path("nan.csv"), "id,a\nx,1\ny,nan\n");
@@ -208,7 +203,30 @@ test("bad input: one clear line, exit status 2 and no output file", () => {
   failsWith([...pool, "--labeled", path("twice.csv")], /twice\.csv \(line 4\): id "a0" is labelled twice/);
   writeFileSync(path("noheader.csv"), "a0,cat\na1,dog\n");
   failsWith([...pool, "--labeled", path("noheader.csv")], /noheader\.csv \(line 1\): expected a header with an "id" and a "label" column/);
-  failsWith([...labeled], /--pool FILE and --labeled FILE are required/);
+  failsWith([...labeled], /--pool FILE is required/);
   failsWith([...pool, ...labeled, "--strategy", "bald"], /bald needs a model with dropout > 0/);
   failsWith([...pool, ...labeled, "--budget", "0"], /--budget expects an integer ≥ 1, got "0"/);
+});
+
+test("cold start: with no labels, or one class only, TypiClust picks from the rows alone and says so", () => {
+  writeFileSync(path("one-class.csv"), "id,label\na0,cat\na3,cat\n");
+  for (const labels of [[], ["--labeled", path("one-class.csv")]]) {
+    const result = cli("--pool", path("pool.csv"), ...labels, "--budget", "6");
+    assert.equal(result.status, 0, result.stderr);
+    const rows = parseCsv(result.stdout);
+    assert.deepEqual(rows[0], ["id", "rank", "score", "predicted_label", "confidence"]);
+    assert.equal(rows.length, 7);
+    assert.ok(
+      rows.slice(1).every((r) => Number(r[2]) > 0 && r[3] === "" && r[4] === ""),
+      "typicality scores, and no guess without a model",
+    );
+    if (labels.length) assert.ok(!rows.some((r) => r[0] === "a0" || r[0] === "a3"), "labelled items are never picked");
+    assert.match(
+      result.stderr,
+      /cold start: the labelled items cover (no class|only the class "cat"), too few to train a classifier: TypiClust picked the batch/,
+    );
+    assert.match(result.stderr, /typiclust: picked 6/);
+  }
+  failsWith(["--pool", path("pool.csv"), "--labeled", path("one-class.csv"), "--map", path("cold.svg")], /a cold start has no model yet/);
+  failsWith(["--pool", path("pool.csv"), "--queue", "redis://127.0.0.1:1"], /query --queue: a cold start .* run it without --queue/);
 });

@@ -158,7 +158,7 @@ test("the cold start says what the queue is doing, and Enter without a guess giv
   const { page } = annotator;
   await page.goto(`${server.url}/p/cold/label`);
   await page.waitForSelector(".item-id");
-  assert.match((await page.textContent("#phase")) ?? "", /covering the data until every class has a label \(k-means cover\)/);
+  assert.match((await page.textContent("#phase")) ?? "", /cold start until every class has a label \(TypiClust/);
   assert.match((await page.textContent("#suggestion")) ?? "", /No model yet: the first one trains once every class has a label \(0 of 3 classes have one\)/);
   const id = await shownItem(page);
   await page.keyboard.press("Enter");
@@ -177,7 +177,7 @@ test("the cold start says what the queue is doing, and Enter without a guess giv
   }
   await page.waitForSelector("#suggestion .guess", { timeout: 20000 });
   assert.doesNotMatch((await page.textContent("#suggestion")) ?? "", /No model yet/);
-  assert.doesNotMatch((await page.textContent("#phase")) ?? "", /covering the data/);
+  assert.doesNotMatch((await page.textContent("#phase")) ?? "", /cold start/);
 });
 
 test("text items are shown as text (escaped, never as HTML) and a long one scrolls", async () => {

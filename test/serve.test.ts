@@ -211,10 +211,12 @@ test("retrain and refill: enough labels start a retrain in the background, and a
   assert.equal(gemmBackend().threads?.get() ?? 1, 1);
 });
 
-test("cold start: until every class has a label, the queue is a k-means cover", async () => {
+test("cold start: until every class has a label, the queue is TypiClust's, with typicality scores", async () => {
   await ready("cold");
   const served = await next(alice, "cold");
   assert.equal(served.why.coldStart, true);
+  assert.equal(served.why.strategy, "typiclust");
+  assert.ok(typeof served.why.score === "number" && served.why.score > 0, JSON.stringify(served.why));
   assert.equal(served.suggestion, null);
 });
 

@@ -5,7 +5,7 @@ import { describeShards, expandPoolFiles, poolSource, readPools } from "../data/
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
-import { formatSelection, selectBatch, selectionMap } from "../loop/select-batch.js";
+import { formatSelection, isColdStart, selectBatch, selectionMap } from "../loop/select-batch.js";
 import { checkedConnection } from "../distributed/connection.js";
 import { remoteKMeans } from "../distributed/kmeans-jobs.js";
 import { canStream, streamBatch } from "../loop/stream-batch.js";
@@ -19,7 +19,7 @@ import { parseImageSize } from "./dataset-options.js";
 
 export const queryCommand: CommandSpec = {
   name: "query",
-  usage: "alfamix query --pool FILE [FILE…] --labeled FILE [--strategy alfamix] [--budget 100] [--out FILE] [--queue redis://HOST:PORT] [options]",
+  usage: "alfamix query --pool FILE [FILE…] [--labeled FILE] [--strategy alfamix] [--budget 100] [--out FILE] [--queue redis://HOST:PORT] [options]",
   summary: "Pick the next items to label: train a head on the labelled items, run a strategy over the rest, write id,rank,score,predicted_label,confidence.",
   options: {
     pool: {
@@ -30,7 +30,11 @@ export const queryCommand: CommandSpec = {
     },
     ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
     "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
-    labeled: { type: "string", placeholder: "FILE", help: "labels so far: .csv with id,label columns, or .jsonl {id, label}" },
+    labeled: {
+      type: "string",
+      placeholder: "FILE",
+      help: "labels so far: .csv with id,label columns, or .jsonl {id, label}; none, or one class only, is a cold start (TypiClust, no model)",
+    },
     strategy: {
       type: "string",
       placeholder: "NAME[k=v]",
@@ -74,7 +78,7 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
     labeledPath = options.string("labeled");
   if (args.positionals.length && !options.strings("pool").length)
     throw new UserError(`query: unexpected argument ${JSON.stringify(args.positionals[0])} (see alfamix query --help)`);
-  if (!poolPath || !labeledPath) throw new UserError("query: --pool FILE and --labeled FILE are required (see alfamix query --help)");
+  if (!poolPath) throw new UserError("query: --pool FILE is required (see alfamix query --help)");
   const out = options.string("out"),
     mapFile = options.string("map");
   for (const file of [out, mapFile]) {
@@ -88,10 +92,14 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const imageSize = options.string("image-size");
   const poolFiles = expandPoolFiles(poolSpecs);
   const queue = options.string("queue");
-  if (queue) return runQueuedQuery(options, queue, poolFiles, await readLabeled(labeledPath), out, mapFile, format);
-  if (streamable(options, poolFiles)) return runStreamedQuery(options, poolFiles, await readLabeled(labeledPath), out, format);
+  const labeled = labeledPath ? await readLabeled(labeledPath) : { ids: [], labels: [] };
+  // A cold start (fewer than two classes labelled) has no head to stream or shard: TypiClust reads the pool whole.
+  const cold = isColdStart(labeled);
+  if (queue && cold)
+    throw new UserError("query --queue: a cold start (fewer than two classes labelled) runs TypiClust on the pool held whole; run it without --queue");
+  if (queue) return runQueuedQuery(options, queue, poolFiles, labeled, out, mapFile, format);
+  if (!cold && streamable(options, poolFiles)) return runStreamedQuery(options, poolFiles, labeled, out, format);
   const pool = await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
-  const labeled = await readLabeled(labeledPath);
   const loadMs = performance.now() - started;
   const selection = selectBatch({
     pool,
@@ -118,9 +126,13 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
     stats = selection.stats;
   console.error(`pool: ${selection.poolSize} items × ${pool.x.cols} features (${pool.source ?? poolPath}), read in ${formatMs(loadMs)}`);
   console.error(
-    `labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`,
+    labeled.ids.length
+      ? `labelled: ${labeled.ids.length} in ${perClass.length} class${perClass.length === 1 ? "" : "es"} (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`
+      : `labelled: none; unlabelled: ${selection.unlabeledCount}`,
   );
-  console.error(`model: ${options.string("model", "linear")} head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
+  if (t)
+    console.error(`model: ${options.string("model", "linear")} head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
+  if (selection.coldStart) console.error(`cold start: ${selection.coldStart}`);
   const details = Object.entries(stats)
     .filter(([k]) => !k.endsWith("Ms"))
     .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
@@ -188,7 +200,7 @@ async function runStreamedQuery(
   console.error(
     `labelled: ${labeled.ids.length} in ${perClass.length} classes (${perClass.slice(0, 12).join(", ")}${perClass.length > 12 ? ", …" : ""}); unlabelled: ${selection.unlabeledCount}`,
   );
-  console.error(`model: linear head, ${t.epochs} epochs, training accuracy ${percent(t.trainAccuracy, 1)}, ${formatMs(t.ms)}`);
+  console.error(`model: linear head, ${t!.epochs} epochs, training accuracy ${percent(t!.trainAccuracy, 1)}, ${formatMs(t!.ms)}`);
   const details = Object.entries(stats)
     .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)
     .join(", ");
@@ -231,7 +243,7 @@ async function runQueuedQuery(
   if (quiet) return;
   for (const warning of selection.warnings) console.error(`alfamix: warning: ${warning}`);
   console.error(
-    `pool: ${selection.poolSize} items in ${files.length} shard${files.length === 1 ? "" : "s"}; labelled ${labeled.ids.length}; head trained in ${formatMs(selection.training.ms)} (${selection.training.epochs} epochs)`,
+    `pool: ${selection.poolSize} items in ${files.length} shard${files.length === 1 ? "" : "s"}; labelled ${labeled.ids.length}; head trained in ${formatMs(selection.training!.ms)} (${selection.training!.epochs} epochs)`,
   );
   const details = Object.entries(selection.stats)
     .map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`)

@@ -61,6 +61,12 @@ export const simulationOptionSpecs: Record<string, OptionSpec> = {
     placeholder: REGIME_NAMES.join("|"),
     help: `a budget preset in labels per class, initially and per round (${REGIME_NAMES.map((r) => `${r} ${REGIMES[r]}`).join(", ")}); instead of --init and --query`,
   },
+  initial: {
+    type: "string",
+    placeholder: "random|typiclust",
+    help: "how the initial labelled items are drawn: at random, or by TypiClust (the cold start query and serve use)",
+    default: "random",
+  },
   imbalance: {
     type: "string",
     placeholder: "R",
@@ -131,7 +137,7 @@ export function readSimulationConfig(options: OptionReader, defaults: Partial<Si
   };
 }
 
-/** --regime, --imbalance, --label-noise and --noise, kept out of the configuration when unset (older results directories still resume). */
+/** --regime, --initial, --imbalance, --label-noise and --noise, kept out of the configuration when unset (older results directories still resume). */
 function readProtocol(options: OptionReader): Partial<SimulationConfig> {
   const regime = options.string("regime") === undefined ? undefined : options.choice("regime", REGIME_NAMES, "low");
   if (regime && (options.string("init") !== undefined || options.string("query") !== undefined)) {
@@ -141,8 +147,10 @@ function readProtocol(options: OptionReader): Partial<SimulationConfig> {
   const labelNoise = options.string("label-noise") === undefined ? undefined : options.number("label-noise", 0, 0, 0.999);
   const noise = options.choice("noise", NOISE_KINDS, "symmetric");
   if (options.string("noise") !== undefined && !labelNoise) throw new UserError("simulate: --noise says how --label-noise flips labels; add --label-noise P");
+  const initial = options.choice("initial", ["random", "typiclust"] as const, "random");
   return {
     ...(regime ? { regime } : {}),
+    ...(initial === "typiclust" ? { initial } : {}),
     ...(imbalance !== undefined && imbalance > 1 ? { imbalance } : {}),
     ...(labelNoise ? { labelNoise, noise } : {}),
   };

@@ -21,7 +21,7 @@ export interface BlasThreads {
 
 /** cblas_sgemm from OpenBLAS through koffi (and its thread count), or the reason it could not be loaded. */
 export function loadOpenBlas():
-  | { sgemm: Sgemm; library: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void }
+  | { sgemm: Sgemm; library: string; kernel: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void }
   | { error: string } {
   let koffi: { load(path: string): { func(signature: string): (...args: unknown[]) => unknown } };
   try {
@@ -59,7 +59,11 @@ export function loadOpenBlas():
       y: Float32Array,
       incy: number,
     ) => void;
-    return { sgemm, library: path, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1) };
+    // The build and the kernel it chose for this CPU ("OpenBLAS 0.3.21 DYNAMIC_ARCH … Haswell", core "Haswell"), for the record of what ran.
+    const config = lib.func("const char * openblas_get_config()") as () => string;
+    const core = lib.func("const char * openblas_get_corename()") as () => string;
+    const kernel = `${config().trim()}; core ${core().trim()}`;
+    return { sgemm, library: path, kernel, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1) };
   }
   return { error: `libopenblas.so.0 was not found (tried ${paths.join(", ")})` };
 }

@@ -10,6 +10,8 @@ export type BackendName = "openblas" | "js";
 export interface GemmBackend {
   readonly name: BackendName;
   readonly sgemm: Sgemm;
+  /** The library's build and the kernel it runs on this CPU (OpenBLAS), when it says. */
+  readonly kernel?: string;
   /** The library's own threads (OpenBLAS), when it has any. */
   readonly threads?: BlasThreads;
   /** dst = src, float by float (BLAS scopy), when the library has one. */
@@ -26,7 +28,7 @@ let warned = false;
 export function openBlasBackend(): GemmBackend | null {
   if (openblas === undefined) {
     const loaded = loadOpenBlas();
-    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm, threads: loaded.threads, copy: loaded.copy } : null;
+    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm, kernel: loaded.kernel, threads: loaded.threads, copy: loaded.copy } : null;
     if (!openblas && !warned && process.env.ALFAMIX_BLAS !== "off") {
       warned = true;
       // Written at once (process.emitWarning would wait for the synchronous work to end): a slow

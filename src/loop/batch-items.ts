@@ -11,9 +11,10 @@ export interface SelectedItem {
   rank: number;
   /** The strategy's score for the item (see `scoreName`), or null where it has none. */
   score: number | null;
-  predictedLabel: string;
-  /** The model's probability of `predictedLabel`. */
-  confidence: number;
+  /** The model's guess; null in a cold start, where no model exists yet. */
+  predictedLabel: string | null;
+  /** The model's probability of `predictedLabel` (null with it). */
+  confidence: number | null;
 }
 
 export interface BatchSelection {
@@ -23,13 +24,16 @@ export interface BatchSelection {
   poolSize: number;
   unlabeledCount: number;
   labeledPerClass: Record<string, number>;
-  training: FitReport;
+  /** How the head trained; absent in a cold start. */
+  training?: FitReport;
+  /** Why no model was trained and TypiClust chose the batch (fewer than two classes labelled). */
+  coldStart?: string;
   /** The strategy's own figures (ALFA-Mix: candidates, cap, …). */
   stats: Record<string, number>;
   queryMs: number;
   warnings: string[];
-  /** The trained head, the rows it saw (standardised when asked), the class names and the rows labelled and picked. */
-  model: NeuralClassifier;
+  /** The trained head (absent in a cold start), the rows it saw (standardised when asked), the class names and the rows labelled and picked. */
+  model?: NeuralClassifier;
   x: Matrix;
   classNames: string[];
   labeledRows: Int32Array;

@@ -15,6 +15,7 @@ import { readPools } from "../data/shards.js";
 import { canStream, streamBatch } from "./stream-batch.js";
 import { unlabeledRows, type Explanation, type QueryContext, type Strategy } from "../strategies/types.js";
 import { argmaxRows } from "../linalg/rows.js";
+import { typicalBatch } from "../strategies/typiclust.js";
 import { projectForMap } from "../eval/projection.js";
 import { renderMaps } from "../eval/map-svg.js";
 
@@ -131,10 +132,15 @@ async function selectFromFiles(options: FilePoolOptions): Promise<BatchSelection
   const given = options.strategy ?? "alfamix";
   // A strategy object cannot travel to the scoring threads; its name and parameters can.
   const spec = typeof given === "string" ? resolveStrategy(given) : "query" in given ? undefined : given;
-  if (spec && canStream(files, idsPath, spec, options)) {
+  if (spec && canStream(files, idsPath, spec, options) && !isColdStart(options.labeled)) {
     return streamBatch({ files, idsPath, labeled: options.labeled, strategy: spec, budget: options.budget ?? 100, fit: options.fit, seed: options.seed });
   }
   return selectInMemory({ ...options, pool: await readPools(files, idsPath) });
+}
+
+/** Whether the labels are too few to train a head (fewer than two classes): the query is then a cold start, over the pool held whole. */
+export function isColdStart(labeled: LabeledItems): boolean {
+  return new Set(labeled.labels).size < 2;
 }
 
 function selectInMemory(options: SelectBatchOptions): BatchSelection {
@@ -146,11 +152,6 @@ function selectInMemory(options: SelectBatchOptions): BatchSelection {
   const ids = IdList.of(pool.ids);
   const labeledRows = labeledRowsOf(ids, labeled.ids, pool.source ?? "pool");
   const { y, classNames } = encodeLabels(labeled.labels);
-  if (classNames.length < 2) {
-    throw new UserError(
-      `query: the labelled items cover ${classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`}; training a classifier needs labelled items of at least 2 classes`,
-    );
-  }
   const unlabeledCount = pool.x.rows - new Set(labeledRows).size;
   const warnings: string[] = [];
   if (budget > unlabeledCount) warnings.push(`the budget of ${budget} exceeds the ${unlabeledCount} unlabelled items: taking all of them`);
@@ -160,6 +161,9 @@ function selectInMemory(options: SelectBatchOptions): BatchSelection {
     x = matrix(pool.x.rows, pool.x.cols, pool.x.data.slice());
     standardizeInPlace(x, fitStandardizer(x));
   }
+  const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
+  for (const label of labeled.labels) labeledPerClass[label]++;
+  if (classNames.length < 2) return coldStart({ x, ids, labeledRows, budget, seed, classNames, labeledPerClass, warnings });
   const selection = selectRows({
     x,
     labeledRows,
@@ -179,8 +183,6 @@ function selectInMemory(options: SelectBatchOptions): BatchSelection {
     selection.probs,
     classNames,
   );
-  const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
-  for (const label of labeled.labels) labeledPerClass[label]++;
   return {
     items,
     strategy: strategy.name,
@@ -197,6 +199,48 @@ function selectInMemory(options: SelectBatchOptions): BatchSelection {
     classNames,
     labeledRows,
     pickedRows: selection.rows,
+  };
+}
+
+/** The cold start: with fewer than two classes labelled no head can be trained, so TypiClust picks the batch from the rows alone. */
+function coldStart(inputs: {
+  x: Matrix;
+  ids: IdList;
+  labeledRows: Int32Array;
+  budget: number;
+  seed: number;
+  classNames: string[];
+  labeledPerClass: Record<string, number>;
+  warnings: string[];
+}): BatchSelection {
+  const { x, ids, labeledRows, classNames } = inputs;
+  const isLabeled = new Uint8Array(x.rows);
+  for (const r of labeledRows) isLabeled[r] = 1;
+  const unlabeled = unlabeledRows(isLabeled);
+  const started = performance.now();
+  const picks = typicalBatch(x, labeledRows, unlabeled, Math.min(inputs.budget, unlabeled.length), new Rng(inputs.seed).child("query"));
+  const covered = classNames.length === 0 ? "no class" : `only the class ${JSON.stringify(classNames[0])}`;
+  return {
+    items: Array.from(picks.indices, (row, i) => ({
+      id: ids.get(row),
+      rank: i + 1,
+      score: Number.isNaN(picks.scores[i]) ? null : Number(picks.scores[i].toPrecision(7)),
+      predictedLabel: null,
+      confidence: null,
+    })),
+    strategy: "typiclust",
+    scoreName: "typicality: 1 / mean distance to the nearest neighbours in its cluster (higher: more typical)",
+    poolSize: x.rows,
+    unlabeledCount: unlabeled.length,
+    labeledPerClass: inputs.labeledPerClass,
+    coldStart: `the labelled items cover ${covered}, too few to train a classifier: TypiClust picked the batch from the rows alone (label items of two classes or more to use the strategy)`,
+    stats: picks.stats,
+    queryMs: performance.now() - started,
+    warnings: inputs.warnings,
+    x,
+    classNames,
+    labeledRows,
+    pickedRows: picks.indices,
   };
 }
 
@@ -217,14 +261,22 @@ export function formatSelection(items: SelectedItem[], format: "csv" | "jsonl"):
             rank: it.rank,
             score: it.score === null ? null : significant(it.score),
             predicted_label: it.predictedLabel,
-            confidence: significant(it.confidence),
+            confidence: it.confidence === null ? null : significant(it.confidence),
           }) + "\n",
       )
       .join("");
   }
   const lines = ["id,rank,score,predicted_label,confidence"];
   for (const it of items) {
-    lines.push([csvField(it.id), it.rank, it.score === null ? "" : significant(it.score), csvField(it.predictedLabel), significant(it.confidence)].join(","));
+    lines.push(
+      [
+        csvField(it.id),
+        it.rank,
+        it.score === null ? "" : significant(it.score),
+        csvField(it.predictedLabel ?? ""),
+        it.confidence === null ? "" : significant(it.confidence),
+      ].join(","),
+    );
   }
   return lines.join("\n") + "\n";
 }
@@ -237,6 +289,7 @@ export function formatSelection(items: SelectedItem[], format: "csv" | "jsonl"):
  */
 export function selectionMap(selection: BatchSelection, seed = 0): string {
   const { model, x, classNames, labeledRows, pickedRows } = selection;
+  if (!model) throw new UserError("query: --map draws the model's embeddings, and a cold start has no model yet (label items of two classes or more)");
   const predicted = argmaxRows(model.predictProbs(x));
   const projection = projectForMap(model.embed(x), predicted, [...labeledRows, ...pickedRows], new Rng(seed).child("map"));
   const position = new Map(Array.from(projection.indices, (i, p) => [i, p]));

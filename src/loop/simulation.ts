@@ -19,6 +19,8 @@ import { readConfig, ResultsStore, type RoundResult } from "./results-store.js";
 import { readMapRecords, writeMapRecord, writeProjection, type MapRecord } from "./maps.js";
 import { projectForMap } from "../eval/projection.js";
 import { unlabeledRows } from "../strategies/types.js";
+import { typicalBatch } from "../strategies/typiclust.js";
+import { describeMachine, type MachineRecord } from "./machine.js";
 
 /** Everything that defines a simulation; written to config.json so that it can be rerun. */
 export interface SimulationConfig {
@@ -72,6 +74,10 @@ export interface SimulationConfig {
   mapRound?: number;
   /** The budget regime that set `init` and `query` (labels per class; see protocol.ts), for the record. */
   regime?: Regime;
+  /** What ran the simulation (CPU, GEMM kernel and threads, Node, onnxruntime), each machine once: written by simulate, never compared. */
+  machines?: MachineRecord[];
+  /** How the initial labelled set is drawn: at random (default), or by TypiClust, the cold start `query` and `serve` use. */
+  initial?: "typiclust";
   /** A seeded long-tail subsample of the pool with this imbalance ratio (the test set stays as it is). */
   imbalance?: number;
   /** The simulated oracle answers wrongly with this probability (the test set stays clean). */
@@ -151,6 +157,7 @@ const IDENTITY_KEYS = [
   "normalize",
   "testFraction",
   "regime",
+  "initial",
   "imbalance",
   "labelNoise",
   "noise",
@@ -237,12 +244,19 @@ export function openSimulation(requested: SimulationConfig, out: string): Opened
     strategies: [...new Set([...(previous?.strategies ?? []), ...config.strategies])],
     seeds: [...new Set([...(previous?.seeds ?? []), ...config.seeds])],
     specs: { ...previousSpecs, ...specs },
+    machines: withMachine(previous?.machines ?? []),
   };
   writeFileSync(join(out, "config.json"), JSON.stringify(merged, null, 2) + "\n");
   const pending = config.seeds
     .flatMap((seed) => config.strategies.map((entry) => ({ seed, entry })))
     .filter(({ seed, entry }) => !store.isComplete(labelOf(entry), seed, config.rounds));
   return { store, pending, runsTotal: config.seeds.length * config.strategies.length, config };
+}
+
+/** The machines that ran into a directory, this one added when it is new (a resumed run may go on elsewhere). */
+function withMachine(machines: MachineRecord[]): MachineRecord[] {
+  const here = describeMachine();
+  return machines.some((m) => JSON.stringify(m) === JSON.stringify(here)) ? machines : [...machines, here];
 }
 
 /** The data of a simulation, loaded once. */
@@ -303,7 +317,17 @@ export function startSeed(source: ExperimentSource, config: SimulationConfig, se
   if (config.init + config.query * config.rounds > pool.x.rows) {
     throw new UserError(`simulate: ${config.init} initial + ${config.rounds} × ${config.query} labels exceed the pool of ${pool.x.rows} items`);
   }
-  const initial = new Rng(seed).child("initial").sample(pool.x.rows, config.init);
+  const initialRng = new Rng(seed).child("initial");
+  const initial =
+    config.initial === "typiclust"
+      ? typicalBatch(
+          pool.x,
+          new Int32Array(0),
+          Int32Array.from({ length: pool.x.rows }, (_, i) => i),
+          config.init,
+          initialRng,
+        ).indices
+      : initialRng.sample(pool.x.rows, config.init);
   const model = createClassifier(config, pool, seed);
   const round0 = trainAndTest(model, experiment, initial, config);
   return { seed, experiment, initial, model, round0, round0Weights: model.weights() };

@@ -26,6 +26,7 @@ export function settingName(config: SimulationConfig | undefined, dir: string): 
   const model = `${names[config.model]}${dropout}${training ? `, ${training}` : ""}`;
   const protocol = [
     config.regime ? `${config.regime} regime` : "",
+    config.initial === "typiclust" ? "TypiClust start" : "",
     config.imbalance ? `long tail ${config.imbalance}` : "",
     config.labelNoise ? `${config.noise === "pairwise" ? "pairwise" : "symmetric"} noise ${config.labelNoise}` : "",
   ].filter(Boolean);
@@ -83,7 +84,7 @@ export function buildReport(dirs: string[], options: { ddof?: 0 | 1 } = {}): Rep
       ddof: penalty.ddof,
       tCritical: penalty.tCritical.length === 1 ? round(penalty.tCritical[0]) : penalty.tCritical.map((t) => round(t)),
     },
-    settings: settings.map((s) => ({ dir: s.dir, name: s.summary.name, strategies: s.summary.strategies })),
+    settings: settings.map((s) => ({ dir: s.dir, name: s.summary.name, machines: s.config?.machines ?? [], strategies: s.summary.strategies })),
   };
   return { settings, penalty, names, colors, summaryJson };
 }

@@ -33,7 +33,7 @@ export interface ProjectStatus {
   leased: number;
   modelVersion: number | null;
   retraining: boolean;
-  /** Until every class has a label, items come from a k-means cover and no model is trained. */
+  /** Until every class has a label, items come from TypiClust and no model is trained. */
   coldStart: boolean;
   /** What the queue is doing, in words, for the page's header. */
   phase: string;
@@ -602,7 +602,7 @@ export class ProjectService {
     const retraining = this.retraining !== undefined;
     const missing = this.project.classes.filter((c) => !classCounts[c]);
     const phase = coldStart
-      ? `covering the data until every class has a label (k-means cover); no label yet for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}`
+      ? `cold start until every class has a label (TypiClust: typical items of the least-labelled clusters); no label yet for ${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ` and ${missing.length - 3} more` : ""}`
       : retraining
         ? this.model
           ? "retraining on the new labels; the current batch is served meanwhile"

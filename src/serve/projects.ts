@@ -119,7 +119,9 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   else {
     const unlabelled = classes.filter((c) => !labeled?.labels.includes(c));
     if (unlabelled.length)
-      note(`no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue covers the data (k-means) and no model is trained`);
+      note(
+        `no labelled item yet for ${unlabelled.join(", ")}: until every class has one, the queue takes typical items of the least-labelled clusters (TypiClust) and no model is trained`,
+      );
   }
 
   let display: Display = { kind: "features" };

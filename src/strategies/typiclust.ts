@@ -2,6 +2,7 @@ import { kmeansSampled } from "../cluster/kmeans-scale.js";
 import { chunkRows, squaredDistances } from "../linalg/distances.js";
 import { gatherRows, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
+import type { Rng } from "../random.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, fillAtRandom, type Strategy } from "./types.js";
 
@@ -28,17 +29,32 @@ export function typiClustStrategy(params: Partial<TypiClustParams> = {}): Strate
     scoreName: "typicality: 1 / mean distance to the nearest neighbours in its cluster (higher: more typical)",
     query(context, budget) {
       const b = checkQuery("typiclust", context, budget);
-      const { pool, labeled, unlabeled, rng } = context;
-      if (b === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
-      const k = Math.min(labeled.length + b, p.clusters, pool.rows);
-      const { labels } = kmeansSampled(pool, k, { rng: rng.child("typiclust/kmeans") });
-      const picks = typicalPicks(pool, labels, k, labeled, b, p);
-      const { indices, filled } = fillAtRandom(picks.rows, unlabeled, b, rng);
-      const scores = new Float32Array(b).fill(Number.NaN);
-      scores.set(picks.typicality);
-      return { indices, scores, stats: { clusters: k, filled } };
+      return typicalBatch(context.pool, context.labeled, context.unlabeled, b, context.rng, p);
     },
   };
+}
+
+/**
+ * TypiClust's batch without a model: what `query` and the cold starts of `alfamix query` and
+ * `serve` (before every class has a label) pick. `budget` is at most |unlabeled|.
+ */
+export function typicalBatch(
+  pool: Matrix,
+  labeled: Int32Array,
+  unlabeled: Int32Array,
+  budget: number,
+  rng: Rng,
+  params: Partial<TypiClustParams> = {},
+): { indices: Int32Array; scores: Float32Array; stats: Record<string, number> } {
+  const p = resolveParams(TYPICLUST_PARAMS, params, "typiclust");
+  if (budget === 0) return { indices: new Int32Array(0), scores: new Float32Array(0), stats: {} };
+  const k = Math.min(labeled.length + budget, p.clusters, pool.rows);
+  const { labels } = kmeansSampled(pool, k, { rng: rng.child("typiclust/kmeans") });
+  const picks = typicalPicks(pool, labels, k, labeled, budget, p);
+  const { indices, filled } = fillAtRandom(picks.rows, unlabeled, budget, rng);
+  const scores = new Float32Array(budget).fill(Number.NaN);
+  scores.set(picks.typicality);
+  return { indices, scores, stats: { clusters: k, filled } };
 }
 
 /** The picking loop of TypiClust over a clustering of the pool (exported for the literal test). */

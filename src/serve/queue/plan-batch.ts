@@ -1,9 +1,8 @@
-import { kmeans, nearestMembers } from "../../cluster/kmeans.js";
 import { gatherRows, type Matrix } from "../../linalg/matrix.js";
-import { normalizeRows } from "../../linalg/rows.js";
 import { selectRows } from "../../loop/select-batch.js";
 import { Rng } from "../../random.js";
 import { createStrategy } from "../../strategies/registry.js";
+import { typicalBatch } from "../../strategies/typiclust.js";
 import { projectStrategy, type ProjectConfig, type QueueEntry } from "../store/store.js";
 import { unlabeledRows, type Explanation } from "../../strategies/types.js";
 
@@ -15,7 +14,7 @@ export interface Why {
   flips?: string[];
   /** Drawn at random for the unbiased accuracy estimate. */
   random?: boolean;
-  /** Part of the k-means cover used until every class has a label. */
+  /** Picked by TypiClust, with no model, until every class has a label. */
   coldStart?: boolean;
   /** A second, blind label of an item someone labelled already (overlap, for agreement). */
   check?: boolean;
@@ -35,13 +34,12 @@ function explained(explanation: Explanation | undefined, classes: string[]): Pic
   return explanation?.flips ? { flips: explanation.flips.map((k) => classes[k]) } : {};
 }
 
-/** Points the cold-start k-means sees at most (a uniform sample of the unlabelled pool beyond that). */
+/** Unlabelled rows the cold start looks at, at most (a uniform sample of them beyond that). */
 const COVER_SAMPLE = 20000;
 
 /**
  * The next batch for a project: one round of `simulate` with a person as the oracle. Until every
- * class has a label, a k-means cover of the unlabelled embeddings (the real item nearest each
- * centre). After that, the head is trained on the labels and the strategy picks the batch; a
+ * class has a label, TypiClust (the cold start: typical items of the emptiest clusters, no model). After that, the head is trained on the labels and the strategy picks the batch; a
  * share of it (`randomShare`) is drawn uniformly from the rest and marked, so that the model's
  * accuracy on those items is an unbiased estimate. Seeded by the project's seed and `version`.
  */
@@ -55,12 +53,25 @@ export function planBatch(x: Matrix, labeledRows: Int32Array, y: Int32Array, cla
   if (budget === 0) return { entries: [], kind: "model", ms: performance.now() - started };
 
   if (new Set(y).size < classes.length) {
-    const sample = unlabeled.length > COVER_SAMPLE ? rng.choice(unlabeled, COVER_SAMPLE) : unlabeled;
-    const points = normalizeRows(gatherRows(x, sample));
-    const cover = nearestMembers(points, kmeans(points, budget, { rng: rng.child("cover") })).filter((m) => m >= 0);
-    const why = JSON.stringify({ strategy: "k-means cover", coldStart: true } satisfies Why);
+    // TypiClust over the labelled rows and a sample of the rest: the most typical item of the emptiest clusters.
+    const sample = Int32Array.from([...labeledRows, ...(unlabeled.length > COVER_SAMPLE ? rng.choice(unlabeled, COVER_SAMPLE) : unlabeled)]);
+    const positions = Int32Array.from({ length: sample.length }, (_, i) => i);
+    const picks = typicalBatch(
+      gatherRows(x, sample),
+      positions.subarray(0, labeledRows.length),
+      positions.subarray(labeledRows.length),
+      budget,
+      rng.child("cold-start"),
+    );
+    const why = JSON.stringify({ strategy: "typiclust", scoreName: "typicality", coldStart: true } satisfies Why);
     return {
-      entries: Array.from(cover, (m) => ({ row: sample[m], score: null, why, random: false, modelVersion: version })),
+      entries: Array.from(picks.indices, (m, i) => ({
+        row: sample[m],
+        score: Number.isNaN(picks.scores[i]) ? null : Number(picks.scores[i].toPrecision(7)),
+        why,
+        random: false,
+        modelVersion: version,
+      })),
       kind: "cold-start",
       ms: performance.now() - started,
     };

@@ -149,7 +149,7 @@ export async function labelPage(app, name) {
     const lines = [];
     if (why.check) lines.push(h("p", {}, h("span", { class: "pill accent", text: "second look" }), " A share of items is labelled twice, blind, to measure agreement."));
     else if (why.random) lines.push(h("p", {}, h("span", { class: "pill warn", text: "random" }), " Drawn at random so the model's accuracy can be estimated without bias."));
-    else if (why.coldStart) lines.push(h("p", {}, h("span", { class: "pill accent", text: "cold start" }), " Part of a k-means cover of the pool: until every class has a label, items are spread over the whole space."));
+    else if (why.coldStart) lines.push(h("p", {}, h("span", { class: "pill accent", text: "cold start" }), " Picked by TypiClust: until every class has a label there is no model, so the queue takes the most typical item of the clusters with the fewest labels, spreading over the whole space."));
     else if (why.strategy === "alfamix") {
       lines.push(h("p", {}, h("span", { class: "pill accent", text: "ALFA-Mix" }), " Mixing it with labelled examples changes the model's prediction: it sits near a class boundary."));
       if (why.flips?.length) lines.push(h("p", {}, "The anchors that flip it: ", h("b", { text: why.flips.join(", ") })));
