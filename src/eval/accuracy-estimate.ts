@@ -1,3 +1,5 @@
+import { wilsonAt } from "./stopping.js";
+
 /** The model's accuracy on a run of random-share items, guessed before they were labelled. */
 export interface AccuracyPoint {
   /** Labels in the project when the last item of the run was labelled. */
@@ -45,10 +47,5 @@ export function accuracyCurve(labels: readonly { label: string; predicted: strin
 
 /** Wilson score interval at 95% for k successes in n trials. */
 export function wilson(k: number, n: number): { low: number; high: number } {
-  const z = 1.959964,
-    p = k / n,
-    z2n = (z * z) / n;
-  const centre = (p + z2n / 2) / (1 + z2n),
-    half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
-  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  return wilsonAt(k, n, 1.959964);
 }

@@ -133,6 +133,49 @@ export function maxIterations(max: number): StoppingCriterion {
   };
 }
 
+/** What the estimate-gain criterion decided, and on what. */
+export interface EstimateGain {
+  stop: boolean;
+  /** Accuracy of the last `window` points pooled, minus that of the `window` before them (null until there are 2·window points). */
+  gain: number | null;
+  /** The one-sided upper bound of the gain (Newcombe's interval from the two Wilson intervals). */
+  upper: number | null;
+  /** Random-share items in the two windows. */
+  n: number;
+}
+
+/**
+ * Ours, for `serve`: from the unbiased accuracy estimate (runs of random-share items, each n
+ * items with `correct` guessed right), the gain of the last `window` runs pooled over the
+ * `window` runs before them. Stop when the gain's one-sided upper bound (Newcombe's hybrid score
+ * interval for a difference of two proportions, from their Wilson intervals at z) is below
+ * `epsilon`: more labels confidently buy less than ε of accuracy. It needs many random-share labels
+ * to be confident, by design: a 10% share gives one item in ten.
+ */
+export function estimateGain(points: readonly { n: number; correct: number }[], { window = 3, epsilon = 0.03, z = 1.645 } = {}): EstimateGain {
+  if (points.length < 2 * window) return { stop: false, gain: null, upper: null, n: points.reduce((s, p) => s + p.n, 0) };
+  const pool = (part: readonly { n: number; correct: number }[]) =>
+    part.reduce((a, p) => ({ n: a.n + p.n, correct: a.correct + p.correct }), { n: 0, correct: 0 });
+  const before = pool(points.slice(-2 * window, -window)),
+    after = pool(points.slice(-window));
+  const p1 = before.correct / before.n,
+    p2 = after.correct / after.n;
+  const w1 = wilsonAt(before.correct, before.n, z),
+    w2 = wilsonAt(after.correct, after.n, z);
+  const gain = p2 - p1;
+  const upper = gain + Math.sqrt((w2.high - p2) ** 2 + (p1 - w1.low) ** 2);
+  return { stop: upper < epsilon, gain, upper, n: before.n + after.n };
+}
+
+/** The Wilson score interval for k successes in n trials at z. */
+export function wilsonAt(k: number, n: number, z: number): { low: number; high: number } {
+  const p = k / n,
+    z2n = (z * z) / n;
+  const centre = (p + z2n / 2) / (1 + z2n),
+    half = (z * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n))) / (1 + z2n);
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
 /** The criteria `simulate` checks every round, with small-text's defaults (ΔF only for two classes). */
 export function defaultCriteria(numClasses: number): StoppingCriterion[] {
   return [kappaAverage(numClasses), classificationChange(), overallUncertainty(), ...(numClasses === 2 ? [deltaFScore()] : [])];

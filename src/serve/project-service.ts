@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEvents } from "node:timers/promises";
 import { accuracyCurve, type AccuracyPoint } from "../eval/accuracy-estimate.js";
+import { StoppingWatch, type StopSignal } from "./stopping-watch.js";
 import { agreementReport, type AgreementReport } from "../eval/agreement.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { NeuralClassifier } from "../models/network.js";
@@ -40,6 +41,8 @@ export interface ProjectStatus {
   /** How long the last retrain (training and re-scoring the pool) took. */
   lastRetrainMs: number | null;
   accuracyEstimate: AccuracyPoint | null;
+  /** The stopping criteria: small-text's on every model, ours on the accuracy estimate; whether each says stop, and why. */
+  stopping: StopSignal[];
   classes: string[];
   classCounts: Record<string, number>;
   strategy: string;
@@ -94,6 +97,7 @@ export class ProjectService {
   private readonly classCounts = new Map<string, number>();
   /** The live accuracy estimate, until a random-share label changes. */
   private curve?: AccuracyPoint[];
+  private stopping!: StoppingWatch;
 
   private constructor(
     private readonly store: Store,
@@ -112,8 +116,9 @@ export class ProjectService {
     const service = new ProjectService(store, project, onError, readMedia);
     const { data, rows, labels } = await service.retrainer.load(store.path, project.id, project.size, project.dim);
     service.pool = matrix(project.size, project.dim, data);
-    const weights = store.latestWeights(project.id);
-    if (weights) service.useModel(weights.version, weights.params);
+    service.stopping = new StoppingWatch(service.pool, project.classes.length, project.config.seed);
+    // The criteria's history is every model's predictions: replayed from the stored weights, in order.
+    for (const stored of store.allWeights(project.id)) service.useModel(stored.version, stored.params, stored.labels);
     rows.forEach((r, i) => service.remember(r, labels[i]));
     service.maybeRetrain();
     return service;
@@ -558,7 +563,7 @@ export class ProjectService {
             params: planned.params ?? null,
           });
         });
-        if (planned.params) this.useModel(version, planned.params);
+        if (planned.params) this.useModel(version, planned.params, planned.labels);
       })
       .catch((e: Error) => this.onError(e))
       .finally(() => {
@@ -585,11 +590,13 @@ export class ProjectService {
     this.classCounts.set(old, this.classCounts.get(old)! - 1);
   }
 
-  private useModel(version: number, params: Float32Array): void {
+  /** Serve a new model's guesses, and let the stopping criteria see it. */
+  private useModel(version: number, params: Float32Array, labels: number): void {
     const { dim, classes, config } = this.project;
     const classifier = new NeuralClassifier(dim, classes.length, { hidden: config.model === "linear" ? [] : [256], seed: config.seed });
     classifier.setWeights(params);
     this.model = { version, classifier };
+    this.stopping.observe(version, labels, classifier);
   }
 
   // --- reporting
@@ -620,6 +627,7 @@ export class ProjectService {
       phase,
       lastRetrainMs: this.store.latestModel(pid)?.ms ?? null,
       accuracyEstimate: curve.length ? curve[curve.length - 1] : null,
+      stopping: this.stopping.signals(curve),
       classes: this.project.classes,
       classCounts,
       strategy: this.project.config.strategy,

@@ -571,14 +571,22 @@ export class Store {
     ).get(projectId) as ModelRecord | undefined;
   }
 
-  /** The weights of the newest trained model (a cold-start cover has none). */
-  latestWeights(projectId: number): { version: number; params: Float32Array } | undefined {
-    const row = this.sql("SELECT version, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version DESC LIMIT 1").get(projectId) as
-      | { version: number; params: Buffer }
-      | undefined;
-    return (
-      row && { version: row.version, params: new Float32Array(row.params.buffer.slice(row.params.byteOffset, row.params.byteOffset + row.params.byteLength)) }
-    );
+  /** Every trained model's weights, in version order, with the labels it was trained on (to replay what followed from them). */
+  *allWeights(projectId: number): Generator<{ version: number; labels: number; params: Float32Array }> {
+    const rows = this.sql("SELECT version, labels, params FROM models WHERE project_id = ? AND params IS NOT NULL ORDER BY version").iterate(
+      projectId,
+    ) as Iterable<{
+      version: number;
+      labels: number;
+      params: Buffer;
+    }>;
+    for (const row of rows) {
+      yield {
+        version: row.version,
+        labels: row.labels,
+        params: new Float32Array(row.params.buffer.slice(row.params.byteOffset, row.params.byteOffset + row.params.byteLength)),
+      };
+    }
   }
 
   models(projectId: number): ModelRecord[] {

@@ -1,5 +1,5 @@
-// The projects list, a project's page (counters, the live accuracy curve, class counts,
-// agreement) and the admin page (tokens, projects, the audit log).
+// The projects list, a project's page (counters, the live accuracy curve, class counts, when
+// to stop, agreement) and the admin page (tokens, projects, the audit log).
 import { api, classKeys, download, h, percent, projectPath, setChildren, toast } from "./util.js";
 
 export async function projectsPage(app, me) {
@@ -24,6 +24,7 @@ export async function projectPage(app, name, me) {
   const curve = h("div", { class: "card" });
   const counts = h("div", { class: "card" });
   const agreement = h("div", { class: "card", id: "agreement" });
+  const stopping = h("div", { class: "card", id: "stopping" });
   // Admins import labels from a file: CSV id,label[,annotator], JSONL, or a Label Studio JSON export.
   const picker = h("input", { type: "file", accept: ".csv,.jsonl,.json", hidden: true, onchange: async () => {
     const file = picker.files[0];
@@ -41,7 +42,7 @@ export async function projectPage(app, name, me) {
     e.preventDefault();
     picker.click();
   }, text: "Import labels…" }), picker);
-  setChildren(app, header, h("div", { class: "grid" }, curve, counts), agreement);
+  setChildren(app, header, h("div", { class: "grid" }, curve, counts), stopping, agreement);
   let timer;
   const refresh = async () => {
     let status, points, agree;
@@ -81,6 +82,7 @@ export async function projectPage(app, name, me) {
         h("td", { class: "nowrap" }, keys[i] ? h("kbd", { text: keys[i] }) : "", " ", c),
         h("td", {}, h("div", { class: "bar", style: `width:${(100 * (status.classCounts[c] ?? 0)) / max}%` })),
         h("td", { class: "num", text: (status.classCounts[c] ?? 0).toLocaleString() })))));
+    setChildren(stopping, stoppingCard(status.stopping));
     agreement.hidden = status.overlap === 0 && agree.items === 0;
     setChildren(agreement, agreementCard(agree, status));
   };
@@ -89,6 +91,28 @@ export async function projectPage(app, name, me) {
   addEventListener("keydown", (e) => {
     if (e.key === "Enter" && document.activeElement === document.body) location.href = `/p/${encodeURIComponent(name)}/label`;
   });
+}
+
+const CRITERIA = {
+  "kappa-average": "Predictions settled (κ average)",
+  "classification-change": "No prediction changed",
+  "overall-uncertainty": "Model confident overall",
+  "delta-f-score": "F-score settled (ΔF)",
+  "estimate-gain": "Accuracy stopped rising (estimate)",
+};
+
+/** The stopping criteria: which say stop now, since when, and the figure each decided on. */
+function stoppingCard(signals) {
+  const firing = signals.filter((s) => s.stop);
+  const summary = firing.length
+    ? `${firing.length} of ${signals.length} criteria say you could stop labelling now. They are hints: check the accuracy estimate before you do.`
+    : "No criterion says stop yet: keep labelling.";
+  return [h("h2", { text: "When to stop" }), h("p", { class: "muted", text: summary }),
+    h("table", {}, signals.map((s) => h("tr", { class: s.stop ? "stop" : "" },
+      h("td", { class: "nowrap" }, h("span", { class: `pill ${s.stop ? "good" : ""}`, text: s.stop ? "stop" : "not yet" })),
+      h("td", { class: "nowrap", text: CRITERIA[s.name] ?? s.name }),
+      h("td", { class: "muted" }, s.why, s.firstStop ? ` · first said stop at ${s.firstStop.labels.toLocaleString()} labels (model v${s.firstStop.modelVersion})` : "")))),
+  ];
 }
 
 /** Agreement between annotators on the items labelled twice. */
