@@ -7,7 +7,7 @@ import { aulcInterval } from "../src/eval/summary.js";
 import { longTailRows, noisyAnswers, regimeBudget } from "../src/loop/protocol.js";
 import { readResults } from "../src/loop/results-store.js";
 import { Rng } from "../src/random.js";
-import { cli, tempDir, userError } from "./helpers.js";
+import { cli, cliWith, tempDir, userError } from "./helpers.js";
 
 test("balanced accuracy and macro-F1 by hand (scikit-learn's definitions)", () => {
   // truth 0 0 0 0 1 1 2 ; predicted 0 0 0 1 1 2 2
@@ -146,4 +146,37 @@ test("the AULC bootstrap interval lies within the seeds' own AULCs, around their
   assert.ok(lo >= Math.min(...perSeed) - 1e-12 && hi <= Math.max(...perSeed) + 1e-12 && lo < m && m < hi, `[${lo}, ${hi}] around ${m}`);
   assert.deepEqual(aulcInterval(rows), [lo, hi]);
   assert.equal(aulcInterval(rows.filter((r) => r.seed === 0)), undefined, "one seed has no interval");
+});
+
+test("simulate --threads: the runs spread over threads give the lines of one process with OpenBLAS on one thread", () => {
+  const dir = tempDir();
+  const args = [
+    "simulate",
+    "--dataset",
+    "vowel",
+    "--strategies",
+    "random,margin,alfamix",
+    "--seeds",
+    "1,2,3",
+    "--regime",
+    "mid",
+    "--rounds",
+    "2",
+    "--hidden",
+    "16",
+    "--epochs",
+    "20",
+    "--quiet",
+  ];
+  const lines = (out: string) =>
+    readResults(out).map((r) =>
+      JSON.stringify({ ...r, trainMs: 0, queryMs: 0, stats: r.stats && Object.fromEntries(Object.entries(r.stats).filter(([k]) => !k.endsWith("Ms"))) }),
+    );
+  const one = cliWith({ OPENBLAS_NUM_THREADS: "1" }, ...args, "--out", join(dir, "one"));
+  assert.equal(one.status, 0, one.stderr);
+  const threaded = cli(...args, "--out", join(dir, "threads"), "--threads", "2");
+  assert.equal(threaded.status, 0, threaded.stderr);
+  assert.deepEqual(lines(join(dir, "threads")), lines(join(dir, "one")));
+  assert.equal(JSON.parse(readFileSync(join(dir, "threads", "config.json"), "utf8")).machines[0].gemmThreads, 1);
+  userError(cli(...args, "--out", join(dir, "x"), "--threads", "2", "--queue", "redis://127.0.0.1:1"), /--queue and --threads are two ways/);
 });

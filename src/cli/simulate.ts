@@ -6,7 +6,7 @@ import { progressPrinter } from "./progress.js";
 import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js";
 import { UserError } from "../errors.js";
 import { checkedConnection } from "../distributed/connection.js";
-import { simulateOnQueue } from "../distributed/remote-simulate.js";
+import { simulateOnQueue, simulateOnThreads } from "../distributed/remote-simulate.js";
 import { dispatchProgress } from "./worker.js";
 import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 import { ALFAMIX_ABLATION, splitStrategyList } from "../strategies/variants.js";
@@ -103,6 +103,12 @@ export const simulateCommand: CommandSpec = {
       type: "string",
       placeholder: "redis://HOST:PORT",
       help: "run each (strategy, seed) on workers (alfamix worker) through this Redis; the same results as locally",
+    },
+    threads: {
+      type: "string",
+      placeholder: "N",
+      help: "run the (strategy, seed) runs on N threads of this process, one core each; the same results as in one (many seeds of a small model: use every core)",
+      default: "1",
     },
   },
 };
@@ -211,6 +217,9 @@ export async function runSimulate(args: ParsedArgs): Promise<void> {
     out = options.string("out", "alfamix-results"),
     quiet = options.flag("quiet");
   const queue = options.string("queue");
+  const threads = options.int("threads", 1, 1, 64);
+  if (queue && threads > 1) throw new UserError("simulate: --queue and --threads are two ways to spread the runs; choose one");
+  if (threads > 1) return runOnLocalThreads(config, out, quiet, threads);
   if (!queue) return runSimulationCommand(config, out, quiet);
   const connection = await checkedConnection(queue);
   const progress = dispatchProgress(quiet, "simulate");
@@ -227,5 +236,24 @@ export async function runSimulate(args: ParsedArgs): Promise<void> {
   if (!quiet)
     console.error(
       `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s over the queue; results in ${out}/results.jsonl (next: alfamix report ${out})`,
+    );
+}
+
+/** simulate --threads N: the runs spread over threads of this process, with the queue's progress line. */
+async function runOnLocalThreads(config: SimulationConfig, out: string, quiet: boolean, threads: number): Promise<void> {
+  const progress = dispatchProgress(quiet, "simulate", "threads");
+  const started = performance.now();
+  await simulateOnThreads(config, {
+    out,
+    threads,
+    onProgress: (p) => progress.update(p),
+    onNote: (message) => {
+      progress.done();
+      if (!quiet) console.error(message);
+    },
+  }).finally(() => progress.done());
+  if (!quiet)
+    console.error(
+      `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s on ${threads} threads; results in ${out}/results.jsonl (next: alfamix report ${out})`,
     );
 }

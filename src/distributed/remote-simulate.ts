@@ -1,4 +1,8 @@
+import { Worker } from "node:worker_threads";
+import { gemmOnCallingThreads } from "../linalg/gemm.js";
+import { runOnThreads } from "../loop/local-runner.js";
 import { writeMapRecord } from "../loop/maps.js";
+import { terminateWorker } from "../workers.js";
 import type { RoundResult } from "../loop/results-store.js";
 import { checkSourceFits, describeSource, loadSimulationSource, openSimulation, startSeed, writeSeedMap, type SimulationConfig } from "../loop/simulation.js";
 import { VERSION } from "../version.js";
@@ -6,19 +10,48 @@ import type { RedisConnection } from "./connection.js";
 import { dispatch, type DispatchProgress } from "./dispatch.js";
 import type { SimulateJob, SimulateResult } from "./jobs.js";
 
-export interface QueueSimulationOptions {
+export interface JobSimulationOptions {
   out: string;
-  connection: RedisConnection;
   onProgress?: (p: DispatchProgress) => void;
   onNote?: (message: string) => void;
 }
 
+export type QueueSimulationOptions = JobSimulationOptions & { connection: RedisConnection };
+
+/** How a set of simulate jobs is run: on the queue's workers, or on threads of this process. */
+type RunJobs = (
+  jobs: SimulateJob[],
+  callbacks: { onProgress?: (p: DispatchProgress) => void; onResult: (index: number, result: SimulateResult) => void },
+) => Promise<unknown>;
+
+/** `alfamix simulate --queue`: each (strategy, seed) run is a job for the workers (see simulateOnJobs). */
+export function simulateOnQueue(requested: SimulationConfig, options: QueueSimulationOptions): Promise<RoundResult[]> {
+  return simulateOnJobs(requested, options, (jobs, callbacks) => dispatch<SimulateResult>(options.connection, jobs, callbacks));
+}
+
 /**
- * `alfamix simulate` with each (strategy, seed) run as a job for the workers: the same runs, so
- * results.jsonl gets the same lines as a local run (the same accuracies, bit for bit), written in
- * the local run's order, and a rerun resumes the same way. The seeds' maps are drawn here.
+ * `alfamix simulate --threads N`: each (strategy, seed) run on one of N threads of this process,
+ * each thread's GEMM on its own core; many seeds of a small model then use every core.
  */
-export async function simulateOnQueue(requested: SimulationConfig, options: QueueSimulationOptions): Promise<RoundResult[]> {
+export async function simulateOnThreads(requested: SimulationConfig, options: JobSimulationOptions & { threads: number }): Promise<RoundResult[]> {
+  // The threads share OpenBLAS, each on its own thread: the record of what ran says so. The numbers
+  // are then those of an in-process run with OPENBLAS_NUM_THREADS=1 (OpenBLAS's thread count moves
+  // the last bits of its sums).
+  gemmOnCallingThreads();
+  const workers = Array.from({ length: options.threads }, () => new Worker(new URL("./job-thread.js", import.meta.url)));
+  try {
+    return await simulateOnJobs(requested, options, (jobs, callbacks) => runOnThreads<SimulateJob, SimulateResult>(jobs, workers, callbacks));
+  } finally {
+    await Promise.all(workers.map(terminateWorker));
+  }
+}
+
+/**
+ * `alfamix simulate` with each (strategy, seed) run as a job: the same runs, so results.jsonl gets
+ * the same lines as a local run (the same accuracies, bit for bit), written in the local run's
+ * order, and a rerun resumes the same way. The seeds' maps are drawn here.
+ */
+async function simulateOnJobs(requested: SimulationConfig, options: JobSimulationOptions, run: RunJobs): Promise<RoundResult[]> {
   const { store, pending, runsTotal, config } = openSimulation(requested, options.out);
   if (runsTotal > pending.length) options.onNote?.(`resuming: ${runsTotal - pending.length} of ${runsTotal} runs are already in ${options.out}`);
   if (pending.length === 0) return store.all();
@@ -30,7 +63,7 @@ export async function simulateOnQueue(requested: SimulationConfig, options: Queu
   // Results are stored in the order a local run stores them, as soon as every run before them is in.
   const arrived: (SimulateResult | undefined)[] = new Array(jobs.length);
   let stored = 0;
-  await dispatch<SimulateResult>(options.connection, jobs, {
+  await run(jobs, {
     onProgress: options.onProgress,
     onResult: (index, result) => {
       arrived[index] = result;

@@ -18,27 +18,55 @@ export function localRunner(threads = Math.min(2, availableParallelism())): Scor
     parallel: threads,
     // Each thread's GEMMs run on one OpenBLAS thread: two callers each waking OpenBLAS's own two
     // threads made the 10⁶-row query 3.2–3.7 s instead of 2.7 s, with the same picks.
-    run: (jobs, onProgress) => withGemmThreads(1, () => runOnThreads(jobs, workers, onProgress)),
+    run: (jobs, onProgress) => withGemmThreads(1, () => runOnThreads<ScoreJob, ScoreResult>(jobs, workers, { onProgress })),
     close: async () => void (await Promise.all(workers.map(terminateWorker))),
   };
 }
 
-async function runOnThreads(jobs: ScoreJob[], workers: Worker[], onProgress?: (p: DispatchProgress) => void): Promise<ScoreResult[]> {
-  const results = new Array<ScoreResult>(jobs.length);
+/**
+ * Jobs run by `workers`, one at a time each, in order of index; results come back by index, each
+ * also to `onResult` as it arrives. A thread may post `{index, progress}` (the share of its job
+ * done) between results, which the progress counts as work under way.
+ */
+export async function runOnThreads<J, R>(
+  jobs: J[],
+  workers: Worker[],
+  options: { onProgress?: (p: DispatchProgress) => void; onResult?: (index: number, result: R) => void } = {},
+): Promise<R[]> {
+  const results = new Array<R>(jobs.length);
+  const underWay = new Map<number, number>();
   const started = performance.now();
   let next = 0,
     done = 0;
+  const report = () => {
+    const elapsedMs = performance.now() - started;
+    const partial = [...underWay.values()].reduce((s, v) => s + v, 0);
+    const progress = done + partial;
+    options.onProgress?.({
+      done,
+      total: jobs.length,
+      underWay: partial,
+      workers: workers.length,
+      elapsedMs,
+      etaMs: progress > 0 ? (elapsedMs / progress) * (jobs.length - progress) : undefined,
+    });
+  };
   await Promise.all(
     workers.map(
       (worker) =>
         new Promise<void>((resolve, reject) => {
           const send = () => (next < jobs.length ? worker.postMessage({ index: next, job: jobs[next++] }) : resolve());
-          worker.on("message", (m: { index: number; result?: ScoreResult; error?: string; user?: boolean }) => {
+          worker.on("message", (m: { index: number; result?: R; progress?: number; error?: string; user?: boolean }) => {
             if (m.error !== undefined) return reject(m.user ? new UserError(m.error) : new Error(m.error));
+            if (m.progress !== undefined) {
+              underWay.set(m.index, m.progress);
+              return report();
+            }
+            underWay.delete(m.index);
             results[m.index] = m.result!;
-            const elapsedMs = performance.now() - started;
             done++;
-            onProgress?.({ done, total: jobs.length, underWay: 0, workers: workers.length, elapsedMs, etaMs: (elapsedMs / done) * (jobs.length - done) });
+            options.onResult?.(m.index, m.result!);
+            report();
             send();
           });
           worker.on("error", reject);
