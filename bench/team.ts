@@ -7,6 +7,7 @@ import { loadDataset } from "../src/data/registry.js";
 import { accuracy } from "../src/eval/metrics.js";
 import { gatherRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";
+import { noisyAnswers } from "../src/loop/protocol.js";
 import { simulate } from "../src/loop/simulation.js";
 import { NeuralClassifier } from "../src/models/network.js";
 import { Rng } from "../src/random.js";
@@ -28,6 +29,8 @@ export interface TeamOptions {
   /** Pause per item, as a person would take (0: full speed). */
   thinkMs: number;
   seed: number;
+  /** The annotators answer wrongly with this probability (symmetric flips, the same answers as simulate --label-noise gives). */
+  labelNoise?: number;
 }
 
 interface Timed {
@@ -74,10 +77,23 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
       }
     }
     const ids = Array.from({ length: x.rows }, (_, i) => `item-${i}`);
+    // What the team answers: the truth, or with --label-noise the noisy oracle simulate uses (drawn from the same seed, so the same answers).
+    const answers = o.labelNoise
+      ? Array.from(
+          noisyAnswers(
+            Int32Array.from(truth, (c) => classNames.indexOf(c)),
+            classNames.length,
+            o.labelNoise,
+            "symmetric",
+            new Rng(o.seed).child("oracle"),
+          ),
+          (k) => classNames[k],
+        )
+      : truth;
     // 100 labelled items to start from, drawn at random, as `simulate --init 100` does.
     const initial = rng.child("initial").sample(x.rows, 100);
     const labeledFile = join(dir, "initial.csv");
-    writeFileSync(labeledFile, "id,label\n" + Array.from(initial, (i) => `${ids[i]},${truth[i]}`).join("\n") + "\n");
+    writeFileSync(labeledFile, "id,label\n" + Array.from(initial, (i) => `${ids[i]},${answers[i]}`).join("\n") + "\n");
     const store = new Store(db);
     const importStart = performance.now();
     await createProject(store, {
@@ -148,7 +164,7 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
           const reply = await fetch(`${url}/api/projects/team/labels`, {
             method: "POST",
             headers: own,
-            body: JSON.stringify({ item: served.item.id, label: truth[Number(served.item.id.slice(5))], lease: served.lease }),
+            body: JSON.stringify({ item: served.item.id, label: answers[Number(served.item.id.slice(5))], lease: served.lease }),
           });
           await reply.text();
           timings.push({ endpoint: "labels", start: t, ms: performance.now() - t });
@@ -197,13 +213,13 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
       peakRssMB,
       liveEstimate: estimate.map((e) => ({ labels: e.labels, n: e.n, accuracy: round(e.accuracy), low: round(e.low), high: round(e.high) })),
     };
-    if (test) record.accuracy = await compareWithSimulate(exported, x, truth, classNames, test, normalization, o);
+    if (test) record.accuracy = await compareWithSimulate(exported, x, answers, classNames, test, normalization, o);
     const fmt = (p: { p50: number; p99: number; n: number }) => `p50 ${p.p50} ms, p99 ${p.p99} ms (n ${p.n})`;
     emit(
       json,
       record,
       [
-        `team of ${o.annotators} on ${x.rows} × ${x.cols} (${o.strategy}, batch ${o.batch}): ${o.labels} labels in ${wallSec.toFixed(1)} s (${(o.labels / wallSec).toFixed(1)}/s); import ${importSec.toFixed(1)} s, first batch ${firstBatchSec.toFixed(1)} s`,
+        `team of ${o.annotators}${o.labelNoise ? ` answering wrongly ${100 * o.labelNoise}% of the time` : ""} on ${x.rows} × ${x.cols} (${o.strategy}, batch ${o.batch}): ${o.labels} labels in ${wallSec.toFixed(1)} s (${(o.labels / wallSec).toFixed(1)}/s); import ${importSec.toFixed(1)} s, first batch ${firstBatchSec.toFixed(1)} s`,
         `  /next   ${fmt(stats("next"))}; during retrains ${fmt(stats("next", during))}`,
         `  /labels ${fmt(stats("labels"))}; during retrains ${fmt(stats("labels", during))}`,
         `  retrain + re-score: ${retrainMs.length} runs, ${fmt(percentiles(retrainMs))}; server peak RSS ${peakRssMB} MB`,
@@ -229,7 +245,7 @@ export async function benchTeam(json: boolean, o: TeamOptions): Promise<void> {
 async function compareWithSimulate(
   exported: string,
   x: Matrix,
-  truth: string[],
+  answers: string[],
   classNames: string[],
   test: { x: Matrix; y: Int32Array },
   normalization: { mean: number; std: number } | undefined,
@@ -254,7 +270,7 @@ async function compareWithSimulate(
         : m;
     model.fit(
       norm(gatherRows(x, labelled)),
-      Int32Array.from(labelled, (r) => classNames.indexOf(truth[r])),
+      Int32Array.from(labelled, (r) => classNames.indexOf(answers[r])),
     );
     return accuracy(argmaxRows(model.predictProbs(norm(test.x))), test.y);
   };
@@ -276,8 +292,10 @@ async function compareWithSimulate(
       batch: 64,
       weightDecay: 0,
       targetAccuracy: 0.99,
-      normalize: "auto",
+      // As the service trains: on the pool as given, or with the dataset's own mean and std (MNIST).
+      normalize: normalization ? "auto" : "none",
       testFraction: 0.2,
+      ...(o.labelNoise ? { labelNoise: o.labelNoise, noise: "symmetric" as const } : {}),
     },
     { out },
   );

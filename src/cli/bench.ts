@@ -37,6 +37,7 @@ export const benchCommand: CommandSpec = {
     labels: { type: "string", placeholder: "N", help: "team: labels to make", default: "1000" },
     batch: { type: "string", placeholder: "N", help: "team: the project's batch", default: "100" },
     think: { type: "string", placeholder: "MS", help: "team: pause per item (0: full speed)", default: "0" },
+    "label-noise": { type: "string", placeholder: "P", help: "team: annotators answer wrongly with probability P (as simulate --label-noise)", default: "0" },
   },
   positionals: { min: 1, max: 1 },
 };
@@ -84,6 +85,7 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         strategy: options.string("strategy", "alfamix"),
         thinkMs: options.int("think", 0, 0),
         seed: options.int("seed", 0),
+        labelNoise: options.number("label-noise", 0, 0, 0.999),
       });
     default:
       throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query or team`);
