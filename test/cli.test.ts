@@ -83,7 +83,17 @@ test("simulate then report, end to end on a small dataset", () => {
     .split("\n")
     .map((l) => JSON.parse(l));
   assert.equal(lines.length, 27);
-  assert.deepEqual(Object.keys(lines[0]).slice(0, 7), ["strategy", "seed", "round", "labeled", "accuracy", "trainMs", "queryMs"]);
+  assert.deepEqual(Object.keys(lines[0]).slice(0, 9), [
+    "strategy",
+    "seed",
+    "round",
+    "labeled",
+    "accuracy",
+    "balancedAccuracy",
+    "macroF1",
+    "trainMs",
+    "queryMs",
+  ]);
   const report = cli("report", out, "--paper-compat");
   assert.equal(report.status, 0, report.stderr);
   assert.match(report.stdout, /strategy\s+final accuracy\s+AULC\s+beaten\s+query\/round/);
@@ -91,14 +101,28 @@ test("simulate then report, end to end on a small dataset", () => {
   for (const f of ["report.html", "summary.json", "penalty.csv", "curves.svg", "map.svg"]) assert.ok(existsSync(join(out, f)), f);
   const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
   assert.deepEqual(Object.keys(summary.strategies), ["random", "margin", "alfamix"]);
-  assert.deepEqual(Object.keys(summary.strategies.alfamix), ["aulc", "final", "meanQueryMs", "seeds"]);
+  assert.deepEqual(Object.keys(summary.strategies.alfamix), [
+    "aulc",
+    "final",
+    "aulcInterval",
+    "initialSlope",
+    "finalBalancedAccuracy",
+    "finalMacroF1",
+    "meanQueryMs",
+    "seeds",
+  ]);
   assert.equal(summary.strategies.alfamix.seeds, 3);
   assert.deepEqual(summary.penalty.names, ["random", "margin", "alfamix"]);
   assert.equal(summary.penalty.ddof, 0);
   assert.ok(Math.abs(summary.penalty.tCritical - 4.3027) < 1e-3);
   const html = readFileSync(join(out, "report.html"), "utf8");
   assert.match(html, /<svg[^>]*aria-label="learning curves"/);
-  assert.doesNotMatch(html, /class="warn"|Ablation of ALFA-Mix/, "3 seeds: no warning; no ablation ran: no ablation table");
+  assert.doesNotMatch(html, /Ablation of ALFA-Mix/, "no ablation ran: no ablation table");
+  assert.match(
+    html,
+    /class="warn">Only 3 seeds in some comparisons: with so few, a good strategy can look both better and worse than random/,
+    "under 5 seeds, a warning",
+  );
   assert.match(html, /<h2>Where the picks fall<\/h2>/);
   assert.match(
     readFileSync(join(out, "map.svg"), "utf8"),
