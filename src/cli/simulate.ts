@@ -7,6 +7,7 @@ import { readStrategyOptions, strategyOptionSpecs } from "./strategy-options.js"
 import { UserError } from "../errors.js";
 import { checkedConnection } from "../distributed/connection.js";
 import { simulateOnQueue, simulateOnThreads } from "../distributed/remote-simulate.js";
+import type { DispatchProgress } from "../distributed/dispatch.js";
 import { dispatchProgress } from "./worker.js";
 import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 import { ALFAMIX_ABLATION, splitStrategyList } from "../strategies/variants.js";
@@ -219,41 +220,23 @@ export async function runSimulate(args: ParsedArgs): Promise<void> {
   const queue = options.string("queue");
   const threads = options.int("threads", 1, 1, 64);
   if (queue && threads > 1) throw new UserError("simulate: --queue and --threads are two ways to spread the runs; choose one");
-  if (threads > 1) return runOnLocalThreads(config, out, quiet, threads);
-  if (!queue) return runSimulationCommand(config, out, quiet);
-  const connection = await checkedConnection(queue);
-  const progress = dispatchProgress(quiet, "simulate");
+  if (!queue && threads === 1) return runSimulationCommand(config, out, quiet);
+  const connection = queue ? await checkedConnection(queue) : undefined;
+  const progress = dispatchProgress(quiet, "simulate", connection ? "workers" : "threads");
   const started = performance.now();
-  await simulateOnQueue(config, {
+  const runOptions = {
     out,
-    connection,
-    onProgress: (p) => progress.update(p),
-    onNote: (message) => {
+    onProgress: (p: DispatchProgress) => progress.update(p),
+    onNote: (message: string) => {
       progress.done();
       if (!quiet) console.error(message);
     },
-  }).finally(() => progress.done());
+  };
+  await (connection ? simulateOnQueue(config, { ...runOptions, connection }) : simulateOnThreads(config, { ...runOptions, threads })).finally(() =>
+    progress.done(),
+  );
   if (!quiet)
     console.error(
-      `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s over the queue; results in ${out}/results.jsonl (next: alfamix report ${out})`,
-    );
-}
-
-/** simulate --threads N: the runs spread over threads of this process, with the queue's progress line. */
-async function runOnLocalThreads(config: SimulationConfig, out: string, quiet: boolean, threads: number): Promise<void> {
-  const progress = dispatchProgress(quiet, "simulate", "threads");
-  const started = performance.now();
-  await simulateOnThreads(config, {
-    out,
-    threads,
-    onProgress: (p) => progress.update(p),
-    onNote: (message) => {
-      progress.done();
-      if (!quiet) console.error(message);
-    },
-  }).finally(() => progress.done());
-  if (!quiet)
-    console.error(
-      `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s on ${threads} threads; results in ${out}/results.jsonl (next: alfamix report ${out})`,
+      `simulate: done in ${((performance.now() - started) / 1000).toFixed(1)} s ${connection ? "over the queue" : `on ${threads} threads`}; results in ${out}/results.jsonl (next: alfamix report ${out})`,
     );
 }

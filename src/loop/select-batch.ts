@@ -163,7 +163,7 @@ function selectInMemory(options: SelectBatchOptions): BatchSelection {
   }
   const labeledPerClass = Object.fromEntries(classNames.map((name) => [name, 0]));
   for (const label of labeled.labels) labeledPerClass[label]++;
-  if (classNames.length < 2) return coldStart({ x, ids, labeledRows, budget, seed, classNames, labeledPerClass, warnings });
+  if (isColdStart(labeled)) return coldStart({ x, ids, labeledRows, budget, seed, classNames, labeledPerClass, warnings });
   const selection = selectRows({
     x,
     labeledRows,

@@ -4,6 +4,7 @@ import type { Report } from "./types.js";
 import { ablationTable } from "./ablation.js";
 import { settingMaps } from "./maps.js";
 import { stoppingSummary, type StopSummary } from "../eval/stopping.js";
+import type { StrategySummary } from "../eval/summary.js";
 import { stopPlot } from "./stop-plot.js";
 
 const CSS = `
@@ -26,17 +27,10 @@ function dot(color: string): string {
   return `<span class="dot" style="background:${color}"></span>`;
 }
 
-/** A strategy's figures over the settings, as summary.json holds them. */
-interface OverallSummary {
-  aulc: number;
-  aulcInterval?: [number, number];
-  initialSlope: number;
-  finalBalancedAccuracy?: number;
-  finalMacroF1?: number;
-  final: { mean: number; std: number };
-  meanQueryMs: number;
+/** A strategy's figures over the settings, as summary.json holds them: a setting's, with the fewest seeds of any setting. */
+type OverallSummary = Pick<StrategySummary, "aulc" | "aulcInterval" | "initialSlope" | "finalBalancedAccuracy" | "finalMacroF1" | "final" | "meanQueryMs"> & {
   seeds: number;
-}
+};
 
 /** The leaderboard: one row per strategy, best first by how rarely it is beaten, then AULC. */
 function leaderboard(report: Report): string {
