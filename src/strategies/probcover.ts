@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { kmeansSampled } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
 import { chunkRows, squaredDistances } from "../linalg/distances.js";
@@ -57,20 +58,29 @@ export function probCoverStrategy(params: Partial<ProbCoverParams> = {}): Strate
   };
 }
 
-/** Graphs by pool and settings: the pool's rows do not change between rounds, so neither does its graph. */
-const graphs = new WeakMap<Matrix, Map<string, BallGraph>>();
+/**
+ * Graphs by the pool's content and settings: the pool's rows do not change between rounds, and a
+ * fixed pool (MNIST's train set) is the same for every seed of a simulation, which copies it per
+ * seed; so the key is a hash of the rows, not the matrix object. Two graphs are kept, the last used.
+ */
+const graphs = new Map<string, BallGraph>();
+const KEPT_GRAPHS = 2;
 
 function cachedBallGraph(pool: Matrix, classes: number, purity: number): BallGraph {
-  const key = `${classes}/${purity}`;
-  let byKey = graphs.get(pool);
-  if (!byKey) graphs.set(pool, (byKey = new Map()));
-  let graph = byKey.get(key);
+  const data = pool.data;
+  const rows = createHash("sha256")
+    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    .digest("hex");
+  const key = `${pool.rows}x${pool.cols}/${rows}/${classes}/${purity}`;
+  let graph = graphs.get(key);
   if (!graph) {
     const delta = purityDelta(pool, puritySplit(pool, classes), purity);
     const out = ballGraph(pool, delta);
     graph = { delta, out, in: reverse(out) };
-    byKey.set(key, graph);
   }
+  graphs.delete(key);
+  graphs.set(key, graph);
+  while (graphs.size > KEPT_GRAPHS) graphs.delete(graphs.keys().next().value as string);
   return graph;
 }
 
