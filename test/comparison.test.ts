@@ -140,7 +140,10 @@ test("strategy entries: names, settings and aliases; each bad form is one clear 
       () => createStrategy(entry),
       (e: Error) => e instanceof UserError && pattern.test(e.message) && !e.message.includes("\n"),
     );
-  bad("alfamix[select=best]", /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, kmeans-labeled, got "best"/);
+  bad(
+    "alfamix[select=best]",
+    /strategy "alfamix\[select=best\]": select expects one of kmeans, norm, symkl, uniform, kcenter, kmeans-labeled, typical, got "best"/,
+  );
   bad("alfamix[colour=red]", /strategy "alfamix\[colour=red\]": unknown setting "colour"; known: alpha, cap, select, ninit, steps, kmeans/);
   bad("alfamix[select]", /expected key=value settings inside \[ \], found "select"/);
   bad("alfamix[select=norm", /expected NAME, NAME\[key=value,…\] or ALIAS=NAME\[key=value,…\]/);

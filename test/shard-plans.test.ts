@@ -65,6 +65,7 @@ const PLANNED = [
   "alfamix[select=uniform]",
   "alfamix[select=kcenter]",
   "alfamix[select=kmeans-labeled]",
+  "alfamix[select=typical]",
   "alfamix[cap=0.05]",
   "alfamix[ninit=3]",
   "alfamix[kmeans=exact]",

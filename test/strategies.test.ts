@@ -203,6 +203,7 @@ const allStrategies = [
   // Entries with settings, as --strategies writes them.
   { name: "alfamix[select=kcenter]", options: {} },
   { name: "alfamix[select=kmeans-labeled]", options: {} },
+  { name: "alfamix[select=typical]", options: {} },
   { name: "cdal[double-softmax=true]", options: {} },
   { name: "coregcn[subset=50,epochs=20]", options: {} },
 ];

@@ -1,7 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { kmeansSampled } from "../src/cluster/kmeans-scale.js";
-import { matrix, type Matrix } from "../src/linalg/matrix.js";
+import { kmeansByMode, kmeansSampled } from "../src/cluster/kmeans-scale.js";
+import { gatherRows, matrix, type Matrix } from "../src/linalg/matrix.js";
+import { normalizeRows } from "../src/linalg/rows.js";
+import { chooseFromSearch } from "../src/strategies/alfamix.js";
 import { createLinear } from "../src/models/network.js";
 import { Rng } from "../src/random.js";
 import { createStrategy } from "../src/strategies/registry.js";
@@ -106,4 +108,30 @@ test("typiclust as a strategy: distinct unlabelled picks, typicality scores, det
   // Every blob gets picks: 20 picks over 5 blobs of 60 leave none out.
   const blobsHit = new Set(Array.from(first.indices, (r) => r % 5));
   assert.equal(blobsHit.size, 5);
+});
+
+test("alfamix[select=typical] takes, from each k-means cluster of the candidates, the candidate most typical among all candidates", () => {
+  const x = blobs(120, 4, 11);
+  const unlabeled = Int32Array.from({ length: 100 }, (_, i) => i + 20);
+  // Every third unlabelled item flips at the first cap: 34 candidates for a budget of 6.
+  const firstCap = Uint8Array.from(unlabeled, (_, p) => (p % 3 === 0 ? 1 : 0));
+  const search = { caps: [0.2, 0.4, 0.6, 0.8, 1], firstCap, capsEvaluated: 5 };
+  const rowsOf = (rows: ArrayLike<number>) => gatherRows(x, rows);
+  const inputs = { unlabeled, labeled: Int32Array.from({ length: 20 }, (_, i) => i), budget: 6, rowsOf, nInit: 1, kmeans: "sampled" as const };
+  const chosen = chooseFromSearch(search, { ...inputs, rng: new Rng(5), select: "typical" });
+
+  const candidates = Array.from(firstCap.keys()).filter((p) => firstCap[p] === 1);
+  const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
+  const { labels } = kmeansByMode("sampled", points, 6, { rng: new Rng(5), nInit: 1 });
+  const all = Array.from(candidates.keys());
+  const t = literalTypicality(points, all, 20);
+  const expected = Array.from({ length: 6 }, (_, c) => all.filter((m) => labels[m] === c))
+    .filter((members) => members.length > 0)
+    .map((members) => members.reduce((best, m) => (t[m] > t[best] ? m : best)))
+    .map((m) => unlabeled[candidates[m]]);
+  assert.deepEqual(Array.from(chosen.indices), expected);
+  assert.equal(chosen.stats.candidates, 34);
+  // It differs from the default's nearest-to-centre picks here, so the test can tell them apart.
+  const nearest = chooseFromSearch(search, { ...inputs, rng: new Rng(5), select: "kmeans" });
+  assert.notDeepEqual(Array.from(nearest.indices), expected);
 });

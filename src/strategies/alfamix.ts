@@ -1,6 +1,6 @@
 import { kCenterGreedy } from "../cluster/kcenter.js";
 import { kmeansAroundFixed } from "../cluster/kmeans-fixed.js";
-import { KMEANS_MODES, nearestToCentres, type KMeansMode } from "../cluster/kmeans-scale.js";
+import { KMEANS_MODES, kmeansByMode, nearestToCentres, type KMeansMode } from "../cluster/kmeans-scale.js";
 import { UserError } from "../errors.js";
 import { choice, fraction, int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
@@ -11,16 +11,17 @@ import { flippingAnchors } from "./alfamix-literal.js";
 import type { CandidateSearch } from "./alfamix-candidates.js";
 import { closedFormSearch } from "./alfamix-closed-form.js";
 import { sampledAlphaSearch } from "./alfamix-sampled.js";
+import { clusterTypicality } from "./typiclust.js";
 import { checkQuery, fillAtRandom, poolEmbeddings, topK, type ShardPlan, type Strategy } from "./types.js";
 
 export const ALPHA_MODES = ["closed", "learned", "random"] as const;
-export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter", "kmeans-labeled"] as const;
+export const SELECTION_MODES = ["kmeans", "norm", "symkl", "uniform", "kcenter", "kmeans-labeled", "typical"] as const;
 
 /** ALFA-Mix's parameters, declared once (see params.ts). */
 export const ALFAMIX_PARAMS = {
   alpha: choice(ALPHA_MODES, "closed", "how α is found: the paper's closed form, optimised per item (learned), or drawn at random"),
   cap: fraction(0.2, "the α cap grows by this step, up to 1, until more items flipped than the budget"),
-  select: choice(SELECTION_MODES, "kmeans", "how the batch is chosen among the candidates (kcenter and kmeans-labeled: our variants)"),
+  select: choice(SELECTION_MODES, "kmeans", "how the batch is chosen among the candidates (kcenter, kmeans-labeled and typical: our variants)"),
   ninit: int(1, 1, "k-means restarts for kmeans selection (1, as scikit-learn ≥ 1.4)"),
   steps: int(5, 1, "Adam steps per anchor and cap, for learned α"),
   kmeans: choice(
@@ -207,6 +208,14 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
     // Our second variant: k-means among the candidates with the labelled items as fixed centres.
     const picks = kmeansAroundFixed(normalizeRows(rowsOf(candidates.map((p) => unlabeled[p]))), normalizeRows(rowsOf(inputs.labeled)), b, rng);
     chosen = picks.map((m) => candidates[m]);
+  } else if (select === "typical") {
+    // Our TypiClust variant: the candidates' k-means clusters as for kmeans, but from each the
+    // candidate most typical among all candidates, in place of the one nearest the centre.
+    const points = normalizeRows(rowsOf(candidates.map((p) => unlabeled[p])));
+    const result = kmeansByMode(inputs.kmeans, points, b, { rng, nInit });
+    chosen = mostTypicalPerCluster(clusterTypicality(points, TYPICAL_NEIGHBOURS), result.labels, b).map((m) => candidates[m]);
+    stats.kmeansIterations = result.iterations;
+    stats.kmeansInertia = result.inertia;
   } else if (select === "uniform") {
     chosen = rng.choice(Int32Array.from(candidates), b);
   } else {
@@ -222,4 +231,17 @@ export function chooseFromSearch(search: CandidateSearch, inputs: ChoiceInputs):
   const scores = new Float32Array(b).fill(NaN);
   chosen.forEach((p, i) => (scores[i] = caps[search.firstCap[p] - 1]));
   return { indices, scores, stats: { candidates: candidates.length, cap: stop > 0 ? caps[stop - 1] : 0, filled, ...stats } };
+}
+
+/** TypiClust's neighbourhood for typicality (its paper's 20). */
+const TYPICAL_NEIGHBOURS = 20;
+
+/** Per cluster, the member with the highest typicality (ties: the lower row), in cluster order, empty clusters skipped. */
+export function mostTypicalPerCluster(typicality: Float64Array, labels: Int32Array, k: number): Int32Array {
+  const best = new Int32Array(k).fill(-1);
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i];
+    if (best[c] < 0 || typicality[i] > typicality[best[c]]) best[c] = i;
+  }
+  return best.filter((m) => m >= 0);
 }
