@@ -53,7 +53,21 @@ test("paired runs: every strategy shares a seed's split, initial labels and weig
   const key = (r: { strategy: string; seed: number; round: number; accuracy: number }) => `${r.strategy}/${r.seed}/${r.round}/${r.accuracy}`;
   assert.deepEqual(again.map(key), results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map(key));
   // Every round records the stopping criteria that fire after it, the same in every run of a seed.
-  assert.ok(results.every((r) => Array.isArray(r.stop) && r.stop.every((c) => ["kappa-average", "classification-change", "overall-uncertainty"].includes(c))));
+  assert.ok(
+    results.every(
+      (r) => Array.isArray(r.stop) && r.stop.every((c) => ["kappa-average", "classification-change", "overall-uncertainty", "estimate-gain"].includes(c)),
+    ),
+  );
+  // The estimate-gain audit: 10% of a batch of 11 rounds to one item a round, guessed right or not.
+  assert.ok(results.every((r) => r.audit?.n === 1 && (r.audit.correct === 0 || r.audit.correct === 1)));
+  assert.ok(
+    results.every((r) => !r.stop!.includes("estimate-gain")),
+    "one audit item a round over three rounds cannot be confident",
+  );
+  assert.deepEqual(
+    again.map((r) => r.audit),
+    results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map((r) => r.audit),
+  );
   assert.deepEqual(
     again.map((r) => r.stop),
     results.filter((r) => r.strategy === "alfamix" && r.seed === 2).map((r) => r.stop),

@@ -19,4 +19,10 @@ export interface RoundResult {
   stats?: Record<string, number>;
   /** The stopping criteria that say stop after this round's training (eval/stopping.ts), checked on a fixed sample of the pool. */
   stop?: string[];
+  /**
+   * The estimate-gain criterion's evidence: after this round's training, the model's guesses on a
+   * random 10% of a batch of still-unlabelled items, as serve's random share. These audit labels
+   * are extra: they are not trained on, so the strategies' curves do not change.
+   */
+  audit?: { n: number; correct: number };
 }

@@ -176,6 +176,9 @@ export function wilsonAt(k: number, n: number, z: number): { low: number; high: 
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
+/** The share of each batch serve draws at random for its accuracy estimate, and simulate audits with. */
+export const DEFAULT_RANDOM_SHARE = 0.1;
+
 /** The criteria `simulate` checks every round, with small-text's defaults (ΔF only for two classes). */
 export function defaultCriteria(numClasses: number): StoppingCriterion[] {
   return [kappaAverage(numClasses), classificationChange(), overallUncertainty(), ...(numClasses === 2 ? [deltaFScore()] : [])];
@@ -205,7 +208,15 @@ export function stoppingSummary(results: RoundResult[]): StopSummary[] {
   }
   const out = new Map<string, StopSummary>();
   // The criteria every run checks, and any other that fired (ΔF, on two classes).
-  const criteria = [...new Set(["kappa-average", "classification-change", "overall-uncertainty", ...results.flatMap((r) => r.stop ?? [])])];
+  const criteria = [
+    ...new Set([
+      "kappa-average",
+      "classification-change",
+      "overall-uncertainty",
+      ...(results.some((r) => r.audit) ? ["estimate-gain"] : []),
+      ...results.flatMap((r) => r.stop ?? []),
+    ]),
+  ];
   for (const rows of runs.values()) {
     if (!rows.some((r) => r.stop)) continue; // results from before the criteria were recorded
     rows.sort((a, b) => a.round - b.round);

@@ -1,4 +1,4 @@
-import { defaultCriteria } from "../eval/stopping.js";
+import { DEFAULT_RANDOM_SHARE, defaultCriteria, estimateGain } from "../eval/stopping.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Delimiter } from "../data/csv.js";
@@ -351,9 +351,12 @@ export async function runStrategy(
     strategyName = strategy.name;
   model.setWeights(start.round0Weights);
   const stopping = stoppingCheck(start);
-  const rows: RoundResult[] = [{ strategy: strategyName, seed, round: 0, labeled: initial.length, ...round0, queryMs: 0, stop: stopping(model) }];
   const isLabeled = new Uint8Array(pool.x.rows);
   for (const i of initial) isLabeled[i] = 1;
+  const audit = auditTrail(start, config.query, strategyName);
+  const rows: RoundResult[] = [
+    { strategy: strategyName, seed, round: 0, labeled: initial.length, ...round0, queryMs: 0, ...checkStops(stopping, audit, model, isLabeled, 0) },
+  ];
   let labeled = initial,
     mapRecord: MapRecord | undefined;
   await onRound?.(0, labeled.length, round0.accuracy);
@@ -384,7 +387,7 @@ export async function runStrategy(
       ...tested,
       queryMs,
       ...(result.stats ? { stats: roundStats(result.stats) } : {}),
-      stop: stopping(model),
+      ...checkStops(stopping, audit, model, isLabeled, round),
     });
     await onRound?.(round, labeled.length, tested.accuracy);
   }
@@ -403,6 +406,40 @@ function stoppingCheck(start: SeedStart): (model: Classifier) => string[] {
     const probs = model.predictProbs(x);
     const predictions = argmaxRows(probs);
     return criteria.filter((c) => c.check(predictions, probs).stop).map((c) => c.name);
+  };
+}
+
+/** A round's stopping figures: the criteria that say stop (ours from the audit too), and the audit. */
+function checkStops(
+  stopping: (model: Classifier) => string[],
+  audit: AuditTrail,
+  model: Classifier,
+  isLabeled: Uint8Array,
+  round: number,
+): Pick<RoundResult, "stop" | "audit"> {
+  const checked = audit(model, isLabeled, round);
+  return { stop: [...stopping(model), ...(checked.stop ? ["estimate-gain"] : [])], audit: checked.audit };
+}
+
+type AuditTrail = (model: Classifier, isLabeled: Uint8Array, round: number) => { audit: { n: number; correct: number }; stop: boolean };
+
+/**
+ * Our estimate-gain criterion as serve runs it, without changing the run: after every round the
+ * model guesses the labels of a random share of a batch (serve's 10%, at least one item) drawn from
+ * the still-unlabelled items, the oracle answers, and the criterion reads the run of these
+ * points. The audit items are not trained on; they are the criterion's own cost.
+ */
+function auditTrail(start: SeedStart, batch: number, strategyName: string): AuditTrail {
+  const { pool } = start.experiment;
+  const size = Math.max(1, Math.round(DEFAULT_RANDOM_SHARE * batch));
+  const points: { n: number; correct: number }[] = [];
+  return (model, isLabeled, round) => {
+    const open = unlabeledRows(isLabeled);
+    const rows = Array.from(new Rng(start.seed).child(`audit/${strategyName}/${round}`).sample(open.length, Math.min(size, open.length)), (p) => open[p]);
+    const guesses = rows.length ? argmaxRows(model.predictProbs(gatherRows(pool.x, rows))) : new Int32Array(0);
+    const audit = { n: rows.length, correct: rows.filter((r, i) => guesses[i] === pool.y[r]).length };
+    points.push(audit);
+    return { audit, stop: estimateGain(points).stop };
   };
 }
 

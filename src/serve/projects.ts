@@ -7,6 +7,7 @@ import { isDirectoryPath } from "../data/images/folder.js";
 import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.js";
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
+import { DEFAULT_RANDOM_SHARE } from "../eval/stopping.js";
 import { matrix } from "../linalg/matrix.js";
 import { resolveStrategy, type StrategySpec } from "../strategies/registry.js";
 import { findInside, isSafeRelativePath, MEDIA_EXTENSIONS } from "./media.js";
@@ -68,7 +69,7 @@ export function projectConfig(options: CreateProjectOptions): ProjectConfig {
     strategyParams: spec.params,
     batch,
     model: options.model ?? "linear",
-    randomShare: options.randomShare ?? 0.1,
+    randomShare: options.randomShare ?? DEFAULT_RANDOM_SHARE,
     retrainEvery: options.retrainEvery ?? Math.max(1, Math.ceil(batch / 2)),
     seed: options.seed ?? 0,
     leaseSeconds: options.leaseSeconds ?? 120,
