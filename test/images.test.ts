@@ -249,7 +249,7 @@ test("bad image folders and files give one line naming the folder or file", asyn
   const mixed = join(dir, "mixed");
   write(join(mixed, "cat", "a.png"), encodePng(1, 1, 1, [0]));
   write(join(mixed, "stray.png"), encodePng(1, 1, 1, [0]));
-  await rejects(loadDataset(mixed), /mixed: has both class folders and 1 loose image \(stray\.png\)/);
+  await rejects(loadDataset(mixed), /mixed: has both class folders and 1 loose file \(stray\.png\)/);
   const corrupt = join(dir, "corrupt");
   write(join(corrupt, "cat", "a.png"), encodePng(2, 2, 1, [0, 1, 2, 3]));
   write(join(corrupt, "cat", "broken.png"), encodePng(2, 2, 1, [0, 1, 2, 3]).subarray(0, 40));

@@ -1,4 +1,5 @@
 import { builtInDatasets } from "../data/registry.js";
+import { builtInTexts } from "../data/text/built-in.js";
 import type { CommandSpec } from "./args.js";
 import { table } from "./format.js";
 
@@ -13,7 +14,7 @@ export function runDatasets(): void {
   console.log(
     table(
       ["name", "description"],
-      builtInDatasets.map((d) => [d.name, d.description]),
+      [...builtInDatasets, ...builtInTexts].map((d) => [d.name, d.description]),
     ),
   );
   console.log(`
@@ -23,6 +24,9 @@ Also accepted wherever a dataset is expected:
   a text table: .csv, .tsv, .txt, .data, .dat, optionally .gz; the delimiter (comma, tab, semicolon,
     runs of spaces) is sniffed and the header detected (--delimiter, --no-header override); the label
     column is --label-column NAME|INDEX, default label/class/y, else the last
+  texts (turned into rows by --text-model tfidf|glove-100d|X.text-model.json, default tfidf):
+    DIR/<class>/*.txt (or DIR/train/<class>/… with DIR/test/<class>/…), a .jsonl file, or a
+    .csv/.tsv with --text-column NAME (labels from --label-column, default label/class/y)
   a directory of IDX files (MNIST layout)
   a .npy feature file with --labels FILE (default: X.labels beside X.npy)`);
 }

@@ -6,7 +6,15 @@ import { sortClassNames } from "../dataset.js";
 
 /** Image files by extension (case-insensitive). */
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png"];
-const isImageName = (name: string) => IMAGE_EXTENSIONS.some((e) => name.toLowerCase().endsWith(e));
+
+/** What files a folder layout holds: images here, text files for data/text. */
+export interface FileKind {
+  extensions: string[];
+  /** The plural noun for messages: "images". */
+  noun: string;
+}
+const IMAGES: FileKind = { extensions: IMAGE_EXTENSIONS, noun: "images" };
+const hasExtension = (name: string, kind: FileKind) => kind.extensions.some((e) => name.toLowerCase().endsWith(e));
 
 /** Images of one split: files under `root`, their ids and, when the layout has classes, labels. */
 export interface ImageList {
@@ -45,12 +53,12 @@ function entries(dir: string): { name: string; path: string; isDirectory: boolea
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Every image file under `dir`, recursively, in sorted order. */
-function imagesUnder(dir: string): string[] {
+/** Every file of `kind` under `dir`, recursively, in sorted order. */
+function filesUnder(dir: string, kind: FileKind): string[] {
   const out: string[] = [];
   for (const e of entries(dir)) {
-    if (e.isDirectory) out.push(...imagesUnder(e.path));
-    else if (isImageName(e.name)) out.push(e.path);
+    if (e.isDirectory) out.push(...filesUnder(e.path, kind));
+    else if (hasExtension(e.name, kind)) out.push(e.path);
   }
   return out;
 }
@@ -61,36 +69,36 @@ export function isDirectoryPath(path: string): boolean {
 }
 
 /**
- * The images of a folder in one of three layouts:
+ * The images (or other files of `kind`) of a folder in one of three layouts:
  * - `DIR/train/<class>/…` with `DIR/test/<class>/…`: two labelled splits;
  * - `DIR/<class>/…` (images anywhere below each class folder): one labelled split;
  * - `DIR/*.jpg|png` with no subfolders of images: one unlabelled split.
  * Ids are paths relative to DIR without the extension. An empty folder, a class folder with no
  * images, or loose images beside class folders is a one-line error.
  */
-export function listImageFolder(dir: string): ImageSplits {
+export function listImageFolder(dir: string, kind: FileKind = IMAGES): ImageSplits {
   if (!isDirectoryPath(dir)) throw inputError(dir, undefined, "no such directory");
   const subdirs = entries(dir).filter((e) => e.isDirectory);
   const names = subdirs.map((e) => e.name);
   if (names.includes("train") && names.includes("test") && [join(dir, "train"), join(dir, "test")].every((d) => entries(d).some((e) => e.isDirectory))) {
-    return { train: listClassFolders(join(dir, "train"), dir), test: listClassFolders(join(dir, "test"), dir) };
+    return { train: listClassFolders(join(dir, "train"), dir, kind), test: listClassFolders(join(dir, "test"), dir, kind) };
   }
-  return { train: listClassFolders(dir, dir) };
+  return { train: listClassFolders(dir, dir, kind) };
 }
 
-/** `dir`'s images by class folder (or unlabelled, when there are no subfolders of images). */
-function listClassFolders(dir: string, root: string): ImageList {
+/** `dir`'s files by class folder (or unlabelled, when there are no subfolders of them). */
+function listClassFolders(dir: string, root: string, kind: FileKind): ImageList {
   const all = entries(dir);
-  const loose = all.filter((e) => !e.isDirectory && isImageName(e.name)).map((e) => e.path);
+  const loose = all.filter((e) => !e.isDirectory && hasExtension(e.name, kind)).map((e) => e.path);
   const classDirs = all.filter((e) => e.isDirectory);
-  const perClass = classDirs.map((e) => ({ name: e.name, files: imagesUnder(e.path), path: e.path }));
+  const perClass = classDirs.map((e) => ({ name: e.name, files: filesUnder(e.path, kind), path: e.path }));
   const withImages = perClass.filter((c) => c.files.length > 0);
   if (withImages.length === 0) {
     if (loose.length === 0)
       throw inputError(
         dir,
         undefined,
-        `no images found: expected ${IMAGE_EXTENSIONS.join("/")} files in class folders (DIR/<class>/…) or directly in the folder`,
+        `no ${kind.noun} found: expected ${kind.extensions.join("/")} files in class folders (DIR/<class>/…) or directly in the folder`,
       );
     return { source: dir, files: loose, ids: loose.map((f) => idOf(relative(root, f))) };
   }
@@ -98,11 +106,11 @@ function listClassFolders(dir: string, root: string): ImageList {
     throw inputError(
       dir,
       undefined,
-      `has both class folders and ${loose.length} loose image${loose.length === 1 ? "" : "s"} (${relative(root, loose[0])}); move each image into its class folder`,
+      `has both class folders and ${loose.length} loose file${loose.length === 1 ? "" : "s"} (${relative(root, loose[0])}); move each into its class folder`,
     );
   }
   const empty = perClass.find((c) => c.files.length === 0);
-  if (empty) throw inputError(empty.path, undefined, "a class folder with no images");
+  if (empty) throw inputError(empty.path, undefined, `a class folder with no ${kind.noun}`);
   const order = sortClassNames(perClass.map((c) => c.name));
   const files: string[] = [],
     labels: string[] = [];
