@@ -14,6 +14,18 @@ export const datasetOptionSpecs: Record<string, OptionSpec> = {
   delimiter: { type: "string", placeholder: "D", help: "text tables: , tab ; | or space (runs of blanks)", default: "sniffed from the first lines" },
   "no-header": { type: "boolean", help: "text tables: the first row is data, not a header (default: detected)" },
   labels: { type: "string", placeholder: "FILE", help: ".npy datasets: their labels (.npy, or one label per line)", default: "X.labels beside X.npy" },
+  "text-column": {
+    type: "string",
+    placeholder: "NAME",
+    help: "texts: the column (or JSON field) holding each item's text; the items are embedded with --text-model",
+    default: "text, for .jsonl",
+  },
+  "text-model": {
+    type: "string",
+    placeholder: "M",
+    help: "texts (imdb, spam, DIR/<class>/*.txt, .jsonl, --text-column): tfidf, glove-100d or a .text-model.json from embed --text; fitted on the training part only and cached",
+    default: "tfidf",
+  },
   "image-size": {
     type: "string",
     placeholder: "N|HxW",
@@ -25,7 +37,7 @@ export const datasetOptionSpecs: Record<string, OptionSpec> = {
 export function readLoadOptions(
   options: OptionReader,
   command: string,
-): Pick<LoadOptions, "labels" | "delimiter" | "header" | "imageSize"> & { labelColumn?: string } {
+): Pick<LoadOptions, "labels" | "delimiter" | "header" | "imageSize" | "textColumn" | "textModel"> & { labelColumn?: string } {
   const delimiter = options.string("delimiter");
   if (delimiter !== undefined && !(delimiter in DELIMITER_NAMES)) {
     throw new UserError(`${command}: --delimiter expects one of , tab ; | space, got ${JSON.stringify(delimiter)}`);
@@ -37,6 +49,8 @@ export function readLoadOptions(
     delimiter: delimiter === undefined ? undefined : DELIMITER_NAMES[delimiter],
     header: options.flag("no-header") ? false : undefined,
     imageSize: imageSize === undefined ? undefined : parseImageSize(imageSize, `${command}: --image-size`),
+    textColumn: options.string("text-column"),
+    textModel: options.string("text-model"),
   };
 }
 

@@ -7,15 +7,21 @@ import { BUNDLED_MODELS } from "../embed/session.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { parseImageSize } from "./dataset-options.js";
 import { statusLine } from "./progress.js";
+import { runTextEmbed, textEmbedOptions } from "./embed-text.js";
 
 export const embedCommand: CommandSpec = {
   name: "embed",
-  usage: "alfamix embed --model FILE.onnx|mobilenet-v2 (--images DIR | --manifest FILE) --out emb.npy [options]",
+  usage: "alfamix embed --model M (--images DIR | --manifest FILE | --text FILE|DIR|NAME) --out emb.npy [options]",
   summary:
-    "Embed images with an ONNX model (or the bundled mobilenet-v2): write emb.npy (N×D float32), emb.ids and, when the images have classes, emb.labels. A rerun with the same arguments resumes.",
+    "Embed images with an ONNX model (or the bundled mobilenet-v2), or texts with TF-IDF + LSA or word vectors: write emb.npy (N×D float32), emb.ids and, when the items have classes, emb.labels. A rerun with the same arguments resumes.",
   options: {
-    model: { type: "string", placeholder: "FILE|NAME", help: `an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}` },
+    model: {
+      type: "string",
+      placeholder: "FILE|NAME",
+      help: `images: an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}; texts: tfidf, glove-100d, or the .text-model.json an earlier run saved`,
+    },
     images: { type: "string", placeholder: "DIR", help: "a folder: DIR/<class>/*.jpg|png, DIR/train|test/<class>/…, or images directly in DIR" },
+    ...textEmbedOptions,
     manifest: { type: "string", placeholder: "FILE", help: "a CSV with a path column (relative to the file) and optionally label" },
     out: { type: "string", placeholder: "FILE.npy", help: "the embeddings; .ids and .labels are written beside it" },
     size: {
@@ -52,12 +58,13 @@ export const embedCommand: CommandSpec = {
 
 export async function runEmbed(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("embed", args.values);
+  if (options.string("text") !== undefined) return runTextEmbed(options);
   const model = options.string("model"),
     imagesDir = options.string("images"),
     manifest = options.string("manifest"),
     out = options.string("out");
   if (!model || !out || !imagesDir === !manifest)
-    throw new UserError("embed: --model, --out and one of --images DIR or --manifest FILE are required (see alfamix embed --help)");
+    throw new UserError("embed: --model, --out and one of --images DIR, --manifest FILE or --text FILE|DIR are required (see alfamix embed --help)");
   if (imagesDir && !isDirectoryPath(imagesDir))
     throw new UserError(`embed: --images ${imagesDir}: no such directory${imagesDir.endsWith(".csv") ? " (a list of images goes in --manifest)" : ""}`);
   const quiet = options.flag("quiet");

@@ -12,6 +12,9 @@ import { loadImageDataset } from "./images/dataset.js";
 import type { ImageStats } from "./images/load.js";
 import { readNpy } from "./npy.js";
 import { readNpyMatrix } from "./pool.js";
+import { builtInTexts } from "./text/built-in.js";
+import { isTextSource } from "./text/corpus.js";
+import { loadTextDataset } from "./text/dataset.js";
 
 export interface BuiltInDataset {
   name: string;
@@ -80,6 +83,12 @@ export interface LoadOptions {
   imageSize?: [number, number];
   /** Images: called as they are decoded. */
   onImageProgress?: (done: number, total: number) => void;
+  /** Texts: the column or JSON field holding the text; given, a table is read as texts. */
+  textColumn?: string;
+  /** Texts: tfidf (default), glove-100d, or a .text-model.json saved by embed --text. */
+  textModel?: string;
+  /** Texts: called at each step of fitting the text model. */
+  onTextPhase?: (phase: string) => void;
 }
 
 /** A dataset's parts; for images, also what the files looked like before loading. */
@@ -93,17 +102,27 @@ export type LoadedDataset = DatasetParts & { images?: { stats: ImageStats; cache
 export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<LoadedDataset> {
   const builtIn = builtInDatasets.find((d) => d.name === spec);
   if (builtIn) return builtIn.load();
+  if (options.textColumn !== undefined || /\.jsonl(\.gz)?$/i.test(spec) || isTextSource(spec)) {
+    return loadTextDataset(spec, {
+      textColumn: options.textColumn,
+      labelColumn: options.labelColumn,
+      textModel: options.textModel,
+      onPhase: options.onTextPhase,
+    });
+  }
+  if (options.textModel !== undefined)
+    throw new UserError(`${spec}: --text-model applies to texts: a built-in text set, a folder of .txt files, a .jsonl, or a table with --text-column`);
   const requireLabels = options.requireLabels ?? true;
   const imageOptions = { size: options.imageSize, onProgress: options.onImageProgress, requireLabels };
   if (isDirectory(spec)) return hasIdxFiles(spec) ? readIdxDirectory(spec) : loadImageDataset(spec, true, imageOptions);
   if (!existsSync(spec)) {
     if (/[/\\]|\.[a-z0-9]+$/i.test(spec)) throw inputError(spec, undefined, "no such file");
     throw new UserError(
-      `unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${builtInDatasets.map((d) => d.name).join(", ")}), a directory of IDX files or images, or a .csv/.txt/.data table or a .npy file`,
+      `unknown dataset ${JSON.stringify(spec)}: expected a built-in name (${[...builtInDatasets, ...builtInTexts].map((d) => d.name).join(", ")}), a directory of IDX files or images, or a .csv/.txt/.data table or a .npy file`,
     );
   }
   if (/\.npy$/i.test(spec)) return { train: await loadNpyDataset(spec, options.labels ?? sidecarFile(spec, ".labels"), requireLabels) };
-  if (/\.(jsonl|json|npz|pkl|pickle|parquet|h5|hdf5|zip|tar|onnx)(\.gz)?$/i.test(spec) || looksBinary(spec)) {
+  if (/\.(json|npz|pkl|pickle|parquet|h5|hdf5|zip|tar|onnx)(\.gz)?$/i.test(spec) || looksBinary(spec)) {
     throw inputError(
       spec,
       undefined,

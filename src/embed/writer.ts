@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 import { writeAtomically } from "../data/files.js";
 import { npyHeader } from "../data/npy.js";
 
@@ -31,6 +32,8 @@ export class EmbeddingWriter {
     private readonly out: string,
     fingerprint: string,
   ) {
+    // The output's folder is made here, when there is something to write, not before the input is read.
+    mkdirSync(dirname(out), { recursive: true });
     this.partial = `${out}.partial`;
     this.stateFile = `${out}.partial.json`;
     const previous = existsSync(this.stateFile) && existsSync(this.partial) ? (JSON.parse(readFileSync(this.stateFile, "utf8")) as State) : undefined;

@@ -33,6 +33,9 @@ export interface SimulationConfig {
   header?: boolean;
   /** Images: the size to resize to (default: the most common size). */
   imageSize?: [number, number];
+  /** Texts: the text column of a table or JSONL, and the text model (default tfidf). */
+  textColumn?: string;
+  textModel?: string;
   model: ModelKind;
   hidden: number[];
   dropout: number;
@@ -138,6 +141,8 @@ const IDENTITY_KEYS = [
   "delimiter",
   "header",
   "imageSize",
+  "textColumn",
+  "textModel",
   "model",
   "hidden",
   "dropout",
@@ -267,6 +272,8 @@ export function loadSimulationSource(config: SimulationConfig): Promise<Experime
     delimiter: config.delimiter,
     header: config.header,
     imageSize: config.imageSize,
+    textColumn: config.textColumn,
+    textModel: config.textModel,
   });
 }
 

@@ -52,16 +52,41 @@ export function randomizedSvd(a: SparseRows, settings: LsaSettings): Lsa {
 }
 
 /**
- * An orthonormal basis of x's columns, through the Gram matrix: x·W·Λ^(-1/2) for xᵀx = W·Λ·Wᵀ.
- * Directions with a negligible eigenvalue (x rank-deficient) become zero columns.
+ * An orthonormal basis of x's columns by Cholesky QR: xᵀx = RᵀR (float64), then x·R⁻¹; the Gram
+ * matrix goes through the GEMM and the l×l factorisation is cubic in l only. Its loss of
+ * orthogonality grows with the square of x's condition number, so callers run it twice where it
+ * matters (CholeskyQR2). A pivot that vanishes (x rank-deficient) gives a zero column.
  */
 function orthonormalColumns(x: Matrix): Matrix {
   const l = x.cols;
-  const { values, vectors } = symmetricEigen(Float64Array.from(matmul(x, x, { transA: true }).data), l);
-  const scale = matrix(l, l);
-  const floor = Math.max(values[0], 0) * 1e-12;
-  for (let r = 0; r < l; r++) for (let c = 0; c < l; c++) scale.data[r * l + c] = values[c] > floor ? vectors[r * l + c] / Math.sqrt(values[c]) : 0;
-  return matmul(x, scale);
+  const g = Float64Array.from(matmul(x, x, { transA: true }).data);
+  let largest = 0;
+  for (let i = 0; i < l; i++) largest = Math.max(largest, g[i * l + i]);
+  const floor = largest * 1e-12;
+  // g's upper triangle becomes R, row by row (g = RᵀR).
+  for (let i = 0; i < l; i++) {
+    let d = g[i * l + i];
+    for (let k = 0; k < i; k++) d -= g[k * l + i] ** 2;
+    const pivot = d > floor ? Math.sqrt(d) : 0;
+    g[i * l + i] = pivot;
+    for (let j = i + 1; j < l; j++) {
+      let v = g[i * l + j];
+      for (let k = 0; k < i; k++) v -= g[k * l + i] * g[k * l + j];
+      g[i * l + j] = pivot > 0 ? v / pivot : 0;
+    }
+  }
+  // R⁻¹, upper triangular, by back substitution one column at a time.
+  const inverse = new Float64Array(l * l);
+  for (let c = 0; c < l; c++) {
+    for (let r = c; r >= 0; r--) {
+      const pivot = g[r * l + r];
+      if (pivot === 0) continue;
+      let v = r === c ? 1 : 0;
+      for (let k = r + 1; k <= c; k++) v -= g[r * l + k] * inverse[k * l + c];
+      inverse[r * l + c] = v / pivot;
+    }
+  }
+  return matmul(x, matrix(l, l, Float32Array.from(inverse)));
 }
 
 /** Each column's entry of largest magnitude made positive. */

@@ -1,0 +1,182 @@
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { writeAtomically } from "../../data/files.js";
+import { encodeNpy, readNpy } from "../../data/npy.js";
+import { inputError, UserError } from "../../errors.js";
+import type { Matrix } from "../../linalg/matrix.js";
+import { Rng } from "../../random.js";
+import type { Analyzer } from "./analyzer.js";
+import { randomizedSvd } from "./lsa.js";
+import { fitSif, sifRows, type SifModel } from "./sif.js";
+import { sparseTimesDense } from "./sparse.js";
+import { fitTfidf, tfidfRows, type TfidfBlockSettings, type TfidfModel } from "./tfidf.js";
+import { loadGlove100d, type WordVectors } from "./word-vectors.js";
+
+/** How `--model tfidf` is fitted. */
+export interface TfidfSettings {
+  /** LSA dimensions (the rows' width; fewer when the vocabulary is smaller). */
+  dim: number;
+  /** Terms in fewer texts than this are dropped. */
+  minDf: number;
+  /** Per analyzer, at most this many terms (the most frequent). */
+  maxFeatures?: number;
+  /** Word n-grams, smallest and largest n. */
+  ngrams: [number, number];
+  /** Character n-grams within words (scikit-learn's char_wb), when wanted. */
+  charNgrams?: [number, number];
+  /** Seeds the randomized SVD. */
+  seed: number;
+}
+
+export const DEFAULT_TFIDF: TfidfSettings = { dim: 256, minDf: 2, maxFeatures: 100_000, ngrams: [1, 2], seed: 0 };
+
+/** What a text model is asked to be: fitted anew (tfidf, glove-100d), or read from an earlier fit. */
+export type TextModelChoice = { kind: "tfidf"; settings: TfidfSettings } | { kind: "glove-100d" } | { kind: "fitted"; path: string };
+
+/** The model a name asks for: tfidf (with these settings), glove-100d, or a saved .json. */
+export function textModelChoice(name: string, tfidf: TfidfSettings = DEFAULT_TFIDF): TextModelChoice {
+  if (name === "tfidf") return { kind: "tfidf", settings: tfidf };
+  if (name === "glove-100d") return { kind: "glove-100d" };
+  if (/\.json$/i.test(name)) return { kind: "fitted", path: name };
+  throw new UserError(`text model ${JSON.stringify(name)}: expected tfidf, glove-100d or a .text-model.json saved by embed --text`);
+}
+
+/** Per-call counts a text model reports (word vectors: tokens without a vector). */
+export interface TextRowsNotes {
+  tokens?: number;
+  outOfVocabulary?: number;
+  emptyRows: number;
+}
+
+/** A fitted text model: it turns texts into dense rows the same way every time. */
+export interface FittedTextModel {
+  kind: "tfidf" | "glove-100d";
+  dim: number;
+  /** One line: what the rows are. */
+  description: string;
+  embed(texts: readonly string[]): { rows: Matrix; notes: TextRowsNotes };
+  /** Write the model to PATH (a .json; TF-IDF's projection goes beside it as .npy); returns the files. */
+  save(path: string, fingerprint: string): string[];
+}
+
+export type TextFitProgress = (phase: string) => void;
+
+/** The saved form: one JSON file, and for TF-IDF the projection in an .npy beside it. */
+interface SavedTextModel {
+  format: "alfamix-text-model";
+  version: 1;
+  kind: "tfidf" | "glove-100d";
+  /** Of the run that wrote it, so a resumed run can tell its own model. */
+  fingerprint: string;
+  tfidf?: { model: TfidfModel; settings: TfidfSettings; components: string; singularValues: number[] };
+  sif?: SifModel;
+}
+
+/** Fit a text model on `texts` (or read a saved one). */
+export async function fitTextModel(choice: TextModelChoice, texts: readonly string[], progress: TextFitProgress = () => {}): Promise<FittedTextModel> {
+  if (choice.kind === "fitted") return loadTextModel(choice.path);
+  if (choice.kind === "glove-100d") {
+    const vectors = loadGlove100d(() => progress("converting the wink word vectors into the cache (once)"));
+    progress("fitting SIF weights");
+    return sifModel(fitSif(texts, vectors).model, vectors);
+  }
+  const { settings } = choice;
+  progress("fitting the TF-IDF vocabulary");
+  const tfidf = fitTfidf(texts, analyzers(settings));
+  const terms = tfidf.blocks.reduce((s, b) => s + b.terms.length, 0);
+  if (terms === 0) throw new UserError(`--model tfidf: no term occurs in ${settings.minDf} or more texts; lower --min-df`);
+  progress(`LSA: a randomized SVD of ${texts.length} × ${terms} TF-IDF rows`);
+  const lsa = randomizedSvd(tfidfRows(tfidf, texts), { dim: settings.dim, rng: new Rng(settings.seed).child("lsa") });
+  return tfidfModel(tfidf, settings, lsa.components, Array.from(lsa.singularValues));
+}
+
+function analyzers(settings: TfidfSettings): TfidfBlockSettings[] {
+  const block = (analyzer: Analyzer): TfidfBlockSettings => ({ analyzer, minDf: settings.minDf, maxFeatures: settings.maxFeatures });
+  const blocks = [block({ kind: "word", ngrams: settings.ngrams })];
+  if (settings.charNgrams) blocks.push(block({ kind: "char_wb", ngrams: settings.charNgrams }));
+  return blocks;
+}
+
+const range = ([low, high]: [number, number]) => (low === high ? `${low}` : `${low}–${high}`);
+
+function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matrix, singularValues: number[]): FittedTextModel {
+  const terms = tfidf.blocks.map(
+    (b) => `${b.terms.length.toLocaleString("en")} ${b.analyzer.kind === "word" ? "word" : "char"} ${range(b.analyzer.ngrams)}-grams`,
+  );
+  return {
+    kind: "tfidf",
+    dim: components.cols,
+    description: `TF-IDF (${terms.join(" + ")}, sublinear tf, min-df ${settings.minDf}) → LSA ${components.cols}-d`,
+    embed(texts) {
+      const sparse = tfidfRows(tfidf, texts);
+      let emptyRows = 0;
+      for (let i = 0; i < sparse.rows; i++) if (sparse.indptr[i + 1] === sparse.indptr[i]) emptyRows++;
+      return { rows: sparseTimesDense(sparse, components), notes: { emptyRows } };
+    },
+    save(path, fingerprint) {
+      const npy = path.replace(/\.json$/i, "") + ".npy";
+      writeAtomically(npy, encodeNpy(components.data, [components.rows, components.cols]));
+      const saved: SavedTextModel = {
+        format: "alfamix-text-model",
+        version: 1,
+        kind: "tfidf",
+        fingerprint,
+        tfidf: { model: tfidf, settings, components: basename(npy), singularValues },
+      };
+      writeAtomically(path, JSON.stringify(saved));
+      return [path, npy];
+    },
+  };
+}
+
+function sifModel(sif: SifModel, vectors: WordVectors): FittedTextModel {
+  return {
+    kind: "glove-100d",
+    dim: vectors.dim,
+    description: `glove-100d: SIF-weighted means of wink's ${vectors.index.size.toLocaleString("en")} word vectors (a = ${sif.a}), first component removed`,
+    embed(texts) {
+      const { rows, tokens, outOfVocabulary, emptyRows } = sifRows(sif, vectors, texts);
+      return { rows, notes: { tokens, outOfVocabulary, emptyRows } };
+    },
+    save(path, fingerprint) {
+      const saved: SavedTextModel = { format: "alfamix-text-model", version: 1, kind: "glove-100d", fingerprint, sif };
+      writeAtomically(path, JSON.stringify(saved));
+      return [path];
+    },
+  };
+}
+
+/** The fingerprint a saved model was written with, or undefined when PATH is not one. */
+export function savedFingerprint(path: string): string | undefined {
+  try {
+    const saved = JSON.parse(readFileSync(path, "utf8")) as Partial<SavedTextModel>;
+    return saved.format === "alfamix-text-model" ? saved.fingerprint : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A model saved by `embed --text` (its .json). */
+export async function loadTextModel(path: string): Promise<FittedTextModel> {
+  let saved: SavedTextModel;
+  try {
+    saved = JSON.parse(readFileSync(path, "utf8")) as SavedTextModel;
+  } catch (error) {
+    throw inputError(
+      path,
+      undefined,
+      `not a saved text model (${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "not JSON"}); --model takes tfidf, glove-100d or the .text-model.json that embed --text wrote`,
+    );
+  }
+  if (saved.format !== "alfamix-text-model" || saved.version !== 1)
+    throw inputError(path, undefined, "not a saved text model (its format field is not alfamix-text-model, version 1)");
+  if (saved.kind === "glove-100d") return sifModel(saved.sif!, loadGlove100d());
+  const { model, settings, components, singularValues } = saved.tfidf!;
+  return tfidfModel(model, settings, await readComponents(join(dirname(path), components)), singularValues);
+}
+
+async function readComponents(path: string): Promise<Matrix> {
+  const { shape, data } = await readNpy(path, "float32");
+  if (shape.length !== 2) throw inputError(path, "header", `expected a 2-d projection, found shape (${shape.join(", ")})`);
+  return { rows: shape[0], cols: shape[1], data };
+}
