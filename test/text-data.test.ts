@@ -220,3 +220,33 @@ test("the built-in imdb set: 40,000 and 10,000 reviews, balanced", { skip: !inst
   assert.equal(held!.labels!.filter((l) => l === "positive").length, 5000);
   assert.ok(!train.texts.some((t) => t.includes("<br")));
 });
+
+test("query and project create read a pool of texts, embedded on the way in", () => {
+  writeTextFolder("pool");
+  const labeled = write("labeled.csv", "id,label\ntrain/sport/0,sport\ntrain/money/0,money\n");
+  const run = cli("query", "--pool", join(dir, "pool"), "--labeled", labeled, "--budget", "3", "--quiet");
+  assert.equal(run.status, 0, run.stderr);
+  const picked = run.stdout
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.split(",")[0]);
+  assert.equal(picked.length, 3);
+  for (const id of picked) assert.match(id, /^(train|test)\/(sport|money)\/\d$/);
+  assert.ok(!picked.includes("train/sport/0") && !picked.includes("train/money/0"), "labelled items are not picked again");
+
+  const table = write("tickets.csv", "id,text\na,the bank raised rates\nb,the match ended\nc,bank shares fell\nd,a late goal won the match\n");
+  const fromTable = cli("query", "--pool", table, "--text-column", "text", "--text-model", "tfidf", "--budget", "2", "--quiet");
+  assert.equal(fromTable.status, 0, fromTable.stderr);
+  assert.equal(fromTable.stdout.trim().split("\n").length, 3);
+  userError(cli("query", "--pool", table, labeled, "--text-column", "text"), /a pool of texts is one file or folder/);
+
+  const db = join(dir, "team.db");
+  const created = cli("project", "create", "--db", db, "--name", "news", "--pool", table, "--text-model", "tfidf", "--classes", "money,sport");
+  assert.equal(created.status, 0, created.stderr);
+  assert.match(created.stderr, /created project news: 4 items × \d+ features/);
+  userError(
+    cli("project", "create", "--db", db, "--name", "x", "--pool", join(dir, "out", "news.npy"), "--text-model", "tfidf", "--classes", "a,b"),
+    /--text-model embeds a pool of texts/,
+  );
+});

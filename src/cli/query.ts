@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { readLabeled } from "../data/pool.js";
 import { describeShards, expandPoolFiles, poolSource, readPools } from "../data/shards.js";
+import { isTextSource } from "../data/text/corpus.js";
+import { readTextPool } from "../data/text/dataset.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";
@@ -30,6 +32,18 @@ export const queryCommand: CommandSpec = {
     },
     ids: { type: "string", placeholder: "FILE", help: ".npy pools: one id per line", default: "X.ids beside X.npy, else the row number" },
     "image-size": { type: "string", placeholder: "N|HxW", help: "image pools: resize to this size", default: "the most common size" },
+    "text-column": {
+      type: "string",
+      placeholder: "NAME",
+      help: "a pool of texts: the table column (or JSONL field) holding each item's text, embedded with --text-model",
+      default: "text",
+    },
+    "text-model": {
+      type: "string",
+      placeholder: "M",
+      help: "a pool of texts (a table with --text-column, a .jsonl of texts or a folder of .txt): tfidf or glove-100d fitted on the pool, or a .text-model.json from embed --text",
+      default: "tfidf",
+    },
     labeled: {
       type: "string",
       placeholder: "FILE",
@@ -97,9 +111,18 @@ export async function runQuery(args: ParsedArgs): Promise<void> {
   const cold = isColdStart(labeled);
   if (queue && cold)
     throw new UserError("query --queue: a cold start (fewer than two classes labelled) runs TypiClust on the pool held whole; run it without --queue");
+  const texts = options.string("text-column") !== undefined || options.string("text-model") !== undefined || isTextSource(poolPath);
+  if (texts && (poolFiles.length > 1 || queue))
+    throw new UserError("query: a pool of texts is one file or folder, embedded here; for sharded or queued pools, run alfamix embed --text first");
   if (queue) return runQueuedQuery(options, queue, poolFiles, labeled, out, mapFile, format);
-  if (!cold && streamable(options, poolFiles)) return runStreamedQuery(options, poolFiles, labeled, out, format);
-  const pool = await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
+  if (!cold && !texts && streamable(options, poolFiles)) return runStreamedQuery(options, poolFiles, labeled, out, format);
+  const pool = texts
+    ? await readTextPool(poolPath, {
+        textColumn: options.string("text-column"),
+        textModel: options.string("text-model"),
+        onPhase: options.flag("quiet") ? undefined : (phase) => process.stderr.write(`query: ${phase}\n`),
+      })
+    : await readPools(poolFiles, options.string("ids"), imageSize === undefined ? undefined : parseImageSize(imageSize, "query: --image-size"));
   const loadMs = performance.now() - started;
   const selection = selectBatch({
     pool,

@@ -233,6 +233,11 @@ export const projectCommand: CommandSpec = {
       default: "the pool file's folder",
     },
     "text-column": { type: "string", placeholder: "COL", help: "a pool column with each item's text" },
+    "text-model": {
+      type: "string",
+      placeholder: "M",
+      help: "embed a pool of texts (a table or .jsonl with --text-column, default text; or a folder of .txt) with tfidf or glove-100d fitted on the pool, or a .text-model.json from embed --text",
+    },
     ...strategyOptionSpecs,
   },
   positionals: { min: 1, max: 1 },
@@ -274,6 +279,7 @@ export async function runProject(args: ParsedArgs): Promise<void> {
       mediaColumn: options.string("media-column"),
       mediaRoot: options.string("media-root"),
       textColumn: options.string("text-column"),
+      textModel: options.string("text-model"),
       onProgress: (rows) => status.show(`project: imported ${rows} items`),
       onNote: (line) => notes.push(line),
     });

@@ -5,6 +5,8 @@ import { IdList } from "../data/ids.js";
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { isDirectoryPath } from "../data/images/folder.js";
 import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.js";
+import { isTextSource } from "../data/text/corpus.js";
+import { readTextPool } from "../data/text/dataset.js";
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
 import { DEFAULT_RANDOM_SHARE } from "../eval/stopping.js";
@@ -41,6 +43,11 @@ export interface CreateProjectOptions {
   mediaRoot?: string;
   /** A pool column with each item's text. */
   textColumn?: string;
+  /**
+   * Embed the texts (the text column of a table or JSONL, or a folder of .txt files) with this
+   * text model (tfidf, glove-100d, or a .text-model.json) instead of reading features.
+   */
+  textModel?: string;
   /** Set by the demo: show each row as an image of these pixels. */
   pixels?: { height: number; width: number };
   /**
@@ -102,7 +109,8 @@ export async function createProject(store: Store, options: CreateProjectOptions)
     throw new UserError("project: choose one of --media, --media-column and --text-column");
   }
   const poolPath = typeof options.pool === "string" ? options.pool : (options.pool.source ?? "pool");
-  if (typeof options.pool === "string" && !existsSync(options.pool)) throw inputError(options.pool, undefined, "no such file");
+  if (typeof options.pool === "string" && !existsSync(options.pool) && !(options.textModel && isTextSource(options.pool)))
+    throw inputError(options.pool, undefined, "no such file");
   const labeled = options.labeled ? await readLabeled(options.labeled) : undefined;
   const classes = options.classes ?? (labeled ? [...new Set(labeled.labels)].sort() : undefined);
   if (!classes || classes.length < 2)
@@ -135,19 +143,33 @@ export async function createProject(store: Store, options: CreateProjectOptions)
     if (!statSync(base, { throwIfNoEntry: false })?.isDirectory())
       throw inputError(base, undefined, "no such directory (--media-root: the folder media-column paths are relative to)");
     display = { kind: "path", base };
-  } else if (options.textColumn) display = { kind: "text" };
+  } else if (options.textColumn || options.textModel) display = { kind: "text" };
   else if (options.pixels) display = { kind: "pixels", ...options.pixels };
 
   const isNpy = /\.npy$/i.test(poolPath);
   const column = options.mediaColumn ?? options.textColumn;
-  if (options.numbersOnly && typeof options.pool === "string" && (isDirectoryPath(poolPath) || (column === undefined && (await isImageManifest(poolPath))))) {
+  if (
+    options.numbersOnly &&
+    typeof options.pool === "string" &&
+    !options.textModel &&
+    (isDirectoryPath(poolPath) || (column === undefined && (await isImageManifest(poolPath))))
+  ) {
     throw new UserError(`${poolPath}: over the API a pool is a file of numbers (.npy, .csv, .jsonl); for images, run alfamix embed and use its .npy`);
   }
   const header = isNpy ? readNpyHeader(poolPath) : undefined;
   if (header && header.shape.length !== 2)
     throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
   // Small formats are read whole (as `query` reads them); .npy is streamed a chunk at a time.
-  const whole = typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath, undefined, undefined, column);
+  if (options.textModel && (isNpy || options.numbersOnly || typeof options.pool !== "string"))
+    throw new UserError(`--text-model embeds a pool of texts (a table or .jsonl with a text column, or a folder of .txt files); ${poolPath} is not one`);
+  const whole =
+    typeof options.pool !== "string"
+      ? options.pool
+      : isNpy
+        ? undefined
+        : options.textModel
+          ? await readTextPool(poolPath, { textColumn: options.textColumn, textModel: options.textModel })
+          : await readPool(poolPath, undefined, undefined, column);
   const size = header ? header.shape[0] : whole!.x.rows,
     dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");

@@ -9,6 +9,8 @@ import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "../
 import { writeAtomically } from "../files.js";
 import { encodeNpy, readNpy } from "../npy.js";
 import { readTexts, type TextList, type TextReadOptions } from "./corpus.js";
+import { IdList } from "../ids.js";
+import type { Pool } from "../pool.js";
 
 export interface TextDatasetOptions extends TextReadOptions {
   /** tfidf (the default settings), glove-100d, or a .text-model.json saved by embed --text. */
@@ -28,27 +30,43 @@ export async function loadTextDataset(spec: string, options: TextDatasetOptions 
       throw new UserError(`${part.source}: a text dataset needs labels: a label column (--label-column) or class folders (DIR/<class>/*.txt)`);
   }
   const modelName = options.textModel ?? "tfidf";
+  const [trainRows, testRows] = await textRows(splits.test ? [splits.train.texts, splits.test.texts] : [splits.train.texts], modelName, options.onPhase);
+  const train = dataset(splits.train, trainRows, modelName);
+  return { train, test: splits.test && alignClasses(train, dataset(splits.test, testRows, modelName)) };
+}
+
+/**
+ * A pool of texts (`query --pool`, `project create --pool` with --text-model): a table or JSONL
+ * with a text column, or a folder of .txt files, embedded by a model fitted on the pool itself
+ * (unlabelled texts are what a text model learns from) or a saved one. Each item keeps its text.
+ */
+export async function readTextPool(path: string, options: TextDatasetOptions = {}): Promise<Pool> {
+  const { train, test } = await readTexts(path, { ...options, labelColumn: undefined });
+  const list = test ? { ...train, texts: [...train.texts, ...test.texts], ids: [...train.ids, ...test.ids] } : train;
+  const [x] = await textRows([list.texts], options.textModel ?? "tfidf", options.onPhase);
+  return { ids: IdList.of(list.ids), x, texts: list.texts, source: path };
+}
+
+/**
+ * The rows of each part under the text model, fitted on the first part (a held-out part stays
+ * unseen). They are cached by the texts and the model, so later runs on the same corpus skip
+ * the fitting.
+ */
+async function textRows(parts: readonly (readonly string[])[], modelName: string, onPhase?: (phase: string) => void): Promise<Matrix[]> {
   const choice = textModelChoice(modelName);
   const key = createHash("sha256").update(JSON.stringify(choice));
   if (choice.kind === "fitted") key.update(readFileSync(choice.path));
-  for (const part of [splits.train, splits.test]) key.update(part ? part.texts.join("\u0000") : "").update("\u0001");
+  for (const texts of parts) key.update(texts.join("\u0000")).update("\u0001");
   const dir = cacheDir("text-features");
-  const base = dir && join(dir, key.digest("hex").slice(0, 32));
-  let rows: { train: Matrix; test?: Matrix };
-  if (base && existsSync(`${base}.train.npy`) && (!splits.test || existsSync(`${base}.test.npy`))) {
-    rows = { train: await readMatrix(`${base}.train.npy`), test: splits.test && (await readMatrix(`${base}.test.npy`)) };
-  } else {
-    const model = await fitTextModel(choice, splits.train.texts, options.onPhase);
-    options.onPhase?.(`embedding the texts (${model.description})`);
-    rows = { train: model.embed(splits.train.texts).rows, test: splits.test && model.embed(splits.test.texts).rows };
-    if (base) {
-      // The training rows last: their presence marks a finished entry.
-      if (rows.test) writeAtomically(`${base}.test.npy`, encodeNpy(rows.test.data, [rows.test.rows, rows.test.cols]));
-      writeAtomically(`${base}.train.npy`, encodeNpy(rows.train.data, [rows.train.rows, rows.train.cols]));
-    }
-  }
-  const train = dataset(splits.train, rows.train, modelName);
-  return { train, test: splits.test && alignClasses(train, dataset(splits.test, rows.test!, modelName)) };
+  const base = key.digest("hex").slice(0, 32);
+  const files = parts.map((_, i) => dir && join(dir, `${base}.${i}.npy`));
+  if (files.every((file) => file && existsSync(file))) return Promise.all(files.map((file) => readMatrix(file!)));
+  const model = await fitTextModel(choice, parts[0], onPhase);
+  onPhase?.(`embedding the texts (${model.description})`);
+  const rows = parts.map((texts) => model.embed(texts).rows);
+  // Each file is written whole; an entry counts only when all of its parts are there.
+  rows.forEach((x, i) => files[i] && writeAtomically(files[i]!, encodeNpy(x.data, [x.rows, x.cols])));
+  return rows;
 }
 
 function dataset(list: TextList, x: Matrix, modelName: string): Dataset {
