@@ -23,7 +23,7 @@ export const datasetOptionSpecs: Record<string, OptionSpec> = {
   "text-model": {
     type: "string",
     placeholder: "M",
-    help: "texts (imdb, spam, DIR/<class>/*.txt, .jsonl, --text-column): tfidf, glove-100d or a .text-model.json from embed --text; fitted on the training part only and cached",
+    help: "texts (imdb, spam, DIR/<class>/*.txt, .jsonl, --text-column): tfidf or glove-100d (fitted on the training part only), a .text-model.json from embed --text, or an exported encoder folder (tokenizer.json, model.onnx); the rows are cached",
     default: "tfidf",
   },
   "image-size": {

@@ -27,6 +27,12 @@ export const textEmbedOptions: Record<string, OptionSpec> = {
   ngrams: { type: "string", placeholder: "A-B", help: "tfidf: word n-gram range", default: "1-2" },
   "char-ngrams": { type: "string", placeholder: "A-B", help: "tfidf: also character n-grams within words (e.g. 2-4)", default: "none" },
   seed: { type: "string", placeholder: "N", help: "tfidf: seeds the randomized SVD", default: "0" },
+  "max-length": {
+    type: "string",
+    placeholder: "N",
+    help: "encoder folders: cut each text to this many tokens, special tokens included",
+    default: "the model's (tokenizer_config.json, config.json), else 512",
+  },
 };
 
 function ngramRange(options: OptionReader, name: string): [number, number] | undefined {
@@ -49,14 +55,18 @@ export async function runTextEmbed(options: OptionReader): Promise<void> {
   if (!out) throw new UserError("embed: --out FILE.npy is required (see alfamix embed --help)");
   if (options.string("images") !== undefined || options.string("manifest") !== undefined)
     throw new UserError("embed: --text embeds texts; --images and --manifest embed images: give one");
-  const model = textModelChoice(modelName, {
-    dim: options.int("dim", DEFAULT_TFIDF.dim, 1, 4096),
-    minDf: options.int("min-df", DEFAULT_TFIDF.minDf, 1),
-    maxFeatures: options.int("max-features", DEFAULT_TFIDF.maxFeatures!, 1),
-    ngrams: ngramRange(options, "ngrams") ?? DEFAULT_TFIDF.ngrams,
-    charNgrams: ngramRange(options, "char-ngrams"),
-    seed: options.int("seed", DEFAULT_TFIDF.seed),
-  });
+  const model = textModelChoice(
+    modelName,
+    {
+      dim: options.int("dim", DEFAULT_TFIDF.dim, 1, 4096),
+      minDf: options.int("min-df", DEFAULT_TFIDF.minDf, 1),
+      maxFeatures: options.int("max-features", DEFAULT_TFIDF.maxFeatures!, 1),
+      ngrams: ngramRange(options, "ngrams") ?? DEFAULT_TFIDF.ngrams,
+      charNgrams: ngramRange(options, "char-ngrams"),
+      seed: options.int("seed", DEFAULT_TFIDF.seed),
+    },
+    options.string("max-length") === undefined ? undefined : options.int("max-length", 512, 2),
+  );
   const quiet = options.flag("quiet");
   const status = statusLine(quiet);
   const splits = await readTexts(source, {

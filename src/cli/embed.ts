@@ -17,8 +17,8 @@ export const embedCommand: CommandSpec = {
   options: {
     model: {
       type: "string",
-      placeholder: "FILE|NAME",
-      help: `images: an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}; texts: tfidf, glove-100d, or the .text-model.json an earlier run saved`,
+      placeholder: "FILE|NAME|DIR",
+      help: `images: an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}; texts: tfidf, glove-100d, the .text-model.json an earlier run saved, or a folder with an exported Hugging Face encoder (tokenizer.json, model.onnx)`,
     },
     images: { type: "string", placeholder: "DIR", help: "a folder: DIR/<class>/*.jpg|png, DIR/train|test/<class>/…, or images directly in DIR" },
     ...textEmbedOptions,

@@ -41,7 +41,7 @@ export const queryCommand: CommandSpec = {
     "text-model": {
       type: "string",
       placeholder: "M",
-      help: "a pool of texts (a table with --text-column, a .jsonl of texts or a folder of .txt): tfidf or glove-100d fitted on the pool, or a .text-model.json from embed --text",
+      help: "a pool of texts (a table with --text-column, a .jsonl of texts or a folder of .txt): tfidf or glove-100d fitted on the pool, a .text-model.json from embed --text, or an exported encoder folder (tokenizer.json, model.onnx)",
       default: "tfidf",
     },
     labeled: {

@@ -236,7 +236,7 @@ export const projectCommand: CommandSpec = {
     "text-model": {
       type: "string",
       placeholder: "M",
-      help: "embed a pool of texts (a table or .jsonl with --text-column, default text; or a folder of .txt) with tfidf or glove-100d fitted on the pool, or a .text-model.json from embed --text",
+      help: "embed a pool of texts (a table or .jsonl with --text-column, default text; or a folder of .txt) with tfidf or glove-100d fitted on the pool, a .text-model.json from embed --text, or an exported encoder folder (tokenizer.json, model.onnx)",
     },
     ...strategyOptionSpecs,
   },

@@ -16,10 +16,11 @@ export interface OnnxNode {
   name?: string;
 }
 
-/** A float32 graph input or output; a string dimension is symbolic (e.g. "batch"). */
+/** A graph input or output (float32 unless said); a string dimension is symbolic (e.g. "batch"). */
 export interface OnnxValue {
   name: string;
   shape: (number | string)[];
+  type?: "float32" | "int64";
 }
 
 /** A constant: float32 weights, or int64 values (shapes, axes, pads). */
@@ -48,7 +49,7 @@ export function encodeOnnxModel(graph: OnnxGraph): Uint8Array {
     name: v.name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: v.type === "int64" ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
         shape: { dim: v.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
       },
     },

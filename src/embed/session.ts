@@ -9,7 +9,7 @@ export interface OrtTensor {
   dims: readonly number[];
   data: unknown;
 }
-interface OrtSession {
+export interface OrtSession {
   inputNames: readonly string[];
   outputNames: readonly string[];
   inputMetadata: readonly { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] }[];
@@ -18,7 +18,7 @@ interface OrtSession {
 }
 interface Ort {
   InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
-  Tensor: new (type: "float32", data: Float32Array, dims: number[]) => OrtTensor;
+  Tensor: new (type: "float32" | "int64", data: Float32Array | BigInt64Array, dims: number[]) => OrtTensor;
 }
 
 let ort: Ort | undefined;
@@ -73,18 +73,7 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
     if (!stat) throw inputError(path, undefined, `no such file (expected an .onnx model, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")})`);
     if (!stat.isFile()) throw inputError(path, undefined, "is not a file, expected an .onnx model");
   }
-  const runtime = onnxRuntime();
-  let session: OrtSession;
-  try {
-    session = await runtime.InferenceSession.create(readFileSync(path), {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-    });
-  } catch (e) {
-    throw inputError(path, undefined, `not a usable ONNX model (onnxruntime: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")})`);
-  }
+  const session = await openSession(path, threads);
   const input = session.inputMetadata[0];
   const shape = input?.shape ?? [];
   const found = `${input?.type ?? "?"} input ${JSON.stringify(input?.name)} of shape [${shape.join(", ")}]`;
@@ -112,6 +101,21 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
     outputNames: session.outputNames,
     normalization: bundled ? { mean: bundled.mean, std: bundled.std } : undefined,
   };
+}
+
+/** An ONNX Runtime session on the model at `path`, on `threads` threads; a file it cannot read is a one-line error. */
+export async function openSession(path: string, threads: number): Promise<OrtSession> {
+  try {
+    return await onnxRuntime().InferenceSession.create(readFileSync(path), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw inputError(path, undefined, `not a usable ONNX model (onnxruntime: ${(e as Error).message.split("\n")[0].replace(/\.$/, "")})`);
+  }
 }
 
 /** Check that images of `shape` fit the model's input; say what it expects otherwise. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../../errors.js";
 import { fitTextModel, textModelChoice } from "../../embed/text/text-model.js";
@@ -56,6 +56,13 @@ async function textRows(parts: readonly (readonly string[])[], modelName: string
   const choice = textModelChoice(modelName);
   const key = createHash("sha256").update(JSON.stringify(choice));
   if (choice.kind === "fitted") key.update(readFileSync(choice.path));
+  // An encoder folder: its files as they are now (the model by size and time, as the image cache keys files).
+  if (choice.kind === "encoder") {
+    for (const name of readdirSync(choice.dir).sort()) {
+      const stat = statSync(join(choice.dir, name));
+      if (stat.isFile()) key.update(`${name}:${stat.size}:${stat.mtimeMs}`);
+    }
+  }
   for (const texts of parts) key.update(texts.join("\u0000")).update("\u0001");
   const dir = cacheDir("text-features");
   const base = key.digest("hex").slice(0, 32);
@@ -63,7 +70,8 @@ async function textRows(parts: readonly (readonly string[])[], modelName: string
   if (files.every((file) => file && existsSync(file))) return Promise.all(files.map((file) => readMatrix(file!)));
   const model = await fitTextModel(choice, parts[0], onPhase);
   onPhase?.(`embedding the texts (${model.description})`);
-  const rows = parts.map((texts) => model.embed(texts).rows);
+  const rows: Matrix[] = [];
+  for (const texts of parts) rows.push((await model.embed(texts)).rows);
   // Each file is written whole; an entry counts only when all of its parts are there.
   rows.forEach((x, i) => files[i] && writeAtomically(files[i]!, encodeNpy(x.data, [x.rows, x.cols])));
   return rows;

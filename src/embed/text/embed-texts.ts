@@ -45,7 +45,8 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
     .update(texts.texts.join("\u0000"))
     .digest("hex");
   const modelFile = textModelPath(out);
-  const fitsHere = options.model.kind !== "fitted";
+  // Models fitted on these texts are saved beside the rows; a saved model or an encoder folder is already a file.
+  const fitsHere = options.model.kind === "tfidf" || options.model.kind === "glove-100d";
   let model: FittedTextModel;
   const phase = options.onPhase ?? (() => {});
   if (fitsHere && existsSync(modelFile) && savedFingerprint(modelFile) === fingerprint) {
@@ -55,14 +56,14 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
     model = await fitTextModel(options.model, texts.texts, phase);
   }
   const writer = new EmbeddingWriter(out, fingerprint);
-  if (fitsHere && savedFingerprint(modelFile) !== fingerprint) model.save(modelFile, fingerprint);
+  if (fitsHere && savedFingerprint(modelFile) !== fingerprint) model.save!(modelFile, fingerprint);
   const resumedFrom = writer.next;
   const total = texts.texts.length,
     batch = options.batch ?? 2000;
   const notes = { tokens: 0, outOfVocabulary: 0, emptyRows: 0 };
   const runStarted = performance.now();
   for (let start = writer.next; start < total; start += batch) {
-    const { rows, notes: part } = model.embed(texts.texts.slice(start, start + batch));
+    const { rows, notes: part } = await model.embed(texts.texts.slice(start, start + batch));
     notes.tokens += part.tokens ?? 0;
     notes.outOfVocabulary += part.outOfVocabulary ?? 0;
     notes.emptyRows += part.emptyRows;

@@ -11,6 +11,7 @@ import { fitSif, sifRows, type SifModel } from "./sif.js";
 import { sparseTimesDense } from "./sparse.js";
 import { fitTfidf, tfidfRows, type TfidfBlockSettings, type TfidfModel } from "./tfidf.js";
 import { loadGlove100d, type WordVectors } from "./word-vectors.js";
+import { isEncoderFolder, openTextEncoder } from "./onnx-encoder.js";
 
 /** How `--model tfidf` is fitted. */
 export interface TfidfSettings {
@@ -31,14 +32,24 @@ export interface TfidfSettings {
 export const DEFAULT_TFIDF: TfidfSettings = { dim: 256, minDf: 2, maxFeatures: 100_000, ngrams: [1, 2], seed: 0 };
 
 /** What a text model is asked to be: fitted anew (tfidf, glove-100d), or read from an earlier fit. */
-export type TextModelChoice = { kind: "tfidf"; settings: TfidfSettings } | { kind: "glove-100d" } | { kind: "fitted"; path: string };
+export type TextModelChoice =
+  | { kind: "tfidf"; settings: TfidfSettings }
+  | { kind: "glove-100d" }
+  | { kind: "fitted"; path: string }
+  | { kind: "encoder"; dir: string; maxLength?: number };
 
-/** The model a name asks for: tfidf (with these settings), glove-100d, or a saved .json. */
-export function textModelChoice(name: string, tfidf: TfidfSettings = DEFAULT_TFIDF): TextModelChoice {
+/**
+ * The model a name asks for: tfidf (with these settings), glove-100d, a saved .json, or a folder
+ * with an exported Hugging Face encoder (tokenizer.json and model.onnx).
+ */
+export function textModelChoice(name: string, tfidf: TfidfSettings = DEFAULT_TFIDF, maxLength?: number): TextModelChoice {
   if (name === "tfidf") return { kind: "tfidf", settings: tfidf };
   if (name === "glove-100d") return { kind: "glove-100d" };
   if (/\.json$/i.test(name)) return { kind: "fitted", path: name };
-  throw new UserError(`text model ${JSON.stringify(name)}: expected tfidf, glove-100d or a .text-model.json saved by embed --text`);
+  if (isEncoderFolder(name)) return { kind: "encoder", dir: name, maxLength };
+  throw new UserError(
+    `text model ${JSON.stringify(name)}: expected tfidf, glove-100d, a .text-model.json saved by embed --text, or a folder with an exported encoder (tokenizer.json and model.onnx)`,
+  );
 }
 
 /** Per-call counts a text model reports (word vectors: tokens without a vector). */
@@ -50,13 +61,13 @@ export interface TextRowsNotes {
 
 /** A fitted text model: it turns texts into dense rows the same way every time. */
 export interface FittedTextModel {
-  kind: "tfidf" | "glove-100d";
+  kind: "tfidf" | "glove-100d" | "encoder";
   dim: number;
   /** One line: what the rows are. */
   description: string;
-  embed(texts: readonly string[]): { rows: Matrix; notes: TextRowsNotes };
-  /** Write the model to PATH (a .json; TF-IDF's projection goes beside it as .npy); returns the files. */
-  save(path: string, fingerprint: string): string[];
+  embed(texts: readonly string[]): Promise<{ rows: Matrix; notes: TextRowsNotes }>;
+  /** Write the model to PATH (a .json; TF-IDF's projection goes beside it as .npy); returns the files. An encoder is its folder: nothing to write. */
+  save?(path: string, fingerprint: string): string[];
 }
 
 export type TextFitProgress = (phase: string) => void;
@@ -75,6 +86,16 @@ interface SavedTextModel {
 /** Fit a text model on `texts` (or read a saved one). */
 export async function fitTextModel(choice: TextModelChoice, texts: readonly string[], progress: TextFitProgress = () => {}): Promise<FittedTextModel> {
   if (choice.kind === "fitted") return loadTextModel(choice.path);
+  if (choice.kind === "encoder") {
+    progress(`opening the encoder in ${choice.dir}`);
+    const encoder = await openTextEncoder(choice.dir, { maxLength: choice.maxLength });
+    return {
+      kind: "encoder",
+      dim: encoder.dim,
+      description: encoder.description,
+      embed: async (texts) => ({ rows: await encoder.embed(texts), notes: { emptyRows: 0 } }),
+    };
+  }
   if (choice.kind === "glove-100d") {
     const vectors = loadGlove100d(() => progress("converting the wink word vectors into the cache (once)"));
     progress("fitting SIF weights");
@@ -107,7 +128,7 @@ function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matr
     kind: "tfidf",
     dim: components.cols,
     description: `TF-IDF (${terms.join(" + ")}, sublinear tf, min-df ${settings.minDf}) → LSA ${components.cols}-d`,
-    embed(texts) {
+    async embed(texts) {
       const sparse = tfidfRows(tfidf, texts);
       let emptyRows = 0;
       for (let i = 0; i < sparse.rows; i++) if (sparse.indptr[i + 1] === sparse.indptr[i]) emptyRows++;
@@ -134,7 +155,7 @@ function sifModel(sif: SifModel, vectors: WordVectors): FittedTextModel {
     kind: "glove-100d",
     dim: vectors.dim,
     description: `glove-100d: SIF-weighted means of wink's ${vectors.index.size.toLocaleString("en")} word vectors (a = ${sif.a}), first component removed`,
-    embed(texts) {
+    async embed(texts) {
       const { rows, tokens, outOfVocabulary, emptyRows } = sifRows(sif, vectors, texts);
       return { rows, notes: { tokens, outOfVocabulary, emptyRows } };
     },
