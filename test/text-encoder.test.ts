@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readNpy } from "../src/data/npy.js";
 import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
 import { openTextEncoder } from "../src/embed/text/onnx-encoder.js";
 import { Rng } from "../src/random.js";
-import { assertClose, cli, tempDir, userError } from "./helpers.js";
+import { assertClose, cli, fixture, tempDir, userError } from "./helpers.js";
 
 const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
@@ -119,6 +119,23 @@ test("the encoder's rows: mean over the attention mask, L2-normalised, in the te
   assertClose(rows.data, ids.flatMap(expectedRow), 1e-5, "rows");
   // One at a time (no padding at all) gives the same rows.
   for (let i = 0; i < texts.length; i++) assertClose((await encoder.embed([texts[i]])).data, expectedRow(ids[i]), 1e-5, `text ${i} alone`);
+});
+
+test("a transformer exported from PyTorch: padded batches give the sentence embeddings PyTorch computes text by text", async () => {
+  // bench/torch_text_encoder_fixture.py: two self-attention layers that mask padded keys as BERT does.
+  const folder = join(dir, "torch-encoder");
+  mkdirSync(folder);
+  copyFileSync(fixture("text-encoder/model.onnx"), join(folder, "model.onnx"));
+  writeFileSync(join(folder, "tokenizer.json"), JSON.stringify(tokenizerJson));
+  const expected = JSON.parse(readFileSync(fixture("text-encoder/expected.json"), "utf8")) as { sequences: number[][]; rows: number[][] };
+  const encoder = await openTextEncoder(folder);
+  assert.equal(encoder.maxLength, 512, "no length in the folder: 512");
+  const texts = ["Dogs sat", "The cat, playing.", "the cat sat", "played"];
+  assert.deepEqual(
+    texts.map((t) => encoder.encode(t).ids),
+    expected.sequences,
+  );
+  assertClose((await encoder.embed(texts)).data, expected.rows.flat(), 1e-4, "rows against PyTorch");
 });
 
 test("embed --text --model DIR writes rows the encoder computes; a folder without a model is one line", async () => {
