@@ -8,6 +8,7 @@ import { readNpy } from "../src/data/npy.js";
 import { loadDataset } from "../src/data/registry.js";
 import { readTexts } from "../src/data/text/corpus.js";
 import { fitSif, sifRows } from "../src/embed/text/sif.js";
+import { DEFAULT_TFIDF, fitTextModel } from "../src/embed/text/text-model.js";
 import type { WordVectors } from "../src/embed/text/word-vectors.js";
 import { assertClose, cli, tempDir, userError } from "./helpers.js";
 
@@ -183,10 +184,7 @@ test("embed --text: rows, ids, labels and a saved model that embeds new texts th
 test("embed --text: bad input is one line and exit 2, with nothing written", () => {
   const out = join(dir, "bad", "x.npy");
   userError(cli("embed", "--text", write("e.csv", 'text\nok\n""\n'), "--out", out), /e\.csv.*line 3.*an empty text/);
-  userError(
-    cli("embed", "--text", join(dir, "corpus"), "--model", "bert", "--out", out),
-    /text model "bert": expected tfidf, glove-100d or a .text-model.json/,
-  );
+  userError(cli("embed", "--text", join(dir, "corpus"), "--model", "bert", "--out", out), /text model "bert": expected tfidf, glove-100d, a .text-model.json/);
   userError(cli("embed", "--text", join(dir, "corpus"), "--ngrams", "3-1", "--out", out), /--ngrams.*A-B/);
   userError(cli("embed", "--text", join(dir, "corpus"), "--min-df", "99", "--out", out, "--quiet"), /no term occurs in 99 or more texts/);
   assert.equal(existsSync(join(dir, "bad")), false);
@@ -249,4 +247,34 @@ test("query and project create read a pool of texts, embedded on the way in", ()
     cli("project", "create", "--db", db, "--name", "x", "--pool", join(dir, "out", "news.npy"), "--text-model", "tfidf", "--classes", "a,b"),
     /--text-model embeds a pool of texts/,
   );
+});
+
+test("term pushes: each n-gram's TF-IDF value times the head's direction through the projection, summing to the row's score", async () => {
+  const texts = ["free money now", "Free money, FREE money today", "meeting notes for today", "notes from the meeting", "money for the meeting"];
+  const model = await fitTextModel({ kind: "tfidf", settings: { ...DEFAULT_TFIDF, dim: 3, minDf: 1 } }, texts);
+  const direction = [0.7, -1.3, 0.4];
+  const text = "Free money, FREE money today",
+    other = "meeting notes for today";
+  // What pushes toward the guess minus what pushes away: the row's score, up to a constant (the standardisation's mean).
+  const net = (t: string) =>
+    model.termPushes!(t, direction, Infinity).reduce((s, p) => s + p.weight, 0) -
+    model.termPushes!(
+      t,
+      direction.map((v) => -v),
+      Infinity,
+    ).reduce((s, p) => s + p.weight, 0);
+  const rows = (await model.embed([text, other])).rows.data;
+  const score = (i: number) => direction.reduce((s, w, c) => s + w * rows[i * 3 + c], 0);
+  assert.ok(Math.abs(net(text) - net(other) - (score(0) - score(1))) < 1e-4, `${net(text) - net(other)} against ${score(0) - score(1)}`);
+  const pushes = model.termPushes!(text, direction, Infinity),
+    against = model.termPushes!(
+      text,
+      direction.map((v) => -v),
+      Infinity,
+    );
+  const free = [...pushes, ...against].find((p) => p.term === "free money")!;
+  assert.deepEqual(free.spans, [
+    [0, 10],
+    [12, 22],
+  ]);
 });

@@ -1,11 +1,12 @@
 import type { Matrix } from "../linalg/matrix.js";
 import { findInside, findMediaFile, type MediaFile } from "./media.js";
+import type { GuessTerms } from "./guess-terms.js";
 import type { Project } from "./store/store.js";
 
 /** How the labelling page shows an item. */
 export type ItemDisplay =
   | { kind: "image"; url: string }
-  | { kind: "text"; text: string }
+  | { kind: "text"; text: string; guessTerms?: GuessTerms }
   | { kind: "features"; dim: number; norm: number; min: number; max: number; mean: number; neighbours: { id: string; label: string; distance: number }[] };
 
 /** The nearest labelled items are looked for among the most recent this many (a large project would make every /next slow). */

@@ -7,6 +7,7 @@ import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { NeuralClassifier } from "../models/network.js";
 import { Rng } from "../random.js";
 import { itemDisplay, type ItemDisplay, type ReadMedia } from "./display.js";
+import { GuessExplainer } from "./guess-terms.js";
 import { badRequest, conflict, notFound } from "./http.js";
 import type { Why } from "./queue/plan-batch.js";
 import { Retrainer } from "./queue/retrainer.js";
@@ -86,6 +87,8 @@ export class ProjectService {
   private readonly retrainer = new Retrainer();
   private pool!: Matrix;
   private model?: { version: number; classifier: NeuralClassifier };
+  /** Text projects on TF-IDF with a linear head: the n-grams behind each guess. */
+  private readonly explainer?: GuessExplainer;
   private retraining?: Promise<void>;
   private readonly rng: Rng;
   private closed = false;
@@ -106,6 +109,8 @@ export class ProjectService {
     private readonly readMedia: ReadMedia,
   ) {
     this.rng = new Rng(project.config.seed).child("serve");
+    const { display, config, classes } = project;
+    if (display.kind === "text" && display.termPushes && config.model === "linear") this.explainer = new GuessExplainer(display.termPushes, classes);
   }
 
   /**
@@ -209,12 +214,16 @@ export class ProjectService {
       kind: lease.kind,
       suggestion: lease.predicted === null ? null : { label: lease.predicted, confidence: lease.confidence! },
       why: { ...why, score: lease.score, modelVersion: lease.modelVersion ?? this.model?.version ?? null },
-      display: await this.display(lease.row, item),
+      display: await this.display(lease.row, item, lease.predicted !== null),
     };
   }
 
-  private display(row: number, item: { id: string; display: string | null }): Promise<ItemDisplay> {
-    return itemDisplay(this.project, item, this.pool, this.labeledRows, row, (r) => this.store.item(this.id, r).id, this.readMedia);
+  private async display(row: number, item: { id: string; display: string | null }, withGuess = false): Promise<ItemDisplay> {
+    const shown = await itemDisplay(this.project, item, this.pool, this.labeledRows, row, (r) => this.store.item(this.id, r).id, this.readMedia);
+    if (withGuess && shown.kind === "text" && this.explainer && this.model) {
+      shown.guessTerms = await this.explainer.explain(shown.text, gatherRows(this.pool, [row]), this.model.classifier);
+    }
+    return shown;
   }
 
   private suggest(row: number): { label: string; confidence: number } | null {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, extname, join, relative, resolve } from "node:path";
 import { sidecarFile } from "../data/files.js";
 import { IdList } from "../data/ids.js";
@@ -6,7 +6,8 @@ import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { isDirectoryPath } from "../data/images/folder.js";
 import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.js";
 import { isTextSource } from "../data/text/corpus.js";
-import { readTextPool } from "../data/text/dataset.js";
+import { readPoolTexts } from "../data/text/dataset.js";
+import { fitTextModel, textModelChoice, type FittedTextModel } from "../embed/text/text-model.js";
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";
 import { DEFAULT_RANDOM_SHARE } from "../eval/stopping.js";
@@ -60,6 +61,9 @@ export interface CreateProjectOptions {
   /** Told what the person creating the project should know (missing media, classes without labels). */
   onNote?: (line: string) => void;
 }
+
+/** Where a project's own TF-IDF model is kept: beside the database, named after both. */
+export const projectTextModelPath = (db: string, project: string) => resolve(`${db}.${project}.text-model.json`);
 
 /** The most a lease may last without a heartbeat: a day. */
 export const MAX_LEASE_SECONDS = 86400;
@@ -134,6 +138,7 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   }
 
   let display: Display = { kind: "features" };
+  let whole: Pool | undefined;
   if (options.media) {
     if (!statSync(options.media, { throwIfNoEntry: false })?.isDirectory())
       throw inputError(options.media, undefined, "no such directory (--media: a folder with DIR/<id>.<ext> per item)");
@@ -147,29 +152,28 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   else if (options.pixels) display = { kind: "pixels", ...options.pixels };
 
   const isNpy = /\.npy$/i.test(poolPath);
+  if (options.textModel && (isNpy || options.numbersOnly || typeof options.pool !== "string"))
+    throw new UserError(`--text-model embeds a pool of texts (a table or .jsonl with a text column, or a folder of .txt files); ${poolPath} is not one`);
+  // A text model fitted here (TF-IDF) is saved beside the database, so the page can show which
+  // n-grams pushed each guess; a saved TF-IDF model is referred to where it is.
+  let textModel: FittedTextModel | undefined;
+  if (options.textModel) {
+    const choice = textModelChoice(options.textModel);
+    const list = await readPoolTexts(poolPath, { textColumn: options.textColumn });
+    textModel = await fitTextModel(choice, list.texts);
+    whole = { ids: IdList.of(list.ids), x: (await textModel.embed(list.texts)).rows, texts: list.texts, source: poolPath };
+    if (textModel.termPushes)
+      display = { kind: "text", termPushes: choice.kind === "fitted" ? resolve(choice.path) : projectTextModelPath(store.path, options.name) };
+  }
   const column = options.mediaColumn ?? options.textColumn;
-  if (
-    options.numbersOnly &&
-    typeof options.pool === "string" &&
-    !options.textModel &&
-    (isDirectoryPath(poolPath) || (column === undefined && (await isImageManifest(poolPath))))
-  ) {
+  if (options.numbersOnly && typeof options.pool === "string" && (isDirectoryPath(poolPath) || (column === undefined && (await isImageManifest(poolPath))))) {
     throw new UserError(`${poolPath}: over the API a pool is a file of numbers (.npy, .csv, .jsonl); for images, run alfamix embed and use its .npy`);
   }
   const header = isNpy ? readNpyHeader(poolPath) : undefined;
   if (header && header.shape.length !== 2)
     throw inputError(poolPath, "header", `expected a 2-dimensional (items, features) array, found shape (${header.shape.join(", ")})`);
   // Small formats are read whole (as `query` reads them); .npy is streamed a chunk at a time.
-  if (options.textModel && (isNpy || options.numbersOnly || typeof options.pool !== "string"))
-    throw new UserError(`--text-model embeds a pool of texts (a table or .jsonl with a text column, or a folder of .txt files); ${poolPath} is not one`);
-  const whole =
-    typeof options.pool !== "string"
-      ? options.pool
-      : isNpy
-        ? undefined
-        : options.textModel
-          ? await readTextPool(poolPath, { textColumn: options.textColumn, textModel: options.textModel })
-          : await readPool(poolPath, undefined, undefined, column);
+  whole ??= typeof options.pool !== "string" ? options.pool : isNpy ? undefined : await readPool(poolPath, undefined, undefined, column);
   const size = header ? header.shape[0] : whole!.x.rows,
     dim = header ? header.shape[1] : whole!.x.cols;
   if (size === 0) throw inputError(poolPath, undefined, "the pool is empty: expected at least one item");
@@ -211,6 +215,10 @@ export async function createProject(store: Store, options: CreateProjectOptions)
         });
       });
     });
+  }
+  if (display.kind === "text" && display.termPushes === projectTextModelPath(store.path, options.name)) {
+    // Its vocabulary comes from the texts: as private as the database.
+    for (const file of textModel!.save!(display.termPushes, "project")) chmodSync(file, 0o600);
   }
   store.finishImport(projectId, size);
   return store.project(options.name)!;

@@ -41,10 +41,15 @@ export async function loadTextDataset(spec: string, options: TextDatasetOptions 
  * (unlabelled texts are what a text model learns from) or a saved one. Each item keeps its text.
  */
 export async function readTextPool(path: string, options: TextDatasetOptions = {}): Promise<Pool> {
-  const { train, test } = await readTexts(path, { ...options, labelColumn: undefined });
-  const list = test ? { ...train, texts: [...train.texts, ...test.texts], ids: [...train.ids, ...test.ids] } : train;
+  const list = await readPoolTexts(path, options);
   const [x] = await textRows([list.texts], options.textModel ?? "tfidf", options.onPhase);
   return { ids: IdList.of(list.ids), x, texts: list.texts, source: path };
+}
+
+/** The texts of a pool, unlabelled: a source with train and test parts gives both, in that order. */
+export async function readPoolTexts(path: string, options: TextReadOptions = {}): Promise<TextList> {
+  const { train, test } = await readTexts(path, { ...options, labelColumn: undefined });
+  return test ? { ...train, texts: [...train.texts, ...test.texts], ids: [...train.ids, ...test.ids] } : train;
 }
 
 /**
@@ -54,7 +59,8 @@ export async function readTextPool(path: string, options: TextDatasetOptions = {
  */
 async function textRows(parts: readonly (readonly string[])[], modelName: string, onPhase?: (phase: string) => void): Promise<Matrix[]> {
   const choice = textModelChoice(modelName);
-  const key = createHash("sha256").update(JSON.stringify(choice));
+  // "standardised": rows of the models that standardise their output (cached rows from before are not reused).
+  const key = createHash("sha256").update("standardised").update(JSON.stringify(choice));
   if (choice.kind === "fitted") key.update(readFileSync(choice.path));
   // An encoder folder: its files as they are now (the model by size and time, as the image cache keys files).
   if (choice.kind === "encoder") {

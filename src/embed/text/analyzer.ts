@@ -11,7 +11,8 @@ export interface Analyzer {
   ngrams: [number, number];
 }
 
-const WORD = /[\p{L}\p{N}_]{2,}/gu;
+/** A word as scikit-learn's default token_pattern finds it. */
+export const WORD = /[\p{L}\p{N}_]{2,}/gu;
 const WHITESPACE = /\s+/u;
 
 /** Each term of `text`, in order, with repeats, passed to `visit`. */

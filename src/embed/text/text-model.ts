@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { writeAtomically } from "../../data/files.js";
+import { fitStandardizer, standardizeInPlace, type Standardizer } from "../../data/transform.js";
 import { encodeNpy, readNpy } from "../../data/npy.js";
 import { inputError, UserError } from "../../errors.js";
 import type { Matrix } from "../../linalg/matrix.js";
@@ -12,6 +13,7 @@ import { sparseTimesDense } from "./sparse.js";
 import { fitTfidf, tfidfRows, type TfidfBlockSettings, type TfidfModel } from "./tfidf.js";
 import { loadGlove100d, type WordVectors } from "./word-vectors.js";
 import { isEncoderFolder, openTextEncoder } from "./onnx-encoder.js";
+import { termPushes, type TermPush } from "./explain.js";
 
 /** How `--model tfidf` is fitted. */
 export interface TfidfSettings {
@@ -66,6 +68,8 @@ export interface FittedTextModel {
   /** One line: what the rows are. */
   description: string;
   embed(texts: readonly string[]): Promise<{ rows: Matrix; notes: TextRowsNotes }>;
+  /** TF-IDF only: the word n-grams of `text` that push a linear head's `direction` (over these rows) most. */
+  termPushes?(text: string, direction: ArrayLike<number>, top?: number): TermPush[];
   /** Write the model to PATH (a .json; TF-IDF's projection goes beside it as .npy); returns the files. An encoder is its folder: nothing to write. */
   save?(path: string, fingerprint: string): string[];
 }
@@ -81,6 +85,8 @@ interface SavedTextModel {
   fingerprint: string;
   tfidf?: { model: TfidfModel; settings: TfidfSettings; components: string; singularValues: number[] };
   sif?: SifModel;
+  /** The rows' standardisation, fitted with the model. */
+  scale: SavedScale;
 }
 
 /** Fit a text model on `texts` (or read a saved one). */
@@ -99,7 +105,8 @@ export async function fitTextModel(choice: TextModelChoice, texts: readonly stri
   if (choice.kind === "glove-100d") {
     const vectors = loadGlove100d(() => progress("converting the wink word vectors into the cache (once)"));
     progress("fitting SIF weights");
-    return sifModel(fitSif(texts, vectors).model, vectors);
+    const { model, result } = fitSif(texts, vectors);
+    return sifModel(model, vectors, savedScale(fitStandardizer(result.rows)));
   }
   const { settings } = choice;
   progress("fitting the TF-IDF vocabulary");
@@ -107,8 +114,10 @@ export async function fitTextModel(choice: TextModelChoice, texts: readonly stri
   const terms = tfidf.blocks.reduce((s, b) => s + b.terms.length, 0);
   if (terms === 0) throw new UserError(`--model tfidf: no term occurs in ${settings.minDf} or more texts; lower --min-df`);
   progress(`LSA: a randomized SVD of ${texts.length} × ${terms} TF-IDF rows`);
-  const lsa = randomizedSvd(tfidfRows(tfidf, texts), { dim: settings.dim, rng: new Rng(settings.seed).child("lsa") });
-  return tfidfModel(tfidf, settings, lsa.components, Array.from(lsa.singularValues));
+  const sparse = tfidfRows(tfidf, texts);
+  const lsa = randomizedSvd(sparse, { dim: settings.dim, rng: new Rng(settings.seed).child("lsa") });
+  const scale = savedScale(fitStandardizer(sparseTimesDense(sparse, lsa.components)));
+  return tfidfModel(tfidf, settings, lsa.components, Array.from(lsa.singularValues), scale);
 }
 
 function analyzers(settings: TfidfSettings): TfidfBlockSettings[] {
@@ -120,7 +129,21 @@ function analyzers(settings: TfidfSettings): TfidfBlockSettings[] {
 
 const range = ([low, high]: [number, number]) => (low === high ? `${low}` : `${low}–${high}`);
 
-function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matrix, singularValues: number[]): FittedTextModel {
+/**
+ * Each dimension's mean and std over the fitting texts. Rows come out standardised with them, as
+ * `simulate` standardises features: LSA and SIF rows are small (a row's norm is at most about 1,
+ * spread over hundreds of dimensions), and a head trained until 99% training accuracy on rows
+ * that small stops with tiny margins, guessing near 50% on everything else (`query` and `serve`
+ * train on the rows as they are).
+ */
+interface SavedScale {
+  mean: number[];
+  std: number[];
+}
+const savedScale = (s: Standardizer): SavedScale => ({ mean: Array.from(s.mean), std: Array.from(s.std) });
+const standardizer = (s: SavedScale): Standardizer => ({ mean: Float32Array.from(s.mean), std: Float32Array.from(s.std) });
+
+function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matrix, singularValues: number[], scale: SavedScale): FittedTextModel {
   const terms = tfidf.blocks.map(
     (b) => `${b.terms.length.toLocaleString("en")} ${b.analyzer.kind === "word" ? "word" : "char"} ${range(b.analyzer.ngrams)}-grams`,
   );
@@ -132,8 +155,17 @@ function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matr
       const sparse = tfidfRows(tfidf, texts);
       let emptyRows = 0;
       for (let i = 0; i < sparse.rows; i++) if (sparse.indptr[i + 1] === sparse.indptr[i]) emptyRows++;
-      return { rows: sparseTimesDense(sparse, components), notes: { emptyRows } };
+      return { rows: standardizeInPlace(sparseTimesDense(sparse, components), standardizer(scale)), notes: { emptyRows } };
     },
+    // A head over standardised rows weighs the raw LSA dimension d by w_d / std_d.
+    termPushes: (text, direction, top) =>
+      termPushes(
+        tfidf,
+        components,
+        Array.from(scale.std, (s, d) => direction[d] / s),
+        text,
+        top,
+      ),
     save(path, fingerprint) {
       const npy = path.replace(/\.json$/i, "") + ".npy";
       writeAtomically(npy, encodeNpy(components.data, [components.rows, components.cols]));
@@ -143,6 +175,7 @@ function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matr
         kind: "tfidf",
         fingerprint,
         tfidf: { model: tfidf, settings, components: basename(npy), singularValues },
+        scale,
       };
       writeAtomically(path, JSON.stringify(saved));
       return [path, npy];
@@ -150,17 +183,17 @@ function tfidfModel(tfidf: TfidfModel, settings: TfidfSettings, components: Matr
   };
 }
 
-function sifModel(sif: SifModel, vectors: WordVectors): FittedTextModel {
+function sifModel(sif: SifModel, vectors: WordVectors, scale: SavedScale): FittedTextModel {
   return {
     kind: "glove-100d",
     dim: vectors.dim,
     description: `glove-100d: SIF-weighted means of wink's ${vectors.index.size.toLocaleString("en")} word vectors (a = ${sif.a}), first component removed`,
     async embed(texts) {
       const { rows, tokens, outOfVocabulary, emptyRows } = sifRows(sif, vectors, texts);
-      return { rows, notes: { tokens, outOfVocabulary, emptyRows } };
+      return { rows: standardizeInPlace(rows, standardizer(scale)), notes: { tokens, outOfVocabulary, emptyRows } };
     },
     save(path, fingerprint) {
-      const saved: SavedTextModel = { format: "alfamix-text-model", version: 1, kind: "glove-100d", fingerprint, sif };
+      const saved: SavedTextModel = { format: "alfamix-text-model", version: 1, kind: "glove-100d", fingerprint, sif, scale };
       writeAtomically(path, JSON.stringify(saved));
       return [path];
     },
@@ -191,9 +224,9 @@ export async function loadTextModel(path: string): Promise<FittedTextModel> {
   }
   if (saved.format !== "alfamix-text-model" || saved.version !== 1)
     throw inputError(path, undefined, "not a saved text model (its format field is not alfamix-text-model, version 1)");
-  if (saved.kind === "glove-100d") return sifModel(saved.sif!, loadGlove100d());
+  if (saved.kind === "glove-100d") return sifModel(saved.sif!, loadGlove100d(), saved.scale);
   const { model, settings, components, singularValues } = saved.tfidf!;
-  return tfidfModel(model, settings, await readComponents(join(dirname(path), components)), singularValues);
+  return tfidfModel(model, settings, await readComponents(join(dirname(path), components)), singularValues, saved.scale);
 }
 
 async function readComponents(path: string): Promise<Matrix> {

@@ -50,7 +50,8 @@ export function projectStrategy(config: ProjectConfig): StrategySpec {
 export type Display =
   | { kind: "media"; dir: string }
   | { kind: "path"; base: string }
-  | { kind: "text" }
+  /** `termPushes`: a TF-IDF .text-model.json that made the rows, for showing the n-grams behind a linear head's guess. */
+  | { kind: "text"; termPushes?: string }
   | { kind: "pixels"; height: number; width: number }
   | { kind: "features" };
 

@@ -120,7 +120,7 @@ export async function labelPage(app, name) {
     const s = item.suggestion;
     if (item.kind === "check") return [h("div", { class: "muted", text: "Second look" }), h("p", { text: "Someone else labelled this item too. Label it as you see it: the two labels are compared, and a disagreement goes to review." })];
     if (s) return [h("div", { class: "muted", text: "The model's guess" }), h("div", { class: "guess", text: s.label }), h("div", { class: "confidence" }, h("div", { style: `width:${100 * s.confidence}%` })),
-      h("div", { class: "muted" }, `${percent(s.confidence)} sure · `, h("kbd", { text: "Enter" }), " accepts")];
+      h("div", { class: "muted" }, `${percent(s.confidence)} sure · `, h("kbd", { text: "Enter" }), " accepts"), guessTerms(item.display.guessTerms, s.label)];
     if (status.modelVersion === null) {
       const labelled = classes.filter((c) => status.classCounts[c]).length;
       return [h("div", { class: "muted", text: "The model's guess" }), h("p", { class: "muted", text: labelled === classes.length
@@ -136,13 +136,37 @@ export async function labelPage(app, name) {
       img.addEventListener("load", () => img.classList.toggle("photo", img.naturalWidth > 96));
       return img;
     }
-    if (display.kind === "text") return h("div", { class: "text", tabindex: "0", text: display.text });
+    if (display.kind === "text") return h("div", { class: "text", tabindex: "0" }, marked(display.text, display.guessTerms));
     return h("div", {}, h("table", {},
       h("tr", {}, h("th", { text: "features" }), h("th", { text: "norm" }), h("th", { text: "min" }), h("th", { text: "mean" }), h("th", { text: "max" })),
       h("tr", {}, h("td", { class: "num", text: display.dim }), h("td", { class: "num", text: display.norm }), h("td", { class: "num", text: display.min }), h("td", { class: "num", text: display.mean }), h("td", { class: "num", text: display.max }))),
     h("h2", { class: "gap", text: "Nearest labelled items" }),
     display.neighbours.length ? h("table", {}, display.neighbours.map((n) => h("tr", {}, h("td", { text: n.id }), h("td", { text: n.label }), h("td", { class: "num", text: `distance ${n.distance}` }))))
       : h("p", { class: "muted", text: "none labelled yet" }));
+  }
+
+  /** The words that pushed the guess, strongest first (text projects on TF-IDF with a linear head). */
+  function guessTerms(terms, label) {
+    if (!terms?.terms.length) return null;
+    return h("div", { class: "guess-terms" }, h("div", { class: "muted", text: `Why ${label} rather than ${terms.against}:` }),
+      terms.terms.slice(0, 6).map((t) => h("span", { class: "term", title: `adds ${t.weight} to the score of ${label} over ${terms.against}`, text: t.term })));
+  }
+
+  /** The text with the n-grams behind the guess marked; where two overlap, the stronger wins. */
+  function marked(text, terms) {
+    if (!terms?.terms.length) return text;
+    const spans = terms.terms.flatMap((t) => t.spans.map(([start, end]) => ({ start, end, t }))).sort((a, b) => b.t.weight - a.t.weight);
+    const kept = [];
+    for (const span of spans) if (!kept.some((k) => span.start < k.end && k.start < span.end)) kept.push(span);
+    kept.sort((a, b) => a.start - b.start);
+    const parts = [];
+    let at = 0;
+    for (const { start, end, t } of kept) {
+      parts.push(text.slice(at, start), h("mark", { title: `"${t.term}" pushed the guess over ${terms.against} (+${t.weight})`, text: text.slice(start, end) }));
+      at = end;
+    }
+    parts.push(text.slice(at));
+    return parts;
   }
 
   function whyText(why) {
