@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { accuracy } from "../src/eval/metrics.js";
 import { gatherRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";

@@ -254,7 +254,7 @@ test("embed an image folder, then query and simulate on the embeddings without e
   );
   userError(
     cliWith(env, "embed", "--model", model, "--out", join(dir, "x.npy")),
-    /embed: --model, --out and one of --images DIR or --manifest FILE are required/,
+    /embed: --model, --out and one of --images DIR, --manifest FILE or --text FILE\|DIR are required/,
   );
   assert.ok(!existsSync(join(dir, "x.npy")));
 });

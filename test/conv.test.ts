@@ -10,7 +10,7 @@ import { sharedFloats } from "../src/models/layers/volume.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { gatherRows, matrix } from "../src/linalg/matrix.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Rng } from "../src/random.js";

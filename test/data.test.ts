@@ -11,7 +11,7 @@ import { readPool } from "../src/data/pool.js";
 import { IdIndex, IdList } from "../src/data/ids.js";
 import { readIdx, readIdxDirectory } from "../src/data/idx.js";
 import { encodeNpy, readNpy } from "../src/data/npy.js";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { fitStandardizer, randomSplit, standardizeInPlace, stratifiedSplit } from "../src/data/transform.js";
 import { fromRows } from "../src/linalg/matrix.js";
 import { assertClose, tempDir } from "./helpers.js";
@@ -138,7 +138,7 @@ test("an NPY dataset with its labels; NaN features are refused", async () => {
   const bad = file("nanx.npy", encodeNpy(Float32Array.from([0, NaN]), [1, 2]));
   await rejects(loadDataset(bad, { labels: y }), /nanx\.npy \(row 0, column 1\): expected a finite number, found NaN/);
   await rejects(loadDataset(join(dir, "nothing.csv")), /nothing\.csv: no such file/);
-  await rejects(loadDataset("no-such-dataset"), /unknown dataset "no-such-dataset": expected a built-in name \(mnist, optdigits, vowel, vehicle\)/);
+  await rejects(loadDataset("no-such-dataset"), /unknown dataset "no-such-dataset": expected a built-in name \(mnist, optdigits, vowel, vehicle, imdb, spam\)/);
 });
 
 test("text tables of any shape: the delimiter is sniffed, padded numbers and a missing header are fine", async () => {

@@ -7,7 +7,7 @@ import { decodeImage, parseImageHeader, readImageHeader } from "../src/data/imag
 import { listImageFolder, readImageManifest } from "../src/data/images/folder.js";
 import { loadImages } from "../src/data/images/load.js";
 import { coverResize, interleave, normalizingMap, Resizer, type ImageShape } from "../src/data/images/resize.js";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { readPool } from "../src/data/pool.js";
 import { assertClose, encodePng, fixture, tempDir } from "./helpers.js";
 

@@ -4,7 +4,7 @@ import { writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../src/errors.js";
 import { Rng } from "../src/random.js";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { fitStandardizer, scalarStandardizer, standardizeInPlace } from "../src/data/transform.js";
 import { subset } from "../src/data/dataset.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";

@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { UserError } from "../src/errors.js";
 import { readNpy } from "../src/data/npy.js";
-import { loadDataset } from "../src/data/registry.js";
+import { loadDataset } from "../src/embed/load-dataset.js";
 import { readTexts } from "../src/data/text/corpus.js";
 import { fitSif, sifRows } from "../src/embed/text/sif.js";
 import { DEFAULT_TFIDF, fitTextModel } from "../src/embed/text/text-model.js";

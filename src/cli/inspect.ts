@@ -1,6 +1,6 @@
 import { classCounts, type Dataset } from "../data/dataset.js";
 import type { ImageStats } from "../data/images/load.js";
-import { loadDataset } from "../data/registry.js";
+import { loadDataset } from "../embed/load-dataset.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { datasetOptionSpecs, readLoadOptions } from "./dataset-options.js";
 import { table } from "./format.js";

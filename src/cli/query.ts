@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { readLabeled } from "../data/pool.js";
 import { describeShards, expandPoolFiles, poolSource, readPools } from "../data/shards.js";
 import { isTextSource } from "../data/text/corpus.js";
-import { readTextPool } from "../data/text/dataset.js";
+import { readTextPool } from "../embed/text/text-dataset.js";
 import { UserError } from "../errors.js";
 import { formatMs, percent } from "../eval/format.js";
 import { writeAtomically } from "../data/files.js";

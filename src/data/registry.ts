@@ -13,8 +13,6 @@ import type { ImageStats } from "./images/load.js";
 import { readNpy } from "./npy.js";
 import { readNpyMatrix } from "./pool.js";
 import { builtInTexts } from "./text/built-in.js";
-import { isTextSource } from "./text/corpus.js";
-import { loadTextDataset } from "./text/dataset.js";
 
 export interface BuiltInDataset {
   name: string;
@@ -95,23 +93,15 @@ export interface LoadOptions {
 export type LoadedDataset = DatasetParts & { images?: { stats: ImageStats; cached: boolean } };
 
 /**
- * A dataset by name or path: a built-in name (mnist), a directory of IDX files, a folder of
- * images (see listImageFolder), a .npy feature file with its labels, or a text table (.csv, .tsv,
- * .txt, .data, …, optionally .gz; a table with a `path` column is a manifest of images).
+ * A dataset of numbers by name or path: a built-in name (mnist), a directory of IDX files, a
+ * folder of images (see listImageFolder), a .npy feature file with its labels, or a text table
+ * (.csv, .tsv, .txt, .data, …, optionally .gz; a table with a `path` column is a manifest of
+ * images). Texts, which need a text model to become rows, are loaded one floor up (loadDataset
+ * in embed/load-dataset.ts), which comes here for everything else.
  */
-export async function loadDataset(spec: string, options: LoadOptions = {}): Promise<LoadedDataset> {
+export async function loadFeatureDataset(spec: string, options: LoadOptions = {}): Promise<LoadedDataset> {
   const builtIn = builtInDatasets.find((d) => d.name === spec);
   if (builtIn) return builtIn.load();
-  if (options.textColumn !== undefined || /\.jsonl(\.gz)?$/i.test(spec) || isTextSource(spec)) {
-    return loadTextDataset(spec, {
-      textColumn: options.textColumn,
-      labelColumn: options.labelColumn,
-      textModel: options.textModel,
-      onPhase: options.onTextPhase,
-    });
-  }
-  if (options.textModel !== undefined)
-    throw new UserError(`${spec}: --text-model applies to texts: a built-in text set, a folder of .txt files, a .jsonl, or a table with --text-column`);
   const requireLabels = options.requireLabels ?? true;
   const imageOptions = { size: options.imageSize, onProgress: options.onImageProgress, requireLabels };
   if (isDirectory(spec)) return hasIdxFiles(spec) ? readIdxDirectory(spec) : loadImageDataset(spec, true, imageOptions);

@@ -1,4 +1,5 @@
-import { loadDataset, type LoadOptions } from "../data/registry.js";
+import type { LoadOptions } from "../data/registry.js";
+import { loadDataset } from "../embed/load-dataset.js";
 import { alignClasses, subset, type Dataset } from "../data/dataset.js";
 import {
   channelStandardizer,

@@ -1,4 +1,4 @@
-import { loadDataset } from "../data/registry.js";
+import { loadDataset } from "../embed/load-dataset.js";
 import { createProject } from "./projects.js";
 import type { Project, Store } from "./store/store.js";
 

@@ -6,7 +6,7 @@ import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { isDirectoryPath } from "../data/images/folder.js";
 import { isImageManifest, readLabeled, readPool, type Pool } from "../data/pool.js";
 import { isTextSource } from "../data/text/corpus.js";
-import { readPoolTexts } from "../data/text/dataset.js";
+import { readPoolTexts } from "../embed/text/text-dataset.js";
 import { fitTextModel, textModelChoice, type FittedTextModel } from "../embed/text/text-model.js";
 import { checkFinite } from "../data/transform.js";
 import { inputError, UserError } from "../errors.js";

@@ -5,7 +5,7 @@ import { UserError } from "../../errors.js";
 import { Rng } from "../../random.js";
 import { encodeLabels } from "../dataset.js";
 import { stratifiedSplit } from "../transform.js";
-import type { TextList, TextSplits } from "./corpus.js";
+import type { TextList, TextSplits } from "./text-list.js";
 
 export interface BuiltInText {
   name: string;

@@ -4,21 +4,9 @@ import { forEachCsvRow, type ColumnRef } from "../csv.js";
 import { forEachLine } from "../files.js";
 import { isDirectoryPath, listImageFolder } from "../images/folder.js";
 import { builtInTexts } from "./built-in.js";
+import type { TextList, TextSplits } from "./text-list.js";
 
-/** The texts of one split, with their ids and, when the source has them, labels. */
-export interface TextList {
-  /** What to call it in messages: the file, the folder or the built-in name. */
-  source: string;
-  texts: string[];
-  ids: string[];
-  labels?: string[];
-}
-
-/** A corpus: one split, or train and test. */
-export interface TextSplits {
-  train: TextList;
-  test?: TextList;
-}
+export type { TextList, TextSplits } from "./text-list.js";
 
 export interface TextReadOptions {
   /** Tables and JSONL: the field holding the text (default `text`). */

@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../../errors.js";
-import { fitTextModel, textModelChoice } from "../../embed/text/text-model.js";
+import { fitTextModel, textModelChoice } from "./text-model.js";
 import type { Matrix } from "../../linalg/matrix.js";
-import { cacheDir } from "../cache.js";
-import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "../dataset.js";
-import { writeAtomically } from "../files.js";
-import { encodeNpy, readNpy } from "../npy.js";
-import { readTexts, type TextList, type TextReadOptions } from "./corpus.js";
-import { IdList } from "../ids.js";
-import type { Pool } from "../pool.js";
+import { cacheDir } from "../../data/cache.js";
+import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "../../data/dataset.js";
+import { writeAtomically } from "../../data/files.js";
+import { encodeNpy, readNpy } from "../../data/npy.js";
+import { isTextSource, readTexts, type TextList, type TextReadOptions } from "../../data/text/corpus.js";
+import { IdList } from "../../data/ids.js";
+import type { Pool } from "../../data/pool.js";
 
 export interface TextDatasetOptions extends TextReadOptions {
   /** tfidf (the default settings), glove-100d, or a .text-model.json saved by embed --text. */
@@ -91,4 +91,9 @@ function dataset(list: TextList, x: Matrix, modelName: string): Dataset {
 async function readMatrix(path: string): Promise<Matrix> {
   const { shape, data } = await readNpy(path, "float32");
   return { rows: shape[0], cols: shape[1], data };
+}
+
+/** Whether `spec` (with these options) names texts: a built-in text set, a folder of .txt files, a .jsonl, or a table with a text column. */
+export function isTextDataset(spec: string, options: { textColumn?: string }): boolean {
+  return options.textColumn !== undefined || /\.jsonl(\.gz)?$/i.test(spec) || isTextSource(spec);
 }
