@@ -28,7 +28,7 @@ export type { Classifier, FitOptions, FitReport } from "./models/classifier.js";
 export { saveModel, loadModel } from "./models/serialize.js";
 
 // Simulations and their report.
-export { builtInDatasets, loadFeatureDataset } from "./data/registry.js";
+export { builtInDatasets } from "./data/registry.js";
 export { loadDataset } from "./embed/load-dataset.js";
 export type { Dataset } from "./data/dataset.js";
 export { simulate, DEFAULT_CONFIG, type SimulationConfig } from "./loop/simulation.js";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createProject, projectTextModelPath } from "../src/serve/projects.js";
 import { LabelServer } from "../src/serve/server.js";
 import { Store } from "../src/serve/store/store.js";
+import { logIn, openBrowser } from "./browser-helpers.js";
 import { client, eventually, newToken } from "./serve-helpers.js";
 import { tempDir } from "./helpers.js";
 
@@ -36,6 +37,8 @@ const db = join(dir, "serve.db");
 const store = new Store(db);
 await createProject(store, { name: "news", pool, labeled, textColumn: "text", textModel: "tfidf", batch: 10, seed: 1 });
 const admin = newToken(store, "root", "admin", null);
+newToken(store, "ann", "annotator", null);
+const annCode = store.tokens.createLoginCode(store.tokens.byName("ann")!.id, 24);
 store.close();
 const server = await LabelServer.start({ db, port: 0, log: () => undefined });
 after(() => server.close());
@@ -78,4 +81,29 @@ test("a text project on TF-IDF with a linear head shows the n-grams that pushed 
   }
   // The strongest push is a word of the guessed topic, not one the topics share.
   assert.ok(topics[guess as "sport" | "money"].includes(guessTerms!.terms[0].term.split(" ")[0]), JSON.stringify(guessTerms));
+});
+
+test("in the browser: the n-grams are marked in the text and listed under the guess, and a key labels the text", async () => {
+  const { page, errors } = await logIn(await openBrowser(), server.url, annCode);
+  await page.goto(`${server.url}/p/news/label`);
+  await page.waitForSelector(".stage .text mark", { timeout: 20000 });
+  const shown = await page.$eval(".stage", (stage) => ({
+    id: stage.querySelector(".item-id")?.textContent ?? "",
+    marks: [...stage.querySelectorAll("mark")].map((m) => m.textContent ?? ""),
+    // The marks split the text but do not change it.
+    text: stage.querySelector(".text")?.textContent ?? "",
+  }));
+  const chips = await page.$$eval(".guess-terms .term", (terms) => terms.map((t) => t.textContent ?? ""));
+  assert.ok(shown.marks.length > 0 && chips.length > 0);
+  const row = rows.find((r) => r.startsWith(`${shown.id},`))!;
+  assert.equal(shown.text, row.slice(row.indexOf(",") + 2, -1), "the whole text, unchanged");
+  // The strongest n-gram, first under the guess, is marked where it occurs.
+  const words = (text: string) => (text.toLowerCase().match(/[\p{L}\p{N}_]{2,}/gu) ?? []).join(" ");
+  assert.ok(shown.marks.map(words).includes(chips[0]), `${chips[0]} among the marks ${shown.marks}`);
+  // Its class's key (money 1, sport 2: the classes in order) labels it and brings the next text.
+  await page.keyboard.press(truth.get(shown.id) === "money" ? "1" : "2");
+  await page.waitForFunction((was) => document.querySelector(".item-id")?.textContent !== was, shown.id);
+  const labels = (await client(server.url, admin).get<string>("/api/projects/news/export?format=csv")).body;
+  assert.match(labels, new RegExp(`^${shown.id},${truth.get(shown.id)},ann,`, "m"));
+  assert.deepEqual(errors, []);
 });

@@ -21,13 +21,16 @@ const write = (name: string, text: string): string => {
   return path;
 };
 
-test("a CSV of texts: BOM, CRLF, quoted commas and newlines, default label and id columns", async () => {
-  const path = write("tickets.csv", '\uFEFFid,text,label\r\nt1,"Printer jams, again",hw\r\nt2,"Line one\r\nline two",sw\r\nt3,plain,hw\r\n');
+test("a CSV of texts: BOM, CRLF, quoted commas, quotes and newlines, emoji and CJK, default label and id columns", async () => {
+  const path = write(
+    "tickets.csv",
+    '\uFEFFid,text,label\r\nt1,"Printer jams, again",hw\r\nt2,"Line one\r\nline two",sw\r\nt3,plain,hw\r\nt4,"Café ☕ 東京 🎉 ""quoted""",sw\r\n',
+  );
   const { train, test: held } = await readTexts(path);
   assert.equal(held, undefined);
-  assert.deepEqual(train.ids, ["t1", "t2", "t3"]);
-  assert.deepEqual(train.texts, ["Printer jams, again", "Line one\r\nline two", "plain"]);
-  assert.deepEqual(train.labels, ["hw", "sw", "hw"]);
+  assert.deepEqual(train.ids, ["t1", "t2", "t3", "t4"]);
+  assert.deepEqual(train.texts, ["Printer jams, again", "Line one\r\nline two", "plain", 'Café ☕ 東京 🎉 "quoted"']);
+  assert.deepEqual(train.labels, ["hw", "sw", "hw", "sw"]);
 });
 
 test("a TSV with named text and label columns and no id column numbers the rows", async () => {

@@ -103,6 +103,7 @@ test("the tokenizer of an exported folder: WordPiece ids with [CLS] and [SEP], c
   assert.equal(short.maxLength, 6);
   assert.deepEqual(short.encode("The cat, playing.").ids, [2, 4, 5, 10, 7, 3]);
   assert.deepEqual(short.encode("The cat, playing.").typeIds, [0, 0, 0, 0, 0, 0]);
+  assert.equal((await short.embed(["The cat, playing.", "the cat"])).truncated, 1, "cut texts are counted");
 });
 
 test("the encoder's rows: mean over the attention mask, L2-normalised, in the texts' order whatever their lengths", async () => {
@@ -115,10 +116,10 @@ test("the encoder's rows: mean over the attention mask, L2-normalised, in the te
     [2, 4, 5, 6, 3],
     [2, 7, 9, 3],
   ];
-  const rows = await encoder.embed(texts);
+  const { rows } = await encoder.embed(texts);
   assertClose(rows.data, ids.flatMap(expectedRow), 1e-5, "rows");
   // One at a time (no padding at all) gives the same rows.
-  for (let i = 0; i < texts.length; i++) assertClose((await encoder.embed([texts[i]])).data, expectedRow(ids[i]), 1e-5, `text ${i} alone`);
+  for (let i = 0; i < texts.length; i++) assertClose((await encoder.embed([texts[i]])).rows.data, expectedRow(ids[i]), 1e-5, `text ${i} alone`);
 });
 
 test("a transformer exported from PyTorch: padded batches give the sentence embeddings PyTorch computes text by text", async () => {
@@ -135,7 +136,7 @@ test("a transformer exported from PyTorch: padded batches give the sentence embe
     texts.map((t) => encoder.encode(t).ids),
     expected.sequences,
   );
-  assertClose((await encoder.embed(texts)).data, expected.rows.flat(), 1e-4, "rows against PyTorch");
+  assertClose((await encoder.embed(texts)).rows.data, expected.rows.flat(), 1e-4, "rows against PyTorch");
 });
 
 test("embed --text --model DIR writes rows the encoder computes; a folder without a model is one line", async () => {
@@ -165,6 +166,10 @@ test("embed --text --model DIR writes rows the encoder computes; a folder withou
     "rows",
   );
   assert.equal(existsSync(join(dir, "out", "emb.text-model.json")), false, "an encoder folder is not saved again");
+  // Texts longer than the model takes are cut, and the summary says how many.
+  const cut = cli("embed", "--text", corpus, "--model", encoderDir, "--out", join(dir, "out", "cut.npy"));
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stderr, /; 1 text was longer than the model takes and cut to its length/);
 
   const empty = join(dir, "no-model");
   mkdirSync(empty);

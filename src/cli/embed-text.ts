@@ -98,11 +98,14 @@ export async function runTextEmbed(options: OptionReader): Promise<void> {
   if (result.resumedFrom > 0) console.error(`resumed an interrupted run at text ${result.resumedFrom} of ${texts.texts.length}`);
   const { notes } = result;
   const words =
-    "tokens" in notes && notes.tokens > 0
-      ? `; ${((100 * notes.outOfVocabulary) / notes.tokens).toFixed(1)}% of ${notes.tokens.toLocaleString("en")} word tokens had no vector`
+    notes.tokens !== undefined && notes.tokens > 0
+      ? `; ${((100 * notes.outOfVocabulary!) / notes.tokens).toFixed(1)}% of ${notes.tokens.toLocaleString("en")} word tokens had no vector`
       : "";
+  const cut = notes.truncated
+    ? `; ${notes.truncated} text${notes.truncated === 1 ? " was" : "s were"} longer than the model takes and cut to its length (--max-length)`
+    : "";
   const empty = notes.emptyRows ? `; ${notes.emptyRows} text${notes.emptyRows === 1 ? "" : "s"} had no known term (a zero row)` : "";
-  console.error(`embedded ${result.rows} texts as ${result.dim}-d rows: ${result.description}, in ${formatMs(result.ms)}${words}${empty}`);
+  console.error(`embedded ${result.rows} texts as ${result.dim}-d rows: ${result.description}, in ${formatMs(result.ms)}${words}${empty}${cut}`);
   if (splits.test) console.error(`the rows hold ${splits.train.texts.length} training texts, then ${splits.test.texts.length} test texts`);
   console.error(`wrote ${[result.files.embeddings, result.files.ids, result.files.labels, ...(result.files.model ?? [])].filter(Boolean).join(", ")}`);
 }

@@ -22,7 +22,8 @@ export interface EmbedTextsResult {
   description: string;
   /** Texts taken over from an interrupted run with the same arguments. */
   resumedFrom: number;
-  notes: Required<TextRowsNotes> | { emptyRows: number };
+  /** Summed over the batches: empty rows always; word tokens and those without a vector for glove-100d; texts cut short for an encoder. */
+  notes: TextRowsNotes;
   files: { embeddings: string; ids: string; labels?: string; model?: string[] };
   ms: number;
 }
@@ -60,13 +61,14 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
   const resumedFrom = writer.next;
   const total = texts.texts.length,
     batch = options.batch ?? 2000;
-  const notes = { tokens: 0, outOfVocabulary: 0, emptyRows: 0 };
+  const notes = { tokens: 0, outOfVocabulary: 0, emptyRows: 0, truncated: 0 };
   const runStarted = performance.now();
   for (let start = writer.next; start < total; start += batch) {
     const { rows, notes: part } = await model.embed(texts.texts.slice(start, start + batch));
     notes.tokens += part.tokens ?? 0;
     notes.outOfVocabulary += part.outOfVocabulary ?? 0;
     notes.emptyRows += part.emptyRows;
+    notes.truncated += part.truncated ?? 0;
     writer.append(rows.data, rows.rows, rows.cols, start + rows.rows, []);
     const done = writer.next,
       rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
@@ -78,7 +80,12 @@ export async function embedTexts(options: EmbedTextsOptions): Promise<EmbedTexts
     dim: writer.dim!,
     description: model.description,
     resumedFrom,
-    notes: model.kind === "glove-100d" ? notes : { emptyRows: notes.emptyRows },
+    notes:
+      model.kind === "glove-100d"
+        ? { tokens: notes.tokens, outOfVocabulary: notes.outOfVocabulary, emptyRows: notes.emptyRows }
+        : model.kind === "encoder"
+          ? { emptyRows: notes.emptyRows, truncated: notes.truncated }
+          : { emptyRows: notes.emptyRows },
     files: { ...files, model: fitsHere ? (model.kind === "tfidf" ? [modelFile, modelFile.replace(/\.json$/, ".npy")] : [modelFile]) : undefined },
     ms: performance.now() - started,
   };

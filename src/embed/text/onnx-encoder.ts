@@ -10,6 +10,8 @@ import { onnxRuntime, openSession, type OrtSession } from "../session.js";
 export interface EncodedText {
   ids: number[];
   typeIds: number[];
+  /** Whether the text had more tokens than the model takes. */
+  truncated: boolean;
 }
 
 /**
@@ -24,8 +26,8 @@ export interface TextEncoder {
   description: string;
   dim: number;
   encode(text: string): EncodedText;
-  /** Rows for `texts` in their order, each L2-normalised. */
-  embed(texts: readonly string[]): Promise<Matrix>;
+  /** Rows for `texts` in their order, each L2-normalised, and how many texts were cut to maxLength. */
+  embed(texts: readonly string[]): Promise<{ rows: Matrix; truncated: number }>;
 }
 
 /** Sequences per ONNX run: sorted by length within a call, so that padding stays small. */
@@ -108,7 +110,7 @@ export async function openTextEncoder(dir: string, options: { maxLength?: number
         );
         batch.forEach((i, b) => rows.data.set(out.data.subarray(b * out.cols, (b + 1) * out.cols), i * out.cols));
       }
-      return rows;
+      return { rows, truncated: encoded.filter((e) => e.truncated).length };
     },
   };
 }
@@ -120,7 +122,7 @@ export async function openTextEncoder(dir: string, options: { maxLength?: number
  */
 function truncate(tokenizer: Tokenizer, text: string, maxLength: number): EncodedText {
   const full = tokenizer.encode(text, { return_token_type_ids: true });
-  if (full.ids.length <= maxLength) return { ids: full.ids, typeIds: full.token_type_ids };
+  if (full.ids.length <= maxLength) return { ids: full.ids, typeIds: full.token_type_ids, truncated: false };
   const bare: number[] = tokenizer.encode(text, { add_special_tokens: false }).ids;
   const extra = full.ids.length - bare.length;
   // Where the text's tokens sit among the special ones.
@@ -129,7 +131,7 @@ function truncate(tokenizer: Tokenizer, text: string, maxLength: number): Encode
   if (prefix > extra || extra >= maxLength) throw new UserError(`the tokenizer's special tokens leave no room for text within ${maxLength} tokens`);
   const keep = maxLength - extra;
   const pick = (values: number[]) => [...values.slice(0, prefix + keep), ...values.slice(prefix + bare.length)];
-  return { ids: pick(full.ids), typeIds: pick(full.token_type_ids) };
+  return { ids: pick(full.ids), typeIds: pick(full.token_type_ids), truncated: true };
 }
 
 /** One ONNX run over sequences padded to the longest, pooled and L2-normalised. */

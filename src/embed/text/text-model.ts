@@ -59,6 +59,8 @@ export interface TextRowsNotes {
   tokens?: number;
   outOfVocabulary?: number;
   emptyRows: number;
+  /** Encoders: texts cut to the model's length. */
+  truncated?: number;
 }
 
 /** A fitted text model: it turns texts into dense rows the same way every time. */
@@ -99,7 +101,10 @@ export async function fitTextModel(choice: TextModelChoice, texts: readonly stri
       kind: "encoder",
       dim: encoder.dim,
       description: encoder.description,
-      embed: async (texts) => ({ rows: await encoder.embed(texts), notes: { emptyRows: 0 } }),
+      embed: async (texts) => {
+        const { rows, truncated } = await encoder.embed(texts);
+        return { rows, notes: { emptyRows: 0, truncated } };
+      },
     };
   }
   if (choice.kind === "glove-100d") {
