@@ -139,6 +139,30 @@ test("a transformer exported from PyTorch: padded batches give the sentence embe
   assertClose((await encoder.embed(texts)).rows.data, expected.rows.flat(), 1e-4, "rows against PyTorch");
 });
 
+test("a SentencePiece Unigram tokenizer (T5's layout): the same ids as SentencePiece, unknown characters included", async () => {
+  // bench/spm_unigram_fixture.py: a model SentencePiece trained, its pieces and scores as a tokenizer.json.
+  const expected = JSON.parse(readFileSync(fixture("unigram/expected.json"), "utf8")) as { vocab: number; sentences: string[]; ids: number[][] };
+  const folder = join(dir, "unigram");
+  mkdirSync(folder);
+  for (const file of ["tokenizer.json", "tokenizer_config.json"]) copyFileSync(fixture(`unigram/${file}`), join(folder, file));
+  writeFileSync(
+    join(folder, "model.onnx"),
+    encodeOnnxModel({
+      name: "unigram-encoder",
+      inputs: ["input_ids", "attention_mask"].map((name) => ({ name, shape: ["batch", "sequence"], type: "int64" as const })),
+      outputs: [{ name: "last_hidden_state", shape: ["batch", "sequence", 2] }],
+      nodes: [{ op: "Gather", inputs: ["E", "input_ids"], outputs: ["last_hidden_state"] }],
+      initializers: [{ name: "E", dims: [expected.vocab, 2], data: Float32Array.from({ length: expected.vocab * 2 }, (_, i) => (i % 7) - 3) }],
+    }),
+  );
+  const encoder = await openTextEncoder(folder);
+  assert.deepEqual(
+    expected.sentences.map((text) => encoder.encode(text).ids),
+    expected.ids,
+  );
+  assert.equal((await encoder.embed(expected.sentences)).rows.rows, 4);
+});
+
 test("embed --text --model DIR writes rows the encoder computes; a folder without a model is one line", async () => {
   const corpus = join(dir, "corpus");
   for (const [label, text] of [
