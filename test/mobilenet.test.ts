@@ -5,7 +5,8 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { decodeWeights } from "../src/embed/keras-to-onnx.js";
-import { MOBILENET_V2, mobileNetV2Path, nsfwjsModelDir, readNsfwjsMobileNetV2 } from "../src/embed/mobilenet-v2.js";
+import { INCEPTION_V3, MOBILENET_V2, mobileNetV2Path, nsfwjsGraph, nsfwjsModelDir, readNsfwjsModel } from "../src/embed/nsfwjs-models.js";
+import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
 import { onnxRuntime } from "../src/embed/session.js";
 import { assertClose, tempDir } from "./helpers.js";
 
@@ -43,7 +44,7 @@ test("mobilenet-v2 converted to ONNX computes what tfjs computes on the same ima
   const outputs = await session.run({ image: new ort.Tensor("float32", nchw, [1, 3, H, H]) });
 
   // The reference: nsfwjs's own tfjs layers model on tfjs's CPU backend.
-  const { layers } = readNsfwjsMobileNetV2();
+  const { layers } = readNsfwjsModel();
   const require = createRequire(import.meta.url),
     modelDir = nsfwjsModelDir();
   const artifacts = require(join(modelDir, "model.min.js")) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
@@ -67,4 +68,45 @@ test("mobilenet-v2 converted to ONNX computes what tfjs computes on the same ima
   }
   assert.deepEqual(outputs.block13.dims, [1, 576]);
   assert.deepEqual(outputs.final.dims, [1, 1280]);
+});
+
+test("inception-v3 converted to ONNX computes what tfjs computes on the same image, at tfjs's 299 px (1e-4)", async () => {
+  const H = 299;
+  const nhwc = new Float32Array(H * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < H; x++)
+      for (let c = 0; c < 3; c++) nhwc[(y * H + x) * 3 + c] = 0.5 + 0.5 * Math.sin(0.04 * (c + 1) * x - 0.027 * y * (3 - c)) * Math.cos(0.003 * x * y);
+  const nchw = new Float32Array(nhwc.length);
+  for (let y = 0; y < H; y++) for (let x = 0; x < H; x++) for (let c = 0; c < 3; c++) nchw[(c * H + y) * H + x] = nhwc[(y * H + x) * 3 + c];
+  const ort = onnxRuntime();
+  const session = await ort.InferenceSession.create(encodeOnnxModel(nsfwjsGraph(INCEPTION_V3, H)), {});
+  const outputs = await session.run({ image: new ort.Tensor("float32", nchw, [1, 3, H, H]) });
+
+  const require = createRequire(import.meta.url),
+    modelDir = nsfwjsModelDir(INCEPTION_V3);
+  const artifacts = require(join(modelDir, "model.min.js")) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const shards = Buffer.concat(artifacts.weightsManifest[0].paths.map((p) => Buffer.from(require(join(modelDir, `${p}.min.js`)) as string, "base64")));
+  await tf.setBackend("cpu");
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightsManifest[0].weights,
+      weightData: shards.buffer.slice(shards.byteOffset, shards.byteOffset + shards.length),
+    }),
+  );
+  const taps = ["mixed4", "mixed5", "mixed6"];
+  const features = tf.model({ inputs: model.inputs, outputs: taps.map((t) => model.getLayer(t).output as tf.SymbolicTensor) });
+  const reference = features.predict(tf.tensor4d(nhwc, [1, H, H, 3])) as tf.Tensor[];
+  const expected = await Promise.all(reference.map((r) => r.mean([1, 2]).data()));
+  taps.forEach((t, i) => assertClose(outputs[t].data as Float32Array, expected[i], 1e-4, t));
+  assertClose(
+    outputs["mixed4-6"].data as Float32Array,
+    expected.flatMap((e) => Array.from(e)),
+    1e-4,
+    "mixed4-6",
+  );
+  assert.deepEqual(outputs["mixed4-6"].dims, [1, 2304]);
 });

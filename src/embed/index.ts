@@ -2,5 +2,5 @@ export * from "./embed.js";
 export * from "./session.js";
 export * from "./pooling.js";
 export * from "./onnx-writer.js";
-export { MOBILENET_V2, mobileNetV2Path } from "./mobilenet-v2.js";
+export { INCEPTION_V3, MOBILENET_V2, mobileNetV2Path, nsfwjsModelPath } from "./nsfwjs-models.js";
 export * from "./load-dataset.js";

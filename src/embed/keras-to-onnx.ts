@@ -43,17 +43,20 @@ export function decodeWeights(specs: WeightSpec[], data: Uint8Array): Map<string
   return out;
 }
 
-/** An output of the converted graph: the global average of a layer's activations. */
+/** An output of the converted graph: the global average of a layer's activations, or of several side by side. */
 export interface PooledOutput {
   /** Output name in the ONNX graph. */
   name: string;
   /** The Keras layer whose (N, H, W, C) activations are averaged over H and W. */
   layer: string;
+  /** Instead: these layers' averages, concatenated in this order. */
+  concat?: string[];
 }
 
 /**
- * A Keras convolutional network (the layer kinds of MobileNetV2: ZeroPadding2D, Conv2D,
- * DepthwiseConv2D, BatchNormalization, ReLU with a cap, Add) as an ONNX graph with an N×C×H×W
+ * A Keras convolutional network (the layer kinds of MobileNetV2 and InceptionV3: ZeroPadding2D,
+ * Conv2D, DepthwiseConv2D, BatchNormalization, ReLU with a cap, Activation(relu), Add,
+ * MaxPooling2D, AveragePooling2D, Concatenate) as an ONNX graph with an N×C×H×W
  * float input and, for each of `outputs`, the global average of a layer's activations (N×C).
  * Keras computes channels-last; the graph is channels-first, with the kernels transposed to
  * match, so it computes the same function. Only layers the outputs need are converted.
@@ -72,7 +75,7 @@ export function kerasToOnnx(
     needed.add(name);
     for (const [inbound] of layer.inbound_nodes[0] ?? []) visit(inbound);
   };
-  for (const o of options.outputs) visit(o.layer);
+  for (const o of options.outputs) for (const layer of o.concat ?? [o.layer]) visit(layer);
 
   const nodes: OnnxNode[] = [],
     initializers: OnnxInitializer[] = [];
@@ -92,7 +95,11 @@ export function kerasToOnnx(
     if (!needed.has(layer.name)) continue;
     const c = layer.config,
       name = layer.name;
-    const inputs = (layer.inbound_nodes[0] ?? []).map(([inbound]) => (byName.get(inbound)!.class_name === "InputLayer" ? options.inputName : inbound));
+    // A layer's tensor is "layer/NAME": the graph's output names (a tap called mixed5) stay free.
+    const out = tensorOf(name);
+    const inputs = (layer.inbound_nodes[0] ?? []).map(([inbound]) =>
+      byName.get(inbound)!.class_name === "InputLayer" ? options.inputName : tensorOf(inbound),
+    );
     const inChannels = inputs.length ? (inputs[0] === options.inputName ? inputChannels : channels.get(inputs[0])!) : 0;
     switch (layer.class_name) {
       case "InputLayer": {
@@ -105,10 +112,10 @@ export function kerasToOnnx(
         nodes.push({
           op: "Pad",
           inputs: [inputs[0], constant(`${name}/pads`, [8], int64([0, 0, top, left, 0, 0, bottom, right]))],
-          outputs: [name],
+          outputs: [out],
           attributes: { mode: "constant" },
         });
-        channels.set(name, inChannels);
+        channels.set(out, inChannels);
         break;
       }
       case "Conv2D":
@@ -140,10 +147,10 @@ export function kerasToOnnx(
         nodes.push({
           op: "Conv",
           inputs: convInputs,
-          outputs: [name],
+          outputs: [out],
           attributes: { kernel_shape: [kh, kw], strides, pads, group: depthwise ? inChannels : 1 },
         });
-        channels.set(name, outChannels);
+        channels.set(out, outChannels);
         break;
       }
       case "BatchNormalization": {
@@ -160,45 +167,87 @@ export function kerasToOnnx(
             constant(`${name}/mean`, [n], weight(`${name}/moving_mean`)),
             constant(`${name}/variance`, [n], weight(`${name}/moving_variance`)),
           ],
-          outputs: [name],
+          outputs: [out],
           attributes: { epsilon: { f: c.epsilon as number } },
         });
-        channels.set(name, n);
+        channels.set(out, n);
         break;
       }
       case "ReLU": {
         if ((c.negative_slope ?? 0) !== 0 || (c.threshold ?? 0) !== 0) throw new Error(`${name}: a leaky or thresholded ReLU is not supported`);
-        if (c.max_value === null || c.max_value === undefined) nodes.push({ op: "Relu", inputs: [inputs[0]], outputs: [name] });
+        if (c.max_value === null || c.max_value === undefined) nodes.push({ op: "Relu", inputs: [inputs[0]], outputs: [out] });
         else
           nodes.push({
             op: "Clip",
             inputs: [inputs[0], constant(`${name}/min`, [], Float32Array.of(0)), constant(`${name}/max`, [], Float32Array.of(c.max_value as number))],
-            outputs: [name],
+            outputs: [out],
           });
-        channels.set(name, inChannels);
+        channels.set(out, inChannels);
         break;
       }
       case "Add": {
-        nodes.push({ op: "Add", inputs, outputs: [name] });
-        channels.set(name, inChannels);
+        nodes.push({ op: "Add", inputs, outputs: [out] });
+        channels.set(out, inChannels);
+        break;
+      }
+      case "Activation": {
+        if (c.activation !== "relu") throw new Error(`${name}: activation ${String(c.activation)} is not supported`);
+        nodes.push({ op: "Relu", inputs: [inputs[0]], outputs: [out] });
+        channels.set(out, inChannels);
+        break;
+      }
+      case "MaxPooling2D":
+      case "AveragePooling2D": {
+        const [kh, kw] = c.pool_size as [number, number],
+          strides = c.strides as [number, number];
+        if (c.data_format !== undefined && c.data_format !== "channels_last") throw new Error(`${name}: ${String(c.data_format)} pooling is not supported`);
+        // Keras's "same" average pooling leaves the padding out of the mean: ONNX's count_include_pad 0.
+        const attributes: Record<string, number | number[]> = { kernel_shape: [kh, kw], strides, pads: convPads(name, c.padding as string, kh, kw, strides) };
+        if (layer.class_name === "AveragePooling2D") attributes.count_include_pad = 0;
+        nodes.push({ op: layer.class_name === "MaxPooling2D" ? "MaxPool" : "AveragePool", inputs: [inputs[0]], outputs: [out], attributes });
+        channels.set(out, inChannels);
+        break;
+      }
+      case "Concatenate": {
+        if (c.axis !== -1 && c.axis !== 3) throw new Error(`${name}: concatenation over axis ${String(c.axis)} is not supported`);
+        nodes.push({ op: "Concat", inputs, outputs: [out], attributes: { axis: 1 } });
+        channels.set(
+          out,
+          inputs.reduce((sum, input) => sum + channels.get(input)!, 0),
+        );
         break;
       }
       default:
         throw new Error(`${name}: layer type ${layer.class_name} is not supported`);
     }
   }
+  const pooled = new Set<string>();
+  const pool = (layer: string) => {
+    const t = tensorOf(layer);
+    if (!pooled.has(layer)) {
+      nodes.push({ op: "GlobalAveragePool", inputs: [t], outputs: [`${t}/pooled4d`] });
+      nodes.push({ op: "Flatten", inputs: [`${t}/pooled4d`], outputs: [`${t}/pooled`], attributes: { axis: 1 } });
+      pooled.add(layer);
+    }
+    return `${t}/pooled`;
+  };
   for (const o of options.outputs) {
-    nodes.push({ op: "GlobalAveragePool", inputs: [o.layer], outputs: [`${o.name}/pooled`] });
-    nodes.push({ op: "Flatten", inputs: [`${o.name}/pooled`], outputs: [o.name], attributes: { axis: 1 } });
+    const parts = (o.concat ?? [o.layer]).map(pool);
+    nodes.push(
+      parts.length === 1 ? { op: "Identity", inputs: parts, outputs: [o.name] } : { op: "Concat", inputs: parts, outputs: [o.name], attributes: { axis: 1 } },
+    );
   }
+  const width = (o: PooledOutput) => (o.concat ?? [o.layer]).reduce((sum, layer) => sum + channels.get(tensorOf(layer))!, 0);
   return {
     name: options.name,
     inputs: [{ name: options.inputName, shape: ["batch", inputChannels, options.height, options.width] }],
-    outputs: options.outputs.map((o) => ({ name: o.name, shape: ["batch", channels.get(o.layer)!] })),
+    outputs: options.outputs.map((o) => ({ name: o.name, shape: ["batch", width(o)] })),
     nodes,
     initializers,
   };
 }
+
+const tensorOf = (layer: string) => `layer/${layer}`;
 
 /** ONNX pads [top, left, bottom, right] for Keras "valid", or "same" at stride 1 with an odd kernel. */
 function convPads(name: string, padding: string, kh: number, kw: number, strides: [number, number]): number[] {

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { inputError, UserError } from "../errors.js";
 import type { ImageShape } from "../data/images/resize.js";
-import { MOBILENET_V2, mobileNetV2Path } from "./mobilenet-v2.js";
+import { INCEPTION_V3, MOBILENET_V2, nsfwjsModelPath } from "./nsfwjs-models.js";
 
 /** The parts of onnxruntime-node that alfamix uses. */
 export interface OrtTensor {
@@ -57,7 +57,8 @@ export interface ImageModel {
 
 /** Bundled backbones by name. */
 export const BUNDLED_MODELS: Record<string, { path: () => string; mean: number[]; std: number[] }> = {
-  [MOBILENET_V2.name]: { path: mobileNetV2Path, mean: [0, 0, 0], std: [1, 1, 1] },
+  [MOBILENET_V2.name]: { path: () => nsfwjsModelPath(MOBILENET_V2), mean: [0, 0, 0], std: [1, 1, 1] },
+  [INCEPTION_V3.name]: { path: () => nsfwjsModelPath(INCEPTION_V3), mean: [0, 0, 0], std: [1, 1, 1] },
 };
 
 /**
