@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { UserError } from "../src/errors.js";
@@ -246,6 +246,10 @@ test("query and project create read a pool of texts, embedded on the way in", ()
   const created = cli("project", "create", "--db", db, "--name", "news", "--pool", table, "--text-model", "tfidf", "--classes", "money,sport");
   assert.equal(created.status, 0, created.stderr);
   assert.match(created.stderr, /created project news: 4 items × \d+ features/);
+  // Its TF-IDF model is kept beside the database, private, and goes with the project.
+  assert.equal(statSync(`${db}.news.text-model.json`).mode & 0o777, 0o600);
+  assert.equal(cli("project", "delete", "--db", db, "--name", "news").status, 0);
+  assert.equal(existsSync(`${db}.news.text-model.json`) || existsSync(`${db}.news.text-model.npy`), false);
   userError(
     cli("project", "create", "--db", db, "--name", "x", "--pool", join(dir, "out", "news.npy"), "--text-model", "tfidf", "--classes", "a,b"),
     /--text-model embeds a pool of texts/,

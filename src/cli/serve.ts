@@ -1,7 +1,7 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { loginLink } from "../serve/api.js";
-import { createProject, MAX_LEASE_SECONDS } from "../serve/projects.js";
+import { createProject, MAX_LEASE_SECONDS, projectTextModelPath } from "../serve/projects.js";
 import { demoProject, DEMO_PROJECT } from "../serve/demo.js";
 import { LabelServer } from "../serve/server.js";
 import { Store } from "../serve/store/store.js";
@@ -310,6 +310,11 @@ function deleteProject(options: OptionReader): void {
       store.deleteProject(project.id);
       store.audit.append({ name: "cli", id: null }, "project-delete", { project: name }, { labels, tokens: scoped });
     });
+    // The TF-IDF model project create fitted and kept beside the database goes with the project.
+    const { display } = project;
+    if (display.kind === "text" && display.termPushes === projectTextModelPath(db, name)) {
+      for (const file of [display.termPushes, display.termPushes.replace(/\.json$/, ".npy")]) rmSync(file, { force: true });
+    }
     console.error(
       `deleted project ${name}: ${project.size} items, ${labels} labels${scoped ? `, and ${scoped} token(s) limited to it` : ""} (a server running on ${db} must be restarted)`,
     );
