@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
 import { Rng } from "../src/random.js";
-import { cli, cliWith, encodePng, tempDir, userError } from "./helpers.js";
+import { cli, cliWith, encodePng, pickedIds, tempDir, userError } from "./helpers.js";
 
 test("help, version and the command list", () => {
   const help = cli("--help");
@@ -205,11 +205,7 @@ test("embed an image folder, then query and simulate on the embeddings without e
   writeFileSync(join(dir, "labeled.csv"), "id,label\nblue/0,blue\ngreen/0,green\nred/0,red\n");
   const query = cliWith(env, "query", "--pool", out, "--labeled", join(dir, "labeled.csv"), "--budget", "4", "--quiet");
   assert.equal(query.status, 0, query.stderr);
-  const ids = query.stdout
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.split(",")[0]);
+  const ids = pickedIds(query.stdout);
   assert.equal(ids.length, 4);
   for (const id of ids) assert.match(id, /^(red|green|blue)\/[1-5]$/);
 

@@ -16,7 +16,7 @@ import { kmeans } from "../src/cluster/kmeans.js";
 import { kmeansSampled } from "../src/cluster/kmeans-scale.js";
 import { matrix } from "../src/linalg/matrix.js";
 import { Rng } from "../src/random.js";
-import { tempDir } from "./helpers.js";
+import { pickedIds, tempDir } from "./helpers.js";
 
 const bin = new URL("../../bin/alfamix.js", import.meta.url).pathname;
 const dir = tempDir();
@@ -139,11 +139,7 @@ test("the same batch from one file, from 4 shards, and from 4 shards on 3 worker
   assert.equal(mapReduce.status, 0, mapReduce.stderr);
   assert.match(mapReduce.stderr, /k-means over the shards: Lloyd pass \d+/);
   assert.match(mapReduce.stderr, /kmeansSeeds \d+, kmeansPasses \d+/);
-  const picked = mapReduce.stdout
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(",")[0]);
+  const picked = pickedIds(mapReduce.stdout);
   assert.equal(new Set(picked).size, 40);
   assert.ok(
     picked.every((id) => Number(id.slice(5)) >= 2 * K),
@@ -195,11 +191,7 @@ test("a worker killed mid-shard: another reruns the job, the output is unchanged
   const code = await new Promise((resolve) => running.once("exit", resolve));
   assert.equal(code, 0);
   assert.equal(out, local, "the same batch as the local run");
-  const rows = out
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split(",")[0]);
+  const rows = pickedIds(out);
   assert.equal(new Set(rows).size, rows.length, "no duplicates");
   // The killed worker's shard ran twice: once there, once elsewhere.
   const killedJob = /score (\S+) started/.exec(logs[0].find((l) => /score .* started/.test(l))!)![1];

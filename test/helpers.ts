@@ -74,6 +74,14 @@ export function cliWith(env: Record<string, string>, ...args: string[]): CliResu
 
 export const cli = (...args: string[]): CliResult => cliWith({}, ...args);
 
+/** The ids a `query` wrote as CSV (its first column, header left out), in rank order. */
+export const pickedIds = (csv: string): string[] =>
+  csv
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => line.split(",")[0]);
+
 /** A user error as the CLI contract has it: exit status 2 and one line on stderr matching `pattern`. */
 export function userError(result: CliResult, pattern: RegExp): void {
   assert.equal(result.status, 2, `exit status 2 (stderr: ${result.stderr})`);

@@ -5,13 +5,32 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { decodeWeights } from "../src/embed/keras-to-onnx.js";
-import { INCEPTION_V3, MOBILENET_V2, mobileNetV2Path, nsfwjsGraph, nsfwjsModelDir, readNsfwjsModel } from "../src/embed/nsfwjs-models.js";
+import { INCEPTION_V3, MOBILENET_V2, mobileNetV2Path, nsfwjsGraph, nsfwjsModelDir, readNsfwjsModel, type NsfwjsModel } from "../src/embed/nsfwjs-models.js";
 import { encodeOnnxModel } from "../src/embed/onnx-writer.js";
 import { onnxRuntime } from "../src/embed/session.js";
 import { assertClose, tempDir } from "./helpers.js";
 
 const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
+
+/** nsfwjs's own tfjs layers model, from the package's files, on tfjs's CPU backend: the reference. */
+async function tfjsReference(bundled: NsfwjsModel): Promise<tf.LayersModel> {
+  const require = createRequire(import.meta.url),
+    modelDir = nsfwjsModelDir(bundled);
+  const artifacts = require(join(modelDir, "model.min.js")) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const shards = Buffer.concat(artifacts.weightsManifest[0].paths.map((p) => Buffer.from(require(join(modelDir, `${p}.min.js`)) as string, "base64")));
+  await tf.setBackend("cpu");
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightsManifest[0].weights,
+      weightData: shards.buffer.slice(shards.byteOffset, shards.byteOffset + shards.length),
+    }),
+  );
+}
 
 test("tfjs weights are dequantised as min + scale × q", () => {
   const weights = decodeWeights(
@@ -43,20 +62,8 @@ test("mobilenet-v2 converted to ONNX computes what tfjs computes on the same ima
   const session = await ort.InferenceSession.create(readFileSync(path), {});
   const outputs = await session.run({ image: new ort.Tensor("float32", nchw, [1, 3, H, H]) });
 
-  // The reference: nsfwjs's own tfjs layers model on tfjs's CPU backend.
   const { layers } = readNsfwjsModel();
-  const require = createRequire(import.meta.url),
-    modelDir = nsfwjsModelDir();
-  const artifacts = require(join(modelDir, "model.min.js")) as { modelTopology: object; weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[] };
-  const shard = Buffer.from(require(join(modelDir, "group1-shard1of1.min.js")) as string, "base64");
-  await tf.setBackend("cpu");
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: artifacts.modelTopology,
-      weightSpecs: artifacts.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  const model = await tfjsReference(MOBILENET_V2);
   assert.equal(model.layers.length, layers.length);
   const features = tf.model({ inputs: model.inputs, outputs: MOBILENET_V2.outputs.map((o) => model.getLayer(o.layer).output as tf.SymbolicTensor) });
   const reference = features.predict(tf.tensor4d(nhwc, [1, H, H, 3])) as tf.Tensor[];
@@ -82,21 +89,7 @@ test("inception-v3 converted to ONNX computes what tfjs computes on the same ima
   const session = await ort.InferenceSession.create(encodeOnnxModel(nsfwjsGraph(INCEPTION_V3, H)), {});
   const outputs = await session.run({ image: new ort.Tensor("float32", nchw, [1, 3, H, H]) });
 
-  const require = createRequire(import.meta.url),
-    modelDir = nsfwjsModelDir(INCEPTION_V3);
-  const artifacts = require(join(modelDir, "model.min.js")) as {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  };
-  const shards = Buffer.concat(artifacts.weightsManifest[0].paths.map((p) => Buffer.from(require(join(modelDir, `${p}.min.js`)) as string, "base64")));
-  await tf.setBackend("cpu");
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: artifacts.modelTopology,
-      weightSpecs: artifacts.weightsManifest[0].weights,
-      weightData: shards.buffer.slice(shards.byteOffset, shards.byteOffset + shards.length),
-    }),
-  );
+  const model = await tfjsReference(INCEPTION_V3);
   const taps = ["mixed4", "mixed5", "mixed6"];
   const features = tf.model({ inputs: model.inputs, outputs: taps.map((t) => model.getLayer(t).output as tf.SymbolicTensor) });
   const reference = features.predict(tf.tensor4d(nhwc, [1, H, H, 3])) as tf.Tensor[];

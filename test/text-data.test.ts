@@ -9,7 +9,7 @@ import { readTexts } from "../src/data/text/corpus.js";
 import { fitSif, sifRows } from "../src/embed/text/sif.js";
 import { DEFAULT_TFIDF, fitTextModel } from "../src/embed/text/text-model.js";
 import type { WordVectors } from "../src/embed/text/word-vectors.js";
-import { assertClose, cli, tempDir, userError } from "./helpers.js";
+import { assertClose, cli, pickedIds, tempDir, userError } from "./helpers.js";
 
 const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
@@ -216,11 +216,7 @@ test("query and project create read a pool of texts, embedded on the way in", ()
   const labeled = write("labeled.csv", "id,label\ntrain/sport/0,sport\ntrain/money/0,money\n");
   const run = cli("query", "--pool", join(dir, "pool"), "--labeled", labeled, "--budget", "3", "--quiet");
   assert.equal(run.status, 0, run.stderr);
-  const picked = run.stdout
-    .trim()
-    .split("\n")
-    .slice(1)
-    .map((line) => line.split(",")[0]);
+  const picked = pickedIds(run.stdout);
   assert.equal(picked.length, 3);
   for (const id of picked) assert.match(id, /^(train|test)\/(sport|money)\/\d$/);
   assert.ok(!picked.includes("train/sport/0") && !picked.includes("train/money/0"), "labelled items are not picked again");

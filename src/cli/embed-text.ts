@@ -4,7 +4,7 @@ import { formatMs } from "../eval/format.js";
 import { embedTexts } from "../embed/text/embed-texts.js";
 import { DEFAULT_TFIDF, textModelChoice } from "../embed/text/text-model.js";
 import type { OptionReader, OptionSpec } from "./args.js";
-import { statusLine } from "./progress.js";
+import { rateLine, statusLine } from "./progress.js";
 
 /** The text flags of `embed`. */
 export const textEmbedOptions: Record<string, OptionSpec> = {
@@ -87,11 +87,7 @@ export async function runTextEmbed(options: OptionReader): Promise<void> {
     model,
     out,
     onPhase: (phase) => status.show(`embed: ${phase}…`),
-    onProgress: (p) =>
-      status.show(
-        `embed: ${p.done}/${p.total} texts · ${p.textsPerSecond.toFixed(0)} texts/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`,
-        p.done === p.total,
-      ),
+    onProgress: (p) => status.show(rateLine("embed", "texts", { ...p, perSecond: p.textsPerSecond }), p.done === p.total),
   });
   status.done();
   if (quiet) return;

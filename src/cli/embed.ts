@@ -6,7 +6,7 @@ import { embedImages } from "../embed/embed.js";
 import { BUNDLED_MODELS } from "../embed/session.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { parseImageSize } from "./dataset-options.js";
-import { statusLine } from "./progress.js";
+import { rateLine, statusLine } from "./progress.js";
 import { runTextEmbed, textEmbedOptions } from "./embed-text.js";
 
 export const embedCommand: CommandSpec = {
@@ -88,11 +88,7 @@ export async function runEmbed(args: ParsedArgs): Promise<void> {
       status.done();
       console.error(`alfamix: skipped ${file}: ${message}`);
     },
-    onProgress: (p) =>
-      status.show(
-        `embed: ${p.done}/${p.total} images · ${p.imagesPerSecond.toFixed(0)} images/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`,
-        p.done === p.total,
-      ),
+    onProgress: (p) => status.show(rateLine("embed", "images", { ...p, perSecond: p.imagesPerSecond }), p.done === p.total),
   });
   status.done();
   if (quiet) return;
