@@ -1,4 +1,4 @@
-import { readTexts } from "../data/text/corpus.js";
+import { joinSplits, readTexts } from "../data/text/corpus.js";
 import { UserError } from "../errors.js";
 import { formatMs } from "../eval/format.js";
 import { embedTexts } from "../embed/text/embed-texts.js";
@@ -74,14 +74,7 @@ export async function runTextEmbed(options: OptionReader): Promise<void> {
     labelColumn: options.string("label-column"),
     idColumn: options.string("id-column"),
   });
-  const parts = [splits.train, ...(splits.test ? [splits.test] : [])];
-  const labelled = parts.every((p) => p.labels);
-  const texts = {
-    source: splits.train.source,
-    texts: parts.flatMap((p) => p.texts),
-    ids: parts.flatMap((p) => p.ids),
-    labels: labelled ? parts.flatMap((p) => p.labels!) : undefined,
-  };
+  const texts = joinSplits(splits);
   const result = await embedTexts({
     texts,
     model,

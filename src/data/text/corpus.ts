@@ -34,6 +34,17 @@ export async function readTexts(spec: string, options: TextReadOptions = {}): Pr
   return { train: list };
 }
 
+/** Train then test as one list; labels kept when every part has them. */
+export function joinSplits({ train, test }: TextSplits): TextList {
+  if (!test) return train;
+  return {
+    source: train.source,
+    texts: [...train.texts, ...test.texts],
+    ids: [...train.ids, ...test.ids],
+    labels: train.labels && test.labels ? [...train.labels, ...test.labels] : undefined,
+  };
+}
+
 /** Whether `spec` names text rather than numbers: a built-in text set, or a folder of .txt files only. */
 export function isTextSource(spec: string): boolean {
   if (builtInTexts.some((d) => d.name === spec)) return true;

@@ -21,20 +21,19 @@ export interface TermPush {
 export function termPushes(tfidf: TfidfModel, components: Matrix, direction: ArrayLike<number>, text: string, top = 8): TermPush[] {
   const row = tfidfRows(tfidf, [text]);
   const d = components.cols;
+  // The blocks' columns sit side by side: each block starts where the previous one's terms end.
+  const starts: number[] = [];
+  tfidf.blocks.reduce((start, b) => (starts.push(start), start + b.terms.length), 0);
   const pushes: { term: string; weight: number }[] = [];
   for (let e = row.indptr[0]; e < row.indptr[1]; e++) {
-    let column = row.indices[e];
-    const block = tfidf.blocks.find((b) => {
-      if (column < b.terms.length) return true;
-      column -= b.terms.length;
-      return false;
-    })!;
-    if (block.analyzer.kind !== "word") continue;
+    const column = row.indices[e];
+    let b = 0;
+    while (b + 1 < starts.length && starts[b + 1] <= column) b++;
+    if (tfidf.blocks[b].analyzer.kind !== "word") continue;
     let along = 0;
-    const at = row.indices[e] * d;
-    for (let c = 0; c < d; c++) along += components.data[at + c] * direction[c];
+    for (let c = 0; c < d; c++) along += components.data[column * d + c] * direction[c];
     const weight = row.values[e] * along;
-    if (weight > 0) pushes.push({ term: block.terms[column], weight });
+    if (weight > 0) pushes.push({ term: tfidf.blocks[b].terms[column - starts[b]], weight });
   }
   pushes.sort((a, b) => b.weight - a.weight);
   const words = wordSpans(text);

@@ -8,7 +8,7 @@ import { cacheDir } from "../../data/cache.js";
 import { alignClasses, encodeLabels, type Dataset, type DatasetParts } from "../../data/dataset.js";
 import { writeAtomically } from "../../data/files.js";
 import { encodeNpy, readNpy } from "../../data/npy.js";
-import { isTextSource, readTexts, type TextList, type TextReadOptions } from "../../data/text/corpus.js";
+import { isTextSource, joinSplits, readTexts, type TextList, type TextReadOptions } from "../../data/text/corpus.js";
 import { IdList } from "../../data/ids.js";
 import type { Pool } from "../../data/pool.js";
 
@@ -48,8 +48,7 @@ export async function readTextPool(path: string, options: TextDatasetOptions = {
 
 /** The texts of a pool, unlabelled: a source with train and test parts gives both, in that order. */
 export async function readPoolTexts(path: string, options: TextReadOptions = {}): Promise<TextList> {
-  const { train, test } = await readTexts(path, { ...options, labelColumn: undefined });
-  return test ? { ...train, texts: [...train.texts, ...test.texts], ids: [...train.ids, ...test.ids] } : train;
+  return joinSplits(await readTexts(path, { ...options, labelColumn: undefined }));
 }
 
 /**
