@@ -1,5 +1,5 @@
 import { listImages } from "../data/images/dataset.js";
-import { isDirectoryPath, type ImageList } from "../data/images/folder.js";
+import { isDirectoryPath } from "../data/images/folder.js";
 import { UserError } from "../errors.js";
 import { formatMs } from "../eval/format.js";
 import { embedImages } from "../embed/embed.js";
@@ -8,20 +8,23 @@ import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { parseImageSize } from "./dataset-options.js";
 import { rateLine, statusLine } from "./progress.js";
 import { runTextEmbed, textEmbedOptions } from "./embed-text.js";
+import { runVideoEmbed, videoEmbedOptions } from "./embed-video.js";
+import { concatenate, numberList } from "./embed-inputs.js";
 
 export const embedCommand: CommandSpec = {
   name: "embed",
-  usage: "alfamix embed --model M (--images DIR | --manifest FILE | --text FILE|DIR|NAME) --out emb.npy [options]",
+  usage: "alfamix embed --model M (--images DIR | --manifest FILE | --video DIR | --text FILE|DIR|NAME) --out emb.npy [options]",
   summary:
-    "Embed images with an ONNX model (or the bundled mobilenet-v2), or texts with TF-IDF + LSA or word vectors: write emb.npy (N×D float32), emb.ids and, when the items have classes, emb.labels. A rerun with the same arguments resumes.",
+    "Embed images or video clips with an ONNX model (or a bundled one: mobilenet-v2, inception-v3), or texts with TF-IDF + LSA or word vectors: write emb.npy (N×D float32), emb.ids and, when the items have classes, emb.labels (clips also get emb.keyframes, for the labelling page). A rerun with the same arguments resumes.",
   options: {
     model: {
       type: "string",
       placeholder: "FILE|NAME|DIR",
-      help: `images: an .onnx file, or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}; texts: tfidf, glove-100d, the .text-model.json an earlier run saved, or a folder with an exported Hugging Face encoder (tokenizer.json, model.onnx)`,
+      help: `images and clips: an .onnx file (for clips, an image model or a video model with a 5-D input), or a bundled model: ${Object.keys(BUNDLED_MODELS).join(", ")}; texts: tfidf, glove-100d, the .text-model.json an earlier run saved, or a folder with an exported Hugging Face encoder (tokenizer.json, model.onnx)`,
     },
     images: { type: "string", placeholder: "DIR", help: "a folder: DIR/<class>/*.jpg|png, DIR/train|test/<class>/…, or images directly in DIR" },
     ...textEmbedOptions,
+    ...videoEmbedOptions,
     manifest: { type: "string", placeholder: "FILE", help: "a CSV with a path column (relative to the file) and optionally label" },
     out: { type: "string", placeholder: "FILE.npy", help: "the embeddings; .ids and .labels are written beside it" },
     size: {
@@ -49,7 +52,7 @@ export const embedCommand: CommandSpec = {
       help: "rank-3/4 outputs: mean of tokens or positions, the first (CLS) token, or flatten",
       default: "mean",
     },
-    batch: { type: "string", placeholder: "N", help: "images per inference batch", default: "32" },
+    batch: { type: "string", placeholder: "N", help: "images per inference batch (clips: clips per batch)", default: "32 (clips: 32 frames' worth)" },
     threads: { type: "string", placeholder: "N", help: "inference threads", default: "every core" },
     "skip-bad": { type: "boolean", help: "leave out images that cannot be decoded (listed on stderr) instead of stopping" },
     quiet: { type: "boolean", help: "no progress or summary on stderr" },
@@ -59,6 +62,7 @@ export const embedCommand: CommandSpec = {
 export async function runEmbed(args: ParsedArgs): Promise<void> {
   const options = new OptionReader("embed", args.values);
   if (options.string("text") !== undefined) return runTextEmbed(options);
+  if (options.string("video") !== undefined) return runVideoEmbed(options);
   const model = options.string("model"),
     imagesDir = options.string("images"),
     manifest = options.string("manifest"),
@@ -97,24 +101,4 @@ export async function runEmbed(args: ParsedArgs): Promise<void> {
     `embedded ${result.rows} images as ${result.dim}-d rows (input ${result.shape.channels}×${result.shape.height}×${result.shape.width}, output ${JSON.stringify(result.output)}, ${result.pooling}) in ${formatMs(result.ms)}${result.skipped.length ? `; skipped ${result.skipped.length}` : ""}`,
   );
   console.error(`wrote ${[result.files.embeddings, result.files.ids, result.files.labels].filter(Boolean).join(", ")}`);
-}
-
-function concatenate(lists: ImageList[]): ImageList {
-  if (lists.length === 1) return lists[0];
-  const labelled = lists.every((l) => l.labels);
-  return {
-    source: lists[0].source,
-    files: lists.flatMap((l) => l.files),
-    ids: lists.flatMap((l) => l.ids),
-    labels: labelled ? lists.flatMap((l) => l.labels!) : undefined,
-  };
-}
-
-function numberList(options: OptionReader, name: string): number[] | undefined {
-  const text = options.string(name);
-  if (text === undefined) return undefined;
-  const values = text.split(",").map((v) => Number(v.trim()));
-  if (values.some((v) => !Number.isFinite(v)) || text.trim() === "")
-    throw new UserError(`embed: --${name} expects one or three comma-separated numbers on the [0, 1] scale, got ${JSON.stringify(text)}`);
-  return values;
 }

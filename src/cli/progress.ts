@@ -43,5 +43,5 @@ export function progressPrinter(quiet: boolean): { update(p: Progress): void; do
 
 /** "embed: 300/1000 images · 52 images/s · ~13 s left": items done of a total, their rate, and the time left until the last. */
 export function rateLine(prefix: string, noun: string, p: { done: number; total: number; perSecond: number; etaMs?: number }): string {
-  return `${prefix}: ${p.done}/${p.total} ${noun} · ${p.perSecond.toFixed(0)} ${noun}/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`;
+  return `${prefix}: ${p.done}/${p.total} ${noun} · ${p.perSecond.toFixed(p.perSecond < 10 ? 1 : 0)} ${noun}/s${p.etaMs !== undefined && p.done < p.total ? ` · ~${formatMs(p.etaMs)} left` : ""}`;
 }

@@ -6,7 +6,7 @@ import { inputError, UserError } from "../errors.js";
 import { ImageDecoderPool, type BadImage } from "../data/images/decoder-pool.js";
 import type { ImageList } from "../data/images/folder.js";
 import type { ImageShape, ChannelNormalization } from "../data/images/resize.js";
-import { checkInputShape, onnxRuntime, openImageModel } from "./session.js";
+import { checkInputShape, onnxRuntime, openImageModel, type ImageModel } from "./session.js";
 import { outputReducer, type OutputReducer, type Pooling } from "./pooling.js";
 import { EmbeddingWriter } from "./writer.js";
 
@@ -74,20 +74,9 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
   if (!/\.npy$/i.test(options.out)) throw new UserError(`embed: --out must name a .npy file, got ${JSON.stringify(options.out)}`);
   const { images } = options;
   if (images.files.length === 0) throw inputError(images.source, undefined, "no images to embed");
-  const threads = options.threads ?? availableParallelism();
   const batchSize = options.batch ?? 32;
-  const model = await openImageModel(options.model, threads);
+  const { model, outputName, shape, norm } = await openEmbedModel(options);
   try {
-    const outputName = options.output ?? model.outputNames[0];
-    if (!model.outputNames.includes(outputName))
-      throw new UserError(
-        `${model.label}: no output named ${JSON.stringify(outputName)}; the model's outputs are ${model.outputNames.map((n) => JSON.stringify(n)).join(", ")}`,
-      );
-    const size = options.size ?? model.fixedSize;
-    if (!size) throw new UserError(`${model.label}: the model's input size is not fixed; pass --size N or HxW (e.g. --size 224)`);
-    const shape: ImageShape = { channels: model.channels, height: size[0], width: size[1] };
-    checkInputShape(model, shape, options.size ? options.size.join("x") : undefined);
-    const norm: ChannelNormalization = { ...channelStats(options, model.normalization, shape.channels), layout: model.layout };
     const valuesPerImage = shape.channels * shape.height * shape.width;
 
     const fingerprint = createHash("sha256")
@@ -192,6 +181,30 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
   }
 }
 
+/** The model opened for `options`, with the output, input shape and normalisation to embed with. */
+export async function openEmbedModel(
+  options: Pick<EmbedOptions, "model" | "output" | "size" | "mean" | "std" | "threads">,
+  acceptVideo = false,
+): Promise<{ model: ImageModel; outputName: string; shape: ImageShape; norm: ChannelNormalization }> {
+  const model = await openImageModel(options.model, options.threads ?? availableParallelism(), acceptVideo);
+  try {
+    const outputName = options.output ?? model.outputNames[0];
+    if (!model.outputNames.includes(outputName))
+      throw new UserError(
+        `${model.label}: no output named ${JSON.stringify(outputName)}; the model's outputs are ${model.outputNames.map((n) => JSON.stringify(n)).join(", ")}`,
+      );
+    const size = options.size ?? model.fixedSize;
+    if (!size) throw new UserError(`${model.label}: the model's input size is not fixed; pass --size N or HxW (e.g. --size 224)`);
+    const shape: ImageShape = { channels: model.channels, height: size[0], width: size[1] };
+    checkInputShape(model, shape, options.size ? options.size.join("x") : undefined);
+    const norm: ChannelNormalization = { ...channelStats(options, model.normalization, shape.channels), layout: model.layout };
+    return { model, outputName, shape, norm };
+  } catch (e) {
+    await model.session.release();
+    throw e;
+  }
+}
+
 /** Indices of the batch's images to keep; a bad image stops the run unless skipping. */
 function keepGood(bad: BadImage[], count: number, skipBad: boolean, fileOf: (b: BadImage) => string): number[] {
   if (bad.length && !skipBad) throw inputError(fileOf(bad[0]), undefined, `${bad[0].message} (pass --skip-bad to leave such files out)`);
@@ -205,7 +218,7 @@ function gatherImages(values: Float32Array, kept: number[], size: number, out: F
   return out.subarray(0, kept.length * size);
 }
 
-function fileStamp(path: string): [number, number] {
+export function fileStamp(path: string): [number, number] {
   const s = statSync(path, { throwIfNoEntry: false });
   return s ? [s.size, s.mtimeMs] : [-1, -1];
 }

@@ -15,14 +15,15 @@ export interface OutputReducer {
 /**
  * Rank 2 (N×D) is taken as is. Rank 3 (N×T×D, a transformer's tokens): `mean` averages the
  * tokens, `cls` takes the first, `none` flattens. Rank 4 (feature maps, N×C×H×W, or N×H×W×C
- * for a channels-last model): `mean` is global average pooling, `none` flattens.
+ * for a channels-last model): `mean` is global average pooling, `none` flattens. Rank 5 (a video
+ * model's feature maps, N×C×T×H×W): `mean` averages over time and space.
  */
 export function outputReducer(dims: readonly number[], pool: Pooling | undefined, layout: "nchw" | "nhwc", outputName: string): OutputReducer {
   const rank = dims.length;
   const fail = (message: string): never => {
     throw new UserError(`output ${JSON.stringify(outputName)} of shape [${dims.join(", ")}]: ${message}`);
   };
-  if (rank < 2 || rank > 4) fail("expected rank 2 (N×D), 3 (N×T×D) or 4 (feature maps)");
+  if (rank < 2 || rank > 5) fail("expected rank 2 (N×D), 3 (N×T×D), 4 or 5 (feature maps)");
   const perImage = dims.slice(1).reduce((a, b) => a * b, 1);
   const flatten: OutputReducer = {
     dim: perImage,
@@ -50,11 +51,15 @@ export function outputReducer(dims: readonly number[], pool: Pooling | undefined
   }
   if (mode === "cls") fail("--pool cls needs a rank-3 output (N×T×D); use mean or none for feature maps");
   const [c, positions, what] =
-    layout === "nchw" ? [dims[1], dims[2] * dims[3], `${dims[2]}×${dims[3]}`] : [dims[3], dims[1] * dims[2], `${dims[1]}×${dims[2]}`];
+    rank === 5
+      ? [dims[1], dims[2] * dims[3] * dims[4], `${dims[2]}×${dims[3]}×${dims[4]}`]
+      : layout === "nchw"
+        ? [dims[1], dims[2] * dims[3], `${dims[2]}×${dims[3]}`]
+        : [dims[3], dims[1] * dims[2], `${dims[1]}×${dims[2]}`];
   return {
     dim: c,
     description: `mean over ${what} positions`,
-    reduce: (data, batch, out) => meanOverPositions(data, batch, positions, c, layout === "nchw" ? "first" : "last", out),
+    reduce: (data, batch, out) => meanOverPositions(data, batch, positions, c, rank === 5 || layout === "nchw" ? "first" : "last", out),
   };
 }
 

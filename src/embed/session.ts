@@ -53,6 +53,11 @@ export interface ImageModel {
   outputNames: readonly string[];
   /** Mean and std (per channel, [0, 1] scale) the model documents, if any. */
   normalization?: { mean: number[]; std: number[] };
+  /**
+   * A video model takes a whole clip as a 5-D tensor: N×C×T×H×W (channels, then time) or
+   * N×T×C×H×W; `frames` is T when the model fixes it. Image models have none.
+   */
+  video?: { layout: "ncthw" | "ntchw"; frames?: number };
 }
 
 /** Bundled backbones by name. */
@@ -63,10 +68,11 @@ export const BUNDLED_MODELS: Record<string, { path: () => string; mean: number[]
 
 /**
  * Open an ONNX model (a file, or a bundled name such as mobilenet-v2) for image embedding. Its
- * first input must be a float batch of images, N×C×H×W or N×H×W×C with C = 1 or 3; anything else
- * (a file that is not ONNX, a text model) is a one-line error.
+ * first input must be a float batch of images, N×C×H×W or N×H×W×C with C = 1 or 3, or (when
+ * `acceptVideo`) of clips, N×C×T×H×W or N×T×C×H×W; anything else (a file that is not ONNX, a
+ * text model) is a one-line error.
  */
-export async function openImageModel(spec: string, threads: number): Promise<ImageModel> {
+export async function openImageModel(spec: string, threads: number, acceptVideo = false): Promise<ImageModel> {
   const bundled = BUNDLED_MODELS[spec];
   const path = bundled ? bundled.path() : spec;
   if (!bundled) {
@@ -78,7 +84,13 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
   const input = session.inputMetadata[0];
   const shape = input?.shape ?? [];
   const found = `${input?.type ?? "?"} input ${JSON.stringify(input?.name)} of shape [${shape.join(", ")}]`;
-  const expected = "expected a float32 image batch N×C×H×W or N×H×W×C with 1 or 3 channels";
+  const expected = `expected a float32 image batch N×C×H×W or N×H×W×C${acceptVideo ? ", or a clip batch N×C×T×H×W or N×T×C×H×W," : ""} with 1 or 3 channels`;
+  if (input?.isTensor && input.type === "float32" && shape.length === 5) {
+    if (!acceptVideo) throw inputError(path, undefined, `takes clips (a 5-D input of shape [${shape.join(", ")}]): embed them with --video DIR`);
+    return openVideoModel(spec, path, session, input.name, shape, () =>
+      inputError(path, undefined, `the model's first input cannot take clips: ${expected}, found a ${found}`),
+    );
+  }
   if (!input?.isTensor || input.type !== "float32" || shape.length !== 4)
     throw inputError(path, undefined, `the model's first input cannot take images: ${expected}, found a ${found}`);
   // Channels first when dimension 1 says 1 or 3, channels last when dimension 3 does; when
@@ -101,6 +113,33 @@ export async function openImageModel(spec: string, threads: number): Promise<Ima
     fixedSize: typeof h === "number" && typeof w === "number" ? [h, w] : undefined,
     outputNames: session.outputNames,
     normalization: bundled ? { mean: bundled.mean, std: bundled.std } : undefined,
+  };
+}
+
+/** A model whose input is N×C×T×H×W (channels before time) or N×T×C×H×W. */
+function openVideoModel(
+  spec: string,
+  path: string,
+  session: OrtSession,
+  inputName: string,
+  shape: readonly (number | string)[],
+  fail: () => Error,
+): ImageModel {
+  const isChannels = (d: number | string) => d === 1 || d === 3;
+  const layout = isChannels(shape[1]) ? "ncthw" : isChannels(shape[2]) ? "ntchw" : undefined;
+  if (!layout) throw fail();
+  const [c, t] = layout === "ncthw" ? [shape[1], shape[2]] : [shape[2], shape[1]];
+  const [h, w] = [shape[3], shape[4]];
+  return {
+    path,
+    label: spec,
+    session,
+    inputName,
+    layout: "nchw",
+    channels: c === 1 ? 1 : 3,
+    fixedSize: typeof h === "number" && typeof w === "number" ? [h, w] : undefined,
+    outputNames: session.outputNames,
+    video: { layout, frames: typeof t === "number" ? t : undefined },
   };
 }
 

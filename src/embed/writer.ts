@@ -15,6 +15,8 @@ interface State {
   rows: number;
   /** Indices of images left out as undecodable. */
   skipped: number[];
+  /** A line of text per row, for a side file (a clip's key-frame times). */
+  lines?: string[];
 }
 
 /**
@@ -65,8 +67,8 @@ export class EmbeddingWriter {
     return this.state.skipped;
   }
 
-  /** Append `count` rows of `dim` values, then record that images before `next` are done. */
-  append(values: Float32Array, count: number, dim: number | undefined, next: number, skipped: number[]): void {
+  /** Append `count` rows of `dim` values (and a side line per row), then record that images before `next` are done. */
+  append(values: Float32Array, count: number, dim: number | undefined, next: number, skipped: number[], lines?: string[]): void {
     if (count > 0) {
       if (this.state.dim !== undefined && dim !== this.state.dim) throw new Error(`embedding width changed from ${this.state.dim} to ${dim}`);
       this.state.dim = dim;
@@ -74,6 +76,7 @@ export class EmbeddingWriter {
       writeSync(this.fd, bytes, 0, bytes.length, HEADER_BYTES + this.state.rows * dim! * 4);
       this.state.rows += count;
     }
+    if (lines) (this.state.lines ??= []).push(...lines);
     this.state.next = next;
     this.state.skipped.push(...skipped);
     this.save();
@@ -85,17 +88,22 @@ export class EmbeddingWriter {
     return Array.from({ length: total }, (_, i) => i).filter((i) => !skipped.has(i));
   }
 
-  /** Write the final header, then ids and labels, then rename the .npy into place last. */
-  finish(ids: string[], labels: string[] | undefined): { embeddings: string; ids: string; labels?: string } {
+  /**
+   * Write the final header, then ids, labels and the side lines (as OUT.<sideExtension>), then
+   * rename the .npy into place last.
+   */
+  finish(ids: string[], labels: string[] | undefined, sideExtension?: string): { embeddings: string; ids: string; labels?: string; side?: string } {
     const { rows, dim } = this.state;
     writeSync(this.fd, npyHeader([rows, dim!], "float32", HEADER_BYTES), 0, HEADER_BYTES, 0);
     ftruncateSync(this.fd, HEADER_BYTES + rows * dim! * 4);
     fsyncSync(this.fd);
     closeSync(this.fd);
     const base = this.out.replace(/\.npy$/i, "");
-    const files = { embeddings: this.out, ids: `${base}.ids`, labels: labels ? `${base}.labels` : undefined };
+    const side = sideExtension && this.state.lines ? `${base}.${sideExtension}` : undefined;
+    const files = { embeddings: this.out, ids: `${base}.ids`, labels: labels ? `${base}.labels` : undefined, side };
     writeAtomically(files.ids, ids.join("\n") + "\n");
     if (labels) writeAtomically(files.labels!, labels.join("\n") + "\n");
+    if (side) writeAtomically(side, this.state.lines!.join("\n") + "\n");
     renameSync(this.partial, this.out);
     unlinkSync(this.stateFile);
     return files;
