@@ -18,8 +18,8 @@ export interface ApiHost {
   service(project: Project): Promise<ProjectService>;
   /** Files never to be read as data: the server's own database. */
   databaseFiles(): Set<string>;
-  /** Read a media file safely, in another process (see MediaReader); undefined when refused. */
-  readMedia(file: string): Promise<MediaFile | undefined>;
+  /** Read a media file (or the part a Range header asks for) safely, in another process (see MediaReader); undefined when refused. */
+  readMedia(file: string, range?: string): Promise<MediaFile | undefined>;
   /** Create a project off the event loop; resolves when it is ready. */
   createProject(options: CreateProjectOptions): Promise<Project>;
   /** The origin login links should point at, for this request. */
@@ -198,26 +198,35 @@ const ROUTES: Route[] = [
     return service.importLabels(token, parseImport(format, await readBody(request)), format);
   }),
   {
-    ...projectRoute("GET", "items/:item/media", "token", async ({ host, project, service, response, params }) => {
-      let body: Buffer | Uint8Array,
-        type: string,
-        svg = false;
+    ...projectRoute("GET", "items/:item/media", "token", async ({ host, request, project, service, response, params }) => {
+      let media: Pick<MediaFile, "body" | "type" | "svg" | "size" | "range" | "unsatisfiable">;
       if (project.display.kind === "pixels") {
-        body = encodePng(project.display.width, project.display.height, 1, service.pixels(params.item));
-        type = "image/png";
+        const body = Buffer.from(encodePng(project.display.width, project.display.height, 1, service.pixels(params.item)));
+        media = { body, type: "image/png", svg: false, size: body.length };
       } else if (project.display.kind === "media" || project.display.kind === "path") {
-        const media = await itemMedia(project, params.item, service.itemDisplay(params.item), (file) => host.readMedia(file));
-        if (!media || media.text) throw notFound(`no image for item ${JSON.stringify(params.item)}`);
-        ({ body, type, svg } = media);
+        const range = request.headers.range;
+        const found = await itemMedia(project, params.item, service.itemDisplay(params.item), (file) => host.readMedia(file, range));
+        if (!found || found.text) throw notFound(`no image or clip for item ${JSON.stringify(params.item)}`);
+        media = found;
       } else throw notFound(`project ${JSON.stringify(project.name)} shows no images`);
-      response.writeHead(200, {
-        "content-type": type,
-        "content-length": body.length,
+      const headers = {
+        "accept-ranges": "bytes",
         "cache-control": "private, max-age=3600",
         "content-security-policy": MEDIA_CSP,
-        ...(svg ? { "content-disposition": "attachment" } : {}),
+        ...(media.svg ? { "content-disposition": "attachment" } : {}),
+      };
+      if (media.unsatisfiable) {
+        response.writeHead(416, { ...headers, "content-type": "application/json", "content-range": `bytes */${media.size}` });
+        response.end(JSON.stringify({ error: `the range asked for is outside the file's ${media.size} bytes (or the clip is too large to send whole: ask for a range)` }));
+        return undefined;
+      }
+      response.writeHead(media.range ? 206 : 200, {
+        ...headers,
+        "content-type": media.type,
+        "content-length": media.body.length,
+        ...(media.range ? { "content-range": `bytes ${media.range[0]}-${media.range[0] + media.body.length - 1}/${media.size}` } : {}),
       });
-      response.end(body);
+      response.end(media.body);
       return undefined;
     }),
     image: true,

@@ -1,11 +1,13 @@
 import type { Matrix } from "../linalg/matrix.js";
-import { findInside, findMediaFile, type MediaFile } from "./media.js";
+import { findInside, findMediaFile, isVideoName, type MediaFile } from "./media.js";
 import type { GuessTerms } from "./guess-terms.js";
-import type { Project } from "./store/store.js";
+import type { Project, StoredItem } from "./store/store.js";
 
 /** How the labelling page shows an item. */
 export type ItemDisplay =
   | { kind: "image"; url: string }
+  /** A clip, with the times (seconds) of its key frames when `embed --video` chose them. */
+  | { kind: "video"; url: string; keyFrames?: number[] }
   | { kind: "text"; text: string; guessTerms?: GuessTerms }
   | { kind: "features"; dim: number; norm: number; min: number; max: number; mean: number; neighbours: { id: string; label: string; distance: number }[] };
 
@@ -26,7 +28,7 @@ export type ReadMedia = (file: string) => Promise<MediaFile | undefined>;
 
 export async function itemDisplay(
   project: Project,
-  item: { id: string; display: string | null },
+  item: StoredItem,
   pool: Matrix,
   labeledRows: Map<number, string>,
   row: number,
@@ -36,15 +38,23 @@ export async function itemDisplay(
   const { id, display } = item;
   const kind = project.display.kind;
   if (kind === "text") return { kind: "text", text: cut(display ?? "") };
+  const url = `/api/projects/${encodeURIComponent(project.name)}/items/${encodeURIComponent(id)}/media`;
   if (kind === "media" || kind === "path") {
-    // A .txt item is shown as its text; anything else is an image fetched by the page.
+    // A .txt item is shown as its text, a clip is played; anything else is an image fetched by the page.
     const file = mediaFile(project, id, display);
     if (file?.toLowerCase().endsWith(".txt")) {
       const media = await read(file);
       return { kind: "text", text: media?.text ? cut(media.body.toString("utf8")) : "(this item's text file cannot be shown)" };
     }
+    if (file && isVideoName(file)) {
+      const keyFrames = item.keyFrames
+        ?.split(" ")
+        .map(Number)
+        .filter((t) => Number.isFinite(t) && t >= 0);
+      return { kind: "video", url, keyFrames: keyFrames?.length ? keyFrames : undefined };
+    }
   }
-  if (kind !== "features") return { kind: "image", url: `/api/projects/${encodeURIComponent(project.name)}/items/${encodeURIComponent(id)}/media` };
+  if (kind !== "features") return { kind: "image", url };
   return featureSummary(pool, row, labeledRows, idOf);
 }
 

@@ -2,7 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { forkModule, isChildOf } from "../workers.js";
 import { readMedia, type MediaFile } from "./media.js";
 
-type Request = { id: number; file: string; forbidden: string[] };
+type Request = { id: number; file: string; forbidden: string[]; range?: string };
 type Reply = { id: number; media?: MediaFile; error?: string };
 
 /**
@@ -17,12 +17,13 @@ export class MediaReader {
   private readonly pending = new Map<number, { resolve: (media: MediaFile | undefined) => void; reject: (e: Error) => void }>();
   private requests = 0;
 
-  read(file: string, forbidden: Set<string>): Promise<MediaFile | undefined> {
+  /** The file (or the part a Range header asks for), read in the reader's process. */
+  read(file: string, forbidden: Set<string>, range?: string): Promise<MediaFile | undefined> {
     const child = this.process();
     const id = ++this.requests;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      child.send({ id, file, forbidden: [...forbidden] } satisfies Request);
+      child.send({ id, file, forbidden: [...forbidden], range } satisfies Request);
     });
   }
 
@@ -54,8 +55,8 @@ export class MediaReader {
 }
 
 if (isChildOf(import.meta.url)) {
-  process.on("message", ({ id, file, forbidden }: Request) => {
-    readMedia(file, new Set(forbidden))
+  process.on("message", ({ id, file, forbidden, range }: Request) => {
+    readMedia(file, new Set(forbidden), range)
       .then((media) => process.send!({ id, media } satisfies Reply))
       .catch((e: Error) => process.send!({ id, error: e.message } satisfies Reply));
   });

@@ -12,7 +12,7 @@ import { badRequest, conflict, notFound } from "./http.js";
 import type { Why } from "./queue/plan-batch.js";
 import { Retrainer } from "./queue/retrainer.js";
 import type { Check } from "./store/reviews.js";
-import type { LabelRow, Lease, Project, QueueEntry, Store, Token } from "./store/store.js";
+import type { LabelRow, Lease, Project, QueueEntry, Store, StoredItem, Token } from "./store/store.js";
 
 /** What an annotator is shown with an item, as `GET …/next` returns it. */
 export interface ServedItem {
@@ -218,7 +218,7 @@ export class ProjectService {
     };
   }
 
-  private async display(row: number, item: { id: string; display: string | null }, withGuess = false): Promise<ItemDisplay> {
+  private async display(row: number, item: StoredItem, withGuess = false): Promise<ItemDisplay> {
     const shown = await itemDisplay(this.project, item, this.pool, this.labeledRows, row, (r) => this.store.item(this.id, r).id, this.readMedia);
     if (withGuess && shown.kind === "text" && this.explainer && this.model) {
       shown.guessTerms = await this.explainer.explain(shown.text, gatherRows(this.pool, [row]), this.model.classifier);

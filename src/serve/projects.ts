@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, extname, join, relative, resolve } from "node:path";
-import { sidecarFile } from "../data/files.js";
+import { forEachLine, sidecarFile } from "../data/files.js";
 import { IdList } from "../data/ids.js";
 import { readNpyHeader, readNpyRows } from "../data/npy.js";
 import { isDirectoryPath } from "../data/images/folder.js";
@@ -13,7 +13,7 @@ import { inputError, UserError } from "../errors.js";
 import { DEFAULT_RANDOM_SHARE } from "../eval/stopping.js";
 import { matrix } from "../linalg/matrix.js";
 import { resolveStrategy, type StrategySpec } from "../strategies/registry.js";
-import { findInside, isSafeRelativePath, MEDIA_EXTENSIONS } from "./media.js";
+import { findInside, isSafeRelativePath, isVideoName, MEDIA_EXTENSIONS } from "./media.js";
 import { CHUNK_ROWS, type Display, type Project, type ProjectConfig, type Store } from "./store/store.js";
 
 export interface CreateProjectOptions {
@@ -187,13 +187,16 @@ export async function createProject(store: Store, options: CreateProjectOptions)
   const displays = whole?.texts;
   if (display.kind === "path") checkMediaColumn(poolPath, display.base, displays!, note);
   if (display.kind === "media") checkMediaFolder(display.dir, ids!, note);
+  // A clip's key frames, as `embed --video` wrote them beside its .npy.
+  const keyFramesPath = header && display.kind !== "features" ? sidecarFile(poolPath, ".keyframes") : undefined;
+  const keyFrames = keyFramesPath ? await readKeyFrames(keyFramesPath, size, poolPath) : undefined;
 
   const projectId = store.beginProject({ name: options.name, config, classes, display, dim, size });
   for (let start = 0; start < size; start += CHUNK_ROWS) {
     const count = Math.min(CHUNK_ROWS, size - start);
     const rows = header ? readNpyRows(poolPath, header, start, count) : whole!.x.data.subarray(start * dim, (start + count) * dim);
     if (header) checkFinite(matrix(count, dim, rows), `${poolPath} (rows ${start}–${start + count - 1})`);
-    store.addItems(projectId, start, ids!.toArray(start, start + count), displays?.slice(start, start + count), rows);
+    store.addItems(projectId, start, ids!.toArray(start, start + count), displays?.slice(start, start + count), rows, keyFrames?.slice(start, start + count));
     options.onProgress?.(start + count);
   }
   if (labeled) {
@@ -245,21 +248,46 @@ function checkMediaColumn(poolPath: string, base: string, paths: string[], note:
   reportMissing(missing, paths.length, `under ${base} (--media-root)`, note);
 }
 
-/** Count the ids that have a file DIR/<id>.<ext>, from one walk of the folder (not a stat per id and extension). */
+/**
+ * Count the ids that have a file DIR/<id>.<ext>, from one walk of the folder (not a stat per id
+ * and extension), and say how many are images, clips and texts.
+ */
 function checkMediaFolder(dir: string, ids: IdList, note: (line: string) => void): void {
-  const present = new Set<string>();
+  const present = new Map<string, string>();
   const extensions = new Set(MEDIA_EXTENSIONS);
   const walk = (folder: string, depth: number) => {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
+      const extension = extname(entry.name).toLowerCase();
       if (entry.isDirectory() && depth < 8) walk(path, depth + 1);
-      else if (extensions.has(extname(entry.name).toLowerCase())) present.add(relative(dir, path).slice(0, -extname(entry.name).length).split("\\").join("/"));
+      else if (extensions.has(extension)) present.set(relative(dir, path).slice(0, -extension.length).split("\\").join("/"), extension);
     }
   };
   walk(dir, 0);
   const missing: string[] = [];
-  for (const id of ids) if (!present.has(id)) missing.push(id);
+  const kinds = { images: 0, clips: 0, texts: 0 };
+  for (const id of ids) {
+    const extension = present.get(id);
+    if (extension === undefined) missing.push(id);
+    else kinds[extension === ".txt" ? "texts" : isVideoName(extension) ? "clips" : "images"]++;
+  }
   reportMissing(missing, ids.length, `as ${dir}/<id>${MEDIA_EXTENSIONS.slice(0, 3).join("|")}|…`, note);
+  const found = Object.entries(kinds).filter(([, n]) => n > 0);
+  note(`${ids.length - missing.length} of ${ids.length} items have a file in ${dir}: ${found.map(([kind, n]) => `${n} ${n === 1 ? kind.slice(0, -1) : kind}`).join(", ")}`);
+}
+
+/** A .keyframes file: a line of times in seconds per row of `dataPath`, as `embed --video` writes it. */
+async function readKeyFrames(path: string, expected: number, dataPath: string): Promise<string[]> {
+  const lines: string[] = [];
+  await forEachLine(path, (text, line) => {
+    const trimmed = text.trim();
+    if (trimmed !== "" && !/^\d+(\.\d+)?( +\d+(\.\d+)?)*$/.test(trimmed))
+      throw inputError(path, `line ${line}`, `expected key-frame times in seconds separated by spaces, found ${JSON.stringify(trimmed.slice(0, 40))}`);
+    lines.push(trimmed);
+  });
+  while (lines.length > expected && lines[lines.length - 1] === "") lines.pop();
+  if (lines.length !== expected) throw inputError(path, undefined, `expected ${expected} lines of key-frame times, one per row of ${dataPath}; found ${lines.length}`);
+  return lines;
 }
 
 function reportMissing(missing: string[], total: number, where: string, note: (line: string) => void): void {

@@ -102,8 +102,8 @@ export class LabelServer implements ApiHost {
     return databaseFiles(this.store.path);
   }
 
-  readMedia(file: string): Promise<MediaFile | undefined> {
-    return this.mediaReader.read(file, this.databaseFiles());
+  readMedia(file: string, range?: string): Promise<MediaFile | undefined> {
+    return this.mediaReader.read(file, this.databaseFiles(), range);
   }
 
   async createProject(options: CreateProjectOptions): Promise<Project> {

@@ -178,6 +178,9 @@ export const MIGRATIONS: string[] = [
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  `
+  ALTER TABLE items ADD COLUMN key_frames TEXT;  -- a clip's key-frame times in seconds, space-separated (embed --video's .keyframes)
+  `,
 ];
 
 /**

@@ -55,6 +55,13 @@ export type Display =
   | { kind: "pixels"; height: number; width: number }
   | { kind: "features" };
 
+/** An item as stored: its id, its media path or text (when the project keeps one), its key frames (clips). */
+export interface StoredItem {
+  id: string;
+  display: string | null;
+  keyFrames: string | null;
+}
+
 export interface Project {
   id: number;
   name: string;
@@ -214,13 +221,13 @@ export class Store {
     return Number(result.lastInsertRowid);
   }
 
-  /** Items `start..` with ids, displays and their embedding rows, as whole chunks (start is a multiple of CHUNK_ROWS). */
-  addItems(projectId: number, start: number, ids: string[], displays: (string | null)[] | undefined, rows: Float32Array): void {
+  /** Items `start..` with ids, displays, key frames (clips) and their embedding rows, as whole chunks (start is a multiple of CHUNK_ROWS). */
+  addItems(projectId: number, start: number, ids: string[], displays: (string | null)[] | undefined, rows: Float32Array, keyFrames?: string[]): void {
     this.transaction(() => {
-      const insert = this.sql("INSERT INTO items (project_id, row, item_id, display) VALUES (?, ?, ?, ?)");
+      const insert = this.sql("INSERT INTO items (project_id, row, item_id, display, key_frames) VALUES (?, ?, ?, ?, ?)");
       ids.forEach((id, i) => {
         try {
-          insert.run(projectId, start + i, id, displays?.[i] ?? null);
+          insert.run(projectId, start + i, id, displays?.[i] ?? null, keyFrames?.[i] || null);
         } catch (e) {
           if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
             throw new UserError(`the pool repeats the id ${JSON.stringify(id)} (row ${start + i}); ids must be unique`);
@@ -290,8 +297,8 @@ export class Store {
     return new Map(found.map((r) => [r.id, r.row]));
   }
 
-  item(projectId: number, row: number): { id: string; display: string | null } {
-    return this.sql("SELECT item_id AS id, display FROM items WHERE project_id = ? AND row = ?").get(projectId, row) as { id: string; display: string | null };
+  item(projectId: number, row: number): StoredItem {
+    return this.sql("SELECT item_id AS id, display, key_frames AS keyFrames FROM items WHERE project_id = ? AND row = ?").get(projectId, row) as StoredItem;
   }
 
   /** The whole pool's embeddings into `out` (size × dim), chunk by chunk. */

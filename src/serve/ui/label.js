@@ -3,7 +3,7 @@
 // digits), Enter accepts the model's guess, s skips, z undoes your last label, / filters classes.
 // Keystrokes queue: pressed faster than the server answers, each still applies, in order, to the
 // item on screen when its turn comes.
-import { api, classKeys, h, pageHeaders, percent, projectPath, setChildren, toast } from "./util.js";
+import { api, classKeys, clipView, h, pageHeaders, percent, projectPath, setChildren, toast } from "./util.js";
 
 const AHEAD = 2; // the item shown and the one after it, both leased
 const HEARTBEAT_MS = 30000;
@@ -137,6 +137,7 @@ export async function labelPage(app, name) {
       return img;
     }
     if (display.kind === "text") return h("div", { class: "text", tabindex: "0" }, marked(display.text, display.guessTerms));
+    if (display.kind === "video") return clipView(display, ahead[0].item.id);
     return h("div", {}, h("table", {},
       h("tr", {}, h("th", { text: "features" }), h("th", { text: "norm" }), h("th", { text: "min" }), h("th", { text: "mean" }), h("th", { text: "max" })),
       h("tr", {}, h("td", { class: "num", text: display.dim }), h("td", { class: "num", text: display.norm }), h("td", { class: "num", text: display.min }), h("td", { class: "num", text: display.mean }), h("td", { class: "num", text: display.max }))),

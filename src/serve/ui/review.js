@@ -1,6 +1,6 @@
 // The review page: disagreements between the two labels of an item labelled twice. A reviewer
 // (or an admin) picks the label it should have; that one is exported, and both are kept.
-import { api, h, projectPath, setChildren, toast } from "./util.js";
+import { api, clipView, h, projectPath, setChildren, toast } from "./util.js";
 
 export async function reviewPage(app, name, me) {
   if (me.role === "annotator") {
@@ -31,6 +31,7 @@ export async function reviewPage(app, name, me) {
   const view = (r) => {
     if (r.display.kind === "image") return h("img", { src: r.display.url, alt: r.item });
     if (r.display.kind === "text") return h("div", { class: "text", text: r.display.text });
+    if (r.display.kind === "video") return clipView(r.display, r.item);
     return h("p", { class: "muted", text: `${r.display.dim} features; nearest labelled: ${r.display.neighbours.map((n) => `${n.id} (${n.label})`).join(", ") || "none"}` });
   };
   setChildren(app, h("h1", {}, h("a", { href: `/p/${encodeURIComponent(name)}`, text: name }), " · review"),

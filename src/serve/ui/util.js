@@ -115,3 +115,53 @@ export function classKeys(classes) {
 export function setChildren(node, ...children) {
   node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
+
+/**
+ * A clip: the player (muted, looping, with controls) and under it a strip of its key frames, so
+ * most clips can be labelled at a glance. A click on a frame pauses the player there.
+ */
+export function clipView(display, id) {
+  const player = h("video", { src: display.url, autoplay: true, loop: true, muted: true, controls: true, playsinline: true, preload: "auto", "aria-label": `clip ${id}` });
+  player.muted = true; // the attribute alone sets only the default
+  const strip = h("div", { class: "key-frames" });
+  const caption = h("div", { class: "muted key-caption" });
+  drawKeyFrames(display, player, strip, caption).catch(() => {
+    caption.textContent = "The clip's frames cannot be shown here.";
+  });
+  return h("div", { class: "clip" }, player, strip, caption);
+}
+
+const once = (target, event) => new Promise((resolve, reject) => {
+  target.addEventListener(event, resolve, { once: true });
+  target.addEventListener("error", reject, { once: true });
+});
+
+/** Draw each key frame from a second, hidden player (seeking the visible one would interrupt it). */
+async function drawKeyFrames(display, player, strip, caption) {
+  const probe = document.createElement("video");
+  probe.muted = true;
+  probe.preload = "auto";
+  probe.src = display.url;
+  await once(probe, "loadedmetadata");
+  const chosen = display.keyFrames?.length > 0;
+  // Without chosen frames (a video model's embeddings), four frames spread evenly.
+  const times = chosen ? display.keyFrames : [0.125, 0.375, 0.625, 0.875].map((f) => f * probe.duration);
+  caption.textContent = chosen
+    ? "Key frames: the frames nearest the centres of the clip's frame embeddings, in time order. Click one to pause there."
+    : "Frames spread evenly over the clip. Click one to pause there.";
+  const width = 132, height = Math.round((width * probe.videoHeight) / probe.videoWidth) || 99;
+  for (const time of times) {
+    const canvas = h("canvas", { width, height });
+    const frame = h("button", {
+      type: "button", class: "key-frame", tabindex: "-1", title: `jump to ${time.toFixed(2)} s`,
+      onclick: (e) => { player.pause(); player.currentTime = time; e.currentTarget.blur(); },
+    }, canvas, h("span", { text: `${time.toFixed(1)} s` }));
+    strip.append(frame);
+    // Just past the frame's own time, so the frame that starts there is the one drawn.
+    probe.currentTime = Math.min(time + 0.001, probe.duration);
+    await once(probe, "seeked");
+    canvas.getContext("2d").drawImage(probe, 0, 0, width, height);
+  }
+  probe.removeAttribute("src");
+  probe.load();
+}
