@@ -11,20 +11,12 @@ import { decodeClip, findFfmpeg, scaleFilter, type FrameSampling } from "../src/
 import { encodeOnnxModel, type OnnxGraph } from "../src/embed/onnx-writer.js";
 import { embedVideos, keyFrameSlots, segmentMeans } from "../src/embed/video.js";
 import { assertClose, cli, fixture, tempDir, userError } from "./helpers.js";
+import { ffmpeg, frameMeanModel, testClip } from "./video-helpers.js";
 
 const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
 const tools = findFfmpeg();
 
-/** Run ffmpeg quietly with these arguments. */
-const ffmpeg = (...args: string[]) => execFileSync("ffmpeg", ["-v", "error", "-nostdin", "-y", ...args]);
-/** A clip of ffmpeg's test pattern (a frame counter and moving parts: every frame differs). */
-function testClip(path: string, options: { size?: string; rate?: number; seconds?: number; codec?: string[] } = {}): string {
-  mkdirSync(join(path, ".."), { recursive: true });
-  const { size = "160x120", rate = 10, seconds = 2, codec = ["-c:v", "libx264", "-pix_fmt", "yuv420p"] } = options;
-  ffmpeg("-f", "lavfi", "-i", `testsrc2=size=${size}:rate=${rate}`, "-t", String(seconds), ...codec, path);
-  return path;
-}
 /** Every frame's timestamp, from ffprobe. */
 const frameTimes = (path: string) =>
   execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path], { encoding: "utf8" })
@@ -218,7 +210,7 @@ test("embed --video writes rows, ids, labels and key frames like --images; --seg
   testClip(join(clips, "pattern", "b.webm"), { seconds: 1, codec: ["-c:v", "libvpx-vp9"] });
   mkdirSync(join(clips, "fractal"), { recursive: true });
   ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=96x72:rate=8", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", join(clips, "fractal", "c.mov"));
-  const model = videoFrameModel();
+  const model = frameMeanModel(dir);
   const out = join(dir, "classes-out", "emb.npy");
   const result = cli("embed", "--video", clips, "--model", model, "--out", out, "--frames", "6");
   assert.equal(result.status, 0, result.stderr);
@@ -253,27 +245,6 @@ test("embed --video writes rows, ids, labels and key frames like --images; --seg
   );
 });
 
-/** An image model over 8×8 frames: the mean of each of two channels (enough to tell frames apart). */
-function videoFrameModel(): string {
-  const path = join(dir, "frame-model.onnx");
-  if (existsSync(path)) return path;
-  writeFileSync(
-    path,
-    encodeOnnxModel({
-      name: "frame-mean",
-      inputs: [{ name: "pixels", shape: ["batch", 3, 8, 8] }],
-      outputs: [{ name: "embedding", shape: ["batch", 2] }],
-      nodes: [
-        { op: "GlobalAveragePool", inputs: ["pixels"], outputs: ["pooled"] },
-        { op: "Flatten", inputs: ["pooled"], outputs: ["flat"], attributes: { axis: 1 } },
-        { op: "Gemm", inputs: ["flat", "W"], outputs: ["embedding"], attributes: { transB: 1 } },
-      ],
-      initializers: [{ name: "W", dims: [2, 3], data: Float32Array.from([1, 0, 0, 0, 1, -1]) }],
-    }),
-  );
-  return path;
-}
-
 test("corrupt, empty, truncated and non-video files stop the run with the file's name, or are skipped with --skip-bad", () => {
   const clips = join(dir, "bad-clips");
   const good = testClip(join(clips, "good.mp4"));
@@ -285,7 +256,7 @@ test("corrupt, empty, truncated and non-video files stop the run with the file's
   ffmpeg("-i", good, "-c", "copy", "-movflags", "+faststart", faststart);
   const fs = readFileSync(faststart);
   writeFileSync(join(clips, "zcut.mp4"), fs.subarray(0, Math.floor(fs.length * 0.6)));
-  const model = videoFrameModel();
+  const model = frameMeanModel(dir);
   const out = join(dir, "bad-out", "emb.npy");
   const stopped = cli("embed", "--video", clips, "--model", model, "--out", out, "--quiet");
   userError(stopped, /empty\.mp4: not a readable video .*--skip-bad/);

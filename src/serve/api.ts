@@ -217,7 +217,9 @@ const ROUTES: Route[] = [
       };
       if (media.unsatisfiable) {
         response.writeHead(416, { ...headers, "content-type": "application/json", "content-range": `bytes */${media.size}` });
-        response.end(JSON.stringify({ error: `the range asked for is outside the file's ${media.size} bytes (or the clip is too large to send whole: ask for a range)` }));
+        response.end(
+          JSON.stringify({ error: `the range asked for is outside the file's ${media.size} bytes (or the clip is too large to send whole: ask for a range)` }),
+        );
         return undefined;
       }
       response.writeHead(media.range ? 206 : 200, {

@@ -52,7 +52,7 @@ export function byteRange(header: string | undefined, size: number, limit = Numb
   } else {
     first = Number(m[1]);
     last = m[2] === "" ? size - 1 : Number(m[2]);
-    if (last < first) return undefined;
+    if (m[2] !== "" && last < first) return undefined;
   }
   if (first >= size) return "unsatisfiable";
   return [first, Math.min(last, size - 1, first + limit - 1)];

@@ -273,7 +273,9 @@ function checkMediaFolder(dir: string, ids: IdList, note: (line: string) => void
   }
   reportMissing(missing, ids.length, `as ${dir}/<id>${MEDIA_EXTENSIONS.slice(0, 3).join("|")}|…`, note);
   const found = Object.entries(kinds).filter(([, n]) => n > 0);
-  note(`${ids.length - missing.length} of ${ids.length} items have a file in ${dir}: ${found.map(([kind, n]) => `${n} ${n === 1 ? kind.slice(0, -1) : kind}`).join(", ")}`);
+  note(
+    `${ids.length - missing.length} of ${ids.length} items have a file in ${dir}: ${found.map(([kind, n]) => `${n} ${n === 1 ? kind.slice(0, -1) : kind}`).join(", ")}`,
+  );
 }
 
 /** A .keyframes file: a line of times in seconds per row of `dataPath`, as `embed --video` writes it. */
@@ -286,7 +288,8 @@ async function readKeyFrames(path: string, expected: number, dataPath: string): 
     lines.push(trimmed);
   });
   while (lines.length > expected && lines[lines.length - 1] === "") lines.pop();
-  if (lines.length !== expected) throw inputError(path, undefined, `expected ${expected} lines of key-frame times, one per row of ${dataPath}; found ${lines.length}`);
+  if (lines.length !== expected)
+    throw inputError(path, undefined, `expected ${expected} lines of key-frame times, one per row of ${dataPath}; found ${lines.length}`);
   return lines;
 }
 
