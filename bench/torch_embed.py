@@ -1,7 +1,12 @@
 """The work of `alfamix embed`, done by PyTorch, for a side-by-side figure on one machine.
 
     /usr/bin/python3 bench/torch_embed.py MODEL.onnx IMAGES_DIR [--size 224] [--batch 32] [--threads 2]
+    /usr/bin/python3 bench/torch_embed.py MODEL.onnx CLIPS_DIR --video [--frames 8] [--size 224] [--workers 2]
     /usr/bin/python3 bench/torch_embed.py --export-resnet18 OUT.onnx
+
+With --video, each clip's frames come from ffmpeg exactly as `alfamix embed --video` takes them
+(ffprobe for the duration, the same select/scale/crop filter, raw RGB through a pipe), decoded in
+DataLoader workers; the model runs on every frame and a clip's row is the mean of its frames.
 
 The ONNX graph is run as a PyTorch module (each node mapped to its torch.nn.functional op, with the
 same weights), so both sides compute the same network. Images are read with PIL, resized (shorter
@@ -98,6 +103,52 @@ class Images(torch.utils.data.Dataset):
         return torch.from_numpy(np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 255.0)
 
 
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi")
+
+
+class Clips(torch.utils.data.Dataset):
+    """The frames `alfamix embed --video` samples: the first frame at or after each of N evenly spaced times."""
+
+    def __init__(self, root, size, frames):
+        self.files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.lower().endswith(VIDEO_EXTENSIONS))
+        self.size, self.frames = size, frames
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, k):
+        import json
+        import re
+        import subprocess
+        file, n, s = self.files[k], self.frames, self.size
+        probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                           "stream=codec_type,start_time,duration:format=start_time,duration", "-of", "json", file],
+                                          capture_output=True, check=True).stdout)
+        stream = probe["streams"][0]
+        num = lambda v: float(v) if v not in (None, "N/A") else float("nan")
+        start = next(v for v in (num(stream.get("start_time")), num(probe["format"].get("start_time")), 0.0) if v == v)
+        duration = num(stream.get("duration"))
+        if not duration > 0:
+            duration = num(probe["format"].get("duration"))
+        per_second = n / duration
+        part = lambda t: f"floor(({t}-{start})*{per_second}+1e-06)"
+        vf = (f"select='eq(n,0)+gt({part('t')},{part('prev_selected_t')})',"
+              f"scale={s}:{s}:force_original_aspect_ratio=increase:flags=bilinear,crop={s}:{s},showinfo")
+        run = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info", "-threads", "1", "-i", file,
+                              "-an", "-sn", "-dn", "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+                             capture_output=True, check=True)
+        log = run.stderr.decode()
+        base = re.search(r"config in time_base: (\d+)/(\d+)", log)
+        kept = [int(m) * int(base.group(1)) / int(base.group(2)) for m in re.findall(r"Parsed_showinfo.*\bn:\s*\d+\s+pts:\s*(-?\d+)", log)]
+        pixels = np.frombuffer(run.stdout, dtype=np.uint8).reshape(len(kept), s, s, 3)
+        slack = 1e-6 * duration / n
+        slots = []
+        for i in range(n):
+            target = start + i * duration / n
+            slots.append(next((j for j, t in enumerate(kept) if t >= target - slack), len(kept) - 1))
+        return torch.from_numpy(pixels[slots].astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
+
+
 def export_resnet18(out):
     import torchvision
     torch.manual_seed(0)
@@ -119,6 +170,8 @@ def main():
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jit", action="store_true", help="trace and freeze the module (folds batch norm), PyTorch's fastest CPU inference here")
+    ap.add_argument("--video", action="store_true", help="IMAGES is a folder of clips")
+    ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--export-resnet18")
     args = ap.parse_args()
     if args.export_resnet18:
@@ -128,20 +181,27 @@ def main():
     if args.jit:
         with torch.inference_mode():
             net = torch.jit.freeze(torch.jit.trace(net, torch.rand(args.batch, 3, args.size, args.size)))
-    data = Images(args.images, args.size)
+    data = Clips(args.images, args.size, args.frames) if args.video else Images(args.images, args.size)
     if args.limit:
         data.files = data.files[: args.limit]
-    loader = torch.utils.data.DataLoader(data, batch_size=args.batch, num_workers=args.workers)
+    # Clips: a batch holds --batch frames' worth of whole clips.
+    per_batch = max(1, args.batch // args.frames) if args.video else args.batch
+    loader = torch.utils.data.DataLoader(data, batch_size=per_batch, num_workers=args.workers)
     rows, first = 0, None
     start = time.perf_counter()
     with torch.inference_mode():
         for x in loader:
-            y = net(x)
+            if args.video:
+                clips, frames = x.shape[:2]
+                y = net(x.flatten(0, 1)).view(clips, frames, -1).mean(dim=1)
+            else:
+                y = net(x)
             if first is None:
                 first = y[:4].sum().item()
             rows += y.shape[0]
     sec = time.perf_counter() - start
-    print(f"torch {torch.__version__}: {rows} images in {sec:.1f} s, {rows / sec:.0f} images/s (output {tuple(y.shape[1:])}, checksum {first:.4f})")
+    noun = "clips" if args.video else "images"
+    print(f"torch {torch.__version__}: {rows} {noun} in {sec:.1f} s, {rows / sec:.1f} {noun}/s (output {tuple(y.shape[1:])}, checksum {first:.4f})")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import { UserError } from "../src/errors.js";
 import { readNpy } from "../src/data/npy.js";
 import { decodeImage } from "../src/data/images/decode.js";
 import { clipFrames, listClipFolder } from "../src/data/video/clips.js";
-import { decodeClip, findFfmpeg, scaleFilter, type FrameSampling } from "../src/data/video/ffmpeg.js";
+import { decodeClip, findFfmpeg, scaleFilter, VideoDecodeError, type ClipFrames, type FrameSampling } from "../src/data/video/ffmpeg.js";
 import { encodeOnnxModel, type OnnxGraph } from "../src/embed/onnx-writer.js";
 import { embedVideos, keyFrameSlots, segmentMeans } from "../src/embed/video.js";
 import { assertClose, cli, fixture, tempDir, userError } from "./helpers.js";
@@ -16,6 +16,7 @@ import { ffmpeg, frameMeanModel, testClip } from "./video-helpers.js";
 const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
 const tools = findFfmpeg();
+
 
 /** Every frame's timestamp, from ffprobe. */
 const frameTimes = (path: string) =>
@@ -79,29 +80,36 @@ test("variable frame rates follow the container's timestamps, and a short clip r
   );
 });
 
-test("decoded frames are cached: a second run decodes nothing", async () => {
-  const clip = testClip(join(dir, "cached", "a.mp4"));
+test("decoded frames are cached: a second run decodes nothing; clips are decoded together, and a bad one is told apart", async () => {
+  const clips = [testClip(join(dir, "cached", "a.mp4")), testClip(join(dir, "cached", "b.webm"), { seconds: 1, codec: ["-c:v", "libvpx-vp9"] })];
   const log = join(dir, "ffmpeg.log");
   const wrapper = join(dir, "ffmpeg-wrapper");
   writeFileSync(wrapper, `#!/bin/sh\necho "$@" >> ${log}\nexec ffmpeg "$@"\n`);
   chmodSync(wrapper, 0o755);
-  const counting = { ffmpeg: wrapper, ffprobe: "ffprobe" };
   const small: FrameSampling = { count: 4, height: 16, width: 16, channels: 3 };
-  const first = await clipFrames(clip, small, counting);
-  const decodes = () =>
-    existsSync(log)
-      ? readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l.includes("rawvideo")).length
-      : 0;
-  assert.equal(decodes(), 1);
-  const second = await clipFrames(clip, small, counting);
-  assert.equal(decodes(), 1, "the second read came from the cache");
-  assert.deepEqual(second.pixels, first.pixels);
-  assert.deepEqual(second.times, first.times);
-  // Other frames of the same clip are decoded afresh.
-  await clipFrames(clip, { ...small, count: 5 }, counting);
-  assert.equal(decodes(), 2);
+  const runs = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").length : 0);
+  const first = (await clipFrames(clips, small, wrapper)) as ClipFrames[];
+  assert.equal(runs(), 2, "one run reads both durations, one decodes both");
+  const second = (await clipFrames(clips, small, wrapper)) as ClipFrames[];
+  assert.equal(runs(), 2, "the second read came from the cache");
+  assert.deepEqual(
+    second.map((c) => [c.pixels, c.times]),
+    first.map((c) => [c.pixels, c.times]),
+  );
+  // Decoded together or alone, a clip's frames are the same.
+  const alone = await decodeClip(clips[1], small, "ffmpeg");
+  assert.deepEqual(alone.pixels, first[1].pixels);
+  // Other frames of the same clips are decoded afresh.
+  await clipFrames(clips, { ...small, count: 5 }, wrapper);
+  assert.equal(runs(), 4);
+  // A truncated clip among good ones: the shared run reports an error, and each is decoded alone to tell which.
+  const cut = join(dir, "cached", "cut.mp4");
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-i", clips[0], "-c", "copy", "-movflags", "+faststart", join(dir, "cached", "fs.mp4")]);
+  const bytes = readFileSync(join(dir, "cached", "fs.mp4"));
+  writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  const mixed = await clipFrames([clips[0], cut, clips[1]], { ...small, count: 6 }, "ffmpeg");
+  assert.ok(!(mixed[0] instanceof VideoDecodeError) && !(mixed[2] instanceof VideoDecodeError));
+  assert.ok(mixed[1] instanceof VideoDecodeError && /cannot be decoded/.test(mixed[1].message), String(mixed[1]));
 });
 
 test("a missing ffmpeg is one line that says how to install it", () => {

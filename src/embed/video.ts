@@ -62,7 +62,7 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
   if (!/\.npy$/i.test(options.out)) throw new UserError(`embed: --out must name a .npy file, got ${JSON.stringify(options.out)}`);
   const { clips } = options;
   if (clips.files.length === 0) throw inputError(clips.source, undefined, "no clips to embed");
-  const tools = findFfmpeg(options.ffmpeg);
+  const ffmpeg = findFfmpeg(options.ffmpeg);
   const { model, outputName, shape, norm } = await openEmbedModel(options, true);
   try {
     const { frames, segments, keyFrames } = timeSettings(options, model);
@@ -88,52 +88,28 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
     const skipped = writer.skipped.map((i) => ({ file: clips.files[i], message: "skipped in an earlier run" }));
     const total = clips.files.length;
 
-    // Clips decode in child processes, as many at once as there are cores, ahead of the model.
-    const inFlight = Math.max(availableParallelism(), 2 * clipsPerBatch);
-    const ahead = new Map<number, Promise<ClipFrames | VideoDecodeError>>();
-    let queued = writer.next;
-    const fill = () => {
-      while (queued < total && ahead.size < inFlight) {
-        const index = queued++;
-        ahead.set(
-          index,
-          clipFrames(clips.files[index], sampling, tools).catch((e: unknown) => {
-            if (e instanceof VideoDecodeError) return e;
-            if ((e as NodeJS.ErrnoException).code === "ENOENT") return new VideoDecodeError("no such file");
-            throw e;
-          }),
-        );
-      }
-    };
+    const decoder = new ClipDecoder(clips.files, writer.next, sampling, ffmpeg, availableParallelism());
     const embedder = new ClipEmbedder(model, outputName, shape, norm, sampling, segments, keyFrames, options.pool);
     const runStarted = performance.now();
-    try {
-      fill();
-      while (writer.next < total) {
-        const start = writer.next,
-          count = Math.min(clipsPerBatch, total - start);
-        const good: ClipFrames[] = [],
-          bad: number[] = [];
-        for (let i = start; i < start + count; i++) {
-          const decoded = await ahead.get(i)!;
-          ahead.delete(i);
-          fill();
-          if (decoded instanceof VideoDecodeError) {
-            if (!options.skipBad) throw inputError(clips.files[i], undefined, `${decoded.message} (pass --skip-bad to leave such files out)`);
-            skipped.push({ file: clips.files[i], message: decoded.message });
-            options.onSkip?.(clips.files[i], decoded.message);
-            bad.push(i);
-          } else good.push(decoded);
-        }
-        const { rows, lines } = good.length ? await embedder.embed(good) : { rows: new Float32Array(0), lines: [] };
-        writer.append(rows, good.length, embedder.dim, start + count, bad, lines);
-        const done = writer.next,
-          rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
-        options.onProgress?.({ done, total, clipsPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
+    while (writer.next < total) {
+      const start = writer.next,
+        count = Math.min(clipsPerBatch, total - start);
+      const good: ClipFrames[] = [],
+        bad: number[] = [];
+      for (let i = start; i < start + count; i++) {
+        const decoded = await decoder.get(i);
+        if (decoded instanceof VideoDecodeError) {
+          if (!options.skipBad) throw inputError(clips.files[i], undefined, `${decoded.message} (pass --skip-bad to leave such files out)`);
+          skipped.push({ file: clips.files[i], message: decoded.message });
+          options.onSkip?.(clips.files[i], decoded.message);
+          bad.push(i);
+        } else good.push(decoded);
       }
-    } finally {
-      // Let clips still decoding finish quietly: their results are not needed.
-      for (const pending of ahead.values()) pending.catch(() => {});
+      const { rows, lines } = good.length ? await embedder.embed(good) : { rows: new Float32Array(0), lines: [] };
+      writer.append(rows, good.length, embedder.dim, start + count, bad, lines);
+      const done = writer.next,
+        rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
+      options.onProgress?.({ done, total, clipsPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
     }
     if (writer.rows === 0) throw new UserError(`${clips.source}: none of the ${total} clips could be decoded`);
     const kept = writer.keptIndices(total);
@@ -157,6 +133,48 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
     };
   } finally {
     await model.session.release();
+  }
+}
+
+/** Clips decoded together per ffmpeg run (see decodeClips): starting ffmpeg costs more than decoding a short clip. */
+const DECODE_GROUP = 8;
+
+/**
+ * Clips in order, decoded in groups ahead of the model: `lookahead` groups (one ffmpeg run each)
+ * at a time, so decoding uses every core while the model runs.
+ */
+class ClipDecoder {
+  private readonly groups = new Map<number, Promise<(ClipFrames | VideoDecodeError)[]>>();
+  private queued = 0;
+
+  constructor(
+    private readonly files: string[],
+    private readonly from: number,
+    private readonly sampling: FrameSampling,
+    private readonly ffmpeg: string,
+    private readonly lookahead: number,
+  ) {}
+
+  async get(index: number): Promise<ClipFrames | VideoDecodeError> {
+    const group = Math.floor((index - this.from) / DECODE_GROUP),
+      offset = (index - this.from) % DECODE_GROUP;
+    this.fill(group);
+    const decoded = await this.groups.get(group)!;
+    if (offset === decoded.length - 1) {
+      this.groups.delete(group);
+      this.fill(group + 1);
+    }
+    return decoded[offset];
+  }
+
+  private fill(current: number): void {
+    while (this.queued < current + this.lookahead && this.from + this.queued * DECODE_GROUP < this.files.length) {
+      const start = this.from + this.queued * DECODE_GROUP;
+      const decoding = clipFrames(this.files.slice(start, start + DECODE_GROUP), this.sampling, this.ffmpeg);
+      // Failures surface when the group is asked for, not as unhandled rejections before.
+      decoding.catch(() => {});
+      this.groups.set(this.queued++, decoding);
+    }
   }
 }
 

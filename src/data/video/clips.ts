@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { cacheDir } from "../cache.js";
 import { writeAtomically } from "../files.js";
 import { listImageFolder, type FileKind, type ImageSplits } from "../images/folder.js";
-import { decodeClip, type ClipFrames, type FfmpegTools, type FrameSampling } from "./ffmpeg.js";
+import { decodeClips, VideoDecodeError, type ClipFrames, type FrameSampling } from "./ffmpeg.js";
 
 /** Containers alfamix looks for in a folder of clips (anything ffmpeg decodes inside them works). */
 export const VIDEO_EXTENSIONS = [".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi"];
@@ -16,36 +16,54 @@ export function listClipFolder(dir: string): ImageSplits {
 }
 
 /**
- * A clip's sampled frames, from the decoded-frame cache when an earlier run took the same frames
- * of the same file (same size and time), else decoded with ffmpeg and cached. A second `embed`
- * with another model or pooling, or `bench video`, then costs no decoding.
+ * Clips' sampled frames, each from the decoded-frame cache when an earlier run took the same frames
+ * of the same file (same size and time), the rest decoded together (see decodeClips) and cached.
+ * A second `embed` with another model or pooling, or `bench video`, then costs no decoding.
  */
-export async function clipFrames(file: string, sampling: FrameSampling, tools: FfmpegTools): Promise<ClipFrames> {
-  const stat = statSync(file);
-  const key = createHash("sha256")
-    .update(JSON.stringify({ file: resolve(file), size: stat.size, mtime: stat.mtimeMs, sampling, version: 1 }))
-    .digest("hex");
+export async function clipFrames(files: string[], sampling: FrameSampling, ffmpeg: string): Promise<(ClipFrames | VideoDecodeError)[]> {
   const dir = cacheDir("frames");
-  const cached = dir ? `${dir}/${key}` : undefined;
   const frameBytes = sampling.count * sampling.height * sampling.width * sampling.channels;
-  if (cached) {
-    try {
-      const meta = JSON.parse(readFileSync(`${cached}.json`, "utf8")) as Omit<ClipFrames, "pixels">;
-      const pixels = readFileSync(`${cached}.bin`);
-      if (pixels.length === frameBytes) return { ...meta, pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length) };
-    } catch {
-      // Not cached yet (or a damaged entry): decode.
-    }
+  const entries = files.map((file) => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!dir || !stat) return undefined;
+    const key = createHash("sha256")
+      .update(JSON.stringify({ file: resolve(file), size: stat.size, mtime: stat.mtimeMs, sampling, version: 2 }))
+      .digest("hex");
+    return `${dir}/${key}`;
+  });
+  const results: (ClipFrames | VideoDecodeError | undefined)[] = entries.map((entry) => (entry ? readCached(entry, frameBytes) : undefined));
+  const missing = files.map((_, i) => i).filter((i) => results[i] === undefined);
+  if (missing.length) {
+    const decoded = await decodeClips(
+      missing.map((i) => files[i]),
+      sampling,
+      ffmpeg,
+    );
+    missing.forEach((i, k) => {
+      const frames = decoded[k];
+      results[i] = frames;
+      if (entries[i] && !(frames instanceof VideoDecodeError)) writeCached(entries[i]!, frames);
+    });
   }
-  const frames = await decodeClip(file, sampling, tools);
-  if (cached) {
-    try {
-      // The pixels first: an entry counts only once its .json exists.
-      writeAtomically(`${cached}.bin`, frames.pixels);
-      writeAtomically(`${cached}.json`, JSON.stringify({ times: frames.times, timing: frames.timing }));
-    } catch {
-      // A full or read-only cache costs speed, not correctness.
-    }
+  return results as (ClipFrames | VideoDecodeError)[];
+}
+
+function readCached(entry: string, frameBytes: number): ClipFrames | undefined {
+  try {
+    const meta = JSON.parse(readFileSync(`${entry}.json`, "utf8")) as Omit<ClipFrames, "pixels">;
+    const pixels = readFileSync(`${entry}.bin`);
+    return pixels.length === frameBytes ? { ...meta, pixels: new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length) } : undefined;
+  } catch {
+    return undefined; // not cached yet, or a damaged entry: decode
   }
-  return frames;
+}
+
+function writeCached(entry: string, frames: ClipFrames): void {
+  try {
+    // The pixels first: an entry counts only once its .json exists.
+    writeAtomically(`${entry}.bin`, frames.pixels);
+    writeAtomically(`${entry}.json`, JSON.stringify({ times: frames.times, timing: frames.timing }));
+  } catch {
+    // A full or read-only cache costs speed, not correctness.
+  }
 }
