@@ -15,7 +15,7 @@ in batches under torch.inference_mode. Prints images/s and the first rows' check
 
 --export-resnet18 writes torchvision's ResNet-18 (seeded random weights: no pretrained weights can be
 downloaded here) without its classifier, so its output is the 512-d pooled feature, with a dynamic
-batch dimension.
+batch dimension and a fixed input of --size pixels (default 32 for the export).
 """
 import argparse
 import os
@@ -149,13 +149,13 @@ class Clips(torch.utils.data.Dataset):
         return torch.from_numpy(pixels[slots].astype(np.float32).transpose(0, 3, 1, 2) / 255.0)
 
 
-def export_resnet18(out):
+def export_resnet18(out, size):
     import torchvision
     torch.manual_seed(0)
     net = torchvision.models.resnet18()
     net.fc = torch.nn.Identity()
     net.eval()
-    torch.onnx.export(net, torch.zeros(1, 3, 32, 32), out, input_names=["image"], output_names=["features"],
+    torch.onnx.export(net, torch.zeros(1, 3, size, size), out, input_names=["image"], output_names=["features"],
                       dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}}, opset_version=13)
     print(f"wrote {out}")
 
@@ -164,7 +164,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", nargs="?")
     ap.add_argument("images", nargs="?")
-    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--size", type=int)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
@@ -175,7 +175,8 @@ def main():
     ap.add_argument("--export-resnet18")
     args = ap.parse_args()
     if args.export_resnet18:
-        return export_resnet18(args.export_resnet18)
+        return export_resnet18(args.export_resnet18, args.size or 32)
+    args.size = args.size or 224
     torch.set_num_threads(args.threads)
     net = OnnxModule(args.model).eval()
     if args.jit:

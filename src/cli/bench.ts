@@ -6,13 +6,14 @@ import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
 import { benchTeam } from "../../bench/team.js";
+import { benchVideo } from "../../bench/video.js";
 import { strategyOptionSpecs, strategySpec } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { CONV_KINDS } from "../models/layers/architectures.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team|video [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
@@ -37,6 +38,11 @@ export const benchCommand: CommandSpec = {
     labels: { type: "string", placeholder: "N", help: "team: labels to make", default: "1000" },
     batch: { type: "string", placeholder: "N", help: "team: the project's batch", default: "100" },
     think: { type: "string", placeholder: "MS", help: "team: pause per item (0: full speed)", default: "0" },
+    clips: { type: "string", placeholder: "DIR", help: "video: a folder of clips", default: "32 clips of ffmpeg's test pattern, 4 s at 25 fps" },
+    onnx: { type: "string", placeholder: "FILE.onnx", help: "video: an image model", default: "torchvision's ResNet-18 (random weights), exported at --size" },
+    size: { type: "string", placeholder: "N", help: "video: frame size fed to the model", default: "112" },
+    frames: { type: "string", placeholder: "N", help: "video: frames per clip", default: "8" },
+    pairs: { type: "string", placeholder: "N", help: "video: alternating pairs of runs", default: "3" },
     "label-noise": { type: "string", placeholder: "P", help: "team: annotators answer wrongly with probability P (as simulate --label-noise)", default: "0" },
   },
   positionals: { min: 1, max: 1 },
@@ -87,7 +93,19 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         seed: options.int("seed", 0),
         labelNoise: options.number("label-noise", 0, 0, 0.999),
       });
+    case "video":
+      return benchVideo(
+        json,
+        {
+          clips: options.string("clips"),
+          model: options.string("onnx"),
+          size: options.int("size", 112, 16, 1024),
+          frames: options.int("frames", 8, 1, 256),
+          pairs: options.int("pairs", 3, 1, 20),
+        },
+        json ? undefined : (line) => console.error(line),
+      );
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query or team`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query, team or video`);
   }
 }

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { nearestToCentres } from "../cluster/kmeans-scale.js";
 import type { ImageList } from "../data/images/folder.js";
 import { normalizingMap, type ChannelNormalization, type ImageShape } from "../data/images/resize.js";
-import { clipFrames } from "../data/video/clips.js";
+import { ClipDecoderThread } from "../data/video/decoder-thread.js";
 import { findFfmpeg, VideoDecodeError, type ClipFrames, type FrameSampling } from "../data/video/ffmpeg.js";
 import { inputError, UserError } from "../errors.js";
 import { matrix } from "../linalg/matrix.js";
@@ -91,25 +91,29 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
     const decoder = new ClipDecoder(clips.files, writer.next, sampling, ffmpeg, availableParallelism());
     const embedder = new ClipEmbedder(model, outputName, shape, norm, sampling, segments, keyFrames, options.pool);
     const runStarted = performance.now();
-    while (writer.next < total) {
-      const start = writer.next,
-        count = Math.min(clipsPerBatch, total - start);
-      const good: ClipFrames[] = [],
-        bad: number[] = [];
-      for (let i = start; i < start + count; i++) {
-        const decoded = await decoder.get(i);
-        if (decoded instanceof VideoDecodeError) {
-          if (!options.skipBad) throw inputError(clips.files[i], undefined, `${decoded.message} (pass --skip-bad to leave such files out)`);
-          skipped.push({ file: clips.files[i], message: decoded.message });
-          options.onSkip?.(clips.files[i], decoded.message);
-          bad.push(i);
-        } else good.push(decoded);
+    try {
+      while (writer.next < total) {
+        const start = writer.next,
+          count = Math.min(clipsPerBatch, total - start);
+        const good: ClipFrames[] = [],
+          bad: number[] = [];
+        for (let i = start; i < start + count; i++) {
+          const decoded = await decoder.get(i);
+          if (decoded instanceof VideoDecodeError) {
+            if (!options.skipBad) throw inputError(clips.files[i], undefined, `${decoded.message} (pass --skip-bad to leave such files out)`);
+            skipped.push({ file: clips.files[i], message: decoded.message });
+            options.onSkip?.(clips.files[i], decoded.message);
+            bad.push(i);
+          } else good.push(decoded);
+        }
+        const { rows, lines } = good.length ? await embedder.embed(good) : { rows: new Float32Array(0), lines: [] };
+        writer.append(rows, good.length, embedder.dim, start + count, bad, lines);
+        const done = writer.next,
+          rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
+        options.onProgress?.({ done, total, clipsPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
       }
-      const { rows, lines } = good.length ? await embedder.embed(good) : { rows: new Float32Array(0), lines: [] };
-      writer.append(rows, good.length, embedder.dim, start + count, bad, lines);
-      const done = writer.next,
-        rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
-      options.onProgress?.({ done, total, clipsPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
+    } finally {
+      await decoder.close();
     }
     if (writer.rows === 0) throw new UserError(`${clips.source}: none of the ${total} clips could be decoded`);
     const kept = writer.keptIndices(total);
@@ -137,7 +141,7 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
 }
 
 /** Clips decoded together per ffmpeg run (see decodeClips): starting ffmpeg costs more than decoding a short clip. */
-const DECODE_GROUP = 8;
+const DECODE_GROUP = 16;
 
 /**
  * Clips in order, decoded in groups ahead of the model: `lookahead` groups (one ffmpeg run each)
@@ -153,7 +157,12 @@ class ClipDecoder {
     private readonly sampling: FrameSampling,
     private readonly ffmpeg: string,
     private readonly lookahead: number,
+    private readonly thread = new ClipDecoderThread(),
   ) {}
+
+  close(): Promise<void> {
+    return this.thread.close();
+  }
 
   async get(index: number): Promise<ClipFrames | VideoDecodeError> {
     const group = Math.floor((index - this.from) / DECODE_GROUP),
@@ -170,7 +179,7 @@ class ClipDecoder {
   private fill(current: number): void {
     while (this.queued < current + this.lookahead && this.from + this.queued * DECODE_GROUP < this.files.length) {
       const start = this.from + this.queued * DECODE_GROUP;
-      const decoding = clipFrames(this.files.slice(start, start + DECODE_GROUP), this.sampling, this.ffmpeg);
+      const decoding = this.thread.decode(this.files.slice(start, start + DECODE_GROUP), this.sampling, this.ffmpeg);
       // Failures surface when the group is asked for, not as unhandled rejections before.
       decoding.catch(() => {});
       this.groups.set(this.queued++, decoding);

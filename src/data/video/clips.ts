@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { cacheDir } from "../cache.js";
 import { writeAtomically } from "../files.js";
 import { listImageFolder, type FileKind, type ImageSplits } from "../images/folder.js";
@@ -26,8 +25,9 @@ export async function clipFrames(files: string[], sampling: FrameSampling, ffmpe
   const entries = files.map((file) => {
     const stat = statSync(file, { throwIfNoEntry: false });
     if (!dir || !stat) return undefined;
+    // By real path: a folder of links to clips (one labelling of them among several) shares their frames.
     const key = createHash("sha256")
-      .update(JSON.stringify({ file: resolve(file), size: stat.size, mtime: stat.mtimeMs, sampling, version: 2 }))
+      .update(JSON.stringify({ file: realpathSync(file), size: stat.size, mtime: stat.mtimeMs, sampling, version: 2 }))
       .digest("hex");
     return `${dir}/${key}`;
   });
