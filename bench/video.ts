@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../src/data/cache.js";
-import { listClipFolder } from "../src/data/video/clips.js";
-import { embedVideos } from "../src/embed/video.js";
+import { listClipFolder } from "../src/embed/video/clips.js";
+import { embedVideos } from "../src/embed/video/embed-videos.js";
 import { UserError } from "../src/errors.js";
 import { emit } from "./timing.js";
 

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { UserError } from "../src/errors.js";
 import { readNpy } from "../src/data/npy.js";
 import { decodeImage } from "../src/data/images/decode.js";
-import { clipFrames, listClipFolder } from "../src/data/video/clips.js";
-import { decodeClip, findFfmpeg, scaleFilter, VideoDecodeError, type ClipFrames, type FrameSampling } from "../src/data/video/ffmpeg.js";
+import { clipFrames, listClipFolder } from "../src/embed/video/clips.js";
+import { decodeClip, findFfmpeg, scaleFilter, VideoDecodeError, type ClipFrames, type FrameSampling } from "../src/embed/video/ffmpeg.js";
 import { encodeOnnxModel, type OnnxGraph } from "../src/embed/onnx-writer.js";
-import { embedVideos, keyFrameSlots, segmentMeans } from "../src/embed/video.js";
+import { embedVideos, keyFrameSlots, segmentMeans } from "../src/embed/video/embed-videos.js";
 import { assertClose, cli, fixture, tempDir, userError } from "./helpers.js";
 import { ffmpeg, frameMeanModel, testClip } from "./video-helpers.js";
 

@@ -1,8 +1,8 @@
 import { isDirectoryPath } from "../data/images/folder.js";
-import { listClipFolder } from "../data/video/clips.js";
+import { listClipFolder } from "../embed/video/clips.js";
 import { UserError } from "../errors.js";
 import { formatMs } from "../eval/format.js";
-import { embedVideos } from "../embed/video.js";
+import { embedVideos } from "../embed/video/embed-videos.js";
 import type { OptionReader, OptionSpec } from "./args.js";
 import { parseImageSize } from "./dataset-options.js";
 import { concatenate, numberList } from "./embed-inputs.js";

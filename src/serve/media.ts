@@ -1,15 +1,13 @@
 import { constants, realpathSync, statSync, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, isAbsolute, resolve, sep } from "node:path";
+import { VIDEO_EXTENSIONS } from "../embed/video/clips.js";
 
-/** Clip containers the labelling page plays (the names `embed --video` reads). */
-export const VIDEO_MEDIA_EXTENSIONS = [".mp4", ".m4v", ".webm", ".mov", ".mkv", ".avi"];
-
-/** Extensions an item's file may have in a media folder, tried in this order. */
-export const MEDIA_EXTENSIONS = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ...VIDEO_MEDIA_EXTENSIONS, ".txt"];
+/** Extensions an item's file may have in a media folder, tried in this order (clips are those `embed --video` reads). */
+export const MEDIA_EXTENSIONS = [".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ...VIDEO_EXTENSIONS, ".txt"];
 
 /** Whether a file's name says it holds a clip. */
-export const isVideoName = (file: string) => VIDEO_MEDIA_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e));
+export const isVideoName = (file: string) => VIDEO_EXTENSIONS.some((e) => file.toLowerCase().endsWith(e));
 
 /** Images and texts above this are not served (no labelling image or text is near it). */
 const MAX_MEDIA_BYTES = 64 << 20;

@@ -1,18 +1,18 @@
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { nearestToCentres } from "../cluster/kmeans-scale.js";
-import type { ImageList } from "../data/images/folder.js";
-import { normalizingMap, type ChannelNormalization, type ImageShape } from "../data/images/resize.js";
-import { ClipDecoderThread } from "../data/video/decoder-thread.js";
-import { findFfmpeg, VideoDecodeError, type ClipFrames, type FrameSampling } from "../data/video/ffmpeg.js";
-import { inputError, UserError } from "../errors.js";
-import { matrix } from "../linalg/matrix.js";
-import { Rng } from "../random.js";
-import { fileStamp, openEmbedModel, type EmbedOptions } from "./embed.js";
-import { outputReducer, type OutputReducer, type Pooling } from "./pooling.js";
-import { onnxRuntime, type ImageModel } from "./session.js";
-import { EmbeddingWriter } from "./writer.js";
+import { nearestToCentres } from "../../cluster/kmeans-scale.js";
+import type { ImageList } from "../../data/images/folder.js";
+import { normalizingMap, type ChannelNormalization, type ImageShape } from "../../data/images/resize.js";
+import { ClipDecoderThread } from "./decoder-thread.js";
+import { findFfmpeg, VideoDecodeError, type ClipFrames, type FrameSampling } from "./ffmpeg.js";
+import { inputError, UserError } from "../../errors.js";
+import { matrix } from "../../linalg/matrix.js";
+import { Rng } from "../../random.js";
+import { fileStamp, openEmbedModel, type EmbedOptions } from "../embed.js";
+import { outputReducer, type OutputReducer, type Pooling } from "../pooling.js";
+import { onnxRuntime, type ImageModel } from "../session.js";
+import { EmbeddingWriter } from "../writer.js";
 
 export interface VideoEmbedOptions extends Pick<EmbedOptions, "model" | "out" | "size" | "mean" | "std" | "output" | "threads" | "skipBad" | "onSkip"> {
   clips: ImageList;

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, realpathSync, statSync } from "node:fs";
-import { cacheDir } from "../cache.js";
-import { writeAtomically } from "../files.js";
-import { listImageFolder, type FileKind, type ImageSplits } from "../images/folder.js";
+import { cacheDir } from "../../data/cache.js";
+import { writeAtomically } from "../../data/files.js";
+import { listImageFolder, type FileKind, type ImageSplits } from "../../data/images/folder.js";
 import { decodeClips, VideoDecodeError, type ClipFrames, type FrameSampling } from "./ffmpeg.js";
 
 /** Containers alfamix looks for in a folder of clips (anything ffmpeg decodes inside them works). */
