@@ -277,3 +277,29 @@ test("corrupt, empty, truncated and non-video files stop the run with the file's
   assert.deepEqual(readFileSync(out.replace(".npy", ".ids"), "utf8").trim().split("\n"), ["good"]);
   assert.equal(readFileSync(out.replace(".npy", ".keyframes"), "utf8").trim().split("\n").length, 1);
 });
+
+test("an interrupted run resumes where it stopped, with the same rows and key frames as an uninterrupted one", async () => {
+  const clips = listClipFolder(join(dir, "classes")).train;
+  const model = frameMeanModel(dir);
+  const whole = join(dir, "resume-whole", "emb.npy"),
+    resumed = join(dir, "resume-cut", "emb.npy");
+  await embedVideos({ model, clips, out: whole, frames: 6, batch: 1 });
+  await assert.rejects(
+    embedVideos({
+      model,
+      clips,
+      out: resumed,
+      frames: 6,
+      batch: 1,
+      onProgress: (p) => {
+        if (p.done === 2) throw new Error("interrupted");
+      },
+    }),
+    /interrupted/,
+  );
+  assert.equal(existsSync(resumed), false, "nothing that looks finished");
+  const result = await embedVideos({ model, clips, out: resumed, frames: 6, batch: 1 });
+  assert.equal(result.resumedFrom, 2);
+  assert.deepEqual((await readNpy(resumed, "float32")).data, (await readNpy(whole, "float32")).data);
+  for (const side of [".ids", ".keyframes"]) assert.equal(readFileSync(resumed.replace(".npy", side), "utf8"), readFileSync(whole.replace(".npy", side), "utf8"));
+});
