@@ -66,7 +66,15 @@ export async function benchVideo(json: boolean, options: VideoBenchOptions, onPr
   }
   const ratios = ours.map((v, i) => v / theirs[i]).sort((a, b) => a - b);
   const median = ratios[Math.floor(ratios.length / 2)];
-  const record = { clips: count, frames: options.frames, size: options.size, model, alfamixClipsPerSecond: ours, pythonClipsPerSecond: theirs, ratio: Number(median.toFixed(3)) };
+  const record = {
+    clips: count,
+    frames: options.frames,
+    size: options.size,
+    model,
+    alfamixClipsPerSecond: ours,
+    pythonClipsPerSecond: theirs,
+    ratio: Number(median.toFixed(3)),
+  };
   emit(
     json,
     record,
@@ -81,7 +89,23 @@ function testClips(dir: string): string {
     const file = join(dir, `clip-${String(i).padStart(2, "0")}.mp4`);
     if (existsSync(file)) continue;
     const source = i % 2 ? `testsrc2=size=320x240:rate=25` : `mandelbrot=size=320x240:rate=25:start_scale=${1 + i / 10}`;
-    execFileSync("ffmpeg", ["-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source, "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p", `${file}.part.mp4`]);
+    execFileSync("ffmpeg", [
+      "-v",
+      "error",
+      "-nostdin",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      source,
+      "-t",
+      "4",
+      "-c:v",
+      "libx264",
+      "-pix_fmt",
+      "yuv420p",
+      `${file}.part.mp4`,
+    ]);
     execFileSync("mv", [`${file}.part.mp4`, file]);
   }
   return dir;

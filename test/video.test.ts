@@ -17,7 +17,6 @@ const dir = tempDir();
 process.env.ALFAMIX_CACHE_DIR = join(dir, "cache");
 const tools = findFfmpeg();
 
-
 /** Every frame's timestamp, from ffprobe. */
 const frameTimes = (path: string) =>
   execFileSync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", path], { encoding: "utf8" })
@@ -301,5 +300,6 @@ test("an interrupted run resumes where it stopped, with the same rows and key fr
   const result = await embedVideos({ model, clips, out: resumed, frames: 6, batch: 1 });
   assert.equal(result.resumedFrom, 2);
   assert.deepEqual((await readNpy(resumed, "float32")).data, (await readNpy(whole, "float32")).data);
-  for (const side of [".ids", ".keyframes"]) assert.equal(readFileSync(resumed.replace(".npy", side), "utf8"), readFileSync(whole.replace(".npy", side), "utf8"));
+  for (const side of [".ids", ".keyframes"])
+    assert.equal(readFileSync(resumed.replace(".npy", side), "utf8"), readFileSync(whole.replace(".npy", side), "utf8"));
 });

@@ -51,7 +51,10 @@ if ((workerData as { clipDecoder?: boolean } | null)?.clipDecoder && parentPort)
       (results) => {
         const replies = results.map((r) => (r instanceof VideoDecodeError ? { bad: r.message } : r));
         // The pixels move to the main thread without a copy.
-        port.postMessage({ id, results: replies } satisfies Reply, replies.flatMap((r) => ("pixels" in r ? [r.pixels.buffer as ArrayBuffer] : [])));
+        port.postMessage(
+          { id, results: replies } satisfies Reply,
+          replies.flatMap((r) => ("pixels" in r ? [r.pixels.buffer as ArrayBuffer] : [])),
+        );
       },
       (e: Error) => port.postMessage({ id, error: e.message } satisfies Reply),
     );

@@ -225,8 +225,8 @@ class ClipEmbedder {
   get description(): string | undefined {
     if (!this.reducer) return undefined;
     if (this.model.video) return `${this.reducer.description} of the clip`;
-    const time =
-      this.segments === 1 ? `mean of ${this.sampling.count} frames` : `means of ${this.segments} segments of the ${this.sampling.count} frames, concatenated`;
+    const n = this.sampling.count;
+    const time = n === 1 ? "one frame" : this.segments === 1 ? `mean of ${n} frames` : `means of ${this.segments} segments of the ${n} frames, concatenated`;
     return `${this.reducer.description}, ${time}`;
   }
 

@@ -12,7 +12,8 @@ const INSTALL_HINT = "install it (Debian/Ubuntu: apt-get install ffmpeg; macOS: 
 export function findFfmpeg(given?: string): string {
   const ffmpeg = given || process.env.ALFAMIX_FFMPEG || "ffmpeg";
   const check = spawnSync(ffmpeg, ["-hide_banner", "-version"], { stdio: ["ignore", "pipe", "ignore"] });
-  if (check.error || check.status !== 0) throw new UserError(`video needs ffmpeg (${ffmpeg} ${check.error ? "was not found" : "did not run"}); ${INSTALL_HINT}`);
+  if (check.error || check.status !== 0)
+    throw new UserError(`video needs ffmpeg (${ffmpeg} ${check.error ? "was not found" : "did not run"}); ${INSTALL_HINT}`);
   return ffmpeg;
 }
 
@@ -161,9 +162,17 @@ function timingOf(lines: string[]): ClipTiming | VideoDecodeError {
 async function decodeProbed(files: string[], timings: ClipTiming[], sampling: FrameSampling, ffmpeg: string): Promise<ClipFrames[]> {
   const { height, width, channels } = sampling;
   const graph = timings.map((timing, k) => `[${k}:v:0]${samplingFilter(timing, sampling, `c${k}`)}[o${k}]`).join(";");
-  const outputs = files.flatMap((_, k) =>
-    ["-map", `[o${k}]`, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", channels === 3 ? "rgb24" : "gray", `pipe:${k + 3}`],
-  );
+  const outputs = files.flatMap((_, k) => [
+    "-map",
+    `[o${k}]`,
+    "-fps_mode",
+    "passthrough",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    channels === 3 ? "rgb24" : "gray",
+    `pipe:${k + 3}`,
+  ]);
   const args = ["-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info", ...files.flatMap(input), "-filter_complex", graph, ...outputs];
   const { code, stderr, pipes } = await run(ffmpeg, args, files.length);
   const log = stderr.toString("utf8").split("\n");
