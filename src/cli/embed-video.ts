@@ -25,7 +25,7 @@ export const videoEmbedOptions: Record<string, OptionSpec> = {
   ffmpeg: {
     type: "string",
     placeholder: "PATH",
-    help: "clips: the ffmpeg program (ffprobe is looked for beside it)",
+    help: "clips: the ffmpeg program",
     default: "$ALFAMIX_FFMPEG, else ffmpeg on PATH",
   },
 };

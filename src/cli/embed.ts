@@ -49,12 +49,12 @@ export const embedCommand: CommandSpec = {
     pool: {
       type: "string",
       placeholder: "none|mean|cls",
-      help: "rank-3/4 outputs: mean of tokens or positions, the first (CLS) token, or flatten",
+      help: "rank-3/4/5 outputs: mean of tokens or positions, the first (CLS) token, or flatten",
       default: "mean",
     },
     batch: { type: "string", placeholder: "N", help: "images per inference batch (clips: clips per batch)", default: "32 (clips: 32 frames' worth)" },
     threads: { type: "string", placeholder: "N", help: "inference threads", default: "every core" },
-    "skip-bad": { type: "boolean", help: "leave out images that cannot be decoded (listed on stderr) instead of stopping" },
+    "skip-bad": { type: "boolean", help: "leave out images or clips that cannot be decoded (listed on stderr) instead of stopping" },
     quiet: { type: "boolean", help: "no progress or summary on stderr" },
   },
 };
