@@ -4,8 +4,7 @@ import { UserError } from "../errors.js";
 import { formatMs } from "../eval/format.js";
 import { embedVideos } from "../embed/video/embed-videos.js";
 import type { OptionReader, OptionSpec } from "./args.js";
-import { parseImageSize } from "./dataset-options.js";
-import { concatenate, numberList } from "./embed-inputs.js";
+import { concatenate, pictureOptions } from "./embed-inputs.js";
 import { rateLine, statusLine } from "./progress.js";
 
 /** The video flags of `embed`. */
@@ -42,33 +41,22 @@ export async function runVideoEmbed(options: OptionReader): Promise<void> {
   const splits = listClipFolder(dir);
   const clips = concatenate([splits.train, ...(splits.test ? [splits.test] : [])]);
   const status = statusLine(quiet);
-  const sizeText = options.string("size");
   const result = await embedVideos({
     model,
     clips,
     out,
-    size: sizeText === undefined ? undefined : parseImageSize(sizeText, "embed: --size"),
-    mean: numberList(options, "mean"),
-    std: numberList(options, "std"),
-    output: options.string("output"),
-    pool: options.choice("pool", ["none", "mean", "cls"] as const, undefined),
+    ...pictureOptions(options, status),
     frames: options.string("frames") === undefined ? undefined : options.int("frames", 8, 1, 1024),
     segments: options.string("segments") === undefined ? undefined : options.int("segments", 1, 1, 1024),
     batch: options.string("batch") === undefined ? undefined : options.int("batch", 4, 1, 4096),
-    threads: options.string("threads") === undefined ? undefined : options.int("threads", 1, 1, 1024),
     ffmpeg: options.string("ffmpeg"),
-    skipBad: options.flag("skip-bad"),
-    onSkip: (file, message) => {
-      status.done();
-      console.error(`alfamix: skipped ${file}: ${message}`);
-    },
     onProgress: (p) => status.show(rateLine("embed", "clips", { ...p, perSecond: p.clipsPerSecond }), p.done === p.total),
   });
   status.done();
   if (quiet) return;
   if (result.resumedFrom > 0) console.error(`resumed an interrupted run at clip ${result.resumedFrom} of ${clips.files.length}`);
   console.error(
-    `embedded ${result.rows} clips as ${result.dim}-d rows (${result.frames} frames of ${result.shape.channels}×${result.shape.height}×${result.shape.width} each, output ${JSON.stringify(result.output)}, ${result.pooling}) in ${formatMs(result.ms)}${result.skipped.length ? `; skipped ${result.skipped.length}` : ""}`,
+    `embedded ${result.rows} clips as ${result.dim}-d rows (${result.frames} frame${result.frames === 1 ? "" : "s"} of ${result.shape.channels}×${result.shape.height}×${result.shape.width} each, output ${JSON.stringify(result.output)}, ${result.pooling}) in ${formatMs(result.ms)}${result.skipped.length ? `; skipped ${result.skipped.length}` : ""}`,
   );
   console.error(`wrote ${[result.files.embeddings, result.files.ids, result.files.labels, result.files.side].filter(Boolean).join(", ")}`);
 }

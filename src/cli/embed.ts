@@ -5,11 +5,10 @@ import { formatMs } from "../eval/format.js";
 import { embedImages } from "../embed/embed.js";
 import { BUNDLED_MODELS } from "../embed/session.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
-import { parseImageSize } from "./dataset-options.js";
 import { rateLine, statusLine } from "./progress.js";
 import { runTextEmbed, textEmbedOptions } from "./embed-text.js";
 import { runVideoEmbed, videoEmbedOptions } from "./embed-video.js";
-import { concatenate, numberList } from "./embed-inputs.js";
+import { concatenate, pictureOptions } from "./embed-inputs.js";
 
 export const embedCommand: CommandSpec = {
   name: "embed",
@@ -75,23 +74,12 @@ export async function runEmbed(args: ParsedArgs): Promise<void> {
   const splits = await listImages((imagesDir ?? manifest)!, imagesDir !== undefined);
   const images = concatenate([splits.train, ...(splits.test ? [splits.test] : [])]);
   const status = statusLine(quiet);
-  const sizeText = options.string("size");
   const result = await embedImages({
     model,
     images,
     out,
-    size: sizeText === undefined ? undefined : parseImageSize(sizeText, "embed: --size"),
-    mean: numberList(options, "mean"),
-    std: numberList(options, "std"),
-    output: options.string("output"),
-    pool: options.choice("pool", ["none", "mean", "cls"] as const, undefined),
+    ...pictureOptions(options, status),
     batch: options.int("batch", 32, 1, 4096),
-    threads: options.string("threads") === undefined ? undefined : options.int("threads", 1, 1, 1024),
-    skipBad: options.flag("skip-bad"),
-    onSkip: (file, message) => {
-      status.done();
-      console.error(`alfamix: skipped ${file}: ${message}`);
-    },
     onProgress: (p) => status.show(rateLine("embed", "images", { ...p, perSecond: p.imagesPerSecond }), p.done === p.total),
   });
   status.done();

@@ -151,20 +151,13 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
           batch.start + batch.count,
           batch.bad.map((b) => batch.start + b.index),
         );
-        const done = writer.next,
-          elapsed = performance.now() - runStarted,
-          rate = ((done - resumedFrom) / elapsed) * 1000;
-        options.onProgress?.({ done, total, imagesPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
+        const progress = writer.progress(total, resumedFrom, runStarted);
+        options.onProgress?.({ ...progress, imagesPerSecond: progress.perSecond });
       }
     } finally {
       await decoder.close();
     }
-    if (writer.rows === 0) throw new UserError(`${images.source}: none of the ${total} images could be decoded`);
-    const keptIndices = writer.keptIndices(total);
-    const files = writer.finish(
-      keptIndices.map((i) => images.ids[i]),
-      images.labels ? keptIndices.map((i) => images.labels![i]) : undefined,
-    );
+    const files = writer.finishList(images, "images");
     return {
       rows: writer.rows,
       dim: writer.dim!,

@@ -2,6 +2,7 @@ import { closeSync, existsSync, fstatSync, ftruncateSync, fsyncSync, mkdirSync, 
 import { dirname } from "node:path";
 import { writeAtomically } from "../data/files.js";
 import { npyHeader } from "../data/npy.js";
+import { UserError } from "../errors.js";
 
 /** Bytes reserved for the .npy header, so the final row count can be written in place. */
 const HEADER_BYTES = 128;
@@ -80,6 +81,32 @@ export class EmbeddingWriter {
     this.state.next = next;
     this.state.skipped.push(...skipped);
     this.save();
+  }
+
+  /** Progress after a batch: items done of `total`, and the rate and time left since `startedMs` (items from an earlier run not counted). */
+  progress(total: number, resumedFrom: number, startedMs: number): { done: number; total: number; perSecond: number; etaMs?: number } {
+    const done = this.state.next,
+      perSecond = ((done - resumedFrom) / (performance.now() - startedMs)) * 1000;
+    return { done, total, perSecond, etaMs: perSecond > 0 ? ((total - done) / perSecond) * 1000 : undefined };
+  }
+
+  /**
+   * Finish a run over `list` (see finish): the rows of the items not skipped, their ids and labels.
+   * None at all is a one-line error naming the source and `noun`.
+   */
+  finishList(
+    list: { source: string; ids: string[]; labels?: string[] },
+    noun: string,
+    sideExtension?: string,
+  ): { embeddings: string; ids: string; labels?: string; side?: string } {
+    const total = list.ids.length;
+    if (this.state.rows === 0) throw new UserError(`${list.source}: none of the ${total} ${noun} could be decoded`);
+    const kept = this.keptIndices(total);
+    return this.finish(
+      kept.map((i) => list.ids[i]),
+      list.labels ? kept.map((i) => list.labels![i]) : undefined,
+      sideExtension,
+    );
   }
 
   /** Indices of the images that have a row, in order. */

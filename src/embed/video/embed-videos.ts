@@ -108,20 +108,13 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
         }
         const { rows, lines } = good.length ? await embedder.embed(good) : { rows: new Float32Array(0), lines: [] };
         writer.append(rows, good.length, embedder.dim, start + count, bad, lines);
-        const done = writer.next,
-          rate = ((done - resumedFrom) / (performance.now() - runStarted)) * 1000;
-        options.onProgress?.({ done, total, clipsPerSecond: rate, etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined });
+        const progress = writer.progress(total, resumedFrom, runStarted);
+        options.onProgress?.({ ...progress, clipsPerSecond: progress.perSecond });
       }
     } finally {
       await decoder.close();
     }
-    if (writer.rows === 0) throw new UserError(`${clips.source}: none of the ${total} clips could be decoded`);
-    const kept = writer.keptIndices(total);
-    const files = writer.finish(
-      kept.map((i) => clips.ids[i]),
-      clips.labels ? kept.map((i) => clips.labels![i]) : undefined,
-      model.video ? undefined : KEY_FRAMES_EXTENSION,
-    );
+    const files = writer.finishList(clips, "clips", model.video ? undefined : KEY_FRAMES_EXTENSION);
     return {
       rows: writer.rows,
       dim: writer.dim!,
