@@ -79,20 +79,7 @@ export async function embedImages(options: EmbedOptions): Promise<EmbedResult> {
   try {
     const valuesPerImage = shape.channels * shape.height * shape.width;
 
-    const fingerprint = createHash("sha256")
-      .update(
-        JSON.stringify({
-          model: model.path,
-          modelStat: fileStamp(model.path),
-          output: outputName,
-          pool: options.pool ?? "default",
-          shape,
-          norm,
-          files: images.files.map((f) => [resolve(f), fileStamp(f)]),
-        }),
-      )
-      .digest("hex");
-    const writer = new EmbeddingWriter(options.out, fingerprint);
+    const writer = new EmbeddingWriter(options.out, runFingerprint(model, outputName, options.pool, images.files, { shape, norm }));
     const resumedFrom = writer.next;
     const skipped: { file: string; message: string }[] = writer.skipped.map((i) => ({ file: images.files[i], message: "skipped in an earlier run" }));
 
@@ -211,7 +198,23 @@ function gatherImages(values: Float32Array, kept: number[], size: number, out: F
   return out.subarray(0, kept.length * size);
 }
 
-export function fileStamp(path: string): [number, number] {
+/**
+ * What makes a run's rows what they are: the model file, its output and pooling, the input files
+ * (by path, size and time) and the run's own `settings`. A rerun with the same fingerprint resumes.
+ */
+export function runFingerprint(model: ImageModel, output: string, pool: Pooling | undefined, files: string[], settings: object): string {
+  const stamp = {
+    model: model.path,
+    modelStat: fileStamp(model.path),
+    output,
+    pool: pool ?? "default",
+    ...settings,
+    files: files.map((f) => [resolve(f), fileStamp(f)]),
+  };
+  return createHash("sha256").update(JSON.stringify(stamp)).digest("hex");
+}
+
+function fileStamp(path: string): [number, number] {
   const s = statSync(path, { throwIfNoEntry: false });
   return s ? [s.size, s.mtimeMs] : [-1, -1];
 }

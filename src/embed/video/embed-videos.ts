@@ -1,6 +1,4 @@
-import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { nearestToCentres } from "../../cluster/kmeans-scale.js";
 import type { ImageList } from "../../data/images/folder.js";
 import { normalizingMap, type ChannelNormalization, type ImageShape } from "../../data/images/resize.js";
@@ -9,7 +7,7 @@ import { findFfmpeg, VideoDecodeError, type ClipFrames, type FrameSampling } fro
 import { inputError, UserError } from "../../errors.js";
 import { matrix } from "../../linalg/matrix.js";
 import { Rng } from "../../random.js";
-import { fileStamp, openEmbedModel, type EmbedOptions } from "../embed.js";
+import { openEmbedModel, runFingerprint, type EmbedOptions } from "../embed.js";
 import { outputReducer, type OutputReducer, type Pooling } from "../pooling.js";
 import { onnxRuntime, type ImageModel } from "../session.js";
 import { EmbeddingWriter } from "../writer.js";
@@ -68,22 +66,7 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
     const { frames, segments, keyFrames } = timeSettings(options, model);
     const clipsPerBatch = options.batch ?? (model.video ? 1 : Math.max(1, Math.floor(32 / frames)));
     const sampling: FrameSampling = { count: frames, height: shape.height, width: shape.width, channels: shape.channels };
-    const fingerprint = createHash("sha256")
-      .update(
-        JSON.stringify({
-          model: model.path,
-          modelStat: fileStamp(model.path),
-          output: outputName,
-          pool: options.pool ?? "default",
-          sampling,
-          segments,
-          keyFrames,
-          norm,
-          files: clips.files.map((f) => [resolve(f), fileStamp(f)]),
-        }),
-      )
-      .digest("hex");
-    const writer = new EmbeddingWriter(options.out, fingerprint);
+    const writer = new EmbeddingWriter(options.out, runFingerprint(model, outputName, options.pool, clips.files, { sampling, segments, keyFrames, norm }));
     const resumedFrom = writer.next;
     const skipped = writer.skipped.map((i) => ({ file: clips.files[i], message: "skipped in an earlier run" }));
     const total = clips.files.length;
