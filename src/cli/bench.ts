@@ -6,6 +6,7 @@ import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
 import { benchTeam } from "../../bench/team.js";
+import { benchUmap } from "../../bench/umap.js";
 import { benchVideo } from "../../bench/video.js";
 import { strategyOptionSpecs, strategySpec } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
@@ -13,7 +14,7 @@ import { CONV_KINDS } from "../models/layers/architectures.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team|video [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team|video|umap [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
@@ -42,7 +43,8 @@ export const benchCommand: CommandSpec = {
     onnx: { type: "string", placeholder: "FILE.onnx", help: "video: an image model", default: "torchvision's ResNet-18 (random weights), exported at --size" },
     size: { type: "string", placeholder: "N", help: "video: frame size fed to the model", default: "112" },
     frames: { type: "string", placeholder: "N", help: "video: frames per clip", default: "8" },
-    pairs: { type: "string", placeholder: "N", help: "video: alternating pairs of runs", default: "3" },
+    pairs: { type: "string", placeholder: "N", help: "video, umap: alternating pairs of runs", default: "3" },
+    points: { type: "string", placeholder: "N", help: "umap: MNIST images to project", default: "3000" },
     "label-noise": { type: "string", placeholder: "P", help: "team: annotators answer wrongly with probability P (as simulate --label-noise)", default: "0" },
   },
   positionals: { min: 1, max: 1 },
@@ -105,7 +107,9 @@ export async function runBench(args: ParsedArgs): Promise<void> {
         },
         json ? undefined : (line) => console.error(line),
       );
+    case "umap":
+      return benchUmap(json, options.int("points", 3000, 20, 60000), options.int("pairs", 3, 1, 20), json ? undefined : (line) => console.error(line));
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query, team or video`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query, team, video or umap`);
   }
 }

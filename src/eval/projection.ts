@@ -1,6 +1,6 @@
-import { createRequire } from "node:module";
-import type { Matrix } from "../linalg/matrix.js";
+import { matrix, type Matrix } from "../linalg/matrix.js";
 import type { Rng } from "../random.js";
+import { umap2d } from "./umap.js";
 
 /** Pool items a map projects besides those it must show (a stratified sample of the rest). */
 export const MAP_SAMPLE = 2000;
@@ -15,14 +15,16 @@ export interface Projection {
   poolSize: number;
 }
 
-interface UmapLike {
-  fit(data: number[][]): number[][];
-}
+/**
+ * SGD epochs of the maps' layout. From the principal-axes start, 100 keep neighbours as well as
+ * umap-js's 200 from a random start (trustworthiness by scikit-learn, `alfamix bench umap`).
+ */
+export const MAP_UMAP_EPOCHS = 100;
 
 /**
- * UMAP (umap-js, seeded by `rng`) of `must` (the labelled and picked items, always shown) and a
+ * UMAP (umap2d, seeded by `rng`) of `must` (the labelled and picked items, always shown) and a
  * class-stratified sample of at most MAP_SAMPLE other items. Stratified so that every class keeps
- * its share; the sample keeps the layout readable and umap-js's time to a few seconds.
+ * its share; the sample keeps the layout readable.
  */
 export function projectForMap(embeddings: Matrix, classes: Int32Array, must: Iterable<number>, rng: Rng, sampleSize = MAP_SAMPLE): Projection {
   const required = new Set(must);
@@ -42,17 +44,13 @@ export function projectForMap(embeddings: Matrix, classes: Int32Array, must: Ite
   }
   const indices = Int32Array.from(chosen).sort();
   const d = embeddings.cols;
-  const data = Array.from(indices, (i) => Array.from(embeddings.data.subarray(i * d, (i + 1) * d)));
-  const layoutRng = rng.child("umap");
-  const { UMAP } = createRequire(import.meta.url)("umap-js") as { UMAP: new (options: object) => UmapLike };
-  const umap = new UMAP({
-    nComponents: 2,
-    nNeighbors: Math.min(15, Math.max(2, indices.length - 1)),
-    minDist: 0.1,
-    nEpochs: 200,
-    random: () => layoutRng.uniform(),
-  });
-  const points = indices.length > 2 ? umap.fit(data) : data.map((_, i) => [i, 0]);
+  const rows = matrix(indices.length, d);
+  indices.forEach((i, r) => rows.data.set(embeddings.data.subarray(i * d, (i + 1) * d), r * d));
+  const layout =
+    indices.length > 2
+      ? umap2d(rows, { neighbours: 15, epochs: MAP_UMAP_EPOCHS, rng: rng.child("umap") })
+      : Float32Array.from({ length: indices.length * 2 }, (_, v) => (v % 2 ? 0 : v / 2));
+  const points = Array.from({ length: indices.length }, (_, i) => [layout[i * 2], layout[i * 2 + 1]]);
   // Scaled to the unit square, so a renderer needs no range.
   const xy = new Float32Array(indices.length * 2);
   for (const axis of [0, 1]) {
