@@ -185,9 +185,12 @@ export async function openEmbedModel(
   }
 }
 
+/** The one line that stops a run on a file that cannot be decoded (images and clips alike). */
+export const badFileError = (file: string, message: string) => inputError(file, undefined, `${message} (pass --skip-bad to leave such files out)`);
+
 /** Indices of the batch's images to keep; a bad image stops the run unless skipping. */
 function keepGood(bad: BadImage[], count: number, skipBad: boolean, fileOf: (b: BadImage) => string): number[] {
-  if (bad.length && !skipBad) throw inputError(fileOf(bad[0]), undefined, `${bad[0].message} (pass --skip-bad to leave such files out)`);
+  if (bad.length && !skipBad) throw badFileError(fileOf(bad[0]), bad[0].message);
   const isBad = new Set(bad.map((b) => b.index));
   return Array.from({ length: count }, (_, i) => i).filter((i) => !isBad.has(i));
 }

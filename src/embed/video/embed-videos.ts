@@ -7,7 +7,7 @@ import { findFfmpeg, VideoDecodeError, type ClipFrames, type FrameSampling } fro
 import { inputError, UserError } from "../../errors.js";
 import { matrix } from "../../linalg/matrix.js";
 import { Rng } from "../../random.js";
-import { openEmbedModel, runFingerprint, type EmbedOptions } from "../embed.js";
+import { badFileError, openEmbedModel, runFingerprint, type EmbedOptions } from "../embed.js";
 import { outputReducer, type OutputReducer, type Pooling } from "../pooling.js";
 import { onnxRuntime, type ImageModel } from "../session.js";
 import { EmbeddingWriter } from "../writer.js";
@@ -83,7 +83,7 @@ export async function embedVideos(options: VideoEmbedOptions): Promise<VideoEmbe
         for (let i = start; i < start + count; i++) {
           const decoded = await decoder.get(i);
           if (decoded instanceof VideoDecodeError) {
-            if (!options.skipBad) throw inputError(clips.files[i], undefined, `${decoded.message} (pass --skip-bad to leave such files out)`);
+            if (!options.skipBad) throw badFileError(clips.files[i], decoded.message);
             skipped.push({ file: clips.files[i], message: decoded.message });
             options.onSkip?.(clips.files[i], decoded.message);
             bad.push(i);
