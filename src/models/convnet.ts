@@ -8,7 +8,7 @@ import { BatchSampler } from "./batches.js";
 import type { Classifier, FitOptions, FitReport, Predictions } from "./classifier.js";
 import { architecture, type ConvArchitecture, type ConvKind } from "./layers/architectures.js";
 import { Buffers, volume, type Volume } from "./layers/volume.js";
-import { applyDropout } from "./ops.js";
+import { applyDropout, relu, reluBackward } from "./ops.js";
 import { Sgd } from "./sgd.js";
 
 export interface ConvNetOptions {
@@ -199,13 +199,13 @@ export class ConvClassifier implements Classifier {
     const trunkOut = this.net.trunk.forward(this.inputVolume(x, augment), train);
     const vector = this.toVector(trunkOut);
     const z = this.affine(vector, this.W1, this.b1, "z");
-    if (this.net.reluEmbedding) for (let i = 0; i < z.data.length; i++) if (z.data[i] < 0) z.data[i] = 0;
+    if (this.net.reluEmbedding) relu(z);
     return { trunkOut, vector, z };
   }
 
   /** Backward from ∂loss/∂z (the embedding, before dropout): dense layer, vector, trunk. */
   private backwardFromEmbedding(dz: Matrix, z: Matrix, vector: Matrix, trunkOut: Volume, needInput: boolean): Volume | undefined {
-    if (this.net.reluEmbedding) for (let i = 0; i < dz.data.length; i++) if (z.data[i] <= 0) dz.data[i] = 0;
+    if (this.net.reluEmbedding) reluBackward(dz, z);
     matmul(dz, vector, { transA: true, beta: 1, out: this.gW1 });
     for (let r = 0; r < dz.rows; r++) for (let j = 0; j < dz.cols; j++) this.gb1[j] += dz.data[r * dz.cols + j];
     const dVector = matmul(dz, this.W1, { out: matrix(dz.rows, this.W1.cols, this.buffers.get("dvector", dz.rows * this.W1.cols)) });
