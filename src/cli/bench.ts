@@ -5,16 +5,18 @@ import { benchCnn } from "../../bench/cnn.js";
 import { benchKmeans } from "../../bench/kmeans.js";
 import { benchMlp } from "../../bench/mlp.js";
 import { benchQuery } from "../../bench/query.js";
+import { benchStrategies, PAPER_STRATEGIES } from "../../bench/strategies.js";
 import { benchTeam } from "../../bench/team.js";
 import { benchUmap } from "../../bench/umap.js";
 import { benchVideo } from "../../bench/video.js";
-import { strategyOptionSpecs, strategySpec } from "./strategy-options.js";
+import { readStrategyOptions, strategyOptionSpecs, strategySpec } from "./strategy-options.js";
 import { OptionReader, type CommandSpec, type ParsedArgs } from "./args.js";
 import { CONV_KINDS } from "../models/layers/architectures.js";
+import { splitStrategyList } from "../strategies/variants.js";
 
 export const benchCommand: CommandSpec = {
   name: "bench",
-  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|team|video|umap [--json] [options]",
+  usage: "alfamix bench gemm|kmeans|mlp|cnn|query|strategies|team|video|umap [--json] [options]",
   summary: "Print speed figures (benchmarks are not tests: nothing is asserted). Compare with PyTorch and scikit-learn as ratios measured in the same run.",
   options: {
     json: { type: "boolean", help: "one JSON object per line" },
@@ -26,7 +28,10 @@ export const benchCommand: CommandSpec = {
     inputs: { type: "string", placeholder: "DIR", help: "query: pool.npy, labeled.npy, labels.npy, W.npy, b.npy" },
     strategy: { type: "string", placeholder: "NAME", help: "query: the strategy", default: "alfamix" },
     budget: { type: "string", placeholder: "N", help: "query: items to pick", default: "1000" },
-    seed: { type: "string", placeholder: "N", help: "query: random seed", default: "0" },
+    seed: { type: "string", placeholder: "N", help: "query, strategies: random seed", default: "0 (query), 1 (strategies)" },
+    strategies: { type: "string", placeholder: "a,b,c", help: "strategies: the strategies to time", default: "the paper's eleven" },
+    labeled: { type: "string", placeholder: "N", help: "strategies: labelled items (random) the model is trained on", default: "500" },
+    repeats: { type: "string", placeholder: "N", help: "strategies: queries per strategy (the median is reported)", default: "3" },
     ...strategyOptionSpecs,
     "save-data": { type: "string", placeholder: "DIR", help: "kmeans: also write the points as .npy (for bench/sklearn_kmeans.py and bench/faiss_kmeans.py)" },
     from: { type: "string", placeholder: "FILE.npy", help: "kmeans: time on these points instead (an N×D float32 .npy)" },
@@ -70,6 +75,18 @@ export async function runBench(args: ParsedArgs): Promise<void> {
       if (!inputs) throw new UserError("bench query: --inputs DIR is required (a folder written by reference/pytorch/gen_query_inputs.py)");
       return benchQuery(json, inputs, strategySpec(options), options.int("budget", 1000, 0), options.int("seed", 0));
     }
+    case "strategies":
+      return benchStrategies(
+        json,
+        {
+          strategies: splitStrategyList(options.string("strategies") ?? PAPER_STRATEGIES.join(",")),
+          strategyOptions: readStrategyOptions(options),
+          labeled: options.int("labeled", 500, 1),
+          repeats: options.int("repeats", 3, 1, 50),
+          seed: options.int("seed", 1),
+        },
+        json ? undefined : (line) => console.error(line),
+      );
     case "mlp":
       return benchMlp(json, options.int("epochs", 5, 2));
     case "cnn":
@@ -110,6 +127,6 @@ export async function runBench(args: ParsedArgs): Promise<void> {
     case "umap":
       return benchUmap(json, options.int("points", 3000, 20, 60000), options.int("pairs", 3, 1, 20), json ? undefined : (line) => console.error(line));
     default:
-      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query, team, video or umap`);
+      throw new UserError(`bench: unknown benchmark ${JSON.stringify(which)}; expected gemm, kmeans, mlp, cnn, query, strategies, team, video or umap`);
   }
 }

@@ -1,6 +1,7 @@
 import { UserError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { gemmBackend } from "../linalg/gemm.js";
+import { keepFreedMemory } from "../linalg/native-memory.js";
 import { helpText, parseCommand, type CommandSpec, type ParsedArgs } from "./args.js";
 import { benchCommand, runBench } from "./bench.js";
 import { datasetsCommand, runDatasets } from "./datasets.js";
@@ -70,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(helpText(command.spec));
       return 0;
     }
+    keepFreedMemory();
     if (command.computes) gemmBackend();
     await command.run(args);
     return 0;

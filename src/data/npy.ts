@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
-import { adviseHugePages } from "../linalg/huge-pages.js";
+import { adviseHugePages } from "../linalg/native-memory.js";
 import { inputError } from "../errors.js";
 import { checkFile } from "./files.js";
 
