@@ -120,6 +120,109 @@ test("CoreGCN: the adjacency by hand on 4 points, applied without forming it; tr
   assert.deepEqual([first.features.rows, first.features.cols], [60, 128]);
 });
 
+/**
+ * CoreGCN's training written out literally, in float64: the dense Â, Â·(F·W₁) and Fᵀ·(Âᵀ·δ) as the
+ * paper writes them, its own Adam, and the dropout masks drawn from eight scalar xoshiro128**
+ * generators as gcn.wat lays them out (element e of the n×h block uses generator e mod 8).
+ */
+function literalCoreGcn(F: ReturnType<typeof matrix>, labeled: Uint8Array, hidden: number, epochs: number, lr: number, rng: Rng) {
+  const n = F.rows,
+    d = F.cols,
+    dropout = 0.3,
+    keep = 1 / (1 - dropout),
+    lambda = 1.2,
+    wd = 5e-4;
+  const A = Array.from(new LowRankAdjacency(F).dense().data);
+  const f = Array.from(F.data);
+  const nL = labeled.reduce((a, v) => a + v, 0),
+    nU = n - nL;
+  const size = d * hidden + 2 * hidden + 1,
+    p = new Float64Array(size);
+  const init = rng.child("init");
+  for (let i = 0; i < d * hidden + hidden; i++) p[i] = (2 * init.uniform() - 1) / Math.sqrt(hidden);
+  for (let i = d * hidden + hidden; i < size; i++) p[i] = 2 * init.uniform() - 1;
+  const W1 = (k: number, j: number) => p[k * hidden + j],
+    b1 = (j: number) => p[d * hidden + j],
+    W2 = (j: number) => p[d * hidden + hidden + j],
+    b2 = () => p[size - 1];
+  const seedSource = rng.child("dropout"),
+    seeds = Array.from({ length: 32 }, () => seedSource.nextUint32());
+  // Generator g: set g >> 2, lane g & 3; word w of a set at 16·set + 4·w + lane.
+  const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => seeds[16 * (g >> 2) + 4 * w + (g & 3)] >>> 0));
+  const next = (s: number[]) => {
+    const r = Math.imul((Math.imul(s[1], 5) << 7) | (Math.imul(s[1], 5) >>> 25), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >>> 21);
+    return r;
+  };
+  const threshold = Math.round(dropout * 4294967296);
+  const mulA = (Y: number[], cols: number, T = false) =>
+    Array.from({ length: n * cols }, (_, idx) => {
+      const i = Math.floor(idx / cols),
+        c = idx % cols;
+      let s = 0;
+      for (let j = 0; j < n; j++) s += (T ? A[j * n + i] : A[i * n + j]) * Y[j * cols + c];
+      return s;
+    });
+  const m = new Float64Array(size),
+    v = new Float64Array(size),
+    losses: number[] = [];
+  const FW1 = () =>
+    Array.from({ length: n * hidden }, (_, idx) => {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += f[Math.floor(idx / hidden) * d + k] * W1(k, idx % hidden);
+      return s;
+    });
+  for (let t = 1; t <= epochs; t++) {
+    const Z1 = mulA(FW1(), hidden).map((z, idx) => z + b1(idx % hidden));
+    const mask = Z1.map((_, e) => (next(gens[e % 8]) < threshold ? 0 : keep));
+    const Hd = Z1.map((z, e) => Math.max(z, 0) * mask[e]);
+    const z = Array.from({ length: n }, (_, i) => Hd.slice(i * hidden, (i + 1) * hidden).reduce((s, h, j) => s + h * W2(j), 0));
+    const Z2 = mulA(z, 1);
+    const g = new Float64Array(size);
+    let loss = 0;
+    const dZ2 = Z2.map((z2, i) => {
+      const s = 1 / (1 + Math.exp(-(z2 + b2())));
+      loss -= labeled[i] ? Math.log(s) / nL : (lambda * Math.log(1 - s)) / nU;
+      return labeled[i] ? -(1 - s) / nL : (lambda * s) / nU;
+    });
+    losses.push(loss);
+    g[size - 1] = dZ2.reduce((a, b) => a + b, 0);
+    const dS2 = mulA(dZ2, 1, true);
+    for (let j = 0; j < hidden; j++) for (let i = 0; i < n; i++) g[d * hidden + hidden + j] += Hd[i * hidden + j] * dS2[i];
+    const dH = Z1.map((z1, e) => (z1 > 0 ? dS2[Math.floor(e / hidden)] * W2(e % hidden) * mask[e] : 0));
+    for (let e = 0; e < n * hidden; e++) g[d * hidden + (e % hidden)] += dH[e];
+    const AtdH = mulA(dH, hidden, true);
+    for (let k = 0; k < d; k++) for (let j = 0; j < hidden; j++) for (let i = 0; i < n; i++) g[k * hidden + j] += f[i * d + k] * AtdH[i * hidden + j];
+    for (let i = 0; i < size; i++) {
+      const gi = g[i] + wd * p[i];
+      m[i] = 0.9 * m[i] + 0.1 * gi;
+      v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+      p[i] -= ((lr / (1 - 0.9 ** t)) * m[i]) / (Math.sqrt(v[i]) / Math.sqrt(1 - 0.999 ** t) + 1e-8);
+    }
+  }
+  const features = mulA(FW1(), hidden).map((z, idx) => Math.max(z + b1(idx % hidden), 0));
+  return { features, losses };
+}
+
+test("CoreGCN: the fused training (Â·F formed once, SIMD element-wise passes) follows the literal one", () => {
+  const rng = new Rng(5);
+  const points = normalizeRows(randomMatrix(40, 6, rng));
+  const labeled = new Uint8Array(40).fill(1, 0, 10);
+  for (let i = 0; i < 10; i++) points.data[i * 6] += 1;
+  const F = normalizeRows(points);
+  const fused = trainCoreGcn(new LowRankAdjacency(F), labeled, { hidden: 16, epochs: 25, lr: 1e-2, rng: new Rng(3) });
+  const literal = literalCoreGcn(F, labeled, 16, 25, 1e-2, new Rng(3));
+  assertClose(fused.losses, literal.losses, 2e-4, "losses");
+  assertClose(fused.features.data, literal.features, 2e-3, "hidden features");
+  assert.throws(() => trainCoreGcn(new LowRankAdjacency(F), labeled, { hidden: 12, epochs: 1, rng: new Rng(3) }), /multiple of 8/);
+});
+
 test("strategy entries: names, settings and aliases; each bad form is one clear line", () => {
   assert.deepEqual(parseStrategyEntry("alfamix"), { label: "alfamix", name: "alfamix", settings: {} });
   assert.deepEqual(parseStrategyEntry("alfamix[select=norm]"), { label: "alfamix[select=norm]", name: "alfamix", settings: { select: "norm" } });

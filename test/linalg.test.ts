@@ -71,6 +71,34 @@ for (const backend of backends()) {
       for (let i = 0; i < 6; i++) for (let j = 0; j < 4; j++) a.data[i * 4 + j] = big.data[i * 10 + j];
       assertClose(cBuffer.subarray(6), referenceGemm(false, false, a, b, 1, 0, new Float32Array(18)), 1e-5);
       assert.deepEqual(Array.from(cBuffer.subarray(0, 6)), [7, 7, 7, 7, 7, 7]);
+      // One output column, then one output row (the matrix-vector paths), through strided views:
+      // b is B's first column (stride 3), c every other value of a buffer (stride 2).
+      const column = new Float32Array(12).fill(7);
+      sgemm(false, false, 6, 1, 4, 1, big.data, 10, b.data, 3, 0, column, 2);
+      const bColumn = matrix(
+        4,
+        1,
+        Float32Array.from({ length: 4 }, (_, i) => b.data[i * 3]),
+      );
+      const expectedColumn = referenceGemm(false, false, a, bColumn, 1, 0, new Float32Array(6));
+      assertClose(
+        Array.from({ length: 6 }, (_, i) => column[2 * i]),
+        expectedColumn,
+        1e-5,
+        "one column",
+      );
+      assert.deepEqual(
+        Array.from({ length: 6 }, (_, i) => column[2 * i + 1]),
+        [7, 7, 7, 7, 7, 7],
+      );
+      const row = new Float32Array(3);
+      sgemm(true, false, 1, 3, 4, 1, big.data, 10, b.data, 3, 0, row, 3); // aᵀ: the first column of big's left 4×1 block
+      const aColumn = matrix(
+        4,
+        1,
+        Float32Array.from({ length: 4 }, (_, i) => big.data[i * 10]),
+      );
+      assertClose(row, referenceGemm(true, false, aColumn, b, 1, 0, new Float32Array(3)), 1e-5, "one row");
     });
   });
 }

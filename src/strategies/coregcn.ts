@@ -3,7 +3,9 @@ import { matmul } from "../linalg/gemm.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { normalizeRows } from "../linalg/rows.js";
 import { Adam } from "../models/adam.js";
+import { relu } from "../models/ops.js";
 import type { Rng } from "../random.js";
+import { instantiateKernel } from "../wasm.js";
 import { checkQuery, poolEmbeddings, type Strategy } from "./types.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 
@@ -41,7 +43,10 @@ export class LowRankAdjacency {
   applyTransposed(G: Matrix): Matrix {
     const out = matmul(this.F, matmul(this.F, G, { transA: true }));
     const cols = G.cols;
-    for (let i = 0; i < out.data.length; i++) out.data[i] = this.c[Math.floor(i / cols)] * (out.data[i] - G.data[i]) + G.data[i];
+    for (let r = 0; r < G.rows; r++) {
+      const c = this.c[r];
+      for (let i = r * cols; i < (r + 1) * cols; i++) out.data[i] = c * (out.data[i] - G.data[i]) + G.data[i];
+    }
     return out;
   }
 
@@ -56,7 +61,10 @@ export class LowRankAdjacency {
   private scaleRows(Y: Matrix): Matrix {
     const out = matrix(Y.rows, Y.cols),
       cols = Y.cols;
-    for (let i = 0; i < Y.data.length; i++) out.data[i] = Y.data[i] * this.c[Math.floor(i / cols)];
+    for (let r = 0; r < Y.rows; r++) {
+      const c = this.c[r];
+      for (let i = r * cols; i < (r + 1) * cols; i++) out.data[i] = Y.data[i] * c;
+    }
     return out;
   }
 }
@@ -72,18 +80,84 @@ export interface GcnOptions {
   rng: Rng;
 }
 
+type GcnForward = (h: number, rows: number, cols: number, b1: number, w2: number, z: number, state: number, threshold: number, keep: number) => void;
+type GcnBackward = (hd: number, dh: number, rows: number, cols: number, delta: number, w2: number, keep: number, gw2: number, gb1: number) => void;
+
+/**
+ * The n×h hidden block and its element-wise passes (src/strategies/gcn.wat): bias, ReLU, dropout
+ * and the product with w₂ forward, the masked outer product and the small gradients backward, each
+ * one SIMD pass over memory the GEMMs read and write directly. The backward pass overwrites the
+ * block with ∂loss/∂H: one n×h buffer, not three.
+ */
+class GcnHidden {
+  /** Â·F·W₁ before forward(), the dropped activations after it, their gradient after backward(). */
+  readonly H: Matrix;
+  readonly z: Matrix;
+  readonly delta: Float32Array;
+  readonly b1: Float32Array;
+  readonly w2: Float32Array;
+  readonly gw2: Float32Array;
+  readonly gb1: Float32Array;
+  private readonly forwardKernel: GcnForward;
+  private readonly backwardKernel: GcnBackward;
+  private readonly offsets: number[];
+
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    rng: Rng,
+  ) {
+    if (cols % 8 !== 0) throw new RangeError(`CoreGCN: hidden width ${cols} must be a multiple of 8`);
+    const sizes = [rows * cols, rows, rows, cols, cols, cols, cols, 32]; // H, z, δ, b₁, w₂, gw₂, gb₁, the generators (gcn.wat)
+    this.offsets = [];
+    let bytes = 0;
+    for (const size of sizes) {
+      this.offsets.push(bytes);
+      bytes += Math.ceil(size / 4) * 16; // 16-byte aligned
+    }
+    const { exports, memory } = instantiateKernel("strategies/gcn", bytes);
+    this.forwardKernel = exports.forward as GcnForward;
+    this.backwardKernel = exports.backward as GcnBackward;
+    const view = (k: number) => new Float32Array(memory.buffer, this.offsets[k], sizes[k]);
+    this.H = matrix(rows, cols, view(0));
+    this.z = matrix(rows, 1, view(1));
+    this.delta = view(2);
+    this.b1 = view(3);
+    this.w2 = view(4);
+    this.gw2 = view(5);
+    this.gb1 = view(6);
+    const state = new Uint32Array(memory.buffer, this.offsets[7], 32);
+    for (let i = 0; i < 32; i++) state[i] = rng.nextUint32();
+  }
+
+  /** H ← dropout(relu(H + b₁)) in place (the mask drawn here), z ← H·w₂. */
+  forward(dropout: number): void {
+    const threshold = Math.min(Math.round(dropout * 4294967296), 4294967295) | 0;
+    const [h, z, , b1, w2, , , state] = this.offsets;
+    this.forwardKernel(h, this.rows, this.cols, b1, w2, z, state, threshold, 1 / (1 - dropout));
+  }
+
+  /** H ← ∂loss/∂H (before the ReLU), and gw₂ and gb₁, from δ = ∂loss/∂z. */
+  backward(dropout: number): void {
+    const [h, , delta, , w2, gw2, gb1] = this.offsets;
+    this.backwardKernel(h, h, this.rows, this.cols, delta, w2, 1 / (1 - dropout), gw2, gb1);
+  }
+}
+
 /**
  * The two-layer GCN of CoreGCN (Caramalau et al. 2021), trained full-batch to tell labelled from
  * unlabelled nodes: s = σ(Â·(dropout(relu(Â·F·W₁ + b₁)))·W₂ + b₂), loss
  * −mean log s(labelled) − λ·mean log(1 − s(unlabelled)), Adam with weight decay. Returns the
- * hidden features (eval mode) and the loss of every epoch. Backpropagation written out; every
- * product is a GEMM.
+ * hidden features (eval mode) and the loss of every epoch. Backpropagation written out.
+ *
+ * Â·F is formed once (n×D): Â·(F·W₁) = (Â·F)·W₁ forward and Fᵀ·Âᵀ·δ = (Â·F)ᵀ·δ backward, so an
+ * epoch costs two n×D×h GEMMs where applying Â to the n×h blocks cost six. The width-1 second
+ * layer goes through Â's low rank, and the element-wise work through GcnHidden's kernels.
  */
 export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, options: GcnOptions): { features: Matrix; losses: number[] } {
   const { hidden = 128, dropout = 0.3, epochs = 200, lr = 1e-3, weightDecay = 5e-4, lambda = 1.2, rng } = options;
-  const F = adjacency.F,
-    n = F.rows,
-    d = F.cols;
+  const n = adjacency.F.rows,
+    d = adjacency.F.cols;
   const nLabeled = labeled.reduce((a, v) => a + v, 0),
     nUnlabeled = n - nLabeled;
   // Flat parameters: W₁ (d×h), b₁ (h), W₂ (h×1), b₂ (1); PyTorch GCN init: uniform ±1/√(out features).
@@ -91,43 +165,33 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
   const p = adam.params,
     g = adam.grads;
   const W1 = matrix(d, hidden, p.subarray(0, d * hidden)),
-    b1 = p.subarray(d * hidden, d * hidden + hidden);
-  const W2 = matrix(hidden, 1, p.subarray(d * hidden + hidden, d * hidden + 2 * hidden)),
+    b1 = p.subarray(d * hidden, d * hidden + hidden),
+    W2 = p.subarray(d * hidden + hidden, d * hidden + 2 * hidden),
     b2 = p.subarray(d * hidden + 2 * hidden);
   const gW1 = matrix(d, hidden, g.subarray(0, d * hidden)),
-    gb1 = g.subarray(d * hidden, d * hidden + hidden);
-  const gW2 = matrix(hidden, 1, g.subarray(d * hidden + hidden, d * hidden + 2 * hidden)),
+    gb1 = g.subarray(d * hidden, d * hidden + hidden),
+    gW2 = g.subarray(d * hidden + hidden, d * hidden + 2 * hidden),
     gb2 = g.subarray(d * hidden + 2 * hidden);
   const init = rng.child("init");
   for (let i = 0; i < d * hidden + hidden; i++) p[i] = (2 * init.uniform() - 1) / Math.sqrt(hidden);
   for (let i = d * hidden + hidden; i < p.length; i++) p[i] = 2 * init.uniform() - 1;
 
-  const hiddenLayer = (train: boolean, mask?: Float32Array) => {
-    const Z1 = adjacency.apply(matmul(F, W1));
-    const H = matrix(n, hidden);
-    for (let i = 0; i < H.data.length; i++) {
-      const z = Z1.data[i] + b1[i % hidden];
-      H.data[i] = Math.max(z, 0);
-    }
-    if (!train) return { H, Hd: H };
-    const Hd = matrix(n, hidden);
-    for (let i = 0; i < H.data.length; i++) Hd.data[i] = H.data[i] * mask![i];
-    return { H, Hd };
-  };
-  const losses: number[] = [];
-  const mask = new Float32Array(n * hidden),
-    keep = 1 / (1 - dropout),
-    drop = rng.child("dropout");
+  const AF = adjacency.apply(adjacency.F);
+  const block = new GcnHidden(n, hidden, rng.child("dropout"));
+  const { H, z, delta } = block;
+  const dZ2 = matrix(n, 1),
+    losses: number[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
-    for (let i = 0; i < mask.length; i++) mask[i] = drop.uniform() < dropout ? 0 : keep;
-    const { H, Hd } = hiddenLayer(true, mask);
-    const Z2 = adjacency.apply(matmul(Hd, W2));
+    matmul(AF, W1, { out: H });
+    block.b1.set(b1);
+    block.w2.set(W2);
+    block.forward(dropout);
+    const Z2 = adjacency.apply(z);
     // Loss and ∂loss/∂Z₂: −(1 − s)/|L| on labelled nodes, λ·s/|U| on the rest.
-    let loss = 0;
-    const dZ2 = matrix(n, 1);
+    let loss = 0,
+      sum = 0;
     for (let i = 0; i < n; i++) {
-      const z = Z2.data[i] + b2[0],
-        s = 1 / (1 + Math.exp(-z));
+      const s = 1 / (1 + Math.exp(-(Z2.data[i] + b2[0])));
       if (labeled[i]) {
         loss -= Math.log(Math.max(s, 1e-12)) / nLabeled;
         dZ2.data[i] = -(1 - s) / nLabeled;
@@ -135,19 +199,22 @@ export function trainCoreGcn(adjacency: LowRankAdjacency, labeled: Uint8Array, o
         loss -= (lambda * Math.log(Math.max(1 - s, 1e-12))) / nUnlabeled;
         dZ2.data[i] = (lambda * s) / nUnlabeled;
       }
+      sum += dZ2.data[i];
     }
     losses.push(loss);
-    gb2[0] = dZ2.data.reduce((a, v) => a + v, 0);
-    const dS2 = adjacency.applyTransposed(dZ2);
-    matmul(Hd, dS2, { transA: true, out: gW2 });
-    const dH = matmul(dS2, W2, { transB: true });
-    for (let i = 0; i < dH.data.length; i++) dH.data[i] = H.data[i] > 0 ? dH.data[i] * mask[i] : 0;
-    gb1.fill(0);
-    for (let i = 0; i < dH.data.length; i++) gb1[i % hidden] += dH.data[i];
-    matmul(F, adjacency.applyTransposed(dH), { transA: true, out: gW1 });
+    gb2[0] = sum;
+    delta.set(adjacency.applyTransposed(dZ2).data);
+    block.backward(dropout);
+    gW2.set(block.gw2);
+    gb1.set(block.gb1);
+    matmul(AF, H, { transA: true, out: gW1 });
     adam.step({ lr, weightDecay });
   }
-  return { features: hiddenLayer(false).H, losses };
+  const features = matrix(n, hidden);
+  for (let r = 0; r < n; r++) features.data.set(b1, r * hidden);
+  matmul(AF, W1, { beta: 1, out: features });
+  relu(features);
+  return { features, losses };
 }
 
 export const COREGCN_PARAMS = {
