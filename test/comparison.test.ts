@@ -63,6 +63,23 @@ test("DFAL: the batched DeepFool equals DeepFool run on each item alone", () => 
   );
 });
 
+test("DFAL: the factored DeepFool (Gram matrix at the first layer) follows the literal one (full Jacobian)", () => {
+  const rng = new Rng(12);
+  for (const model of [createMLP(6, 4, { hidden: [16, 8], seed: 7 }), createMLP(6, 4, { hidden: [], seed: 7 })]) {
+    const x = randomMatrix(200, 6, rng, 2);
+    const factored = deepFoolSquaredNorms(model, x, 50),
+      literal = deepFoolSquaredNorms(model, x, 50, true);
+    assert.deepEqual(Array.from(factored.steps), Array.from(literal.steps), `${model.kind}: steps`);
+    assert.deepEqual(Array.from(factored.flipped), Array.from(literal.flipped), `${model.kind}: flipped`);
+    assertClose(factored.squaredNorm, literal.squaredNorm, 1e-4, `${model.kind}: ‖η‖²`);
+    const order = (v: Float64Array) =>
+      Array.from(v.keys())
+        .sort((a, b) => v[a] - v[b])
+        .slice(0, 20);
+    assert.deepEqual(order(factored.squaredNorm), order(literal.squaredNorm), `${model.kind}: the 20 closest`);
+  }
+});
+
 test("CDAL: symmetric KL by hand, and the k-center order under it", () => {
   // (0.5 − 0.9)(ln 0.5 − ln 0.9) + (0.5 − 0.1)(ln 0.5 − ln 0.1)
   assertClose([distributionSymmetricKL([0.5, 0.5], [0.9, 0.1])], [0.4 * Math.log(0.9 / 0.5) + 0.4 * Math.log(0.5 / 0.1)], 1e-12);

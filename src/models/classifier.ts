@@ -64,6 +64,13 @@ export interface Classifier {
   lossGradientWrtEmbedding(z: Matrix, targets: Int32Array): Matrix;
   /** ∂logits/∂input (eval mode): row i·K + k is ∇ₓ f_k(x_i), (N·K)×inputDim (for DFAL's DeepFool steps). */
   logitJacobian(x: Matrix): Matrix;
+  /**
+   * The same Jacobian factored at the first layer, J = upper·first with upper (N·K)×H and first
+   * H×inputDim, where a model has a linear first layer (DFAL then never forms the N·K×inputDim
+   * matrix); with `relativeTo`, of f_k − f_{relativeTo[i]}. `first` may be a view of the weights:
+   * valid until they change.
+   */
+  logitJacobianFactors?(x: Matrix, relativeTo?: Int32Array): { upper: Matrix; first: Matrix };
   /** A copy of everything fit changes (weights, running statistics), for setWeights. */
   weights(): Float32Array;
   setWeights(weights: Float32Array): void;

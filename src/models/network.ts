@@ -331,11 +331,23 @@ export class NeuralClassifier implements Classifier {
   }
 
   /**
-   * ∂logits/∂input (eval mode, dropout off): row i·K + k is ∇ₓ f_k(x_i), an (N·K)×inputDim matrix.
-   * One backward pass for every class of every row at once: the K output gradients of a row are
-   * the head's rows, masked by the row's ReLUs and carried down by one GEMM per layer.
+   * ∂logits/∂input (eval mode, dropout off): row i·K + k is ∇ₓ f_k(x_i), an (N·K)×inputDim matrix:
+   * the product of logitJacobianFactors.
    */
   logitJacobian(x: Matrix): Matrix {
+    const { upper, first } = this.logitJacobianFactors(x);
+    return matmul(upper, first);
+  }
+
+  /**
+   * The logit Jacobian factored at the first layer, J = upper·first: row i·K + k of `upper` is
+   * ∂f_k(x_i)/∂(first layer's pre-activation), and `first` is that layer's weights (a view of the
+   * parameters). With `relativeTo`, row i·K + k is for f_k − f_{relativeTo[i]} instead. One
+   * backward pass for every class of every row at once: a row's K output gradients are the head's
+   * rows, masked by the row's ReLUs and carried down by one GEMM per layer above the first. For
+   * softmax regression `upper` holds an identity per row and `first` is W.
+   */
+  logitJacobianFactors(x: Matrix, relativeTo?: Int32Array): { upper: Matrix; first: Matrix } {
     this.checkInput(x, "logitJacobian");
     const n = x.rows,
       K = this.numClasses,
@@ -347,20 +359,32 @@ export class NeuralClassifier implements Classifier {
       relu(out);
       acts.push(out);
     }
-    const W = this.views[last].W;
-    let g = matrix(n * K, W.cols);
-    for (let i = 0; i < n; i++) g.data.set(W.data, i * K * W.cols);
-    for (let l = last - 1; l >= 0; l--) {
-      const a = acts[l + 1].data,
-        width = g.cols;
-      for (let r = 0; r < g.rows; r++) {
-        const o = r * width,
-          ao = Math.floor(r / K) * width;
-        for (let j = 0; j < width; j++) if (a[ao + j] <= 0) g.data[o + j] = 0;
+    // The head's rows (less row relativeTo[i]), masked by the last hidden layer's ReLUs, in one pass.
+    const W = last === 0 ? identity(K) : this.views[last].W.data,
+      cols = last === 0 ? K : this.layers[last].inDim,
+      zero = new Float32Array(cols),
+      mask = new Float32Array(cols).fill(1);
+    let g = matrix(n * K, cols);
+    for (let i = 0; i < n; i++) {
+      if (last > 0) for (let j = 0; j < cols; j++) mask[j] = Number(acts[last].data[i * cols + j] > 0);
+      const minus = relativeTo ? W.subarray(relativeTo[i] * cols, (relativeTo[i] + 1) * cols) : zero;
+      for (let k = 0; k < K; k++) {
+        const o = (i * K + k) * cols,
+          wk = k * cols;
+        for (let j = 0; j < cols; j++) g.data[o + j] = (W[wk + j] - minus[j]) * mask[j];
       }
-      g = matmul(g, this.views[l].W);
     }
-    return g;
+    for (let l = last - 1; l >= 1; l--) {
+      g = matmul(g, this.views[l].W);
+      const a = acts[l].data,
+        c = g.cols;
+      for (let r = 0; r < g.rows; r++) {
+        const o = r * c,
+          ao = Math.floor(r / K) * c;
+        for (let j = 0; j < c; j++) g.data[o + j] *= Number(a[ao + j] > 0);
+      }
+    }
+    return { upper: g, first: this.views[0].W };
   }
 
   private headProbs(z: Matrix, out: Matrix): void {
@@ -408,4 +432,10 @@ export function linearFromWeights(W: Matrix, b: Float32Array): NeuralClassifier 
 /** The paper's MLP: input → 256 ReLU (by default) → dropout → linear head. */
 export function createMLP(inputDim: number, numClasses: number, options: NetworkOptions = {}): NeuralClassifier {
   return new NeuralClassifier(inputDim, numClasses, { hidden: [256], ...options });
+}
+
+function identity(k: number): Float32Array {
+  const out = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) out[i * k + i] = 1;
+  return out;
 }

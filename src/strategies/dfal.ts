@@ -1,4 +1,5 @@
-import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
+import { matmul } from "../linalg/gemm.js";
+import { cloneMatrix, gatherRows, matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
 import type { Classifier } from "../models/classifier.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, topK, type Strategy } from "./types.js";
@@ -8,81 +9,125 @@ export const DFAL_PARAMS = {
 } as const satisfies ParamTable;
 export type DfalParams = ParamsOf<typeof DFAL_PARAMS>;
 
-/** Items per chunk: (chunk·K)×D Jacobians stay a few tens of MB. */
-const CHUNK = 1024;
+/**
+ * Items per chunk. Factored, 4,096 (the MNIST MLP's gradients are 4,096·10·256 values, 42 MB):
+ * bigger chunks spread each step's fixed costs, 1,024 took 10% longer and 8,192 gained nothing.
+ * With the full Jacobian, (chunk·K)×D values stay under 2^24 (64 MB).
+ */
+function chunkSize(model: Classifier): number {
+  return model.logitJacobianFactors ? 4096 : Math.max(16, Math.floor(2 ** 24 / (model.numClasses * model.inputDim)));
+}
 
 /**
  * DeepFool on a chunk of inputs, all items stepping together: per step one forward pass and one
- * backward pass (the logit Jacobian) for every item not yet flipped. Each step moves an item
- * towards its closest boundary: l = argmin_k |f_k − f_ŷ| / ‖∇f_k − ∇f_ŷ‖ over k ≠ ŷ, then
+ * backward pass for every item not yet flipped. Each step moves an item towards its closest
+ * boundary: l = argmin_k |f_k − f_ŷ| / ‖w_k‖ over k ≠ ŷ with w_k = ∇f_k − ∇f_ŷ, then
  * r = (|f_l − f_ŷ| + 1e-4) / ‖w_l‖² · w_l. Returns ‖η‖², the squared norm of the total
  * perturbation when the prediction flipped (or after `maxSteps`), per row.
+ *
+ * Where the model factors its Jacobian at the first layer (J = U·A), w_k = u_k·A with
+ * u_k = U_k − U_ŷ, so ‖w_k‖² = u_k·(A·Aᵀ)·u_kᵀ: the Gram matrix A·Aᵀ is formed once, and only the
+ * chosen direction is carried to input space (an MLP 784-256-10: 0.9M multiply-adds per item and
+ * step where forming J took 2M). `literal` forms J instead (for checking).
  */
-export function deepFoolSquaredNorms(model: Classifier, x0: Matrix, maxSteps: number): { squaredNorm: Float64Array; steps: Int32Array; flipped: Uint8Array } {
+export function deepFoolSquaredNorms(
+  model: Classifier,
+  x0: Matrix,
+  maxSteps: number,
+  literal = false,
+): { squaredNorm: Float64Array; steps: Int32Array; flipped: Uint8Array } {
   const n = x0.rows,
     D = x0.cols,
     K = model.numClasses;
-  const eta = new Float64Array(n * D);
   const squaredNorm = new Float64Array(n),
     steps = new Int32Array(n),
-    flipped = new Uint8Array(n);
-  const yhat = new Int32Array(n);
-  let active = Int32Array.from({ length: n }, (_, i) => i);
-  for (let step = 0; step <= maxSteps && active.length > 0; step++) {
-    // The perturbed inputs of the items still going.
-    const x = matrix(active.length, D);
-    active.forEach((i, a) => {
-      for (let j = 0; j < D; j++) x.data[a * D + j] = x0.data[i * D + j] + eta[i * D + j];
-    });
-    const logits = model.headLogits(model.embed(x)).data;
-    const still: number[] = [];
-    active.forEach((i, a) => {
+    flipped = new Uint8Array(n),
+    yhat = new Int32Array(n);
+  // The perturbed inputs x0 + η of the items still going, compacted: row a is item active[a].
+  const X = cloneMatrix(x0),
+    active = Int32Array.from({ length: n }, (_, i) => i),
+    activeY = new Int32Array(n),
+    gap = new Float32Array(n * K);
+  // Buffers sized at the first step (the most items) and reused by the later ones.
+  let ugBuffer: Float32Array | undefined, chosenBuffer: Float32Array | undefined;
+  let count = n,
+    gram: Matrix | undefined;
+  for (let step = 0; count > 0; step++) {
+    const logits = model.headLogits(model.embed(rowSlice(X, 0, count))).data;
+    // Items that flipped (or ran out of steps) leave with their ‖η‖²; the rest move up.
+    let kept = 0;
+    for (let a = 0; a < count; a++) {
+      const i = active[a];
       let best = 0;
       for (let k = 1; k < K; k++) if (logits[a * K + k] > logits[a * K + best]) best = k;
       if (step === 0) yhat[i] = best;
       else if (best !== yhat[i]) flipped[i] = 1;
-      if (!flipped[i] && step < maxSteps) still.push(a);
-    });
-    if (still.length === 0) break;
-    const J = model.logitJacobian(gatherRows(x, still)).data;
-    still.forEach((a, s) => {
-      const i = active[a],
-        y = yhat[i],
-        base = s * K * D;
-      // The closest boundary: smallest |f_k − f_ŷ| / ‖∇f_k − ∇f_ŷ‖.
+      if (flipped[i] || step === maxSteps) {
+        let s = 0;
+        for (let j = 0; j < D; j++) s += (X.data[a * D + j] - x0.data[i * D + j]) ** 2;
+        squaredNorm[i] = s;
+        continue;
+      }
+      if (kept !== a) X.data.copyWithin(kept * D, a * D, (a + 1) * D);
+      active[kept] = i;
+      activeY[kept] = yhat[i];
+      for (let k = 0; k < K; k++) gap[kept * K + k] = Math.abs(logits[a * K + k] - logits[a * K + yhat[i]]);
+      kept++;
+    }
+    count = kept;
+    if (count === 0) break;
+    const x = rowSlice(X, 0, count),
+      ys = activeY.subarray(0, count);
+    // u_k = ∇(f_k − f_ŷ) per item (at the first layer, or in input space when not factored).
+    const factors = !literal && model.logitJacobianFactors ? model.logitJacobianFactors(x, ys) : literalFactors(model, x, ys);
+    const U = factors.upper.data,
+      H = factors.upper.cols;
+    if (factors.first && !gram) gram = matmul(factors.first, factors.first, { transB: true });
+    ugBuffer ??= new Float32Array(count * K * H);
+    chosenBuffer ??= new Float32Array(count * H);
+    const UG = gram ? matmul(factors.upper, gram, { out: matrix(count * K, H, ugBuffer.subarray(0, count * K * H)) }).data : U;
+    // The closest boundary per item, and the step along its u_l.
+    const chosen = matrix(count, H, chosenBuffer.subarray(0, count * H).fill(0));
+    for (let a = 0; a < count; a++) {
       let l = -1,
-        bestRatio = Infinity,
+        bestRatio = Number.POSITIVE_INFINITY,
         bestGap = 0,
         bestNorm2 = 0;
       for (let k = 0; k < K; k++) {
-        if (k === y) continue;
-        let norm2 = 0;
-        for (let j = 0; j < D; j++) {
-          const w = J[base + k * D + j] - J[base + y * D + j];
-          norm2 += w * w;
-        }
-        const gap = Math.abs(logits[a * K + k] - logits[a * K + y]);
-        const ratio = gap / Math.sqrt(norm2);
+        if (k === ys[a]) continue;
+        const norm2 = dot(U, UG, (a * K + k) * H, H);
+        const ratio = gap[a * K + k] / Math.sqrt(norm2);
         if (norm2 > 0 && ratio < bestRatio) {
           bestRatio = ratio;
           l = k;
-          bestGap = gap;
+          bestGap = gap[a * K + k];
           bestNorm2 = norm2;
         }
       }
-      if (l < 0) return; // flat in every direction: no step can flip it
-      const scale = (bestGap + 1e-4) / bestNorm2;
-      for (let j = 0; j < D; j++) eta[i * D + j] += scale * (J[base + l * D + j] - J[base + y * D + j]);
-      steps[i]++;
-    });
-    active = Int32Array.from(still, (a) => active[a]);
-  }
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < D; j++) s += eta[i * D + j] * eta[i * D + j];
-    squaredNorm[i] = s;
+      if (l < 0) continue; // flat in every direction: no step can flip it
+      const scale = (bestGap + 1e-4) / bestNorm2,
+        o = (a * K + l) * H;
+      for (let j = 0; j < H; j++) chosen.data[a * H + j] = scale * U[o + j];
+      steps[active[a]]++;
+    }
+    if (factors.first) matmul(chosen, factors.first, { beta: 1, out: x });
+    else for (let j = 0; j < count * D; j++) x.data[j] += chosen.data[j];
   }
   return { squaredNorm, steps, flipped };
+}
+
+/** The full logit Jacobian, rows less the row of each item's ŷ: the path for any model (and the check on the factored one). */
+function literalFactors(model: Classifier, x: Matrix, ys: Int32Array): { upper: Matrix; first: undefined } {
+  const J = model.logitJacobian(x),
+    K = model.numClasses,
+    D = J.cols;
+  for (let a = 0; a < x.rows; a++) {
+    const base = a * K * D,
+      y = base + ys[a] * D;
+    for (let k = 0; k < K; k++) if (k !== ys[a]) for (let j = 0; j < D; j++) J.data[base + k * D + j] -= J.data[y + j];
+    J.data.fill(0, y, y + D);
+  }
+  return { upper: J, first: undefined };
 }
 
 /**
@@ -102,8 +147,9 @@ export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
       const scores = new Float64Array(unlabeled.length);
       let flippedCount = 0,
         stepSum = 0;
-      for (let start = 0; start < unlabeled.length; start += CHUNK) {
-        const chunk = unlabeled.subarray(start, Math.min(unlabeled.length, start + CHUNK));
+      const size = chunkSize(model);
+      for (let start = 0; start < unlabeled.length; start += size) {
+        const chunk = unlabeled.subarray(start, Math.min(unlabeled.length, start + size));
         const result = deepFoolSquaredNorms(model, gatherRows(pool, chunk), maxSteps);
         scores.set(result.squaredNorm, start);
         for (let i = 0; i < chunk.length; i++) {
@@ -123,4 +169,21 @@ export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
       };
     },
   };
+}
+
+/** Σ a[o + j]·b[o + j] over j < n, with four running sums: one sum waits on its own last add (4 cycles a value). */
+function dot(a: Float32Array, b: Float32Array, o: number, n: number): number {
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += a[o + j] * b[o + j];
+    s1 += a[o + j + 1] * b[o + j + 1];
+    s2 += a[o + j + 2] * b[o + j + 2];
+    s3 += a[o + j + 3] * b[o + j + 3];
+  }
+  for (; j < n; j++) s0 += a[o + j] * b[o + j];
+  return s0 + s1 + (s2 + s3);
 }
