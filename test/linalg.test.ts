@@ -5,6 +5,7 @@ import { matmul, sgemm } from "../src/linalg/gemm.js";
 import { fromRows, matrix, gatherRows, rowSlice, transpose, toRows, type Matrix } from "../src/linalg/matrix.js";
 import { argmaxRows, classMeans, columnMeans, entropyRows, logSoftmaxRows, normalizeRows, rowNorms, softmaxRows, top2Rows } from "../src/linalg/rows.js";
 import { squaredDistances } from "../src/linalg/distances.js";
+import { minOfProducts } from "../src/linalg/row-min.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
 
 /** Float64 triple loop: the reference every backend is held to. */
@@ -206,4 +207,41 @@ test("row slices share memory; gather and transpose copy", () => {
     [1, 30, 5],
     [2, 4, 6],
   ]);
+});
+
+test("the minimum of each row of a product (SIMD scan) is the first minimum a scalar loop finds: ties, NaN, tails, several blocks", () => {
+  const rng = new Rng(8);
+  for (const [n, k] of [
+    [50, 9],
+    [7, 4100],
+  ]) {
+    // Small integers: many exact ties among the products.
+    const A = matrix(
+      n,
+      3,
+      Float32Array.from({ length: n * 3 }, () => rng.int(3)),
+    );
+    const B = matrix(
+      k,
+      3,
+      Float32Array.from({ length: k * 3 }, () => rng.int(3)),
+    );
+    const bias = Float32Array.from({ length: k }, (_, j) => (j % 5 === 2 ? Number.NaN : rng.int(2)));
+    const got = minOfProducts(A, B, bias, -1);
+    for (let i = 0; i < n; i++) {
+      let best = Number.POSITIVE_INFINITY,
+        at = 0;
+      for (let j = 0; j < k; j++) {
+        let dot = 0;
+        for (let c = 0; c < 3; c++) dot += A.data[i * 3 + c] * B.data[j * 3 + c];
+        const v = bias[j] - dot;
+        if (v < best) {
+          best = v;
+          at = j;
+        }
+      }
+      assert.equal(got.index[i], at, `row ${i} of ${n}×${k}`);
+      assert.equal(got.value[i], best);
+    }
+  }
 });

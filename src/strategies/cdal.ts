@@ -1,5 +1,6 @@
 import { matmul } from "../linalg/gemm.js";
-import { gatherRows, matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
+import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
+import { minOfProducts } from "../linalg/row-min.js";
 import { softmaxRows } from "../linalg/rows.js";
 import { flag, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, poolPredictions, type Strategy } from "./types.js";
@@ -19,61 +20,68 @@ export function distributionSymmetricKL(p: ArrayLike<number>, q: ArrayLike<numbe
   return s;
 }
 
-/** Rows of log(max(p, FLOOR)) and each row's Σ p log p. */
-function logsOf(p: Matrix): { log: Matrix; selfTerm: Float64Array } {
-  const log = matrix(p.rows, p.cols),
+/**
+ * Rows [p, log p] (or [log p, p] with `swapped`) with log p = log(max(p, FLOOR)), and each row's
+ * Σ p log p: KL_sym(p, q) = Σp log p + Σq log q − [p, log p]·[log q, q].
+ */
+function joinedLogs(p: Matrix, swapped = false): { joined: Matrix; selfTerm: Float64Array } {
+  const K = p.cols,
+    joined = matrix(p.rows, 2 * K),
     selfTerm = new Float64Array(p.rows);
-  for (let i = 0; i < p.data.length; i++) log.data[i] = Math.log(Math.max(p.data[i], FLOOR));
+  const [probAt, logAt] = swapped ? [K, 0] : [0, K];
   for (let r = 0; r < p.rows; r++) {
     let s = 0;
-    for (let k = 0; k < p.cols; k++) s += p.data[r * p.cols + k] * log.data[r * p.cols + k];
+    for (let k = 0; k < K; k++) {
+      const v = p.data[r * K + k],
+        log = Math.log(Math.max(v, FLOOR));
+      joined.data[r * 2 * K + probAt + k] = v;
+      joined.data[r * 2 * K + logAt + k] = log;
+      s += v * log;
+    }
     selfTerm[r] = s;
   }
-  return { log, selfTerm };
+  return { joined, selfTerm };
 }
-
-const BLOCK = 4096;
 
 /**
  * Greedy k-center under symmetric KL (farthest-first): `budget` times, take the point whose
  * distribution is farthest from every centre so far (the rows of `centers`, then the points taken)
- * in symmetric KL. The distances to the initial centres come from two GEMMs per block:
- * KL_sym(p, q) = Σp log p + Σq log q − p·log q − q·log p.
+ * in symmetric KL. Every distance goes through products with the rows [p, log p]: blocked GEMMs
+ * against the initial centres, one matrix-vector product per point taken.
  */
 export function kCenterSymmetricKL(points: Matrix, centers: Matrix, budget: number): { indices: Int32Array; distances: Float32Array } {
   const n = points.rows,
     K = points.cols;
-  const P = logsOf(points),
-    C = logsOf(centers);
-  const minDistance = new Float64Array(n).fill(Infinity);
-  for (let start = 0; start < n && centers.rows > 0; start += BLOCK) {
-    const end = Math.min(n, start + BLOCK);
-    const cross = matmul(rowSlice(points, start, end), C.log, { transB: true });
-    matmul(rowSlice(P.log, start, end), centers, { transB: true, beta: 1, out: cross });
-    for (let i = start; i < end; i++) {
-      const row = (i - start) * centers.rows;
-      for (let c = 0; c < centers.rows; c++) {
-        const d = P.selfTerm[i] + C.selfTerm[c] - cross.data[row + c];
-        if (d < minDistance[i]) minDistance[i] = d;
-      }
-    }
+  const P = joinedLogs(points),
+    C = joinedLogs(centers, true);
+  // min over centres c of Σp log p + Σc log c − [p, log p]·[log c, c].
+  const minDistance = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  if (centers.rows > 0) {
+    const nearest = minOfProducts(P.joined, C.joined, Float32Array.from(C.selfTerm), -1);
+    for (let i = 0; i < n; i++) minDistance[i] = P.selfTerm[i] + nearest.value[i];
   }
+  const pick = matrix(2 * K, 1),
+    crossPick = matrix(n, 1);
   const taken = new Int32Array(budget),
     takenDistance = new Float32Array(budget);
+  // The farthest point is found while the distances are updated: one pass over them per pick.
+  let next = 0;
+  for (let i = 1; i < n; i++) if (minDistance[i] > minDistance[next]) next = i;
   for (let t = 0; t < budget; t++) {
-    let next = 0;
-    for (let i = 1; i < n; i++) if (minDistance[i] > minDistance[next]) next = i;
     taken[t] = next;
     takenDistance[t] = minDistance[next];
-    const q = points.data.subarray(next * K, (next + 1) * K),
-      logQ = P.log.data.subarray(next * K, (next + 1) * K);
+    minDistance[next] = Number.NEGATIVE_INFINITY; // never taken twice
+    // [log q, q], the taken point's row swapped.
+    pick.data.set(P.joined.data.subarray(next * 2 * K + K, (next + 1) * 2 * K));
+    pick.data.set(P.joined.data.subarray(next * 2 * K, next * 2 * K + K), K);
+    matmul(P.joined, pick, { out: crossPick });
+    const selfQ = P.selfTerm[next];
+    next = 0;
     for (let i = 0; i < n; i++) {
-      if (minDistance[i] === -Infinity) continue;
-      let d = 0;
-      for (let k = 0; k < K; k++) d += (points.data[i * K + k] - q[k]) * (P.log.data[i * K + k] - logQ[k]);
+      const d = P.selfTerm[i] + selfQ - crossPick.data[i];
       if (d < minDistance[i]) minDistance[i] = d;
+      if (minDistance[i] > minDistance[next]) next = i;
     }
-    minDistance[next] = -Infinity; // never taken twice
   }
   return { indices: taken, distances: takenDistance };
 }
