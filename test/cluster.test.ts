@@ -173,6 +173,43 @@ test("k-means++ on factorised outer products matches it on the materialised vect
   }
 });
 
+test("BADGE's pruned seeding update (bounds, then gathered products) follows the full one, and picks the same centres", () => {
+  // Gradient embeddings as BADGE builds them: r = p − onehot(argmax p), mostly small.
+  const rng = new Rng(21),
+    n = 1500,
+    K = 5,
+    D = 12;
+  // z near one direction (as post-ReLU embeddings are), where Cauchy–Schwarz is nearly tight.
+  const r = matrix(n, K),
+    z = randomMatrix(n, D, rng, 0.2);
+  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) z.data[i * D + j] += 1 + 0.1 * j;
+  for (let i = 0; i < n; i++) {
+    const logits = Array.from({ length: K }, () => rng.normal(0, 3)),
+      max = Math.max(...logits),
+      e = logits.map((v) => Math.exp(v - max)),
+      sum = e.reduce((a, b) => a + b, 0);
+    e.forEach((v, k) => (r.data[i * K + k] = v / sum - (logits[k] === max ? 1 : 0)));
+  }
+  const g = matrix(n, K * D);
+  for (let i = 0; i < n; i++) for (let a = 0; a < K; a++) for (let b = 0; b < D; b++) g.data[i * K * D + a * D + b] = r.data[i * K + a] * z.data[i * D + b];
+  const points = outerProductPoints(r, z);
+  const closest = new Float64Array(n).fill(Number.POSITIVE_INFINITY),
+    literal = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  for (let t = 0; t < 60; t++) {
+    const c = rng.int(n);
+    points.lowerDistances!(c, closest);
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let j = 0; j < K * D; j++) d += (g.data[i * K * D + j] - g.data[c * K * D + j]) ** 2;
+      literal[i] = Math.min(literal[i], d);
+    }
+    assertClose(closest, literal, 1e-4, `after centre ${c}`);
+  }
+  const fromFactors = kmeansPlusPlus(points, 40, new Rng(3), { first: 5 });
+  const fromDense = kmeansPlusPlus(densePoints(g), 40, new Rng(3), { first: 5 });
+  assert.deepEqual(Array.from(fromFactors), Array.from(fromDense));
+});
+
 test("greedy k-center takes the farthest point first (hand-computed order)", () => {
   const points = fromRows([[0], [1], [5], [10], [11]]);
   // From centre {0}: 11 is farthest; then {0, 11} leaves 5 (distance 5); then 1 and 10 tie at 1 → lower index.

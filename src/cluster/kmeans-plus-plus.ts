@@ -34,12 +34,19 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   const dots = new Float32Array(trials * n);
   const one = new Int32Array(1);
 
+  // With one trial per centre, a set that can skip points does the update itself.
+  const lower = trials === 1 && points.lowerDistances ? (c: number) => points.lowerDistances!(c, closest) : undefined;
   const first = options.first ?? rng.int(n);
   centers[0] = first;
   chosen[first] = 1;
-  one[0] = first;
-  points.dotsWith(one, dots);
-  for (let i = 0; i < n; i++) closest[i] = squaredDistance(norms[i], norms[first], dots[i]);
+  if (lower) {
+    closest.fill(Number.POSITIVE_INFINITY);
+    lower(first);
+  } else {
+    one[0] = first;
+    points.dotsWith(one, dots);
+    for (let i = 0; i < n; i++) closest[i] = squaredDistance(norms[i], norms[first], dots[i]);
+  }
 
   for (let c = 1; c < k; c++) {
     let potential = 0;
@@ -52,7 +59,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
     if (potential > 0) {
       const candidates = new Int32Array(trials);
       for (let t = 0; t < trials; t++) candidates[t] = searchAbove(cumulative, rng.uniform() * potential);
-      points.dotsWith(candidates, dots);
+      if (!lower) points.dotsWith(candidates, dots);
       let bestPotential = Infinity,
         bestTrial = 0;
       for (let t = 0; trials > 1 && t < trials; t++) {
@@ -70,10 +77,13 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
     } else {
       next = uniformUnchosen(chosen, n - c, rng);
       one[0] = next;
-      points.dotsWith(one, dots);
+      if (!lower) points.dotsWith(one, dots);
     }
-    const normNext = norms[next];
-    for (let i = 0; i < n; i++) closest[i] = Math.min(closest[i], squaredDistance(norms[i], normNext, dots[offset + i]));
+    if (lower) lower(next);
+    else {
+      const normNext = norms[next];
+      for (let i = 0; i < n; i++) closest[i] = Math.min(closest[i], squaredDistance(norms[i], normNext, dots[offset + i]));
+    }
     centers[c] = next;
     chosen[next] = 1;
     closest[next] = 0;

@@ -178,3 +178,23 @@ export function classMeans(m: Matrix, labels: Int32Array, numClasses: number): {
   }
   return { means, counts };
 }
+
+/**
+ * Σ a[ao + j]·b[bo + j] over j < n, in float64 with four running sums: one sum waits on its own
+ * last add (4 cycles a value), so short dots in hot loops run up to 4× faster this way.
+ */
+export function dotAt(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += a[ao + j] * b[bo + j];
+    s1 += a[ao + j + 1] * b[bo + j + 1];
+    s2 += a[ao + j + 2] * b[bo + j + 2];
+    s3 += a[ao + j + 3] * b[bo + j + 3];
+  }
+  for (; j < n; j++) s0 += a[ao + j] * b[bo + j];
+  return s0 + s1 + (s2 + s3);
+}

@@ -1,5 +1,6 @@
 import { matmul } from "../linalg/gemm.js";
 import { cloneMatrix, gatherRows, matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
+import { dotAt } from "../linalg/rows.js";
 import type { Classifier } from "../models/classifier.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { checkQuery, topK, type Strategy } from "./types.js";
@@ -95,7 +96,7 @@ export function deepFoolSquaredNorms(
         bestNorm2 = 0;
       for (let k = 0; k < K; k++) {
         if (k === ys[a]) continue;
-        const norm2 = dot(U, UG, (a * K + k) * H, H);
+        const norm2 = dotAt(U, (a * K + k) * H, UG, (a * K + k) * H, H);
         const ratio = gap[a * K + k] / Math.sqrt(norm2);
         if (norm2 > 0 && ratio < bestRatio) {
           bestRatio = ratio;
@@ -169,21 +170,4 @@ export function dfalStrategy(params: Partial<DfalParams> = {}): Strategy {
       };
     },
   };
-}
-
-/** Σ a[o + j]·b[o + j] over j < n, with four running sums: one sum waits on its own last add (4 cycles a value). */
-function dot(a: Float32Array, b: Float32Array, o: number, n: number): number {
-  let s0 = 0,
-    s1 = 0,
-    s2 = 0,
-    s3 = 0,
-    j = 0;
-  for (; j + 4 <= n; j += 4) {
-    s0 += a[o + j] * b[o + j];
-    s1 += a[o + j + 1] * b[o + j + 1];
-    s2 += a[o + j + 2] * b[o + j + 2];
-    s3 += a[o + j + 3] * b[o + j + 3];
-  }
-  for (; j < n; j++) s0 += a[o + j] * b[o + j];
-  return s0 + s1 + (s2 + s3);
 }
