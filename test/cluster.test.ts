@@ -319,3 +319,23 @@ test("weighted k-means++: weight 1 everywhere is the unweighted seeding; a heavy
   weights[123] = 1;
   assert.equal(kmeansPlusPlus(densePoints(x), 2, new Rng(3), { first: 0, weights })[1], 123);
 });
+
+test("k-means seeded from a sample and stopped once the picks hold: consistent labels, the picks are the result's nearest members", () => {
+  const rng = new Rng(31),
+    n = 3000,
+    d = 6,
+    k = 30;
+  const centres = randomMatrix(k, d, rng, 20);
+  const x = matrix(n, d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) x.data[i * d + j] = centres.data[(i % k) * d + j] + rng.normal();
+  const full = kmeans(x, k, { rng: new Rng(2) });
+  const fast = kmeans(x, k, { rng: new Rng(2), seedingSample: 500, stopWhenPicksStable: true });
+  assert.ok(fast.iterations >= 2 && fast.iterations <= full.iterations, `${fast.iterations} against ${full.iterations} iterations`);
+  assert.ok(fast.inertia <= full.inertia * 1.05, `inertia ${fast.inertia} against ${full.inertia}`);
+  // The labels are those of the returned centres, so the picks read from them are exact.
+  assert.deepEqual(Array.from(nearestCenters(x, fast.centers).index), Array.from(fast.labels));
+  const picks = nearestMembers(x, fast);
+  assert.equal(new Set(Array.from(picks).map((p) => p % k)).size, k, "one pick in each blob");
+  // Deterministic, and the seeds came from the sample: every centre moved from a data point.
+  assert.deepEqual(Array.from(kmeans(x, k, { rng: new Rng(2), seedingSample: 500, stopWhenPicksStable: true }).labels), Array.from(fast.labels));
+});

@@ -13,6 +13,13 @@ export interface KMeansOptions {
   maxIter?: number;
   /** Stop when Σ‖Δcentre‖² ≤ tol × mean per-feature variance, as scikit-learn does (default 1e-4). */
   tol?: number;
+  /** Seed from a uniform sample of at most this many points (default all of them). */
+  seedingSample?: number;
+  /**
+   * Also stop when an iteration leaves every centre's nearest point where it was: the picks of
+   * ALFA-Mix and DropQuery, all they read of the clustering (default false).
+   */
+  stopWhenPicksStable?: boolean;
 }
 
 export interface KMeansResult {
@@ -52,19 +59,28 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
   const xNorms = rowSquaredNorms(x);
   const tolerance = tol * meanVariance(x);
   const localTrials = 2 + Math.floor(Math.log(k));
+  const seedingSample = options.seedingSample ?? n;
+  const seedFrom = n > seedingSample && seedingSample >= k ? gatherRows(x, rng.child("seeding sample").sample(n, seedingSample)) : x;
   // Seeding reads every point once per centre; with many centres over few points, one Gram GEMM
   // (≤ 256 MB) is cheaper than k passes over X, and the restarts share it.
-  const points = n <= 8192 && n < 16 * k ? gramPoints(x) : densePoints(x);
+  const points = seedFrom.rows <= 8192 && seedFrom.rows < 16 * k ? gramPoints(seedFrom) : densePoints(seedFrom);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
     const seeds = kmeansPlusPlus(points, k, rng, { localTrials });
-    const result = lloyd(x, xNorms, gatherRows(x, seeds), maxIter, tolerance);
+    const result = lloyd(x, xNorms, gatherRows(seedFrom, seeds), maxIter, tolerance, options.stopWhenPicksStable ?? false);
     if (!best || result.inertia < best.inertia) best = { ...result, nInit };
   }
   return best!;
 }
 
-function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number, tolerance: number): Omit<KMeansResult, "nInit"> {
+function lloyd(
+  x: Matrix,
+  xNorms: Float32Array,
+  centers: Matrix,
+  maxIter: number,
+  tolerance: number,
+  stopWhenPicksStable: boolean,
+): Omit<KMeansResult, "nInit"> {
   const n = x.rows,
     d = x.cols,
     k = centers.rows;
@@ -72,12 +88,17 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
   const previous = new Int32Array(n).fill(-1);
   const sums = new Float64Array(k * d);
   const counts = new Int32Array(k);
+  const picks = stopWhenPicksStable ? new Int32Array(k).fill(-1) : undefined;
   let iterations = 0;
   let stable = false;
   while (iterations < maxIter) {
     iterations++;
     nearestCenters(x, centers, xNorms, assignment);
     const labels = assignment.index;
+    if (picks && !updatePicks(picks, assignment) && iterations > 1) {
+      stable = true; // the labels are those of these centres
+      break;
+    }
     // Sums and counts follow the labels incrementally: late iterations move few points.
     let moved = 0;
     const xs = x.data;
@@ -119,6 +140,24 @@ function lloyd(x: Matrix, xNorms: Float32Array, centers: Matrix, maxIter: number
   let inertia = 0;
   for (let i = 0; i < n; i++) inertia += assignment.distance[i];
   return { centers, labels: assignment.index, inertia, iterations };
+}
+
+/** picks[c] ← the point nearest centre c among its members (−1: none); whether any changed. */
+function updatePicks(picks: Int32Array, assignment: { index: Int32Array; distance: Float32Array }): boolean {
+  const k = picks.length,
+    best = new Float32Array(k).fill(Number.POSITIVE_INFINITY),
+    next = new Int32Array(k).fill(-1);
+  for (let i = 0; i < assignment.index.length; i++) {
+    const c = assignment.index[i];
+    if (assignment.distance[i] < best[c]) {
+      best[c] = assignment.distance[i];
+      next[c] = i;
+    }
+  }
+  let changed = false;
+  for (let c = 0; c < k; c++) changed ||= next[c] !== picks[c];
+  picks.set(next);
+  return changed;
 }
 
 /** Give each empty cluster the farthest point of a cluster that can spare one (moving its sums). */
