@@ -73,7 +73,8 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
     const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
     const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
     const correction = corrections.compute(z, r),
-      rData = r.data;
+      rData = r.data,
+      cStride = nA * K;
     for (let i = 0; i < m; i++) {
       const o = i * stride,
         y = yhat[i],
@@ -88,8 +89,8 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       for (let a = 0; a < nA; a++) {
         const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
         if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
-        const own = correction[a];
-        if (own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - own.data[q + c];
+        const own = corrections.has[a];
+        if (own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - correction[i * cStride + a * K + c];
         const crossing = own ? earliestCrossing(logits, o, dir, 0, K, y) : shared;
         // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
         const scale = (dNorm / gNorm) * invSqrtD;
@@ -120,50 +121,55 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
 
 /**
  * The share of δ that the literal formula does not mix, per anchor a and item: Σ g_j W[:, j] over
- * a's exact coordinates j where z_j equals the anchor. Built as [z_j = a_j]·g_j (rows × |exact|)
- * times W[:, exact]ᵀ: one small GEMM per anchor, g computed at the union of exact coordinates only.
+ * a's exact coordinates j where z_j equals the anchor, g computed at the union of exact
+ * coordinates only. Returned as one rows × (anchors·K) block (anchor a at columns a·K…); `has[a]`
+ * says whether anchor a has exact coordinates at all.
+ *
+ * After a ReLU, exact coordinates are those where the anchor is 0 (every labelled member of the
+ * class is): then the mask is [z_j = 0] for every anchor, and all anchors' corrections are one
+ * GEMM, (g ⊙ [z = 0]) times B with B[e, a·K + c] = W[c, union_e] where e is a zero-valued exact
+ * coordinate of a. A mask and a small GEMM per anchor took 3× longer. Exact coordinates with
+ * another value (an anchor equal to an item's coordinate by chance) are added row by row.
  */
-function exactCoordinateCorrections(problem: MixingProblem): { needed: boolean; compute: (z: Matrix, r: Matrix) => (Matrix | undefined)[] } {
+function exactCoordinateCorrections(problem: MixingProblem): { needed: boolean; has: boolean[]; compute: (z: Matrix, r: Matrix) => Float32Array } {
   const {
     W,
     anchors: { anchors: A, exact },
   } = problem;
   const K = W.rows,
-    D = W.cols;
+    D = W.cols,
+    nA = exact.length;
   const union = Int32Array.from(new Set(exact.flatMap((e) => Array.from(e)))).sort();
   const U = union.length;
-  if (U === 0) return { needed: false, compute: () => exact.map(() => undefined) };
-  const columnsOf = (columns: Int32Array) => {
-    const out = matrix(K, columns.length);
-    for (let c = 0; c < K; c++) for (let e = 0; e < columns.length; e++) out.data[c * columns.length + e] = W.data[c * D + columns[e]];
-    return out;
-  };
-  const WU = columnsOf(union);
+  const has = exact.map((e) => e.length > 0);
+  if (U === 0) return { needed: false, has, compute: () => new Float32Array(0) };
+  const WU = matrix(K, U);
+  for (let c = 0; c < K; c++) for (let e = 0; e < U; e++) WU.data[c * U + e] = W.data[c * D + union[e]];
   const slot = new Map(Array.from(union, (j, i) => [j, i]));
-  const perAnchor = exact.map((columns, a) => ({
-    W: columnsOf(columns),
-    slots: Int32Array.from(columns, (j) => slot.get(j)!),
-    values: Float32Array.from(columns, (j) => A.data[a * D + j]),
-  }));
+  const B = matrix(U, nA * K);
+  const valued: { a: number; e: number; j: number; value: number }[] = [];
+  exact.forEach((columns, a) => {
+    for (const j of columns) {
+      const e = slot.get(j)!,
+        value = A.data[a * D + j];
+      if (value === 0) for (let c = 0; c < K; c++) B.data[e * nA * K + a * K + c] = W.data[c * D + j];
+      else valued.push({ a, e, j, value });
+    }
+  });
   const compute = (z: Matrix, r: Matrix) => {
     const rows = z.rows;
-    const g = matmul(r, WU).data; // g at the union's coordinates
-    const zU = new Float32Array(rows * U); // z there, so each mask reads one short row
-    for (let i = 0; i < rows; i++) for (let e = 0; e < U; e++) zU[i * U + e] = z.data[i * D + union[e]];
-    return perAnchor.map(({ W: columns, slots, values }) => {
-      const E = slots.length;
-      if (E === 0) return undefined;
-      const mask = matrix(rows, E);
+    const g = matmul(r, WU); // g at the union's coordinates
+    const masked = matrix(rows, U);
+    for (let i = 0; i < rows; i++) for (let e = 0; e < U; e++) masked.data[i * U + e] = g.data[i * U + e] * Number(z.data[i * D + union[e]] === 0);
+    const out = matmul(masked, B).data;
+    for (const { a, e, j, value } of valued)
       for (let i = 0; i < rows; i++) {
-        for (let e = 0; e < E; e++) {
-          const s = i * U + slots[e];
-          if (zU[s] === values[e]) mask.data[i * E + e] = g[s];
-        }
+        if (z.data[i * D + j] !== value) continue;
+        for (let c = 0; c < K; c++) out[i * nA * K + a * K + c] += g.data[i * U + e] * W.data[c * D + j];
       }
-      return matmul(mask, columns, { transB: true });
-    });
+    return out;
   };
-  return { needed: true, compute };
+  return { needed: true, has, compute };
 }
 
 /** min over competitors c of the step s at which l_c + s·δ_c overtakes l_ŷ + s·δ_ŷ (δ at dir[q…]); ∞ if none does. */

@@ -1,5 +1,6 @@
 import { UserError } from "../errors.js";
 import type { Matrix } from "../linalg/matrix.js";
+import { softmaxRows } from "../linalg/rows.js";
 import type { Classifier, Predictions } from "../models/classifier.js";
 import type { Rng } from "../random.js";
 
@@ -100,7 +101,10 @@ export interface Explanation {
 
 /** The pool's predictions, computed on first use and shared by everything else this round. */
 export function poolPredictions(context: QueryContext): Predictions {
-  context.predictions ??= context.model.predict(context.pool);
+  // Embeddings computed alone earlier need only the head: a second pass through the network cost
+  // ALFA-Mix as much again (its anchors read the embeddings before its search reads probabilities).
+  const { model, embeddings } = context;
+  context.predictions ??= embeddings ? { probs: softmaxRows(model.headLogits(embeddings)), embeddings } : model.predict(context.pool);
   return context.predictions;
 }
 
