@@ -8,6 +8,7 @@ import { loadDataset } from "../src/embed/load-dataset.js";
 import { fitStandardizer, scalarStandardizer, standardizeInPlace } from "../src/data/transform.js";
 import { subset } from "../src/data/dataset.js";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
+import { applyDropout } from "../src/models/ops.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Adam } from "../src/models/adam.js";
 import { BatchSampler } from "../src/models/batches.js";
@@ -248,4 +249,48 @@ test("learnability: softmax regression on optdigits reaches ≥ 90% on its test 
   const predicted = argmaxRows(model.predictProbs(testPart.x));
   const accuracy = predicted.reduce((c, p, i) => c + (p === testPart.y[i] ? 1 : 0), 0) / testPart.y.length;
   assert.ok(accuracy >= 0.9, `test accuracy ${accuracy}`);
+});
+
+test("dropout (SIMD kernel) draws exactly what eight scalar xoshiro128** generators draw, drops about p, and scales the rest", () => {
+  const n = 200_003, // past one kernel block, not a multiple of 8
+    p = 0.3;
+  const m = matrix(
+    1,
+    n,
+    Float32Array.from({ length: n }, (_, i) => 1 + (i % 7)),
+  );
+  const before = m.data.slice(),
+    mask = new Float32Array(n);
+  applyDropout(m, mask, p, new Rng("dropout"));
+  // The literal twin: the kernel's generators, seeded from the same 32 draws, value e from
+  // generator e mod 8 (set ⌊g/4⌋, lane g mod 4) at its step ⌊e/8⌋ within each block of 2^16.
+  const seedRng = new Rng("dropout"),
+    words = Array.from({ length: 32 }, () => seedRng.nextUint32());
+  const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => words[16 * (g >> 2) + 4 * w + (g & 3)]));
+  const next = (s: number[]) => {
+    const x = Math.imul(s[1], 5);
+    const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >>> 21);
+    return r;
+  };
+  const threshold = Math.round(p * 4294967296),
+    keep = Math.fround(1 / (1 - p));
+  let dropped = 0;
+  for (let start = 0; start < n; start += 1 << 16) {
+    const length = Math.ceil(Math.min(1 << 16, n - start) / 8) * 8; // the kernel runs the padded block
+    for (let e = 0; e < length; e++) {
+      const f = next(gens[e % 8]) < threshold ? 0 : keep;
+      if (start + e >= n) continue;
+      assert.equal(mask[start + e], f, `mask at ${start + e}`);
+      assert.equal(m.data[start + e], Math.fround(before[start + e] * f));
+      dropped += f === 0 ? 1 : 0;
+    }
+  }
+  assert.ok(Math.abs(dropped / n - p) < 0.005, `dropped ${dropped / n}`);
 });

@@ -1,11 +1,11 @@
 ;; The element-wise passes of CoreGCN's hidden layer, four lanes at a time, each one pass over the
 ;; n×h block (row-major, h a multiple of 8) instead of the five JavaScript passes they replace.
 ;;
-;; Dropout draws come from eight xoshiro128** generators whose state lives at $state as two sets of
-;; four v128 words (set a: s0..s3 at bytes 0..63, set b at 64..127; lane k of a set holds its
-;; generator k). Element e of the block uses set a when e mod 8 < 4, else set b, lane e mod 4, at
-;; step floor(e/8). A value is dropped when its draw is below $threshold (p·2^32), as
-;; ops.applyDropout does.
+;; Dropout draws come from eight xoshiro128** generators laid out as in models/dropout.wat (the
+;; library's dropout, which this pass fuses with the bias, the ReLU and the product with w2): state
+;; at $state as two sets of four v128 words (set a: s0..s3 at bytes 0..63, set b at 64..127; lane k
+;; of a set holds its generator k); element e of the block uses set a when e mod 8 < 4, else set b,
+;; lane e mod 4, at step floor(e/8). A value is dropped when its draw is below $threshold (p·2^32).
 (module
   (import "env" "memory" (memory 1))
 

@@ -1,0 +1,71 @@
+;; Inverted dropout over a float32 block in place, four lanes at a time: each value is zeroed when
+;; its draw is below $threshold (p·2^32) and scaled by $keep = 1/(1 − p) otherwise, and the factor
+;; (0 or $keep) is written to $mask for the backward pass. $n must be a multiple of 8 (callers pad).
+;;
+;; The draws come from eight xoshiro128** generators whose state lives at $state as two sets of
+;; four v128 words (set a: s0..s3 at bytes 0..63, set b at 64..127; lane k of a set is its
+;; generator k): value e of the block uses set a when e mod 8 < 4, else set b, lane e mod 4, at
+;; step floor(e/8). Two sets interleave their state chains, and the generators' products are
+;; shifts and adds (i32x4.mul is slow on x86). The JavaScript loop this replaces drew one scalar
+;; xoshiro value per element: 9 ns a value, most of BALD's query.
+(module
+  (import "env" "memory" (memory 1))
+  (func (export "dropout")
+    (param $data i32) (param $mask i32) (param $n i32) (param $state i32) (param $threshold i32) (param $keep f32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $ta v128) (local $tb v128) (local $ra v128) (local $rb v128)
+    (local $fa v128) (local $fb v128) (local $KEEP v128) (local $THR v128)
+    (local $at i32) (local $end i32)
+    (local.set $a0 (v128.load (local.get $state)))
+    (local.set $a1 (v128.load offset=16 (local.get $state)))
+    (local.set $a2 (v128.load offset=32 (local.get $state)))
+    (local.set $a3 (v128.load offset=48 (local.get $state)))
+    (local.set $b0 (v128.load offset=64 (local.get $state)))
+    (local.set $b1 (v128.load offset=80 (local.get $state)))
+    (local.set $b2 (v128.load offset=96 (local.get $state)))
+    (local.set $b3 (v128.load offset=112 (local.get $state)))
+    (local.set $KEEP (f32x4.splat (local.get $keep)))
+    (local.set $THR (i32x4.splat (local.get $threshold)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+            (local.set $ra (i32x4.add (i32x4.shl (local.get $a1) (i32.const 2)) (local.get $a1)))
+            (local.set $ra (v128.or (i32x4.shl (local.get $ra) (i32.const 7)) (i32x4.shr_u (local.get $ra) (i32.const 25))))
+            (local.set $ra (i32x4.add (i32x4.shl (local.get $ra) (i32.const 3)) (local.get $ra)))
+            (local.set $ta (i32x4.shl (local.get $a1) (i32.const 9)))
+            (local.set $a2 (v128.xor (local.get $a2) (local.get $a0)))
+            (local.set $a3 (v128.xor (local.get $a3) (local.get $a1)))
+            (local.set $a1 (v128.xor (local.get $a1) (local.get $a2)))
+            (local.set $a0 (v128.xor (local.get $a0) (local.get $a3)))
+            (local.set $a2 (v128.xor (local.get $a2) (local.get $ta)))
+            (local.set $a3 (v128.or (i32x4.shl (local.get $a3) (i32.const 11)) (i32x4.shr_u (local.get $a3) (i32.const 21))))
+            (local.set $rb (i32x4.add (i32x4.shl (local.get $b1) (i32.const 2)) (local.get $b1)))
+            (local.set $rb (v128.or (i32x4.shl (local.get $rb) (i32.const 7)) (i32x4.shr_u (local.get $rb) (i32.const 25))))
+            (local.set $rb (i32x4.add (i32x4.shl (local.get $rb) (i32.const 3)) (local.get $rb)))
+            (local.set $tb (i32x4.shl (local.get $b1) (i32.const 9)))
+            (local.set $b2 (v128.xor (local.get $b2) (local.get $b0)))
+            (local.set $b3 (v128.xor (local.get $b3) (local.get $b1)))
+            (local.set $b1 (v128.xor (local.get $b1) (local.get $b2)))
+            (local.set $b0 (v128.xor (local.get $b0) (local.get $b3)))
+            (local.set $b2 (v128.xor (local.get $b2) (local.get $tb)))
+            (local.set $b3 (v128.or (i32x4.shl (local.get $b3) (i32.const 11)) (i32x4.shr_u (local.get $b3) (i32.const 21))))
+            (local.set $fa (v128.and (local.get $KEEP) (i32x4.ge_u (local.get $ra) (local.get $THR))))
+            (local.set $fb (v128.and (local.get $KEEP) (i32x4.ge_u (local.get $rb) (local.get $THR))))
+            (v128.store (i32.add (local.get $mask) (local.get $at)) (local.get $fa))
+            (v128.store offset=16 (i32.add (local.get $mask) (local.get $at)) (local.get $fb))
+            (v128.store (i32.add (local.get $data) (local.get $at))
+              (f32x4.mul (v128.load (i32.add (local.get $data) (local.get $at))) (local.get $fa)))
+            (v128.store offset=16 (i32.add (local.get $data) (local.get $at))
+              (f32x4.mul (v128.load offset=16 (i32.add (local.get $data) (local.get $at))) (local.get $fb)))
+        (local.set $at (i32.add (local.get $at) (i32.const 32)))
+        (br $next)))
+    (v128.store (local.get $state) (local.get $a0))
+    (v128.store offset=16 (local.get $state) (local.get $a1))
+    (v128.store offset=32 (local.get $state) (local.get $a2))
+    (v128.store offset=48 (local.get $state) (local.get $a3))
+    (v128.store offset=64 (local.get $state) (local.get $b0))
+    (v128.store offset=80 (local.get $state) (local.get $b1))
+    (v128.store offset=96 (local.get $state) (local.get $b2))
+    (v128.store offset=112 (local.get $state) (local.get $b3))))
