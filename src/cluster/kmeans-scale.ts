@@ -13,7 +13,7 @@ export const KMEANS_MODES = ["sampled", "exact"] as const;
 export type KMeansMode = (typeof KMEANS_MODES)[number];
 
 /** FAISS's Lloyd iterations (faiss.Kmeans' niter). */
-export const FAISS_ITERATIONS = 25;
+const FAISS_ITERATIONS = 25;
 
 /** Multiply-adds in one Lloyd pass (about 10 ms here) beyond which training takes FAISS's shortcuts. */
 const LARGE_PASS = 2 ** 30;
@@ -51,11 +51,12 @@ export function kmeansByMode(mode: KMeansMode, x: Matrix, k: number, options: KM
 
 /**
  * k representatives of `x`: the row nearest each k-means centre (in the given mode), in centre
- * order, empty clusters skipped. ALFA-Mix and DropQuery choose their batch this way. Sampled
- * k-means stops once an iteration leaves those rows unchanged, as they are all a caller gets: on
- * 136,630 ALFA-Mix candidates with k = 1,000, 2 s where Lloyd to scikit-learn's tolerance took
- * 60 s (104 iterations), and the rows covered the candidates more closely than FAISS's (smaller
- * Σ squared distance to the nearest chosen row; docs/benchmarks.md, "Speed").
+ * order, empty clusters skipped. ALFA-Mix and DropQuery choose their batch this way. Where
+ * sampled k-means is large (see kmeansSampled), it stops once an iteration leaves those rows
+ * unchanged, as they are all a caller gets: on 136,630 ALFA-Mix candidates with k = 1,000, 2 s
+ * where Lloyd to scikit-learn's tolerance took 54.5 s (82 iterations), and the rows covered the
+ * candidates more closely than FAISS's (smaller Σ squared distance to the nearest chosen row;
+ * docs/benchmarks.md, "Speed").
  */
 export function nearestToCentres(mode: KMeansMode, x: Matrix, k: number, options: KMeansOptions): { rows: Int32Array; result: KMeansResult } {
   const result = kmeansByMode(mode, x, k, mode === "sampled" ? { stopWhenPicksStable: true, ...options } : options);
