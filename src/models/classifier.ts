@@ -70,7 +70,7 @@ export interface Classifier {
    * matrix); with `relativeTo`, of f_k − f_{relativeTo[i]}. `first` may be a view of the weights:
    * valid until they change.
    */
-  logitJacobianFactors?(x: Matrix, relativeTo?: Int32Array): { upper: Matrix; first: Matrix };
+  logitJacobianFactors?(x: Matrix, relativeTo?: Int32Array, scratch?: Float32Array): { upper: Matrix; first: Matrix };
   /** A copy of everything fit changes (weights, running statistics), for setWeights. */
   weights(): Float32Array;
   setWeights(weights: Float32Array): void;

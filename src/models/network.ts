@@ -342,9 +342,10 @@ export class NeuralClassifier implements Classifier {
    * parameters). With `relativeTo`, row i·K + k is for f_k − f_{relativeTo[i]} instead. One
    * backward pass for every class of every row at once: a row's K output gradients are the head's
    * rows, masked by the row's ReLUs and carried down by one GEMM per layer above the first. For
-   * softmax regression `upper` holds an identity per row and `first` is W.
+   * softmax regression `upper` holds an identity per row and `first` is W. `scratch`, when large
+   * enough, holds `upper` for a one-hidden-layer network (DFAL's steps reuse one buffer).
    */
-  logitJacobianFactors(x: Matrix, relativeTo?: Int32Array): { upper: Matrix; first: Matrix } {
+  logitJacobianFactors(x: Matrix, relativeTo?: Int32Array, scratch?: Float32Array): { upper: Matrix; first: Matrix } {
     this.checkInput(x, "logitJacobian");
     const n = x.rows,
       K = this.numClasses,
@@ -361,7 +362,7 @@ export class NeuralClassifier implements Classifier {
       cols = last === 0 ? K : this.layers[last].inDim,
       zero = new Float32Array(cols),
       mask = new Float32Array(cols).fill(1);
-    let g = matrix(n * K, cols);
+    let g = matrix(n * K, cols, scratch && scratch.length >= n * K * cols ? scratch.subarray(0, n * K * cols) : undefined);
     for (let i = 0; i < n; i++) {
       if (last > 0) for (let j = 0; j < cols; j++) mask[j] = Number(acts[last].data[i * cols + j] > 0);
       const minus = relativeTo ? W.subarray(relativeTo[i] * cols, (relativeTo[i] + 1) * cols) : zero;

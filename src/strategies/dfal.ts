@@ -50,7 +50,7 @@ export function deepFoolSquaredNorms(
     activeY = new Int32Array(n),
     gap = new Float32Array(n * K);
   // Buffers sized at the first step (the most items) and reused by the later ones.
-  let ugBuffer: Float32Array | undefined, chosenBuffer: Float32Array | undefined;
+  let ugBuffer: Float32Array | undefined, chosenBuffer: Float32Array | undefined, upperBuffer: Float32Array | undefined;
   let count = n,
     gram: Matrix | undefined;
   for (let step = 0; count > 0; step++) {
@@ -80,7 +80,8 @@ export function deepFoolSquaredNorms(
     const x = rowSlice(X, 0, count),
       ys = activeY.subarray(0, count);
     // u_k = ∇(f_k − f_ŷ) per item (at the first layer, or in input space when not factored).
-    const factors = !literal && model.logitJacobianFactors ? model.logitJacobianFactors(x, ys) : literalFactors(model, x, ys);
+    const factors = !literal && model.logitJacobianFactors ? model.logitJacobianFactors(x, ys, upperBuffer) : literalFactors(model, x, ys);
+    upperBuffer ??= factors.upper.data;
     const U = factors.upper.data,
       H = factors.upper.cols;
     if (factors.first && !gram) gram = matmul(factors.first, factors.first, { transB: true });
