@@ -10,7 +10,7 @@ import { LowRankAdjacency, trainCoreGcn } from "../src/strategies/coregcn.js";
 import { deepFoolSquaredNorms } from "../src/strategies/dfal.js";
 import { createStrategy } from "../src/strategies/registry.js";
 import { parseStrategyEntry, splitStrategyList } from "../src/strategies/variants.js";
-import { assertClose, randomMatrix } from "./helpers.js";
+import { assertClose, kernelGenerators, randomMatrix } from "./helpers.js";
 
 test("the logit Jacobian of an MLP matches central differences", () => {
   const rng = new Rng(3);
@@ -139,8 +139,8 @@ test("CoreGCN: the adjacency by hand on 4 points, applied without forming it; tr
 
 /**
  * CoreGCN's training written out literally, in float64: the dense Â, Â·(F·W₁) and Fᵀ·(Âᵀ·δ) as the
- * paper writes them, its own Adam, and the dropout masks drawn from eight scalar xoshiro128**
- * generators as gcn.wat lays them out (element e of the n×h block uses generator e mod 8).
+ * paper writes them, its own Adam, and the dropout masks from the kernels' generators written out
+ * with scalars (kernelGenerators).
  */
 function literalCoreGcn(F: ReturnType<typeof matrix>, labeled: Uint8Array, hidden: number, epochs: number, lr: number, rng: Rng) {
   const n = F.rows,
@@ -162,21 +162,7 @@ function literalCoreGcn(F: ReturnType<typeof matrix>, labeled: Uint8Array, hidde
     b1 = (j: number) => p[d * hidden + j],
     W2 = (j: number) => p[d * hidden + hidden + j],
     b2 = () => p[size - 1];
-  const seedSource = rng.child("dropout"),
-    seeds = Array.from({ length: 32 }, () => seedSource.nextUint32());
-  // Generator g: set g >> 2, lane g & 3; word w of a set at 16·set + 4·w + lane.
-  const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => seeds[16 * (g >> 2) + 4 * w + (g & 3)] >>> 0));
-  const next = (s: number[]) => {
-    const r = Math.imul((Math.imul(s[1], 5) << 7) | (Math.imul(s[1], 5) >>> 25), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 11) | (s[3] >>> 21);
-    return r;
-  };
+  const draw = kernelGenerators(rng.child("dropout"));
   const threshold = Math.round(dropout * 4294967296);
   const mulA = (Y: number[], cols: number, T = false) =>
     Array.from({ length: n * cols }, (_, idx) => {
@@ -197,7 +183,7 @@ function literalCoreGcn(F: ReturnType<typeof matrix>, labeled: Uint8Array, hidde
     });
   for (let t = 1; t <= epochs; t++) {
     const Z1 = mulA(FW1(), hidden).map((z, idx) => z + b1(idx % hidden));
-    const mask = Z1.map((_, e) => (next(gens[e % 8]) < threshold ? 0 : keep));
+    const mask = Z1.map((_, e) => (draw(e) < threshold ? 0 : keep));
     const Hd = Z1.map((z, e) => Math.max(z, 0) * mask[e]);
     const z = Array.from({ length: n }, (_, i) => Hd.slice(i * hidden, (i + 1) * hidden).reduce((s, h, j) => s + h * W2(j), 0));
     const Z2 = mulA(z, 1);

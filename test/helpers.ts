@@ -89,3 +89,27 @@ export function userError(result: CliResult, pattern: RegExp): void {
   assert.equal(lines.length, 1, `one line, no stack trace: ${result.stderr}`);
   assert.match(lines[0], pattern);
 }
+
+/**
+ * The draws of the SIMD kernels' eight xoshiro128** generators (models/dropout.wat,
+ * strategies/gcn.wat), written out with scalars: seeded from 32 draws of `seed` (generator g:
+ * set g >> 2, lane g & 3; word w of a set at 16·set + 4·w + lane), and `next(e)` gives the next
+ * draw of generator e mod 8, the one the kernels use for value e of a block.
+ */
+export function kernelGenerators(seed: Rng): (e: number) => number {
+  const words = Array.from({ length: 32 }, () => seed.nextUint32());
+  const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => words[16 * (g >> 2) + 4 * w + (g & 3)]));
+  return (e) => {
+    const s = gens[e % 8];
+    const x = Math.imul(s[1], 5);
+    const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 11) | (s[3] >>> 21);
+    return r;
+  };
+}

@@ -14,7 +14,7 @@ import { Adam } from "../src/models/adam.js";
 import { BatchSampler } from "../src/models/batches.js";
 import { createLinear, createMLP, NeuralClassifier } from "../src/models/network.js";
 import { decodeModel, encodeModel, loadModel, saveModel } from "../src/models/serialize.js";
-import { assertClose, randomMatrix, tempDir } from "./helpers.js";
+import { assertClose, kernelGenerators, randomMatrix, tempDir } from "./helpers.js";
 
 test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and a length not divisible by 4", () => {
   const size = 11,
@@ -264,28 +264,14 @@ test("dropout (SIMD kernel) draws exactly what eight scalar xoshiro128** generat
   applyDropout(m, mask, p, new Rng("dropout"));
   // The literal twin: the kernel's generators, seeded from the same 32 draws, value e from
   // generator e mod 8 (set ⌊g/4⌋, lane g mod 4) at its step ⌊e/8⌋ within each block of 2^16.
-  const seedRng = new Rng("dropout"),
-    words = Array.from({ length: 32 }, () => seedRng.nextUint32());
-  const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => words[16 * (g >> 2) + 4 * w + (g & 3)]));
-  const next = (s: number[]) => {
-    const x = Math.imul(s[1], 5);
-    const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 11) | (s[3] >>> 21);
-    return r;
-  };
+  const draw = kernelGenerators(new Rng("dropout"));
   const threshold = Math.round(p * 4294967296),
     keep = Math.fround(1 / (1 - p));
   let dropped = 0;
   for (let start = 0; start < n; start += 1 << 16) {
     const length = Math.ceil(Math.min(1 << 16, n - start) / 8) * 8; // the kernel runs the padded block
     for (let e = 0; e < length; e++) {
-      const f = next(gens[e % 8]) < threshold ? 0 : keep;
+      const f = draw(e) < threshold ? 0 : keep;
       if (start + e >= n) continue;
       assert.equal(mask[start + e], f, `mask at ${start + e}`);
       assert.equal(m.data[start + e], Math.fround(before[start + e] * f));

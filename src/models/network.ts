@@ -398,7 +398,8 @@ export class NeuralClassifier implements Classifier {
   private forEachEmbeddingChunk(x: Matrix, fn: (start: number, end: number, z: Matrix) => void, into?: Matrix): void {
     const last = this.layers.length - 1;
     const chunk = chunkRows(Math.max(...this.hidden, 1) * 2);
-    const scratch = this.layers.slice(0, last).map((layer) => new Float32Array(Math.min(chunk, x.rows) * layer.outDim));
+    // The last hidden layer has no buffer of its own when it goes straight into `into`.
+    const scratch = this.layers.slice(0, into ? last - 1 : last).map((layer) => new Float32Array(Math.min(chunk, x.rows) * layer.outDim));
     for (let start = 0; start < x.rows; start += chunk) {
       const end = Math.min(x.rows, start + chunk);
       let a = rowSlice(x, start, end);
