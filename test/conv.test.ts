@@ -418,6 +418,36 @@ test("simulate --model cnn on an image folder: every kind of strategy runs, abov
   userError(cli("simulate", "--dataset", "vowel", "--model", "vgg"), /--model expects one of mlp, linear, cnn, resnet18, got "vgg"/);
 });
 
+test("the backward pass's pooled gradient buffers give the same bits as a fresh buffer for every gradient: blocks with both shortcuts, Winograd and im2col, max-pool and ReLU sharing one Buffers", () => {
+  /** The literal twin: every input gradient in memory of its own, so nothing can be overwritten early. */
+  class FreshGradients extends Buffers {
+    override gradient(size: number): Float32Array {
+      return sharedFloats(size);
+    }
+  }
+  const x = randomVolume({ c: 3, n: 3, h: 8, w: 8 }, new Rng(5));
+  const run = (buffers: Buffers) => {
+    const net = new Sequential([
+      new Conv2d("stem", buffers, 3, 4, 3, 1, 1),
+      new ReLU("relu", buffers),
+      new BasicBlock("a", buffers, 4, 4, 1, "winograd"),
+      new BasicBlock("b", buffers, 4, 6, 2),
+      new BasicBlock("c", buffers, 6, 6, 1, "im2col"),
+      new MaxPool2d("pool", buffers, 2),
+    ]);
+    const { layer, grads } = bound(net, new Rng(3));
+    const y = layer.forward({ ...x }, true);
+    const dy = randomVolume(y, new Rng(9));
+    const dx = layer.backward(dy, true)!;
+    return { results: [Array.from(dx.data), Array.from(grads)], buffers };
+  };
+  const pooled = run(new Buffers()),
+    fresh = run(new FreshGradients());
+  assert.deepEqual(pooled.results, fresh.results);
+  // Fourteen layers' input gradients, at most four buffers at once (a block's g and its main branch's result are pinned).
+  assert.ok((pooled.buffers as unknown as { gradients: Float32Array[] }).gradients.length <= 4);
+});
+
 test("batch norm with its ReLU fused gives the same bits as batch norm then a ReLU layer, in training and evaluation", () => {
   const shape = { c: 5, n: 4, h: 6, w: 7 },
     rng = new Rng(11);

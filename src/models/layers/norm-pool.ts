@@ -103,7 +103,7 @@ export class BatchNorm2d implements VolumeLayer {
     const C = this.channels,
       M = dy.n * dy.h * dy.w,
       g = dy.data;
-    const dx = this.buffers.get(`${this.name}/dx`, g.length);
+    const dx = this.buffers.gradient(g.length, g);
     const sumG = this.sums.subarray(0, C),
       dot = this.sums.subarray(C);
     const arrays = [g, this.input!, dx, this.affine.subarray(0, C), this.mean, this.invStd, sumG, dot];
@@ -140,7 +140,7 @@ export class ReLU implements VolumeLayer {
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
-    const dx = this.buffers.get(`${this.name}/dx`, dy.data.length);
+    const dx = this.buffers.gradient(dy.data.length, dy.data);
     splitElements("passWherePositive", [dy.data, this.output!, dx]);
     return volume(dy, dx);
   }
@@ -215,7 +215,7 @@ export class MaxPool2d implements VolumeLayer {
 
   backward(dy: Volume, _needInput: boolean): Volume {
     const x = this.inputShape!,
-      dx = this.buffers.get(`${this.name}/dx`, x.c * x.n * x.h * x.w);
+      dx = this.buffers.gradient(x.c * x.n * x.h * x.w, dy.data);
     dx.fill(0);
     const argmax = this.argmax!,
       g = dy.data;

@@ -96,22 +96,28 @@ export class BasicBlock implements VolumeLayer {
   forward(x: Volume, train: boolean): Volume {
     const y = this.main.forward(x, train);
     const s = this.shortcut ? this.shortcut.forward(x, train) : x;
-    const out = this.buffers.get(`${this.name}/out`, y.data.length);
-    splitElements("addRelu", [y.data, s.data, out]);
-    this.output = out;
-    return volume(y, out);
+    // In place over the second batch norm's output, which nothing reads again (its backward
+    // pass needs only its input): ResNet-18 saves a buffer per block, 96 MB at batch 64.
+    splitElements("addRelu", [y.data, s.data, y.data]);
+    this.output = y.data;
+    return y;
   }
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     const out = this.output!,
-      g = this.buffers.get(`${this.name}/g`, dy.data.length);
+      g = this.buffers.gradient(dy.data.length, dy.data);
     splitElements("passWherePositive", [dy.data, out, g]);
     const gv = volume(dy, g);
+    // g feeds both branches, and the main branch's result waits for the shortcut's: neither may
+    // be handed out again by the gradient pool meanwhile.
+    this.buffers.pin(g);
     const dMain = this.main.backward(gv, needInput);
+    if (dMain) this.buffers.pin(dMain.data);
     const dShort = this.shortcut ? this.shortcut.backward(gv, needInput) : gv;
+    this.buffers.unpin(g);
     if (!needInput) return undefined;
-    const dx = this.buffers.get(`${this.name}/dx`, dMain!.data.length);
-    splitElements("add", [dMain!.data, dShort!.data, dx]);
-    return volume(dMain!, dx);
+    this.buffers.unpin(dMain!.data);
+    splitElements("add", [dMain!.data, dShort!.data, dMain!.data]);
+    return dMain;
   }
 }

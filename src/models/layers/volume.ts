@@ -46,6 +46,8 @@ export class Buffers {
   private readonly shared = new Map<string, Float32Array>();
   private readonly kept = new Map<string, Float32Array>();
   private keptFloats = 0;
+  private readonly gradients: Float32Array[] = [];
+  private readonly pinned = new Set<ArrayBufferLike>();
 
   /** @param keepBudget floats that `keep` may hold at once, over all keys. */
   constructor(private readonly keepBudget = 0) {}
@@ -92,12 +94,42 @@ export class Buffers {
     return b.subarray(0, size);
   }
 
+  /**
+   * A buffer for an input gradient, from a pool shared by every layer: a layer's input gradient
+   * is dead once the layer before has read it, so the backward pass needs a few buffers, not one
+   * per layer (ResNet-18 held 400 MB of them). It is none of `live` (the output gradient the layer
+   * is reading) and none that is pinned (what a residual block still needs), and it is valid until
+   * the next backward pass asks for a buffer that is not pinned.
+   */
+  gradient(size: number, ...live: Float32Array[]): Float32Array {
+    const busy = (b: Float32Array) => this.pinned.has(b.buffer) || live.some((l) => l.buffer === b.buffer);
+    let i = this.gradients.findIndex((b) => !busy(b) && b.length >= size);
+    if (i < 0) {
+      // Grow a free buffer rather than add one, so the pool stays as small as the busiest moment.
+      i = this.gradients.findIndex((b) => !busy(b));
+      if (i < 0) i = this.gradients.length;
+      this.gradients[i] = sharedFloats(size);
+    }
+    return this.gradients[i].subarray(0, size);
+  }
+
+  /** Keep `a`'s gradient buffer out of the pool until unpinned: a residual block's output gradient, which both branches read. */
+  pin(a: Float32Array): void {
+    this.pinned.add(a.buffer);
+  }
+
+  unpin(a: Float32Array): void {
+    this.pinned.delete(a.buffer);
+  }
+
   /** Forget every buffer (e.g. after a pass over a large pool with another batch size). */
   clear(): void {
     this.owned.clear();
     this.shared.clear();
     this.kept.clear();
     this.keptFloats = 0;
+    this.gradients.length = 0;
+    this.pinned.clear();
   }
 }
 
