@@ -1,7 +1,7 @@
 import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
-import { columnScalars, sum, winogradScalars } from "./kernels.js";
+import { columnScalars, winogradScalars } from "./kernels.js";
 import { split } from "./split.js";
 import { uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformWeights, type Tiling } from "./winograd.js";
@@ -10,6 +10,14 @@ import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradi
 export type ConvAlgorithm = "auto" | "im2col" | "winograd";
 
 export const WINOGRAD_MIN_CHANNELS = 64;
+
+let onesVector = new Float32Array(0);
+
+/** n ones (grown, never shrunk), to sum rows through the GEMM. */
+function ones(n: number): Float32Array {
+  if (onesVector.length < n) onesVector = new Float32Array(n).fill(1);
+  return onesVector.subarray(0, n);
+}
 
 /**
  * Conv2d (square kernel, stride, zero padding, optional bias) as im2col + one GEMM for the whole
@@ -167,9 +175,14 @@ export class Conv2d implements VolumeLayer {
     return dx;
   }
 
+  /**
+   * gb += dy·1: each channel's row summed, as one matrix–vector product. A JavaScript sum per row
+   * took 10 ms of cnn's 150 ms step (its rows are 65,536 values at 32×32), and sgemv under 1 ms.
+   */
   private addBiasGradient(dy: Volume): void {
+    if (!this.gb) return;
     const M = dy.n * dy.h * dy.w;
-    if (this.gb) for (let c = 0; c < this.outC; c++) this.gb[c] += sum(dy.data, c * M, (c + 1) * M);
+    matmul(matrix(this.outC, M, dy.data), matrix(M, 1, ones(M)), { beta: 1, out: matrix(this.outC, 1, this.gb) });
   }
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {

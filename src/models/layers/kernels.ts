@@ -195,23 +195,6 @@ export type KernelName = keyof typeof kernels;
 // Reductions over a channel's row with several running sums: with one, each add waits on the last,
 // and these loops ran at a quarter of the speed the adder allows.
 
-/** Σ a[from..to). */
-export function sum(a: Float32Array, from: number, to: number): number {
-  let s0 = 0,
-    s1 = 0,
-    s2 = 0,
-    s3 = 0,
-    i = from;
-  for (; i + 3 < to; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  for (; i < to; i++) s0 += a[i];
-  return s0 + s1 + s2 + s3;
-}
-
 /** Σ a[i] and Σ a[i]² over [from, to), in one pass. */
 function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number; squares: number } {
   let s0 = 0,
