@@ -3,7 +3,18 @@ import assert from "node:assert/strict";
 import { Rng } from "../src/random.js";
 import { matmul, sgemm } from "../src/linalg/gemm.js";
 import { fromRows, matrix, gatherRows, rowSlice, transpose, toRows, type Matrix } from "../src/linalg/matrix.js";
-import { argmaxRows, classMeans, columnMeans, entropyRows, logSoftmaxRows, normalizeRows, rowNorms, softmaxRows, top2Rows } from "../src/linalg/rows.js";
+import {
+  argmaxRows,
+  classMeans,
+  columnMeans,
+  entropyRows,
+  logSoftmaxRows,
+  normalizeRows,
+  rowNorms,
+  rowSquaredNorms,
+  softmaxRows,
+  top2Rows,
+} from "../src/linalg/rows.js";
 import { squaredDistances } from "../src/linalg/distances.js";
 import { minOfProducts } from "../src/linalg/row-min.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
@@ -189,6 +200,25 @@ for (const backend of backends()) {
     });
   });
 }
+
+test("squared row norms (eight interleaved sums) equal a literal float64 sum rounded to float32: widths 0 to 19, past the unrolled part", () => {
+  const rng = new Rng(4);
+  for (let cols = 0; cols < 20; cols++) {
+    const m = matrix(
+      3,
+      cols,
+      Float32Array.from({ length: 3 * cols }, () => rng.normal(0, 3)),
+    );
+    const literal = Float32Array.from({ length: 3 }, (_, i) => {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += m.data[i * cols + j] ** 2;
+      return s;
+    });
+    const fast = rowSquaredNorms(m);
+    // Float64 sums in another order round to the same float32, or its neighbour.
+    for (let i = 0; i < 3; i++) assert.ok(Math.abs(fast[i] - literal[i]) <= literal[i] * 2 ** -23, `width ${cols}, row ${i}: ${fast[i]} against ${literal[i]}`);
+  }
+});
 
 test("row slices share memory; gather and transpose copy", () => {
   const m = fromRows([

