@@ -9,8 +9,10 @@ const wabt = await wabtInit();
 const sources = readdirSync(join(root, "src"), { recursive: true }).filter((f) => f.endsWith(".wat"));
 for (const source of sources) {
   const path = join(root, "src", source);
-  const module = wabt.parseWat(source, readFileSync(path, "utf8"), { simd: true });
-  module.validate();
+  // threads: the conv layers' kernels import the shared memory of arena.ts.
+  const features = { simd: true, threads: true, multi_value: true };
+  const module = wabt.parseWat(source, readFileSync(path, "utf8"), features);
+  module.validate(features);
   const { buffer } = module.toBinary({});
   const out = join(root, "dist", "src", source.replace(/\.wat$/, ".wasm"));
   mkdirSync(dirname(out), { recursive: true });

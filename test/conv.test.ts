@@ -7,6 +7,7 @@ import { BatchNorm2d, MaxPool2d, ReLU } from "../src/models/layers/norm-pool.js"
 import { BasicBlock, Sequential } from "../src/models/layers/residual.js";
 import { helperJobs, helperReady, setSplitting } from "../src/models/layers/split.js";
 import { sharedFloats } from "../src/models/layers/volume.js";
+import { allocate } from "../src/models/layers/arena.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
@@ -419,10 +420,10 @@ test("simulate --model cnn on an image folder: every kind of strategy runs, abov
 });
 
 test("the backward pass's pooled gradient buffers give the same bits as a fresh buffer for every gradient: blocks with both shortcuts, Winograd and im2col, max-pool and ReLU sharing one Buffers", () => {
-  /** The literal twin: every input gradient in memory of its own, so nothing can be overwritten early. */
+  /** The literal twin: every input gradient in a block of its own (in the arena, so the same kernels run), so nothing can be overwritten early. */
   class FreshGradients extends Buffers {
     override gradient(size: number): Float32Array {
-      return sharedFloats(size);
+      return allocate(size)!;
     }
   }
   const x = randomVolume({ c: 3, n: 3, h: 8, w: 8 }, new Rng(5));

@@ -2,12 +2,24 @@
  * The conv layers' memory-bound passes, each over a range [from, to) of its units (channels or
  * elements) so that split.ts can run one range on a helper thread and the rest here. A unit is
  * always done whole by one thread, so a split gives the same bits as a single pass.
+ *
+ * Where every array a pass streams through lies in the arena, it runs layers.wat's SIMD loops;
+ * these JavaScript loops are their twins, for buffers outside it (and the tests' reference).
  */
+import { inArena, layerKernels, type LayerKernels } from "./arena.js";
 import { col2im, im2col } from "./columns.js";
 import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type Tiling } from "./winograd.js";
 import type { Volume } from "./volume.js";
 
 export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, to: number) => void;
+
+/** layers.wat, when every one of `arrays` is in the arena. */
+function simd(...arrays: Float32Array[]): LayerKernels | undefined {
+  return arrays.every(inArena) ? layerKernels() : undefined;
+}
+
+/** Byte address of a[i] in the arena. */
+const at = (a: Float32Array, i: number) => a.byteOffset + 4 * i;
 
 /**
  * Batch norm's forward pass over channels; scalars [M (values per channel), train (1|0), eps,
@@ -23,13 +35,14 @@ function batchNormForward(
   from: number,
   to: number,
 ): void {
+  const wasm = simd(x, out);
   for (let c = from; c < to; c++) {
     const o = c * M;
     let m: number, s: number;
     if (train) {
       // One pass for both moments, in float64: the cancellation in E[x²] − E[x]² costs a few of
       // float64's 16 digits, far below float32's 7, and the pass reads the channel once less.
-      const { sum, squares } = sumAndSquares(x, o, o + M);
+      const [sum, squares] = wasm ? wasm.sumSquares(at(x, o), M) : sumAndSquares(x, o, o + M);
       m = sum / M;
       const v = Math.max(0, squares - sum * m);
       s = 1 / Math.sqrt(v / M + eps);
@@ -43,6 +56,10 @@ function batchNormForward(
     invStd[c] = s;
     const scale = gamma[c] * s,
       shift = beta[c] - m * scale;
+    if (wasm) {
+      wasm.normalize(at(x, o), at(out, o), M, scale, shift, relu);
+      continue;
+    }
     if (!relu) {
       for (let i = o; i < o + M; i++) out[i] = x[i] * scale + shift;
       continue;
@@ -63,17 +80,25 @@ function batchNormForward(
  * and dotGXhat. Evaluation (the input gradients DFAL needs): the layer is affine, dx = γ/σ · dy.
  */
 function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out]: Float32Array[], [M, train]: number[], from: number, to: number): void {
+  const wasm = out ? simd(g, x, dx, out) : simd(g, x, dx);
   for (let c = from; c < to; c++) {
     const o = c * M,
       scale = gamma[c] * invStd[c];
     if (!train) {
-      if (out) for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] * Number(out[i] > 0) + 0);
+      if (wasm) wasm.scaleGradient(at(g, o), at(dx, o), M, scale, out ? at(out, o) : 0);
+      else if (out) for (let i = o; i < o + M; i++) dx[i] = scale * (g[i] * Number(out[i] > 0) + 0);
       else for (let i = o; i < o + M; i++) dx[i] = scale * g[i];
       continue;
     }
     const mu = mean[c],
       s = invStd[c];
-    const { sum: sg, dot: dotGX } = out ? maskedSumAndDot(g, out, x, o, o + M) : sumAndDot(g, x, o, o + M);
+    const [sg, dotGX] = wasm
+      ? out
+        ? wasm.maskedSumDot(at(g, o), at(out, o), at(x, o), M)
+        : wasm.sumDot(at(g, o), at(x, o), M)
+      : out
+        ? maskedSumAndDot(g, out, x, o, o + M)
+        : sumAndDot(g, x, o, o + M);
     const dot = s * (dotGX - mu * sg);
     sumG[c] = sg;
     dotGXhat[c] = dot;
@@ -82,7 +107,8 @@ function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out]:
     const a = scale,
       b = -scale * s * meanDot,
       k = scale * (mu * s * meanDot - meanG);
-    if (out) for (let i = o; i < o + M; i++) dx[i] = a * (g[i] * Number(out[i] > 0) + 0) + b * x[i] + k;
+    if (wasm) wasm.normGradient(at(g, o), at(x, o), at(dx, o), M, a, b, k, out ? at(out, o) : 0);
+    else if (out) for (let i = o; i < o + M; i++) dx[i] = a * (g[i] * Number(out[i] > 0) + 0) + b * x[i] + k;
     else for (let i = o; i < o + M; i++) dx[i] = a * g[i] + b * x[i] + k;
   }
 }
@@ -92,6 +118,11 @@ function batchNormBackward([g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out]:
 
 /** max(0, d) in place. */
 function relu([d]: Float32Array[], _s: number[], from: number, to: number): void {
+  const wasm = simd(d);
+  if (wasm) {
+    wasm.relu(at(d, from), to - from);
+    return;
+  }
   for (let i = from; i < to; i++) {
     const v = d[i];
     d[i] = v * Number(v > 0) + 0;
@@ -100,11 +131,21 @@ function relu([d]: Float32Array[], _s: number[], from: number, to: number): void
 
 /** dx = g where out > 0, else 0: ReLU's backward pass. */
 function passWherePositive([g, out, dx]: Float32Array[], _s: number[], from: number, to: number): void {
+  const wasm = simd(g, out, dx);
+  if (wasm) {
+    wasm.passWherePositive(at(g, from), at(out, from), at(dx, from), to - from);
+    return;
+  }
   for (let i = from; i < to; i++) dx[i] = g[i] * Number(out[i] > 0) + 0;
 }
 
 /** out = max(0, a + b): a residual block's sum and ReLU in one pass. */
 function addRelu([a, b, out]: Float32Array[], _s: number[], from: number, to: number): void {
+  const wasm = simd(a, b, out);
+  if (wasm) {
+    wasm.addRelu(at(a, from), at(b, from), at(out, from), to - from);
+    return;
+  }
   for (let i = from; i < to; i++) {
     const v = a[i] + b[i];
     out[i] = v * Number(v > 0) + 0;
@@ -113,6 +154,11 @@ function addRelu([a, b, out]: Float32Array[], _s: number[], from: number, to: nu
 
 /** out = a + b. */
 function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number): void {
+  const wasm = simd(a, b, out);
+  if (wasm) {
+    wasm.add(at(a, from), at(b, from), at(out, from), to - from);
+    return;
+  }
   for (let i = from; i < to; i++) out[i] = a[i] + b[i];
 }
 
@@ -196,7 +242,7 @@ export type KernelName = keyof typeof kernels;
 // and these loops ran at a quarter of the speed the adder allows.
 
 /** Σ a[i] and Σ a[i]² over [from, to), in one pass. */
-function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number; squares: number } {
+function sumAndSquares(a: Float32Array, from: number, to: number): [sum: number, squares: number] {
   let s0 = 0,
     s1 = 0,
     q0 = 0,
@@ -214,11 +260,11 @@ function sumAndSquares(a: Float32Array, from: number, to: number): { sum: number
     s0 += a[i];
     q0 += a[i] * a[i];
   }
-  return { sum: s0 + s1, squares: q0 + q1 };
+  return [s0 + s1, q0 + q1];
 }
 
 /** sumAndDot of a masked by out > 0 (ReLU's backward pass: the same values, in the same order, as on a masked copy of a). */
-function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
+function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, from: number, to: number): [sum: number, dot: number] {
   let s0 = 0,
     s1 = 0,
     d0 = 0,
@@ -237,11 +283,11 @@ function maskedSumAndDot(a: Float32Array, out: Float32Array, b: Float32Array, fr
     s0 += v;
     d0 += v * b[i];
   }
-  return { sum: s0 + s1, dot: d0 + d1 };
+  return [s0 + s1, d0 + d1];
 }
 
 /** Σ a[i] and Σ a[i]·b[i] over [from, to), in one pass. */
-function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): { sum: number; dot: number } {
+function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): [sum: number, dot: number] {
   let s0 = 0,
     s1 = 0,
     d0 = 0,
@@ -259,5 +305,5 @@ function sumAndDot(a: Float32Array, b: Float32Array, from: number, to: number): 
     s0 += a[i];
     d0 += a[i] * b[i];
   }
-  return { sum: s0 + s1, dot: d0 + d1 };
+  return [s0 + s1, d0 + d1];
 }

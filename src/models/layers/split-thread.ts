@@ -1,9 +1,11 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { arenaMemory, arenaView } from "./arena.js";
 import { kernels } from "./kernels.js";
 import { DONE, FAILED, POSTED, READY, type SplitJob } from "./split.js";
 
 /** The helper thread of split.ts: waits for a job, runs its range of units, says it is done. */
-const { control, port } = workerData as { control: Int32Array; port: MessagePort };
+const { control, port, memory } = workerData as { control: Int32Array; port: MessagePort; memory: WebAssembly.Memory };
+arenaMemory(memory);
 Atomics.store(control, READY, 1);
 let seen = 0;
 for (;;) {
@@ -16,7 +18,7 @@ for (;;) {
     while (!received) received = receiveMessageOnPort(port);
     const job = received.message as SplitJob;
     kernels[job.kernel](
-      job.arrays.map(([buffer, offset, length]) => new Float32Array(buffer, offset, length)),
+      job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length))),
       job.scalars,
       job.from,
       job.to,

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { gemmBackend } from "../../linalg/gemm.js";
+import { arenaMemory, inArena } from "./arena.js";
 import { kernels, type KernelName } from "./kernels.js";
 
 /**
@@ -26,7 +27,8 @@ export const POSTED = 0,
 
 export interface SplitJob {
   kernel: KernelName;
-  arrays: [SharedArrayBuffer, number, number][];
+  /** Each array's memory, byte offset and length, and whether it lies in the arena (then the helper views its own copy of the arena's memory, and runs the SIMD loops there too). */
+  arrays: [SharedArrayBuffer, number, number, boolean][];
   scalars: number[];
   from: number;
   to: number;
@@ -54,7 +56,7 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
     return;
   }
   const seq = ++posted;
-  h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length]), scalars, from: 0, to: cut });
+  h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length, inArena(a)]), scalars, from: 0, to: cut });
   Atomics.store(h.control, POSTED, seq);
   Atomics.notify(h.control, POSTED);
   run(arrays, scalars, cut, units);
@@ -80,7 +82,10 @@ function threads(): number {
 function startHelper(): NonNullable<typeof helper> {
   const control = new Int32Array(new SharedArrayBuffer(4 * 4));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL("./split-thread.js", import.meta.url), { workerData: { control, port: port2 }, transferList: [port2] });
+  const worker = new Worker(new URL("./split-thread.js", import.meta.url), {
+    workerData: { control, port: port2, memory: arenaMemory() },
+    transferList: [port2],
+  });
   worker.unref(); // an idle helper must not keep the process alive
   return { worker, control, post: (job) => port1.postMessage(job), jobs: 0 };
 }

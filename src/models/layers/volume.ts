@@ -1,6 +1,7 @@
 import type { Rng } from "../../random.js";
+import { allocate, release, sameBlock } from "./arena.js";
 
-/** Floats in shared memory, so the helper thread (split.ts) can work on them: every Buffers buffer is one. */
+/** Floats in shared memory of their own, outside the arena, which the helper thread (split.ts) can still work on. */
 export function sharedFloats(n: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(4 * n));
 }
@@ -41,16 +42,38 @@ export interface VolumeLayer {
  * gets the same memory back, so training allocates nothing per batch. Scratch buffers shared by
  * all layers (im2col columns) come from `scratch`.
  */
+/** Gives a collected Buffers' blocks back to the arena (its layers, which alone read them, went with it). */
+const collected = new FinalizationRegistry<Set<Float32Array>>((blocks) => {
+  for (const block of blocks) release(block);
+});
+
 export class Buffers {
+  /** Every block this Buffers holds in the arena, for the registry to give back if it is collected. */
+  private readonly blocks = new Set<Float32Array>();
   private readonly owned = new Map<string, { buffer: Float32Array; view: Float32Array }>();
   private readonly shared = new Map<string, Float32Array>();
   private readonly kept = new Map<string, Float32Array>();
   private keptFloats = 0;
   private readonly gradients: Float32Array[] = [];
-  private readonly pinned = new Set<ArrayBufferLike>();
+  private readonly pinned: Float32Array[] = [];
 
   /** @param keepBudget floats that `keep` may hold at once, over all keys. */
-  constructor(private readonly keepBudget = 0) {}
+  constructor(private readonly keepBudget = 0) {
+    collected.register(this, this.blocks);
+  }
+
+  /** n zeroed floats in the arena (arena.ts), or in shared memory of their own if it is full. */
+  private allocate(n: number): Float32Array {
+    const block = allocate(n);
+    if (!block) return sharedFloats(n);
+    this.blocks.add(block);
+    return block;
+  }
+
+  /** Give back a buffer this Buffers no longer hands out. */
+  private release(a: Float32Array | undefined): void {
+    if (a && this.blocks.delete(a)) release(a);
+  }
 
   /**
    * A buffer of exactly `size` floats owned by `key`. Its capacity only grows, so the short last
@@ -61,7 +84,8 @@ export class Buffers {
   get(key: string, size: number): Float32Array {
     let slot = this.owned.get(key);
     if (!slot || slot.buffer.length < size) {
-      const buffer = sharedFloats(size);
+      this.release(slot?.buffer);
+      const buffer = this.allocate(size);
       this.owned.set(key, (slot = { buffer, view: buffer }));
     }
     if (slot.view.length !== size) slot.view = slot.buffer.subarray(0, size);
@@ -72,7 +96,8 @@ export class Buffers {
   scratch(name: string, size: number): Float32Array {
     let b = this.shared.get(name);
     if (!b || b.length < size) {
-      b = sharedFloats(size);
+      this.release(b);
+      b = this.allocate(size);
       this.shared.set(name, b);
     }
     return b.subarray(0, size);
@@ -88,7 +113,8 @@ export class Buffers {
     if (!b || b.length < size) {
       if (this.keptFloats - (b?.length ?? 0) + size > this.keepBudget) return undefined;
       this.keptFloats += size - (b?.length ?? 0);
-      b = sharedFloats(size);
+      this.release(b);
+      b = this.allocate(size);
       this.kept.set(key, b);
     }
     return b.subarray(0, size);
@@ -102,34 +128,38 @@ export class Buffers {
    * the next backward pass asks for a buffer that is not pinned.
    */
   gradient(size: number, ...live: Float32Array[]): Float32Array {
-    const busy = (b: Float32Array) => this.pinned.has(b.buffer) || live.some((l) => l.buffer === b.buffer);
+    const busy = (b: Float32Array) => this.pinned.some((p) => sameBlock(p, b)) || live.some((l) => sameBlock(l, b));
     let i = this.gradients.findIndex((b) => !busy(b) && b.length >= size);
     if (i < 0) {
       // Grow a free buffer rather than add one, so the pool stays as small as the busiest moment.
       i = this.gradients.findIndex((b) => !busy(b));
       if (i < 0) i = this.gradients.length;
-      this.gradients[i] = sharedFloats(size);
+      this.release(this.gradients[i]);
+      this.gradients[i] = this.allocate(size);
     }
     return this.gradients[i].subarray(0, size);
   }
 
   /** Keep `a`'s gradient buffer out of the pool until unpinned: a residual block's output gradient, which both branches read. */
   pin(a: Float32Array): void {
-    this.pinned.add(a.buffer);
+    this.pinned.push(a);
   }
 
   unpin(a: Float32Array): void {
-    this.pinned.delete(a.buffer);
+    const i = this.pinned.findIndex((p) => sameBlock(p, a));
+    if (i >= 0) this.pinned.splice(i, 1);
   }
 
   /** Forget every buffer (e.g. after a pass over a large pool with another batch size). */
   clear(): void {
+    for (const block of this.blocks) release(block);
+    this.blocks.clear();
     this.owned.clear();
     this.shared.clear();
     this.kept.clear();
     this.keptFloats = 0;
     this.gradients.length = 0;
-    this.pinned.clear();
+    this.pinned.length = 0;
   }
 }
 

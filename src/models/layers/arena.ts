@@ -1,0 +1,132 @@
+import { instantiateOver } from "../../wasm.js";
+
+/**
+ * The conv layers' buffers live in one shared WebAssembly memory, so that SIMD kernels
+ * (layers.wat) can work on them in place, on this thread and on split.ts's helper, which runs its
+ * own instance over the same memory. Copying activations in and out of a kernel's memory would
+ * cost the passes the kernels save.
+ *
+ * First-fit allocation with coalescing frees. Blocks come back when a Buffers grows a buffer,
+ * clears, or is collected; the memory itself never shrinks (WebAssembly cannot), so a process keeps
+ * its high-water mark for the next model. Past wasm32's 4 GiB, `allocate` returns undefined and
+ * the caller takes ordinary shared memory, on which the kernels' JavaScript twins run.
+ */
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Grow by at least this much, so that a model's first batch does not grow the memory once per buffer. */
+const MIN_GROWTH_PAGES = 1024;
+/** 64-byte blocks: a cache line, and v128 loads are aligned. */
+const ALIGN = 64;
+
+let memory: WebAssembly.Memory | undefined;
+/** Every SharedArrayBuffer object this thread has seen the memory as (a grow makes a new one). */
+const known = new Set<ArrayBufferLike>();
+/** Free blocks, by address. */
+const free: { at: number; bytes: number }[] = [];
+let top = 0;
+
+/** The memory, made on first use (main thread), or adopted from the main thread (helper). */
+export function arenaMemory(adopt?: WebAssembly.Memory): WebAssembly.Memory {
+  if (adopt) memory = adopt;
+  memory ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+  return memory;
+}
+
+/** A view of `length` floats at byte address `at`. */
+export function arenaView(at: number, length: number): Float32Array {
+  const buffer = arenaMemory().buffer;
+  known.add(buffer);
+  return new Float32Array(buffer, at, length);
+}
+
+/** Whether `a` lies in the arena: then its byteOffset is its address for the kernels. */
+export function inArena(a: Float32Array): boolean {
+  return known.has(a.buffer);
+}
+
+/**
+ * Whether views that start where their block starts (a buffer and its subarray(0, …)) share it:
+ * in the arena every view has the memory's buffer, so the address tells them apart.
+ */
+export function sameBlock(a: Float32Array, b: Float32Array): boolean {
+  return inArena(a) ? inArena(b) && a.byteOffset === b.byteOffset : a.buffer === b.buffer;
+}
+
+/** `n` zeroed floats in the arena, or undefined when it cannot grow that far. */
+export function allocate(n: number): Float32Array | undefined {
+  const bytes = Math.max(ALIGN, Math.ceil((4 * n) / ALIGN) * ALIGN);
+  const i = free.findIndex((b) => b.bytes >= bytes);
+  if (i >= 0) {
+    const block = free[i];
+    const view = arenaView(block.at, n);
+    if (block.bytes === bytes) free.splice(i, 1);
+    else {
+      block.at += bytes;
+      block.bytes -= bytes;
+    }
+    view.fill(0); // fresh memory is zero, and callers may count on it
+    return view;
+  }
+  const m = arenaMemory();
+  const need = top + bytes - m.buffer.byteLength;
+  if (need > 0) {
+    const pages = Math.max(MIN_GROWTH_PAGES, Math.ceil(need / PAGE));
+    const grow = Math.min(pages, MAX_PAGES - m.buffer.byteLength / PAGE);
+    if (grow * PAGE < need) return undefined;
+    try {
+      m.grow(grow);
+    } catch {
+      return undefined;
+    }
+  }
+  const view = arenaView(top, n);
+  top += bytes;
+  return view;
+}
+
+/** Give `a`'s block back (a view that `allocate` returned, whole). */
+export function release(a: Float32Array): void {
+  if (!inArena(a)) return;
+  let at = a.byteOffset,
+    bytes = Math.max(ALIGN, Math.ceil(a.byteLength / ALIGN) * ALIGN);
+  let i = free.findIndex((b) => b.at > at);
+  if (i < 0) i = free.length;
+  // Merge with the neighbours on either side, and with the unallocated top.
+  if (i > 0 && free[i - 1].at + free[i - 1].bytes === at) {
+    at = free[i - 1].at;
+    bytes += free[i - 1].bytes;
+    free.splice(--i, 1);
+  }
+  if (i < free.length && at + bytes === free[i].at) {
+    bytes += free[i].bytes;
+    free.splice(i, 1);
+  }
+  if (at + bytes === top) top = at;
+  else free.splice(i, 0, { at, bytes });
+}
+
+/** Bytes allocated and not released, and the memory's size (for tests). */
+export function arenaUsage(): { used: number; size: number } {
+  return { used: top - free.reduce((s, b) => s + b.bytes, 0), size: memory?.buffer.byteLength ?? 0 };
+}
+
+export interface LayerKernels {
+  sumSquares(a: number, n: number): [number, number];
+  sumDot(a: number, b: number, n: number): [number, number];
+  maskedSumDot(a: number, out: number, b: number, n: number): [number, number];
+  normalize(x: number, out: number, n: number, scale: number, shift: number, relu: number): void;
+  normGradient(g: number, x: number, dx: number, n: number, a: number, b: number, k: number, out: number): void;
+  scaleGradient(g: number, dx: number, n: number, scale: number, out: number): void;
+  relu(a: number, n: number): void;
+  passWherePositive(g: number, out: number, dx: number, n: number): void;
+  add(a: number, b: number, dst: number, n: number): void;
+  addRelu(a: number, b: number, dst: number, n: number): void;
+}
+
+let instance: LayerKernels | undefined;
+
+/** layers.wat over the arena, instantiated once per thread. */
+export function layerKernels(): LayerKernels {
+  return (instance ??= instantiateOver("models/layers/layers", arenaMemory()) as unknown as LayerKernels);
+}

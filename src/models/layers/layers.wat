@@ -1,0 +1,177 @@
+;; The conv layers' element-wise passes and batch norm's per-channel loops, four floats at a time,
+;; over buffers in the shared arena (arena.ts); kernels.ts holds their JavaScript twins, which run on
+;; buffers outside it.
+;; - Batch norm's sums run in float64 lanes in the twin's order (lane 0 takes the even elements,
+;;   lane 1 the odd ones, an odd tail goes to lane 0): the same bits.
+;; - ReLU, its backward mask and the residual sums are exact in float32 (a product by 1 or 0, and
+;;   one correctly rounded addition): the same bits.
+;; - Batch norm's affine passes (a·u + b·v + k) run in float32 lanes, rounding after each step
+;;   where the twin rounds once from float64: within a few ulps. Float64 lanes gave the twin's
+;;   bits but no speed (two lanes, and a conversion each way); float32 lanes ran 2–3× faster.
+;; Pointers are byte addresses; n counts floats. Loads need no alignment.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; (x0, x1, x2, x3) as two float64 pairs.
+  (func $low (param $v v128) (result v128) (f64x2.promote_low_f32x4 (local.get $v)))
+  (func $high (param $v v128) (result v128)
+    (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+  ;; g · [out > 0] + 0, in float32 lanes.
+  (func $mask32 (param $g v128) (param $out v128) (result v128)
+    (f32x4.add
+      (f32x4.mul (local.get $g) (v128.and (f32x4.gt (local.get $out) (f32x4.splat (f32.const 0))) (f32x4.splat (f32.const 1))))
+      (f32x4.splat (f32.const 0))))
+
+  ;; Σ a and Σ a·b over n floats (b = a: Σ a²). With $mask, a is first masked by [out > 0].
+  (func $sums (param $a i32) (param $b i32) (param $out i32) (param $mask i32) (param $n i32) (result f64 f64)
+    (local $s v128) (local $d v128) (local $va v128) (local $vb v128) (local $x v128) (local $y v128)
+    (local $end i32) (local $e f32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2))))
+    (block $done
+      (loop $quads
+        (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+        (local.set $va (v128.load (local.get $a)))
+        (if (local.get $mask) (then (local.set $va (call $mask32 (local.get $va) (v128.load (local.get $out))))))
+        (local.set $vb (v128.load (local.get $b)))
+        (local.set $x (call $low (local.get $va)))
+        (local.set $y (call $high (local.get $va)))
+        (local.set $s (f64x2.add (f64x2.add (local.get $s) (local.get $x)) (local.get $y)))
+        (local.set $d (f64x2.add
+          (f64x2.add (local.get $d) (f64x2.mul (local.get $x) (call $low (local.get $vb))))
+          (f64x2.mul (local.get $y) (call $high (local.get $vb)))))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $quads)))
+    ;; A pair left: lanes 0 and 1 once more.
+    (if (i32.and (local.get $n) (i32.const 2))
+      (then
+        (local.set $va (v128.load64_zero (local.get $a)))
+        (if (local.get $mask) (then (local.set $va (call $mask32 (local.get $va) (v128.load64_zero (local.get $out))))))
+        (local.set $x (call $low (local.get $va)))
+        (local.set $s (f64x2.add (local.get $s) (local.get $x)))
+        (local.set $d (f64x2.add (local.get $d) (f64x2.mul (local.get $x) (call $low (v128.load64_zero (local.get $b))))))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))))
+    ;; An odd element left: lane 0.
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then
+        (local.set $e (f32.load (local.get $a)))
+        (if (local.get $mask)
+          (then (local.set $e (f32.add
+            (f32.mul (local.get $e) (f32.convert_i32_u (f32.gt (f32.load (local.get $out)) (f32.const 0))))
+            (f32.const 0)))))
+        (local.set $s (f64x2.replace_lane 0 (local.get $s)
+          (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64.promote_f32 (local.get $e)))))
+        (local.set $d (f64x2.replace_lane 0 (local.get $d)
+          (f64.add (f64x2.extract_lane 0 (local.get $d))
+            (f64.mul (f64.promote_f32 (local.get $e)) (f64.promote_f32 (f32.load (local.get $b)))))))))
+    (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64x2.extract_lane 1 (local.get $s)))
+    (f64.add (f64x2.extract_lane 0 (local.get $d)) (f64x2.extract_lane 1 (local.get $d))))
+
+  (func (export "sumSquares") (param $a i32) (param $n i32) (result f64 f64)
+    (call $sums (local.get $a) (local.get $a) (i32.const 0) (i32.const 0) (local.get $n)))
+  (func (export "sumDot") (param $a i32) (param $b i32) (param $n i32) (result f64 f64)
+    (call $sums (local.get $a) (local.get $b) (i32.const 0) (i32.const 0) (local.get $n)))
+  (func (export "maskedSumDot") (param $a i32) (param $out i32) (param $b i32) (param $n i32) (result f64 f64)
+    (call $sums (local.get $a) (local.get $b) (local.get $out) (i32.const 1) (local.get $n)))
+
+  ;; dst = p·u + q·v + k, where u is src1 (masked by [out > 0] when $out ≠ 0) and v is src2 (only
+  ;; when $two), ReLU'd when $relu.
+  (func $affine (param $u i32) (param $v i32) (param $dst i32) (param $n i32) (param $p f32) (param $q f32) (param $k f32)
+      (param $out i32) (param $relu i32) (param $two i32)
+    (local $P v128) (local $Q v128) (local $K v128) (local $x v128)
+    (local $end i32) (local $i i32) (local $e f32)
+    (local.set $P (f32x4.splat (local.get $p)))
+    (local.set $Q (f32x4.splat (local.get $q)))
+    (local.set $K (f32x4.splat (local.get $k)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $quads
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $x (v128.load (i32.add (local.get $u) (local.get $i))))
+        (if (local.get $out)
+          (then (local.set $x (call $mask32 (local.get $x) (v128.load (i32.add (local.get $out) (local.get $i)))))))
+        (local.set $x (f32x4.mul (local.get $P) (local.get $x)))
+        (if (local.get $two)
+          (then (local.set $x (f32x4.add (local.get $x) (f32x4.mul (local.get $Q) (v128.load (i32.add (local.get $v) (local.get $i))))))))
+        (local.set $x (f32x4.add (local.get $x) (local.get $K)))
+        (if (local.get $relu) (then (local.set $x (call $mask32 (local.get $x) (local.get $x)))))
+        (v128.store (i32.add (local.get $dst) (local.get $i)) (local.get $x))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $quads)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $tail
+      (loop $ones
+        (br_if $tail (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $e (f32.load (i32.add (local.get $u) (local.get $i))))
+        (if (local.get $out)
+          (then (local.set $e (f32.add
+            (f32.mul (local.get $e) (f32.convert_i32_u (f32.gt (f32.load (i32.add (local.get $out) (local.get $i))) (f32.const 0))))
+            (f32.const 0)))))
+        (local.set $e (f32.mul (local.get $p) (local.get $e)))
+        (if (local.get $two)
+          (then (local.set $e (f32.add (local.get $e) (f32.mul (local.get $q) (f32.load (i32.add (local.get $v) (local.get $i))))))))
+        (local.set $e (f32.add (local.get $e) (local.get $k)))
+        (if (local.get $relu)
+          (then (local.set $e (f32.add (f32.mul (local.get $e) (f32.convert_i32_u (f32.gt (local.get $e) (f32.const 0)))) (f32.const 0)))))
+        (f32.store (i32.add (local.get $dst) (local.get $i)) (local.get $e))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $ones))))
+
+  ;; Batch norm forward: out = x·scale + shift, ReLU'd when $relu.
+  (func (export "normalize") (param $x i32) (param $out i32) (param $n i32) (param $scale f32) (param $shift f32) (param $relu i32)
+    (call $affine (local.get $x) (i32.const 0) (local.get $out) (local.get $n) (local.get $scale) (f32.const 0) (local.get $shift)
+      (i32.const 0) (local.get $relu) (i32.const 0)))
+  ;; Batch norm backward in training: dx = a·g' + b·x + k, g' = g masked by [out > 0] when $out ≠ 0.
+  (func (export "normGradient") (param $g i32) (param $x i32) (param $dx i32) (param $n i32) (param $a f32) (param $b f32) (param $k f32) (param $out i32)
+    (call $affine (local.get $g) (local.get $x) (local.get $dx) (local.get $n) (local.get $a) (local.get $b) (local.get $k)
+      (local.get $out) (i32.const 0) (i32.const 1)))
+  ;; Batch norm backward in evaluation: dx = scale·g'.
+  (func (export "scaleGradient") (param $g i32) (param $dx i32) (param $n i32) (param $scale f32) (param $out i32)
+    ;; + (−0) leaves every value as it is, −0 included: the twin adds nothing.
+    (call $affine (local.get $g) (i32.const 0) (local.get $dx) (local.get $n) (local.get $scale) (f32.const 0) (f32.const -0)
+      (local.get $out) (i32.const 0) (i32.const 0)))
+
+  ;; Element-wise passes in float32 lanes: $op 0 is ReLU of a, 1 is a masked by [b > 0] (ReLU's
+  ;; backward pass), 2 is a + b, 3 is ReLU of a + b (a residual block's output).
+  (func $elementwise (param $op i32) (param $a i32) (param $b i32) (param $dst i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $v v128) (local $w v128) (local $e f32) (local $f f32)
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done
+      (loop $quads
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $v (v128.load (i32.add (local.get $a) (local.get $i))))
+        (if (local.get $op) (then (local.set $w (v128.load (i32.add (local.get $b) (local.get $i))))))
+        (if (i32.ge_u (local.get $op) (i32.const 2)) (then (local.set $v (f32x4.add (local.get $v) (local.get $w)))))
+        (if (i32.ne (local.get $op) (i32.const 2))
+          (then (local.set $v (call $mask32 (local.get $v) (select (local.get $w) (local.get $v) (i32.eq (local.get $op) (i32.const 1)))))))
+        (v128.store (i32.add (local.get $dst) (local.get $i)) (local.get $v))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $quads)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $tail
+      (loop $ones
+        (br_if $tail (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $e (f32.load (i32.add (local.get $a) (local.get $i))))
+        (if (local.get $op) (then (local.set $f (f32.load (i32.add (local.get $b) (local.get $i))))))
+        (if (i32.ge_u (local.get $op) (i32.const 2)) (then (local.set $e (f32.add (local.get $e) (local.get $f)))))
+        (if (i32.ne (local.get $op) (i32.const 2))
+          (then (local.set $e (f32.add
+            (f32.mul (local.get $e)
+              (f32.convert_i32_u (f32.gt (select (local.get $f) (local.get $e) (i32.eq (local.get $op) (i32.const 1))) (f32.const 0))))
+            (f32.const 0)))))
+        (f32.store (i32.add (local.get $dst) (local.get $i)) (local.get $e))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $ones))))
+
+  (func (export "relu") (param $a i32) (param $n i32)
+    (call $elementwise (i32.const 0) (local.get $a) (i32.const 0) (local.get $a) (local.get $n)))
+  (func (export "passWherePositive") (param $g i32) (param $out i32) (param $dx i32) (param $n i32)
+    (call $elementwise (i32.const 1) (local.get $g) (local.get $out) (local.get $dx) (local.get $n)))
+  (func (export "add") (param $a i32) (param $b i32) (param $dst i32) (param $n i32)
+    (call $elementwise (i32.const 2) (local.get $a) (local.get $b) (local.get $dst) (local.get $n)))
+  (func (export "addRelu") (param $a i32) (param $b i32) (param $dst i32) (param $n i32)
+    (call $elementwise (i32.const 3) (local.get $a) (local.get $b) (local.get $dst) (local.get $n)))
+)

@@ -1,0 +1,138 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { allocate, arenaUsage, inArena, release, sameBlock } from "../src/models/layers/arena.js";
+import { kernels, type KernelName } from "../src/models/layers/kernels.js";
+import { Rng } from "../src/random.js";
+
+test("the arena hands out disjoint zeroed blocks, takes them back, merges neighbours and reuses the space", () => {
+  const start = arenaUsage().used;
+  const a = allocate(100)!,
+    b = allocate(3)!,
+    c = allocate(1000)!;
+  assert.ok(inArena(a) && inArena(b) && inArena(c) && !inArena(new Float32Array(4)));
+  // 64-byte blocks, one after another.
+  assert.deepEqual([b.byteOffset - a.byteOffset, c.byteOffset - b.byteOffset], [448, 64]);
+  a.fill(7);
+  b.fill(8);
+  c.fill(9);
+  assert.ok(sameBlock(a, a.subarray(0, 10)) && !sameBlock(a, b));
+  release(a);
+  release(b); // merges with a's block: 512 bytes free before c
+  const d = allocate(120)!; // 480 bytes: the merged block's start, zeroed again
+  assert.equal(d.byteOffset, a.byteOffset);
+  assert.ok(d.every((v) => v === 0));
+  assert.ok(
+    c.every((v) => v === 9),
+    "a neighbour's data is untouched",
+  );
+  release(d);
+  release(c); // everything back: the top falls to where it started
+  assert.equal(arenaUsage().used, start);
+  const e = allocate(130)!; // more than the 128 floats a + b held: from the top, past them
+  assert.equal(e.byteOffset, a.byteOffset);
+  release(e);
+});
+
+/** Each kernel on copies of the same inputs, once in the arena (layers.wat) and once outside it (the JavaScript twin). */
+function twins(kernel: KernelName, inputs: Float32Array[], scalars: number[], units: number): { fast: Float32Array[]; literal: Float32Array[] } {
+  const inArenaCopies = inputs.map((a) => {
+    const b = allocate(a.length)!;
+    b.set(a);
+    return b;
+  });
+  const plainCopies = inputs.map((a) => Float32Array.from(a));
+  kernels[kernel](inArenaCopies, scalars, 0, units);
+  kernels[kernel](plainCopies, scalars, 0, units);
+  const fast = inArenaCopies.map((a) => Float32Array.from(a));
+  inArenaCopies.forEach(release);
+  return { fast, literal: plainCopies };
+}
+
+/** Values with ties at zero, negative zeros and both signs, as activations and gradients have. */
+function values(n: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? -0 : rng.normal(0.2, 2)));
+}
+
+test("layers.wat's ReLU, its backward mask and the residual sums give their JavaScript twins' bits; batch norm's sums the same bits, its affine passes within float32's rounding", () => {
+  const rng = new Rng(8);
+  // Lengths around the four-lane blocks, and a long one.
+  for (const n of [1, 2, 3, 4, 5, 7, 8, 13, 1000]) {
+    for (const [kernel, arrays] of [
+      ["relu", 1],
+      ["passWherePositive", 3],
+      ["add", 3],
+      ["addRelu", 3],
+    ] as const) {
+      const { fast, literal } = twins(
+        kernel,
+        Array.from({ length: arrays }, () => values(n, rng)),
+        [],
+        n,
+      );
+      assert.deepEqual(fast, literal, `${kernel}, ${n} values`);
+    }
+  }
+  for (const M of [1, 2, 3, 5, 6, 37, 4096]) {
+    const C = 3;
+    for (const relu of [0, 1]) {
+      for (const train of [1, 0]) {
+        const x = values(C * M, rng),
+          affine = Float32Array.from([1.2, 0.7, -1.5, 0.1, -0.3, 0.4]);
+        const stats = () => [new Float32Array(C), new Float32Array(C), Float32Array.from([0.1, -0.2, 0.3]), Float32Array.from([1, 2, 0.5])];
+        // [x, out, gamma, beta, mean, invStd, runningMean, runningVar]
+        const forward = twins(
+          "batchNormForward",
+          [x, new Float32Array(C * M), affine.subarray(0, C), affine.subarray(C), ...stats()],
+          [M, train, 1e-5, 0.1, relu],
+          C,
+        );
+        const what = `M ${M}, relu ${relu}, train ${train}`;
+        assert.deepEqual(forward.fast.slice(4), forward.literal.slice(4), `forward statistics, ${what}`);
+        const [mean, invStd] = forward.literal.slice(4, 6);
+        assertAffine(
+          forward.fast[1],
+          forward.literal[1],
+          (i) => {
+            const c = Math.floor(i / M),
+              scale = affine[c] * invStd[c];
+            return Math.abs(x[i] * scale) + Math.abs(affine[C + c] - mean[c] * scale);
+          },
+          `forward output, ${what}`,
+        );
+        // [g, x, dx, gamma, mean, invStd, sumG, dotGXhat, out?]
+        const g = values(C * M, rng);
+        const arrays = [g, x, new Float32Array(C * M), affine.subarray(0, C), mean, invStd, new Float32Array(C), new Float32Array(C)];
+        const backward = twins("batchNormBackward", relu ? [...arrays, forward.literal[1]] : arrays, [M, train], C);
+        assert.deepEqual(backward.fast.slice(6, 8), backward.literal.slice(6, 8), `Σ dy and Σ dy·x̂, ${what}`);
+        const [sumG, dot] = backward.literal.slice(6, 8);
+        assertAffine(
+          backward.fast[2],
+          backward.literal[2],
+          (i) => {
+            const c = Math.floor(i / M),
+              scale = affine[c] * invStd[c],
+              s = invStd[c];
+            // dx = a·g + b·x + k (see batchNormBackward): the terms' sizes bound the rounding.
+            if (!train) return Math.abs(scale * g[i]);
+            const b = (-scale * s * dot[c]) / M,
+              k = scale * ((mean[c] * s * dot[c]) / M - sumG[c] / M);
+            return Math.abs(scale * g[i]) + Math.abs(b * x[i]) + Math.abs(k);
+          },
+          `backward input gradient, ${what}`,
+        );
+      }
+    }
+  }
+});
+
+/**
+ * fast within four float32 roundings of the terms that make up each value (`size(i)`, their
+ * absolute sum) of literal: the coefficients, each product and the sum are rounded in float32,
+ * where the twin rounds once from float64.
+ */
+function assertAffine(fast: Float32Array, literal: Float32Array, size: (i: number) => number, what: string): void {
+  for (let i = 0; i < literal.length; i++) {
+    const bound = 4 * 2 ** -24 * size(i) + 1e-30;
+    assert.ok(Math.abs(fast[i] - literal[i]) <= bound, `${what}: value ${i} is ${fast[i]} against ${literal[i]} (bound ${bound})`);
+  }
+}
