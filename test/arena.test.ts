@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allocate, arenaUsage, inArena, release, sameBlock } from "../src/models/layers/arena.js";
 import { kernels, type KernelName } from "../src/models/layers/kernels.js";
+import { planeStride, tileBufferSize, tiling, transformOutput, transformOutputGradient } from "../src/models/layers/winograd.js";
 import { Rng } from "../src/random.js";
 
 test("the arena hands out disjoint zeroed blocks, takes them back, merges neighbours and reuses the space", () => {
@@ -136,3 +137,65 @@ function assertAffine(fast: Float32Array, literal: Float32Array, size: (i: numbe
     assert.ok(Math.abs(fast[i] - literal[i]) <= bound, `${what}: value ${i} is ${fast[i]} against ${literal[i]} (bound ${bound})`);
   }
 }
+
+test("layers.wat's Winograd output transform and its adjoint, four tiles at a time, against the loops in winograd.ts: 8×8 and 16×16 outputs, with and without a bias", () => {
+  const rng = new Rng(12);
+  for (const size of [8, 16]) {
+    const shape = { c: 3, n: 2, h: size, w: size },
+      tl = tiling({ n: 2, h: size + 2, w: size + 2 }, 0); // the tiles of a 3×3 conv with no padding whose output is size × size
+    assert.equal(tl.oh, size);
+    const planes = tileBufferSize(shape.c * tl.tiles),
+      KT = planeStride(shape.c * tl.tiles);
+    const inArenaCopy = (a: Float32Array) => {
+      const b = allocate(a.length)!;
+      b.set(a);
+      return b;
+    };
+    for (const bias of [undefined, Float32Array.from([0.5, -1.25, 3])]) {
+      const M = values(planes, rng);
+      const literal = new Float32Array(shape.c * shape.n * size * size),
+        fast = allocate(literal.length)!;
+      transformOutput(M, tl, { ...shape, data: literal }, bias);
+      transformOutput(inArenaCopy(M), tl, { ...shape, data: fast }, bias);
+      assertAffine(
+        fast,
+        literal,
+        (i) => {
+          // Output (k, b, y, x) sums nine of its tile's 16 values, plus the bias.
+          const k = Math.floor(i / (shape.n * size * size)),
+            b = Math.floor(i / (size * size)) % shape.n,
+            y = Math.floor(i / size) % size,
+            x = i % size;
+          const t = k * tl.tiles + b * tl.th * tl.tw + (y >> 1) * tl.tw + (x >> 1);
+          let terms = Math.abs(bias?.[k] ?? 0);
+          for (let xi = 0; xi < 16; xi++) terms += Math.abs(M[t + xi * KT]);
+          return 2 * terms; // twice as many roundings as terms at most
+        },
+        `output transform, ${size}×${size}, ${bias ? "bias" : "no bias"}`,
+      );
+    }
+    const dy = values(shape.c * shape.n * size * size, rng);
+    const literal = new Float32Array(planes),
+      fast = allocate(planes)!;
+    transformOutputGradient({ ...shape, data: dy }, tl, literal);
+    transformOutputGradient({ ...shape, data: inArenaCopy(dy) }, tl, fast);
+    for (let xi = 0; xi < 16; xi++) {
+      const plane = (a: Float32Array) => a.subarray(xi * KT, xi * KT + shape.c * tl.tiles);
+      // A e Aᵀ sums at most four values of a 2×2 block, each value of D within two roundings of them.
+      assertAffine(
+        plane(fast),
+        plane(literal),
+        (t) => {
+          const k = Math.floor(t / tl.tiles),
+            r = t % tl.tiles,
+            b = Math.floor(r / (tl.th * tl.tw)),
+            ty = Math.floor(r / tl.tw) % tl.th,
+            tx = r % tl.tw;
+          const o = (k * shape.n + b) * size * size + 2 * ty * size + 2 * tx;
+          return Math.abs(dy[o]) + Math.abs(dy[o + 1]) + Math.abs(dy[o + size]) + Math.abs(dy[o + size + 1]);
+        },
+        `output gradient transform, ${size}×${size}, plane ${xi}`,
+      );
+    }
+  }
+});

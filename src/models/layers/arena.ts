@@ -122,6 +122,8 @@ export interface LayerKernels {
   passWherePositive(g: number, out: number, dx: number, n: number): void;
   add(a: number, b: number, dst: number, n: number): void;
   addRelu(a: number, b: number, dst: number, n: number): void;
+  winogradOutput(m: number, planeBytes: number, y: number, th: number, tw: number, bias: number): void;
+  winogradOutputGradient(dy: number, d: number, planeBytes: number, th: number, tw: number): void;
 }
 
 let instance: LayerKernels | undefined;

@@ -1,5 +1,6 @@
 import { matmul, sgemm } from "../../linalg/gemm.js";
 import { matrix } from "../../linalg/matrix.js";
+import { inArena, layerKernels, type LayerKernels } from "./arena.js";
 import type { Volume } from "./volume.js";
 
 /**
@@ -183,6 +184,13 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
   const { c: K, n: N, data } = y,
     { oh, ow, th, tw, tiles: T } = tl,
     KT = planeStride(K * T);
+  const wasm = fourTilesAtATime(tl, M, data);
+  if (wasm) {
+    for (let k = from; k < to; k++)
+      for (let b = 0; b < N; b++)
+        wasm.winogradOutput(address(M, k * T + b * th * tw), 4 * KT, address(data, (k * N + b) * oh * ow), th, tw, bias ? bias[k] : 0);
+    return;
+  }
   const evenRows = 2 * th === oh,
     evenCols = 2 * tw === ow;
   for (let k = from; k < to; k++) {
@@ -221,11 +229,30 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
   }
 }
 
+/**
+ * layers.wat's output transforms, four tiles of a row at a time, when both buffers are in the
+ * arena and every tile's 2×2 outputs lie inside the image, in rows of a multiple of 4 tiles:
+ * ResNet's 32×32, 16×16 and 8×8 stages. Float32 lanes, where the loops here sum in float64.
+ */
+function fourTilesAtATime(tl: Tiling, tiles: Float32Array, image: Float32Array): LayerKernels | undefined {
+  const fits = tl.tw % 4 === 0 && 2 * tl.tw === tl.ow && 2 * tl.th === tl.oh;
+  return fits && inArena(tiles) && inArena(image) ? layerKernels() : undefined;
+}
+
+/** Byte address of a[i] in the arena. */
+const address = (a: Float32Array, i: number) => a.byteOffset + 4 * i;
+
 /** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 2×2 block e of dY (zero past the edge): the gradient reaching the tile products. */
 export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
   const { c: K, n: N, h: oh, w: ow, data } = dy,
     { th, tw, tiles: T } = tl,
     KT = planeStride(K * T);
+  const wasm = fourTilesAtATime(tl, D, data);
+  if (wasm) {
+    for (let k = from; k < to; k++)
+      for (let b = 0; b < N; b++) wasm.winogradOutputGradient(address(data, (k * N + b) * oh * ow), address(D, k * T + b * th * tw), 4 * KT, th, tw);
+    return;
+  }
   for (let k = from; k < to; k++) {
     for (let b = 0; b < N; b++) {
       let t = k * T + b * th * tw;
