@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allocate, arenaUsage, inArena, release, sameBlock } from "../src/models/layers/arena.js";
 import { kernels, type KernelName } from "../src/models/layers/kernels.js";
-import { planeStride, tileBufferSize, tiling, transformOutput, transformOutputGradient } from "../src/models/layers/winograd.js";
+import { planeStride, tileBufferSize, tiling, transformInput, transformOutput, transformOutputGradient } from "../src/models/layers/winograd.js";
 import { Rng } from "../src/random.js";
 
 test("the arena hands out disjoint zeroed blocks, takes them back, merges neighbours and reuses the space", () => {
@@ -197,5 +197,55 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
         `output gradient transform, ${size}×${size}, plane ${xi}`,
       );
     }
+  }
+});
+
+test("layers.wat's Winograd input transform (padded rows in scratch, four tiles at a time, partial last groups) against winograd.ts's loops: odd sizes, padding 0–2", () => {
+  const rng = new Rng(13);
+  for (const [h, w, pad] of [
+    [8, 8, 1],
+    [32, 32, 1],
+    [5, 7, 0],
+    [6, 5, 2],
+    [4, 4, 1],
+    [3, 9, 2],
+  ]) {
+    const shape = { c: 2, n: 3, h, w },
+      tl = tiling(shape, pad),
+      size = tileBufferSize(shape.c * tl.tiles),
+      CT = planeStride(shape.c * tl.tiles);
+    const x = values(shape.c * shape.n * h * w, rng);
+    const inArenaX = allocate(x.length)!;
+    inArenaX.set(x);
+    const literal = new Float32Array(size),
+      fast = allocate(size)!;
+    transformInput({ ...shape, data: x }, pad, tl, literal);
+    transformInput({ ...shape, data: inArenaX }, pad, tl, fast);
+    for (let xi = 0; xi < 16; xi++) {
+      const plane = (a: Float32Array) => a.subarray(xi * CT, xi * CT + shape.c * tl.tiles);
+      assertAffine(
+        plane(fast),
+        plane(literal),
+        (t) => {
+          // Bᵀ d B adds and subtracts at most the tile's 16 inputs.
+          const ch = Math.floor(t / tl.tiles),
+            r = t % tl.tiles,
+            b = Math.floor(r / (tl.th * tl.tw)),
+            ty = Math.floor(r / tl.tw) % tl.th,
+            tx = r % tl.tw;
+          let terms = 0;
+          for (let i = 0; i < 4; i++)
+            for (let j = 0; j < 4; j++) {
+              const yy = 2 * ty - pad + i,
+                xx = 2 * tx - pad + j;
+              if (yy >= 0 && yy < h && xx >= 0 && xx < w) terms += Math.abs(x[(ch * shape.n + b) * h * w + yy * w + xx]);
+            }
+          return terms;
+        },
+        `input transform, ${h}×${w}, pad ${pad}, plane ${xi}`,
+      );
+    }
+    release(inArenaX);
+    release(fast);
   }
 });

@@ -19,16 +19,25 @@ const MIN_GROWTH_PAGES = 1024;
 /** 64-byte blocks: a cache line, and v128 loads are aligned. */
 const ALIGN = 64;
 
+/**
+ * The arena's first bytes are two kernels' scratch regions, one per thread (the main thread's,
+ * then split.ts's helper's): layers.wat's input transform copies four image rows there.
+ */
+const SCRATCH_BYTES = 32768;
 let memory: WebAssembly.Memory | undefined;
+let helper = false;
 /** Every SharedArrayBuffer object this thread has seen the memory as (a grow makes a new one). */
 const known = new Set<ArrayBufferLike>();
 /** Free blocks, by address. */
 const free: { at: number; bytes: number }[] = [];
-let top = 0;
+let top = 2 * SCRATCH_BYTES;
 
 /** The memory, made on first use (main thread), or adopted from the main thread (helper). */
 export function arenaMemory(adopt?: WebAssembly.Memory): WebAssembly.Memory {
-  if (adopt) memory = adopt;
+  if (adopt) {
+    memory = adopt;
+    helper = true;
+  }
   memory ??= new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
   return memory;
 }
@@ -38,6 +47,11 @@ export function arenaView(at: number, length: number): Float32Array {
   const buffer = arenaMemory().buffer;
   known.add(buffer);
   return new Float32Array(buffer, at, length);
+}
+
+/** This thread's scratch region: its address and size in bytes. */
+export function arenaScratch(): { at: number; bytes: number } {
+  return { at: helper ? SCRATCH_BYTES : 0, bytes: SCRATCH_BYTES };
 }
 
 /** Whether `a` lies in the arena: then its byteOffset is its address for the kernels. */
@@ -124,6 +138,7 @@ export interface LayerKernels {
   addRelu(a: number, b: number, dst: number, n: number): void;
   winogradOutput(m: number, planeBytes: number, y: number, th: number, tw: number, bias: number): void;
   winogradOutputGradient(dy: number, d: number, planeBytes: number, th: number, tw: number): void;
+  winogradInput(image: number, h: number, w: number, pad: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
 }
 
 let instance: LayerKernels | undefined;

@@ -280,4 +280,87 @@
     (v128.store (local.tee $at (i32.add (local.get $at) (local.get $plane))) (f32x4.sub (local.get $p) (local.get $q)))
     (v128.store (local.tee $at (i32.add (local.get $at) (local.get $plane))) (f32x4.neg (local.get $q)))
     (i32.add (local.get $at) (local.get $plane)))
+;; Winograd's input transform (transformInput) for one channel of one image: every tile's
+  ;; Bᵀ d B into the 16 planes from $v ($plane bytes apart), four tiles of a tile row at a time.
+  ;; Each tile row's four image rows are first copied into $scratch with $pad zero columns on the
+  ;; left and zeros past the right edge (rows outside the image are all zeros), so that every
+  ;; tile reads the same way. $scratch holds 4 rows of w + 2·pad + 12 floats, this thread's own.
+  (func (export "winogradInput") (param $image i32) (param $h i32) (param $w i32) (param $pad i32) (param $th i32) (param $tw i32)
+      (param $v i32) (param $plane i32) (param $scratch i32)
+    (local $L i32) (local $ty i32) (local $i i32) (local $y i32) (local $g i32) (local $x i32) (local $left i32) (local $q i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $b0 v128) (local $b1 v128) (local $b2 v128)
+    (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $d0 v128) (local $d1 v128) (local $d2 v128)
+    (local.set $L (i32.shl (i32.add (i32.add (local.get $w) (i32.shl (local.get $pad) (i32.const 1))) (i32.const 12)) (i32.const 2)))
+    (memory.fill (local.get $scratch) (i32.const 0) (i32.shl (local.get $L) (i32.const 2)))
+    (loop $rows
+      ;; The four rows from 2·ty − pad, at column $pad of each scratch row.
+      (local.set $i (i32.const 0))
+      (loop $copy
+        (local.set $y (i32.add (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (local.get $pad)) (local.get $i)))
+        (local.set $x (i32.add (i32.add (local.get $scratch) (i32.mul (local.get $i) (local.get $L))) (i32.shl (local.get $pad) (i32.const 2))))
+        (if (i32.and (i32.ge_s (local.get $y) (i32.const 0)) (i32.lt_s (local.get $y) (local.get $h)))
+          (then (memory.copy (local.get $x) (i32.add (local.get $image) (i32.shl (i32.mul (local.get $y) (local.get $w)) (i32.const 2)))
+            (i32.shl (local.get $w) (i32.const 2))))
+          (else (memory.fill (local.get $x) (i32.const 0) (i32.shl (local.get $w) (i32.const 2)))))
+        (br_if $copy (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4))))
+      (local.set $g (i32.const 0))
+      (loop $tiles
+        ;; Columns 8g … 8g + 11 of each row; Bᵀ d combines the rows: r0 − r2, r1 + r2, r2 − r1, r1 − r3.
+        (local.set $x (i32.add (local.get $scratch) (i32.shl (local.get $g) (i32.const 5))))
+        (call $rowPair (local.get $x) (local.get $L))
+        (local.set $a0) (local.set $b0) (local.set $c0) (local.set $d0)
+        (call $rowPair (i32.add (local.get $x) (i32.const 16)) (local.get $L))
+        (local.set $a1) (local.set $b1) (local.set $c1) (local.set $d1)
+        (call $rowPair (i32.add (local.get $x) (i32.const 32)) (local.get $L))
+        (local.set $a2) (local.set $b2) (local.set $c2) (local.set $d2)
+        (local.set $left (i32.sub (local.get $tw) (i32.shl (local.get $g) (i32.const 2))))
+        (local.set $q (i32.add (local.get $v) (i32.shl (local.get $g) (i32.const 4))))
+        (local.set $q (call $columns (local.get $q) (local.get $plane) (local.get $left) (local.get $a0) (local.get $a1) (local.get $a2)))
+        (local.set $q (call $columns (local.get $q) (local.get $plane) (local.get $left) (local.get $b0) (local.get $b1) (local.get $b2)))
+        (local.set $q (call $columns (local.get $q) (local.get $plane) (local.get $left) (local.get $c0) (local.get $c1) (local.get $c2)))
+        (drop (call $columns (local.get $q) (local.get $plane) (local.get $left) (local.get $d0) (local.get $d1) (local.get $d2)))
+        (br_if $tiles (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 1)))
+          (i32.shr_u (i32.add (local.get $tw) (i32.const 3)) (i32.const 2)))))
+      (local.set $v (i32.add (local.get $v) (i32.shl (local.get $tw) (i32.const 2))))
+      (br_if $rows (i32.lt_u (local.tee $ty (i32.add (local.get $ty) (i32.const 1))) (local.get $th)))))
+
+  ;; Four columns of the four scratch rows from $at ($L bytes apart), combined: (r1 − r3, r2 − r1,
+  ;; r1 + r2, r0 − r2), in the reverse of the order the caller stores them (the stack's order).
+  (func $rowPair (param $at i32) (param $L i32) (result v128 v128 v128 v128)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local.set $r0 (v128.load (local.get $at)))
+    (local.set $r1 (v128.load (local.tee $at (i32.add (local.get $at) (local.get $L)))))
+    (local.set $r2 (v128.load (local.tee $at (i32.add (local.get $at) (local.get $L)))))
+    (local.set $r3 (v128.load (i32.add (local.get $at) (local.get $L))))
+    (f32x4.sub (local.get $r1) (local.get $r3))
+    (f32x4.sub (local.get $r2) (local.get $r1))
+    (f32x4.add (local.get $r1) (local.get $r2))
+    (f32x4.sub (local.get $r0) (local.get $r2)))
+
+  ;; One row combination over columns 8g … 8g + 11 (p, q, r: four columns each) as four tiles'
+  ;; (u0, u1, u2, u3) = columns (2j, 2j + 1, 2j + 2, 2j + 3) of tile j, then (u0 − u2, u1 + u2,
+  ;; u2 − u1, u1 − u3) into four planes from $at, $left tiles of them at most. Returns the
+  ;; address four planes on.
+  (func $columns (param $at i32) (param $plane i32) (param $left i32) (param $p v128) (param $q v128) (param $r v128) (result i32)
+    (local $u0 v128) (local $u1 v128) (local $u2 v128) (local $u3 v128) (local $even v128) (local $odd v128)
+    (local.set $u0 (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $q)))
+    (local.set $u1 (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $q)))
+    (local.set $even (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $q) (local.get $r)))
+    (local.set $odd (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $q) (local.get $r)))
+    (local.set $u2 (i8x16.shuffle 8 9 10 11 16 17 18 19 20 21 22 23 24 25 26 27 (local.get $p) (local.get $even)))
+    (local.set $u3 (i8x16.shuffle 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 (local.get $p) (local.get $odd)))
+    (call $store (local.get $at) (local.get $left) (f32x4.sub (local.get $u0) (local.get $u2)))
+    (call $store (local.tee $at (i32.add (local.get $at) (local.get $plane))) (local.get $left) (f32x4.add (local.get $u1) (local.get $u2)))
+    (call $store (local.tee $at (i32.add (local.get $at) (local.get $plane))) (local.get $left) (f32x4.sub (local.get $u2) (local.get $u1)))
+    (call $store (local.tee $at (i32.add (local.get $at) (local.get $plane))) (local.get $left) (f32x4.sub (local.get $u1) (local.get $u3)))
+    (i32.add (local.get $at) (local.get $plane)))
+
+  ;; The first min(4, $count) lanes of $x to $at.
+  (func $store (param $at i32) (param $count i32) (param $x v128)
+    (if (i32.ge_s (local.get $count) (i32.const 4)) (then (v128.store (local.get $at) (local.get $x)) (return)))
+    (if (i32.ge_s (local.get $count) (i32.const 2))
+      (then
+        (v128.store64_lane 0 (local.get $at) (local.get $x))
+        (if (i32.eq (local.get $count) (i32.const 3)) (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $x)))))
+      (else (v128.store32_lane 0 (local.get $at) (local.get $x)))))
 )

@@ -1,6 +1,6 @@
 import { matmul, sgemm } from "../../linalg/gemm.js";
 import { matrix } from "../../linalg/matrix.js";
-import { inArena, layerKernels, type LayerKernels } from "./arena.js";
+import { arenaScratch, inArena, layerKernels, type LayerKernels } from "./arena.js";
 import type { Volume } from "./volume.js";
 
 /**
@@ -85,6 +85,15 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
   const { c: C, n: N, h, w, data } = x,
     { th, tw, tiles: T } = tl,
     CT = planeStride(C * T);
+  // layers.wat's four tiles at a time, when both buffers are in the arena and four padded rows fit its scratch.
+  const scratch = arenaScratch();
+  if (inArena(data) && inArena(V) && 16 * (w + 2 * pad + 12) <= scratch.bytes) {
+    const wasm = layerKernels();
+    for (let c = from; c < to; c++)
+      for (let b = 0; b < N; b++)
+        wasm.winogradInput(address(data, (c * N + b) * h * w), h, w, pad, th, tw, address(V, c * T + b * th * tw), 4 * CT, scratch.at);
+    return;
+  }
   // Tile rows that reach into the padding read a copy of their four rows with zeros for the rows
   // outside the image; the others read the image in place (a padded copy of every plane cost as
   // much as the transform).
