@@ -9,7 +9,7 @@ import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradi
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
 export type ConvAlgorithm = "auto" | "im2col" | "winograd";
 
-export const WINOGRAD_MIN_CHANNELS = 64;
+export const WINOGRAD_MIN_CHANNELS = 32;
 
 let onesVector = new Float32Array(0);
 
@@ -29,8 +29,10 @@ function ones(n: number): Float32Array {
  *
  * A 3×3 kernel at stride 1 with at least `WINOGRAD_MIN_CHANNELS` channels in and out goes through
  * Winograd's F(2×2, 3×3) instead (`winograd.ts`), whose tiles are kept the same way. Its GEMMs
- * are 2.25× smaller, but its transforms cost a pass over 4× the input in JavaScript, so it wins
- * only where the GEMM dominates. Forward + backward of one conv, batch 64, quiet machine, on one
+ * are 2.25× smaller, but its transforms cost a pass over 4× the input, so it wins only where the
+ * GEMM dominates. With the input and output transforms as SIMD loops (layers.wat), 32 channels
+ * is enough: from 32, `cnn`'s step took 108–113 against 130–133 ms (three alternating pairs of
+ * 20-step fits) and peaked 110 MB lower. Before those loops, in JavaScript: forward + backward of one conv, batch 64, quiet machine, on one
  * thread (im2col against Winograd, two runs each): 64 ch at 32×32, 124–134 against 125–131 ms,
  * level; 128 ch at 16×16, 103–106 against 86–91 ms; 256 ch at 8×8, 90–92 against 64–68 ms; 512 ch
  * at 4×4, 95 against 62–64 ms. With the transforms split over two cores (split.ts), Winograd from
