@@ -2,7 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allocate, arenaUsage, inArena, release, sameBlock } from "../src/models/layers/arena.js";
 import { kernels, type KernelName } from "../src/models/layers/kernels.js";
-import { planeStride, tileBufferSize, tiling, transformInput, transformOutput, transformOutputGradient } from "../src/models/layers/winograd.js";
+import {
+  planeStride,
+  tileBufferSize,
+  tiling,
+  transformInput,
+  transformInputGradient,
+  transformOutput,
+  transformOutputGradient,
+} from "../src/models/layers/winograd.js";
 import { Rng } from "../src/random.js";
 
 test("the arena hands out disjoint zeroed blocks, takes them back, merges neighbours and reuses the space", () => {
@@ -246,6 +254,57 @@ test("layers.wat's Winograd input transform (padded rows in scratch, four tiles 
       );
     }
     release(inArenaX);
+    release(fast);
+  }
+});
+
+test("layers.wat's Winograd input-gradient transform (tiles' overlaps carried across groups and tile rows, padding dropped) against winograd.ts's loops: odd sizes, padding 0–2", () => {
+  const rng = new Rng(14);
+  for (const [h, w, pad] of [
+    [8, 8, 1],
+    [32, 32, 1],
+    [5, 7, 0],
+    [6, 5, 2],
+    [4, 4, 1],
+    [3, 9, 2],
+    [16, 10, 1],
+    [6, 6, 0],
+  ]) {
+    const shape = { c: 2, n: 3, h, w },
+      tl = tiling(shape, pad),
+      size = tileBufferSize(shape.c * tl.tiles);
+    const dV = values(size, rng);
+    const inArenaDV = allocate(size)!;
+    inArenaDV.set(dV);
+    const literal = new Float32Array(shape.c * shape.n * h * w),
+      fast = allocate(literal.length)!;
+    fast.fill(Number.NaN); // every value must be written
+    transformInputGradient(dV, pad, tl, { ...shape, data: literal });
+    transformInputGradient(inArenaDV, pad, tl, { ...shape, data: fast });
+    const CT = planeStride(shape.c * tl.tiles);
+    assertAffine(
+      fast,
+      literal,
+      (i) => {
+        // ∂x at (ch, b, y, x) sums B ∂V Bᵀ of the (up to four) tiles covering it: bound by all their 16 values.
+        const ch = Math.floor(i / (shape.n * h * w)),
+          b = Math.floor(i / (h * w)) % shape.n,
+          y = Math.floor(i / w) % h,
+          x = i % w;
+        let terms = 0;
+        for (let ty = 0; ty < tl.th; ty++)
+          for (let tx = 0; tx < tl.tw; tx++) {
+            const dy = y + pad - 2 * ty,
+              dx = x + pad - 2 * tx;
+            if (dy < 0 || dy > 3 || dx < 0 || dx > 3) continue;
+            const t = ch * tl.tiles + b * tl.th * tl.tw + ty * tl.tw + tx;
+            for (let xi = 0; xi < 16; xi++) terms += Math.abs(dV[t + xi * CT]);
+          }
+        return 2 * terms;
+      },
+      `input gradient transform, ${h}×${w}, pad ${pad}`,
+    );
+    release(inArenaDV);
     release(fast);
   }
 });

@@ -139,6 +139,7 @@ export interface LayerKernels {
   winogradOutput(m: number, planeBytes: number, y: number, th: number, tw: number, bias: number): void;
   winogradOutputGradient(dy: number, d: number, planeBytes: number, th: number, tw: number): void;
   winogradInput(image: number, h: number, w: number, pad: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
+  winogradInputGradient(dv: number, planeBytes: number, dx: number, h: number, w: number, pad: number, th: number, tw: number, scratch: number): void;
 }
 
 let instance: LayerKernels | undefined;

@@ -5,6 +5,8 @@
 ;;   lane 1 the odd ones, an odd tail goes to lane 0): the same bits.
 ;; - ReLU, its backward mask and the residual sums are exact in float32 (a product by 1 or 0, and
 ;;   one correctly rounded addition): the same bits.
+;; - Winograd's four transforms run in float32 lanes, where the twins add in float64: within a few
+;;   roundings of the values they combine.
 ;; - Batch norm's affine passes (a·u + b·v + k) run in float32 lanes, rounding after each step
 ;;   where the twin rounds once from float64: within a few ulps. Float64 lanes gave the twin's
 ;;   bits but no speed (two lanes, and a conversion each way); float32 lanes ran 2–3× faster.
@@ -363,4 +365,120 @@
         (v128.store64_lane 0 (local.get $at) (local.get $x))
         (if (i32.eq (local.get $count) (i32.const 3)) (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $x)))))
       (else (v128.store32_lane 0 (local.get $at) (local.get $x)))))
+;; The adjoint of the input transform (transformInputGradient) for one channel of one image:
+  ;; each tile's B ∂V Bᵀ (its 4×4 block of ∂x) added where the tile came from, four tiles at a
+  ;; time. Neighbouring tiles share two columns, and neighbouring tile rows two rows: within a
+  ;; group the shared columns are added by shifting the third and fourth columns one tile on
+  ;; (the group's last tile carries into the next group), and each tile row's last two rows wait in
+  ;; $scratch until the next tile row has added its first two. Rows and columns in the padding
+  ;; are dropped; every value of ∂x inside the image is written once. $scratch holds 4 rows of
+  ;; 8·(⌈tw/4⌉ + 1) floats.
+  (func (export "winogradInputGradient") (param $dv i32) (param $plane i32) (param $dx i32) (param $h i32) (param $w i32) (param $pad i32)
+      (param $th i32) (param $tw i32) (param $scratch i32)
+    (local $R i32) (local $ty i32) (local $g i32) (local $groups i32) (local $left i32) (local $i i32) (local $y i32) (local $t i32)
+    (local $above0 i32) (local $above1 i32) (local $below0 i32) (local $below1 i32) (local $col i32)
+    (local $mask v128)
+    (local $o00 v128) (local $o01 v128) (local $o02 v128) (local $o03 v128)
+    (local $o10 v128) (local $o11 v128) (local $o12 v128) (local $o13 v128)
+    (local $o20 v128) (local $o21 v128) (local $o22 v128) (local $o23 v128)
+    (local $o30 v128) (local $o31 v128) (local $o32 v128) (local $o33 v128)
+    (local $p02 v128) (local $p03 v128) (local $p12 v128) (local $p13 v128)
+    (local $p22 v128) (local $p23 v128) (local $p32 v128) (local $p33 v128)
+    (local.set $groups (i32.add (i32.shr_u (i32.add (local.get $tw) (i32.const 3)) (i32.const 2)) (i32.const 1)))
+    (local.set $R (i32.shl (local.get $groups) (i32.const 5)))
+    (local.set $above0 (local.get $scratch))
+    (local.set $above1 (i32.add (local.get $scratch) (local.get $R)))
+    (local.set $below0 (i32.add (local.get $above1) (local.get $R)))
+    (local.set $below1 (i32.add (local.get $below0) (local.get $R)))
+    (memory.fill (local.get $scratch) (i32.const 0) (i32.shl (local.get $R) (i32.const 2)))
+    (loop $rows
+      (local.set $g (i32.const 0))
+      (local.set $t (local.get $dv))
+      ;; The previous group's third and fourth output columns (per row of the block): none before the first group.
+      (local.set $p02 (v128.const i32x4 0 0 0 0)) (local.set $p03 (v128.const i32x4 0 0 0 0))
+      (local.set $p12 (v128.const i32x4 0 0 0 0)) (local.set $p13 (v128.const i32x4 0 0 0 0))
+      (local.set $p22 (v128.const i32x4 0 0 0 0)) (local.set $p23 (v128.const i32x4 0 0 0 0))
+      (local.set $p32 (v128.const i32x4 0 0 0 0)) (local.set $p33 (v128.const i32x4 0 0 0 0))
+      (loop $tiles
+        ;; Lanes of tiles past the row's end (the last group, and one group of none after it) are 0.
+        (local.set $left (i32.sub (local.get $tw) (i32.shl (local.get $g) (i32.const 2))))
+        (local.set $mask (i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (local.get $left))))
+        ;; B ∂V by columns: column c is planes c, 4 + c, 8 + c, 12 + c.
+        (call $adjointColumn (local.get $t) (local.get $plane) (local.get $mask))
+        (local.set $o30) (local.set $o20) (local.set $o10) (local.set $o00)
+        (call $adjointColumn (i32.add (local.get $t) (local.get $plane)) (local.get $plane) (local.get $mask))
+        (local.set $o31) (local.set $o21) (local.set $o11) (local.set $o01)
+        (call $adjointColumn (i32.add (local.get $t) (i32.shl (local.get $plane) (i32.const 1))) (local.get $plane) (local.get $mask))
+        (local.set $o32) (local.set $o22) (local.set $o12) (local.set $o02)
+        (call $adjointColumn (i32.add (local.get $t) (i32.mul (local.get $plane) (i32.const 3))) (local.get $plane) (local.get $mask))
+        (local.set $o33) (local.set $o23) (local.set $o13) (local.set $o03)
+        ;; Then along each row, and into the four scratch rows at columns 8g …: the first two rows
+        ;; add to what the tile row above left there, the last two start afresh.
+        (local.set $col (i32.shl (local.get $g) (i32.const 5)))
+        (call $adjointRow (i32.add (local.get $above0) (local.get $col)) (i32.const 1) (local.get $o00) (local.get $o01) (local.get $o02) (local.get $o03) (local.get $p02) (local.get $p03))
+        (local.set $p03) (local.set $p02)
+        (call $adjointRow (i32.add (local.get $above1) (local.get $col)) (i32.const 1) (local.get $o10) (local.get $o11) (local.get $o12) (local.get $o13) (local.get $p12) (local.get $p13))
+        (local.set $p13) (local.set $p12)
+        (call $adjointRow (i32.add (local.get $below0) (local.get $col)) (i32.const 0) (local.get $o20) (local.get $o21) (local.get $o22) (local.get $o23) (local.get $p22) (local.get $p23))
+        (local.set $p23) (local.set $p22)
+        (call $adjointRow (i32.add (local.get $below1) (local.get $col)) (i32.const 0) (local.get $o30) (local.get $o31) (local.get $o32) (local.get $o33) (local.get $p32) (local.get $p33))
+        (local.set $p33) (local.set $p32)
+        (local.set $t (i32.add (local.get $t) (i32.const 16)))
+        (br_if $tiles (i32.lt_u (local.tee $g (i32.add (local.get $g) (i32.const 1))) (local.get $groups))))
+      ;; The tile row's first two rows are complete: into ∂x where inside the image.
+      (local.set $y (i32.sub (i32.shl (local.get $ty) (i32.const 1)) (local.get $pad)))
+      (call $rowOut (local.get $above0) (local.get $dx) (local.get $y) (local.get $h) (local.get $w) (local.get $pad))
+      (call $rowOut (local.get $above1) (local.get $dx) (i32.add (local.get $y) (i32.const 1)) (local.get $h) (local.get $w) (local.get $pad))
+      ;; Its last two rows wait for the next tile row.
+      (local.set $i (local.get $above0)) (local.set $above0 (local.get $below0)) (local.set $below0 (local.get $i))
+      (local.set $i (local.get $above1)) (local.set $above1 (local.get $below1)) (local.set $below1 (local.get $i))
+      (local.set $dv (i32.add (local.get $dv) (i32.shl (local.get $tw) (i32.const 2))))
+      (br_if $rows (i32.lt_u (local.tee $ty (i32.add (local.get $ty) (i32.const 1))) (local.get $th))))
+    (local.set $y (i32.sub (i32.shl (local.get $th) (i32.const 1)) (local.get $pad)))
+    (call $rowOut (local.get $above0) (local.get $dx) (local.get $y) (local.get $h) (local.get $w) (local.get $pad))
+    (call $rowOut (local.get $above1) (local.get $dx) (i32.add (local.get $y) (i32.const 1)) (local.get $h) (local.get $w) (local.get $pad)))
+
+  ;; One column (planes at $at, $at + 4·plane, …; lanes off $mask zeroed) of B ∂V:
+  ;; (v0, v1 − v2 + v3, v1 + v2 − v0, −v3), returned in that order.
+  (func $adjointColumn (param $at i32) (param $plane i32) (param $mask v128) (result v128 v128 v128 v128)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $step i32)
+    (local.set $step (i32.shl (local.get $plane) (i32.const 2)))
+    (local.set $v0 (v128.and (local.get $mask) (v128.load (local.get $at))))
+    (local.set $v1 (v128.and (local.get $mask) (v128.load (local.tee $at (i32.add (local.get $at) (local.get $step))))))
+    (local.set $v2 (v128.and (local.get $mask) (v128.load (local.tee $at (i32.add (local.get $at) (local.get $step))))))
+    (local.set $v3 (v128.and (local.get $mask) (v128.load (i32.add (local.get $at) (local.get $step)))))
+    (local.get $v0)
+    (f32x4.add (f32x4.sub (local.get $v1) (local.get $v2)) (local.get $v3))
+    (f32x4.sub (f32x4.add (local.get $v1) (local.get $v2)) (local.get $v0))
+    (f32x4.neg (local.get $v3)))
+
+;; One row (u0 … u3, four tiles each) of B ∂V times Bᵀ, y = (u0, u1 − u2 + u3, u1 + u2 − u0, −u3),
+  ;; as 8 columns from $at: column 2j takes tile j's y0 and tile j − 1's y2, column 2j + 1 its y1
+  ;; and tile j − 1's y3 ($py2, $py3: the previous group's, whose last tile is tile −1 here).
+  ;; Added to the row when $add, else stored. Returns this group's y2 and y3.
+  (func $adjointRow (param $at i32) (param $add i32) (param $u0 v128) (param $u1 v128) (param $u2 v128) (param $u3 v128)
+      (param $py2 v128) (param $py3 v128) (result v128 v128)
+    (local $y2 v128) (local $y3 v128) (local $even v128) (local $odd v128) (local $lo v128) (local $hi v128)
+    (local.set $y2 (f32x4.sub (f32x4.add (local.get $u1) (local.get $u2)) (local.get $u0)))
+    (local.set $y3 (f32x4.neg (local.get $u3)))
+    (local.set $even (f32x4.add (local.get $u0)
+      (i8x16.shuffle 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 (local.get $py2) (local.get $y2))))
+    (local.set $odd (f32x4.add (f32x4.add (f32x4.sub (local.get $u1) (local.get $u2)) (local.get $u3))
+      (i8x16.shuffle 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 (local.get $py3) (local.get $y3))))
+    (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $even) (local.get $odd)))
+    (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $even) (local.get $odd)))
+    (if (local.get $add)
+      (then
+        (local.set $lo (f32x4.add (v128.load (local.get $at)) (local.get $lo)))
+        (local.set $hi (f32x4.add (v128.load offset=16 (local.get $at)) (local.get $hi)))))
+    (v128.store (local.get $at) (local.get $lo))
+    (v128.store offset=16 (local.get $at) (local.get $hi))
+    (local.get $y2)
+    (local.get $y3))
+
+  ;; A finished scratch row into row $y of ∂x, if the image has that row (its columns from $pad).
+  (func $rowOut (param $row i32) (param $dx i32) (param $y i32) (param $h i32) (param $w i32) (param $pad i32)
+    (if (i32.and (i32.ge_s (local.get $y) (i32.const 0)) (i32.lt_s (local.get $y) (local.get $h)))
+      (then (memory.copy (i32.add (local.get $dx) (i32.shl (i32.mul (local.get $y) (local.get $w)) (i32.const 2)))
+        (i32.add (local.get $row) (i32.shl (local.get $pad) (i32.const 2))) (i32.shl (local.get $w) (i32.const 2))))))
 )

@@ -297,6 +297,15 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
   const { c: C, n: N, h, w, data } = dx,
     { th, tw, tiles: T } = tl,
     CT = planeStride(C * T);
+  // layers.wat's four tiles at a time, when both buffers are in the arena and its four rows fit its scratch.
+  const scratch = arenaScratch();
+  if (inArena(dV) && inArena(data) && 4 * 32 * (Math.ceil(tw / 4) + 1) <= scratch.bytes) {
+    const wasm = layerKernels();
+    for (let c = from; c < to; c++)
+      for (let b = 0; b < N; b++)
+        wasm.winogradInputGradient(address(dV, c * T + b * th * tw), 4 * CT, address(data, (c * N + b) * h * w), h, w, pad, th, tw, scratch.at);
+    return;
+  }
   // Row buffers over the tile columns' span, −pad … 2·TW + 1 − pad: the carried rows, and the next ones.
   const span = 2 * tw + 2;
   if (carriedRows[0].length < span) carriedRows = [0, 1, 2, 3].map(() => new Float64Array(span));
