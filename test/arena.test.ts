@@ -39,6 +39,10 @@ test("the arena hands out disjoint zeroed blocks, takes them back, merges neighb
   assert.equal(arenaUsage().used, start);
   const e = allocate(130)!; // more than the 128 floats a + b held: from the top, past them
   assert.equal(e.byteOffset, a.byteOffset);
+  assert.ok(
+    e.every((v) => v === 0),
+    "memory that went back to the top comes out zeroed too",
+  );
   release(e);
 });
 

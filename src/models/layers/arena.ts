@@ -13,7 +13,8 @@ import { instantiateOver } from "../../wasm.js";
  */
 
 const PAGE = 65536;
-const MAX_PAGES = 65536;
+/** One page short of wasm32's 4 GiB, so that no block ends at address 2³², where a kernel's end pointer would wrap to 0. */
+const MAX_PAGES = 65535;
 /** Grow by at least this much, so that a model's first batch does not grow the memory once per buffer. */
 const MIN_GROWTH_PAGES = 1024;
 /** 64-byte blocks: a cache line, and v128 loads are aligned. */
@@ -79,8 +80,7 @@ export function allocate(n: number): Float32Array | undefined {
       block.at += bytes;
       block.bytes -= bytes;
     }
-    view.fill(0); // fresh memory is zero, and callers may count on it
-    return view;
+    return view.fill(0); // callers may count on zeros, as fresh memory has
   }
   const m = arenaMemory();
   const need = top + bytes - m.buffer.byteLength;
@@ -96,7 +96,8 @@ export function allocate(n: number): Float32Array | undefined {
   }
   const view = arenaView(top, n);
   top += bytes;
-  return view;
+  // Zeroed here too: a block released at the top lowers `top`, and its old data is still there.
+  return view.fill(0);
 }
 
 /** Give `a`'s block back (a view that `allocate` returned, whole). */

@@ -87,7 +87,8 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
     CT = planeStride(C * T);
   // layers.wat's four tiles at a time, when both buffers are in the arena and four padded rows fit its scratch.
   const scratch = arenaScratch();
-  if (inArena(data) && inArena(V) && 16 * (w + 2 * pad + 12) <= scratch.bytes) {
+  // (Its loops run at least once: not for a convolution with no output.)
+  if (T > 0 && inArena(data) && inArena(V) && 16 * (w + 2 * pad + 12) <= scratch.bytes) {
     const wasm = layerKernels();
     for (let c = from; c < to; c++)
       for (let b = 0; b < N; b++)
@@ -244,7 +245,7 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
  * ResNet's 32×32, 16×16 and 8×8 stages. Float32 lanes, where the loops here sum in float64.
  */
 function fourTilesAtATime(tl: Tiling, tiles: Float32Array, image: Float32Array): LayerKernels | undefined {
-  const fits = tl.tw % 4 === 0 && 2 * tl.tw === tl.ow && 2 * tl.th === tl.oh;
+  const fits = tl.tw > 0 && tl.th > 0 && tl.tw % 4 === 0 && 2 * tl.tw === tl.ow && 2 * tl.th === tl.oh;
   return fits && inArena(tiles) && inArena(image) ? layerKernels() : undefined;
 }
 
@@ -299,7 +300,7 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
     CT = planeStride(C * T);
   // layers.wat's four tiles at a time, when both buffers are in the arena and its four rows fit its scratch.
   const scratch = arenaScratch();
-  if (inArena(dV) && inArena(data) && 4 * 32 * (Math.ceil(tw / 4) + 1) <= scratch.bytes) {
+  if (T > 0 && inArena(dV) && inArena(data) && 4 * 32 * (Math.ceil(tw / 4) + 1) <= scratch.bytes) {
     const wasm = layerKernels();
     for (let c = from; c < to; c++)
       for (let b = 0; b < N; b++)
