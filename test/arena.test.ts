@@ -10,6 +10,7 @@ import {
   transformInputGradient,
   transformOutput,
   transformOutputGradient,
+  type Tiling,
 } from "../src/models/layers/winograd.js";
 import { Rng } from "../src/random.js";
 
@@ -46,13 +47,27 @@ test("the arena hands out disjoint zeroed blocks, takes them back, merges neighb
   release(e);
 });
 
+/** A copy of `a` in the arena. */
+function inArenaCopy(a: Float32Array): Float32Array {
+  const b = allocate(a.length)!;
+  b.set(a);
+  return b;
+}
+
+/** Channel, image and position of value i of a c×n×h×w volume. */
+function valueAt(i: number, { n, h, w }: { n: number; h: number; w: number }) {
+  return { c: Math.floor(i / (n * h * w)), b: Math.floor(i / (h * w)) % n, y: Math.floor(i / w) % h, x: i % w };
+}
+
+/** Channel, image and tile row and column of tile t of a tiling (tiles of a channel are image by image). */
+function tileAt(t: number, tl: Tiling) {
+  const r = t % tl.tiles;
+  return { c: Math.floor(t / tl.tiles), b: Math.floor(r / (tl.th * tl.tw)), ty: Math.floor(r / tl.tw) % tl.th, tx: r % tl.tw };
+}
+
 /** Each kernel on copies of the same inputs, once in the arena (layers.wat) and once outside it (the JavaScript twin). */
 function twins(kernel: KernelName, inputs: Float32Array[], scalars: number[], units: number): { fast: Float32Array[]; literal: Float32Array[] } {
-  const inArenaCopies = inputs.map((a) => {
-    const b = allocate(a.length)!;
-    b.set(a);
-    return b;
-  });
+  const inArenaCopies = inputs.map(inArenaCopy);
   const plainCopies = inputs.map((a) => Float32Array.from(a));
   kernels[kernel](inArenaCopies, scalars, 0, units);
   kernels[kernel](plainCopies, scalars, 0, units);
@@ -158,11 +173,6 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
     assert.equal(tl.oh, size);
     const planes = tileBufferSize(shape.c * tl.tiles),
       KT = planeStride(shape.c * tl.tiles);
-    const inArenaCopy = (a: Float32Array) => {
-      const b = allocate(a.length)!;
-      b.set(a);
-      return b;
-    };
     for (const bias of [undefined, Float32Array.from([0.5, -1.25, 3])]) {
       const M = values(planes, rng);
       const literal = new Float32Array(shape.c * shape.n * size * size),
@@ -174,10 +184,7 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
         literal,
         (i) => {
           // Output (k, b, y, x) sums nine of its tile's 16 values, plus the bias.
-          const k = Math.floor(i / (shape.n * size * size)),
-            b = Math.floor(i / (size * size)) % shape.n,
-            y = Math.floor(i / size) % size,
-            x = i % size;
+          const { c: k, b, y, x } = valueAt(i, shape);
           const t = k * tl.tiles + b * tl.th * tl.tw + (y >> 1) * tl.tw + (x >> 1);
           let terms = Math.abs(bias?.[k] ?? 0);
           for (let xi = 0; xi < 16; xi++) terms += Math.abs(M[t + xi * KT]);
@@ -198,11 +205,7 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
         plane(fast),
         plane(literal),
         (t) => {
-          const k = Math.floor(t / tl.tiles),
-            r = t % tl.tiles,
-            b = Math.floor(r / (tl.th * tl.tw)),
-            ty = Math.floor(r / tl.tw) % tl.th,
-            tx = r % tl.tw;
+          const { c: k, b, ty, tx } = tileAt(t, tl);
           const o = (k * shape.n + b) * size * size + 2 * ty * size + 2 * tx;
           return Math.abs(dy[o]) + Math.abs(dy[o + 1]) + Math.abs(dy[o + size]) + Math.abs(dy[o + size + 1]);
         },
@@ -227,8 +230,7 @@ test("layers.wat's Winograd input transform (padded rows in scratch, four tiles 
       size = tileBufferSize(shape.c * tl.tiles),
       CT = planeStride(shape.c * tl.tiles);
     const x = values(shape.c * shape.n * h * w, rng);
-    const inArenaX = allocate(x.length)!;
-    inArenaX.set(x);
+    const inArenaX = inArenaCopy(x);
     const literal = new Float32Array(size),
       fast = allocate(size)!;
     transformInput({ ...shape, data: x }, pad, tl, literal);
@@ -240,11 +242,7 @@ test("layers.wat's Winograd input transform (padded rows in scratch, four tiles 
         plane(literal),
         (t) => {
           // Bᵀ d B adds and subtracts at most the tile's 16 inputs.
-          const ch = Math.floor(t / tl.tiles),
-            r = t % tl.tiles,
-            b = Math.floor(r / (tl.th * tl.tw)),
-            ty = Math.floor(r / tl.tw) % tl.th,
-            tx = r % tl.tw;
+          const { c: ch, b, ty, tx } = tileAt(t, tl);
           let terms = 0;
           for (let i = 0; i < 4; i++)
             for (let j = 0; j < 4; j++) {
@@ -278,8 +276,7 @@ test("layers.wat's Winograd input-gradient transform (tiles' overlaps carried ac
       tl = tiling(shape, pad),
       size = tileBufferSize(shape.c * tl.tiles);
     const dV = values(size, rng);
-    const inArenaDV = allocate(size)!;
-    inArenaDV.set(dV);
+    const inArenaDV = inArenaCopy(dV);
     const literal = new Float32Array(shape.c * shape.n * h * w),
       fast = allocate(literal.length)!;
     fast.fill(Number.NaN); // every value must be written
@@ -291,10 +288,7 @@ test("layers.wat's Winograd input-gradient transform (tiles' overlaps carried ac
       literal,
       (i) => {
         // ∂x at (ch, b, y, x) sums B ∂V Bᵀ of the (up to four) tiles covering it: bound by all their 16 values.
-        const ch = Math.floor(i / (shape.n * h * w)),
-          b = Math.floor(i / (h * w)) % shape.n,
-          y = Math.floor(i / w) % h,
-          x = i % w;
+        const { c: ch, b, y, x } = valueAt(i, shape);
         let terms = 0;
         for (let ty = 0; ty < tl.th; ty++)
           for (let tx = 0; tx < tl.tw; tx++) {

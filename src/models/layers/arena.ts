@@ -145,7 +145,11 @@ export interface LayerKernels {
 
 let instance: LayerKernels | undefined;
 
-/** layers.wat over the arena, instantiated once per thread. */
-export function layerKernels(): LayerKernels {
+/** layers.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
+export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefined {
+  if (!arrays.every(inArena)) return undefined;
   return (instance ??= instantiateOver("models/layers/layers", arenaMemory()) as unknown as LayerKernels);
 }
+
+/** Byte address of a[i], for the kernels (a in the arena). */
+export const address = (a: Float32Array, i: number) => a.byteOffset + 4 * i;

@@ -32,8 +32,8 @@ function ones(n: number): Float32Array {
  * are 2.25× smaller, but its transforms cost a pass over 4× the input, so it wins only where the
  * GEMM dominates. With the input and output transforms as SIMD loops (layers.wat), 32 channels
  * is enough: from 32, `cnn`'s step took 108–113 against 130–133 ms (three alternating pairs of
- * 20-step fits) and peaked 110 MB lower. Before those loops, in JavaScript: forward + backward of one conv, batch 64, quiet machine, on one
- * thread (im2col against Winograd, two runs each): 64 ch at 32×32, 124–134 against 125–131 ms,
+ * 20-step fits) and peaked 110 MB lower. Before those loops, in JavaScript: forward + backward of
+ * one conv, batch 64, quiet machine, on one thread (im2col against Winograd, two runs each): 64 ch at 32×32, 124–134 against 125–131 ms,
  * level; 128 ch at 16×16, 103–106 against 86–91 ms; 256 ch at 8×8, 90–92 against 64–68 ms; 512 ch
  * at 4×4, 95 against 62–64 ms. With the transforms split over two cores (split.ts), Winograd from
  * 64 channels made a ResNet-18 training step 7% faster (1.82 against 1.95 s, six alternating

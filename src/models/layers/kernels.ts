@@ -6,20 +6,12 @@
  * Where every array a pass streams through lies in the arena, it runs layers.wat's SIMD loops;
  * these JavaScript loops are their twins, for buffers outside it (and the tests' reference).
  */
-import { inArena, layerKernels, type LayerKernels } from "./arena.js";
+import { address as at, arenaKernels as simd } from "./arena.js";
 import { col2im, im2col } from "./columns.js";
 import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type Tiling } from "./winograd.js";
 import type { Volume } from "./volume.js";
 
 export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, to: number) => void;
-
-/** layers.wat, when every one of `arrays` is in the arena. */
-function simd(...arrays: Float32Array[]): LayerKernels | undefined {
-  return arrays.every(inArena) ? layerKernels() : undefined;
-}
-
-/** Byte address of a[i] in the arena. */
-const at = (a: Float32Array, i: number) => a.byteOffset + 4 * i;
 
 /**
  * Batch norm's forward pass over channels; scalars [M (values per channel), train (1|0), eps,

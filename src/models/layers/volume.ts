@@ -37,16 +37,16 @@ export interface VolumeLayer {
   state?(): Float32Array[];
 }
 
-/**
- * Buffers that outlive a batch, by name and size: a layer asks for the same buffer every batch and
- * gets the same memory back, so training allocates nothing per batch. Scratch buffers shared by
- * all layers (im2col columns) come from `scratch`.
- */
 /** Gives a collected Buffers' blocks back to the arena (its layers, which alone read them, went with it). */
 const collected = new FinalizationRegistry<Set<Float32Array>>((blocks) => {
   for (const block of blocks) release(block);
 });
 
+/**
+ * Buffers that outlive a batch, by name and size: a layer asks for the same buffer every batch and
+ * gets the same memory back, so training allocates nothing per batch. Scratch buffers shared by
+ * all layers (im2col columns) come from `scratch`.
+ */
 export class Buffers {
   /** Every block this Buffers holds in the arena, for the registry to give back if it is collected. */
   private readonly blocks = new Set<Float32Array>();

@@ -1,6 +1,6 @@
 import { matmul, sgemm } from "../../linalg/gemm.js";
 import { matrix } from "../../linalg/matrix.js";
-import { arenaScratch, inArena, layerKernels, type LayerKernels } from "./arena.js";
+import { address, arenaKernels, arenaScratch, type LayerKernels } from "./arena.js";
 import type { Volume } from "./volume.js";
 
 /**
@@ -88,8 +88,8 @@ export function transformInput(x: Volume, pad: number, tl: Tiling, V: Float32Arr
   // layers.wat's four tiles at a time, when both buffers are in the arena and four padded rows fit its scratch.
   const scratch = arenaScratch();
   // (Its loops run at least once: not for a convolution with no output.)
-  if (T > 0 && inArena(data) && inArena(V) && 16 * (w + 2 * pad + 12) <= scratch.bytes) {
-    const wasm = layerKernels();
+  const wasm = T > 0 && 16 * (w + 2 * pad + 12) <= scratch.bytes ? arenaKernels(data, V) : undefined;
+  if (wasm) {
     for (let c = from; c < to; c++)
       for (let b = 0; b < N; b++)
         wasm.winogradInput(address(data, (c * N + b) * h * w), h, w, pad, th, tw, address(V, c * T + b * th * tw), 4 * CT, scratch.at);
@@ -246,11 +246,8 @@ export function transformOutput(M: Float32Array, tl: Tiling, y: Volume, bias?: F
  */
 function fourTilesAtATime(tl: Tiling, tiles: Float32Array, image: Float32Array): LayerKernels | undefined {
   const fits = tl.tw > 0 && tl.th > 0 && tl.tw % 4 === 0 && 2 * tl.tw === tl.ow && 2 * tl.th === tl.oh;
-  return fits && inArena(tiles) && inArena(image) ? layerKernels() : undefined;
+  return fits ? arenaKernels(tiles, image) : undefined;
 }
-
-/** Byte address of a[i] in the arena. */
-const address = (a: Float32Array, i: number) => a.byteOffset + 4 * i;
 
 /** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 2×2 block e of dY (zero past the edge): the gradient reaching the tile products. */
 export function transformOutputGradient(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
@@ -300,8 +297,8 @@ export function transformInputGradient(dV: Float32Array, pad: number, tl: Tiling
     CT = planeStride(C * T);
   // layers.wat's four tiles at a time, when both buffers are in the arena and its four rows fit its scratch.
   const scratch = arenaScratch();
-  if (T > 0 && inArena(dV) && inArena(data) && 4 * 32 * (Math.ceil(tw / 4) + 1) <= scratch.bytes) {
-    const wasm = layerKernels();
+  const wasm = T > 0 && 4 * 32 * (Math.ceil(tw / 4) + 1) <= scratch.bytes ? arenaKernels(dV, data) : undefined;
+  if (wasm) {
     for (let c = from; c < to; c++)
       for (let b = 0; b < N; b++)
         wasm.winogradInputGradient(address(dV, c * T + b * th * tw), 4 * CT, address(data, (c * N + b) * h * w), h, w, pad, th, tw, scratch.at);
