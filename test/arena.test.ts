@@ -12,6 +12,7 @@ import {
   transformOutputGradient,
   type Tiling,
 } from "../src/models/layers/winograd.js";
+import { transformInput4, transformInputGradient4, transformOutput4, transformOutputGradient4 } from "../src/models/layers/winograd4.js";
 import { Rng } from "../src/random.js";
 
 test("the arena hands out disjoint zeroed blocks, takes them back, merges neighbours and reuses the space", () => {
@@ -171,7 +172,7 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
     const shape = { c: 3, n: 2, h: size, w: size },
       tl = tiling({ n: 2, h: size + 2, w: size + 2 }, 0); // the tiles of a 3×3 conv with no padding whose output is size × size
     assert.equal(tl.oh, size);
-    const planes = tileBufferSize(shape.c * tl.tiles),
+    const planes = tileBufferSize(shape.c * tl.tiles, 2),
       KT = planeStride(shape.c * tl.tiles);
     for (const bias of [undefined, Float32Array.from([0.5, -1.25, 3])]) {
       const M = values(planes, rng);
@@ -227,7 +228,7 @@ test("layers.wat's Winograd input transform (padded rows in scratch, four tiles 
   ]) {
     const shape = { c: 2, n: 3, h, w },
       tl = tiling(shape, pad),
-      size = tileBufferSize(shape.c * tl.tiles),
+      size = tileBufferSize(shape.c * tl.tiles, 2),
       CT = planeStride(shape.c * tl.tiles);
     const x = values(shape.c * shape.n * h * w, rng);
     const inArenaX = inArenaCopy(x);
@@ -274,7 +275,7 @@ test("layers.wat's Winograd input-gradient transform (tiles' overlaps carried ac
   ]) {
     const shape = { c: 2, n: 3, h, w },
       tl = tiling(shape, pad),
-      size = tileBufferSize(shape.c * tl.tiles);
+      size = tileBufferSize(shape.c * tl.tiles, 2);
     const dV = values(size, rng);
     const inArenaDV = inArenaCopy(dV);
     const literal = new Float32Array(shape.c * shape.n * h * w),
@@ -304,5 +305,120 @@ test("layers.wat's Winograd input-gradient transform (tiles' overlaps carried ac
     );
     release(inArenaDV);
     release(fast);
+  }
+});
+
+test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and images, partial groups, padded copies in scratch, batches of images) against winograd4.ts's literal loops: odd sizes, padding 0–2", () => {
+  const rng = new Rng(15);
+  for (const [h, w, pad, n] of [
+    [32, 32, 1, 7],
+    [16, 16, 1, 5],
+    [8, 8, 1, 3],
+    [4, 4, 1, 5],
+    [6, 5, 0, 3],
+    [5, 7, 0, 3],
+    [6, 5, 2, 2],
+    [3, 9, 2, 3],
+    [13, 11, 1, 2],
+    [1, 1, 1, 3],
+  ]) {
+    const shape = { c: 2, n, h, w },
+      tl = tiling(shape, pad, 4),
+      out = { c: 2, n, h: tl.oh, w: tl.ow },
+      size = tileBufferSize(shape.c * tl.tiles, 4),
+      CT = planeStride(shape.c * tl.tiles),
+      what = `${h}×${w}, pad ${pad}, ${n} images`;
+    // Each value is a combination of the values of one tile (several for the input gradient), with
+    // coefficients up to 64 and a few roundings: within 2⁻²⁴ · 64 · 8 of the sum of their sizes.
+    const bound = (terms: number) => 2 ** -24 * 512 * terms;
+    const tileSum = (a: Float32Array, t: number) => {
+      let s = 0;
+      for (let xi = 0; xi < 36; xi++) s += Math.abs(a[t + xi * CT]);
+      return s;
+    };
+    // Σ|a| over rows [top, top + size) and columns [left, left + size) of image b of channel c (zero outside).
+    const blockSum = (a: Float32Array, v: { n: number; h: number; w: number }, c: number, b: number, top: number, left: number, size: number) => {
+      let s = 0;
+      for (let i = top; i < top + size; i++)
+        for (let j = left; j < left + size; j++) if (i >= 0 && i < v.h && j >= 0 && j < v.w) s += Math.abs(a[((c * v.n + b) * v.h + i) * v.w + j]);
+      return s;
+    };
+    const check = (fast: Float32Array, literal: Float32Array, terms: (i: number) => number, kind: string) => {
+      for (let i = 0; i < literal.length; i++)
+        assert.ok(Math.abs(fast[i] - literal[i]) <= bound(terms(i)), `${kind}, ${what}: value ${i} is ${fast[i]} against ${literal[i]}`);
+    };
+    const inPlanes = (i: number) => i % CT < shape.c * tl.tiles; // the planes' padding is not written
+    const planesOf = (a: Float32Array) => a.filter((_, i) => inPlanes(i));
+
+    const x = values(shape.c * n * h * w, rng);
+    const V = new Float32Array(size),
+      fastV = allocate(size)!;
+    transformInput4({ ...shape, data: x }, pad, tl, V);
+    transformInput4({ ...shape, data: inArenaCopy(x) }, pad, tl, fastV);
+    check(
+      planesOf(fastV),
+      planesOf(V),
+      (i) => {
+        const { c, b, ty, tx } = tileAt(i % (shape.c * tl.tiles), tl);
+        return blockSum(x, shape, c, b, 4 * ty - pad, 4 * tx - pad, 6);
+      },
+      "input",
+    );
+
+    const M = values(size, rng),
+      bias = Float32Array.from([0.75, -2]);
+    const y = new Float32Array(out.c * n * out.h * out.w),
+      fastY = allocate(y.length)!;
+    fastY.fill(Number.NaN); // every value must be written
+    transformOutput4(M, tl, { ...out, data: y }, bias);
+    transformOutput4(inArenaCopy(M), tl, { ...out, data: fastY }, bias);
+    check(
+      fastY,
+      y,
+      (i) => {
+        const { c, b, y: oy, x: ox } = valueAt(i, out);
+        return tileSum(M, c * tl.tiles + b * tl.th * tl.tw + Math.floor(oy / 4) * tl.tw + Math.floor(ox / 4)) + Math.abs(bias[c]);
+      },
+      "output",
+    );
+
+    const dy = values(y.length, rng);
+    const D = new Float32Array(size),
+      fastD = allocate(size)!;
+    transformOutputGradient4({ ...out, data: dy }, tl, D);
+    transformOutputGradient4({ ...out, data: inArenaCopy(dy) }, tl, fastD);
+    check(
+      planesOf(fastD),
+      planesOf(D),
+      (i) => {
+        const { c, b, ty, tx } = tileAt(i % (shape.c * tl.tiles), tl);
+        return blockSum(dy, out, c, b, 4 * ty, 4 * tx, 4);
+      },
+      "output gradient",
+    );
+
+    const dV = values(size, rng);
+    const dx = new Float32Array(x.length),
+      fastDx = allocate(x.length)!;
+    fastDx.fill(Number.NaN);
+    transformInputGradient4(dV, pad, tl, { ...shape, data: dx });
+    transformInputGradient4(inArenaCopy(dV), pad, tl, { ...shape, data: fastDx });
+    check(
+      fastDx,
+      dx,
+      (i) => {
+        // The (up to four) tiles whose 6×6 blocks cover the value.
+        const { c, b, y: vy, x: vx } = valueAt(i, shape);
+        let s = 0;
+        for (let ty = 0; ty < tl.th; ty++)
+          for (let tx = 0; tx < tl.tw; tx++) {
+            const dy = vy + pad - 4 * ty,
+              dx = vx + pad - 4 * tx;
+            if (dy >= 0 && dy < 6 && dx >= 0 && dx < 6) s += tileSum(dV, c * tl.tiles + b * tl.th * tl.tw + ty * tl.tw + tx);
+          }
+        return s;
+      },
+      "input gradient",
+    );
   }
 });

@@ -44,7 +44,7 @@ const randomVolume = (shape: Omit<Volume, "data">, rng: Rng): Volume => ({
   data: Float32Array.from({ length: shape.c * shape.n * shape.h * shape.w }, () => rng.normal(0, 1)),
 });
 
-test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
+test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) and F(4×4, 3×3) equals a direct convolution: odd sizes, strides 1 and 2, padding 0–2, 1×1 kernels, same-size kernels larger than the image", () => {
   const rng = new Rng(2);
   const shapes: [ConvAlgorithm, number[]][] = [
     [3, 5, 3, 1, 1, 7, 9],
@@ -65,14 +65,23 @@ test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a dir
     [4, 3, 3, 1, 1, 2, 5],
     [5, 4, 3, 1, 0, 3, 3],
   ])
-    shapes.push(["winograd", shape]);
+    shapes.push(["winograd", shape], ["winograd4", shape]);
+  // F(4×4, 3×3) on more: exact 4×4 tiles, tiles spanning images in one group of four, and seven images (two of the SIMD transforms' batches at 32×32).
+  for (const shape of [
+    [2, 3, 3, 1, 1, 8, 8],
+    [3, 2, 3, 1, 1, 4, 4],
+    [2, 2, 3, 1, 1, 13, 11],
+    [2, 2, 3, 1, 1, 32, 32],
+  ])
+    shapes.push(["winograd4", shape]);
   for (const [algorithm, [inC, outC, k, s, p, h, w]] of shapes) {
     const { layer, params } = bound(new Conv2d("c", new Buffers(), inC, outC, k, s, p, true, algorithm), rng);
-    const x = randomVolume({ c: inC, n: 2, h, w }, rng);
+    const n = h === 32 ? 7 : 2;
+    const x = randomVolume({ c: inC, n, h, w }, rng);
     const y = layer.forward(x, true);
     const K = inC * k * k;
     for (let o = 0; o < outC; o++)
-      for (let b = 0; b < 2; b++)
+      for (let b = 0; b < n; b++)
         for (let oy = 0; oy < y.h; oy++)
           for (let ox = 0; ox < y.w; ox++) {
             let v = params[outC * K + o];
@@ -81,9 +90,15 @@ test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) equals a dir
                 for (let kx = 0; kx < k; kx++) {
                   const iy = oy * s - p + ky,
                     ix = ox * s - p + kx;
-                  if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * 2 + b) * h + iy) * w + ix];
+                  if (iy >= 0 && iy < h && ix >= 0 && ix < w) v += params[o * K + (ci * k + ky) * k + kx] * x.data[((ci * n + b) * h + iy) * w + ix];
                 }
-            assertClose([y.data[((o * 2 + b) * y.h + oy) * y.w + ox]], [v], 1e-5, `conv ${inC}→${outC} k${k} s${s} p${p} ${algorithm}`);
+            // F(4×4)'s transforms have entries up to 8 (its products up to 64 of a value's size): a looser bound.
+            assertClose(
+              [y.data[((o * n + b) * y.h + oy) * y.w + ox]],
+              [v],
+              algorithm === "winograd4" ? 1e-4 : 1e-5,
+              `conv ${inC}→${outC} k${k} s${s} p${p} ${h}×${w} ${algorithm}`,
+            );
           }
   }
 });
@@ -169,6 +184,15 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
   gradientCheck("conv 3×3 p0, Winograd, odd output", () => bound(new Conv2d("c", b(), 2, 3, 3, 1, 0, false, "winograd")), { c: 2, n: 2, h: 7, w: 6 });
   gradientCheck("conv 3×3 p2, Winograd", () => bound(new Conv2d("c", b(), 3, 2, 3, 1, 2, true, "winograd")), { c: 3, n: 2, h: 4, w: 3 });
   gradientCheck("conv 3×3 p1, Winograd, tiles kept", () => bound(new Conv2d("c", keeping(), 3, 4, 3, 1, 1, true, "winograd")), { c: 3, n: 2, h: 5, w: 5 });
+  gradientCheck("conv 3×3 p1, Winograd F(4×4)", () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1, true, "winograd4")), { c: 3, n: 3, h: 8, w: 8 });
+  gradientCheck("conv 3×3 p0, Winograd F(4×4), odd output", () => bound(new Conv2d("c", b(), 2, 3, 3, 1, 0, false, "winograd4")), { c: 2, n: 2, h: 7, w: 6 });
+  gradientCheck("conv 3×3 p2, Winograd F(4×4)", () => bound(new Conv2d("c", b(), 3, 2, 3, 1, 2, true, "winograd4")), { c: 3, n: 5, h: 4, w: 3 });
+  gradientCheck("conv 3×3 p1, Winograd F(4×4), tiles kept", () => bound(new Conv2d("c", keeping(), 3, 4, 3, 1, 1, true, "winograd4")), {
+    c: 3,
+    n: 2,
+    h: 5,
+    w: 9,
+  });
   gradientCheck(
     "batch norm",
     () => {
@@ -214,9 +238,15 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
     { c: 2, n: 3, h: 5, w: 5 },
     blockCheck,
   );
+  gradientCheck(
+    "basic block, identity shortcut, Winograd F(4×4)",
+    () => bound(new BasicBlock("block", b(), 2, 2, 1, "winograd4")),
+    { c: 2, n: 3, h: 5, w: 5 },
+    blockCheck,
+  );
 });
 
-test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock, with im2col and with Winograd (outputs, gradients, running statistics)", () => {
+test("the layers against PyTorch: a conv, batch norm in training mode and a BasicBlock, with im2col and with Winograd F(2×2) and F(4×4) (outputs, gradients, running statistics)", () => {
   const fixtures = JSON.parse(readFileSync(fixture("conv-fixtures.json"), "utf8"));
   const compare = (name: string, layer: VolumeLayer, paramOrder: string[], bufferOrder: string[]) => {
     const f = fixtures[name];
@@ -251,24 +281,25 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
     ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
     ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"],
   );
-  // The block's second convolution again, through Winograd.
-  compare(
-    "block",
-    new BasicBlock("b", new Buffers(), 4, 6, 2, "winograd"),
-    ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
-    ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"],
-  );
+  // The block's second convolution again, through Winograd F(2×2) and F(4×4).
+  for (const algorithm of ["winograd", "winograd4"] as const)
+    compare(
+      "block",
+      new BasicBlock("b", new Buffers(), 4, 6, 2, algorithm),
+      ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias", "downsample.0.weight", "downsample.1.weight", "downsample.1.bias"],
+      ["bn1.running_mean", "bn1.running_var", "bn2.running_mean", "bn2.running_var", "downsample.1.running_mean", "downsample.1.running_var"],
+    );
 });
 
 test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
   if (!(await helperReady())) return t.skip("one core, or OpenBLAS on one thread: nothing is split");
   // Large enough to split (layers/split.ts): 16 images at 32×32 in. A stride-2 block (im2col and
-  // col2im at stride 2, Winograd at 16×16) and a stride-1 block through im2col (its same-size
+  // col2im at stride 2, Winograd F(2×2) and F(4×4) at 16×16) and a stride-1 block through im2col (its same-size
   // copies, and the input gradient through the flipped kernel).
   const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
   const input = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
   input.data.set(unshared.data);
-  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "im2col") => {
+  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col") => {
     setSplitting(splitting);
     try {
       const { layer, grads } = bound(new BasicBlock("block", new Buffers(), 16, 32, stride, algorithm), new Rng(2));
@@ -284,6 +315,7 @@ test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transfo
   };
   for (const [stride, algorithm] of [
     [2, "winograd"],
+    [2, "winograd4"],
     [1, "im2col"],
   ] as const) {
     const alone = run(false, stride, algorithm),

@@ -141,14 +141,32 @@ export interface LayerKernels {
   winogradOutputGradient(dy: number, d: number, planeBytes: number, th: number, tw: number): void;
   winogradInput(image: number, h: number, w: number, pad: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
   winogradInputGradient(dv: number, planeBytes: number, dx: number, h: number, w: number, pad: number, th: number, tw: number, scratch: number): void;
+  winograd4Input(image: number, h: number, w: number, pad: number, n: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
+  winograd4Output(m: number, planeBytes: number, y: number, oh: number, ow: number, n: number, th: number, tw: number, bias: number, scratch: number): void;
+  winograd4OutputGradient(dy: number, oh: number, ow: number, n: number, th: number, tw: number, d: number, planeBytes: number, scratch: number): void;
+  winograd4InputGradient(
+    dv: number,
+    planeBytes: number,
+    dx: number,
+    h: number,
+    w: number,
+    pad: number,
+    n: number,
+    th: number,
+    tw: number,
+    scratch: number,
+  ): void;
 }
 
 let instance: LayerKernels | undefined;
 
-/** layers.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
+/** layers.wat and winograd4.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
 export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefined {
   if (!arrays.every(inArena)) return undefined;
-  return (instance ??= instantiateOver("models/layers/layers", arenaMemory()) as unknown as LayerKernels);
+  return (instance ??= {
+    ...instantiateOver("models/layers/layers", arenaMemory()),
+    ...instantiateOver("models/layers/winograd4", arenaMemory()),
+  } as unknown as LayerKernels);
 }
 
 /** Byte address of a[i], for the kernels (a in the arena). */

@@ -4,10 +4,20 @@ import type { Rng } from "../../random.js";
 import { columnScalars, winogradScalars } from "./kernels.js";
 import { split } from "./split.js";
 import { uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
-import { accumulateWeightGradient, tileBufferSize, tileProducts, tileWeightGradients, tiling, transformWeights, type Tiling } from "./winograd.js";
+import {
+  accumulateWeightGradient,
+  tileBufferSize,
+  tileProducts,
+  tileWeightGradients,
+  tiling,
+  transformWeights,
+  type TileSize,
+  type Tiling,
+} from "./winograd.js";
+import { imagesAtOnce } from "./winograd4.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
-export type ConvAlgorithm = "auto" | "im2col" | "winograd";
+export type ConvAlgorithm = "auto" | "im2col" | "winograd" | "winograd4";
 
 export const WINOGRAD_MIN_CHANNELS = 32;
 
@@ -28,16 +38,16 @@ function ones(n: number): Float32Array {
  * A 1×1 kernel at stride 1 without padding needs no columns at all.
  *
  * A 3×3 kernel at stride 1 with at least `WINOGRAD_MIN_CHANNELS` channels in and out goes through
- * Winograd's F(2×2, 3×3) instead (`winograd.ts`), whose tiles are kept the same way. Its GEMMs
- * are 2.25× smaller, but its transforms cost a pass over 4× the input, so it wins only where the
- * GEMM dominates. With the input and output transforms as SIMD loops (layers.wat), 32 channels
- * is enough: from 32, `cnn`'s step took 108–113 against 130–133 ms (three alternating pairs of
- * 20-step fits) and peaked 110 MB lower. Before those loops, in JavaScript: forward + backward of
- * one conv, batch 64, quiet machine, on one thread (im2col against Winograd, two runs each): 64 ch at 32×32, 124–134 against 125–131 ms,
- * level; 128 ch at 16×16, 103–106 against 86–91 ms; 256 ch at 8×8, 90–92 against 64–68 ms; 512 ch
- * at 4×4, 95 against 62–64 ms. With the transforms split over two cores (split.ts), Winograd from
- * 64 channels made a ResNet-18 training step 7% faster (1.82 against 1.95 s, six alternating
- * one-epoch fits each in one process), and left `cnn`'s level (0.155 against 0.157 s).
+ * Winograd instead, whose tiles are kept the same way: F(4×4, 3×3) (`winograd4.ts`) wherever its
+ * images fit its SIMD transforms' scratch (up to about 80×80), else F(2×2, 3×3) (`winograd.ts`).
+ * F(2×2)'s GEMMs are 2.25× smaller than im2col's and F(4×4)'s 4×, and their transforms cost a pass
+ * over 4× and 2.25× the input. Measured (alternating pairs of 10-step fits, batch 64, 32×32):
+ * - F(4×4) over F(2×2), with V8's WebAssembly inlining (wasm.ts): a ResNet-18 step 0.84–0.90
+ *   against 1.23–1.26 s, `cnn`'s 74–76 against 98–100 ms.
+ * - F(2×2) over im2col, from 32 channels with its transforms in SIMD: `cnn`'s step 108–113 against
+ *   130–133 ms. Before SIMD, in JavaScript, one conv's forward + backward at batch 64 on one
+ *   thread: level at 64 channels and 32×32 (124–134 against 125–131 ms), and ahead from 128
+ *   channels at 16×16 (86–91 against 103–106 ms) to 512 at 4×4 (62–64 against 95 ms).
  */
 export class Conv2d implements VolumeLayer {
   readonly paramCount: number;
@@ -51,8 +61,8 @@ export class Conv2d implements VolumeLayer {
   /** The forward pass's Winograd tiles, when training kept them. */
   private keptTiles?: Float32Array;
   private readonly K: number;
-  /** Through Winograd's F(2×2, 3×3). */
-  private readonly winograd: boolean;
+  /** Through Winograd: F(2×2, 3×3), F(4×4, 3×3), or chosen by the input's size (auto). */
+  private readonly winograd?: TileSize | "auto";
 
   constructor(
     readonly name: string,
@@ -67,8 +77,11 @@ export class Conv2d implements VolumeLayer {
   ) {
     this.K = inC * k * k;
     const possible = k === 3 && stride === 1 && pad <= 2;
-    if (algorithm === "winograd" && !possible) throw new RangeError(`${name}: Winograd needs a 3×3 kernel at stride 1 with padding up to 2`);
-    this.winograd = algorithm === "winograd" || (algorithm === "auto" && possible && Math.min(inC, outC) >= WINOGRAD_MIN_CHANNELS);
+    if ((algorithm === "winograd" || algorithm === "winograd4") && !possible)
+      throw new RangeError(`${name}: Winograd needs a 3×3 kernel at stride 1 with padding up to 2`);
+    if (algorithm === "winograd") this.winograd = 2;
+    else if (algorithm === "winograd4") this.winograd = 4;
+    else if (algorithm === "auto" && possible && Math.min(inC, outC) >= WINOGRAD_MIN_CHANNELS) this.winograd = "auto";
     this.paramCount = outC * this.K + (hasBias ? outC : 0);
   }
 
@@ -127,7 +140,7 @@ export class Conv2d implements VolumeLayer {
 
   /** The input's Winograd tiles V; `keep` asks for a buffer of this layer's own. */
   private tiles(x: Volume, tl: Tiling, keep: boolean): { V: Float32Array; kept: boolean } {
-    const size = tileBufferSize(this.inC * tl.tiles);
+    const size = tileBufferSize(this.inC * tl.tiles, tl.m);
     const own = keep ? this.buffers.keep(`${this.name}/tiles`, size) : undefined;
     const V = own ?? this.buffers.scratch("winograd/in", size);
     split("winogradInput", [x.data, V], winogradScalars(x, this.pad, tl), this.inC, V.length);
@@ -138,19 +151,26 @@ export class Conv2d implements VolumeLayer {
    * The weights' Winograd transform U, in a scratch buffer every layer shares: the backward pass
    * transforms them again (under 1% of a ResNet-18 step) rather than keep 68 MB of U per model.
    */
-  private transformedWeights(): Float32Array {
-    const U = this.buffers.scratch("winograd/U", tileBufferSize(this.outC * this.inC));
-    transformWeights(this.W.data, this.outC, this.inC, U);
+  private transformedWeights(m: TileSize): Float32Array {
+    const U = this.buffers.scratch("winograd/U", tileBufferSize(this.outC * this.inC, m));
+    transformWeights(this.W.data, this.outC, this.inC, U, m);
     return U;
+  }
+
+  /** The input's tiling: F(4×4, 3×3) on auto wherever its images fit the SIMD transforms' scratch. */
+  private tiling(x: Volume): Tiling {
+    if (this.winograd !== "auto") return tiling(x, this.pad, this.winograd);
+    const four = tiling(x, this.pad, 4);
+    return imagesAtOnce(four, 1) > 0 ? four : tiling(x, this.pad, 2);
   }
 
   private forwardWinograd(x: Volume, shape: Omit<Volume, "data">, train: boolean): Volume {
     const { inC, outC } = this,
-      tl = tiling(x, this.pad);
-    const U = this.transformedWeights();
+      tl = this.tiling(x);
+    const U = this.transformedWeights(tl.m);
     const { V, kept } = this.tiles(x, tl, train);
-    const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
-    tileProducts(U, V, outC, inC, tl.tiles, products);
+    const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles, tl.m));
+    tileProducts(U, V, outC, inC, tl, products);
     const y = volume(shape, this.buffers.get(`${this.name}/out`, volumeSize(shape)));
     split("winogradOutput", this.b ? [products, y.data, this.b] : [products, y.data], winogradScalars(y, 0, tl), outC, products.length);
     this.keptTiles = kept ? V : undefined;
@@ -160,18 +180,18 @@ export class Conv2d implements VolumeLayer {
   private backwardWinograd(dy: Volume, needInput: boolean): Volume | undefined {
     const x = this.input!,
       { inC, outC } = this,
-      tl = tiling(x, this.pad);
-    const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles));
+      tl = this.tiling(x);
+    const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles, tl.m));
     split("winogradOutputGradient", [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
     const V = this.keptTiles ?? this.tiles(x, tl, false).V;
-    const dU = this.buffers.scratch("winograd/dU", tileBufferSize(outC * inC));
-    tileWeightGradients(D, V, outC, inC, tl.tiles, dU);
-    accumulateWeightGradient(dU, outC, inC, this.gW.data);
+    const dU = this.buffers.scratch("winograd/dU", tileBufferSize(outC * inC, tl.m));
+    tileWeightGradients(D, V, outC, inC, tl, dU);
+    accumulateWeightGradient(dU, outC, inC, this.gW.data, tl.m);
     this.addBiasGradient(dy);
     if (!needInput) return undefined;
     // ∂V[ξ] = U[ξ]ᵀ D[ξ], then the tiles' B ∂V Bᵀ added back into ∂x.
-    const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles));
-    tileProducts(this.transformedWeights(), D, inC, outC, tl.tiles, dV, true);
+    const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles, tl.m));
+    tileProducts(this.transformedWeights(tl.m), D, inC, outC, tl, dV, true);
     const dx = volume(x, this.buffers.gradient(volumeSize(x), dy.data));
     split("winogradInputGradient", [dV, dx.data], winogradScalars(dx, this.pad, tl), inC, dV.length);
     return dx;

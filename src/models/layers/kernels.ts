@@ -8,7 +8,8 @@
  */
 import { address as at, arenaKernels as simd } from "./arena.js";
 import { col2im, im2col } from "./columns.js";
-import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type Tiling } from "./winograd.js";
+import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type TileSize, type Tiling } from "./winograd.js";
+import { transformInput4, transformInputGradient4, transformOutput4, transformOutputGradient4 } from "./winograd4.js";
 import type { Volume } from "./volume.js";
 
 export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, to: number) => void;
@@ -155,38 +156,38 @@ function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number
 }
 
 // Winograd's transforms over channels, their volume's and tiling's sizes passed as scalars
-// (winogradScalars): [c, n, h, w, pad, oh, ow, th, tw, tiles].
+// (winogradScalars): [c, n, h, w, pad, m, oh, ow, th, tw, tiles]; m picks F(2×2, 3×3) or F(4×4, 3×3).
 
 /** The scalars of a Winograd transform kernel. */
-export const winogradScalars = (v: Omit<Volume, "data">, pad: number, tl: Tiling) => [v.c, v.n, v.h, v.w, pad, tl.oh, tl.ow, tl.th, tl.tw, tl.tiles];
-const fromScalars = ([c, n, h, w, pad, oh, ow, th, tw, tiles]: number[], data: Float32Array) => ({
+export const winogradScalars = (v: Omit<Volume, "data">, pad: number, tl: Tiling) => [v.c, v.n, v.h, v.w, pad, tl.m, tl.oh, tl.ow, tl.th, tl.tw, tl.tiles];
+const fromScalars = ([c, n, h, w, pad, m, oh, ow, th, tw, tiles]: number[], data: Float32Array) => ({
   v: { c, n, h, w, data },
   pad,
-  tl: { oh, ow, th, tw, tiles },
+  tl: { m: m as TileSize, oh, ow, th, tw, tiles },
 });
 
-/** arrays [x, V]: transformInput over the input's channels. */
+/** arrays [x, V]: the input transform over the input's channels. */
 function winogradInput([x, V]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, pad, tl } = fromScalars(scalars, x);
-  transformInput(v, pad, tl, V, from, to);
+  (tl.m === 4 ? transformInput4 : transformInput)(v, pad, tl, V, from, to);
 }
 
-/** arrays [M, y] or [M, y, bias]: transformOutput over the output's channels. */
+/** arrays [M, y] or [M, y, bias]: the output transform over the output's channels. */
 function winogradOutput([M, y, bias]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, tl } = fromScalars(scalars, y);
-  transformOutput(M, tl, v, bias, from, to);
+  (tl.m === 4 ? transformOutput4 : transformOutput)(M, tl, v, bias, from, to);
 }
 
-/** arrays [dy, D]: transformOutputGradient over the output's channels. */
+/** arrays [dy, D]: the output-gradient transform over the output's channels. */
 function winogradOutputGradient([dy, D]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, tl } = fromScalars(scalars, dy);
-  transformOutputGradient(v, tl, D, from, to);
+  (tl.m === 4 ? transformOutputGradient4 : transformOutputGradient)(v, tl, D, from, to);
 }
 
-/** arrays [dV, dx]: transformInputGradient over the input's channels. */
+/** arrays [dV, dx]: the input-gradient transform over the input's channels. */
 function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, pad, tl } = fromScalars(scalars, dx);
-  transformInputGradient(dV, pad, tl, v, from, to);
+  (tl.m === 4 ? transformInputGradient4 : transformInputGradient)(dV, pad, tl, v, from, to);
 }
 
 // im2col and col2im over input channels, with scalars [c, n, h, w, k, stride, pad, oh, ow] (columnScalars).

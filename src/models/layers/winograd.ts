@@ -4,8 +4,9 @@ import { address, arenaKernels, arenaScratch, type LayerKernels } from "./arena.
 import type { Volume } from "./volume.js";
 
 /**
- * Winograd's F(2×2, 3×3) for stride-1 3×3 convolutions: each 2×2 block of outputs comes from a 4×4
- * tile of the input as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, with 16 multiplies instead of 36. Over a batch,
+ * Winograd's F(2×2, 3×3) for stride-1 3×3 convolutions, and what F(4×4, 3×3) (winograd4.ts) shares
+ * with it: the buffers' layout, the weight transform and the tile GEMMs, over (m + 2)² planes.
+ * In F(2×2, 3×3), each 2×2 block of outputs comes from a 4×4 tile of the input as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, with 16 multiplies instead of 36. Over a batch,
  * the 16 elementwise products become 16 GEMMs, one per tile position ξ:
  *   M[ξ] (Cout × T) = U[ξ] (Cout × Cin) · V[ξ] (Cin × T),   T = N · ⌈OH/2⌉ · ⌈OW/2⌉ tiles,
  * so the convolution's multiplies drop 2.25×, and the transforms (a few adds per value) replace
@@ -13,20 +14,28 @@ import type { Volume } from "./volume.js";
  * map, with D = A dY Aᵀ per tile: ∂U[ξ] = D[ξ] · V[ξ]ᵀ and ∂g = Gᵀ ∂U G for the weights, and
  * ∂V[ξ] = U[ξ]ᵀ · D[ξ], then each tile's B ∂V Bᵀ added back in place, for the input.
  *
- * Buffers: U is [16][Cout][Cin], V [16][Cin][T] and M [16][Cout][T]; tile t = (n·TH + ty)·TW + tx.
- * The 16 planes of each sit `planeStride` apart, not back to back: the transforms read or write all
- * 16 at once, and at a power-of-two distance those 16 streams share one L1 cache set and evict
+ * Buffers: U is [16][Cout][Cin], V [16][Cin][T] and M [16][Cout][T] (36 planes for F(4×4));
+ * tile t = (n·TH + ty)·TW + tx. The planes of each sit `planeStride` apart, not back to back: the
+ * transforms read or write all of them at once, and at a power-of-two distance those 16 streams share one L1 cache set and evict
  * each other (the output-gradient transform took 41 ms instead of 9.7 at 64 channels, 32×32).
  */
 
-/** Distance between the 16 planes of a buffer whose planes hold `size` floats each: 64 bytes more than `size`. */
+/** Distance between the planes of a buffer whose planes hold `size` floats each: 64 bytes more than `size`. */
 export const planeStride = (size: number) => size + 16;
 
-/** Floats in a buffer of 16 planes of `size` floats. */
-export const tileBufferSize = (size: number) => 16 * planeStride(size);
+/** Winograd's output tile: F(2×2, 3×3) or F(4×4, 3×3) (winograd4.ts), with (m + 2)² tile positions. */
+export type TileSize = 2 | 4;
+
+/** Tile positions ξ of F(m×m, 3×3): (m + 2)². */
+export const tilePlanes = (m: TileSize) => (m + 2) * (m + 2);
+
+/** Floats in a buffer of F(m×m, 3×3)'s planes, of `size` floats each. */
+export const tileBufferSize = (size: number, m: TileSize) => tilePlanes(m) * planeStride(size);
 
 export interface Tiling {
-  /** Output size, and tiles down and across (⌈out/2⌉). */
+  /** The output tile's size. */
+  m: TileSize;
+  /** Output size, and tiles down and across (⌈out/m⌉). */
   oh: number;
   ow: number;
   th: number;
@@ -35,40 +44,54 @@ export interface Tiling {
   tiles: number;
 }
 
-/** The tiles of a stride-1 3×3 convolution with zero padding `pad`, over a batch of x's size. */
-export function tiling(x: Pick<Volume, "n" | "h" | "w">, pad: number): Tiling {
+/** The tiles of F(m×m, 3×3) for a stride-1 3×3 convolution with zero padding `pad`, over a batch of x's size. */
+export function tiling(x: Pick<Volume, "n" | "h" | "w">, pad: number, m: TileSize = 2): Tiling {
   const oh = x.h + 2 * pad - 2,
     ow = x.w + 2 * pad - 2;
-  const th = Math.ceil(oh / 2),
-    tw = Math.ceil(ow / 2);
-  return { oh, ow, th, tw, tiles: x.n * th * tw };
+  const th = Math.ceil(oh / m),
+    tw = Math.ceil(ow / m);
+  return { m, oh, ow, th, tw, tiles: x.n * th * tw };
 }
 
-/** G of F(2×2, 3×3), 4×3. */
-const G = [
-  [1, 0, 0],
-  [0.5, 0.5, 0.5],
-  [0.5, -0.5, 0.5],
-  [0, 0, 1],
-];
+/** G of F(m×m, 3×3): (m + 2) × 3. F(4×4, 3×3)'s is Lavin and Gray's (2016). */
+const G: Record<TileSize, number[][]> = {
+  2: [
+    [1, 0, 0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0, 0, 1],
+  ],
+  4: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+};
 
-/** (G g Gᵀ)[ξ] = Σₑ kernelTransform[ξ][e] g[e] over the 9 taps e = 3a + b: the weight transform as a 16 × 9 matrix. */
-const kernelTransform = Float32Array.from({ length: 144 }, (_, at) => {
-  const xi = Math.floor(at / 9),
-    e = at % 9;
-  return G[xi >> 2][Math.floor(e / 3)] * G[xi & 3][e % 3];
-});
+/** (G g Gᵀ)[ξ] = Σₑ kernelTransform[ξ][e] g[e] over the 9 taps e = 3a + b: the weight transform as a (m + 2)² × 9 matrix. */
+const kernelTransform = (m: TileSize) => {
+  const a = m + 2;
+  return Float32Array.from({ length: a * a * 9 }, (_, at) => {
+    const xi = Math.floor(at / 9),
+      e = at % 9;
+    return G[m][Math.floor(xi / a)][Math.floor(e / 3)] * G[m][xi % a][e % 3];
+  });
+};
+const kernelTransforms: Record<TileSize, Float32Array> = { 2: kernelTransform(2), 4: kernelTransform(4) };
 
-/** U[ξ][o][i] = (G g Gᵀ)[ξ] for each 3×3 kernel g = W[o][i][·]: one GEMM, 16 × 9 times 9 × (Cout·Cin). */
-export function transformWeights(W: Float32Array, outC: number, inC: number, U: Float32Array): void {
+/** U[ξ][o][i] = (G g Gᵀ)[ξ] for each 3×3 kernel g = W[o][i][·]: one GEMM, (m + 2)² × 9 times 9 × (Cout·Cin). */
+export function transformWeights(W: Float32Array, outC: number, inC: number, U: Float32Array, m: TileSize): void {
   const P = outC * inC;
-  sgemm(false, true, 16, P, 9, 1, kernelTransform, 9, W, 9, 0, U, planeStride(P));
+  sgemm(false, true, tilePlanes(m), P, 9, 1, kernelTransforms[m], 9, W, 9, 0, U, planeStride(P));
 }
 
 /** ∂W[o][i][e] += Σ_ξ kernelTransform[ξ][e] ∂U[ξ][o][i], the transpose of `transformWeights`: one GEMM. */
-export function accumulateWeightGradient(dU: Float32Array, outC: number, inC: number, gW: Float32Array): void {
+export function accumulateWeightGradient(dU: Float32Array, outC: number, inC: number, gW: Float32Array, m: TileSize): void {
   const P = outC * inC;
-  sgemm(true, false, P, 9, 16, 1, dU, planeStride(P), kernelTransform, 9, 1, gW, 9);
+  sgemm(true, false, P, 9, tilePlanes(m), 1, dU, planeStride(P), kernelTransforms[m], 9, 1, gW, 9);
 }
 
 /**
@@ -414,17 +437,25 @@ function plane(buffer: Float32Array, xi: number, size: number): Float32Array {
   return buffer.subarray(at, at + size);
 }
 
-/** M[ξ] = U[ξ] · V[ξ] for the 16 tile positions, rows × inner times inner × T; `transposed` U planes are inner × rows. */
-export function tileProducts(U: Float32Array, V: Float32Array, rows: number, inner: number, T: number, M: Float32Array, transposed = false): void {
-  for (let xi = 0; xi < 16; xi++) {
+/** M[ξ] = U[ξ] · V[ξ] for the tile positions, rows × inner times inner × T; `transposed` U planes are inner × rows. */
+export function tileProducts(
+  U: Float32Array,
+  V: Float32Array,
+  rows: number,
+  inner: number,
+  { tiles: T, m }: Tiling,
+  M: Float32Array,
+  transposed = false,
+): void {
+  for (let xi = 0; xi < tilePlanes(m); xi++) {
     const u = transposed ? matrix(inner, rows, plane(U, xi, rows * inner)) : matrix(rows, inner, plane(U, xi, rows * inner));
     matmul(u, matrix(inner, T, plane(V, xi, inner * T)), { transA: transposed, out: matrix(rows, T, plane(M, xi, rows * T)) });
   }
 }
 
-/** ∂U[ξ] = D[ξ] · V[ξ]ᵀ: Cout × T times T × Cin, for the 16 tile positions. */
-export function tileWeightGradients(D: Float32Array, V: Float32Array, outC: number, inC: number, T: number, dU: Float32Array): void {
-  for (let xi = 0; xi < 16; xi++) {
+/** ∂U[ξ] = D[ξ] · V[ξ]ᵀ: Cout × T times T × Cin, for the tile positions. */
+export function tileWeightGradients(D: Float32Array, V: Float32Array, outC: number, inC: number, { tiles: T, m }: Tiling, dU: Float32Array): void {
+  for (let xi = 0; xi < tilePlanes(m); xi++) {
     matmul(matrix(outC, T, plane(D, xi, outC * T)), matrix(inC, T, plane(V, xi, inC * T)), { transB: true, out: matrix(outC, inC, plane(dU, xi, outC * inC)) });
   }
 }

@@ -1,0 +1,219 @@
+import { address, arenaKernels, arenaScratch } from "./arena.js";
+import type { Volume } from "./volume.js";
+import { planeStride, type Tiling } from "./winograd.js";
+
+/**
+ * Winograd's F(4×4, 3×3) transforms (Lavin and Gray, 2016): each 4×4 block of outputs comes from a
+ * 6×6 input tile as Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, with 36 multiplies instead of 144, so its 36 tile
+ * GEMMs do 1.78× fewer multiplies than F(2×2, 3×3)'s 16, and its tiles hold 2.25× the input where
+ * F(2×2)'s hold 4×. The price is accuracy: B and A have entries up to 8 (float32 results within
+ * about 1e-4 of the layer's scale, where F(2×2)'s are within 1e-6). winograd.ts has the buffers'
+ * layout, the weight transform and the GEMMs, which both tile sizes share.
+ *
+ * Each transform here is one matrix applied on both sides of a tile, L X Lᵀ. The loops below are
+ * the literal form, in float64, for buffers outside the arena and as the tests' reference; inside
+ * it, winograd4.wat runs the same four maps four tiles at a time in float32 lanes.
+ */
+
+const BT = [
+  [4, 0, -5, 0, 1, 0],
+  [0, -4, -4, 1, 1, 0],
+  [0, 4, -4, -1, 1, 0],
+  [0, -2, -1, 2, 1, 0],
+  [0, 2, -1, -2, 1, 0],
+  [0, 4, 0, -5, 0, 1],
+];
+const AT = [
+  [1, 1, 1, 1, 1, 0],
+  [0, 1, -1, 2, -2, 0],
+  [0, 1, 1, 4, 4, 0],
+  [0, 1, -1, 8, -8, 1],
+];
+const transpose = (a: number[][]) => a[0].map((_, j) => a.map((row) => row[j]));
+const B = transpose(BT),
+  A = transpose(AT);
+
+/** out = L X Lᵀ for X (c × c, row-major) and L (r × c): r × r. */
+function sandwich(L: number[][], X: Float64Array, out: Float64Array): void {
+  const r = L.length,
+    c = L[0].length;
+  for (let i = 0; i < r; i++)
+    for (let j = 0; j < r; j++) {
+      let s = 0;
+      for (let k = 0; k < c; k++) for (let l = 0; l < c; l++) s += L[i][k] * X[k * c + l] * L[j][l];
+      out[i * r + j] = s;
+    }
+}
+
+const tile = new Float64Array(36),
+  transformed = new Float64Array(36);
+
+/** Calls `each(b, ty, tx, t)` for every tile of images [0, n) of channel c: t is its index in the planes. */
+function forTiles(c: number, { n }: { n: number }, tl: Tiling, each: (b: number, ty: number, tx: number, t: number) => void): void {
+  for (let b = 0, t = c * tl.tiles; b < n; b++) for (let ty = 0; ty < tl.th; ty++) for (let tx = 0; tx < tl.tw; tx++, t++) each(b, ty, tx, t);
+}
+
+/**
+ * Whole images of one channel, as many as fit the kernels' scratch at once (their padded copies, or
+ * their outputs' 4th × 4tw blocks, after 640 bytes of the kernels' own), or 0 if not one does.
+ */
+export function imagesAtOnce(tl: Tiling, n: number): number {
+  const padded = 4 * (4 * tl.th + 2) * (4 * tl.tw + 4);
+  return Math.min(n, Math.floor((arenaScratch().bytes - 640) / padded));
+}
+
+/** V[ξ][c][t] = (Bᵀ d B)[ξ] for the 6×6 input tile d of every tile t, with the zero padding `pad`. */
+export function transformInput4(x: Volume, pad: number, tl: Tiling, V: Float32Array, from = 0, to = x.c): void {
+  const { n: N, h, w, data } = x,
+    CT = planeStride(x.c * tl.tiles),
+    per = tl.th * tl.tw,
+    batch = imagesAtOnce(tl, N);
+  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(data, V) : undefined;
+  if (wasm) {
+    const { at } = arenaScratch();
+    for (let c = from; c < to; c++)
+      for (let b = 0; b < N; b += batch)
+        wasm.winograd4Input(
+          address(data, (c * N + b) * h * w),
+          h,
+          w,
+          pad,
+          Math.min(batch, N - b),
+          tl.th,
+          tl.tw,
+          address(V, c * tl.tiles + b * per),
+          4 * CT,
+          at,
+        );
+    return;
+  }
+  for (let c = from; c < to; c++)
+    forTiles(c, x, tl, (b, ty, tx, t) => {
+      const image = (c * N + b) * h * w;
+      for (let i = 0; i < 6; i++)
+        for (let j = 0; j < 6; j++) {
+          const y = 4 * ty - pad + i,
+            col = 4 * tx - pad + j;
+          tile[i * 6 + j] = y >= 0 && y < h && col >= 0 && col < w ? data[image + y * w + col] : 0;
+        }
+      sandwich(BT, tile, transformed);
+      for (let xi = 0; xi < 36; xi++) V[t + xi * CT] = transformed[xi];
+    });
+}
+
+/** y = Aᵀ m A for every tile (its 4×4 outputs inside the image), plus a bias per channel if given. */
+export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array, from = 0, to = y.c): void {
+  const { n: N, data } = y,
+    { oh, ow } = tl,
+    KT = planeStride(y.c * tl.tiles),
+    per = tl.th * tl.tw,
+    batch = imagesAtOnce(tl, N);
+  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(M, data) : undefined;
+  if (wasm) {
+    const { at } = arenaScratch();
+    for (let k = from; k < to; k++)
+      for (let b = 0; b < N; b += batch)
+        wasm.winograd4Output(
+          address(M, k * tl.tiles + b * per),
+          4 * KT,
+          address(data, (k * N + b) * oh * ow),
+          oh,
+          ow,
+          Math.min(batch, N - b),
+          tl.th,
+          tl.tw,
+          bias ? bias[k] : 0,
+          at,
+        );
+    return;
+  }
+  for (let k = from; k < to; k++)
+    forTiles(k, y, tl, (b, ty, tx, t) => {
+      for (let xi = 0; xi < 36; xi++) tile[xi] = M[t + xi * KT];
+      sandwich(AT, tile, transformed);
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          const row = 4 * ty + i,
+            col = 4 * tx + j;
+          if (row < oh && col < ow) data[((k * N + b) * oh + row) * ow + col] = transformed[i * 4 + j] + (bias ? bias[k] : 0);
+        }
+    });
+}
+
+/** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 4×4 block e of dY (zero past the edge): the gradient reaching the tile products. */
+export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
+  const { n: N, h: oh, w: ow, data } = dy,
+    KT = planeStride(dy.c * tl.tiles),
+    per = tl.th * tl.tw,
+    batch = imagesAtOnce(tl, N);
+  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(data, D) : undefined;
+  if (wasm) {
+    const { at } = arenaScratch();
+    for (let k = from; k < to; k++)
+      for (let b = 0; b < N; b += batch)
+        wasm.winograd4OutputGradient(
+          address(data, (k * N + b) * oh * ow),
+          oh,
+          ow,
+          Math.min(batch, N - b),
+          tl.th,
+          tl.tw,
+          address(D, k * tl.tiles + b * per),
+          4 * KT,
+          at,
+        );
+    return;
+  }
+  const block = new Float64Array(16);
+  for (let k = from; k < to; k++)
+    forTiles(k, dy, tl, (b, ty, tx, t) => {
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 4; j++) {
+          const row = 4 * ty + i,
+            col = 4 * tx + j;
+          block[i * 4 + j] = row < oh && col < ow ? data[((k * N + b) * oh + row) * ow + col] : 0;
+        }
+      sandwich(A, block, transformed);
+      for (let xi = 0; xi < 36; xi++) D[t + xi * KT] = transformed[xi];
+    });
+}
+
+/** ∂x from ∂V, the adjoint of `transformInput4`: each tile's B ∂V Bᵀ added back where the tile came from (x is overwritten). */
+export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
+  const { n: N, h, w, data } = dx,
+    CT = planeStride(dx.c * tl.tiles),
+    per = tl.th * tl.tw,
+    batch = imagesAtOnce(tl, N);
+  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(dV, data) : undefined;
+  if (wasm) {
+    const { at } = arenaScratch();
+    for (let c = from; c < to; c++)
+      for (let b = 0; b < N; b += batch)
+        wasm.winograd4InputGradient(
+          address(dV, c * tl.tiles + b * per),
+          4 * CT,
+          address(data, (c * N + b) * h * w),
+          h,
+          w,
+          pad,
+          Math.min(batch, N - b),
+          tl.th,
+          tl.tw,
+          at,
+        );
+    return;
+  }
+  data.fill(0, from * N * h * w, to * N * h * w);
+  for (let c = from; c < to; c++)
+    forTiles(c, dx, tl, (b, ty, tx, t) => {
+      for (let xi = 0; xi < 36; xi++) tile[xi] = dV[t + xi * CT];
+      sandwich(B, tile, transformed);
+      const image = (c * N + b) * h * w;
+      for (let i = 0; i < 6; i++)
+        for (let j = 0; j < 6; j++) {
+          const y = 4 * ty - pad + i,
+            col = 4 * tx - pad + j;
+          if (y >= 0 && y < h && col >= 0 && col < w) data[image + y * w + col] += transformed[i * 6 + j];
+        }
+    });
+}
