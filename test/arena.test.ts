@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { allocate, arenaUsage, inArena, release, sameBlock } from "../src/models/layers/arena.js";
-import { kernels, type KernelName } from "../src/models/layers/kernels.js";
+import { columnScalars, kernels, type KernelName } from "../src/models/layers/kernels.js";
 import {
   planeStride,
   tileBufferSize,
@@ -420,5 +420,27 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
       },
       "input gradient",
     );
+  }
+});
+
+test("columns.wat's im2col and col2im at stride 2 give their JavaScript twins' bits: kernels 1, 3 and 7, padding 0–3, odd sizes, rows shorter than four outputs", () => {
+  const rng = new Rng(16);
+  for (const [c, n, h, w, k, pad] of [
+    [3, 2, 32, 32, 3, 1],
+    [2, 3, 16, 16, 1, 0],
+    [2, 2, 9, 7, 3, 0],
+    [2, 2, 13, 11, 7, 3],
+    [1, 3, 5, 3, 3, 1],
+    [2, 1, 2, 2, 3, 1],
+  ]) {
+    const oh = Math.floor((h + 2 * pad - k) / 2) + 1,
+      ow = Math.floor((w + 2 * pad - k) / 2) + 1,
+      M = n * oh * ow,
+      scalars = columnScalars({ c, n, h, w }, k, 2, pad, oh, ow),
+      what = `${c}×${n}×${h}×${w}, k ${k}, pad ${pad}`;
+    const cols = twins("columns", [values(c * n * h * w, rng), values(c * k * k * M, rng)], scalars, c);
+    assert.deepEqual(cols.fast[1], cols.literal[1], `im2col, ${what}`);
+    const adjoint = twins("columnsAdjoint", [values(c * k * k * M, rng), values(c * n * h * w, rng)], scalars, c);
+    assert.deepEqual(adjoint.fast[1], adjoint.literal[1], `col2im, ${what}`);
   }
 });

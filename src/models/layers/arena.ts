@@ -156,16 +156,19 @@ export interface LayerKernels {
     tw: number,
     scratch: number,
   ): void;
+  columnsStride2(x: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, out: number): void;
+  columnsStride2Adjoint(cols: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, dx: number): void;
 }
 
 let instance: LayerKernels | undefined;
 
-/** layers.wat and winograd4.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
+/** layers.wat, winograd4.wat and columns.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
 export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefined {
   if (!arrays.every(inArena)) return undefined;
   return (instance ??= {
     ...instantiateOver("models/layers/layers", arenaMemory()),
     ...instantiateOver("models/layers/winograd4", arenaMemory()),
+    ...instantiateOver("models/layers/columns", arenaMemory()),
   } as unknown as LayerKernels);
 }
 

@@ -1,4 +1,5 @@
 import { copyFloats } from "../../linalg/gemm.js";
+import { address, arenaKernels } from "./arena.js";
 import type { Volume } from "./volume.js";
 
 /**
@@ -13,6 +14,12 @@ import type { Volume } from "./volume.js";
 export function im2col(x: Volume, k: number, s: number, p: number, oh: number, ow: number, out: Float32Array, from = 0, to = x.c): void {
   const { n, h, w, data } = x;
   const M = n * oh * ow;
+  // columns.wat at stride 2 (ResNet's downsampling convolutions and shortcuts), a channel a call.
+  const wasm = s === 2 && M > 0 ? arenaKernels(data, out) : undefined;
+  if (wasm) {
+    for (let ci = from; ci < to; ci++) wasm.columnsStride2(address(data, ci * n * h * w), n, h, w, k, p, oh, ow, address(out, ci * k * k * M));
+    return;
+  }
   const sameSize = s === 1 && ow === w && oh === h;
   const padding = sameSize ? paddingOffsets(k, p, h, w) : [];
   for (let ci = from; ci < to; ci++) {
@@ -103,8 +110,13 @@ function sameSizeRow(data: Float32Array, out: Float32Array, channel: number, row
 /** The adjoint of im2col: every column value added back at the input position it came from (dx's channels [from, to) are overwritten). */
 export function col2im(cols: Float32Array, k: number, s: number, p: number, oh: number, ow: number, dx: Volume, from = 0, to = dx.c): void {
   const { n, h, w, data } = dx;
-  data.fill(0, from * n * h * w, to * n * h * w);
   const M = n * oh * ow;
+  const wasm = s === 2 && M > 0 ? arenaKernels(cols, data) : undefined;
+  if (wasm) {
+    for (let ci = from; ci < to; ci++) wasm.columnsStride2Adjoint(address(cols, ci * k * k * M), n, h, w, k, p, oh, ow, address(data, ci * n * h * w));
+    return;
+  }
+  data.fill(0, from * n * h * w, to * n * h * w);
   for (let ci = from; ci < to; ci++) {
     for (let ky = 0; ky < k; ky++) {
       for (let kx = 0; kx < k; kx++) {
