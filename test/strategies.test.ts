@@ -10,7 +10,7 @@ import { closedFormSearch } from "../src/strategies/alfamix-closed-form.js";
 import { closedFormAlpha, closedFormCandidatesLiteral } from "../src/strategies/alfamix-literal.js";
 import { alfaMixStrategy, capSchedule } from "../src/strategies/alfamix.js";
 import { createStrategy, resolveStrategy, STRATEGY_NAMES } from "../src/strategies/registry.js";
-import { topK, type QueryContext } from "../src/strategies/types.js";
+import { poolPredictions, poolProbabilities, topK, type QueryContext } from "../src/strategies/types.js";
 import { entropyScores, leastConfidenceScores, marginScores, mutualInformation } from "../src/strategies/uncertainty.js";
 import { assertClose, randomMatrix } from "./helpers.js";
 
@@ -354,4 +354,16 @@ test("on a 2-D toy ALFA-Mix picks points by the model's class boundary, not outl
     assert.ok(i < 400, `picked the outlier ${rows[i]}`);
     assert.ok(margin(rows[i]) < typical / 2, `picked ${rows[i]} at ${margin(rows[i]).toFixed(2)} from the boundary (median ${typical.toFixed(2)})`);
   }
+});
+
+test("the pool's probabilities alone are the predictions' bits, and reuse predictions or embeddings already computed", () => {
+  const context = scenario({ seed: 4 });
+  const alone = poolProbabilities({ ...context });
+  const full = poolPredictions({ ...context }).probs;
+  assert.deepEqual(alone.data, full.data);
+  // From embeddings already there (the head alone), and from predictions already there (the same object).
+  assert.deepEqual(poolProbabilities({ ...context, embeddings: context.model.embed(context.pool) }).data, full.data);
+  const withPredictions = { ...context };
+  const predictions = poolPredictions(withPredictions);
+  assert.equal(poolProbabilities(withPredictions), predictions.probs);
 });

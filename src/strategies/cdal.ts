@@ -3,7 +3,7 @@ import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { minOfProducts } from "../linalg/row-min.js";
 import { softmaxRows } from "../linalg/rows.js";
 import { flag, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
-import { checkQuery, poolPredictions, type Strategy } from "./types.js";
+import { checkQuery, poolProbabilities, type Strategy } from "./types.js";
 
 export const CDAL_PARAMS = {
   doubleSoftmax: flag("apply softmax to the probabilities again, as the public code does"),
@@ -99,7 +99,7 @@ export function cdalStrategy(params: Partial<CdalParams> = {}): Strategy {
     scoreName: "symmetric KL to the nearest labelled or chosen item's predicted distribution when picked",
     query(context, budget) {
       const b = checkQuery("cdal", context, budget);
-      let probs = poolPredictions(context).probs;
+      let probs = poolProbabilities(context);
       if (double) probs = softmaxRows(probs);
       const picks = kCenterSymmetricKL(gatherRows(probs, context.unlabeled), gatherRows(probs, context.labeled), b);
       return { indices: picks.indices.map((p) => context.unlabeled[p]), scores: picks.distances };

@@ -3,7 +3,7 @@ import { nearestCenters } from "../cluster/nearest.js";
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { Rng } from "../random.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
-import { checkQuery, fillAtRandom, poolPredictions, topK, scoresOf, type ShardPlan, type Strategy } from "./types.js";
+import { checkQuery, fillAtRandom, poolProbabilities, topK, scoresOf, type ShardPlan, type Strategy } from "./types.js";
 import { marginScores, rankingPlan } from "./uncertainty.js";
 
 /** Cluster-Margin's parameters, declared once (see params.ts). */
@@ -52,7 +52,7 @@ export function clusterMarginStrategy(params: Partial<ClusterMarginParams> = {})
     query(context, budget) {
       const b = checkQuery("cluster-margin", context, budget);
       const { unlabeled, pool, rng } = context;
-      const margins = marginScores(gatherRows(poolPredictions(context).probs, unlabeled));
+      const margins = marginScores(gatherRows(poolProbabilities(context), unlabeled));
       const lowest = topK(
         margins.map((m) => -m),
         b * p.candidates,

@@ -4,7 +4,7 @@ import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { entropyRows, top2Rows } from "../linalg/rows.js";
 import { int, resolveParams, type ParamsOf, type ParamTable } from "./params.js";
 import { linearFromWeights } from "../models/network.js";
-import { checkQuery, poolPredictions, scoresOf, topK, type QueryContext, type QueryResult, type ShardPlan, type Strategy } from "./types.js";
+import { checkQuery, poolProbabilities, scoresOf, topK, type QueryContext, type QueryResult, type ShardPlan, type Strategy } from "./types.js";
 
 /** 1 − max_k p_k: larger is less confident. */
 export function leastConfidenceScores(probs: Matrix): Float32Array {
@@ -68,7 +68,7 @@ function probabilityRanking(name: string, scoreName: string, score: (probs: Matr
     scoreName,
     query(context: QueryContext, budget: number): QueryResult {
       const b = checkQuery(name, context, budget);
-      const probs = gatherRows(poolPredictions(context).probs, context.unlabeled);
+      const probs = gatherRows(poolProbabilities(context), context.unlabeled);
       const scores = score(probs);
       const ranking = largestFirst ? scores : scores.map((s) => -s);
       const positions = topK(ranking, b);
