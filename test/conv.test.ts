@@ -503,31 +503,58 @@ test("batch norm with its ReLU fused gives the same bits as batch norm then a Re
   assert.deepEqual(fused, separate);
 });
 
-test("max-pool and ReLU against literal loops: 2×2 windows (the fast path) and 3×3 stride 2; ReLU leaves no −0", () => {
+test("max-pool and ReLU against literal loops: 2×2 windows (the fast loop, and pool.wat at widths of 8 and 16) and 3×3 stride 2, forward and backward, with ties, NaN windows and −0 gradients; ReLU leaves no −0", () => {
   const rng = new Rng(4);
+  const inArena = (a: Float32Array) => {
+    const b = allocate(a.length)!;
+    b.set(a);
+    return b;
+  };
   for (const [k, s, p, h] of [
     [2, 2, 0, 6],
     [3, 2, 1, 7],
     [2, 2, 0, 5],
+    [2, 2, 0, 8],
+    [2, 2, 0, 16],
   ]) {
     const x = volume(
       { c: 3, n: 2, h, w: h },
       Float32Array.from({ length: 3 * 2 * h * h }, () => rng.int(9) - 4),
     ); // ties on purpose
-    const pool = new MaxPool2d("pool", new Buffers(), k, s, p);
-    const y = pool.forward(x, true);
-    for (let plane = 0; plane < 6; plane++) {
-      for (let oy = 0; oy < y.h; oy++)
-        for (let ox = 0; ox < y.w; ox++) {
-          let best = -Infinity;
-          for (let ky = 0; ky < k; ky++)
-            for (let kx = 0; kx < k; kx++) {
-              const iy = oy * s - p + ky,
-                ix = ox * s - p + kx;
-              if (iy >= 0 && iy < h && ix >= 0 && ix < h) best = Math.max(best, x.data[plane * h * h + iy * h + ix]);
-            }
-          assert.equal(y.data[plane * y.h * y.w + oy * y.w + ox], best, `k ${k}, plane ${plane}, (${oy}, ${ox})`);
-        }
+    x.data.fill(Number.NaN, 0, 2); // a window whose first row is NaN: its maximum comes from the second
+    if (k === 2) for (const at of [0, 1, h, h + 1]) x.data[2 * h * h + at] = Number.NaN; // a window of NaN only: −∞, and no gradient
+    const oh = Math.floor((h + 2 * p - k) / s) + 1;
+    const g = Float32Array.from({ length: 6 * oh * oh }, (_, i) => (i % 5 === 0 ? -0 : rng.normal(0, 1)));
+    // Inputs in the arena, as layers' outputs are (pool.wat where it applies), and outside it (the JavaScript loops).
+    for (const arena of [true, false]) {
+      const what = `${arena ? "arena" : "plain"}, k ${k}, ${h}×${h}`;
+      const pool = new MaxPool2d("pool", new Buffers(), k, s, p);
+      const y = pool.forward({ ...x, data: arena ? inArena(x.data) : x.data.slice() }, true);
+      const dx = pool.backward(volume(y, arena ? inArena(g) : g.slice()), true).data;
+      const expectedDx = new Float32Array(dx.length);
+      for (let plane = 0; plane < 6; plane++) {
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < oh; ox++) {
+            // The first maximum in row order (strictly greater wins), as PyTorch's max-pool picks.
+            let best = -Infinity,
+              at = -1;
+            for (let ky = 0; ky < k; ky++)
+              for (let kx = 0; kx < k; kx++) {
+                const iy = oy * s - p + ky,
+                  ix = ox * s - p + kx,
+                  i = plane * h * h + iy * h + ix;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < h && x.data[i] > best) [best, at] = [x.data[i], i];
+              }
+            const o = plane * oh * oh + oy * oh + ox;
+            assert.equal(y.data[o], best, `${what}, plane ${plane}, (${oy}, ${ox})`);
+            if (at >= 0) expectedDx[at] += g[o];
+          }
+      }
+      assert.deepEqual(
+        Array.from(dx, (v) => (Object.is(v, -0) ? "-0" : v)),
+        Array.from(expectedDx, (v) => (Object.is(v, -0) ? "-0" : v)),
+        `${what}: ∂x`,
+      );
     }
   }
   const relu = new ReLU("relu", new Buffers());

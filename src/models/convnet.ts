@@ -25,11 +25,12 @@ export interface ConvNetOptions {
 
 /**
  * Training keeps each conv layer's im2col columns (or Winograd tiles) from the forward pass for the
- * backward pass, up to a budget: all of cnn's at batch 64 (118 MB for 32×32×3), where rebuilding
- * them costs as much as a third of the layer's GEMMs. ResNet-18 keeps none: its tiles are 4× each
- * input, so the 256 MB budget it had kept only the first stage's and held 240 MB more at its peak
- * (1,270 against 1,031–1,041 MiB), for a step 2–4% faster (1.46–1.50 against 1.53 s, pairs of
- * ten-step epochs).
+ * backward pass, up to a budget: all of cnn's at batch 64 (40 MB for 32×32×3: its first layer's
+ * columns and F(4×4)'s tiles, 2.25× each input), where rebuilding them costs as much as a third of
+ * the layer's GEMMs. ResNet-18 keeps none: with F(2×2)'s tiles, 4× each input, the 256 MB budget it
+ * had kept only the first stage's and held 240 MB more at its peak (1,270 against 1,031–1,041 MiB),
+ * for a step 2–4% faster (1.46–1.50 against 1.53 s, pairs of ten-step epochs); all of its F(4×4)
+ * tiles would be about 250 MB.
  */
 const KEPT_COLUMN_FLOATS: Record<ConvKind, number> = { cnn: 32 * 1024 * 1024, resnet18: 0 };
 

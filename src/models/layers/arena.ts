@@ -158,17 +158,20 @@ export interface LayerKernels {
   ): void;
   columnsStride2(x: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, out: number): void;
   columnsStride2Adjoint(cols: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, dx: number): void;
+  maxPool2x2(x: number, planes: number, h: number, w: number, out: number, argmax: number): void;
+  maxPool2x2Backward(dy: number, argmax: number, planes: number, h: number, w: number, dx: number): void;
 }
 
 let instance: LayerKernels | undefined;
 
-/** layers.wat, winograd4.wat and columns.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
+/** layers.wat, winograd4.wat, columns.wat and pool.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
 export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefined {
   if (!arrays.every(inArena)) return undefined;
   return (instance ??= {
     ...instantiateOver("models/layers/layers", arenaMemory()),
     ...instantiateOver("models/layers/winograd4", arenaMemory()),
     ...instantiateOver("models/layers/columns", arenaMemory()),
+    ...instantiateOver("models/layers/pool", arenaMemory()),
   } as unknown as LayerKernels);
 }
 

@@ -1,4 +1,5 @@
 import type { Rng } from "../../random.js";
+import { address, arenaKernels } from "./arena.js";
 import { split, splitElements } from "./split.js";
 import { sharedFloats } from "./volume.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
@@ -151,7 +152,6 @@ export class MaxPool2d implements VolumeLayer {
   readonly paramCount = 0;
   private argmax?: Int32Array;
   private inputShape?: Omit<Volume, "data">;
-  private readonly argmaxes = new Map<number, Int32Array>();
 
   constructor(
     readonly name: string,
@@ -173,14 +173,17 @@ export class MaxPool2d implements VolumeLayer {
       planes = x.c * x.n;
     const size = planes * oh * ow;
     const out = this.buffers.get(`${this.name}/out`, size);
-    let argmax = this.argmaxes.get(size);
-    if (!argmax) this.argmaxes.set(size, (argmax = new Int32Array(size)));
+    // The indices share the arena with the values, for pool.wat (as int32 bits in a float buffer).
+    const indices = this.buffers.get(`${this.name}/argmax`, size);
+    const argmax = new Int32Array(indices.buffer, indices.byteOffset, size);
     const { k, stride: s, pad: p } = this,
       d = x.data;
-    if (k === 2 && s === 2 && p === 0 && h % 2 === 0 && w % 2 === 0) {
-      maxPool2x2(d, planes, h, w, out, argmax);
-      this.argmax = argmax;
-      this.inputShape = x;
+    this.argmax = argmax;
+    this.inputShape = x;
+    if (this.windows2x2(x)) {
+      const wasm = w % 8 === 0 ? arenaKernels(d, out, indices) : undefined;
+      if (wasm) wasm.maxPool2x2(address(d, 0), planes, h, w, address(out, 0), address(indices, 0));
+      else maxPool2x2(d, planes, h, w, out, argmax);
       return volume(shape, out);
     }
     for (let plane = 0; plane < planes; plane++) {
@@ -208,17 +211,25 @@ export class MaxPool2d implements VolumeLayer {
         }
       }
     }
-    this.argmax = argmax;
-    this.inputShape = x;
     return volume(shape, out);
+  }
+
+  /** 2×2 windows at stride 2 over even sizes: the fast loop; pool.wat's when rows are a multiple of 8 wide. */
+  private windows2x2(x: Omit<Volume, "data">): boolean {
+    return this.k === 2 && this.stride === 2 && this.pad === 0 && x.h % 2 === 0 && x.w % 2 === 0;
   }
 
   backward(dy: Volume, _needInput: boolean): Volume {
     const x = this.inputShape!,
       dx = this.buffers.gradient(x.c * x.n * x.h * x.w, dy.data);
-    dx.fill(0);
     const argmax = this.argmax!,
       g = dy.data;
+    const wasm = this.windows2x2(x) && x.w % 8 === 0 ? arenaKernels(g, dx, new Float32Array(argmax.buffer, argmax.byteOffset, argmax.length)) : undefined;
+    if (wasm) {
+      wasm.maxPool2x2Backward(address(g, 0), argmax.byteOffset, x.c * x.n, x.h, x.w, address(dx, 0));
+      return volume(x, dx);
+    }
+    dx.fill(0);
     for (let i = 0; i < g.length; i++) dx[argmax[i]] += g[i];
     return volume(x, dx);
   }
