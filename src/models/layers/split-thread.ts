@@ -1,31 +1,35 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { arenaMemory, arenaView } from "./arena.js";
 import { kernels } from "./kernels.js";
-import { DONE, FAILED, POSTED, READY, type SplitJob } from "./split.js";
+import { claimChunk, FAILED, FINISHED, HELPED, POSTED, READY, type SplitJob } from "./split.js";
 
-/** The helper thread of split.ts: waits for a job, runs its range of units, says it is done. */
+/**
+ * The helper thread of split.ts: waits for jobs, takes chunks of each while there are any, and
+ * counts those it finished. A job it reaches late (the other thread took every chunk, or has moved
+ * on to the next job) has nothing left for it, and it goes back to waiting.
+ */
 const { control, port, memory } = workerData as { control: Int32Array; port: MessagePort; memory: WebAssembly.Memory };
 arenaMemory(memory);
 Atomics.store(control, READY, 1);
 let seen = 0;
 for (;;) {
   Atomics.wait(control, POSTED, seen);
-  seen = Atomics.load(control, POSTED);
-  try {
-    // The job was queued on the port before POSTED moved; should it not show yet, wait for it
-    // rather than die (a helper that dies leaves the other thread waiting).
+  // One message per job posted, each queued before POSTED moved: should one not show yet, wait for it.
+  for (const posted = Atomics.load(control, POSTED); seen < posted; seen++) {
     let received = receiveMessageOnPort(port);
     while (!received) received = receiveMessageOnPort(port);
     const job = received.message as SplitJob;
-    kernels[job.kernel](
-      job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length))),
-      job.scalars,
-      job.from,
-      job.to,
-    );
-  } catch {
-    Atomics.store(control, FAILED, 1); // split.ts runs the range again itself, to throw the error there
+    const arrays = job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length)));
+    let took = 0;
+    for (let c = claimChunk(control, job.seq, job.chunks); c >= 0; c = claimChunk(control, job.seq, job.chunks), took++) {
+      try {
+        kernels[job.kernel](arrays, job.scalars, c * job.size, Math.min(job.units, (c + 1) * job.size));
+      } catch {
+        Atomics.store(control, FAILED, 1); // split.ts runs the pass again itself, to throw the error there
+      }
+      Atomics.add(control, FINISHED, 1);
+      Atomics.notify(control, FINISHED);
+    }
+    if (took > 0) Atomics.add(control, HELPED, 1);
   }
-  Atomics.store(control, DONE, seen);
-  Atomics.notify(control, DONE);
 }

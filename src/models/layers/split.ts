@@ -6,47 +6,73 @@ import { kernels, type KernelName } from "./kernels.js";
 
 /**
  * The conv nets' memory-bound passes (batch norm, ReLU, the residual sums, im2col and col2im,
- * Winograd's transforms) run on two cores: a helper thread takes the first part of the units
- * while this thread does the rest, over the same memory (SharedArrayBuffer). ResNet-18 spent over
- * a third of a training step in these passes on one thread, with the second core idle between
- * GEMMs. The helper is used when the GEMM itself may use two threads (so OPENBLAS_NUM_THREADS=1
- * keeps a process on one core), once it has started, for passes over enough values to repay the
- * hand-over (about 40 µs), and when every array is shared.
+ * Winograd's transforms) run on two cores: a helper thread and this one take chunks of the units
+ * from a shared counter over the same memory (SharedArrayBuffer), so that whichever thread is
+ * free does the next chunk. ResNet-18 spent over a third of a training step in these passes on one
+ * thread, with the second core idle between GEMMs. The helper is used when the GEMM itself may use
+ * two threads (so OPENBLAS_NUM_THREADS=1 keeps a process on one core), once it has started, for
+ * passes over enough values to repay the hand-over, and when every array is shared.
+ *
+ * Why chunks, not halves: waking the sleeping helper takes about 100 µs here (50–270, measured
+ * around a ResNet-18 step's 140 passes), and with fixed halves this thread then waited for the
+ * helper's half: 85 ms of a 1.02 s step. With chunks it does more of them while the helper wakes,
+ * and waits only for the chunks the helper has taken.
  */
 
 /** Below this many values a pass runs here alone (a 4M-value ReLU takes about 4 ms). */
 const MIN_SPLIT_VALUES = 1 << 17;
-/** How long to wait for the helper before treating it as lost. */
+/** Chunks a pass is cut into at most. */
+const CHUNKS = 8;
+/** How long to wait for the helper's last chunk before treating it as lost. */
 const HELPER_TIMEOUT_MS = 60_000;
 
 // Slots of the control block shared with the helper (split-thread.ts).
 export const POSTED = 0,
-  DONE = 1,
-  READY = 2,
-  FAILED = 3;
+  READY = 1,
+  FAILED = 2,
+  /** The current job's sequence number (15 bits) << 16 | the next chunk to take. */
+  CLAIM = 3,
+  /** Chunks of the current job the helper has finished. */
+  FINISHED = 4,
+  /** Passes the helper took part in. */
+  HELPED = 5;
 
 export interface SplitJob {
   kernel: KernelName;
   /** Each array's memory, byte offset and length, and whether it lies in the arena (then the helper views its own copy of the arena's memory, and runs the SIMD loops there too). */
   arrays: [SharedArrayBuffer, number, number, boolean][];
   scalars: number[];
-  from: number;
-  to: number;
+  seq: number;
+  units: number;
+  /** Units per chunk, and chunks. */
+  size: number;
+  chunks: number;
 }
 
-let helper: { worker: Worker; control: Int32Array; post(job: SplitJob): void; jobs: number } | undefined;
-let enabled = true;
+/** The next chunk of job `seq` for this thread, or −1 when the job has no chunk left (or is no longer the current one). */
+export function claimChunk(control: Int32Array, seq: number, chunks: number): number {
+  for (;;) {
+    const v = Atomics.load(control, CLAIM);
+    if (v >>> 16 !== seq || (v & 0xffff) >= chunks) return -1;
+    if (Atomics.compareExchange(control, CLAIM, v, v + 1) === v) return v & 0xffff;
+  }
+}
+
+let helper: { worker: Worker; control: Int32Array; post(job: SplitJob): void } | undefined;
+let enabled = true,
+  waitForHelper = false;
 let posted = 0;
 
 /**
- * Run `kernel` over units [0, units), split with the helper when that pays: `values` is the
- * number of values the pass touches per array, and `grain` a unit count each part is a multiple
+ * Run `kernel` over units [0, units), shared with the helper when that pays: `values` is the
+ * number of values the pass touches per array, and `grain` a unit count each chunk is a multiple
  * of (elements: 16, a cache line, so the threads never write the same line).
  */
 export function split(kernel: KernelName, arrays: Float32Array[], scalars: number[], units: number, values = units, grain = 1): void {
   const run = kernels[kernel];
-  const cut = Math.floor(units / 2 / grain) * grain;
-  if (values < MIN_SPLIT_VALUES || cut === 0 || !enabled || threads() < 2 || !arrays.every((a) => a.buffer instanceof SharedArrayBuffer)) {
+  const size = Math.ceil(units / CHUNKS / grain) * grain,
+    chunks = Math.ceil(units / size);
+  if (values < MIN_SPLIT_VALUES || chunks < 2 || !enabled || threads() < 2 || !arrays.every((a) => a.buffer instanceof SharedArrayBuffer)) {
     run(arrays, scalars, 0, units);
     return;
   }
@@ -55,18 +81,26 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
     run(arrays, scalars, 0, units);
     return;
   }
-  const seq = ++posted;
-  h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length, inArena(a)]), scalars, from: 0, to: cut });
-  Atomics.store(h.control, POSTED, seq);
+  const seq = ++posted & 0x7fff;
+  Atomics.store(h.control, FINISHED, 0);
+  Atomics.store(h.control, CLAIM, seq << 16);
+  h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length, inArena(a)]), scalars, seq, units, size, chunks });
+  Atomics.store(h.control, POSTED, posted);
   Atomics.notify(h.control, POSTED);
-  run(arrays, scalars, cut, units);
-  while (Atomics.load(h.control, DONE) !== seq) {
-    if (Atomics.wait(h.control, DONE, seq - 1, HELPER_TIMEOUT_MS) === "timed-out")
+  while (waitForHelper && Atomics.load(h.control, CLAIM) === seq << 16);
+  let mine = 0;
+  for (let c = claimChunk(h.control, seq, chunks); c >= 0; c = claimChunk(h.control, seq, chunks), mine++)
+    run(arrays, scalars, c * size, Math.min(units, (c + 1) * size));
+  // Every chunk is taken: wait for those the helper took, spinning first (it is usually nearly done).
+  const theirs = chunks - mine,
+    until = performance.now() + 0.5;
+  while (Atomics.load(h.control, FINISHED) < theirs && performance.now() < until);
+  for (let done = Atomics.load(h.control, FINISHED); done < theirs; done = Atomics.load(h.control, FINISHED)) {
+    if (Atomics.wait(h.control, FINISHED, done, HELPER_TIMEOUT_MS) === "timed-out")
       throw new Error(`the conv helper thread did not finish a ${kernel} pass in ${HELPER_TIMEOUT_MS / 1000} s`);
   }
-  h.jobs++;
   // A kernel that threw on the helper throws here too, with its own message.
-  if (Atomics.exchange(h.control, FAILED, 0) === 1) run(arrays, scalars, 0, cut);
+  if (Atomics.exchange(h.control, FAILED, 0) === 1) run(arrays, scalars, 0, units);
 }
 
 /** An element-wise kernel over the whole of its first array, split at a cache line. */
@@ -80,14 +114,14 @@ function threads(): number {
 }
 
 function startHelper(): NonNullable<typeof helper> {
-  const control = new Int32Array(new SharedArrayBuffer(4 * 4));
+  const control = new Int32Array(new SharedArrayBuffer(4 * 8));
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(new URL("./split-thread.js", import.meta.url), {
     workerData: { control, port: port2, memory: arenaMemory() },
     transferList: [port2],
   });
   worker.unref(); // an idle helper must not keep the process alive
-  return { worker, control, post: (job) => port1.postMessage(job), jobs: 0 };
+  return { worker, control, post: (job) => port1.postMessage(job) };
 }
 
 /**
@@ -101,12 +135,16 @@ export async function helperReady(): Promise<boolean> {
   return true;
 }
 
-/** Passes the helper has shared in so far (tests check that a split really happened). */
+/** Passes the helper has taken part in so far (tests check that a split really happened). */
 export function helperJobs(): number {
-  return helper?.jobs ?? 0;
+  return helper ? Atomics.load(helper.control, HELPED) : 0;
 }
 
-/** Turn splitting off or on (tests compare the two; the results must be the same bits). */
-export function setSplitting(on: boolean): void {
+/**
+ * Turn splitting off or on (tests compare the two; the results must be the same bits). `helperFirst`
+ * makes each pass wait until the helper has taken its first chunk, so that tests know it took part.
+ */
+export function setSplitting(on: boolean, helperFirst = false): void {
   enabled = on;
+  waitForHelper = helperFirst;
 }
