@@ -423,7 +423,7 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
   }
 });
 
-test("columns.wat's im2col and col2im at stride 2 give their JavaScript twins' bits: kernels 1, 3 and 7, padding 0–3, odd sizes, rows shorter than four outputs", () => {
+test("columns.wat's im2col and col2im at stride 2 give their JavaScript twins' bits: kernels 1, 3, 6 and 7, padding 0–3, odd sizes, rows shorter than four outputs, rows inside the padding", () => {
   const rng = new Rng(16);
   for (const [c, n, h, w, k, pad] of [
     [3, 2, 32, 32, 3, 1],
@@ -432,6 +432,8 @@ test("columns.wat's im2col and col2im at stride 2 give their JavaScript twins' b
     [2, 2, 13, 11, 7, 3],
     [1, 3, 5, 3, 3, 1],
     [2, 1, 2, 2, 3, 1],
+    [1, 2, 16, 2, 7, 3], // ImageNet's stem on a narrow image: the padding reaches past the whole row
+    [1, 2, 3, 1, 6, 3],
   ]) {
     const oh = Math.floor((h + 2 * pad - k) / 2) + 1,
       ow = Math.floor((w + 2 * pad - k) / 2) + 1,

@@ -319,10 +319,9 @@ export class ConvClassifier implements Classifier {
     return { probs: softmaxRows(this.headLogits(embeddings)), embeddings };
   }
 
+  /** predict's probabilities, the same bits (the head over the whole pool: per chunk, a one-row last chunk took another GEMM path). */
   predictProbs(x: Matrix): Matrix {
-    const probs = matrix(x.rows, this.numClasses);
-    this.forEachChunk(x, (start, z) => softmaxRows(this.affine(z, this.W2, this.b2, "predict/logits"), rowSlice(probs, start, start + z.rows)));
-    return probs;
+    return softmaxRows(this.headLogits(this.embed(x)));
   }
 
   headLogits(z: Matrix): Matrix {

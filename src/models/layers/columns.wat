@@ -10,9 +10,11 @@
   ;; Output columns ox whose input column 2·ox − p + kx lies inside the image: [lo, hi), packed as lo | hi << 16.
   (func $span (param $w i32) (param $p i32) (param $kx i32) (param $ow i32) (result i32)
     (local $lo i32) (local $hi i32)
-    ;; lo = max(0, ceil((p − kx)/2)), hi = min(ow, floor((w − 1 + p − kx)/2) + 1), and hi ≥ lo.
+    ;; lo = min(ow, max(0, ceil((p − kx)/2))), hi = min(ow, floor((w − 1 + p − kx)/2) + 1), and hi ≥ lo.
     (local.set $lo (i32.sub (i32.const 0) (i32.shr_s (i32.sub (local.get $kx) (local.get $p)) (i32.const 1))))
     (if (i32.lt_s (local.get $lo) (i32.const 0)) (then (local.set $lo (i32.const 0))))
+    ;; (A row narrower than the left padding's reach has no inside at all: lo = hi = ow.)
+    (if (i32.gt_s (local.get $lo) (local.get $ow)) (then (local.set $lo (local.get $ow))))
     (local.set $hi (i32.add (i32.shr_s (i32.sub (i32.add (local.get $w) (local.get $p)) (i32.add (local.get $kx) (i32.const 1))) (i32.const 1)) (i32.const 1)))
     (if (i32.gt_s (local.get $hi) (local.get $ow)) (then (local.set $hi (local.get $ow))))
     (if (i32.lt_s (local.get $hi) (local.get $lo)) (then (local.set $hi (local.get $lo))))

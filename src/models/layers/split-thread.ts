@@ -19,13 +19,18 @@ for (;;) {
     let received = receiveMessageOnPort(port);
     while (!received) received = receiveMessageOnPort(port);
     const job = received.message as SplitJob;
-    const arrays = job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length)));
+    let arrays: Float32Array[];
+    try {
+      arrays = job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length)));
+    } catch {
+      continue; // no chunk taken: the other thread does them all
+    }
     let took = 0;
     for (let c = claimChunk(control, job.seq, job.chunks); c >= 0; c = claimChunk(control, job.seq, job.chunks), took++) {
       try {
         kernels[job.kernel](arrays, job.scalars, c * job.size, Math.min(job.units, (c + 1) * job.size));
       } catch {
-        Atomics.store(control, FAILED, 1); // split.ts runs the pass again itself, to throw the error there
+        Atomics.store(control, FAILED, c + 1); // split.ts runs the chunk again itself, to throw the error there
       }
       Atomics.add(control, FINISHED, 1);
       Atomics.notify(control, FINISHED);

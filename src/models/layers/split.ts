@@ -29,6 +29,7 @@ const HELPER_TIMEOUT_MS = 60_000;
 // Slots of the control block shared with the helper (split-thread.ts).
 export const POSTED = 0,
   READY = 1,
+  /** 1 + a chunk whose kernel threw on the helper, or 0. */
   FAILED = 2,
   /** The current job's sequence number (15 bits) << 16 | the next chunk to take. */
   CLAIM = 3,
@@ -82,25 +83,41 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
     return;
   }
   const seq = ++posted & 0x7fff;
+  Atomics.store(h.control, FAILED, 0);
   Atomics.store(h.control, FINISHED, 0);
   Atomics.store(h.control, CLAIM, seq << 16);
   h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length, inArena(a)]), scalars, seq, units, size, chunks });
   Atomics.store(h.control, POSTED, posted);
   Atomics.notify(h.control, POSTED);
-  while (waitForHelper && Atomics.load(h.control, CLAIM) === seq << 16);
+  if (waitForHelper) {
+    const until = performance.now() + 5000;
+    while (Atomics.load(h.control, CLAIM) === seq << 16 && performance.now() < until);
+  }
   let mine = 0;
-  for (let c = claimChunk(h.control, seq, chunks); c >= 0; c = claimChunk(h.control, seq, chunks), mine++)
-    run(arrays, scalars, c * size, Math.min(units, (c + 1) * size));
-  // Every chunk is taken: wait for those the helper took, spinning first (it is usually nearly done).
-  const theirs = chunks - mine,
-    until = performance.now() + 0.5;
-  while (Atomics.load(h.control, FINISHED) < theirs && performance.now() < until);
-  for (let done = Atomics.load(h.control, FINISHED); done < theirs; done = Atomics.load(h.control, FINISHED)) {
-    if (Atomics.wait(h.control, FINISHED, done, HELPER_TIMEOUT_MS) === "timed-out")
+  try {
+    for (let c = claimChunk(h.control, seq, chunks); c >= 0; c = claimChunk(h.control, seq, chunks)) {
+      mine++;
+      run(arrays, scalars, c * size, Math.min(units, (c + 1) * size));
+    }
+  } finally {
+    // No chunk is taken after this, and the helper's must be done before this returns or throws:
+    // a chunk still being written would land under the next pass.
+    const taken = Math.min(chunks, Atomics.exchange(h.control, CLAIM, (seq << 16) | 0xffff) & 0xffff);
+    waitForChunks(h.control, taken - mine, kernel);
+  }
+  // A kernel that threw on the helper throws here too, with its own message: its chunk runs again.
+  const failed = Atomics.load(h.control, FAILED);
+  if (failed > 0) run(arrays, scalars, (failed - 1) * size, Math.min(units, failed * size));
+}
+
+/** Wait until the helper has finished `theirs` chunks, spinning first (it is usually nearly done). */
+function waitForChunks(control: Int32Array, theirs: number, kernel: KernelName): void {
+  const until = performance.now() + 0.5;
+  while (Atomics.load(control, FINISHED) < theirs && performance.now() < until);
+  for (let done = Atomics.load(control, FINISHED); done < theirs; done = Atomics.load(control, FINISHED)) {
+    if (Atomics.wait(control, FINISHED, done, HELPER_TIMEOUT_MS) === "timed-out")
       throw new Error(`the conv helper thread did not finish a ${kernel} pass in ${HELPER_TIMEOUT_MS / 1000} s`);
   }
-  // A kernel that threw on the helper throws here too, with its own message.
-  if (Atomics.exchange(h.control, FAILED, 0) === 1) run(arrays, scalars, 0, units);
 }
 
 /** An element-wise kernel over the whole of its first array, split at a cache line. */
