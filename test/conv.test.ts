@@ -8,6 +8,7 @@ import { BasicBlock, Sequential } from "../src/models/layers/residual.js";
 import { helperJobs, helperReady, setSplitting } from "../src/models/layers/split.js";
 import { sharedFloats } from "../src/models/layers/volume.js";
 import { allocate } from "../src/models/layers/arena.js";
+import { kernels } from "../src/models/layers/kernels.js";
 import { Buffers, volume, type Volume, type VolumeLayer } from "../src/models/layers/volume.js";
 import { ConvClassifier } from "../src/models/convnet.js";
 import { loadModel, saveModel } from "../src/models/serialize.js";
@@ -573,4 +574,25 @@ test("a conv model's probabilities alone are predict's bits, a one-row last chun
     Float32Array.from({ length: 65 * 64 }, (_, i) => Math.sin(i * 0.77)),
   );
   assert.deepEqual(model.predictProbs(x).data, model.predict(x).probs.data);
+});
+
+test("auto takes Winograd F(4×4) for inputs in the arena and F(2×2) outside it, where F(4×4)'s transforms are literal loops", () => {
+  const tileSizes: number[] = [];
+  const winogradInput = kernels.winogradInput;
+  kernels.winogradInput = (arrays, scalars, from, to) => {
+    tileSizes.push(scalars[5]);
+    winogradInput(arrays, scalars, from, to);
+  };
+  try {
+    const { layer } = bound(new Conv2d("c", new Buffers(), 32, 32, 3, 1, 1), new Rng(3));
+    const x = randomVolume({ c: 32, n: 1, h: 8, w: 8 }, new Rng(4));
+    const inArena = allocate(x.data.length)!;
+    inArena.set(x.data);
+    const fast = layer.forward({ ...x, data: inArena }, false).data.slice();
+    const plain = layer.forward(x, false).data;
+    assert.deepEqual(tileSizes, [4, 2]);
+    assertClose(fast, plain, 1e-4, "F(4×4) against F(2×2)");
+  } finally {
+    kernels.winogradInput = winogradInput;
+  }
 });

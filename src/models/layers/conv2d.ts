@@ -15,6 +15,7 @@ import {
   type Tiling,
 } from "./winograd.js";
 import { imagesAtOnce } from "./winograd4.js";
+import { inArena } from "./arena.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
 export type ConvAlgorithm = "auto" | "im2col" | "winograd" | "winograd4";
@@ -157,11 +158,15 @@ export class Conv2d implements VolumeLayer {
     return U;
   }
 
-  /** The input's tiling: F(4×4, 3×3) on auto wherever its images fit the SIMD transforms' scratch. */
+  /**
+   * The input's tiling: F(4×4, 3×3) on auto wherever its images fit the SIMD transforms' scratch and
+   * the input lies in the arena (outside it, F(4×4)'s transforms are literal float64 loops, and
+   * F(2×2)'s JavaScript loops are far faster).
+   */
   private tiling(x: Volume): Tiling {
     if (this.winograd !== "auto") return tiling(x, this.pad, this.winograd);
     const four = tiling(x, this.pad, 4);
-    return imagesAtOnce(four, 1) > 0 ? four : tiling(x, this.pad, 2);
+    return imagesAtOnce(four, 1) > 0 && inArena(x.data) ? four : tiling(x, this.pad, 2);
   }
 
   private forwardWinograd(x: Volume, shape: Omit<Volume, "data">, train: boolean): Volume {
