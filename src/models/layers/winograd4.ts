@@ -1,4 +1,4 @@
-import { address, arenaKernels, arenaScratch } from "./arena.js";
+import { address, arenaKernels, arenaScratch, type LayerKernels } from "./arena.js";
 import type { Volume } from "./volume.js";
 import { planeStride, type Tiling } from "./winograd.js";
 
@@ -62,31 +62,36 @@ export function imagesAtOnce(tl: Tiling, n: number): number {
   return Math.min(n, Math.floor((arenaScratch().bytes - 640) / padded));
 }
 
+/**
+ * winograd4.wat's way: `run(kernels, c, b, n, scratch)` for each batch of up to `imagesAtOnce`
+ * images b … b + n − 1 of each channel c in [from, to), when every one of `arrays` lies in the arena
+ * and an image fits the scratch; false (nothing run) when not, for the literal loops to take over.
+ */
+function inImageBatches(
+  tl: Tiling,
+  N: number,
+  from: number,
+  to: number,
+  arrays: Float32Array[],
+  run: (wasm: LayerKernels, c: number, b: number, n: number, scratch: number) => void,
+): boolean {
+  const batch = imagesAtOnce(tl, N);
+  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(...arrays) : undefined;
+  if (!wasm) return false;
+  const { at } = arenaScratch();
+  for (let c = from; c < to; c++) for (let b = 0; b < N; b += batch) run(wasm, c, b, Math.min(batch, N - b), at);
+  return true;
+}
+
 /** V[ξ][c][t] = (Bᵀ d B)[ξ] for the 6×6 input tile d of every tile t, with the zero padding `pad`. */
 export function transformInput4(x: Volume, pad: number, tl: Tiling, V: Float32Array, from = 0, to = x.c): void {
   const { n: N, h, w, data } = x,
     CT = planeStride(x.c * tl.tiles),
-    per = tl.th * tl.tw,
-    batch = imagesAtOnce(tl, N);
-  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(data, V) : undefined;
-  if (wasm) {
-    const { at } = arenaScratch();
-    for (let c = from; c < to; c++)
-      for (let b = 0; b < N; b += batch)
-        wasm.winograd4Input(
-          address(data, (c * N + b) * h * w),
-          h,
-          w,
-          pad,
-          Math.min(batch, N - b),
-          tl.th,
-          tl.tw,
-          address(V, c * tl.tiles + b * per),
-          4 * CT,
-          at,
-        );
-    return;
-  }
+    per = tl.th * tl.tw;
+  const fast = inImageBatches(tl, N, from, to, [data, V], (wasm, c, b, n, scratch) =>
+    wasm.winograd4Input(address(data, (c * N + b) * h * w), h, w, pad, n, tl.th, tl.tw, address(V, c * tl.tiles + b * per), 4 * CT, scratch),
+  );
+  if (fast) return;
   for (let c = from; c < to; c++)
     forTiles(c, x, tl, (b, ty, tx, t) => {
       const image = (c * N + b) * h * w;
@@ -106,27 +111,22 @@ export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: 
   const { n: N, data } = y,
     { oh, ow } = tl,
     KT = planeStride(y.c * tl.tiles),
-    per = tl.th * tl.tw,
-    batch = imagesAtOnce(tl, N);
-  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(M, data) : undefined;
-  if (wasm) {
-    const { at } = arenaScratch();
-    for (let k = from; k < to; k++)
-      for (let b = 0; b < N; b += batch)
-        wasm.winograd4Output(
-          address(M, k * tl.tiles + b * per),
-          4 * KT,
-          address(data, (k * N + b) * oh * ow),
-          oh,
-          ow,
-          Math.min(batch, N - b),
-          tl.th,
-          tl.tw,
-          bias ? bias[k] : 0,
-          at,
-        );
-    return;
-  }
+    per = tl.th * tl.tw;
+  const fast = inImageBatches(tl, N, from, to, [M, data], (wasm, k, b, n, scratch) =>
+    wasm.winograd4Output(
+      address(M, k * tl.tiles + b * per),
+      4 * KT,
+      address(data, (k * N + b) * oh * ow),
+      oh,
+      ow,
+      n,
+      tl.th,
+      tl.tw,
+      bias ? bias[k] : 0,
+      scratch,
+    ),
+  );
+  if (fast) return;
   for (let k = from; k < to; k++)
     forTiles(k, y, tl, (b, ty, tx, t) => {
       for (let xi = 0; xi < 36; xi++) tile[xi] = M[t + xi * KT];
@@ -144,26 +144,11 @@ export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: 
 export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
   const { n: N, h: oh, w: ow, data } = dy,
     KT = planeStride(dy.c * tl.tiles),
-    per = tl.th * tl.tw,
-    batch = imagesAtOnce(tl, N);
-  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(data, D) : undefined;
-  if (wasm) {
-    const { at } = arenaScratch();
-    for (let k = from; k < to; k++)
-      for (let b = 0; b < N; b += batch)
-        wasm.winograd4OutputGradient(
-          address(data, (k * N + b) * oh * ow),
-          oh,
-          ow,
-          Math.min(batch, N - b),
-          tl.th,
-          tl.tw,
-          address(D, k * tl.tiles + b * per),
-          4 * KT,
-          at,
-        );
-    return;
-  }
+    per = tl.th * tl.tw;
+  const fast = inImageBatches(tl, N, from, to, [data, D], (wasm, k, b, n, scratch) =>
+    wasm.winograd4OutputGradient(address(data, (k * N + b) * oh * ow), oh, ow, n, tl.th, tl.tw, address(D, k * tl.tiles + b * per), 4 * KT, scratch),
+  );
+  if (fast) return;
   const block = new Float64Array(16);
   for (let k = from; k < to; k++)
     forTiles(k, dy, tl, (b, ty, tx, t) => {
@@ -182,27 +167,11 @@ export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array
 export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
   const { n: N, h, w, data } = dx,
     CT = planeStride(dx.c * tl.tiles),
-    per = tl.th * tl.tw,
-    batch = imagesAtOnce(tl, N);
-  const wasm = tl.tiles > 0 && batch > 0 ? arenaKernels(dV, data) : undefined;
-  if (wasm) {
-    const { at } = arenaScratch();
-    for (let c = from; c < to; c++)
-      for (let b = 0; b < N; b += batch)
-        wasm.winograd4InputGradient(
-          address(dV, c * tl.tiles + b * per),
-          4 * CT,
-          address(data, (c * N + b) * h * w),
-          h,
-          w,
-          pad,
-          Math.min(batch, N - b),
-          tl.th,
-          tl.tw,
-          at,
-        );
-    return;
-  }
+    per = tl.th * tl.tw;
+  const fast = inImageBatches(tl, N, from, to, [dV, data], (wasm, c, b, n, scratch) =>
+    wasm.winograd4InputGradient(address(dV, c * tl.tiles + b * per), 4 * CT, address(data, (c * N + b) * h * w), h, w, pad, n, tl.th, tl.tw, scratch),
+  );
+  if (fast) return;
   data.fill(0, from * N * h * w, to * N * h * w);
   for (let c = from; c < to; c++)
     forTiles(c, dx, tl, (b, ty, tx, t) => {
