@@ -66,6 +66,14 @@ function tileAt(t: number, tl: Tiling) {
   return { c: Math.floor(t / tl.tiles), b: Math.floor(r / (tl.th * tl.tw)), ty: Math.floor(r / tl.tw) % tl.th, tx: r % tl.tw };
 }
 
+/** Σ|a| over rows [top, top + size) and columns [left, left + size) of image b of channel c of a c×n×h×w volume (zero outside). */
+function blockSum(a: Float32Array, v: { n: number; h: number; w: number }, c: number, b: number, top: number, left: number, size: number): number {
+  let s = 0;
+  for (let i = top; i < top + size; i++)
+    for (let j = left; j < left + size; j++) if (i >= 0 && i < v.h && j >= 0 && j < v.w) s += Math.abs(a[((c * v.n + b) * v.h + i) * v.w + j]);
+  return s;
+}
+
 /** Each kernel on copies of the same inputs, once in the arena (layers.wat) and once outside it (the JavaScript twin). */
 function twins(kernel: KernelName, inputs: Float32Array[], scalars: number[], units: number): { fast: Float32Array[]; literal: Float32Array[] } {
   const inArenaCopies = inputs.map(inArenaCopy);
@@ -207,8 +215,7 @@ test("layers.wat's Winograd output transform and its adjoint, four tiles at a ti
         plane(literal),
         (t) => {
           const { c: k, b, ty, tx } = tileAt(t, tl);
-          const o = (k * shape.n + b) * size * size + 2 * ty * size + 2 * tx;
-          return Math.abs(dy[o]) + Math.abs(dy[o + 1]) + Math.abs(dy[o + size]) + Math.abs(dy[o + size + 1]);
+          return blockSum(dy, shape, k, b, 2 * ty, 2 * tx, 2);
         },
         `output gradient transform, ${size}×${size}, plane ${xi}`,
       );
@@ -244,14 +251,7 @@ test("layers.wat's Winograd input transform (padded rows in scratch, four tiles 
         (t) => {
           // Bᵀ d B adds and subtracts at most the tile's 16 inputs.
           const { c: ch, b, ty, tx } = tileAt(t, tl);
-          let terms = 0;
-          for (let i = 0; i < 4; i++)
-            for (let j = 0; j < 4; j++) {
-              const yy = 2 * ty - pad + i,
-                xx = 2 * tx - pad + j;
-              if (yy >= 0 && yy < h && xx >= 0 && xx < w) terms += Math.abs(x[(ch * shape.n + b) * h * w + yy * w + xx]);
-            }
-          return terms;
+          return blockSum(x, shape, ch, b, 2 * ty - pad, 2 * tx - pad, 4);
         },
         `input transform, ${h}×${w}, pad ${pad}, plane ${xi}`,
       );
@@ -334,13 +334,6 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
     const tileSum = (a: Float32Array, t: number) => {
       let s = 0;
       for (let xi = 0; xi < 36; xi++) s += Math.abs(a[t + xi * CT]);
-      return s;
-    };
-    // Σ|a| over rows [top, top + size) and columns [left, left + size) of image b of channel c (zero outside).
-    const blockSum = (a: Float32Array, v: { n: number; h: number; w: number }, c: number, b: number, top: number, left: number, size: number) => {
-      let s = 0;
-      for (let i = top; i < top + size; i++)
-        for (let j = left; j < left + size; j++) if (i >= 0 && i < v.h && j >= 0 && j < v.w) s += Math.abs(a[((c * v.n + b) * v.h + i) * v.w + j]);
       return s;
     };
     const check = (fast: Float32Array, literal: Float32Array, terms: (i: number) => number, kind: string) => {
