@@ -18,7 +18,7 @@ test("help, version and the command list", () => {
   userError(cli("inspect"), /^alfamix: inspect: expected 1 argument, found 0/);
   assert.equal(cli("help", "query").stdout, cli("query", "--help").stdout);
   assert.match(cli("help", "query").stdout, /^usage: alfamix query/);
-  assert.match(cli("query", "--help").stdout, /--coregcn-epochs N\s+coregcn: Adam epochs of the GCN \(default 200\)/);
+  assert.match(cli("query", "--help").stdout, /--coregcn-epochs N\s+coregcn: Adam epochs of the GCN \(the paper.s code: 200\) \(default 100\)/);
 });
 
 test("datasets and inspect", () => {
