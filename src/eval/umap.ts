@@ -2,12 +2,13 @@ import { matmul } from "../linalg/gemm.js";
 import { matrix, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
 import type { Rng } from "../random.js";
+import { instantiateKernel } from "../wasm.js";
 
 /**
  * UMAP (McInnes, Healy and Melville 2018) to two dimensions, as umap-learn computes it, over typed
  * arrays: the exact k nearest neighbours through the GEMM (a few thousand points are one product,
  * where NN-descent in JavaScript took seconds), the fuzzy simplicial set (smooth kNN distances, then
- * the fuzzy union of both directions), and the SGD of the layout with negative sampling, from the
+ * the fuzzy union of both directions), and the SGD of the layout with negative sampling (umap.wat), from the
  * data's first two principal axes.
  */
 export interface UmapOptions {
@@ -17,9 +18,8 @@ export interface UmapOptions {
   rng: Rng;
 }
 
-/** umap-learn's curve for min_dist 0.1, spread 1 (find_ab_params): 1 / (1 + a·d^(2b)). */
-const A = 1.5769434603113077,
-  B = 0.8950608781227859;
+/** umap-learn's b for min_dist 0.1, spread 1 (find_ab_params); umap.wat holds a and b too. */
+const B = 0.8950608781227859;
 const NEGATIVE_SAMPLE_RATE = 5;
 const BLOCK = 1024;
 
@@ -154,7 +154,8 @@ export function smoothDistance(row: Float32Array, meanOfAll: number): { rho: num
   return { rho, sigma: Math.max(mid, floor) };
 }
 
-interface Graph {
+/** The fuzzy graph's edges, each pair in both directions. */
+export interface Graph {
   head: Int32Array;
   tail: Int32Array;
   weight: Float32Array;
@@ -197,68 +198,80 @@ function fuzzySimplicialSet(indices: Int32Array, distances: Float32Array, n: num
   return { head: Int32Array.from(head), tail: Int32Array.from(tail), weight: Float32Array.from(weight) };
 }
 
-const clip = (v: number) => Math.min(4, Math.max(-4, v));
+/** Bytes of umap.wat's tables for d²ᵇ at the start of its memory. */
+const POWER_TABLES = 20480;
+
+/** 2^((e − 1023)·B) for each biased exponent e, then (1 + i/256)^B and 2⁻⁵² / (1 + i/256) for i < 256 (see umap.wat). */
+function fillPowerTables(memory: WebAssembly.Memory): void {
+  const tables = new Float64Array(memory.buffer, 0, POWER_TABLES / 8);
+  for (let e = 0; e < 2048; e++) tables[e] = 2 ** ((e - 1023) * B);
+  for (let i = 0; i < 256; i++) {
+    tables[2048 + i] = (1 + i / 256) ** B;
+    tables[2304 + i] = 2 ** -52 / (1 + i / 256);
+  }
+}
+
+/** d ↦ d^B as umap.wat computes it, for checking against exp(B·ln d). */
+export function curvePower(): (d: number) => number {
+  const { exports, memory } = instantiateKernel("eval/umap", POWER_TABLES);
+  fillPowerTables(memory);
+  return exports.power as (d: number) => number;
+}
+
+type OptimizeKernel = (
+  y: number,
+  n: number,
+  head: number,
+  tail: number,
+  per: number,
+  next: number,
+  perNegative: number,
+  nextNegative: number,
+  edges: number,
+  epoch: number,
+  epochs: number,
+  state: number,
+) => void;
 
 /**
- * umap-learn's optimize_layout_euclidean: each edge is sampled every max(w)/w epochs (edges below
- * max(w)/epochs never), pulls its ends together along the curve 1/(1 + a·d^(2b)), and pushes its
- * head from NEGATIVE_SAMPLE_RATE random points per sample; the step falls linearly to 0.
+ * umap-learn's optimize_layout_euclidean (umap.wat runs it): each edge is sampled every max(w)/w
+ * epochs (edges below max(w)/epochs never), pulls its ends together along the curve
+ * 1/(1 + a·d^(2b)), and pushes its head from NEGATIVE_SAMPLE_RATE random points per sample; the
+ * step falls linearly to 0. The negative samples come from a xoshiro128** generator seeded from `rng`.
  */
-function optimizeLayout(graph: Graph, y: Float64Array, epochs: number, rng: Rng): Float32Array {
+export function optimizeLayout(graph: Graph, y: Float64Array, epochs: number, rng: Rng): Float32Array {
   const n = y.length / 2;
   let maxWeight = 0;
   for (const w of graph.weight) maxWeight = Math.max(maxWeight, w);
-  const edges = graph.weight.length;
-  const perSample = new Float64Array(edges),
-    nextSample = new Float64Array(edges),
-    perNegative = new Float64Array(edges),
-    nextNegative = new Float64Array(edges);
-  for (let e = 0; e < edges; e++) {
-    perSample[e] = graph.weight[e] < maxWeight / epochs ? -1 : maxWeight / graph.weight[e];
-    nextSample[e] = perSample[e];
-    perNegative[e] = perSample[e] / NEGATIVE_SAMPLE_RATE;
-    nextNegative[e] = perNegative[e];
-  }
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const alpha = 1 - epoch / epochs;
-    for (let e = 0; e < edges; e++) {
-      if (perSample[e] < 0 || nextSample[e] > epoch) continue;
-      const j = graph.head[e] * 2,
-        k = graph.tail[e] * 2;
-      let dx = y[j] - y[k],
-        dy = y[j + 1] - y[k + 1];
-      let d2 = dx * dx + dy * dy;
-      if (d2 > 0) {
-        // d2^b once (as exp(b·log d2)); d2^(b−1) = d2^b / d2.
-        const power = Math.exp(B * Math.log(d2));
-        const coeff = (-2 * A * B * (power / d2)) / (A * power + 1);
-        const gx = clip(coeff * dx) * alpha,
-          gy = clip(coeff * dy) * alpha;
-        y[j] += gx;
-        y[j + 1] += gy;
-        y[k] -= gx;
-        y[k + 1] -= gy;
-      }
-      nextSample[e] += perSample[e];
-      const negatives = Math.floor((epoch - nextNegative[e]) / perNegative[e]);
-      for (let p = 0; p < negatives; p++) {
-        // Multiply-shift: a bias of n / 2³² at most, as umap-learn's own draw has.
-        const other = Math.floor((rng.nextUint32() * n) / 4294967296) * 2;
-        if (other === j) continue;
-        dx = y[j] - y[other];
-        dy = y[j + 1] - y[other + 1];
-        d2 = dx * dx + dy * dy;
-        if (d2 > 0) {
-          const coeff = (2 * B) / ((0.001 + d2) * (A * Math.exp(B * Math.log(d2)) + 1));
-          y[j] += clip(coeff * dx) * alpha;
-          y[j + 1] += clip(coeff * dy) * alpha;
-        } else {
-          y[j] += 4 * alpha;
-          y[j + 1] += 4 * alpha;
-        }
-      }
-      nextNegative[e] += negatives * perNegative[e];
-    }
-  }
-  return Float32Array.from(y);
+  const sampled: number[] = [];
+  for (let e = 0; e < graph.weight.length; e++) if (graph.weight[e] >= maxWeight / epochs) sampled.push(e);
+  const edges = sampled.length;
+  // umap.wat's power tables, y, then four f64 and two i32 arrays per edge, then the generator's state.
+  const at = [POWER_TABLES, POWER_TABLES + 16 * n];
+  for (let a = 0; a < 4; a++) at.push(at[at.length - 1] + 8 * edges);
+  at.push(at[5] + 4 * edges, at[5] + 8 * edges);
+  const { exports, memory } = instantiateKernel("eval/umap", at[7] + 16);
+  const f64 = (a: number, length: number) => new Float64Array(memory.buffer, at[a], length);
+  const i32 = (a: number, length: number) => new Int32Array(memory.buffer, at[a], length);
+  const layout = f64(0, 2 * n),
+    perSample = f64(1, edges),
+    nextSample = f64(2, edges),
+    perNegative = f64(3, edges),
+    nextNegative = f64(4, edges),
+    head = i32(5, edges),
+    tail = i32(6, edges),
+    state = i32(7, 4);
+  fillPowerTables(memory);
+  layout.set(y);
+  sampled.forEach((e, s) => {
+    perSample[s] = nextSample[s] = maxWeight / graph.weight[e];
+    perNegative[s] = nextNegative[s] = perSample[s] / NEGATIVE_SAMPLE_RATE;
+    head[s] = graph.head[e];
+    tail[s] = graph.tail[e];
+  });
+  for (let w = 0; w < 4; w++) state[w] = rng.nextUint32();
+  if (!state.some((w) => w !== 0)) state[0] = 1; // xoshiro's one forbidden state
+  const optimize = exports.optimize as OptimizeKernel;
+  for (let epoch = 0; epoch < epochs; epoch++) optimize(at[0], n, at[5], at[6], at[1], at[2], at[3], at[4], edges, epoch, epochs, at[7]);
+  return Float32Array.from(layout);
 }
