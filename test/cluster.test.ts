@@ -8,7 +8,7 @@ import { kCenterGreedy } from "../src/cluster/kcenter.js";
 import { kmeansAroundFixed } from "../src/cluster/kmeans-fixed.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
 import { kmeansParallel, localParts, rowDraw } from "../src/cluster/kmeans-parallel.js";
-import { densePoints, gramPoints, outerProductPoints } from "../src/cluster/points.js";
+import { densePoints, gramPoints, outerProductPoints, type PointSet } from "../src/cluster/points.js";
 import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
 
 function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): { x: Matrix; truth: Int32Array } {
@@ -338,4 +338,85 @@ test("k-means seeded from a sample and stopped once the picks hold: consistent l
   assert.equal(new Set(Array.from(picks).map((p) => p % k)).size, k, "one pick in each blob");
   // Deterministic, and the seeds came from the sample: every centre moved from a data point.
   assert.deepEqual(Array.from(kmeans(x, k, { rng: new Rng(2), seedingSample: 500, stopWhenPicksStable: true }).labels), Array.from(fast.labels));
+});
+
+/**
+ * Greedy k-means++ written out in JavaScript, one point at a time, as kmeansPlusPlus computed it
+ * before seeding.wat: the twin of its passes (the same squared distances from norms and inner
+ * products; each candidate's potential summed in one sequence where the kernel keeps two sums).
+ */
+function literalSeeding(points: PointSet, k: number, rng: Rng, trials: number, weights: Float64Array): Int32Array {
+  const n = points.size,
+    norms = points.squaredNorms();
+  const closest = new Float64Array(n),
+    cumulative = new Float64Array(n),
+    dots = new Float32Array(trials * n),
+    chosen = new Uint8Array(n),
+    centers = new Int32Array(k);
+  const distance = (i: number, c: number, o: number) => Math.max(norms[i] + norms[c] - 2 * dots[o + i], 0);
+  const first = rng.int(n);
+  points.dotsWith(Int32Array.of(first), dots);
+  for (let i = 0; i < n; i++) closest[i] = distance(i, first, 0);
+  centers[0] = first;
+  chosen[first] = 1;
+  for (let c = 1; c < k; c++) {
+    let potential = 0;
+    for (let i = 0; i < n; i++) cumulative[i] = potential += weights[i] * closest[i];
+    let next = -1,
+      offset = 0;
+    if (potential > 0) {
+      const candidates = Int32Array.from({ length: trials }, () => {
+        const target = rng.uniform() * potential;
+        return cumulative.findIndex((v) => v > target);
+      });
+      points.dotsWith(candidates, dots);
+      let best = Infinity;
+      for (let t = 0; trials > 1 && t < trials; t++) {
+        let p = 0;
+        for (let i = 0; i < n; i++) p += weights[i] * Math.min(closest[i], distance(i, candidates[t], t * n));
+        if (p < best) [best, offset] = [p, t * n];
+      }
+      next = candidates[offset / n];
+    } else {
+      let skip = rng.int(n - c);
+      for (let i = 0; i < n && next < 0; i++) if (!chosen[i] && skip-- === 0) next = i;
+      points.dotsWith(Int32Array.of(next), dots);
+    }
+    for (let i = 0; i < n; i++) closest[i] = Math.min(closest[i], distance(i, next, offset));
+    centers[c] = next;
+    chosen[next] = 1;
+    closest[next] = 0;
+  }
+  return centers;
+}
+
+test("k-means++'s WebAssembly passes take the literal seeding's centres (odd and even counts, weights, duplicates)", () => {
+  const rng = new Rng("seeding");
+  for (const [n, d, k, trials] of [
+    [301, 7, 40, 1],
+    [300, 16, 60, 5],
+    [99, 3, 80, 8],
+  ]) {
+    const x = randomMatrix(n, d, rng);
+    x.data.copyWithin(0, d, 20 * d); // rows 0 and 1 coincide (19 rows copied down one)
+    const weights = Float64Array.from({ length: n }, () => 0.5 + rng.uniform());
+    const fast = kmeansPlusPlus(densePoints(x), k, new Rng(n), { localTrials: trials, weights });
+    const literal = literalSeeding(densePoints(x), k, new Rng(n), trials, weights);
+    assert.deepEqual(Array.from(fast), Array.from(literal), `n ${n}, ${trials} trials`);
+  }
+  // Fewer distinct points than centres: the potential reaches 0 and the rest are drawn uniformly.
+  const few = fromRows([
+    [0, 0],
+    [1, 0],
+    [1, 0],
+    [0, 2],
+    [0, 2],
+    [0, 2],
+    [5, 5],
+  ]);
+  const ones = new Float64Array(7).fill(1);
+  assert.deepEqual(
+    Array.from(kmeansPlusPlus(densePoints(few), 6, new Rng(2), { localTrials: 3 })),
+    Array.from(literalSeeding(densePoints(few), 6, new Rng(2), 3, ones)),
+  );
 });

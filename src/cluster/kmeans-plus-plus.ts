@@ -1,4 +1,5 @@
 import type { Rng } from "../random.js";
+import { instantiateKernel } from "../wasm.js";
 import type { PointSet } from "./points.js";
 
 export interface SeedingOptions {
@@ -25,13 +26,14 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
   if (k === 0) return new Int32Array(0);
   const trials = Math.max(1, options.localTrials ?? 1);
-  const weights = options.weights ?? new Float64Array(n).fill(1);
-  const norms = points.squaredNorms();
+  const pass = seedingPasses(n, trials);
+  const { closest, cumulative, dots } = pass;
+  if (options.weights) pass.weights.set(options.weights);
+  else pass.weights.fill(1);
+  const norms = pass.norms;
+  norms.set(points.squaredNorms());
   const chosen = new Uint8Array(n);
   const centers = new Int32Array(k);
-  const closest = new Float64Array(n);
-  const cumulative = new Float64Array(n);
-  const dots = new Float32Array(trials * n);
   const one = new Int32Array(1);
 
   // With one trial per centre, a set that can skip points does the update itself.
@@ -39,51 +41,38 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   const first = options.first ?? rng.int(n);
   centers[0] = first;
   chosen[first] = 1;
-  if (lower) {
-    closest.fill(Number.POSITIVE_INFINITY);
-    lower(first);
-  } else {
+  closest.fill(Number.POSITIVE_INFINITY);
+  if (lower) lower(first);
+  else {
     one[0] = first;
     points.dotsWith(one, dots);
-    for (let i = 0; i < n; i++) closest[i] = squaredDistance(norms[i], norms[first], dots[i]);
+    pass.update(0, norms[first]);
   }
 
   for (let c = 1; c < k; c++) {
-    let potential = 0;
-    for (let i = 0; i < n; i++) {
-      potential += weights[i] * closest[i];
-      cumulative[i] = potential;
-    }
+    const potential = pass.prefix();
     let next: number,
-      offset = 0;
+      trial = 0;
     if (potential > 0) {
       const candidates = new Int32Array(trials);
       for (let t = 0; t < trials; t++) candidates[t] = searchAbove(cumulative, rng.uniform() * potential);
       if (!lower) points.dotsWith(candidates, dots);
-      let bestPotential = Infinity,
-        bestTrial = 0;
+      let bestPotential = Infinity;
       for (let t = 0; trials > 1 && t < trials; t++) {
-        const o = t * n,
-          normC = norms[candidates[t]];
-        let p = 0;
-        for (let i = 0; i < n; i++) p += weights[i] * Math.min(closest[i], squaredDistance(norms[i], normC, dots[o + i]));
+        const p = pass.potential(t, norms[candidates[t]]);
         if (p < bestPotential) {
           bestPotential = p;
-          bestTrial = t;
+          trial = t;
         }
       }
-      next = candidates[bestTrial];
-      offset = bestTrial * n;
+      next = candidates[trial];
     } else {
       next = uniformUnchosen(chosen, n - c, rng);
       one[0] = next;
       if (!lower) points.dotsWith(one, dots);
     }
     if (lower) lower(next);
-    else {
-      const normNext = norms[next];
-      for (let i = 0; i < n; i++) closest[i] = Math.min(closest[i], squaredDistance(norms[i], normNext, dots[offset + i]));
-    }
+    else pass.update(trial, norms[next]);
     centers[c] = next;
     chosen[next] = 1;
     closest[next] = 0;
@@ -91,9 +80,30 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
   return centers;
 }
 
-function squaredDistance(normA: number, normB: number, dot: number): number {
-  const d = normA + normB - 2 * dot;
-  return Math.max(d, 0);
+/**
+ * The seeding's arrays in the memory of seeding.wat, and its passes over every point: squared
+ * distances from norms and the inner products `dots` (row t: candidate t's with every point).
+ */
+function seedingPasses(n: number, trials: number) {
+  const at = [0, 8 * n, 16 * n, 24 * n, 28 * n + 8]; // closest, weights, cumulative (f64); norms (f32); dots, 8-byte aligned
+  const { exports, memory } = instantiateKernel("cluster/seeding", at[4] + 4 * trials * n);
+  const f64 = (a: number) => new Float64Array(memory.buffer, at[a], n);
+  const potential = exports.potential as (closest: number, weights: number, norms: number, dots: number, n: number, normC: number) => number;
+  const update = exports.update as (closest: number, norms: number, dots: number, n: number, normC: number) => void;
+  const prefix = exports.prefix as (closest: number, weights: number, cumulative: number, n: number) => number;
+  return {
+    closest: f64(0),
+    weights: f64(1),
+    cumulative: f64(2),
+    norms: new Float32Array(memory.buffer, at[3], n),
+    dots: new Float32Array(memory.buffer, at[4], trials * n),
+    /** Σ weight·min(closest, distance to the point of row t), whose squared norm is normC. */
+    potential: (t: number, normC: number) => potential(at[0], at[1], at[3], at[4] + 4 * t * n, n, normC),
+    /** closest ← min(closest, distance to the point of row t). */
+    update: (t: number, normC: number) => update(at[0], at[3], at[4] + 4 * t * n, n, normC),
+    /** cumulative ← the running sums of weight·closest; their total. */
+    prefix: () => prefix(at[0], at[1], at[2], n),
+  };
 }
 
 /** The first index whose cumulative weight exceeds `target`: a point with positive weight. */
