@@ -125,9 +125,11 @@ export function splitElements(kernel: KernelName, arrays: Float32Array[]): void 
   split(kernel, arrays, [], arrays[0].length, arrays[0].length, 16);
 }
 
+const cores = availableParallelism();
+
 /** The helper's threads: two when the machine and the GEMM's own setting allow. */
 function threads(): number {
-  return Math.min(2, availableParallelism(), gemmBackend().threads?.get() ?? 2);
+  return Math.min(2, cores, gemmBackend().threads?.get() ?? 2);
 }
 
 function startHelper(): NonNullable<typeof helper> {
