@@ -118,10 +118,10 @@ export class FlipRecord {
     if (keep !== "none") this.values = new Float32Array(n).fill(NaN);
   }
 
-  /** Whether a flip of item p at cap number t (1-based) would change the record. */
+  /** Whether a flip of item p at cap number t (1-based) would change the record (at the recorded cap, only a kept value can). */
   wants(p: number, t: number): boolean {
     const current = this.firstCap[p];
-    return current === 0 || t <= current;
+    return current === 0 || t < current || (t === current && this.values !== undefined);
   }
 
   /** Record a flip of item p at cap number t with its selection value (if one is kept). */

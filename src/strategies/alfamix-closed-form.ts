@@ -86,16 +86,25 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       if (!(gNorm > 0)) continue; // p is exactly one-hot: no direction to move in (decision: never a candidate)
       // Logits move along δ = W g for every anchor without exact coordinates: one crossing for them all.
       const shared = earliestCrossing(logits, o, Wg, q, K, y);
-      for (let a = 0; a < nA; a++) {
+      // dir holds the shared direction once an anchor without exact coordinates needs it, and
+      // keeps it for the item's later ones: copied per anchor, it was a fifth of this loop.
+      let dirShared = false;
+      for (let a = 0; a < nA && record.wants(p, 1); a++) {
         const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
         if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
         const own = corrections.has[a];
-        if (own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - correction[i * cStride + a * K + c];
+        if (own) {
+          for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - correction[i * cStride + a * K + c];
+          dirShared = false;
+        }
         const crossing = own ? earliestCrossing(logits, o, dir, 0, K, y) : shared;
         // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
         const scale = (dNorm / gNorm) * invSqrtD;
         if (!(crossing <= lastCap * scale * (1 + 1e-9))) continue;
-        if (!own) for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
+        if (!own && !dirShared) {
+          for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
+          dirShared = true;
+        }
         let t = 0;
         while (t < caps.length - 1 && caps[t] * scale < crossing * (1 - 1e-9)) t++;
         while (t < caps.length && record.wants(p, t + 1) && !flips(logits, o, caps[t] * scale, dir, K, y)) t++;
