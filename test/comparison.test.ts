@@ -50,7 +50,7 @@ test("DFAL on a linear model: one DeepFool step lands just past the closest boun
 test("DFAL: the batched DeepFool equals DeepFool run on each item alone", () => {
   const rng = new Rng(11);
   const model = createMLP(6, 4, { hidden: [12], seed: 5 });
-  const x = randomMatrix(40, 6, rng, 2);
+  const x = randomMatrix(300, 6, rng, 2); // more items than a step's gradients take at once (256)
   const batched = deepFoolSquaredNorms(model, x, 50);
   for (let i = 0; i < x.rows; i++) {
     const alone = deepFoolSquaredNorms(model, matrix(1, 6, x.data.slice(i * 6, i * 6 + 6)), 50);
@@ -66,7 +66,7 @@ test("DFAL: the batched DeepFool equals DeepFool run on each item alone", () => 
 test("DFAL: the factored DeepFool (Gram matrix at the first layer) follows the literal one (full Jacobian)", () => {
   const rng = new Rng(12);
   for (const model of [createMLP(6, 4, { hidden: [16, 8], seed: 7 }), createMLP(6, 4, { hidden: [], seed: 7 })]) {
-    const x = randomMatrix(200, 6, rng, 2);
+    const x = randomMatrix(600, 6, rng, 2); // more items than a step's gradients take at once (256)
     const factored = deepFoolSquaredNorms(model, x, 50),
       literal = deepFoolSquaredNorms(model, x, 50, true);
     assert.deepEqual(Array.from(factored.steps), Array.from(literal.steps), `${model.kind}: steps`);
