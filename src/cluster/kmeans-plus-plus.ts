@@ -85,7 +85,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
  * distances from norms and the inner products `dots` (row t: candidate t's with every point).
  */
 function seedingPasses(n: number, trials: number) {
-  const at = [0, 8 * n, 16 * n, 24 * n, 28 * n + 8]; // closest, weights, cumulative (f64); norms (f32); dots, 8-byte aligned
+  const at = [0, 8 * n, 16 * n, 24 * n, 28 * n]; // closest, weights, cumulative (f64); norms, dots (f32)
   const { exports, memory } = instantiateKernel("cluster/seeding", at[4] + 4 * trials * n);
   const f64 = (a: number) => new Float64Array(memory.buffer, at[a], n);
   const potential = exports.potential as (closest: number, weights: number, norms: number, dots: number, n: number, normC: number) => number;

@@ -6,6 +6,7 @@
 ;;
 ;; Memory (byte offsets from JavaScript): closest (f64 n), weights (f64 n), cumulative (f64 n),
 ;; norms (f32 n), and the inner products of each candidate with every point (f32, n per candidate).
+;; Nothing is read past an array's end: an odd last point goes through $distance, one lane.
 (module
   (import "env" "memory" (memory 1))
 
@@ -16,6 +17,14 @@
         (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))) (local.get $normC))
         (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))) (f64x2.splat (f64.const 2))))
       (f64x2.splat (f64.const 0))))
+
+  ;; The same for point i alone.
+  (func $distance (param $norms i32) (param $dots i32) (param $i i32) (param $normC f64) (result f64)
+    (f64.max
+      (f64.sub
+        (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))) (local.get $normC))
+        (f64.mul (f64.promote_f32 (f32.load (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))) (f64.const 2)))
+      (f64.const 0)))
 
   ;; The potential if the point whose inner products start at $dots (and whose squared norm is
   ;; $normC) joined the centres: Σ_i weight_i min(closest_i, distance_i). Two sums (even and odd
@@ -41,7 +50,7 @@
     (if (i32.lt_s (local.get $i) (local.get $n))
       (then
         (local.set $at (i32.shl (local.get $i) (i32.const 3)))
-        (local.set $d (f64x2.extract_lane 0 (call $distances (local.get $norms) (local.get $dots) (local.get $i) (local.get $c))))
+        (local.set $d (call $distance (local.get $norms) (local.get $dots) (local.get $i) (local.get $normC)))
         (local.set $total
           (f64.add (local.get $total)
             (f64.mul (f64.load (i32.add (local.get $weights) (local.get $at)))
@@ -65,8 +74,7 @@
       (then
         (local.set $at (i32.add (local.get $closest) (i32.shl (local.get $i) (i32.const 3))))
         (f64.store (local.get $at)
-          (f64.min (f64.load (local.get $at))
-            (f64x2.extract_lane 0 (call $distances (local.get $norms) (local.get $dots) (local.get $i) (local.get $c))))))))
+          (f64.min (f64.load (local.get $at)) (call $distance (local.get $norms) (local.get $dots) (local.get $i) (local.get $normC)))))))
 
   ;; cumulative_i = Σ_{j ≤ i} weight_j closest_j, in order (the draw of the next centre searches
   ;; it); returns the total.

@@ -1,7 +1,7 @@
 ;; UMAP's layout SGD (umap.ts, optimizeLayout), one epoch per call: each due edge pulls its
 ;; ends together along 1/(1 + a d^(2b)) and pushes its head away from random points. In JavaScript
 ;; the time went to Math.exp and Math.log (about 25 ns a pair, for each of 14 million samples on
-;; 3,000 points); here d²ᵇ comes from tables within 1e-9 of exp(b ln d²). One call per epoch, not
+;; 3,000 points); here d²ᵇ comes from tables within 1.1e-9 of exp(b ln d²). One call per epoch, not
 ;; one for all: V8 moves a hot function to its optimising tier only for calls after it got hot.
 ;;
 ;; Memory: $power's tables (bytes 0..20479), then at byte offsets from JavaScript y as x, y pairs of f64; per edge (only those ever
@@ -18,7 +18,7 @@
 
 ;; x^B for finite x > 0 from three tables JavaScript fills at the start of memory: with x = 2^e m,
   ;; m = m0 (1 + u) where m0 = 1 + i/256 holds m's top eight fraction bits, x^B = 2^(eB) m0^B (1 + u)^B,
-  ;; and u < 1/256 leaves (1 + u)^B = 1 + Bu + B(B - 1)/2 u^2 within 1e-9. A short chain of
+  ;; and u < 1/256 leaves (1 + u)^B = 1 + Bu + B(B - 1)/2 u^2 within 1.1e-9. A short chain of
   ;; multiplies: each negative sample's distance waits on the previous sample's step, and the
   ;; polynomials of exp and log (or Math.exp and Math.log) took 45 ns a call here.
   ;;   bytes 0..16383: 2^((b - 1023) B) for each biased exponent b;

@@ -221,7 +221,7 @@ export const COREGCN_PARAMS = {
   subset: int(10000, 1, "unlabelled items in the graph at most (drawn at random)"),
   // The paper's code trains 200 epochs. Over 10 paired seeds each, 100 picked as well on MNIST
   // (AULC 0.8635 against 0.8645, paired difference −0.0010 ± 0.0027), optdigits (0.9173 against
-  // 0.9139) and vowel (0.8363 against 0.8346), in half the time (docs/benchmarks.md).
+  // 0.9139) and vowel (0.8363 against 0.8346), with half the training (docs/benchmarks.md).
   epochs: int(100, 1, "Adam epochs of the GCN (the paper's code: 200)"),
 } as const satisfies ParamTable;
 export type CoreGcnParams = ParamsOf<typeof COREGCN_PARAMS>;
