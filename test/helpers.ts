@@ -99,17 +99,19 @@ export function userError(result: CliResult, pattern: RegExp): void {
 export function kernelGenerators(seed: Rng): (e: number) => number {
   const words = Array.from({ length: 32 }, () => seed.nextUint32());
   const gens = Array.from({ length: 8 }, (_, g) => [0, 1, 2, 3].map((w) => words[16 * (g >> 2) + 4 * w + (g & 3)]));
-  return (e) => {
-    const s = gens[e % 8];
-    const x = Math.imul(s[1], 5);
-    const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 11) | (s[3] >>> 21);
-    return r;
-  };
+  return (e) => xoshiroNext(gens[e % 8]);
+}
+
+/** One draw of xoshiro128** (random.ts's Rng.nextUint32) from the four state words `s`, which it steps in place. */
+export function xoshiroNext(s: number[] | Uint32Array): number {
+  const x = Math.imul(s[1], 5);
+  const r = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+  const t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 11) | (s[3] >>> 21);
+  return r;
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { curvePower, exactNeighbours, optimizeLayout, smoothDistance, umap2d, type Graph } from "../src/eval/umap.js";
 import { Rng } from "../src/random.js";
-import { assertClose, randomMatrix } from "./helpers.js";
+import { assertClose, randomMatrix, xoshiroNext } from "./helpers.js";
 
 const squaredDistance = (x: Matrix, i: number, j: number) => {
   let s = 0;
@@ -106,18 +106,7 @@ function literalLayout(graph: Graph, start: Float64Array, epochs: number, rng: R
   const y = Float64Array.from(start),
     n = y.length / 2;
   const s = Uint32Array.from({ length: 4 }, () => rng.nextUint32());
-  const rotl = (v: number, k: number) => (v << k) | (v >>> (32 - k));
-  const draw = () => {
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
-    return result;
-  };
+  const draw = () => xoshiroNext(s);
   const clip = (v: number) => Math.min(4, Math.max(-4, v));
   const maxWeight = Math.max(...graph.weight);
   const per = Array.from(graph.weight, (w) => (w < maxWeight / epochs ? -1 : maxWeight / w));
