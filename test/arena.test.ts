@@ -90,7 +90,7 @@ function values(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : i % 11 === 0 ? -0 : rng.normal(0.2, 2)));
 }
 
-test("layers.wat's ReLU, its backward mask and the residual sums give their JavaScript twins' bits; batch norm's sums the same bits, its affine passes within float32's rounding", () => {
+test("layers.wat's ReLU, its backward mask, the residual sums and a conv's bias and ReLU give their JavaScript twins' bits; batch norm's sums the same bits, its affine passes within float32's rounding", () => {
   const rng = new Rng(8);
   // Lengths around the four-lane blocks, and a long one.
   for (const n of [1, 2, 3, 4, 5, 7, 8, 13, 1000]) {
@@ -109,6 +109,15 @@ test("layers.wat's ReLU, its backward mask and the residual sums give their Java
       assert.deepEqual(fast, literal, `${kernel}, ${n} values`);
     }
   }
+  // A conv's bias and ReLU after its GEMM (layers.wat's normalize with scale 1: x·1 + b is x + b).
+  for (const M of [1, 3, 5, 37])
+    for (const relu of [0, 1])
+      for (const withBias of [true, false]) {
+        const y = values(3 * M, rng),
+          bias = Float32Array.from([0.5, -0.25, 0]);
+        const { fast, literal } = twins("addBias", withBias ? [y, bias] : [y], [M, relu], 3);
+        assert.deepEqual(fast, literal, `addBias, M ${M}, relu ${relu}, bias ${withBias}`);
+      }
   for (const M of [1, 2, 3, 5, 6, 37, 4096]) {
     const C = 3;
     for (const relu of [0, 1]) {
@@ -374,6 +383,15 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
       },
       "output",
     );
+    // The fused ReLU: both ways, the bits of the output above through a ReLU.
+    const relu = (a: Float32Array) => Array.from(a, (v) => v * Number(v > 0) + 0);
+    const yRelu = new Float32Array(y.length),
+      fastYRelu = allocate(y.length)!;
+    transformOutput4(M, tl, { ...out, data: yRelu }, bias, 0, out.c, true);
+    transformOutput4(inArenaCopy(M), tl, { ...out, data: fastYRelu }, bias, 0, out.c, true);
+    assert.deepEqual(Array.from(yRelu), relu(y), `literal output with ReLU, ${what}`);
+    assert.deepEqual(Array.from(fastYRelu), relu(fastY), `SIMD output with ReLU, ${what}`);
+    assert.ok(yRelu.includes(0) && yRelu.some((v) => v > 0), "the ReLU both passes and stops values");
 
     const dy = values(y.length, rng);
     const D = new Float32Array(size),
@@ -389,6 +407,15 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
       },
       "output gradient",
     );
+    // Masked by a ReLU's output as it is read (in place, or through the padded copy): both ways, the bits of the same transform of a masked copy.
+    const masked = Float32Array.from(dy, (v, i) => v * Number(yRelu[i] > 0) + 0);
+    const [Dm, DmRef, fastDm, fastDmRef] = [new Float32Array(size), new Float32Array(size), allocate(size)!, allocate(size)!];
+    transformOutputGradient4({ ...out, data: dy }, tl, Dm, 0, out.c, yRelu);
+    transformOutputGradient4({ ...out, data: masked }, tl, DmRef);
+    transformOutputGradient4({ ...out, data: inArenaCopy(dy) }, tl, fastDm, 0, out.c, inArenaCopy(yRelu));
+    transformOutputGradient4({ ...out, data: inArenaCopy(masked) }, tl, fastDmRef);
+    assert.deepEqual(planesOf(Dm), planesOf(DmRef), `literal output gradient with ReLU, ${what}`);
+    assert.deepEqual(planesOf(fastDm), planesOf(fastDmRef), `SIMD output gradient with ReLU, ${what}`);
 
     const dV = values(size, rng);
     const dx = new Float32Array(x.length),

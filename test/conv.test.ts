@@ -195,6 +195,21 @@ test("central-difference gradient checks: conv, batch norm (training mode), ReLU
     w: 9,
   });
   gradientCheck(
+    "conv 3×3 p1 with its ReLU, Winograd F(4×4)",
+    () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1, true, "winograd4", true)),
+    { c: 3, n: 2, h: 8, w: 8 },
+    { tolerance: 1e-2, step: 1e-3 },
+  );
+  gradientCheck(
+    "conv 3×3 p1 with its ReLU, im2col",
+    () => bound(new Conv2d("c", b(), 3, 4, 3, 1, 1, true, "im2col", true)),
+    { c: 3, n: 2, h: 5, w: 6 },
+    {
+      tolerance: 1e-2,
+      step: 1e-3,
+    },
+  );
+  gradientCheck(
     "batch norm",
     () => {
       const l = bound(new BatchNorm2d("bn", b(), 3));
@@ -292,7 +307,7 @@ test("the layers against PyTorch: a conv, batch norm in training mode and a Basi
     );
 });
 
-test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transforms split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
+test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms, convs with their bias and ReLU, and max-pooling split over the helper thread give the same bits as one thread, in training and evaluation", async (t) => {
   if (!(await helperReady())) return t.skip("one core, or OpenBLAS on one thread: nothing is split");
   // Large enough to split (layers/split.ts): 16 images at 32×32 in. A stride-2 block (im2col and
   // col2im at stride 2, Winograd F(2×2) and F(4×4) at 16×16) and a stride-1 block through im2col (its same-size
@@ -300,16 +315,24 @@ test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transfo
   const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
   const input = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
   input.data.set(unshared.data);
-  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col") => {
+  // cnn's layers: convs with a bias and a fused ReLU, through im2col and F(4×4), and a 2×2 max-pool.
+  const cnnLayers = (buffers: Buffers) =>
+    new Sequential([
+      new Conv2d("c1", buffers, 16, 32, 3, 1, 1, true, "im2col", true),
+      new Conv2d("c2", buffers, 32, 32, 3, 1, 1, true, "winograd4", true),
+      new MaxPool2d("pool", buffers, 2),
+    ]);
+  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col" | "cnn") => {
     setSplitting(splitting, true); // the helper takes part in every pass it is offered
     try {
-      const { layer, grads } = bound(new BasicBlock("block", new Buffers(), 16, 32, stride, algorithm), new Rng(2));
+      const buffers = new Buffers();
+      const { layer, grads } = bound(algorithm === "cnn" ? cnnLayers(buffers) : new BasicBlock("block", buffers, 16, 32, stride, algorithm), new Rng(2));
       const g = randomVolume(layer.outputShape(input), new Rng(6));
       const y = Float32Array.from(layer.forward(input, true).data);
       const dx = Float32Array.from(layer.backward(g, true)!.data);
       const yEval = Float32Array.from(layer.forward(input, false).data);
       const dxEval = Float32Array.from(layer.backward(g, true)!.data);
-      return { y, dx, grads: Float32Array.from(grads), state: layer.state().flatMap((s) => Array.from(s)), yEval, dxEval };
+      return { y, dx, grads: Float32Array.from(grads), state: (layer.state?.() ?? []).flatMap((s) => Array.from(s)), yEval, dxEval };
     } finally {
       setSplitting(true);
     }
@@ -318,6 +341,7 @@ test("batch norm, ReLU, the residual sums, im2col, col2im and Winograd's transfo
     [2, "winograd"],
     [2, "winograd4"],
     [1, "im2col"],
+    [1, "cnn"],
   ] as const) {
     const alone = run(false, stride, algorithm),
       before = helperJobs(),
@@ -504,6 +528,43 @@ test("batch norm with its ReLU fused gives the same bits as batch norm then a Re
   assert.deepEqual(fused, separate);
 });
 
+// (winograd4's literal loops with the ReLU are checked against a masked copy in arena.test.ts: here
+// the separate layers would mix them with the SIMD loops, whose float32 sums differ.)
+test("a conv with its ReLU fused gives the same bits as the conv then a ReLU layer: F(4×4) through winograd4.wat (outputs a multiple of 4 and not), F(2×2), im2col, in training and evaluation", () => {
+  const rng = new Rng(12);
+  const inArena = (v: Volume): Volume => {
+    const data = allocate(v.data.length)!;
+    data.set(v.data);
+    return { ...v, data };
+  };
+  for (const [algorithm, h, w] of [
+    ["winograd4", 8, 8],
+    ["winograd4", 7, 6],
+    ["winograd", 6, 5],
+    ["im2col", 6, 5],
+  ] as [ConvAlgorithm, number, number][]) {
+    const shape = { c: 3, n: 2, h, w },
+      what = `${algorithm} ${h}×${w}`;
+    const x = randomVolume(shape, rng);
+    const fused = bound(new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, algorithm, true), rng);
+    const separate = bound(new Sequential([new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, algorithm), new ReLU("relu", new Buffers())]));
+    separate.params.set(fused.params);
+    const g = randomVolume(fused.layer.outputShape(shape), rng);
+    const run = ({ layer, grads }: ReturnType<typeof bound>) => {
+      const results: number[][] = [];
+      for (const train of [true, false]) {
+        const y = layer.forward(inArena(x), train);
+        results.push(Array.from(y.data), Array.from(layer.backward(inArena(g), true)!.data));
+      }
+      return [...results, Array.from(grads)];
+    };
+    const a = run(fused),
+      b = run(separate);
+    assert.ok(a[0].includes(0) && a[0].some((v) => v > 0), `${what}: the ReLU both passes and stops values`);
+    assert.deepEqual(a, b, what);
+  }
+});
+
 test("max-pool and ReLU against literal loops: 2×2 windows (the fast loop, and pool.wat at widths of 8 and 16) and 3×3 stride 2, forward and backward, with ties, NaN windows and −0 gradients; ReLU leaves no −0", () => {
   const rng = new Rng(4);
   const inArena = (a: Float32Array) => {
@@ -556,6 +617,23 @@ test("max-pool and ReLU against literal loops: 2×2 windows (the fast loop, and 
         Array.from(expectedDx, (v) => (Object.is(v, -0) ? "-0" : v)),
         `${what}: ∂x`,
       );
+      if (k !== 2 || h % 2) continue;
+      // Cut into two ranges of planes, as split.ts cuts the passes between threads: the same bits.
+      const alloc = (n: number) => (arena ? allocate(n)! : new Float32Array(n));
+      const [xs, gs] = [x.data, g].map((a) => (arena ? inArena(a) : a.slice()));
+      const runs = [
+        [[0, 6]],
+        [
+          [0, 2],
+          [2, 6],
+        ],
+      ].map((ranges) => {
+        const [out, indices, dxs] = [alloc(6 * oh * oh), alloc(6 * oh * oh), alloc(xs.length)];
+        for (const [from, to] of ranges) kernels.maxPool2x2([xs, out, indices], [h, h], from, to);
+        for (const [from, to] of ranges) kernels.maxPool2x2Backward([gs, indices, dxs], [h, h], from, to);
+        return [out, indices, dxs].map((a) => Array.from(new Int32Array(a.buffer, a.byteOffset, a.length)));
+      });
+      assert.deepEqual(runs[1], runs[0], `${what}: in two ranges of planes`);
     }
   }
   const relu = new ReLU("relu", new Buffers());

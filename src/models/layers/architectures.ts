@@ -1,5 +1,5 @@
 import { Conv2d } from "./conv2d.js";
-import { BatchNorm2d, MaxPool2d, ReLU } from "./norm-pool.js";
+import { BatchNorm2d, MaxPool2d } from "./norm-pool.js";
 import { BasicBlock, Sequential } from "./residual.js";
 import type { Buffers } from "./volume.js";
 
@@ -25,16 +25,13 @@ export interface ConvArchitecture {
 export function architecture(kind: ConvKind, input: { c: number; h: number; w: number }, buffers: Buffers, stem: "cifar" | "imagenet"): ConvArchitecture {
   const shape = { c: input.c, n: 1, h: input.h, w: input.w };
   if (kind === "cnn") {
+    // Each conv with its ReLU fused (Conv2d's `relu`).
     const trunk = new Sequential([
-      new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1),
-      new ReLU("relu1", buffers),
-      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1),
-      new ReLU("relu2", buffers),
+      new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1, true, "auto", true),
+      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1, true, "auto", true),
       new MaxPool2d("pool1", buffers, 2),
-      new Conv2d("conv3", buffers, 32, 64, 3, 1, 1),
-      new ReLU("relu3", buffers),
-      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1),
-      new ReLU("relu4", buffers),
+      new Conv2d("conv3", buffers, 32, 64, 3, 1, 1, true, "auto", true),
+      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1, true, "auto", true),
       new MaxPool2d("pool2", buffers, 2),
     ]);
     const out = trunk.outputShape(shape);

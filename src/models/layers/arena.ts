@@ -142,8 +142,31 @@ export interface LayerKernels {
   winogradInput(image: number, h: number, w: number, pad: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
   winogradInputGradient(dv: number, planeBytes: number, dx: number, h: number, w: number, pad: number, th: number, tw: number, scratch: number): void;
   winograd4Input(image: number, h: number, w: number, pad: number, n: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;
-  winograd4Output(m: number, planeBytes: number, y: number, oh: number, ow: number, n: number, th: number, tw: number, bias: number, scratch: number): void;
-  winograd4OutputGradient(dy: number, oh: number, ow: number, n: number, th: number, tw: number, d: number, planeBytes: number, scratch: number): void;
+  winograd4Output(
+    m: number,
+    planeBytes: number,
+    y: number,
+    oh: number,
+    ow: number,
+    n: number,
+    th: number,
+    tw: number,
+    bias: number,
+    relu: number,
+    scratch: number,
+  ): void;
+  winograd4OutputGradient(
+    dy: number,
+    oh: number,
+    ow: number,
+    n: number,
+    th: number,
+    tw: number,
+    d: number,
+    planeBytes: number,
+    toY: number,
+    scratch: number,
+  ): void;
   winograd4InputGradient(
     dv: number,
     planeBytes: number,
@@ -158,8 +181,8 @@ export interface LayerKernels {
   ): void;
   columnsStride2(x: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, out: number): void;
   columnsStride2Adjoint(cols: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, dx: number): void;
-  maxPool2x2(x: number, planes: number, h: number, w: number, out: number, argmax: number): void;
-  maxPool2x2Backward(dy: number, argmax: number, planes: number, h: number, w: number, dx: number): void;
+  maxPool2x2(x: number, from: number, to: number, h: number, w: number, out: number, argmax: number): void;
+  maxPool2x2Backward(dy: number, argmax: number, from: number, to: number, h: number, w: number, dx: number): void;
 }
 
 let instance: LayerKernels | undefined;

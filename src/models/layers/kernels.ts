@@ -145,6 +145,26 @@ function addRelu([a, b, out]: Float32Array[], _s: number[], from: number, to: nu
   }
 }
 
+/**
+ * A conv's output after its GEMM, over channels: each row plus its channel's bias (arrays [y,
+ * bias]; [y] adds 0), through a ReLU when scalars [M, relu] say so, in place.
+ */
+function addBias([y, bias]: Float32Array[], [M, relu]: number[], from: number, to: number): void {
+  const wasm = simd(y);
+  for (let c = from; c < to; c++) {
+    const o = c * M,
+      shift = bias ? bias[c] : 0;
+    if (wasm) {
+      wasm.normalize(at(y, o), at(y, o), M, 1, shift, relu);
+      continue;
+    }
+    for (let i = o; i < o + M; i++) {
+      const v = Math.fround(y[i] + shift);
+      y[i] = relu ? v * Number(v > 0) + 0 : v;
+    }
+  }
+}
+
 /** out = a + b. */
 function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number): void {
   const wasm = simd(a, b, out);
@@ -172,16 +192,27 @@ function winogradInput([x, V]: Float32Array[], scalars: number[], from: number, 
   (tl.m === 4 ? transformInput4 : transformInput)(v, pad, tl, V, from, to);
 }
 
-/** arrays [M, y] or [M, y, bias]: the output transform over the output's channels. */
+/**
+ * arrays [M, y] or [M, y, bias]: the output transform over the output's channels; a 12th scalar 1
+ * puts the output through a ReLU in the same pass (F(4×4, 3×3) only).
+ */
 function winogradOutput([M, y, bias]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, tl } = fromScalars(scalars, y);
-  (tl.m === 4 ? transformOutput4 : transformOutput)(M, tl, v, bias, from, to);
+  const relu = scalars[11] === 1;
+  if (tl.m === 4) transformOutput4(M, tl, v, bias, from, to, relu);
+  else if (relu) throw new RangeError("winogradOutput: the fused ReLU is F(4×4, 3×3)'s only");
+  else transformOutput(M, tl, v, bias, from, to);
 }
 
-/** arrays [dy, D]: the output-gradient transform over the output's channels. */
-function winogradOutputGradient([dy, D]: Float32Array[], scalars: number[], from: number, to: number): void {
+/**
+ * arrays [dy, D], or [dy, D, y] to mask dy by [y > 0] first (a fused ReLU's backward pass, F(4×4,
+ * 3×3) only): the output-gradient transform over the output's channels.
+ */
+function winogradOutputGradient([dy, D, y]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, tl } = fromScalars(scalars, dy);
-  (tl.m === 4 ? transformOutputGradient4 : transformOutputGradient)(v, tl, D, from, to);
+  if (tl.m === 4) transformOutputGradient4(v, tl, D, from, to, y);
+  else if (y) throw new RangeError("winogradOutputGradient: the fused ReLU is F(4×4, 3×3)'s only");
+  else transformOutputGradient(v, tl, D, from, to);
 }
 
 /** arrays [dV, dx]: the input-gradient transform over the input's channels. */
@@ -215,6 +246,51 @@ function columnsAdjoint([dCols, dx]: Float32Array[], [c, n, h, w, k, stride, pad
   col2im(dCols, k, stride, pad, oh, ow, { c, n, h, w, data: dx }, from, to);
 }
 
+// Max-pooling over 2×2 windows at stride 2, over planes (channel × image) [from, to), with scalars
+// [h, w] (even); arrays [x, out, argmax] and [dy, argmax, dx], the indices as int32 bits in a float
+// buffer (so that they too lie in the arena). pool.wat's loops when rows are a multiple of 8 wide.
+
+/** Each window's maximum and the index in x of the value it came from: ties to the first in row order, −1 when no value beats −∞. */
+function maxPool2x2([x, out, indices]: Float32Array[], [h, w]: number[], from: number, to: number): void {
+  const wasm = w % 8 === 0 ? simd(x, out, indices) : undefined;
+  if (wasm) {
+    wasm.maxPool2x2(at(x, 0), from, to, h, w, at(out, 0), at(indices, 0));
+    return;
+  }
+  const argmax = new Int32Array(indices.buffer, indices.byteOffset, indices.length);
+  const ow = w / 2;
+  let o = (from * h * w) / 4;
+  for (let plane = from; plane < to; plane++) {
+    for (let oy = 0; oy < h / 2; oy++) {
+      const top = plane * h * w + 2 * oy * w;
+      for (let ox = 0; ox < ow; ox++, o++) {
+        const a = top + 2 * ox,
+          b = a + w;
+        let best = -Infinity,
+          at = -1;
+        if (x[a] > best) [best, at] = [x[a], a];
+        if (x[a + 1] > best) [best, at] = [x[a + 1], a + 1];
+        if (x[b] > best) [best, at] = [x[b], b];
+        if (x[b + 1] > best) [best, at] = [x[b + 1], b + 1];
+        out[o] = best;
+        argmax[o] = at;
+      }
+    }
+  }
+}
+
+/** dx: each window's gradient where its maximum was, 0 elsewhere (the windows do not overlap). */
+function maxPool2x2Backward([dy, indices, dx]: Float32Array[], [h, w]: number[], from: number, to: number): void {
+  const wasm = w % 8 === 0 ? simd(dy, indices, dx) : undefined;
+  if (wasm) {
+    wasm.maxPool2x2Backward(at(dy, 0), at(indices, 0), from, to, h, w, at(dx, 0));
+    return;
+  }
+  const argmax = new Int32Array(indices.buffer, indices.byteOffset, indices.length);
+  dx.fill(0, from * h * w, to * h * w);
+  for (let i = (from * h * w) / 4, end = (to * h * w) / 4; i < end; i++) if (argmax[i] >= 0) dx[argmax[i]] += dy[i];
+}
+
 export const kernels = {
   batchNormForward,
   batchNormBackward,
@@ -222,12 +298,15 @@ export const kernels = {
   passWherePositive,
   addRelu,
   add,
+  addBias,
   winogradInput,
   winogradOutput,
   winogradOutputGradient,
   winogradInputGradient,
   columns,
   columnsAdjoint,
+  maxPool2x2,
+  maxPool2x2Backward,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 

@@ -1,5 +1,4 @@
 import type { Rng } from "../../random.js";
-import { address, arenaKernels } from "./arena.js";
 import { split, splitElements } from "./split.js";
 import { sharedFloats } from "./volume.js";
 import { volume, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
@@ -181,9 +180,7 @@ export class MaxPool2d implements VolumeLayer {
     this.argmax = argmax;
     this.inputShape = x;
     if (this.windows2x2(x)) {
-      const wasm = w % 8 === 0 ? arenaKernels(d, out, indices) : undefined;
-      if (wasm) wasm.maxPool2x2(address(d, 0), planes, h, w, address(out, 0), address(indices, 0));
-      else maxPool2x2(d, planes, h, w, out, argmax);
+      split("maxPool2x2", [d, out, indices], [h, w], planes, d.length);
       return volume(shape, out);
     }
     for (let plane = 0; plane < planes; plane++) {
@@ -214,7 +211,7 @@ export class MaxPool2d implements VolumeLayer {
     return volume(shape, out);
   }
 
-  /** 2×2 windows at stride 2 over even sizes: the fast loop; pool.wat's when rows are a multiple of 8 wide. */
+  /** 2×2 windows at stride 2 over even sizes: kernels.ts's loops, split over planes (pool.wat's when rows are a multiple of 8 wide). */
   private windows2x2(x: Omit<Volume, "data">): boolean {
     return this.k === 2 && this.stride === 2 && this.pad === 0 && x.h % 2 === 0 && x.w % 2 === 0;
   }
@@ -224,36 +221,12 @@ export class MaxPool2d implements VolumeLayer {
       dx = this.buffers.gradient(x.c * x.n * x.h * x.w, dy.data);
     const argmax = this.argmax!,
       g = dy.data;
-    const wasm = this.windows2x2(x) && x.w % 8 === 0 ? arenaKernels(g, dx, new Float32Array(argmax.buffer, argmax.byteOffset, argmax.length)) : undefined;
-    if (wasm) {
-      wasm.maxPool2x2Backward(address(g, 0), argmax.byteOffset, x.c * x.n, x.h, x.w, address(dx, 0));
+    if (this.windows2x2(x)) {
+      split("maxPool2x2Backward", [g, new Float32Array(argmax.buffer, argmax.byteOffset, argmax.length), dx], [x.h, x.w], x.c * x.n, dx.length);
       return volume(x, dx);
     }
     dx.fill(0);
     for (let i = 0; i < g.length; i++) dx[argmax[i]] += g[i];
     return volume(x, dx);
-  }
-}
-
-/** The common 2×2, stride-2 window without the general loop's bounds checks: the same maxima, ties to the first in row order. */
-function maxPool2x2(d: Float32Array, planes: number, h: number, w: number, out: Float32Array, argmax: Int32Array): void {
-  const ow = w / 2;
-  let o = 0;
-  for (let plane = 0; plane < planes; plane++) {
-    for (let oy = 0; oy < h / 2; oy++) {
-      const top = plane * h * w + 2 * oy * w;
-      for (let ox = 0; ox < ow; ox++, o++) {
-        const a = top + 2 * ox,
-          b = a + w;
-        let best = -Infinity,
-          at = -1;
-        if (d[a] > best) [best, at] = [d[a], a];
-        if (d[a + 1] > best) [best, at] = [d[a + 1], a + 1];
-        if (d[b] > best) [best, at] = [d[b], b];
-        if (d[b + 1] > best) [best, at] = [d[b + 1], b + 1];
-        out[o] = best;
-        argmax[o] = at;
-      }
-    }
   }
 }

@@ -15,15 +15,18 @@
     (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $q))
     (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $q)))
 
-  ;; Input rows 2·oy and 2·oy + 1 of each of $planes planes (h × w, even, w a multiple of 8) at $x:
-  ;; the maxima to $out and their indices to $argmax, plane after plane.
-  (func (export "maxPool2x2") (param $x i32) (param $planes i32) (param $h i32) (param $w i32) (param $out i32) (param $argmax i32)
+  ;; Input rows 2·oy and 2·oy + 1 of planes [$from, $to) (h × w, even, w a multiple of 8) of the volume
+  ;; at $x: the maxima to $out and their indices to $argmax (the pooled volume's layout), plane after plane.
+  (func (export "maxPool2x2") (param $x i32) (param $from i32) (param $to i32) (param $h i32) (param $w i32) (param $out i32) (param $argmax i32)
     (local $row i32) (local $rows i32) (local $col i32) (local $top i32) (local $rowBytes i32)
     (local $best v128) (local $at v128) (local $v v128) (local $idx v128) (local $better v128)
     (local $a0 v128) (local $a1 v128) (local $b0 v128) (local $b1 v128)
     (local.set $rowBytes (i32.shl (local.get $w) (i32.const 2)))
-    ;; Row pairs over all planes: h/2 per plane.
-    (local.set $rows (i32.mul (local.get $planes) (i32.shr_u (local.get $h) (i32.const 1))))
+    ;; Row pairs over the planes: h/2 per plane, each w/2 outputs.
+    (local.set $row (i32.mul (local.get $from) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $rows (i32.mul (local.get $to) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $out (i32.add (local.get $out) (i32.mul (local.get $row) (i32.shr_u (local.get $rowBytes) (i32.const 1)))))
+    (local.set $argmax (i32.add (local.get $argmax) (i32.mul (local.get $row) (i32.shr_u (local.get $rowBytes) (i32.const 1)))))
     (loop $rowPairs
       (local.set $top (i32.add (local.get $x) (i32.mul (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 1)))))
       (local.set $col (i32.const 0))
@@ -58,11 +61,14 @@
       (br_if $rowPairs (i32.lt_u (local.tee $row (i32.add (local.get $row) (i32.const 1))) (local.get $rows)))))
 
   ;; The backward pass: ∂x (same layout as the input at $dx) from ∂y at $dy and the indices at $argmax.
-  (func (export "maxPool2x2Backward") (param $dy i32) (param $argmax i32) (param $planes i32) (param $h i32) (param $w i32) (param $dx i32)
+  (func (export "maxPool2x2Backward") (param $dy i32) (param $argmax i32) (param $from i32) (param $to i32) (param $h i32) (param $w i32) (param $dx i32)
     (local $row i32) (local $rows i32) (local $col i32) (local $top i32) (local $rowBytes i32)
     (local $g v128) (local $at v128) (local $idx v128) (local $e v128) (local $o v128)
     (local.set $rowBytes (i32.shl (local.get $w) (i32.const 2)))
-    (local.set $rows (i32.mul (local.get $planes) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $row (i32.mul (local.get $from) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $rows (i32.mul (local.get $to) (i32.shr_u (local.get $h) (i32.const 1))))
+    (local.set $dy (i32.add (local.get $dy) (i32.mul (local.get $row) (i32.shr_u (local.get $rowBytes) (i32.const 1)))))
+    (local.set $argmax (i32.add (local.get $argmax) (i32.mul (local.get $row) (i32.shr_u (local.get $rowBytes) (i32.const 1)))))
     (loop $rowPairs
       (local.set $top (i32.mul (local.get $row) (i32.shl (local.get $rowBytes) (i32.const 1))))
       (local.set $col (i32.const 0))

@@ -106,8 +106,8 @@ export function transformInput4(x: Volume, pad: number, tl: Tiling, V: Float32Ar
     });
 }
 
-/** y = Aᵀ m A for every tile (its 4×4 outputs inside the image), plus a bias per channel if given. */
-export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array, from = 0, to = y.c): void {
+/** y = Aᵀ m A for every tile (its 4×4 outputs inside the image), plus a bias per channel if given, and through a ReLU if `relu`. */
+export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: Float32Array, from = 0, to = y.c, relu = false): void {
   const { n: N, data } = y,
     { oh, ow } = tl,
     KT = planeStride(y.c * tl.tiles),
@@ -123,6 +123,7 @@ export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: 
       tl.th,
       tl.tw,
       bias ? bias[k] : 0,
+      Number(relu),
       scratch,
     ),
   );
@@ -135,18 +136,35 @@ export function transformOutput4(M: Float32Array, tl: Tiling, y: Volume, bias?: 
         for (let j = 0; j < 4; j++) {
           const row = 4 * ty + i,
             col = 4 * tx + j;
-          if (row < oh && col < ow) data[((k * N + b) * oh + row) * ow + col] = transformed[i * 4 + j] + (bias ? bias[k] : 0);
+          if (row >= oh || col >= ow) continue;
+          const v = Math.fround(transformed[i * 4 + j] + (bias ? bias[k] : 0));
+          data[((k * N + b) * oh + row) * ow + col] = relu ? v * Number(v > 0) + 0 : v;
         }
     });
 }
 
-/** D[ξ][k][t] = (A e Aᵀ)[ξ] for each 4×4 block e of dY (zero past the edge): the gradient reaching the tile products. */
-export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c): void {
+/**
+ * D[ξ][k][t] = (A e Aᵀ)[ξ] for each 4×4 block e of dY (zero past the edge): the gradient reaching the
+ * tile products. With `y`, the layer's output after its ReLU, each value of dY is first masked by
+ * [y > 0] (ReLU's backward pass, read here instead of written out as a masked copy).
+ */
+export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array, from = 0, to = dy.c, y?: Float32Array): void {
   const { n: N, h: oh, w: ow, data } = dy,
     KT = planeStride(dy.c * tl.tiles),
     per = tl.th * tl.tw;
-  const fast = inImageBatches(tl, N, from, to, [data, D], (wasm, k, b, n, scratch) =>
-    wasm.winograd4OutputGradient(address(data, (k * N + b) * oh * ow), oh, ow, n, tl.th, tl.tw, address(D, k * tl.tiles + b * per), 4 * KT, scratch),
+  const fast = inImageBatches(tl, N, from, to, y ? [data, D, y] : [data, D], (wasm, k, b, n, scratch) =>
+    wasm.winograd4OutputGradient(
+      address(data, (k * N + b) * oh * ow),
+      oh,
+      ow,
+      n,
+      tl.th,
+      tl.tw,
+      address(D, k * tl.tiles + b * per),
+      4 * KT,
+      y ? address(y, 0) - address(data, 0) : 0,
+      scratch,
+    ),
   );
   if (fast) return;
   const block = new Float64Array(16);
@@ -156,7 +174,8 @@ export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array
         for (let j = 0; j < 4; j++) {
           const row = 4 * ty + i,
             col = 4 * tx + j;
-          block[i * 4 + j] = row < oh && col < ow ? data[((k * N + b) * oh + row) * ow + col] : 0;
+          const at = ((k * N + b) * oh + row) * ow + col;
+          block[i * 4 + j] = row < oh && col < ow ? (y ? data[at] * Number(y[at] > 0) + 0 : data[at]) : 0;
         }
       sandwich(A, block, transformed);
       for (let xi = 0; xi < 36; xi++) D[t + xi * KT] = transformed[xi];

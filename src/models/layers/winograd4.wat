@@ -146,6 +146,23 @@
         (if (i32.eq (local.get $count) (i32.const 3)) (then (v128.store32_lane offset=8 2 (local.get $at) (local.get $x)))))
       (else (v128.store32_lane 0 (local.get $at) (local.get $x)))))
 
+  ;; ReLU's mask, as layers.wat's: g · [out > 0] + 0 (the + 0 turns −0 into 0, as the twin's).
+  (func $mask32 (param $g v128) (param $out v128) (result v128)
+    (f32x4.add
+      (f32x4.mul (local.get $g) (v128.and (f32x4.gt (local.get $out) (f32x4.splat (f32.const 0))) (f32x4.splat (f32.const 1))))
+      (f32x4.splat (f32.const 0))))
+
+  ;; An output row plus the bias, and its ReLU when $relu.
+  (func $activate (param $v v128) (param $bias v128) (param $relu i32) (result v128)
+    (local.set $v (f32x4.add (local.get $v) (local.get $bias)))
+    (if (result v128) (local.get $relu) (then (call $mask32 (local.get $v) (local.get $v))) (else (local.get $v))))
+
+  ;; A gradient row at $at, masked by the output's sign $toY bytes on (the conv's ReLU), or as it is when $toY is 0.
+  (func $gradientRow (param $at i32) (param $toY i32) (result v128)
+    (if (result v128) (local.get $toY)
+      (then (call $mask32 (v128.load (local.get $at)) (v128.load (i32.add (local.get $at) (local.get $toY)))))
+      (else (v128.load (local.get $at)))))
+
   ;; Four tiles of the padded input, from their top-left values $a0 … $a3 ($row bytes a row), into
   ;; planes 6k + l from $planes: Bᵀ along each tile row into $tmp, then Bᵀ down each column.
   (func $inputTiles (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
@@ -164,9 +181,10 @@
       (br_if $columns (i32.lt_u (local.tee $l (i32.add (local.get $l) (i32.const 1))) (i32.const 6)))))
 
   ;; Four tiles' products (planes 6k + l from $planes) into their 4×4 outputs at $a0 … $a3 ($row
-  ;; bytes a row), plus $bias: Aᵀ down each column into $tmp, then Aᵀ along each row.
+  ;; bytes a row), plus $bias and through a ReLU when $relu: Aᵀ down each column into $tmp, then Aᵀ
+  ;; along each row.
   (func $outputTiles (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
-    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32) (param $bias v128)
+    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32) (param $bias v128) (param $relu i32)
     (local $i i32) (local $l i32) (local $off i32) (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (loop $columns
       ;; Column l's four results, one per row i, at $tmp + 96·i + 16·l.
@@ -177,23 +195,25 @@
       (local.set $off (i32.mul (local.get $i) (local.get $row)))
       (call $transpose (call $at (call $load6 (i32.add (local.get $tmp) (i32.mul (local.get $i) (i32.const 96))) (i32.const 16))))
       (local.set $r3) (local.set $r2) (local.set $r1) (local.set $r0)
-      (v128.store (i32.add (local.get $a0) (local.get $off)) (f32x4.add (local.get $r0) (local.get $bias)))
-      (if (i32.gt_u (local.get $count) (i32.const 1)) (then (v128.store (i32.add (local.get $a1) (local.get $off)) (f32x4.add (local.get $r1) (local.get $bias)))))
-      (if (i32.gt_u (local.get $count) (i32.const 2)) (then (v128.store (i32.add (local.get $a2) (local.get $off)) (f32x4.add (local.get $r2) (local.get $bias)))))
-      (if (i32.gt_u (local.get $count) (i32.const 3)) (then (v128.store (i32.add (local.get $a3) (local.get $off)) (f32x4.add (local.get $r3) (local.get $bias)))))
+      (v128.store (i32.add (local.get $a0) (local.get $off)) (call $activate (local.get $r0) (local.get $bias) (local.get $relu)))
+      (if (i32.gt_u (local.get $count) (i32.const 1)) (then (v128.store (i32.add (local.get $a1) (local.get $off)) (call $activate (local.get $r1) (local.get $bias) (local.get $relu)))))
+      (if (i32.gt_u (local.get $count) (i32.const 2)) (then (v128.store (i32.add (local.get $a2) (local.get $off)) (call $activate (local.get $r2) (local.get $bias) (local.get $relu)))))
+      (if (i32.gt_u (local.get $count) (i32.const 3)) (then (v128.store (i32.add (local.get $a3) (local.get $off)) (call $activate (local.get $r3) (local.get $bias) (local.get $relu)))))
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4)))))
 
-  ;; Four tiles' 4×4 output gradients at $a0 … $a3 into planes 6k + l from $planes: A along each
-  ;; row into $tmp, then A down each column.
+  ;; Four tiles' 4×4 output gradients at $a0 … $a3 (masked by the outputs $toY bytes on, unless 0)
+  ;; into planes 6k + l from $planes: A along each row into $tmp, then A down each column.
   (func $outputGradientTiles (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
-    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32)
+    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32) (param $toY i32)
     (local $i i32) (local $l i32) (local $off i32)
     (loop $rows
       (local.set $off (i32.mul (local.get $i) (local.get $row)))
       ;; Row i's six results, one per column l, at $tmp + 64·l + 16·i.
       (call $store6 (i32.add (local.get $tmp) (i32.shl (local.get $i) (i32.const 4))) (i32.const 64)
-        (call $a (call $transpose (v128.load (i32.add (local.get $a0) (local.get $off))) (v128.load (i32.add (local.get $a1) (local.get $off)))
-          (v128.load (i32.add (local.get $a2) (local.get $off))) (v128.load (i32.add (local.get $a3) (local.get $off))))))
+        (call $a (call $transpose (call $gradientRow (i32.add (local.get $a0) (local.get $off)) (local.get $toY))
+          (call $gradientRow (i32.add (local.get $a1) (local.get $off)) (local.get $toY))
+          (call $gradientRow (i32.add (local.get $a2) (local.get $off)) (local.get $toY))
+          (call $gradientRow (i32.add (local.get $a3) (local.get $off)) (local.get $toY)))))
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4))))
     (loop $columns
       (call $storeTiles (i32.add (local.get $planes) (i32.mul (local.get $l) (local.get $plane))) (i32.mul (local.get $plane) (i32.const 6)) (local.get $count)
@@ -240,9 +260,10 @@
 
   ;; Every tile of $n images, four at a time: tile (b, ty, tx)'s top-left value sits at
   ;; $base + b·$image + 4·ty·$row + 16·tx, and the tiles are consecutive in the planes from $planes.
-  ;; $kind picks the transform: 0 input, 1 output, 2 output gradient, 3 input gradient.
+  ;; $kind picks the transform: 0 input, 1 output, 2 output gradient, 3 input gradient; $bias and
+  ;; $extra are the output's ($extra: ReLU or not) and the output gradient's ($extra: $toY).
   (func $walk (param $kind i32) (param $base i32) (param $row i32) (param $image i32) (param $n i32) (param $th i32) (param $tw i32)
-    (param $planes i32) (param $plane i32) (param $tmp i32) (param $bias v128)
+    (param $planes i32) (param $plane i32) (param $tmp i32) (param $bias v128) (param $extra i32)
     (local $b i32) (local $ty i32) (local $tx i32) (local $k i32) (local $at i32) (local $rowAt i32) (local $imageAt i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
     (local.set $imageAt (local.get $base))
@@ -260,7 +281,7 @@
           (if (i32.eq (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 4))
             (then
               (call $group (local.get $kind) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (i32.const 4)
-                (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias))
+                (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra))
               (local.set $planes (i32.add (local.get $planes) (i32.const 16)))
               (local.set $k (i32.const 0))))
           (local.set $at (i32.add (local.get $at) (i32.const 16)))
@@ -273,27 +294,28 @@
     ;; group's tiles, or the start of memory), and store nothing.
     (if (local.get $k)
       (then (call $group (local.get $kind) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $k)
-        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias)))))
+        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra)))))
 
   (func $group (param $kind i32) (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
-    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32) (param $bias v128)
+    (param $planes i32) (param $plane i32) (param $row i32) (param $tmp i32) (param $bias v128) (param $extra i32)
     (if (i32.eqz (local.get $kind))
       (then (call $inputTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
         (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp)) (return)))
     (if (i32.eq (local.get $kind) (i32.const 1))
       (then (call $outputTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
-        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias)) (return)))
+        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra)) (return)))
     (if (i32.eq (local.get $kind) (i32.const 2))
       (then (call $outputGradientTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
-        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp)) (return)))
+        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $extra)) (return)))
     (call $inputGradientTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
       (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp)))
 
   ;; Copy $n images of $rows rows of $width floats between a dense layout (at $dense) and a wider
   ;; one (at $wide: $wideRow bytes a row, $wideImage an image, the copy starting at $offset bytes
-  ;; into each); $out copies wide → dense.
+  ;; into each); $out copies wide → dense. Dense → wide masks each value by the one $toY bytes
+  ;; on from it (ReLU's backward pass) unless $toY is 0.
   (func $copyImages (param $dense i32) (param $wide i32) (param $n i32) (param $rows i32) (param $width i32)
-    (param $wideRow i32) (param $wideImage i32) (param $offset i32) (param $out i32)
+    (param $wideRow i32) (param $wideImage i32) (param $offset i32) (param $out i32) (param $toY i32)
     (local $b i32) (local $y i32) (local $from i32) (local $bytes i32)
     (local.set $bytes (i32.shl (local.get $width) (i32.const 2)))
     (local.set $wide (i32.add (local.get $wide) (local.get $offset)))
@@ -303,12 +325,35 @@
       (loop $rows
         (if (local.get $out)
           (then (memory.copy (local.get $dense) (local.get $from) (local.get $bytes)))
-          (else (memory.copy (local.get $from) (local.get $dense) (local.get $bytes))))
+          (else (if (local.get $toY)
+            (then (call $maskedRow (local.get $from) (local.get $dense) (local.get $bytes) (local.get $toY)))
+            (else (memory.copy (local.get $from) (local.get $dense) (local.get $bytes))))))
         (local.set $dense (i32.add (local.get $dense) (local.get $bytes)))
         (local.set $from (i32.add (local.get $from) (local.get $wideRow)))
         (br_if $rows (i32.lt_u (local.tee $y (i32.add (local.get $y) (i32.const 1))) (local.get $rows))))
       (local.set $wide (i32.add (local.get $wide) (local.get $wideImage)))
       (br_if $images (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $n)))))
+
+;; $bytes of $src, each float masked by the one $toY bytes on, to $dst: four at a time, then one by one.
+  (func $maskedRow (param $dst i32) (param $src i32) (param $bytes i32) (param $toY i32)
+    (local $i i32) (local $g f32)
+    (block $done
+      (loop $fours
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $bytes)))
+        (v128.store (i32.add (local.get $dst) (local.get $i))
+          (call $mask32 (v128.load (i32.add (local.get $src) (local.get $i))) (v128.load (i32.add (i32.add (local.get $src) (local.get $i)) (local.get $toY)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $fours)))
+    (block $end
+      (loop $ones
+        (br_if $end (i32.ge_u (local.get $i) (local.get $bytes)))
+        (local.set $g (f32.load (i32.add (local.get $src) (local.get $i))))
+        (f32.store (i32.add (local.get $dst) (local.get $i))
+          (f32.add
+            (f32.mul (local.get $g) (f32.convert_i32_u (f32.gt (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (local.get $toY))) (f32.const 0))))
+            (f32.const 0)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $ones))))
 
   ;; transformInput4 for $n images of one channel from $image (h × w each) into the planes at $v.
   (func (export "winograd4Input") (param $image i32) (param $h i32) (param $w i32) (param $pad i32) (param $n i32) (param $th i32) (param $tw i32)
@@ -319,9 +364,9 @@
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (memory.fill (local.get $at) (i32.const 0) (i32.mul (local.get $padded) (local.get $n)))
     (call $copyImages (local.get $image) (local.get $at) (local.get $n) (local.get $h) (local.get $w) (local.get $row) (local.get $padded)
-      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 0))
+      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 0) (i32.const 0))
     (call $walk (i32.const 0) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $v) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0)))
+      (local.get $v) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0)))
 
   ;; transformInputGradient4: the planes at $dv into $n images of ∂x from $dx (overwritten).
   (func (export "winograd4InputGradient") (param $dv i32) (param $plane i32) (param $dx i32) (param $h i32) (param $w i32) (param $pad i32)
@@ -332,39 +377,41 @@
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (memory.fill (local.get $at) (i32.const 0) (i32.mul (local.get $padded) (local.get $n)))
     (call $walk (i32.const 3) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $dv) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0))
+      (local.get $dv) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0))
     (call $copyImages (local.get $dx) (local.get $at) (local.get $n) (local.get $h) (local.get $w) (local.get $row) (local.get $padded)
-      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 1)))
+      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 1) (i32.const 0)))
 
-  ;; transformOutput4: the planes at $m into $n images of y from $y (oh × ow each), plus $bias.
+  ;; transformOutput4: the planes at $m into $n images of y from $y (oh × ow each), plus $bias, and
+  ;; through a ReLU when $relu.
   (func (export "winograd4Output") (param $m i32) (param $plane i32) (param $y i32) (param $oh i32) (param $ow i32) (param $n i32)
-    (param $th i32) (param $tw i32) (param $bias f32) (param $scratch i32)
+    (param $th i32) (param $tw i32) (param $bias f32) (param $relu i32) (param $scratch i32)
     (local $row i32) (local $block i32) (local $at i32)
     (if (i32.and (i32.eq (i32.shl (local.get $th) (i32.const 2)) (local.get $oh)) (i32.eq (i32.shl (local.get $tw) (i32.const 2)) (local.get $ow)))
       (then
         (call $walk (i32.const 1) (local.get $y) (i32.shl (local.get $ow) (i32.const 2)) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))
-          (local.get $n) (local.get $th) (local.get $tw) (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)))
+          (local.get $n) (local.get $th) (local.get $tw) (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu))
         (return)))
     (local.set $row (i32.shl (local.get $tw) (i32.const 4)))
     (local.set $block (i32.mul (local.get $row) (i32.shl (local.get $th) (i32.const 2))))
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (call $walk (i32.const 1) (local.get $at) (local.get $row) (local.get $block) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)))
-    (call $copyImages (local.get $y) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 1)))
+      (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu))
+    (call $copyImages (local.get $y) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 1) (i32.const 0)))
 
-  ;; transformOutputGradient4: $n images of ∂y from $dy (oh × ow each) into the planes at $d.
+  ;; transformOutputGradient4: $n images of ∂y from $dy (oh × ow each) into the planes at $d; each
+  ;; value masked by the output's sign $toY bytes on (the conv's ReLU), unless $toY is 0.
   (func (export "winograd4OutputGradient") (param $dy i32) (param $oh i32) (param $ow i32) (param $n i32) (param $th i32) (param $tw i32)
-    (param $d i32) (param $plane i32) (param $scratch i32)
+    (param $d i32) (param $plane i32) (param $toY i32) (param $scratch i32)
     (local $row i32) (local $block i32) (local $at i32)
     (if (i32.and (i32.eq (i32.shl (local.get $th) (i32.const 2)) (local.get $oh)) (i32.eq (i32.shl (local.get $tw) (i32.const 2)) (local.get $ow)))
       (then
         (call $walk (i32.const 2) (local.get $dy) (i32.shl (local.get $ow) (i32.const 2)) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))
-          (local.get $n) (local.get $th) (local.get $tw) (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0))
+          (local.get $n) (local.get $th) (local.get $tw) (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (local.get $toY))
         (return)))
     (local.set $row (i32.shl (local.get $tw) (i32.const 4)))
     (local.set $block (i32.mul (local.get $row) (i32.shl (local.get $th) (i32.const 2))))
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (memory.fill (local.get $at) (i32.const 0) (i32.mul (local.get $block) (local.get $n)))
-    (call $copyImages (local.get $dy) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 0))
+    (call $copyImages (local.get $dy) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 0) (local.get $toY))
     (call $walk (i32.const 2) (local.get $at) (local.get $row) (local.get $block) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0))))
+      (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0))))
