@@ -1,20 +1,10 @@
 import { matmul } from "../../linalg/gemm.js";
 import { matrix, type Matrix } from "../../linalg/matrix.js";
 import type { Rng } from "../../random.js";
-import { columnScalars, winogradScalars } from "./kernels.js";
-import { split, splitElements } from "./split.js";
+import { columnScalars, tileGemmScalars, winogradScalars, type TileGemm } from "./kernels.js";
+import { split, splitElements, splitGemms } from "./split.js";
 import { sharedFloats, uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
-import {
-  accumulateWeightGradient,
-  planeStride,
-  tileBufferSize,
-  tileProducts,
-  tileWeightGradients,
-  tiling,
-  transformWeights,
-  type TileSize,
-  type Tiling,
-} from "./winograd.js";
+import { accumulateWeightGradient, planeStride, tileBufferSize, tiling, transformWeights, type TileSize, type Tiling } from "./winograd.js";
 import { imagesAtOnce } from "./winograd4.js";
 import { inArena } from "./arena.js";
 
@@ -204,7 +194,7 @@ export class Conv2d implements VolumeLayer {
     const U = this.transformedWeights(tl.m);
     const { V, kept } = this.tiles(x, tl, train);
     const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles, tl.m));
-    tileProducts(U, V, outC, inC, tl, products);
+    this.tileGemms("products", [U, V, products], outC, inC, tl);
     const y = volume(shape, this.buffers.get(`${this.name}/out`, volumeSize(shape)));
     const fused = this.relu && tl.m === 4;
     const scalars = [...winogradScalars(y, 0, tl), Number(fused)];
@@ -223,16 +213,21 @@ export class Conv2d implements VolumeLayer {
     split("winogradOutputGradient", fused ? [dy.data, D, this.output!] : [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
     const V = this.keptTiles ?? this.tiles(x, tl, false).V;
     const dU = this.buffers.scratch("winograd/dU", tileBufferSize(outC * inC, tl.m));
-    tileWeightGradients(D, V, outC, inC, tl, dU);
+    this.tileGemms("weightGradients", [D, V, dU], outC, inC, tl);
     accumulateWeightGradient(dU, outC, inC, this.gW.data, tl.m);
     this.addBiasGradientFromTiles(D, tl);
     if (!needInput) return undefined;
     // ∂V[ξ] = U[ξ]ᵀ D[ξ], then the tiles' B ∂V Bᵀ added back into ∂x.
     const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles, tl.m));
-    tileProducts(this.transformedWeights(tl.m), D, inC, outC, tl, dV, true);
+    this.tileGemms("transposedProducts", [this.transformedWeights(tl.m), D, dV], inC, outC, tl);
     const dx = volume(x, this.buffers.gradient(volumeSize(x), dy.data));
     split("winogradInputGradient", [dV, dx.data], winogradScalars(dx, this.pad, tl), inC, dV.length);
     return dx;
+  }
+
+  /** One of Winograd's sets of tile GEMMs (kernels.ts's tileGemms), over both threads. */
+  private tileGemms(kind: TileGemm, arrays: Float32Array[], rows: number, inner: number, tl: Tiling): void {
+    splitGemms("tileGemms", arrays, tileGemmScalars(kind, rows, inner, tl), tl.m === 4 ? 36 : 16, arrays[1].length);
   }
 
   /**

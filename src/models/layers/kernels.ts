@@ -8,7 +8,16 @@
  */
 import { address as at, arenaKernels as simd } from "./arena.js";
 import { col2im, im2col } from "./columns.js";
-import { transformInput, transformInputGradient, transformOutput, transformOutputGradient, type TileSize, type Tiling } from "./winograd.js";
+import {
+  tileProducts,
+  tileWeightGradients,
+  transformInput,
+  transformInputGradient,
+  transformOutput,
+  transformOutputGradient,
+  type TileSize,
+  type Tiling,
+} from "./winograd.js";
 import { transformInput4, transformInputGradient4, transformOutput4, transformOutputGradient4 } from "./winograd4.js";
 import type { Volume } from "./volume.js";
 
@@ -221,6 +230,22 @@ function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from
   (tl.m === 4 ? transformInputGradient4 : transformInputGradient)(dV, pad, tl, v, from, to);
 }
 
+/** The scalars of `tileGemms`: which product, its sizes, and the tiling's tile count and size. */
+export const tileGemmScalars = (kind: TileGemm, rows: number, inner: number, tl: Tiling) => [TILE_GEMMS.indexOf(kind), rows, inner, tl.tiles, tl.m];
+const TILE_GEMMS = ["products", "transposedProducts", "weightGradients"] as const;
+export type TileGemm = (typeof TILE_GEMMS)[number];
+
+/**
+ * Winograd's tile GEMMs over tile positions ξ in [from, to) (tileGemmScalars): arrays [U, V, M]
+ * for M[ξ] = U[ξ] V[ξ] or U[ξ]ᵀ V[ξ] (tileProducts), or [D, V, dU] for dU[ξ] = D[ξ] V[ξ]ᵀ
+ * (tileWeightGradients).
+ */
+function tileGemms([a, b, out]: Float32Array[], [kind, rows, inner, tiles, m]: number[], from: number, to: number): void {
+  const tl = { tiles, m: m as TileSize, oh: 0, ow: 0, th: 0, tw: 0 };
+  if (TILE_GEMMS[kind] === "weightGradients") tileWeightGradients(a, b, rows, inner, tl, out, from, to);
+  else tileProducts(a, b, rows, inner, tl, out, TILE_GEMMS[kind] === "transposedProducts", from, to);
+}
+
 // im2col and col2im over input channels, with scalars [c, n, h, w, k, stride, pad, oh, ow] (columnScalars).
 
 /** The scalars of the im2col and col2im kernels: the input's (or its gradient's) size, the kernel and the output's size. */
@@ -307,6 +332,7 @@ export const kernels = {
   columnsAdjoint,
   maxPool2x2,
   maxPool2x2Backward,
+  tileGemms,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 

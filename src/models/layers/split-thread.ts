@@ -27,13 +27,21 @@ for (;;) {
     }
     let took = 0;
     for (let c = claimChunk(control, job.seq, job.chunks); c >= 0; c = claimChunk(control, job.seq, job.chunks), took++) {
+      let failed = false;
       try {
         kernels[job.kernel](arrays, job.scalars, c * job.size, Math.min(job.units, (c + 1) * job.size));
       } catch {
-        Atomics.store(control, FAILED, c + 1); // split.ts runs the chunk again itself, to throw the error there
+        // split.ts runs the chunk again itself, to throw the error there; FAILED holds one chunk,
+        // so this thread takes no more of the job.
+        Atomics.store(control, FAILED, c + 1);
+        failed = true;
       }
       Atomics.add(control, FINISHED, 1);
       Atomics.notify(control, FINISHED);
+      if (failed) {
+        took++;
+        break;
+      }
     }
     if (took > 0) Atomics.add(control, HELPED, 1);
   }

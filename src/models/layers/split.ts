@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
-import { gemmBackend } from "../../linalg/gemm.js";
+import { gemmBackend, openBlasBackend } from "../../linalg/gemm.js";
 import { arenaMemory, inArena } from "./arena.js";
 import { kernels, type KernelName } from "./kernels.js";
 
@@ -70,18 +70,57 @@ let posted = 0;
  * of (elements: 16, a cache line, so the threads never write the same line).
  */
 export function split(kernel: KernelName, arrays: Float32Array[], scalars: number[], units: number, values = units, grain = 1): void {
-  const run = kernels[kernel];
   const size = Math.ceil(units / CHUNKS / grain) * grain,
     chunks = Math.ceil(units / size);
-  if (values < MIN_SPLIT_VALUES || chunks < 2 || !enabled || threads() < 2 || !arrays.every((a) => a.buffer instanceof SharedArrayBuffer)) {
-    run(arrays, scalars, 0, units);
+  const h = sharing(arrays, values, chunks);
+  if (h) share(h, kernel, arrays, scalars, units, size, chunks);
+  else kernels[kernel](arrays, scalars, 0, units);
+}
+
+/**
+ * Independent GEMMs over units (Winograd's 16 or 36 tile positions), shared with the helper as a
+ * pass is, while OpenBLAS runs on one thread: each thread's GEMMs then take OpenBLAS's
+ * single-threaded path on their own core. On two threads each of these GEMMs (64 × 64 × 4,096,
+ * or 32 × 32 × 4,096 for cnn) is short and bound by memory, and OpenBLAS's threads hand over more
+ * often than they compute: 36 of them took 2.9–3.1 ms against 4.4 on one thread, so two at once
+ * ideally 2.2. Only on OpenBLAS, which the helper loads too (ALFAMIX_BLAS=off leaves it on the
+ * pure-TypeScript GEMM, whose bits may differ from this thread's backend); elsewhere they run here.
+ */
+export function splitGemms(kernel: KernelName, arrays: Float32Array[], scalars: number[], units: number, values: number): void {
+  const blas = gemmBackend(),
+    h = blas === openBlasBackend() && process.env.ALFAMIX_BLAS !== "off" ? sharing(arrays, values, units) : undefined;
+  if (!h || !blas.threads) {
+    kernels[kernel](arrays, scalars, 0, units);
     return;
   }
+  const before = blas.threads.get();
+  // Never two threaded GEMMs at once (OpenBLAS 0.3.21's thread server can deadlock, gemm.ts).
+  blas.threads.set(1);
+  try {
+    share(h, kernel, arrays, scalars, units, 1, units);
+  } finally {
+    blas.threads.set(before);
+  }
+}
+
+/** The helper, when a pass of `chunks` chunks over `values` values in `arrays` is worth sharing with it and it can take part. */
+function sharing(arrays: Float32Array[], values: number, chunks: number): NonNullable<typeof helper> | undefined {
+  if (values < MIN_SPLIT_VALUES || chunks < 2 || !enabled || threads() < 2 || !arrays.every((a) => a.buffer instanceof SharedArrayBuffer)) return undefined;
   const h = (helper ??= startHelper());
-  if (Atomics.load(h.control, READY) !== 1) {
-    run(arrays, scalars, 0, units);
-    return;
-  }
+  return Atomics.load(h.control, READY) === 1 ? h : undefined;
+}
+
+/** Post the pass to the helper, and take chunks of `size` units here until none is left. */
+function share(
+  h: NonNullable<typeof helper>,
+  kernel: KernelName,
+  arrays: Float32Array[],
+  scalars: number[],
+  units: number,
+  size: number,
+  chunks: number,
+): void {
+  const run = kernels[kernel];
   const seq = ++posted & 0x7fff;
   Atomics.store(h.control, FAILED, 0);
   Atomics.store(h.control, FINISHED, 0);

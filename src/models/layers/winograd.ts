@@ -446,16 +446,27 @@ export function tileProducts(
   { tiles: T, m }: Tiling,
   M: Float32Array,
   transposed = false,
+  from = 0,
+  to = tilePlanes(m),
 ): void {
-  for (let xi = 0; xi < tilePlanes(m); xi++) {
+  for (let xi = from; xi < to; xi++) {
     const u = transposed ? matrix(inner, rows, plane(U, xi, rows * inner)) : matrix(rows, inner, plane(U, xi, rows * inner));
     matmul(u, matrix(inner, T, plane(V, xi, inner * T)), { transA: transposed, out: matrix(rows, T, plane(M, xi, rows * T)) });
   }
 }
 
 /** ∂U[ξ] = D[ξ] · V[ξ]ᵀ: Cout × T times T × Cin, for the tile positions. */
-export function tileWeightGradients(D: Float32Array, V: Float32Array, outC: number, inC: number, { tiles: T, m }: Tiling, dU: Float32Array): void {
-  for (let xi = 0; xi < tilePlanes(m); xi++) {
+export function tileWeightGradients(
+  D: Float32Array,
+  V: Float32Array,
+  outC: number,
+  inC: number,
+  { tiles: T, m }: Tiling,
+  dU: Float32Array,
+  from = 0,
+  to = tilePlanes(m),
+): void {
+  for (let xi = from; xi < to; xi++) {
     matmul(matrix(outC, T, plane(D, xi, outC * T)), matrix(inC, T, plane(V, xi, inC * T)), { transB: true, out: matrix(outC, inC, plane(dU, xi, outC * inC)) });
   }
 }
