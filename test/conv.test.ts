@@ -315,11 +315,12 @@ test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms
   const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
   const input = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
   input.data.set(unshared.data);
-  // cnn's layers: convs with a bias and a fused ReLU, through im2col and F(4×4), and a 2×2 max-pool.
+  // cnn's layers: convs with a bias and a fused ReLU through im2col and F(4×4), the second with its
+  // max-pool fused too, and a 2×2 max-pool of its own.
   const cnnLayers = (buffers: Buffers) =>
     new Sequential([
       new Conv2d("c1", buffers, 16, 32, 3, 1, 1, true, "im2col", true),
-      new Conv2d("c2", buffers, 32, 32, 3, 1, 1, true, "winograd4", true),
+      new Conv2d("c2", buffers, 32, 32, 3, 1, 1, true, "winograd4", true, true),
       new MaxPool2d("pool", buffers, 2),
     ]);
   const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col" | "cnn") => {
@@ -563,6 +564,50 @@ test("a conv with its ReLU fused gives the same bits as the conv then a ReLU lay
     assert.ok(a[0].includes(0) && a[0].some((v) => v > 0), `${what}: the ReLU both passes and stops values`);
     assert.deepEqual(a, b, what);
   }
+});
+
+test("a conv with its ReLU and 2×2 max-pool fused gives the same bits as the conv, a ReLU layer and a MaxPool2d: pooled in F(4×4)'s output transform (outputs a multiple of 4, ties between positive values and all-zero windows), and through its own MaxPool2d elsewhere, in training and evaluation", () => {
+  const rng = new Rng(14);
+  const inArena = (v: Volume): Volume => {
+    const data = allocate(v.data.length)!;
+    data.set(v.data);
+    return { ...v, data };
+  };
+  for (const [algorithm, h, w, ties] of [
+    ["winograd4", 8, 8, false],
+    ["winograd4", 16, 12, false],
+    ["winograd4", 8, 8, true],
+    ["winograd4", 6, 10, false],
+    ["winograd", 8, 8, false],
+    ["im2col", 8, 6, false],
+  ] as [ConvAlgorithm, number, number, boolean][]) {
+    const shape = { c: 3, n: 3, h, w },
+      what = `${algorithm} ${h}×${w}${ties ? ", ties" : ""}`;
+    const x = randomVolume(shape, rng);
+    const fused = bound(new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, algorithm, true, true), rng);
+    // Ties: no weights, so every output of a channel is its bias (two above 0, two below).
+    if (ties) {
+      fused.params.fill(0);
+      fused.params.set([0.5, -0.25, 0.125, -1], fused.params.length - 4);
+    }
+    const separate = bound(new Sequential([new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, algorithm, true), new MaxPool2d("pool", new Buffers(), 2)]));
+    separate.params.set(fused.params);
+    const g = randomVolume(fused.layer.outputShape(shape), rng);
+    const run = ({ layer, grads }: ReturnType<typeof bound>) => {
+      const results: number[][] = [];
+      for (const train of [true, false]) {
+        const y = layer.forward(inArena(x), train);
+        results.push(Array.from(y.data), Array.from(layer.backward(inArena(g), true)!.data));
+      }
+      return [...results, Array.from(grads)];
+    };
+    const a = run(fused),
+      b = run(separate);
+    assert.deepEqual(fused.layer.outputShape(shape), { c: 4, n: 3, h: h / 2, w: w / 2 });
+    assert.ok(a[0].includes(0) && a[0].some((v) => v > 0), `${what}: the ReLU both passes and stops values`);
+    assert.deepEqual(a, b, what);
+  }
+  assert.throws(() => new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, "auto", false, true), /follows a ReLU/);
 });
 
 test("max-pool and ReLU against literal loops: 2×2 windows (the fast loop, and pool.wat at widths of 8 and 16) and 3×3 stride 2, forward and backward, with ties, NaN windows and −0 gradients; ReLU leaves no −0", () => {

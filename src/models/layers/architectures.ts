@@ -25,14 +25,12 @@ export interface ConvArchitecture {
 export function architecture(kind: ConvKind, input: { c: number; h: number; w: number }, buffers: Buffers, stem: "cifar" | "imagenet"): ConvArchitecture {
   const shape = { c: input.c, n: 1, h: input.h, w: input.w };
   if (kind === "cnn") {
-    // Each conv with its ReLU fused (Conv2d's `relu`).
+    // Each conv with its ReLU, and the max-pools after conv2 and conv4, fused (Conv2d's `relu` and `pool`).
     const trunk = new Sequential([
       new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1, true, "auto", true),
-      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1, true, "auto", true),
-      new MaxPool2d("pool1", buffers, 2),
+      new Conv2d("conv2", buffers, 32, 32, 3, 1, 1, true, "auto", true, true),
       new Conv2d("conv3", buffers, 32, 64, 3, 1, 1, true, "auto", true),
-      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1, true, "auto", true),
-      new MaxPool2d("pool2", buffers, 2),
+      new Conv2d("conv4", buffers, 64, 64, 3, 1, 1, true, "auto", true, true),
     ]);
     const out = trunk.outputShape(shape);
     return { trunk, vector: "flatten", features: out.c * out.h * out.w, reluEmbedding: true };

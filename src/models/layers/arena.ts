@@ -167,6 +167,31 @@ export interface LayerKernels {
     toY: number,
     scratch: number,
   ): void;
+  winograd4OutputPooled(
+    m: number,
+    planeBytes: number,
+    y: number,
+    oh: number,
+    ow: number,
+    n: number,
+    th: number,
+    tw: number,
+    bias: number,
+    toPos: number,
+    scratch: number,
+  ): void;
+  winograd4OutputGradientPooled(
+    dy: number,
+    oh: number,
+    ow: number,
+    n: number,
+    th: number,
+    tw: number,
+    d: number,
+    planeBytes: number,
+    toPos: number,
+    scratch: number,
+  ): void;
   winograd4InputGradient(
     dv: number,
     planeBytes: number,

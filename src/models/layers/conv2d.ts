@@ -5,7 +5,8 @@ import { columnScalars, tileGemmScalars, winogradScalars, type TileGemm } from "
 import { split, splitElements, splitGemms } from "./split.js";
 import { sharedFloats, uniformInit, volume, volumeSize, type Buffers, type Volume, type VolumeLayer } from "./volume.js";
 import { accumulateWeightGradient, planeStride, tileBufferSize, tiling, transformWeights, type TileSize, type Tiling } from "./winograd.js";
-import { imagesAtOnce } from "./winograd4.js";
+import { imagesAtOnce, poolsInTiles } from "./winograd4.js";
+import { MaxPool2d } from "./norm-pool.js";
 import { inArena } from "./arena.js";
 
 /** How a convolution runs: `auto` picks by shape (see Conv2d); the others force one, for tests. */
@@ -33,6 +34,10 @@ function ones(n: number): Float32Array {
  * transform writes max(0, ·) and its output-gradient transform reads dy masked by the output's sign,
  * so neither the output nor its gradient is read and written again by a layer of its own (cnn's
  * four ReLU layers were 12% of its training step). Elsewhere the ReLU is a pass of its own.
+ * With `pool` too, a 2×2 max-pool at stride 2 follows the ReLU: F(4×4)'s output transform writes
+ * only each window's maximum and where it was, and its output-gradient transform rebuilds each
+ * tile's gradient from those, so the full-size output and its gradient are never written (output
+ * sizes that are multiples of 4, in the arena); elsewhere a MaxPool2d of the layer's own runs.
  *
  * A 3×3 kernel at stride 1 with at least `WINOGRAD_MIN_CHANNELS` channels in and out goes through
  * Winograd instead, whose tiles are kept the same way: F(4×4, 3×3) (`winograd4.ts`) wherever its
@@ -64,6 +69,10 @@ export class Conv2d implements VolumeLayer {
   private readonly winograd?: TileSize | "auto";
   /** The last forward pass's output, whose sign the backward pass reads when there is a ReLU. */
   private output?: Float32Array;
+  /** The max-pool after the ReLU, when it runs as a layer of its own. */
+  private readonly pooling?: MaxPool2d;
+  /** Where each window's maximum was, when the last forward pass pooled in the output transform. */
+  private positions?: Float32Array;
 
   constructor(
     readonly name: string,
@@ -76,7 +85,10 @@ export class Conv2d implements VolumeLayer {
     readonly hasBias = true,
     algorithm: ConvAlgorithm = "auto",
     readonly relu = false,
+    pool = false,
   ) {
+    if (pool && !relu) throw new RangeError(`${name}: the fused max-pool follows a ReLU`);
+    if (pool) this.pooling = new MaxPool2d(`${name}/pool`, buffers, 2);
     this.K = inC * k * k;
     const possible = k === 3 && stride === 1 && pad <= 2;
     if ((algorithm === "winograd" || algorithm === "winograd4") && !possible)
@@ -106,6 +118,12 @@ export class Conv2d implements VolumeLayer {
   }
 
   outputShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
+    const shape = this.convShape(x);
+    return this.pooling ? this.pooling.outputShape(shape) : shape;
+  }
+
+  /** The convolution's own output, before any pooling. */
+  private convShape(x: Omit<Volume, "data">): Omit<Volume, "data"> {
     return {
       c: this.outC,
       n: x.n,
@@ -129,7 +147,7 @@ export class Conv2d implements VolumeLayer {
   }
 
   forward(x: Volume, train: boolean): Volume {
-    const shape = this.outputShape(x);
+    const shape = this.convShape(x);
     const M = shape.n * shape.h * shape.w;
     this.input = x;
     if (this.b) this.sharedBias!.set(this.b);
@@ -140,14 +158,15 @@ export class Conv2d implements VolumeLayer {
     this.keptColumns = kept ? cols : undefined;
     // The bias and the ReLU in one pass after the GEMM (a fill before it, for the GEMM to add to, wrote the output once more).
     if (this.b || this.relu) split("addBias", this.b ? [out.data, this.sharedBias!] : [out.data], [M, Number(this.relu)], this.outC, out.data.length);
-    return this.activated(volume(shape, out.data), true);
+    return this.activated(volume(shape, out.data), true, train);
   }
 
-  /** y through the layer's ReLU, unless there is none or the output transform already `applied` it. */
-  private activated(y: Volume, applied: boolean): Volume {
+  /** y through the layer's ReLU, unless there is none or the output transform already `applied` it, and its pooling. */
+  private activated(y: Volume, applied: boolean, train: boolean): Volume {
     if (this.relu && !applied) splitElements("relu", [y.data]);
     this.output = y.data;
-    return y;
+    this.positions = undefined;
+    return this.pooling ? this.pooling.forward(y, train) : y;
   }
 
   /** dy masked by [y > 0] (the ReLU's backward pass), in a gradient buffer, when the layer has a ReLU that the output-gradient transform does not apply. */
@@ -195,22 +214,37 @@ export class Conv2d implements VolumeLayer {
     const { V, kept } = this.tiles(x, tl, train);
     const products = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles, tl.m));
     this.tileGemms("products", [U, V, products], outC, inC, tl);
+    this.keptTiles = kept ? V : undefined;
+    const bias = this.b ? [this.sharedBias!] : [];
+    if (this.pooling) {
+      const pooled = this.pooling.outputShape(shape);
+      const p = volume(pooled, this.buffers.get(`${this.name}/pooled`, volumeSize(pooled)));
+      const positions = this.buffers.get(`${this.name}/positions`, volumeSize(pooled));
+      if (poolsInTiles(tl, products, p.data, positions)) {
+        split("winogradOutputPooled", [products, p.data, positions, ...bias], winogradScalars(p, 0, tl), outC, products.length);
+        this.positions = positions;
+        return p;
+      }
+    }
     const y = volume(shape, this.buffers.get(`${this.name}/out`, volumeSize(shape)));
     const fused = this.relu && tl.m === 4;
-    const scalars = [...winogradScalars(y, 0, tl), Number(fused)];
-    split("winogradOutput", this.b ? [products, y.data, this.sharedBias!] : [products, y.data], scalars, outC, products.length);
-    this.keptTiles = kept ? V : undefined;
-    return this.activated(y, fused);
+    split("winogradOutput", [products, y.data, ...bias], [...winogradScalars(y, 0, tl), Number(fused)], outC, products.length);
+    return this.activated(y, fused, train);
   }
 
   private backwardWinograd(dy: Volume, needInput: boolean): Volume | undefined {
     const x = this.input!,
       { inC, outC } = this,
       tl = this.tiling(x);
-    const fused = this.relu && tl.m === 4;
-    dy = this.unactivated(dy, fused);
     const D = this.buffers.scratch("winograd/out", tileBufferSize(outC * tl.tiles, tl.m));
-    split("winogradOutputGradient", fused ? [dy.data, D, this.output!] : [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
+    if (this.positions) {
+      split("winogradOutputGradientPooled", [dy.data, this.positions, D], winogradScalars(dy, 0, tl), outC, D.length);
+    } else {
+      if (this.pooling) dy = this.pooling.backward(dy, true);
+      const fused = this.relu && tl.m === 4;
+      dy = this.unactivated(dy, fused);
+      split("winogradOutputGradient", fused ? [dy.data, D, this.output!] : [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
+    }
     const V = this.keptTiles ?? this.tiles(x, tl, false).V;
     const dU = this.buffers.scratch("winograd/dU", tileBufferSize(outC * inC, tl.m));
     this.tileGemms("weightGradients", [D, V, dU], outC, inC, tl);
@@ -254,6 +288,7 @@ export class Conv2d implements VolumeLayer {
 
   backward(dy: Volume, needInput: boolean): Volume | undefined {
     if (this.winograd) return this.backwardWinograd(dy, needInput);
+    if (this.pooling) dy = this.pooling.backward(dy, true);
     dy = this.unactivated(dy, false);
     const x = this.input!,
       M = dy.n * dy.h * dy.w;

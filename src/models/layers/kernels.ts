@@ -18,7 +18,14 @@ import {
   type TileSize,
   type Tiling,
 } from "./winograd.js";
-import { transformInput4, transformInputGradient4, transformOutput4, transformOutputGradient4 } from "./winograd4.js";
+import {
+  transformInput4,
+  transformInputGradient4,
+  transformOutput4,
+  transformOutputGradient4,
+  transformOutputGradientPooled4,
+  transformOutputPooled4,
+} from "./winograd4.js";
 import type { Volume } from "./volume.js";
 
 export type Kernel = (arrays: Float32Array[], scalars: number[], from: number, to: number) => void;
@@ -224,6 +231,18 @@ function winogradOutputGradient([dy, D, y]: Float32Array[], scalars: number[], f
   else transformOutputGradient(v, tl, D, from, to);
 }
 
+/** arrays [M, p, positions] or [M, p, positions, bias], scalars of the pooled output p: the output through a ReLU and 2×2 max-pooling, over its channels. */
+function winogradOutputPooled([M, p, positions, bias]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, tl } = fromScalars(scalars, p);
+  transformOutputPooled4(M, tl, v, positions, bias, from, to);
+}
+
+/** arrays [dp, positions, D], scalars of the pooled output: its gradient's transform, over its channels. */
+function winogradOutputGradientPooled([dp, positions, D]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const { v, tl } = fromScalars(scalars, dp);
+  transformOutputGradientPooled4(v, positions, tl, D, from, to);
+}
+
 /** arrays [dV, dx]: the input-gradient transform over the input's channels. */
 function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, pad, tl } = fromScalars(scalars, dx);
@@ -328,6 +347,8 @@ export const kernels = {
   winogradOutput,
   winogradOutputGradient,
   winogradInputGradient,
+  winogradOutputPooled,
+  winogradOutputGradientPooled,
   columns,
   columnsAdjoint,
   maxPool2x2,

@@ -182,6 +182,65 @@ export function transformOutputGradient4(dy: Volume, tl: Tiling, D: Float32Array
     });
 }
 
+/**
+ * Whether winograd4.wat can take the output through a ReLU and 2×2 max-pooling at once
+ * (`transformOutputPooled4`): output sizes that are multiples of 4, every array in the arena.
+ * There is no literal loop for it: elsewhere the layers run as a ReLU'd output and a pooling pass.
+ */
+export function poolsInTiles(tl: Tiling, ...arrays: Float32Array[]): boolean {
+  return tl.m === 4 && tl.oh === 4 * tl.th && tl.ow === 4 * tl.tw && tl.tiles > 0 && arenaKernels(...arrays) !== undefined;
+}
+
+/**
+ * max over each 2×2 window of max(0, Aᵀ m A + bias) for every tile: the pooled output p (oh/2 ×
+ * ow/2 per image), and in `positions` (int32 bits, p's layout) each window's position of its
+ * maximum, 0–3 in row order, ties to the first, or 4 where the maximum is not above 0 (no
+ * gradient). The same values as the output through a ReLU and then MaxPool2d.
+ */
+export function transformOutputPooled4(M: Float32Array, tl: Tiling, p: Volume, positions: Float32Array, bias?: Float32Array, from = 0, to = p.c): void {
+  const wasm = arenaKernels(M, p.data, positions)!,
+    { n: N } = p,
+    KT = planeStride(p.c * tl.tiles),
+    { oh, ow } = tl,
+    toPos = address(positions, 0) - address(p.data, 0);
+  for (let k = from; k < to; k++)
+    wasm.winograd4OutputPooled(
+      address(M, k * tl.tiles),
+      4 * KT,
+      address(p.data, (k * N * oh * ow) / 4),
+      oh,
+      ow,
+      N,
+      tl.th,
+      tl.tw,
+      bias ? bias[k] : 0,
+      toPos,
+      arenaScratch().at,
+    );
+}
+
+/** D from the pooled output's gradient dp: each window's gradient where `positions` says its maximum was (transformOutputPooled4's backward pass). */
+export function transformOutputGradientPooled4(dp: Volume, positions: Float32Array, tl: Tiling, D: Float32Array, from = 0, to = dp.c): void {
+  const wasm = arenaKernels(dp.data, positions, D)!,
+    { n: N } = dp,
+    KT = planeStride(dp.c * tl.tiles),
+    { oh, ow } = tl,
+    toPos = address(positions, 0) - address(dp.data, 0);
+  for (let k = from; k < to; k++)
+    wasm.winograd4OutputGradientPooled(
+      address(dp.data, (k * N * oh * ow) / 4),
+      oh,
+      ow,
+      N,
+      tl.th,
+      tl.tw,
+      address(D, k * tl.tiles),
+      4 * KT,
+      toPos,
+      arenaScratch().at,
+    );
+}
+
 /** ∂x from ∂V, the adjoint of `transformInput4`: each tile's B ∂V Bᵀ added back where the tile came from (x is overwritten). */
 export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
   const { n: N, h, w, data } = dx,

@@ -252,6 +252,109 @@
           (i8x16.shuffle 12 13 14 15 28 29 30 31 0 0 0 0 0 0 0 0 (local.get $x4) (local.get $x5)))))
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 6)))))
 
+;; The maximum of four candidates (a lane per window) and its position 0–3, the first of equals
+  ;; (strictly greater wins, from −∞, as max-pooling's); position 4 where the maximum is not above
+  ;; 0, which takes no gradient (the ReLU before the pool passes none there).
+  (func $window (param $c0 v128) (param $c1 v128) (param $c2 v128) (param $c3 v128) (result v128 v128)
+    (local $best v128) (local $at v128) (local $gt v128)
+    (local.set $best (v128.const f32x4 -inf -inf -inf -inf))
+    (local.set $at (v128.const i32x4 4 4 4 4))
+    (local.set $gt (f32x4.gt (local.get $c0) (local.get $best)))
+    (local.set $best (v128.bitselect (local.get $c0) (local.get $best) (local.get $gt)))
+    (local.set $at (v128.bitselect (v128.const i32x4 0 0 0 0) (local.get $at) (local.get $gt)))
+    (local.set $gt (f32x4.gt (local.get $c1) (local.get $best)))
+    (local.set $best (v128.bitselect (local.get $c1) (local.get $best) (local.get $gt)))
+    (local.set $at (v128.bitselect (v128.const i32x4 1 1 1 1) (local.get $at) (local.get $gt)))
+    (local.set $gt (f32x4.gt (local.get $c2) (local.get $best)))
+    (local.set $best (v128.bitselect (local.get $c2) (local.get $best) (local.get $gt)))
+    (local.set $at (v128.bitselect (v128.const i32x4 2 2 2 2) (local.get $at) (local.get $gt)))
+    (local.set $gt (f32x4.gt (local.get $c3) (local.get $best)))
+    (local.set $best (v128.bitselect (local.get $c3) (local.get $best) (local.get $gt)))
+    (local.set $at (v128.bitselect (v128.const i32x4 3 3 3 3) (local.get $at) (local.get $gt)))
+    (local.get $best)
+    (v128.bitselect (local.get $at) (v128.const i32x4 4 4 4 4) (f32x4.gt (local.get $best) (f32x4.splat (f32.const 0)))))
+
+  ;; Two values for each of four tiles (lane k of $x, then of $y) to $a0 … $a3, the first $count tiles.
+  (func $storePairs (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32) (param $x v128) (param $y v128)
+    (local $lo v128) (local $hi v128)
+    (local.set $lo (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $x) (local.get $y)))
+    (local.set $hi (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $x) (local.get $y)))
+    (v128.store64_lane 0 (local.get $a0) (local.get $lo))
+    (if (i32.gt_u (local.get $count) (i32.const 1)) (then (v128.store64_lane 1 (local.get $a1) (local.get $lo))))
+    (if (i32.gt_u (local.get $count) (i32.const 2)) (then (v128.store64_lane 0 (local.get $a2) (local.get $hi))))
+    (if (i32.gt_u (local.get $count) (i32.const 3)) (then (v128.store64_lane 1 (local.get $a3) (local.get $hi)))))
+
+  ;; Four tiles' products (planes 6k + l from $planes) as $outputTiles takes them, plus $bias and
+  ;; through a ReLU, then max-pooled over 2×2 windows: each tile's 2×2 maxima to $a0 … $a3 (pooled
+  ;; rows 2·$half bytes apart), and their windows' positions ($window) $toPos bytes on, as int32.
+  (func $outputTilesPooled (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
+    (param $planes i32) (param $plane i32) (param $half i32) (param $tmp i32) (param $bias v128) (param $toPos i32)
+    (local $l i32) (local $r i32) (local $off i32) (local $top i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $y0 v128) (local $y1 v128) (local $y2 v128) (local $y3 v128)
+    (local $m0 v128) (local $p0 v128) (local $m1 v128) (local $p1 v128)
+    (loop $columns
+      ;; Column l's four results, one per row i, at $tmp + 96·i + 16·l.
+      (call $store4 (i32.add (local.get $tmp) (i32.shl (local.get $l) (i32.const 4))) (i32.const 96)
+        (call $at (call $load6 (i32.add (local.get $planes) (i32.mul (local.get $l) (local.get $plane))) (i32.mul (local.get $plane) (i32.const 6)))))
+      (br_if $columns (i32.lt_u (local.tee $l (i32.add (local.get $l) (i32.const 1))) (i32.const 6))))
+    (loop $pairs
+      ;; Output rows 2r and 2r + 1 as their four columns, a lane per tile.
+      (local.set $top (i32.add (local.get $tmp) (i32.mul (local.get $r) (i32.const 192))))
+      (call $at (call $load6 (local.get $top) (i32.const 16)))
+      (local.set $x3) (local.set $x2) (local.set $x1) (local.set $x0)
+      (call $at (call $load6 (i32.add (local.get $top) (i32.const 96)) (i32.const 16)))
+      (local.set $y3) (local.set $y2) (local.set $y1) (local.set $y0)
+      (call $window (call $activate (local.get $x0) (local.get $bias) (i32.const 1)) (call $activate (local.get $x1) (local.get $bias) (i32.const 1))
+        (call $activate (local.get $y0) (local.get $bias) (i32.const 1)) (call $activate (local.get $y1) (local.get $bias) (i32.const 1)))
+      (local.set $p0) (local.set $m0)
+      (call $window (call $activate (local.get $x2) (local.get $bias) (i32.const 1)) (call $activate (local.get $x3) (local.get $bias) (i32.const 1))
+        (call $activate (local.get $y2) (local.get $bias) (i32.const 1)) (call $activate (local.get $y3) (local.get $bias) (i32.const 1)))
+      (local.set $p1) (local.set $m1)
+      (local.set $off (i32.mul (local.get $r) (i32.shl (local.get $half) (i32.const 1))))
+      (call $storePairs (i32.add (local.get $a0) (local.get $off)) (i32.add (local.get $a1) (local.get $off))
+        (i32.add (local.get $a2) (local.get $off)) (i32.add (local.get $a3) (local.get $off)) (local.get $count) (local.get $m0) (local.get $m1))
+      (local.set $off (i32.add (local.get $off) (local.get $toPos)))
+      (call $storePairs (i32.add (local.get $a0) (local.get $off)) (i32.add (local.get $a1) (local.get $off))
+        (i32.add (local.get $a2) (local.get $off)) (i32.add (local.get $a3) (local.get $off)) (local.get $count) (local.get $p0) (local.get $p1))
+      (br_if $pairs (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (i32.const 2)))))
+
+  ;; Row 2r + $odd of a tile's 4×4 output gradient, from its pooled row r at $at (two gradients, and
+  ;; their windows' positions $toPos bytes on): each gradient where its window's maximum was, else 0.
+  (func $pooledGradientRow (param $at i32) (param $toPos i32) (param $odd i32) (result v128)
+    (local $g v128) (local $p v128)
+    (local.set $g (v128.load64_zero (local.get $at)))
+    (local.set $p (v128.load64_zero (i32.add (local.get $at) (local.get $toPos))))
+    (local.set $g (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $g) (local.get $g)))
+    (local.set $p (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $p) (local.get $p)))
+    ;; + 0 turns −0 into 0, as the pool's and the ReLU's backward passes do.
+    (f32x4.add
+      (v128.and (local.get $g)
+        (i32x4.eq (local.get $p) (select (v128.const i32x4 2 3 2 3) (v128.const i32x4 0 1 0 1) (local.get $odd))))
+      (v128.const f32x4 0 0 0 0)))
+
+  ;; Four tiles' output gradients rebuilt from their pooled gradients at $a0 … $a3 (pooled rows
+  ;; 2·$half bytes apart, positions $toPos bytes on) into planes 6k + l from $planes, as
+  ;; $outputGradientTiles does from the 4×4 blocks.
+  (func $outputGradientTilesPooled (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $count i32)
+    (param $planes i32) (param $plane i32) (param $half i32) (param $tmp i32) (param $toPos i32)
+    (local $i i32) (local $l i32) (local $off i32) (local $odd i32)
+    (loop $rows
+      (local.set $off (i32.mul (i32.shr_u (local.get $i) (i32.const 1)) (i32.shl (local.get $half) (i32.const 1))))
+      (local.set $odd (i32.and (local.get $i) (i32.const 1)))
+      ;; Row i's six results, one per column l, at $tmp + 64·l + 16·i.
+      (call $store6 (i32.add (local.get $tmp) (i32.shl (local.get $i) (i32.const 4))) (i32.const 64)
+        (call $a (call $transpose
+          (call $pooledGradientRow (i32.add (local.get $a0) (local.get $off)) (local.get $toPos) (local.get $odd))
+          (call $pooledGradientRow (i32.add (local.get $a1) (local.get $off)) (local.get $toPos) (local.get $odd))
+          (call $pooledGradientRow (i32.add (local.get $a2) (local.get $off)) (local.get $toPos) (local.get $odd))
+          (call $pooledGradientRow (i32.add (local.get $a3) (local.get $off)) (local.get $toPos) (local.get $odd)))))
+      (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 4))))
+    (loop $columns
+      (call $storeTiles (i32.add (local.get $planes) (i32.mul (local.get $l) (local.get $plane))) (i32.mul (local.get $plane) (i32.const 6)) (local.get $count)
+        (call $a (call $load4 (i32.add (local.get $tmp) (i32.shl (local.get $l) (i32.const 6))) (i32.const 16))))
+      (br_if $columns (i32.lt_u (local.tee $l (i32.add (local.get $l) (i32.const 1))) (i32.const 6)))))
+
   ;; Eight floats at $at += ($first, $last with its upper two lanes zeroed).
   (func $addRow (param $at i32) (param $first v128) (param $last v128)
     (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (local.get $first)))
@@ -260,10 +363,13 @@
 
   ;; Every tile of $n images, four at a time: tile (b, ty, tx)'s top-left value sits at
   ;; $base + b·$image + 4·ty·$row + 16·tx, and the tiles are consecutive in the planes from $planes.
-  ;; $kind picks the transform: 0 input, 1 output, 2 output gradient, 3 input gradient; $bias and
-  ;; $extra are the output's ($extra: ReLU or not) and the output gradient's ($extra: $toY).
+  ;; $kind picks the transform: 0 input, 1 output, 2 output gradient, 3 input gradient, 4 and 5 the
+  ;; output and its gradient through a ReLU and 2×2 max-pooling; $bias and $extra are the outputs'
+  ;; ($extra: ReLU or not for 1, $toPos for 4) and the output gradients' ($toY for 2, $toPos for 5).
+  ;; The pooled kinds walk the pooled layout, each tile's 2×2 values $step = 8 bytes after the last
+  ;; (16 otherwise, a tile's 4 values).
   (func $walk (param $kind i32) (param $base i32) (param $row i32) (param $image i32) (param $n i32) (param $th i32) (param $tw i32)
-    (param $planes i32) (param $plane i32) (param $tmp i32) (param $bias v128) (param $extra i32)
+    (param $planes i32) (param $plane i32) (param $tmp i32) (param $bias v128) (param $extra i32) (param $step i32)
     (local $b i32) (local $ty i32) (local $tx i32) (local $k i32) (local $at i32) (local $rowAt i32) (local $imageAt i32)
     (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
     (local.set $imageAt (local.get $base))
@@ -274,7 +380,9 @@
         (local.set $at (local.get $rowAt))
         (local.set $tx (i32.const 0))
         (loop $tiles
-          (if (i32.eqz (local.get $k)) (then (local.set $a0 (local.get $at)))
+          ;; A group's first tile's address goes to every lane, so that the empty lanes of a short last group read a tile (with $toY or $toPos added too).
+          (if (i32.eqz (local.get $k))
+            (then (local.set $a0 (local.get $at)) (local.set $a1 (local.get $at)) (local.set $a2 (local.get $at)) (local.set $a3 (local.get $at)))
             (else (if (i32.eq (local.get $k) (i32.const 1)) (then (local.set $a1 (local.get $at)))
               (else (if (i32.eq (local.get $k) (i32.const 2)) (then (local.set $a2 (local.get $at)))
                 (else (local.set $a3 (local.get $at))))))))
@@ -284,14 +392,13 @@
                 (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra))
               (local.set $planes (i32.add (local.get $planes) (i32.const 16)))
               (local.set $k (i32.const 0))))
-          (local.set $at (i32.add (local.get $at) (i32.const 16)))
+          (local.set $at (i32.add (local.get $at) (local.get $step)))
           (br_if $tiles (i32.lt_u (local.tee $tx (i32.add (local.get $tx) (i32.const 1))) (local.get $tw))))
         (local.set $rowAt (i32.add (local.get $rowAt) (i32.shl (local.get $row) (i32.const 2))))
         (br_if $rows (i32.lt_u (local.tee $ty (i32.add (local.get $ty) (i32.const 1))) (local.get $th))))
       (local.set $imageAt (i32.add (local.get $imageAt) (local.get $image)))
       (br_if $images (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $n))))
-    ;; The empty lanes of a last short group read what their addresses still hold (an earlier
-    ;; group's tiles, or the start of memory), and store nothing.
+    ;; The empty lanes of a last short group read its first tile again, and store nothing.
     (if (local.get $k)
       (then (call $group (local.get $kind) (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $k)
         (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra)))))
@@ -304,6 +411,12 @@
     (if (i32.eq (local.get $kind) (i32.const 1))
       (then (call $outputTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
         (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra)) (return)))
+    (if (i32.eq (local.get $kind) (i32.const 4))
+      (then (call $outputTilesPooled (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
+        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $bias) (local.get $extra)) (return)))
+    (if (i32.eq (local.get $kind) (i32.const 5))
+      (then (call $outputGradientTilesPooled (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
+        (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $extra)) (return)))
     (if (i32.eq (local.get $kind) (i32.const 2))
       (then (call $outputGradientTiles (local.get $a0) (local.get $a1) (local.get $a2) (local.get $a3) (local.get $count)
         (local.get $planes) (local.get $plane) (local.get $row) (local.get $tmp) (local.get $extra)) (return)))
@@ -366,7 +479,7 @@
     (call $copyImages (local.get $image) (local.get $at) (local.get $n) (local.get $h) (local.get $w) (local.get $row) (local.get $padded)
       (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 0) (i32.const 0))
     (call $walk (i32.const 0) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $v) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0)))
+      (local.get $v) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0) (i32.const 16)))
 
   ;; transformInputGradient4: the planes at $dv into $n images of ∂x from $dx (overwritten).
   (func (export "winograd4InputGradient") (param $dv i32) (param $plane i32) (param $dx i32) (param $h i32) (param $w i32) (param $pad i32)
@@ -377,7 +490,7 @@
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (memory.fill (local.get $at) (i32.const 0) (i32.mul (local.get $padded) (local.get $n)))
     (call $walk (i32.const 3) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $dv) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0))
+      (local.get $dv) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0) (i32.const 16))
     (call $copyImages (local.get $dx) (local.get $at) (local.get $n) (local.get $h) (local.get $w) (local.get $row) (local.get $padded)
       (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 1) (i32.const 0)))
 
@@ -389,14 +502,28 @@
     (if (i32.and (i32.eq (i32.shl (local.get $th) (i32.const 2)) (local.get $oh)) (i32.eq (i32.shl (local.get $tw) (i32.const 2)) (local.get $ow)))
       (then
         (call $walk (i32.const 1) (local.get $y) (i32.shl (local.get $ow) (i32.const 2)) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))
-          (local.get $n) (local.get $th) (local.get $tw) (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu))
+          (local.get $n) (local.get $th) (local.get $tw) (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu) (i32.const 16))
         (return)))
     (local.set $row (i32.shl (local.get $tw) (i32.const 4)))
     (local.set $block (i32.mul (local.get $row) (i32.shl (local.get $th) (i32.const 2))))
     (local.set $at (i32.add (local.get $scratch) (i32.const 640)))
     (call $walk (i32.const 1) (local.get $at) (local.get $row) (local.get $block) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu))
+      (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $relu) (i32.const 16))
     (call $copyImages (local.get $y) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 1) (i32.const 0)))
+
+  ;; The output through a ReLU and 2×2 max-pooling (output sizes multiples of 4): the planes at $m into
+  ;; $n pooled images from $y (oh/2 × ow/2 each), their windows' positions $toPos bytes on.
+  (func (export "winograd4OutputPooled") (param $m i32) (param $plane i32) (param $y i32) (param $oh i32) (param $ow i32) (param $n i32)
+    (param $th i32) (param $tw i32) (param $bias f32) (param $toPos i32) (param $scratch i32)
+    ;; Walked with pooled rows of 2·ow bytes as 4·$row per tile row, so $row = ow bytes, half a pooled row.
+    (call $walk (i32.const 4) (local.get $y) (local.get $ow) (i32.mul (local.get $oh) (local.get $ow)) (local.get $n) (local.get $th) (local.get $tw)
+      (local.get $m) (local.get $plane) (local.get $scratch) (f32x4.splat (local.get $bias)) (local.get $toPos) (i32.const 8)))
+
+  ;; Its gradient: $n pooled images of gradients from $dy (oh/2 × ow/2 each, positions $toPos bytes on) into the planes at $d.
+  (func (export "winograd4OutputGradientPooled") (param $dy i32) (param $oh i32) (param $ow i32) (param $n i32) (param $th i32) (param $tw i32)
+    (param $d i32) (param $plane i32) (param $toPos i32) (param $scratch i32)
+    (call $walk (i32.const 5) (local.get $dy) (local.get $ow) (i32.mul (local.get $oh) (local.get $ow)) (local.get $n) (local.get $th) (local.get $tw)
+      (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (local.get $toPos) (i32.const 8)))
 
   ;; transformOutputGradient4: $n images of ∂y from $dy (oh × ow each) into the planes at $d; each
   ;; value masked by the output's sign $toY bytes on (the conv's ReLU), unless $toY is 0.
@@ -406,7 +533,7 @@
     (if (i32.and (i32.eq (i32.shl (local.get $th) (i32.const 2)) (local.get $oh)) (i32.eq (i32.shl (local.get $tw) (i32.const 2)) (local.get $ow)))
       (then
         (call $walk (i32.const 2) (local.get $dy) (i32.shl (local.get $ow) (i32.const 2)) (i32.shl (i32.mul (local.get $oh) (local.get $ow)) (i32.const 2))
-          (local.get $n) (local.get $th) (local.get $tw) (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (local.get $toY))
+          (local.get $n) (local.get $th) (local.get $tw) (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (local.get $toY) (i32.const 16))
         (return)))
     (local.set $row (i32.shl (local.get $tw) (i32.const 4)))
     (local.set $block (i32.mul (local.get $row) (i32.shl (local.get $th) (i32.const 2))))
@@ -414,4 +541,4 @@
     (memory.fill (local.get $at) (i32.const 0) (i32.mul (local.get $block) (local.get $n)))
     (call $copyImages (local.get $dy) (local.get $at) (local.get $n) (local.get $oh) (local.get $ow) (local.get $row) (local.get $block) (i32.const 0) (i32.const 0) (local.get $toY))
     (call $walk (i32.const 2) (local.get $at) (local.get $row) (local.get $block) (local.get $n) (local.get $th) (local.get $tw)
-      (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0))))
+      (local.get $d) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0) (i32.const 16))))
