@@ -324,6 +324,7 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
     [16, 16, 1, 5],
     [8, 8, 1, 3],
     [4, 4, 1, 5],
+    [4, 4, 1, 2],
     [6, 5, 0, 3],
     [5, 7, 0, 3],
     [6, 5, 2, 2],
@@ -412,7 +413,9 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
     const [Dm, DmRef, fastDm, fastDmRef] = [new Float32Array(size), new Float32Array(size), allocate(size)!, allocate(size)!];
     transformOutputGradient4({ ...out, data: dy }, tl, Dm, 0, out.c, yRelu);
     transformOutputGradient4({ ...out, data: masked }, tl, DmRef);
-    transformOutputGradient4({ ...out, data: inArenaCopy(dy) }, tl, fastDm, 0, out.c, inArenaCopy(yRelu));
+    // y before dy in memory: a negative offset from dy to y, which a short group's empty lanes must not take from address 0.
+    const yFirst = inArenaCopy(yRelu);
+    transformOutputGradient4({ ...out, data: inArenaCopy(dy) }, tl, fastDm, 0, out.c, yFirst);
     transformOutputGradient4({ ...out, data: inArenaCopy(masked) }, tl, fastDmRef);
     assert.deepEqual(planesOf(Dm), planesOf(DmRef), `literal output gradient with ReLU, ${what}`);
     assert.deepEqual(planesOf(fastDm), planesOf(fastDmRef), `SIMD output gradient with ReLU, ${what}`);
