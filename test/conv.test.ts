@@ -104,6 +104,39 @@ test("conv through im2col + GEMM and through Winograd F(2×2, 3×3) and F(4×4, 
   }
 });
 
+test("a thin first layer's products in parts over both threads (the output over parts of the positions, the weight gradient summed from parts) equal the literal sums", async () => {
+  await helperReady();
+  const rng = new Rng(13);
+  // 3 → 4 channels over 16 images of 32×32: 108 weights, 16,384 positions.
+  const { layer, params, grads } = bound(new Conv2d("c", new Buffers(), 3, 4, 3, 1, 1, true, "im2col", true), rng);
+  const shape = { c: 3, n: 16, h: 32, w: 32 };
+  const x = randomVolume(shape, rng);
+  const y = layer.forward({ ...x }, true);
+  const g = randomVolume(y, rng);
+  layer.backward({ ...g }, false);
+  const { n, h, w } = shape,
+    input = (ci: number, b: number, iy: number, ix: number) => (iy >= 0 && iy < h && ix >= 0 && ix < w ? x.data[((ci * n + b) * h + iy) * w + ix] : 0);
+  const output = new Float64Array(y.data.length),
+    expected = new Float64Array(4 * 27 + 4);
+  for (let o = 0; o < 4; o++)
+    for (let b = 0; b < n; b++)
+      for (let oy = 0; oy < h; oy++)
+        for (let ox = 0; ox < w; ox++) {
+          const at = ((o * n + b) * h + oy) * w + ox;
+          let v = params[4 * 27 + o];
+          for (let ci = 0; ci < 3; ci++)
+            for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) v += params[o * 27 + (ci * 3 + ky) * 3 + kx] * input(ci, b, oy + ky - 1, ox + kx - 1);
+          output[at] = Math.max(0, v);
+          const d = v > 0 ? g.data[at] : 0; // through the ReLU
+          expected[4 * 27 + o] += d;
+          for (let ci = 0; ci < 3; ci++)
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) expected[o * 27 + (ci * 3 + ky) * 3 + kx] += d * input(ci, b, oy + ky - 1, ox + kx - 1);
+        }
+  assertClose(Array.from(y.data), Array.from(output), 1e-5, "output");
+  assertClose(Array.from(grads), Array.from(expected), 1e-4, "weight and bias gradients");
+});
+
 /**
  * Inputs for piecewise-linear layers: distinct values at least 0.05 apart in random order, so a
  * ±0.01 step never moves an input across a kink (a max changing hands, a ReLU switching).

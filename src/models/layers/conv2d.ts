@@ -14,6 +14,15 @@ export type ConvAlgorithm = "auto" | "im2col" | "winograd" | "winograd4";
 
 export const WINOGRAD_MIN_CHANNELS = 32;
 
+/**
+ * A first layer's products are thin (cnn's: 32 × 27 weights over 65,536 positions) and run badly on
+ * OpenBLAS's two threads (42–65 GFLOP/s): with at most THIN_WEIGHTS weights and at least
+ * PARTS × 1,024 positions, they go as PARTS products over parts of the positions, shared between the
+ * threads (Conv2d's thinProducts).
+ */
+const THIN_WEIGHTS = 64 * 64;
+const PARTS = 8;
+
 let onesVector = new Float32Array(0);
 
 /** n ones (grown, never shrunk), to sum rows through the GEMM. */
@@ -57,6 +66,8 @@ export class Conv2d implements VolumeLayer {
   private b?: Float32Array;
   /** The bias as of the forward pass, copied where the helper thread can read it (the parameters are not shared memory). */
   private readonly sharedBias?: Float32Array;
+  /** The weights, likewise, for a thin layer (THIN_WEIGHTS). */
+  private readonly sharedWeights?: Float32Array;
   private gW!: Matrix;
   private gb?: Float32Array;
   private input?: Volume;
@@ -98,6 +109,7 @@ export class Conv2d implements VolumeLayer {
     else if (algorithm === "auto" && possible && Math.min(inC, outC) >= WINOGRAD_MIN_CHANNELS) this.winograd = "auto";
     this.paramCount = outC * this.K + (hasBias ? outC : 0);
     if (hasBias) this.sharedBias = sharedFloats(outC);
+    if (outC * this.K <= THIN_WEIGHTS) this.sharedWeights = sharedFloats(outC * this.K);
   }
 
   bind(params: Float32Array, grads: Float32Array): void {
@@ -154,7 +166,7 @@ export class Conv2d implements VolumeLayer {
     if (this.winograd) return this.forwardWinograd(x, shape, train);
     const out = matrix(this.outC, M, this.buffers.get(`${this.name}/out`, this.outC * M));
     const { cols, kept } = this.columns(x, shape, train);
-    matmul(this.W, cols, { out });
+    this.product(cols, out);
     this.keptColumns = kept ? cols : undefined;
     // The bias and the ReLU in one pass after the GEMM (a fill before it, for the GEMM to add to, wrote the output once more).
     if (this.b || this.relu) split("addBias", this.b ? [out.data, this.sharedBias!] : [out.data], [M, Number(this.relu)], this.outC, out.data.length);
@@ -259,6 +271,35 @@ export class Conv2d implements VolumeLayer {
     return dx;
   }
 
+  /** out = W · cols, in parts over both threads when the layer is thin. */
+  private product(cols: Matrix, out: Matrix): void {
+    if (!this.thin(cols.cols)) {
+      matmul(this.W, cols, { out });
+      return;
+    }
+    const w = this.sharedWeights!;
+    w.set(this.W.data);
+    splitGemms("thinProducts", [w, cols.data, out.data], [this.outC, cols.cols, this.K, Math.ceil(cols.cols / PARTS), 0], PARTS, out.data.length);
+  }
+
+  /** gW += dy · colsᵀ, in parts over both threads when the layer is thin, summed here in order. */
+  private addWeightGradient(dOut: Matrix, cols: Matrix): void {
+    const positions = dOut.cols;
+    if (!this.thin(positions)) {
+      matmul(dOut, cols, { transB: true, beta: 1, out: this.gW });
+      return;
+    }
+    const size = this.outC * this.K;
+    const parts = this.buffers.scratch("conv/parts", PARTS * size);
+    splitGemms("thinProducts", [dOut.data, cols.data, parts], [this.outC, this.K, positions, Math.ceil(positions / PARTS), 1], PARTS, dOut.data.length);
+    const g = this.gW.data;
+    for (let c = 0; c < PARTS; c++) for (let i = 0; i < size; i++) g[i] += parts[c * size + i];
+  }
+
+  private thin(positions: number): boolean {
+    return this.sharedWeights !== undefined && positions >= PARTS * 1024;
+  }
+
   /** One of Winograd's sets of tile GEMMs (kernels.ts's tileGemms), over both threads. */
   private tileGemms(kind: TileGemm, arrays: Float32Array[], rows: number, inner: number, tl: Tiling): void {
     splitGemms("tileGemms", arrays, tileGemmScalars(kind, rows, inner, tl), tl.m === 4 ? 36 : 16, arrays[1].length);
@@ -293,7 +334,7 @@ export class Conv2d implements VolumeLayer {
     const x = this.input!,
       M = dy.n * dy.h * dy.w;
     const dOut = matrix(this.outC, M, dy.data);
-    matmul(dOut, this.keptColumns ?? this.columns(x, dy, false).cols, { transB: true, beta: 1, out: this.gW });
+    this.addWeightGradient(dOut, this.keptColumns ?? this.columns(x, dy, false).cols);
     this.addBiasGradient(dy);
     if (!needInput) return undefined;
     const dx = this.buffers.gradient(volumeSize(x), dy.data);

@@ -6,6 +6,7 @@
  * Where every array a pass streams through lies in the arena, it runs layers.wat's SIMD loops;
  * these JavaScript loops are their twins, for buffers outside it (and the tests' reference).
  */
+import { sgemm } from "../../linalg/gemm.js";
 import { address as at, arenaKernels as simd } from "./arena.js";
 import { col2im, im2col } from "./columns.js";
 import {
@@ -265,6 +266,20 @@ function tileGemms([a, b, out]: Float32Array[], [kind, rows, inner, tiles, m]: n
   else tileProducts(a, b, rows, inner, tl, out, TILE_GEMMS[kind] === "transposedProducts", from, to);
 }
 
+/**
+ * A thin product in parts: arrays [A, B, C] and scalars [m, n, K, part, kind]. Kind 0, parts of
+ * the columns: C[:, c·part …] = A B[:, c·part …] (A m × K, B K × n, C m × n). Kind 1, parts of the
+ * inner dimension, each into a slot of its own: C[c] = A[:, c·part …] B[:, c·part …]ᵀ (A m × K,
+ * B n × K, C[c] m × n at c·m·n). For parts c in [from, to).
+ */
+function thinProducts([a, b, out]: Float32Array[], [m, n, K, part, kind]: number[], from: number, to: number): void {
+  for (let c = from; c < to; c++) {
+    const at = c * part;
+    if (kind === 0) sgemm(false, false, m, Math.min(part, n - at), K, 1, a, K, b.subarray(at), n, 0, out.subarray(at), n);
+    else sgemm(false, true, m, n, Math.min(part, K - at), 1, a.subarray(at), K, b.subarray(at), K, 0, out.subarray(c * m * n, (c + 1) * m * n), n);
+  }
+}
+
 // im2col and col2im over input channels, with scalars [c, n, h, w, k, stride, pad, oh, ow] (columnScalars).
 
 /** The scalars of the im2col and col2im kernels: the input's (or its gradient's) size, the kernel and the output's size. */
@@ -354,6 +369,7 @@ export const kernels = {
   maxPool2x2,
   maxPool2x2Backward,
   tileGemms,
+  thinProducts,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 
