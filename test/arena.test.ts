@@ -443,6 +443,14 @@ test("winograd4.wat's F(4×4, 3×3) transforms (lanes spanning tile rows and ima
       },
       "input gradient",
     );
+    // Masked by the input's sign as it is written (a ReLU before the conv): both ways, the bits above through the mask.
+    const mask = (a: Float32Array) => Array.from(a, (v, i) => v * Number(x[i] > 0) + 0);
+    const dxMasked = new Float32Array(x.length),
+      fastDxMasked = allocate(x.length)!;
+    transformInputGradient4(dV, pad, tl, { ...shape, data: dxMasked }, 0, shape.c, x);
+    transformInputGradient4(inArenaCopy(dV), pad, tl, { ...shape, data: fastDxMasked }, 0, shape.c, inArenaCopy(x));
+    assert.deepEqual(Array.from(dxMasked), mask(dx), `literal input gradient with the mask, ${what}`);
+    assert.deepEqual(Array.from(fastDxMasked), mask(fastDx), `SIMD input gradient with the mask, ${what}`);
   }
 });
 

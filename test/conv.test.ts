@@ -599,6 +599,41 @@ test("a conv with its ReLU fused gives the same bits as the conv then a ReLU lay
   }
 });
 
+test("a conv masking its input gradient for the conv before's ReLU (followsRelu) gives the same bits as that conv masking it: F(4×4) in the input-gradient transform (sizes a multiple of 4 and not), F(2×2) and im2col in a pass, in training and evaluation", () => {
+  const rng = new Rng(15);
+  const inArena = (v: Volume): Volume => {
+    const data = allocate(v.data.length)!;
+    data.set(v.data);
+    return { ...v, data };
+  };
+  for (const [first, second, h, w] of [
+    ["im2col", "winograd4", 8, 8],
+    ["winograd4", "winograd4", 7, 6],
+    ["im2col", "winograd", 6, 5],
+    ["winograd4", "im2col", 8, 8],
+  ] as [ConvAlgorithm, ConvAlgorithm, number, number][]) {
+    const what = `${first} then ${second}, ${h}×${w}`;
+    const pair = (linked: boolean) => {
+      const a = new Conv2d("a", new Buffers(), 3, 4, 3, 1, 1, true, first, true),
+        b = new Conv2d("b", new Buffers(), 4, 5, 3, 1, 1, true, second);
+      if (linked) b.followsRelu(a);
+      return bound(new Sequential([a, b]), new Rng(3));
+    };
+    const x = randomVolume({ c: 3, n: 2, h, w }, rng);
+    const linked = pair(true),
+      separate = pair(false);
+    const g = randomVolume(linked.layer.outputShape(x), rng);
+    const run = ({ layer, grads }: ReturnType<typeof bound>) => {
+      const results: number[][] = [];
+      for (const train of [true, false]) results.push(Array.from(layer.forward(inArena(x), train).data), Array.from(layer.backward(inArena(g), true)!.data));
+      return [...results, Array.from(grads)];
+    };
+    assert.deepEqual(run(linked), run(separate), what);
+  }
+  const plain = new Conv2d("a", new Buffers(), 3, 4, 3, 1, 1);
+  assert.throws(() => new Conv2d("b", new Buffers(), 4, 5, 3, 1, 1).followsRelu(plain), /has no ReLU/);
+});
+
 test("a conv with its ReLU and 2×2 max-pool fused gives the same bits as the conv, a ReLU layer and a MaxPool2d: pooled in F(4×4)'s output transform (outputs a multiple of 4, ties between positive values and all-zero windows), and through its own MaxPool2d elsewhere, in training and evaluation", () => {
   const rng = new Rng(14);
   const inArena = (v: Volume): Volume => {

@@ -25,13 +25,17 @@ export interface ConvArchitecture {
 export function architecture(kind: ConvKind, input: { c: number; h: number; w: number }, buffers: Buffers, stem: "cifar" | "imagenet"): ConvArchitecture {
   const shape = { c: input.c, n: 1, h: input.h, w: input.w };
   if (kind === "cnn") {
-    // Each conv with its ReLU, and the max-pools after conv2 and conv4, fused (Conv2d's `relu` and `pool`).
-    const trunk = new Sequential([
+    // Each conv with its ReLU, and the max-pools after conv2 and conv4, fused (Conv2d's `relu` and
+    // `pool`); conv2 and conv4 mask their input gradients for the ReLU before them.
+    const convs = [
       new Conv2d("conv1", buffers, input.c, 32, 3, 1, 1, true, "auto", true),
       new Conv2d("conv2", buffers, 32, 32, 3, 1, 1, true, "auto", true, true),
       new Conv2d("conv3", buffers, 32, 64, 3, 1, 1, true, "auto", true),
       new Conv2d("conv4", buffers, 64, 64, 3, 1, 1, true, "auto", true, true),
-    ]);
+    ];
+    convs[1].followsRelu(convs[0]);
+    convs[3].followsRelu(convs[2]);
+    const trunk = new Sequential(convs);
     const out = trunk.outputShape(shape);
     return { trunk, vector: "flatten", features: out.c * out.h * out.w, reluEmbedding: true };
   }

@@ -202,6 +202,7 @@ export interface LayerKernels {
     n: number,
     th: number,
     tw: number,
+    toX: number,
     scratch: number,
   ): void;
   columnsStride2(x: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, out: number): void;

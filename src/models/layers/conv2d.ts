@@ -84,6 +84,10 @@ export class Conv2d implements VolumeLayer {
   private readonly pooling?: MaxPool2d;
   /** Where each window's maximum was, when the last forward pass pooled in the output transform. */
   private positions?: Float32Array;
+  /** The input is the output of the conv before's ReLU, and this layer masks its input gradient for it (`followsRelu`). */
+  private masksInputGradient = false;
+  /** The conv after masks the gradient for this layer's ReLU. */
+  private gradientArrivesMasked = false;
 
   constructor(
     readonly name: string,
@@ -110,6 +114,17 @@ export class Conv2d implements VolumeLayer {
     this.paramCount = outC * this.K + (hasBias ? outC : 0);
     if (hasBias) this.sharedBias = sharedFloats(outC);
     if (outC * this.K <= THIN_WEIGHTS) this.sharedWeights = sharedFloats(outC * this.K);
+  }
+
+  /**
+   * Take over the ReLU's backward pass of `before`, whose output is this layer's input: the input
+   * gradient goes out masked by [input > 0], in F(4×4)'s input-gradient transform as it writes it
+   * (cnn's first layer, through im2col, otherwise masked it in a pass of its own: 2% of a step).
+   */
+  followsRelu(before: Conv2d): void {
+    if (!before.relu || before.pooling) throw new RangeError(`${this.name}: ${before.name} has no ReLU of its own at its output`);
+    this.masksInputGradient = true;
+    before.gradientArrivesMasked = true;
   }
 
   bind(params: Float32Array, grads: Float32Array): void {
@@ -181,9 +196,9 @@ export class Conv2d implements VolumeLayer {
     return this.pooling ? this.pooling.forward(y, train) : y;
   }
 
-  /** dy masked by [y > 0] (the ReLU's backward pass), in a gradient buffer, when the layer has a ReLU that the output-gradient transform does not apply. */
+  /** dy masked by [y > 0] (the ReLU's backward pass), in a gradient buffer, when the layer has a ReLU that neither the output-gradient transform nor the conv after applies. */
   private unactivated(dy: Volume, fused: boolean): Volume {
-    if (!this.relu || fused) return dy;
+    if (!this.relu || fused || this.gradientArrivesMasked) return dy;
     const g = this.buffers.gradient(dy.data.length, dy.data);
     splitElements("passWherePositive", [dy.data, this.output!, g]);
     return volume(dy, g);
@@ -253,7 +268,7 @@ export class Conv2d implements VolumeLayer {
       split("winogradOutputGradientPooled", [dy.data, this.positions, D], winogradScalars(dy, 0, tl), outC, D.length);
     } else {
       if (this.pooling) dy = this.pooling.backward(dy, true);
-      const fused = this.relu && tl.m === 4;
+      const fused = this.relu && tl.m === 4 && !this.gradientArrivesMasked;
       dy = this.unactivated(dy, fused);
       split("winogradOutputGradient", fused ? [dy.data, D, this.output!] : [dy.data, D], winogradScalars(dy, 0, tl), outC, D.length);
     }
@@ -267,7 +282,14 @@ export class Conv2d implements VolumeLayer {
     const dV = this.buffers.scratch("winograd/in", tileBufferSize(inC * tl.tiles, tl.m));
     this.tileGemms("transposedProducts", [this.transformedWeights(tl.m), D, dV], inC, outC, tl);
     const dx = volume(x, this.buffers.gradient(volumeSize(x), dy.data));
-    split("winogradInputGradient", [dV, dx.data], winogradScalars(dx, this.pad, tl), inC, dV.length);
+    const masked = this.masksInputGradient && tl.m === 4;
+    split("winogradInputGradient", masked ? [dV, dx.data, x.data] : [dV, dx.data], winogradScalars(dx, this.pad, tl), inC, dV.length);
+    return this.inputGradient(dx, masked);
+  }
+
+  /** dx, masked by [x > 0] for the ReLU before when this layer masks for it and has not `already`. */
+  private inputGradient(dx: Volume, already: boolean): Volume {
+    if (this.masksInputGradient && !already) splitElements("passWherePositive", [dx.data, this.input!.data, dx.data]);
     return dx;
   }
 
@@ -351,7 +373,7 @@ export class Conv2d implements VolumeLayer {
       const dCols = matmul(this.W, dOut, { transA: true, out: matrix(this.K, M, this.buffers.scratch("conv/dcols", this.K * M)) });
       split("columnsAdjoint", [dCols.data, dx], columnScalars(x, this.k, this.stride, this.pad, dy.h, dy.w), x.c, this.K * M);
     }
-    return volume(x, dx);
+    return this.inputGradient(volume(x, dx), false);
   }
 
   /** Wᶠ[ci][(co·k + ky)·k + kx] = W[co][(ci·k + k−1−ky)·k + k−1−kx]: the kernel flipped, channels swapped. */

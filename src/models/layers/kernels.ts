@@ -244,10 +244,15 @@ function winogradOutputGradientPooled([dp, positions, D]: Float32Array[], scalar
   transformOutputGradientPooled4(v, positions, tl, D, from, to);
 }
 
-/** arrays [dV, dx]: the input-gradient transform over the input's channels. */
-function winogradInputGradient([dV, dx]: Float32Array[], scalars: number[], from: number, to: number): void {
+/**
+ * arrays [dV, dx], or [dV, dx, x] to mask dx by [x > 0] after (a ReLU before the conv, F(4×4, 3×3)
+ * only): the input-gradient transform over the input's channels.
+ */
+function winogradInputGradient([dV, dx, x]: Float32Array[], scalars: number[], from: number, to: number): void {
   const { v, pad, tl } = fromScalars(scalars, dx);
-  (tl.m === 4 ? transformInputGradient4 : transformInputGradient)(dV, pad, tl, v, from, to);
+  if (tl.m === 4) transformInputGradient4(dV, pad, tl, v, from, to, x);
+  else if (x) throw new RangeError("winogradInputGradient: the mask is F(4×4, 3×3)'s only");
+  else transformInputGradient(dV, pad, tl, v, from, to);
 }
 
 /** The scalars of `tileGemms`: which product, its sizes, and the tiling's tile count and size. */

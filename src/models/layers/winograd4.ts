@@ -241,13 +241,29 @@ export function transformOutputGradientPooled4(dp: Volume, positions: Float32Arr
     );
 }
 
-/** ∂x from ∂V, the adjoint of `transformInput4`: each tile's B ∂V Bᵀ added back where the tile came from (x is overwritten). */
-export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c): void {
+/**
+ * ∂x from ∂V, the adjoint of `transformInput4`: each tile's B ∂V Bᵀ added back where the tile came
+ * from (∂x is overwritten). With the input `x`, each value is then masked by [x > 0]: the backward
+ * pass of a ReLU before the conv, when x is its output.
+ */
+export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tiling, dx: Volume, from = 0, to = dx.c, x?: Float32Array): void {
   const { n: N, h, w, data } = dx,
     CT = planeStride(dx.c * tl.tiles),
     per = tl.th * tl.tw;
-  const fast = inImageBatches(tl, N, from, to, [dV, data], (wasm, c, b, n, scratch) =>
-    wasm.winograd4InputGradient(address(dV, c * tl.tiles + b * per), 4 * CT, address(data, (c * N + b) * h * w), h, w, pad, n, tl.th, tl.tw, scratch),
+  const fast = inImageBatches(tl, N, from, to, x ? [dV, data, x] : [dV, data], (wasm, c, b, n, scratch) =>
+    wasm.winograd4InputGradient(
+      address(dV, c * tl.tiles + b * per),
+      4 * CT,
+      address(data, (c * N + b) * h * w),
+      h,
+      w,
+      pad,
+      n,
+      tl.th,
+      tl.tw,
+      x ? address(x, 0) - address(data, 0) : 0,
+      scratch,
+    ),
   );
   if (fast) return;
   data.fill(0, from * N * h * w, to * N * h * w);
@@ -263,4 +279,5 @@ export function transformInputGradient4(dV: Float32Array, pad: number, tl: Tilin
           if (y >= 0 && y < h && col >= 0 && col < w) data[image + y * w + col] += transformed[i * 6 + j];
         }
     });
+  if (x) for (let i = from * N * h * w; i < to * N * h * w; i++) data[i] = data[i] * Number(x[i] > 0) + 0;
 }

@@ -425,10 +425,10 @@
 
   ;; Copy $n images of $rows rows of $width floats between a dense layout (at $dense) and a wider
   ;; one (at $wide: $wideRow bytes a row, $wideImage an image, the copy starting at $offset bytes
-  ;; into each); $out copies wide → dense. Dense → wide masks each value by the one $toY bytes
-  ;; on from it (ReLU's backward pass) unless $toY is 0.
+  ;; into each); $out copies wide → dense. Unless $toMask is 0, each value is masked by the sign
+  ;; of the one $toMask bytes on from its dense place (ReLU's backward pass).
   (func $copyImages (param $dense i32) (param $wide i32) (param $n i32) (param $rows i32) (param $width i32)
-    (param $wideRow i32) (param $wideImage i32) (param $offset i32) (param $out i32) (param $toY i32)
+    (param $wideRow i32) (param $wideImage i32) (param $offset i32) (param $out i32) (param $toMask i32)
     (local $b i32) (local $y i32) (local $from i32) (local $bytes i32)
     (local.set $bytes (i32.shl (local.get $width) (i32.const 2)))
     (local.set $wide (i32.add (local.get $wide) (local.get $offset)))
@@ -436,10 +436,12 @@
       (local.set $from (local.get $wide))
       (local.set $y (i32.const 0))
       (loop $rows
-        (if (local.get $out)
-          (then (memory.copy (local.get $dense) (local.get $from) (local.get $bytes)))
-          (else (if (local.get $toY)
-            (then (call $maskedRow (local.get $from) (local.get $dense) (local.get $bytes) (local.get $toY)))
+        (if (local.get $toMask)
+          (then (if (local.get $out)
+            (then (call $maskedRow (local.get $dense) (local.get $from) (local.get $bytes) (i32.add (local.get $dense) (local.get $toMask))))
+            (else (call $maskedRow (local.get $from) (local.get $dense) (local.get $bytes) (i32.add (local.get $dense) (local.get $toMask))))))
+          (else (if (local.get $out)
+            (then (memory.copy (local.get $dense) (local.get $from) (local.get $bytes)))
             (else (memory.copy (local.get $from) (local.get $dense) (local.get $bytes))))))
         (local.set $dense (i32.add (local.get $dense) (local.get $bytes)))
         (local.set $from (i32.add (local.get $from) (local.get $wideRow)))
@@ -447,14 +449,15 @@
       (local.set $wide (i32.add (local.get $wide) (local.get $wideImage)))
       (br_if $images (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $n)))))
 
-;; $bytes of $src, each float masked by the one $toY bytes on, to $dst: four at a time, then one by one.
-  (func $maskedRow (param $dst i32) (param $src i32) (param $bytes i32) (param $toY i32)
+;; $bytes of $src to $dst, each float masked by the sign of the one at the same place from $mask:
+  ;; four at a time, then one by one.
+  (func $maskedRow (param $dst i32) (param $src i32) (param $bytes i32) (param $mask i32)
     (local $i i32) (local $g f32)
     (block $done
       (loop $fours
         (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $bytes)))
         (v128.store (i32.add (local.get $dst) (local.get $i))
-          (call $mask32 (v128.load (i32.add (local.get $src) (local.get $i))) (v128.load (i32.add (i32.add (local.get $src) (local.get $i)) (local.get $toY)))))
+          (call $mask32 (v128.load (i32.add (local.get $src) (local.get $i))) (v128.load (i32.add (local.get $mask) (local.get $i)))))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $fours)))
     (block $end
@@ -463,7 +466,7 @@
         (local.set $g (f32.load (i32.add (local.get $src) (local.get $i))))
         (f32.store (i32.add (local.get $dst) (local.get $i))
           (f32.add
-            (f32.mul (local.get $g) (f32.convert_i32_u (f32.gt (f32.load (i32.add (i32.add (local.get $src) (local.get $i)) (local.get $toY))) (f32.const 0))))
+            (f32.mul (local.get $g) (f32.convert_i32_u (f32.gt (f32.load (i32.add (local.get $mask) (local.get $i))) (f32.const 0))))
             (f32.const 0)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $ones))))
@@ -481,9 +484,10 @@
     (call $walk (i32.const 0) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
       (local.get $v) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0) (i32.const 16)))
 
-  ;; transformInputGradient4: the planes at $dv into $n images of ∂x from $dx (overwritten).
+  ;; transformInputGradient4: the planes at $dv into $n images of ∂x from $dx (overwritten), each
+  ;; value masked by the input's sign $toX bytes on (the ReLU before the conv), unless $toX is 0.
   (func (export "winograd4InputGradient") (param $dv i32) (param $plane i32) (param $dx i32) (param $h i32) (param $w i32) (param $pad i32)
-    (param $n i32) (param $th i32) (param $tw i32) (param $scratch i32)
+    (param $n i32) (param $th i32) (param $tw i32) (param $toX i32) (param $scratch i32)
     (local $row i32) (local $padded i32) (local $at i32)
     (local.set $row (i32.add (i32.shl (local.get $tw) (i32.const 4)) (i32.const 16)))
     (local.set $padded (i32.mul (local.get $row) (i32.add (i32.shl (local.get $th) (i32.const 2)) (i32.const 2))))
@@ -492,7 +496,7 @@
     (call $walk (i32.const 3) (local.get $at) (local.get $row) (local.get $padded) (local.get $n) (local.get $th) (local.get $tw)
       (local.get $dv) (local.get $plane) (local.get $scratch) (v128.const i32x4 0 0 0 0) (i32.const 0) (i32.const 16))
     (call $copyImages (local.get $dx) (local.get $at) (local.get $n) (local.get $h) (local.get $w) (local.get $row) (local.get $padded)
-      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 1) (i32.const 0)))
+      (i32.add (i32.mul (local.get $pad) (local.get $row)) (i32.shl (local.get $pad) (i32.const 2))) (i32.const 1) (local.get $toX)))
 
   ;; transformOutput4: the planes at $m into $n images of y from $y (oh × ow each), plus $bias, and
   ;; through a ReLU when $relu.
