@@ -10,7 +10,7 @@ const sources = readdirSync(join(root, "src"), { recursive: true }).filter((f) =
 for (const source of sources) {
   const path = join(root, "src", source);
   // threads: the conv layers' kernels import the shared memory of arena.ts.
-  const features = { simd: true, threads: true, multi_value: true };
+  const features = { simd: true, threads: true, multi_value: true, bulk_memory: true };
   const module = wabt.parseWat(source, readFileSync(path, "utf8"), features);
   module.validate(features);
   const { buffer } = module.toBinary({});

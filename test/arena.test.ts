@@ -183,6 +183,36 @@ function assertAffine(fast: Float32Array, literal: Float32Array, size: (i: numbe
   }
 }
 
+test("layers.wat's block transpose (a conv net's trunk output as rows per image, and back) moves every block where its twin does, in ranges of blocks, and the transposes back and forth undo each other", () => {
+  const rng = new Rng(12);
+  for (const [a, b, len] of [
+    [1, 1, 1],
+    [3, 5, 1],
+    [4, 2, 7],
+    [5, 3, 16],
+    [64, 64, 64],
+  ]) {
+    const src = values(a * b * len, rng);
+    const { fast, literal } = twins("transposeBlocks", [src, new Float32Array(a * b * len)], [a, b, len], a);
+    assert.deepEqual(fast, literal, `${a} × ${b} blocks of ${len}`);
+    const out = literal[1];
+    for (let x = 0; x < a; x++)
+      for (let y = 0; y < b; y++)
+        for (let p = 0; p < len; p++) assert.equal(out[(y * a + x) * len + p], src[(x * b + y) * len + p], `block (${x}, ${y}), float ${p}`);
+    // In two ranges of x, as the helper thread and this one share it; then back.
+    const inArenaSrc = inArenaCopy(src),
+      there = inArenaCopy(new Float32Array(src.length)),
+      back = inArenaCopy(new Float32Array(src.length));
+    const half = a >> 1;
+    kernels.transposeBlocks([inArenaSrc, there], [a, b, len], half, a);
+    kernels.transposeBlocks([inArenaSrc, there], [a, b, len], 0, half);
+    assert.deepEqual(Float32Array.from(there), out, `${a} × ${b} blocks of ${len}, in two ranges`);
+    kernels.transposeBlocks([there, back], [b, a, len], 0, b);
+    assert.deepEqual(Float32Array.from(back), src, `${a} × ${b} blocks of ${len}, there and back`);
+    [inArenaSrc, there, back].forEach(release);
+  }
+});
+
 test("layers.wat's Winograd output transform and its adjoint, four tiles at a time, against the loops in winograd.ts: 8×8 and 16×16 outputs, with and without a bias", () => {
   const rng = new Rng(12);
   for (const size of [8, 16]) {

@@ -7,6 +7,7 @@ import { Adam } from "./adam.js";
 import { BatchSampler } from "./batches.js";
 import type { Classifier, FitOptions, FitReport, Predictions } from "./classifier.js";
 import { architecture, type ConvArchitecture, type ConvKind } from "./layers/architectures.js";
+import { split } from "./layers/split.js";
 import { Buffers, volume, type Volume } from "./layers/volume.js";
 import { applyDropout, relu, reluBackward } from "./ops.js";
 import { Sgd } from "./sgd.js";
@@ -174,7 +175,7 @@ export class ConvClassifier implements Classifier {
       return out;
     }
     const out = matrix(n, c * hw, this.buffers.get("vector", n * c * hw));
-    for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) out.data.set(v.data.subarray((ch * n + i) * hw, (ch * n + i + 1) * hw), i * c * hw + ch * hw);
+    split("transposeBlocks", [v.data.subarray(0, n * c * hw), out.data], [c, n, hw], c, n * c * hw);
     return out;
   }
 
@@ -183,12 +184,9 @@ export class ConvClassifier implements Classifier {
     const { c, n, h, w } = shape,
       hw = h * w;
     const out = this.buffers.get("vector/dx", c * n * hw);
-    for (let ch = 0; ch < c; ch++)
-      for (let i = 0; i < n; i++) {
-        const dst = (ch * n + i) * hw;
-        if (this.net.vector === "gap") out.fill(g.data[i * c + ch] / hw, dst, dst + hw);
-        else out.set(g.data.subarray(i * c * hw + ch * hw, i * c * hw + (ch + 1) * hw), dst);
-      }
+    if (this.net.vector === "gap") {
+      for (let ch = 0; ch < c; ch++) for (let i = 0; i < n; i++) out.fill(g.data[i * c + ch] / hw, (ch * n + i) * hw, (ch * n + i + 1) * hw);
+    } else split("transposeBlocks", [g.data.subarray(0, n * c * hw), out], [n, c, hw], n, out.length);
     return volume(shape, out);
   }
 

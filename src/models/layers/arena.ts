@@ -137,6 +137,7 @@ export interface LayerKernels {
   passWherePositive(g: number, out: number, dx: number, n: number): void;
   add(a: number, b: number, dst: number, n: number): void;
   addRelu(a: number, b: number, dst: number, n: number): void;
+  transposeBlocks(src: number, dst: number, a: number, b: number, len: number, from: number, to: number): void;
   winogradOutput(m: number, planeBytes: number, y: number, th: number, tw: number, bias: number): void;
   winogradOutputGradient(dy: number, d: number, planeBytes: number, th: number, tw: number): void;
   winogradInput(image: number, h: number, w: number, pad: number, th: number, tw: number, v: number, planeBytes: number, scratch: number): void;

@@ -192,6 +192,19 @@ function add([a, b, out]: Float32Array[], _s: number[], from: number, to: number
   for (let i = from; i < to; i++) out[i] = a[i] + b[i];
 }
 
+/**
+ * Blocks of `len` floats, a × b of them, transposed (scalars [a, b, len]): src's block (x, y), at
+ * (x·b + y)·len, goes to dst's block (y, x), at (y·a + x)·len, for x in [from, to).
+ */
+function transposeBlocks([src, dst]: Float32Array[], [a, b, len]: number[], from: number, to: number): void {
+  const wasm = simd(src, dst);
+  if (wasm) {
+    wasm.transposeBlocks(at(src, 0), at(dst, 0), a, b, len, from, to);
+    return;
+  }
+  for (let x = from; x < to; x++) for (let y = 0; y < b; y++) dst.set(src.subarray((x * b + y) * len, (x * b + y + 1) * len), (y * a + x) * len);
+}
+
 // Winograd's transforms over channels, their volume's and tiling's sizes passed as scalars
 // (winogradScalars): [c, n, h, w, pad, m, oh, ow, th, tw, tiles]; m picks F(2×2, 3×3) or F(4×4, 3×3).
 
@@ -363,6 +376,7 @@ export const kernels = {
   addRelu,
   add,
   addBias,
+  transposeBlocks,
   winogradInput,
   winogradOutput,
   winogradOutputGradient,

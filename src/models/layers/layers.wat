@@ -176,6 +176,29 @@
     (call $elementwise (i32.const 2) (local.get $a) (local.get $b) (local.get $dst) (local.get $n)))
   (func (export "addRelu") (param $a i32) (param $b i32) (param $dst i32) (param $n i32)
     (call $elementwise (i32.const 3) (local.get $a) (local.get $b) (local.get $dst) (local.get $n)))
+  ;; Blocks of $len floats, $a × $b of them, transposed: the block (x, y) at $src + (x·$b + y)·$len
+  ;; floats goes to $dst + (y·$a + x)·$len, for x in [$from, $to), one bulk copy each. A conv net's
+  ;; trunk output (channels × images × positions) as one row per image, and its gradient back:
+  ;; 4,096 subarrays and sets in JavaScript cost 0.8 ms a cnn step, more than the copying.
+  (func (export "transposeBlocks") (param $src i32) (param $dst i32) (param $a i32) (param $b i32) (param $len i32) (param $from i32) (param $to i32)
+    (local $x i32) (local $y i32) (local $bytes i32)
+    (local.set $bytes (i32.shl (local.get $len) (i32.const 2)))
+    (local.set $x (local.get $from))
+    (block $done
+      (loop $xs
+        (br_if $done (i32.ge_u (local.get $x) (local.get $to)))
+        (local.set $y (i32.const 0))
+        (block $row
+          (loop $ys
+            (br_if $row (i32.ge_u (local.get $y) (local.get $b)))
+            (memory.copy
+              (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $y) (local.get $a)) (local.get $x)) (local.get $bytes)))
+              (i32.add (local.get $src) (i32.mul (i32.add (i32.mul (local.get $x) (local.get $b)) (local.get $y)) (local.get $bytes)))
+              (local.get $bytes))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $ys)))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $xs))))
 ;; Winograd F(2×2, 3×3)'s output transform (winograd.ts, transformOutput) for one channel of one
   ;; image, four tiles of a tile row at a time: $m is the first tile's value in plane 0, planes lie
   ;; $plane bytes apart, and each tile's 2×2 outputs, plus $bias, go to the image at $y. Only for
