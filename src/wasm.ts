@@ -25,11 +25,11 @@ export function instantiateOver(path: string, memory: WebAssembly.Memory): WebAs
 }
 
 /**
- * A kernel instantiated over a fresh memory of `bytes`. The memory never grows, so typed-array
- * views of it stay valid for the instance's life.
+ * A kernel instantiated over a fresh memory of `bytes` (`shared` for a kernel that imports shared
+ * memory). The memory never grows, so typed-array views of it stay valid for the instance's life.
  */
-export function instantiateKernel(path: string, bytes: number): { exports: WebAssembly.Exports; memory: WebAssembly.Memory } {
+export function instantiateKernel(path: string, bytes: number, shared = false): { exports: WebAssembly.Exports; memory: WebAssembly.Memory } {
   const pages = Math.max(1, Math.ceil(bytes / 65536));
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
   return { exports: instantiateOver(path, memory), memory };
 }

@@ -11,6 +11,10 @@ import { matrix, type Matrix } from "../src/linalg/matrix.js";
 import { applyDropout } from "../src/models/ops.js";
 import { argmaxRows } from "../src/linalg/rows.js";
 import { Adam } from "../src/models/adam.js";
+import { allocate, release } from "../src/models/layers/arena.js";
+import { kernels } from "../src/models/layers/kernels.js";
+import { helperJobs, helperReady } from "../src/models/layers/split.js";
+import { Buffers } from "../src/models/layers/volume.js";
 import { BatchSampler } from "../src/models/batches.js";
 import { createLinear, createMLP, NeuralClassifier } from "../src/models/network.js";
 import { decodeModel, encodeModel, loadModel, saveModel } from "../src/models/serialize.js";
@@ -44,6 +48,40 @@ test("the SIMD Adam kernel matches a literal float64 Adam, with weight decay and
   const before = adam.params.slice();
   adam.step(options);
   assert.notDeepEqual(Array.from(adam.params), Array.from(before)); // weight decay alone moves them
+});
+
+test("Adam over the conv layers' arena, its step shared with the helper thread, gives the bits of Adam in a memory of its own, and its JavaScript twin the kernel's", async () => {
+  assert.ok(await helperReady(), "the helper thread starts");
+  const size = 300_001, // past split.ts's threshold for sharing a pass, and not a multiple of 4
+    rng = new Rng(2);
+  const own = new Adam(size),
+    inArena = new Adam(size, new Buffers());
+  const p = Float32Array.from({ length: size }, () => rng.normal());
+  own.params.set(p);
+  inArena.params.set(p);
+  const helped = helperJobs();
+  for (let t = 1; t <= 4; t++) {
+    const g = Float32Array.from({ length: size }, () => rng.normal());
+    own.grads.set(g);
+    inArena.grads.set(g);
+    own.step({ lr: 0.01, weightDecay: 0.1 });
+    inArena.step({ lr: 0.01, weightDecay: 0.1 });
+    assert.deepEqual(inArena.params, own.params, `step ${t}`);
+  }
+  assert.ok(helperJobs() > helped, "the helper took part");
+  // The twin that runs on arrays outside the arena, against the kernel, from the same state.
+  const arrays = () => [p, p.map((x) => x * 0.5 - 0.1), p.map((x) => x * 0.01), p.map((x) => x * x * 0.001)].map((a) => a.slice(0, 1000));
+  const scalars = [0.9, 0.999, 0.01 / (1 - 0.9 ** 3), 1 / Math.sqrt(1 - 0.999 ** 3), 1e-8, 0.1];
+  const literal = arrays(),
+    fast = arrays().map((a) => {
+      const b = allocate(a.length)!;
+      b.set(a);
+      return b;
+    });
+  kernels.adam(literal, scalars, 0, 1000);
+  kernels.adam(fast, scalars, 0, 1000);
+  for (let k = 0; k < 4; k++) assert.deepEqual(Float32Array.from(fast[k]), literal[k], ["p", "g", "m", "v"][k]);
+  fast.forEach(release);
 });
 
 test("the batch sampler gathers each batch's rows in the epoch's shuffled order, the last batch shorter", () => {

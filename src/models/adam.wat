@@ -2,9 +2,10 @@
 ;; (the length must be a multiple of 4; callers pad with zeros, which stay zero).
 ;; Per element, as torch.optim.Adam with L2 weight decay:
 ;;   g ← g + wd·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − s·m / (√v·c + ε)
-;; where s = lr / (1 − β1^t) and c = 1 / √(1 − β2^t).
+;; where s = lr / (1 − β1^t) and c = 1 / √(1 − β2^t). The memory is shared: a conv net's parameters
+;; live in the layers' arena (arena.ts), where both threads of split.ts run this loop on halves.
 (module
-  (import "env" "memory" (memory 1))
+  (import "env" "memory" (memory 1 65536 shared))
   (func (export "adam")
     (param $p i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
     (param $beta1 f32) (param $beta2 f32) (param $stepSize f32) (param $correction f32) (param $eps f32) (param $wd f32)

@@ -87,7 +87,7 @@ export class ConvClassifier implements Classifier {
       F = this.net.features,
       E = this.embeddingDim;
     const dense = E * F + E + numClasses * E + numClasses;
-    this.adam = new Adam(trunk + dense);
+    this.adam = new Adam(trunk + dense, this.buffers);
     this.params = this.adam.params;
     this.grads = this.adam.grads;
     this.net.trunk.bind(this.params.subarray(0, trunk), this.grads.subarray(0, trunk));

@@ -210,11 +210,24 @@ export interface LayerKernels {
   columnsStride2Adjoint(cols: number, n: number, h: number, w: number, k: number, p: number, oh: number, ow: number, dx: number): void;
   maxPool2x2(x: number, from: number, to: number, h: number, w: number, out: number, argmax: number): void;
   maxPool2x2Backward(dy: number, argmax: number, from: number, to: number, h: number, w: number, dx: number): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    beta1: number,
+    beta2: number,
+    stepSize: number,
+    correction: number,
+    eps: number,
+    wd: number,
+  ): void;
 }
 
 let instance: LayerKernels | undefined;
 
-/** layers.wat, winograd4.wat, columns.wat and pool.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
+/** layers.wat, winograd4.wat, columns.wat, pool.wat and adam.wat over the arena, instantiated once per thread, when every one of `arrays` lies in the arena. */
 export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefined {
   if (!arrays.every(inArena)) return undefined;
   return (instance ??= {
@@ -222,6 +235,7 @@ export function arenaKernels(...arrays: Float32Array[]): LayerKernels | undefine
     ...instantiateOver("models/layers/winograd4", arenaMemory()),
     ...instantiateOver("models/layers/columns", arenaMemory()),
     ...instantiateOver("models/layers/pool", arenaMemory()),
+    ...instantiateOver("models/adam", arenaMemory()),
   } as unknown as LayerKernels);
 }
 

@@ -205,6 +205,29 @@ function transposeBlocks([src, dst]: Float32Array[], [a, b, len]: number[], from
   for (let x = from; x < to; x++) for (let y = 0; y < b; y++) dst.set(src.subarray((x * b + y) * len, (x * b + y + 1) * len), (y * a + x) * len);
 }
 
+/**
+ * Adam's step over parameters [from, to) (a multiple of 4 long), as adam.wat: arrays [p, g, m, v],
+ * scalars [beta1, beta2, stepSize, correction, eps, wd] (models/adam.ts). The twin rounds to
+ * float32 after each operation in the kernel's order, so it gives the kernel's bits.
+ */
+function adam([p, g, m, v]: Float32Array[], scalars: number[], from: number, to: number): void {
+  const wasm = simd(p, g, m, v);
+  const [beta1, beta2, stepSize, correction, eps, wd] = scalars.map(Math.fround);
+  if (wasm) {
+    wasm.adam(at(p, from), at(g, from), at(m, from), at(v, from), to - from, beta1, beta2, stepSize, correction, eps, wd);
+    return;
+  }
+  const f = Math.fround,
+    a1 = f(1 - beta1),
+    a2 = f(1 - beta2);
+  for (let i = from; i < to; i++) {
+    const grad = f(g[i] + f(wd * p[i]));
+    const mean = (m[i] = f(f(beta1 * m[i]) + f(a1 * grad)));
+    const variance = (v[i] = f(f(beta2 * v[i]) + f(a2 * f(grad * grad))));
+    p[i] = f(p[i] - f(f(stepSize * mean) / f(f(f(Math.sqrt(variance)) * correction) + eps)));
+  }
+}
+
 // Winograd's transforms over channels, their volume's and tiling's sizes passed as scalars
 // (winogradScalars): [c, n, h, w, pad, m, oh, ow, th, tw, tiles]; m picks F(2×2, 3×3) or F(4×4, 3×3).
 
@@ -389,6 +412,7 @@ export const kernels = {
   maxPool2x2Backward,
   tileGemms,
   thinProducts,
+  adam,
 } satisfies Record<string, Kernel>;
 export type KernelName = keyof typeof kernels;
 
