@@ -183,8 +183,6 @@ export class Conv2d implements VolumeLayer {
     const { cols, kept } = this.columns(x, shape, train);
     this.product(cols, out);
     this.keptColumns = kept ? cols : undefined;
-    // The bias and the ReLU in one pass after the GEMM (a fill before it, for the GEMM to add to, wrote the output once more).
-    if (this.b || this.relu) split("addBias", this.b ? [out.data, this.sharedBias!] : [out.data], [M, Number(this.relu)], this.outC, out.data.length);
     return this.activated(volume(shape, out.data), true, train);
   }
 
@@ -293,15 +291,23 @@ export class Conv2d implements VolumeLayer {
     return dx;
   }
 
-  /** out = W · cols, in parts over both threads when the layer is thin. */
+  /**
+   * out = W · cols plus the bias and through the ReLU: in parts over both threads when the layer is
+   * thin, each part's bias and ReLU while it is in cache; else one GEMM, then the bias and the ReLU
+   * in one pass (a fill before it, for the GEMM to add to, wrote the output once more).
+   */
   private product(cols: Matrix, out: Matrix): void {
-    if (!this.thin(cols.cols)) {
-      matmul(this.W, cols, { out });
+    const bias = this.b ? [this.sharedBias!] : [],
+      relu = Number(this.relu);
+    if (this.thin(cols.cols)) {
+      const w = this.sharedWeights!;
+      w.set(this.W.data);
+      const scalars = [this.outC, cols.cols, this.K, Math.ceil(cols.cols / PARTS), 0, relu];
+      splitGemms("thinProducts", [w, cols.data, out.data, ...bias], scalars, PARTS, out.data.length);
       return;
     }
-    const w = this.sharedWeights!;
-    w.set(this.W.data);
-    splitGemms("thinProducts", [w, cols.data, out.data], [this.outC, cols.cols, this.K, Math.ceil(cols.cols / PARTS), 0], PARTS, out.data.length);
+    matmul(this.W, cols, { out });
+    if (this.b || this.relu) split("addBias", [out.data, ...bias], [cols.cols, relu], this.outC, out.data.length);
   }
 
   /** gW += dy · colsᵀ, in parts over both threads when the layer is thin, summed here in order. */

@@ -167,18 +167,19 @@ function addRelu([a, b, out]: Float32Array[], _s: number[], from: number, to: nu
  * bias]; [y] adds 0), through a ReLU when scalars [M, relu] say so, in place.
  */
 function addBias([y, bias]: Float32Array[], [M, relu]: number[], from: number, to: number): void {
+  for (let c = from; c < to; c++) biasAndRelu(y, c * M, M, bias ? bias[c] : 0, relu);
+}
+
+/** y[o, o + length) plus `shift`, through a ReLU when `relu` is 1, in place. */
+function biasAndRelu(y: Float32Array, o: number, length: number, shift: number, relu: number): void {
   const wasm = simd(y);
-  for (let c = from; c < to; c++) {
-    const o = c * M,
-      shift = bias ? bias[c] : 0;
-    if (wasm) {
-      wasm.normalize(at(y, o), at(y, o), M, 1, shift, relu);
-      continue;
-    }
-    for (let i = o; i < o + M; i++) {
-      const v = Math.fround(y[i] + shift);
-      y[i] = relu ? v * Number(v > 0) + 0 : v;
-    }
+  if (wasm) {
+    wasm.normalize(at(y, o), at(y, o), length, 1, shift, relu);
+    return;
+  }
+  for (let i = o; i < o + length; i++) {
+    const v = Math.fround(y[i] + shift);
+    y[i] = relu ? v * Number(v > 0) + 0 : v;
   }
 }
 
@@ -309,15 +310,22 @@ function tileGemms([a, b, out]: Float32Array[], [kind, rows, inner, tiles, m]: n
 
 /**
  * A thin product in parts: arrays [A, B, C] and scalars [m, n, K, part, kind]. Kind 0, parts of
- * the columns: C[:, c·part …] = A B[:, c·part …] (A m × K, B K × n, C m × n). Kind 1, parts of the
- * inner dimension, each into a slot of its own: C[c] = A[:, c·part …] B[:, c·part …]ᵀ (A m × K,
- * B n × K, C[c] m × n at c·m·n). For parts c in [from, to).
+ * the columns: C[:, c·part …] = A B[:, c·part …] (A m × K, B K × n, C m × n), then each row of the
+ * part plus its bias (a fourth array) and through a ReLU when scalars [… , relu] say so, while the
+ * part is still in cache (addBias's bits). Kind 1, parts of the inner dimension, each into a slot
+ * of its own: C[c] = A[:, c·part …] B[:, c·part …]ᵀ (A m × K, B n × K, C[c] m × n at c·m·n). For
+ * parts c in [from, to).
  */
-function thinProducts([a, b, out]: Float32Array[], [m, n, K, part, kind]: number[], from: number, to: number): void {
+function thinProducts([a, b, out, bias]: Float32Array[], [m, n, K, part, kind, relu = 0]: number[], from: number, to: number): void {
   for (let c = from; c < to; c++) {
     const at = c * part;
-    if (kind === 0) sgemm(false, false, m, Math.min(part, n - at), K, 1, a, K, b.subarray(at), n, 0, out.subarray(at), n);
-    else sgemm(false, true, m, n, Math.min(part, K - at), 1, a.subarray(at), K, b.subarray(at), K, 0, out.subarray(c * m * n, (c + 1) * m * n), n);
+    if (kind === 1) {
+      sgemm(false, true, m, n, Math.min(part, K - at), 1, a.subarray(at), K, b.subarray(at), K, 0, out.subarray(c * m * n, (c + 1) * m * n), n);
+      continue;
+    }
+    const length = Math.min(part, n - at);
+    sgemm(false, false, m, length, K, 1, a, K, b.subarray(at), n, 0, out.subarray(at), n);
+    if (bias || relu) for (let r = 0; r < m; r++) biasAndRelu(out, r * n + at, length, bias ? bias[r] : 0, relu);
   }
 }
 
