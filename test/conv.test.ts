@@ -346,21 +346,29 @@ test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms
   // col2im at stride 2, Winograd F(2×2) and F(4×4) at 16×16) and a stride-1 block through im2col (its same-size
   // copies, and the input gradient through the flipped kernel).
   const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
-  const input = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
-  input.data.set(unshared.data);
+  const shared16 = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
+  shared16.data.set(unshared.data);
   // cnn's layers: convs with a bias and a fused ReLU through im2col and F(4×4), the second with its
   // max-pool fused too, and a 2×2 max-pool of its own.
-  const cnnLayers = (buffers: Buffers) =>
+  const cnnLayers = (buffers: Buffers, inC: number) =>
     new Sequential([
-      new Conv2d("c1", buffers, 16, 32, 3, 1, 1, true, "im2col", true),
+      new Conv2d("c1", buffers, inC, 32, 3, 1, 1, true, "im2col", true),
       new Conv2d("c2", buffers, 32, 32, 3, 1, 1, true, "winograd4", true, true),
       new MaxPool2d("pool", buffers, 2),
     ]);
-  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col" | "cnn") => {
+  // cnn's thin first layer (3 → 32, its products in parts) on 25 images of 28×28: 19,600 positions,
+  // not a multiple of 8, and 1,225 tiles, an inner size at which OpenBLAS's bits on one thread
+  // and on two differ (so every shared GEMM must run on one thread whether or not it is shared).
+  const thin = randomVolume({ c: 3, n: 25, h: 28, w: 28 }, new Rng(7));
+  const thinInput = { ...thin, data: sharedFloats(thin.data.length) };
+  thinInput.data.set(thin.data);
+  const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col" | "cnn" | "thin") => {
     setSplitting(splitting, true); // the helper takes part in every pass it is offered
     try {
       const buffers = new Buffers();
-      const { layer, grads } = bound(algorithm === "cnn" ? cnnLayers(buffers) : new BasicBlock("block", buffers, 16, 32, stride, algorithm), new Rng(2));
+      const input = algorithm === "thin" ? thinInput : shared16;
+      const net = algorithm === "cnn" || algorithm === "thin" ? cnnLayers(buffers, input.c) : new BasicBlock("block", buffers, 16, 32, stride, algorithm);
+      const { layer, grads } = bound(net, new Rng(2));
       const g = randomVolume(layer.outputShape(input), new Rng(6));
       const y = Float32Array.from(layer.forward(input, true).data);
       const dx = Float32Array.from(layer.backward(g, true)!.data);
@@ -376,6 +384,7 @@ test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms
     [2, "winograd4"],
     [1, "im2col"],
     [1, "cnn"],
+    [1, "thin"],
   ] as const) {
     const alone = run(false, stride, algorithm),
       before = helperJobs(),
@@ -634,7 +643,7 @@ test("a conv masking its input gradient for the conv before's ReLU (followsRelu)
   assert.throws(() => new Conv2d("b", new Buffers(), 4, 5, 3, 1, 1).followsRelu(plain), /has no ReLU/);
 });
 
-test("a conv with its ReLU and 2×2 max-pool fused gives the same bits as the conv, a ReLU layer and a MaxPool2d: pooled in F(4×4)'s output transform (outputs a multiple of 4, ties between positive values and all-zero windows), and through its own MaxPool2d elsewhere, in training and evaluation", () => {
+test("a conv with its ReLU and 2×2 max-pool fused gives the same bits as the conv, a ReLU layer and a MaxPool2d: pooled in F(4×4)'s output transform (outputs a multiple of 4, short groups of tiles, ties between positive values and all-zero windows), and through its own MaxPool2d elsewhere, in training and evaluation", () => {
   const rng = new Rng(14);
   const inArena = (v: Volume): Volume => {
     const data = allocate(v.data.length)!;
@@ -646,6 +655,10 @@ test("a conv with its ReLU and 2×2 max-pool fused gives the same bits as the co
     ["winograd4", 16, 12, false],
     ["winograd4", 8, 8, true],
     ["winograd4", 6, 10, false],
+    // Tile counts that leave a short last group of lanes: 3 (one tile an image), 27 and 15.
+    ["winograd4", 4, 4, false],
+    ["winograd4", 12, 12, true],
+    ["winograd4", 20, 4, false],
     ["winograd", 8, 8, false],
     ["im2col", 8, 6, false],
   ] as [ConvAlgorithm, number, number, boolean][]) {

@@ -83,21 +83,25 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
  * single-threaded path on their own core. On two threads each of these GEMMs (64 × 64 × 4,096,
  * or 32 × 32 × 4,096 for cnn) is short and bound by memory, and OpenBLAS's threads hand over more
  * often than they compute: 36 of them took 2.9–3.1 ms against 4.4 on one thread, so two at once
- * ideally 2.2. Only on OpenBLAS, which the helper loads too (ALFAMIX_BLAS=off leaves it on the
- * pure-TypeScript GEMM, whose bits may differ from this thread's backend); elsewhere they run here.
+ * ideally 2.2. They run on one OpenBLAS thread when not shared too (too few values, the helper
+ * not started yet, one core): OpenBLAS's bits on one thread and on two differ at some inner sizes
+ * (1,225 tiles, say), and a run's results must not depend on whether the helper took part. Only on
+ * OpenBLAS, which the helper loads too (ALFAMIX_BLAS=off leaves it on the pure-TypeScript GEMM,
+ * whose bits may differ from this thread's backend); elsewhere they run here.
  */
 export function splitGemms(kernel: KernelName, arrays: Float32Array[], scalars: number[], units: number, values: number): void {
-  const blas = gemmBackend(),
-    h = blas === openBlasBackend() && process.env.ALFAMIX_BLAS !== "off" ? sharing(arrays, values, units) : undefined;
-  if (!h || !blas.threads) {
+  const blas = gemmBackend();
+  if (!blas.threads || blas !== openBlasBackend()) {
     kernels[kernel](arrays, scalars, 0, units);
     return;
   }
+  const h = sharing(arrays, values, units); // before the count changes: sharing reads it
   const before = blas.threads.get();
   // Never two threaded GEMMs at once (OpenBLAS 0.3.21's thread server can deadlock, gemm.ts).
   blas.threads.set(1);
   try {
-    share(h, kernel, arrays, scalars, units, 1, units);
+    if (h) share(h, kernel, arrays, scalars, units, 1, units);
+    else kernels[kernel](arrays, scalars, 0, units);
   } finally {
     blas.threads.set(before);
   }
