@@ -21,7 +21,7 @@ for (;;) {
     const job = received.message as SplitJob;
     let arrays: Float32Array[];
     try {
-      arrays = job.arrays.map(([buffer, offset, length, arena]) => (arena ? arenaView(offset, length) : new Float32Array(buffer, offset, length)));
+      arrays = job.arrays.map(([buffer, offset, length]) => (buffer ? new Float32Array(buffer, offset, length) : arenaView(offset, length)));
     } catch {
       continue; // no chunk taken: the other thread does them all
     }

@@ -40,8 +40,12 @@ export const POSTED = 0,
 
 export interface SplitJob {
   kernel: KernelName;
-  /** Each array's memory, byte offset and length, and whether it lies in the arena (then the helper views its own copy of the arena's memory, and runs the SIMD loops there too). */
-  arrays: [SharedArrayBuffer, number, number, boolean][];
+  /**
+   * Each array's memory (null for the arena's: the helper views its own handle on the arena, and
+   * runs the SIMD loops there too), byte offset and length. A SharedArrayBuffer in a message costs
+   * the sender and the receiver microseconds each, and most passes' arrays are all in the arena.
+   */
+  arrays: [SharedArrayBuffer | null, number, number][];
   scalars: number[];
   seq: number;
   units: number;
@@ -129,7 +133,15 @@ function share(
   Atomics.store(h.control, FAILED, 0);
   Atomics.store(h.control, FINISHED, 0);
   Atomics.store(h.control, CLAIM, seq << 16);
-  h.post({ kernel, arrays: arrays.map((a) => [a.buffer as SharedArrayBuffer, a.byteOffset, a.length, inArena(a)]), scalars, seq, units, size, chunks });
+  h.post({
+    kernel,
+    arrays: arrays.map((a) => [inArena(a) ? null : (a.buffer as SharedArrayBuffer), a.byteOffset, a.length]),
+    scalars,
+    seq,
+    units,
+    size,
+    chunks,
+  });
   Atomics.store(h.control, POSTED, posted);
   Atomics.notify(h.control, POSTED);
   if (waitForHelper) {
