@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../src/random.js";
-import { matmul, sgemm } from "../src/linalg/gemm.js";
+import { gramMatrix, matmul, sgemm } from "../src/linalg/gemm.js";
 import { fromRows, matrix, gatherRows, rowSlice, transpose, toRows, type Matrix } from "../src/linalg/matrix.js";
 import {
   argmaxRows,
@@ -114,6 +114,26 @@ for (const backend of backends()) {
     });
   });
 }
+
+test("the Gram matrix X·Xᵀ (OpenBLAS: ssyrk's upper triangle, mirrored in blocks of 256 rows) is symmetric and equals the GEMM's on every backend: sizes across the blocks, one column, one row", () => {
+  const rng = new Rng(21);
+  for (const [n, d] of [
+    [1, 3],
+    [5, 7],
+    [300, 17],
+    [600, 64],
+    [513, 1],
+  ]) {
+    const x = randomMatrix(n, d, rng);
+    for (const backend of backends())
+      withBackend(backend, () => {
+        const g = gramMatrix(x),
+          what = `${backend.name}, ${n} × ${d}`;
+        for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) assert.equal(g.data[i * n + j], g.data[j * n + i], `${what}: (${i}, ${j})`);
+        assertClose(g.data, matmul(x, x, { transB: true }).data, 1e-5, what);
+      });
+  }
+});
 
 test("gemm with k = 0 scales C by beta and an inner-dimension mismatch is an error", () => {
   const c = fromRows([

@@ -1,4 +1,4 @@
-import { matmul } from "../linalg/gemm.js";
+import { gramMatrix, matmul } from "../linalg/gemm.js";
 import { gatherRows, matrix, type Matrix } from "../linalg/matrix.js";
 import { dotAt, rowSquaredNorms } from "../linalg/rows.js";
 
@@ -31,13 +31,13 @@ export function densePoints(x: Matrix): PointSet {
 }
 
 /**
- * The rows of a matrix through their Gram matrix G = X·Xᵀ, computed once by one GEMM (n² floats):
+ * The rows of a matrix through their Gram matrix G = X·Xᵀ, computed once (n² floats; gramMatrix):
  * each centre's inner products are then a row of G instead of a pass over all of X. Worth it when
  * seeding takes many centres from few points (ALFA-Mix's k = budget over its candidates).
  */
 export function gramPoints(x: Matrix): PointSet {
   const n = x.rows;
-  const gram = matmul(x, x, { transB: true });
+  const gram = gramMatrix(x);
   return {
     size: n,
     squaredNorms: () => Float32Array.from({ length: n }, (_, i) => gram.data[i * n + i]),

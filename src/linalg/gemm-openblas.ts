@@ -4,6 +4,7 @@ import type { Sgemm } from "./sgemm.js";
 const CBLAS_ROW_MAJOR = 101;
 const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
+const CBLAS_UPPER = 121;
 
 /** Where Debian's libopenblas0-pthread puts the library; ALFAMIX_BLAS_LIB overrides. */
 const CANDIDATES = [
@@ -21,7 +22,14 @@ export interface BlasThreads {
 
 /** cblas_sgemm from OpenBLAS through koffi (and its thread count), or the reason it could not be loaded. */
 export function loadOpenBlas():
-  | { sgemm: Sgemm; library: string; kernel: string; threads: BlasThreads; copy: (src: Float32Array, dst: Float32Array) => void }
+  | {
+      sgemm: Sgemm;
+      library: string;
+      kernel: string;
+      threads: BlasThreads;
+      copy: (src: Float32Array, dst: Float32Array) => void;
+      gram: (x: Float32Array, n: number, d: number, out: Float32Array) => void;
+    }
   | { error: string } {
   let koffi: { load(path: string): { func(signature: string): (...args: unknown[]) => unknown } };
   try {
@@ -75,7 +83,28 @@ export function loadOpenBlas():
     const config = lib.func("const char * openblas_get_config()") as () => string;
     const core = lib.func("const char * openblas_get_corename()") as () => string;
     const kernel = `${config().trim()}; core ${core().trim()}`;
-    return { sgemm, library: path, kernel, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1) };
+    const ssyrk = lib.func("void cblas_ssyrk(int, int, int, int, int, float, float *, int, float, float *, int)") as (
+      ...args: [number, number, number, number, number, number, Float32Array, number, number, Float32Array, number]
+    ) => void;
+    const somatcopy = lib.func("void cblas_somatcopy(int, int, int, int, float, float *, int, float *, int)") as (
+      ...args: [number, number, number, number, number, Float32Array, number, Float32Array, number]
+    ) => void;
+    /**
+     * out (n × n) = X·Xᵀ for X n × d: ssyrk's upper triangle (half a GEMM's multiplies), then the
+     * lower one mirrored, B rows at a time: the block beside the diagonal by somatcopy, the
+     * diagonal block here. ALFA-Mix's 6,568 candidates × 512: 65–71 ms and 25 ms against the GEMM's
+     * 128–172 ms, with the GEMM's bits there.
+     */
+    const gram = (x: Float32Array, n: number, d: number, out: Float32Array) => {
+      ssyrk(CBLAS_ROW_MAJOR, CBLAS_UPPER, CBLAS_NO_TRANS, n, d, 1, x, Math.max(1, d), 0, out, n);
+      const B = 256;
+      for (let top = 0; top < n; top += B) {
+        const end = Math.min(n, top + B);
+        for (let i = top; i < end; i++) for (let j = i + 1; j < end; j++) out[j * n + i] = out[i * n + j];
+        if (end < n) somatcopy(CBLAS_ROW_MAJOR, CBLAS_TRANS, end - top, n - end, 1, out.subarray(top * n + end), n, out.subarray(end * n + top), n);
+      }
+    };
+    return { sgemm, library: path, kernel, threads: { get, set }, copy: (src, dst) => scopy(src.length, src, 1, dst, 1), gram };
   }
   return { error: `libopenblas.so.0 was not found (tried ${paths.join(", ")})` };
 }

@@ -16,6 +16,8 @@ export interface GemmBackend {
   readonly threads?: BlasThreads;
   /** dst = src, float by float (BLAS scopy), when the library has one. */
   readonly copy?: (src: Float32Array, dst: Float32Array) => void;
+  /** out (n × n) = X·Xᵀ for X (n × d, rows packed), when the library has a symmetric product. */
+  readonly gram?: (x: Float32Array, n: number, d: number, out: Float32Array) => void;
 }
 
 export const jsBackend: GemmBackend = { name: "js", sgemm: jsSgemm };
@@ -28,7 +30,10 @@ let warned = false;
 export function openBlasBackend(): GemmBackend | null {
   if (openblas === undefined) {
     const loaded = loadOpenBlas();
-    openblas = "sgemm" in loaded ? { name: "openblas", sgemm: loaded.sgemm, kernel: loaded.kernel, threads: loaded.threads, copy: loaded.copy } : null;
+    openblas =
+      "sgemm" in loaded
+        ? { name: "openblas", sgemm: loaded.sgemm, kernel: loaded.kernel, threads: loaded.threads, copy: loaded.copy, gram: loaded.gram }
+        : null;
     if (!openblas && !warned && process.env.ALFAMIX_BLAS !== "off") {
       warned = true;
       // Written at once (process.emitWarning would wait for the synchronous work to end): a slow
@@ -98,6 +103,15 @@ export function copyFloats(src: Float32Array, dst: Float32Array): void {
   const copy = gemmBackend().copy;
   if (copy && (src.buffer instanceof SharedArrayBuffer || dst.buffer instanceof SharedArrayBuffer)) copy(src, dst);
   else dst.set(src);
+}
+
+/** X·Xᵀ (the rows' inner products): through the library's symmetric product when it has one, else a GEMM. */
+export function gramMatrix(x: Matrix): Matrix {
+  const gram = gemmBackend().gram;
+  if (!gram || x.rows === 0 || x.cols === 0) return matmul(x, x, { transB: true });
+  const out = matrix(x.rows, x.rows);
+  gram(x.data, x.rows, x.cols, out.data);
+  return out;
 }
 
 export interface MatmulOptions {
