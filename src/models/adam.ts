@@ -1,4 +1,5 @@
 import { instantiateKernel } from "../wasm.js";
+import type { LayerKernels } from "./layers/arena.js";
 import { split } from "./layers/split.js";
 
 export interface AdamOptions {
@@ -10,19 +11,8 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
-type AdamKernel = (
-  p: number,
-  g: number,
-  m: number,
-  v: number,
-  n: number,
-  beta1: number,
-  beta2: number,
-  stepSize: number,
-  correction: number,
-  eps: number,
-  wd: number,
-) => void;
+/** adam.wat's export, over its own memory or the arena's. */
+type AdamKernel = LayerKernels["adam"];
 
 /**
  * Adam (Kingma & Ba 2015) with PyTorch's update order and bias correction, over one flat

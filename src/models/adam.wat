@@ -3,7 +3,7 @@
 ;; Per element, as torch.optim.Adam with L2 weight decay:
 ;;   g ← g + wd·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − s·m / (√v·c + ε)
 ;; where s = lr / (1 − β1^t) and c = 1 / √(1 − β2^t). The memory is shared: a conv net's parameters
-;; live in the layers' arena (arena.ts), where both threads of split.ts run this loop on halves.
+;; live in the layers' arena (arena.ts), where both threads of split.ts run this loop on chunks of it.
 (module
   (import "env" "memory" (memory 1 65536 shared))
   (func (export "adam")

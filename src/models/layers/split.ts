@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
-import { gemmBackend, openBlasBackend } from "../../linalg/gemm.js";
+import { gemmBackend } from "../../linalg/gemm.js";
 import { arenaMemory, inArena } from "./arena.js";
 import { kernels, type KernelName } from "./kernels.js";
 
@@ -90,12 +90,13 @@ export function split(kernel: KernelName, arrays: Float32Array[], scalars: numbe
  * ideally 2.2. They run on one OpenBLAS thread when not shared too (too few values, the helper
  * not started yet, one core): OpenBLAS's bits on one thread and on two differ at some inner sizes
  * (1,225 tiles, say), and a run's results must not depend on whether the helper took part. Only on
- * OpenBLAS, which the helper loads too (ALFAMIX_BLAS=off leaves it on the pure-TypeScript GEMM,
- * whose bits may differ from this thread's backend); elsewhere they run here.
+ * OpenBLAS (the backend with threads of its own), which the helper loads too (ALFAMIX_BLAS=off
+ * leaves it on the pure-TypeScript GEMM, whose bits may differ from this thread's backend);
+ * elsewhere they run here.
  */
 export function splitGemms(kernel: KernelName, arrays: Float32Array[], scalars: number[], units: number, values: number): void {
   const blas = gemmBackend();
-  if (!blas.threads || blas !== openBlasBackend()) {
+  if (!blas.threads) {
     kernels[kernel](arrays, scalars, 0, units);
     return;
   }
