@@ -345,9 +345,12 @@ test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms
   // Large enough to split (layers/split.ts): 16 images at 32×32 in. A stride-2 block (im2col and
   // col2im at stride 2, Winograd F(2×2) and F(4×4) at 16×16) and a stride-1 block through im2col (its same-size
   // copies, and the input gradient through the flipped kernel).
-  const unshared = randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5));
-  const shared16 = { ...unshared, data: sharedFloats(unshared.data.length) }; // as a layer's output is
-  shared16.data.set(unshared.data);
+  const inSharedMemory = (v: Volume): Volume => {
+    const data = sharedFloats(v.data.length); // as a layer's output is
+    data.set(v.data);
+    return { ...v, data };
+  };
+  const shared16 = inSharedMemory(randomVolume({ c: 16, n: 16, h: 32, w: 32 }, new Rng(5)));
   // cnn's layers: convs with a bias and a fused ReLU through im2col and F(4×4), the second with its
   // max-pool fused too, and a 2×2 max-pool of its own.
   const cnnLayers = (buffers: Buffers, inC: number) =>
@@ -359,9 +362,7 @@ test("batch norm, ReLU, the residual sums, im2col, col2im, Winograd's transforms
   // cnn's thin first layer (3 → 32, its products in parts) on 25 images of 28×28: 19,600 positions,
   // not a multiple of 8, and 1,225 tiles, an inner size at which OpenBLAS's bits on one thread
   // and on two differ (so every shared GEMM must run on one thread whether or not it is shared).
-  const thin = randomVolume({ c: 3, n: 25, h: 28, w: 28 }, new Rng(7));
-  const thinInput = { ...thin, data: sharedFloats(thin.data.length) };
-  thinInput.data.set(thin.data);
+  const thinInput = inSharedMemory(randomVolume({ c: 3, n: 25, h: 28, w: 28 }, new Rng(7)));
   const run = (splitting: boolean, stride: number, algorithm: "winograd" | "winograd4" | "im2col" | "cnn" | "thin") => {
     setSplitting(splitting, true); // the helper takes part in every pass it is offered
     try {
