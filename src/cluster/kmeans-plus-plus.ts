@@ -81,6 +81,130 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
 }
 
 /**
+ * Greedy k-means++ with the inner products taken a block of centres at a time: one product of
+ * 2·`block` candidates with every point (a GEMM) per block, where the classic seeding takes one
+ * per centre and reads every point each time. The candidates are drawn together by D² from the
+ * distances before the block; each centre of the block then takes the best of `localTrials`
+ * drawn among the candidates left, weighted by their distances as they stand, so a candidate
+ * beside a centre just taken is passed over. Each candidate's potential is exact, over every
+ * point.
+ *
+ * Why: ALFA-Mix seeds k = 1,000 centres among thousands of candidates. The classic greedy seeding
+ * needs 8 candidates' products per centre, 8·k rows, which only the Gram matrix made affordable
+ * (n² floats: 172 MB for 6,568 candidates, a quarter of the query's time in page faults on a VM).
+ * Here it is 2·k rows, O(block·n) memory. On 6,568 ALFA-Mix candidates, MNIST and optdigits the
+ * batch's Σ squared distance to its nearest pick came between the classic greedy seeding's and
+ * plain D² sampling's, and below FAISS's (docs/benchmarks.md).
+ */
+export function kmeansPlusPlusInBlocks(
+  points: PointSet,
+  k: number,
+  rng: Rng,
+  options: Omit<SeedingOptions, "weights"> & {
+    block: number;
+    /** Filled with each point's nearest centre (its number in the result) and squared distance. */
+    assignment?: { index: Int32Array; distance: Float32Array };
+  },
+): Int32Array {
+  const n = points.size;
+  const block = options.block;
+  if (!(Number.isInteger(k) && k >= 0)) throw new RangeError(`kmeansPlusPlusInBlocks: k must be a non-negative integer, got ${k}`);
+  if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`kmeansPlusPlusInBlocks: block must be a positive integer, got ${block}`);
+  if (k >= n) {
+    options.assignment?.index.set(Int32Array.from({ length: n }, (_, i) => i));
+    options.assignment?.distance.fill(0);
+    return Int32Array.from({ length: n }, (_, i) => i);
+  }
+  if (k === 0) return new Int32Array(0);
+  const trials = Math.max(1, options.localTrials ?? 1);
+  const pass = blockPasses(n, 2 * block);
+  const { closest, dots, norms } = pass;
+  norms.set(points.squaredNorms());
+  const cumulative = new Float64Array(n);
+  const chosen = new Uint8Array(n);
+  const centers = new Int32Array(k);
+  const pool = new Int32Array(2 * block);
+  const poolCumulative = new Float64Array(2 * block);
+  const gains = new Float64Array(2 * block);
+  let potential = 0; // Σ closest as the last centre left it
+  const take = (c: number, t: number) => {
+    const row = pool[t];
+    potential = pass.lower(t, norms[row], c);
+    centers[c] = row;
+    chosen[row] = 1;
+    closest[row] = 0;
+    pass.nearest[row] = c;
+  };
+  pool[0] = options.first ?? rng.int(n);
+  closest.fill(Number.POSITIVE_INFINITY);
+  points.dotsWith(pool.subarray(0, 1), dots);
+  take(0, 0);
+  let c = 1;
+  while (c < k) {
+    let blockPotential = 0;
+    for (let i = 0; i < n; i++) cumulative[i] = blockPotential += closest[i];
+    if (!(blockPotential > 0)) {
+      // Every point left coincides with a centre: the rest are drawn uniformly, one at a time.
+      pool[0] = uniformUnchosen(chosen, n - c, rng);
+      points.dotsWith(pool.subarray(0, 1), dots);
+      take(c++, 0);
+      continue;
+    }
+    const size = 2 * Math.min(block, k - c);
+    for (let t = 0; t < size; t++) pool[t] = searchAbove(cumulative, rng.uniform() * blockPotential);
+    points.dotsWith(pool.subarray(0, size), dots);
+    const drawn = poolCumulative.subarray(0, size);
+    let poolPotential = 0;
+    for (let taken = 0; taken < size / 2 && c < k; taken++) {
+      let total = 0;
+      for (let t = 0; t < size; t++) drawn[t] = total += closest[pool[t]];
+      if (taken === 0) poolPotential = total;
+      // The candidates stand for the points only while their weight falls no faster than the
+      // points' (at most twice as fast): past that they sit where the block's centres already
+      // are (one centre per blob, say) and the next block's draw is the fair one.
+      if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
+      // A candidate drawn twice for one centre has one gain: computed once (NaN: not yet).
+      gains.fill(Number.NaN);
+      let best = searchAbove(drawn, rng.uniform() * total);
+      for (let trial = 1; trial < trials; trial++) {
+        const t = searchAbove(drawn, rng.uniform() * total);
+        if (t === best || !Number.isNaN(gains[t])) continue;
+        if (Number.isNaN(gains[best])) gains[best] = pass.gain(best, norms[pool[best]]);
+        gains[t] = pass.gain(t, norms[pool[t]]);
+        if (gains[t] > gains[best]) best = t;
+      }
+      take(c++, best);
+    }
+  }
+  if (options.assignment) {
+    options.assignment.index.set(pass.nearest);
+    options.assignment.distance.set(closest);
+  }
+  return centers;
+}
+
+/**
+ * The blocked seeding's arrays in the memory of seeding-blocks.wat: closest, nearest, norms, then
+ * the inner products of `rows` candidates with every point (row t: candidate t's).
+ */
+function blockPasses(n: number, rows: number) {
+  const { exports, memory } = instantiateKernel("cluster/seeding-blocks", 4 * n * (3 + rows));
+  const gain = exports.gain as (closest: number, norms: number, dots: number, n: number, normC: number) => number;
+  const lower = exports.lower as (closest: number, nearest: number, norms: number, dots: number, n: number, normC: number, centre: number) => number;
+  const row = (t: number) => 4 * n * (3 + t);
+  return {
+    closest: new Float32Array(memory.buffer, 0, n),
+    nearest: new Int32Array(memory.buffer, 4 * n, n),
+    norms: new Float32Array(memory.buffer, 8 * n, n),
+    dots: new Float32Array(memory.buffer, row(0), rows * n),
+    /** Σ_i max(closest_i − distance_i, 0) to the candidate of row t, whose squared norm is normC. */
+    gain: (t: number, normC: number) => gain(0, 8 * n, row(t), n, normC),
+    /** Where the candidate of row t is nearer than closest: closest ← its distance, nearest ← centre; returns Σ closest. */
+    lower: (t: number, normC: number, centre: number) => lower(0, 4 * n, 8 * n, row(t), n, normC, centre),
+  };
+}
+
+/**
  * The seeding's arrays in the memory of seeding.wat, and its passes over every point: squared
  * distances from norms and the inner products `dots` (row t: candidate t's with every point).
  */

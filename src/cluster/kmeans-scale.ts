@@ -15,23 +15,29 @@ export type KMeansMode = (typeof KMEANS_MODES)[number];
 /** FAISS's Lloyd iterations (faiss.Kmeans' niter). */
 const FAISS_ITERATIONS = 25;
 
+/** Centres per block of the large problems' seeding (kmeansPlusPlusInBlocks). */
+const SEEDING_BLOCK = 32;
+
 /** Multiply-adds in one Lloyd pass (about 10 ms here) beyond which training takes FAISS's shortcuts. */
 const LARGE_PASS = 2 ** 30;
 
 /**
  * k-means as FAISS trains it: Lloyd on a uniform sample of at most `maxPerCenter`·k points, then
  * one assignment of every point to the trained centres (inertia and labels are over all points).
- * Where one Lloyd pass over the training points is large (ALFA-Mix's k = 1,000 over 10⁵
+ * Where one Lloyd pass over the training points is large (ALFA-Mix's k = 1,000 over thousands of
  * candidates), it also trains as FAISS does, for at most 25 iterations, and seeds greedy
- * k-means++ from a uniform sample of max(8,192, 8k) points (one Gram matrix instead of k passes
- * over every point; FAISS starts from random points); `stopWhenPicksStable` is honoured only
- * there. Smaller problems run Lloyd to scikit-learn's tolerance, as the paper's code does.
+ * k-means++ in blocks of 32 centres (kmeansPlusPlusInBlocks: 2k rows of products where the
+ * classic seeding needs 8k, or the Gram matrix) from a uniform sample of max(8,192, 8k) points
+ * (FAISS starts from random points); `stopWhenPicksStable` is honoured only there. Smaller
+ * problems seed and run Lloyd to scikit-learn's tolerance as the paper's code does.
  */
 export function kmeansSampled(x: Matrix, k: number, options: KMeansOptions & { maxPerCenter?: number }): KMeansResult {
   const limit = (options.maxPerCenter ?? POINTS_PER_CENTER) * k;
   const train = x.rows <= limit ? x : gatherRows(x, options.rng.child("sample").sample(x.rows, limit));
   const large = train.rows * k * x.cols > LARGE_PASS;
-  const trainOptions = large ? { maxIter: FAISS_ITERATIONS, seedingSample: Math.max(8192, 8 * k), ...options } : { ...options, stopWhenPicksStable: false };
+  const trainOptions = large
+    ? { maxIter: FAISS_ITERATIONS, seedingSample: Math.max(8192, 8 * k), seedingBlock: SEEDING_BLOCK, ...options }
+    : { ...options, stopWhenPicksStable: false };
   const trained = kmeans(train, k, trainOptions);
   return train === x ? trained : assignAll(x, trained.centers, trained.iterations, trained.nInit);
 }

@@ -1,7 +1,7 @@
 import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
 import type { Rng } from "../random.js";
-import { kmeansPlusPlus } from "./kmeans-plus-plus.js";
+import { kmeansPlusPlus, kmeansPlusPlusInBlocks } from "./kmeans-plus-plus.js";
 import { nearestCenters } from "./nearest.js";
 import { densePoints, gramPoints } from "./points.js";
 
@@ -15,6 +15,8 @@ export interface KMeansOptions {
   tol?: number;
   /** Seed from a uniform sample of at most this many points (default all of them). */
   seedingSample?: number;
+  /** Seed with kmeansPlusPlusInBlocks, this many centres per block (default: the classic greedy seeding). */
+  seedingBlock?: number;
   /**
    * Also stop when an iteration leaves every centre's nearest point where it was: the picks of
    * ALFA-Mix and DropQuery, all they read of the clustering (default false).
@@ -61,13 +63,16 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
   const localTrials = 2 + Math.floor(Math.log(k));
   const seedingSample = options.seedingSample ?? n;
   const seedFrom = n > seedingSample && seedingSample >= k ? gatherRows(x, rng.child("seeding sample").sample(n, seedingSample)) : x;
-  // Seeding reads every point once per centre; with many centres over few points, one Gram GEMM
-  // (≤ 256 MB) is cheaper than k passes over X, and the restarts share it.
-  const points = seedFrom.rows <= 8192 && seedFrom.rows < 16 * k ? gramPoints(seedFrom) : densePoints(seedFrom);
+  const block = options.seedingBlock;
+  // The classic seeding reads every point once per candidate; with many centres over few points,
+  // one Gram GEMM (≤ 256 MB) is cheaper than k passes over X, and the restarts share it.
+  const points = !block && seedFrom.rows <= 8192 && seedFrom.rows < 16 * k ? gramPoints(seedFrom) : densePoints(seedFrom);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
-    const seeds = kmeansPlusPlus(points, k, rng, { localTrials });
-    const result = lloyd(x, xNorms, gatherRows(seedFrom, seeds), maxIter, tolerance, options.stopWhenPicksStable ?? false);
+    // Seeding in blocks over every point leaves each point's nearest seed: Lloyd's first pass.
+    const seeded = block && seedFrom === x ? { index: new Int32Array(n), distance: new Float32Array(n) } : undefined;
+    const seeds = block ? kmeansPlusPlusInBlocks(points, k, rng, { localTrials, block, assignment: seeded }) : kmeansPlusPlus(points, k, rng, { localTrials });
+    const result = lloyd(x, xNorms, gatherRows(seedFrom, seeds), maxIter, tolerance, options.stopWhenPicksStable ?? false, seeded);
     if (!best || result.inertia < best.inertia) best = { ...result, nInit };
   }
   return best!;
@@ -80,11 +85,12 @@ function lloyd(
   maxIter: number,
   tolerance: number,
   stopWhenPicksStable: boolean,
+  seeded?: { index: Int32Array; distance: Float32Array },
 ): Omit<KMeansResult, "nInit"> {
   const n = x.rows,
     d = x.cols,
     k = centers.rows;
-  const assignment = { index: new Int32Array(n), distance: new Float32Array(n) };
+  const assignment = seeded ?? { index: new Int32Array(n), distance: new Float32Array(n) };
   const previous = new Int32Array(n).fill(-1);
   const sums = new Float64Array(k * d);
   const counts = new Int32Array(k);
@@ -93,7 +99,7 @@ function lloyd(
   let stable = false;
   while (iterations < maxIter) {
     iterations++;
-    nearestCenters(x, centers, xNorms, assignment);
+    if (iterations > 1 || !seeded) nearestCenters(x, centers, xNorms, assignment);
     const labels = assignment.index;
     if (picks && !updatePicks(picks, assignment) && iterations > 1) {
       stable = true; // the labels are those of these centres
