@@ -73,7 +73,7 @@ export interface FinishContext {
   /** The labelled pool rows (in `inputs.labeledX`'s order). */
   labeled: Int32Array;
   rng: Rng;
-  /** Embeddings of the given pool rows (in that order), read from wherever the pool is. */
+  /** Embeddings of the given pool rows (in that order), read from wherever the pool is: a copy, the caller's to change. */
   rowsOf(rows: ArrayLike<number>): Matrix;
   /**
    * k-means over more candidate rows than this process should gather (query --queue runs it as
