@@ -22,7 +22,7 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
     nearest = new Int32Array(n),
     chosen = new Uint8Array(n),
     centers = new Int32Array(k),
-    dots = new Float32Array(2 * block * n);
+    dots = new Float32Array(4 * block * n);
   const distance = (i: number, row: number, t: number) => Math.max(f(f(norms[i] + norms[row]) - f(dots[t * n + i] * 2)), 0);
   // Four lane sums over i mod 4 up to the last multiple of 4, then the tail; added in float64.
   const sum = (term: (i: number) => number) => {
@@ -67,11 +67,11 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
       take(c++, next, 0);
       continue;
     }
-    const size = 2 * Math.min(block, k - c);
+    const size = 4 * Math.min(block, k - c);
     const pool = Int32Array.from({ length: size }, () => above(cumulative, rng.uniform() * blockPotential));
     points.dotsWith(pool, dots);
     let poolPotential = 0;
-    for (let taken = 0; taken < size / 2 && c < k; taken++) {
+    for (let taken = 0; taken < size / 4 && c < k; taken++) {
       let total = 0;
       const drawn = Array.from(pool, (row) => (total += closest[row]));
       if (taken === 0) poolPotential = total;
@@ -134,7 +134,7 @@ test("k-means++ in blocks: the assignment it leaves is each point's nearest seed
   // go to the lower centre in both: the seeding keeps the earlier centre unless one is strictly nearer).
   const rng = new Rng(8);
   const x = matrix(500, 6);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.int(9) - 4;
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.int(5) - 2;
   const assignment = { index: new Int32Array(500), distance: new Float32Array(500) };
   const seeds = kmeansPlusPlusInBlocks(densePoints(x), 45, new Rng(9), { localTrials: 4, block: 8, assignment });
   const expected = nearestCenters(x, gatherRows(x, seeds));
@@ -150,7 +150,7 @@ test("k-means++ in blocks: the assignment it leaves is each point's nearest seed
     }
     if (equal > 1) ties++;
   }
-  assert.ok(ties >= 20, `${ties} points with two seeds equally near: the tie rule is exercised`);
+  assert.ok(ties >= 50, `${ties} points with two seeds equally near: the tie rule is exercised`);
   // k ≥ n: every point its own centre.
   const all = { index: new Int32Array(7), distance: new Float32Array(7).fill(9) };
   assert.deepEqual(Array.from(kmeansPlusPlusInBlocks(densePoints(randomMatrix(7, 2, rng)), 9, rng, { block: 4, assignment: all })), [0, 1, 2, 3, 4, 5, 6]);
@@ -184,7 +184,7 @@ test("k-means++ in blocks seeds nearly as well as the classic greedy seeding, fa
       greedy = mean((r) => kmeansPlusPlus(densePoints(x), k, r, { localTrials: 8 })),
       blocked = mean((r) => kmeansPlusPlusInBlocks(densePoints(x), k, r, { localTrials: 8, block: 32 }));
     const at = `k = ${k}: blocks of 32 ${blocked}; classic greedy ${greedy}; D² ${plain}`;
-    assert.ok(blocked < 1.1 * greedy && blocked < ofPlain * plain, at);
+    assert.ok(blocked < 1.05 * greedy && blocked < ofPlain * plain, at);
   }
   // Through k-means (large problems seed this way): every blob keeps a pick, and the labels are
   // those of the returned centres after a first pass taken from the seeding.
