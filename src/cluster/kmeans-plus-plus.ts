@@ -94,7 +94,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
  * needs 8 candidates' products per centre, 8·k rows, which only the Gram matrix made affordable:
  * n² floats, 172 MB for 6,568 candidates, 470–590 ms of a 1.2 s query on a VM whose host backs
  * fresh pages lazily. Here it is 4·k rows and O(block·n) memory. The batch's Σ squared distance
- * to its nearest pick came 0.3–1.7% above the classic seeding's and 0.1–4% below FAISS's, on
+ * to its nearest pick came 0.3–1.7% above the classic seeding's and 0.02–4% below FAISS's, on
  * ALFA-Mix's candidates, MNIST and optdigits (docs/benchmarks.md).
  */
 export function kmeansPlusPlusInBlocks(
