@@ -3,6 +3,9 @@
 ;; they were most of ALFA-Mix's selection (1,000 centres, 8 candidates each, over 6,568 points:
 ;; 52 million distances). Squared distances come from norms and inner products as
 ;; max(‖x‖² + ‖c‖² − 2 x·c, 0), with the float32 inputs widened, as the JavaScript computed them.
+;; Minima and maxima are f64x2.pmin and pmax (one instruction each; f64x2.min and max spend several
+;; on NaN and −0, which never occur here): the seeding of 1,000 centres over 6,568 points through
+;; its Gram matrix took 67 ms against 114.
 ;;
 ;; Memory (byte offsets from JavaScript): closest (f64 n), weights (f64 n), cumulative (f64 n),
 ;; norms (f32 n), and the inner products of each candidate with every point (f32, n per candidate).
@@ -12,7 +15,7 @@
 
   ;; max(‖x_i‖² + normC − 2 dot_i, 0) for points i and i + 1
   (func $distances (param $norms i32) (param $dots i32) (param $i i32) (param $normC v128) (result v128)
-    (f64x2.max
+    (f64x2.pmax
       (f64x2.sub
         (f64x2.add (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $norms) (i32.shl (local.get $i) (i32.const 2))))) (local.get $normC))
         (f64x2.mul (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $dots) (i32.shl (local.get $i) (i32.const 2))))) (f64x2.splat (f64.const 2))))
@@ -41,7 +44,7 @@
         (local.set $sum
           (f64x2.add (local.get $sum)
             (f64x2.mul (v128.load (i32.add (local.get $weights) (local.get $at)))
-              (f64x2.min (v128.load (i32.add (local.get $closest) (local.get $at)))
+              (f64x2.pmin (v128.load (i32.add (local.get $closest) (local.get $at)))
                 (call $distances (local.get $norms) (local.get $dots) (local.get $i) (local.get $c))))))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
         (br $next)))
@@ -67,7 +70,7 @@
         (br_if $done (i32.gt_s (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
         (local.set $at (i32.add (local.get $closest) (i32.shl (local.get $i) (i32.const 3))))
         (v128.store (local.get $at)
-          (f64x2.min (v128.load (local.get $at)) (call $distances (local.get $norms) (local.get $dots) (local.get $i) (local.get $c))))
+          (f64x2.pmin (v128.load (local.get $at)) (call $distances (local.get $norms) (local.get $dots) (local.get $i) (local.get $c))))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
         (br $next)))
     (if (i32.lt_s (local.get $i) (local.get $n))
