@@ -45,7 +45,7 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
         nearest[i] = c;
       }
     }
-    potential = sum((i) => closest[i]);
+    potential = sum((i) => closest[i]) - closest[row];
     centers[c] = row;
     chosen[row] = 1;
     closest[row] = 0;
@@ -76,7 +76,7 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
       const drawn = Array.from(pool, (row) => (total += closest[row]));
       if (taken === 0) poolPotential = total;
       // A new block once the candidates' weight falls more than twice as fast as the points'.
-      if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
+      else if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
       const gains = new Map<number, number>();
       let best = above(drawn, rng.uniform() * total);
       for (let trial = 1; trial < trials; trial++) {
@@ -193,4 +193,55 @@ test("k-means++ in blocks seeds nearly as well as the classic greedy seeding, fa
   const picks = nearestMembers(x, result);
   assert.equal(new Set(Array.from(picks, (p) => p % 60)).size, 60, "a pick in every blob");
   assert.deepEqual(kmeans(x, 120, { rng: new Rng(3), seedingBlock: 32, stopWhenPicksStable: true }).labels, result.labels, "deterministic");
+});
+
+/** The rows of x as a point set that fails, instead of looping, past `limit` products. */
+function boundedPoints(x: Matrix, limit: number): PointSet {
+  const points = densePoints(x);
+  let calls = 0;
+  return {
+    size: points.size,
+    squaredNorms: () => points.squaredNorms(),
+    dotsWith(indices, out) {
+      if (++calls > limit) throw new Error(`${calls} products for at most ${limit} blocks: the seeding does not end`);
+      points.dotsWith(indices, out);
+    },
+  };
+}
+
+test("k-means++ in blocks always ends: every block takes a centre, and a centre's rounded distance to itself is not counted", () => {
+  // A centre's distance to itself is ‖r‖² + ‖r‖² − 2r·r, rounded: here 2⁻¹¹ (the norm is summed
+  // one way, the product another), more than everything left. Counted in the potential, it made
+  // each block stop before its first centre, forever.
+  const e = 2 ** -12;
+  const tiny = fromRows([
+    [0, 0, 0],
+    [1, e, e],
+    [1e-5, 0, 0],
+    [0, 0, 0],
+  ]);
+  const seeds = kmeansPlusPlusInBlocks(boundedPoints(tiny, 4), 3, new Rng(1), { localTrials: 3, block: 32, first: 0 });
+  assert.equal(new Set(seeds).size, 3);
+  // Rows of varied norms, each twice, with k past the distinct rows: the same, at scale.
+  const rng = new Rng("twice");
+  const x = matrix(600, 32);
+  for (let i = 0; i < 300; i++) {
+    const scale = Math.exp(3 * rng.uniform());
+    for (let j = 0; j < 32; j++) x.data[i * 32 + j] = scale * rng.normal();
+  }
+  x.data.copyWithin(300 * 32, 0, 300 * 32);
+  for (const seed of [0, 1, 2, 3]) {
+    const centres = kmeansPlusPlusInBlocks(boundedPoints(x, 580), 580, new Rng(seed), { localTrials: 8, block: 32 });
+    assert.equal(new Set(centres).size, 580, `seed ${seed}`);
+  }
+  // Non-finite coordinates: one clear error, not a loop.
+  const bad = fromRows([
+    [Number.NaN, 0],
+    [1, 0],
+    [2, 0],
+    [3, 0],
+    [4, 0],
+    [5, 0],
+  ]);
+  assert.throws(() => kmeansPlusPlusInBlocks(boundedPoints(bad, 6), 3, new Rng(1), { block: 32, first: 1 }), /NaN or infinite/);
 });

@@ -130,7 +130,8 @@ export function kmeansPlusPlusInBlocks(
   let potential = 0; // Σ closest as the last centre left it
   const take = (c: number, t: number) => {
     const row = pool[t];
-    potential = pass.lower(t, norms[row], c);
+    // The centre's distance to itself (‖r‖² + ‖r‖² − 2r·r, rounded: not always 0) leaves the sum.
+    potential = pass.lower(t, norms[row], c) - closest[row];
     centers[c] = row;
     chosen[row] = 1;
     closest[row] = 0;
@@ -144,6 +145,7 @@ export function kmeansPlusPlusInBlocks(
   while (c < k) {
     let blockPotential = 0;
     for (let i = 0; i < n; i++) cumulative[i] = blockPotential += closest[i];
+    if (!Number.isFinite(blockPotential)) throw new RangeError("kmeansPlusPlusInBlocks: a distance is NaN or infinite (non-finite coordinates?)");
     if (!(blockPotential > 0)) {
       // Every point left coincides with a centre: the rest are drawn uniformly, one at a time.
       pool[0] = uniformUnchosen(chosen, n - c, rng);
@@ -162,8 +164,10 @@ export function kmeansPlusPlusInBlocks(
       if (taken === 0) poolPotential = total;
       // The candidates stand for the points only while their weight falls no faster than the
       // points' (at most twice as fast): past that they sit where the block's centres already
-      // are (one centre per blob, say) and the next block's draw is the fair one.
-      if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
+      // are (one centre per blob, say) and the next block's draw is the fair one. Every block
+      // takes its first centre (drawn by D², its weight is positive), so the seeding always ends.
+      else if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
+      if (!(total > 0)) throw new Error("kmeansPlusPlusInBlocks: a block drew no candidate of positive weight");
       // A candidate drawn twice for one centre has one gain: computed once (NaN: not yet).
       gains.fill(Number.NaN);
       let best = searchAbove(drawn, rng.uniform() * total);

@@ -5,8 +5,8 @@
 ;; thousands of terms) would not; the largest gain is the smallest potential. Squared distances
 ;; come from norms and inner products as max(‖x‖² + ‖c‖² − 2 x·c, 0), as in seeding.wat, in float32.
 ;; Maxima are f32x4.pmax (a < b ? b : a): one instruction, where f32x4.max's NaN and −0 rules take
-;; several, and the gain pass ran 2.8× slower (0.8 against 0.28 ns a point). Nothing here is NaN or
-;; −0, so the two agree.
+;; several, and the gain pass ran 2.8× slower (0.8 against 0.28 ns a point). From finite
+;; coordinates nothing here is NaN or −0, so the two agree (the driver rejects non-finite distances).
 ;;
 ;; Memory (byte offsets from JavaScript): closest (f32 n), nearest (i32 n), norms (f32 n), and the
 ;; inner products of a candidate with every point (f32 n). The last n mod 4 points go one lane at a

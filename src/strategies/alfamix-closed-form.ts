@@ -47,6 +47,7 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
   // grows with its distance ‖d‖; and once a competitor overtakes ŷ along δ it stays ahead (ŷ led
   // at step 0). So the farthest such anchor flips the item at every cap a nearer one does, and
   // when nothing is kept per flip it alone is tried: a tenth of this loop's anchors on 10 classes.
+  // (Up to rounding: the flip test is monotone in the step only outside a ~1e-10 window at a tie.)
   const farthestOnly = options.keep === "none" && !corrections.needed;
   const chunk = searchChunkRows(problem),
     slack = Math.ceil(chunk / 8);
