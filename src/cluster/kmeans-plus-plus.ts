@@ -112,9 +112,10 @@ export function kmeansPlusPlusInBlocks(
   if (!(Number.isInteger(k) && k >= 0)) throw new RangeError(`kmeansPlusPlusInBlocks: k must be a non-negative integer, got ${k}`);
   if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`kmeansPlusPlusInBlocks: block must be a positive integer, got ${block}`);
   if (k >= n) {
-    options.assignment?.index.set(Int32Array.from({ length: n }, (_, i) => i));
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    options.assignment?.index.set(all);
     options.assignment?.distance.fill(0);
-    return Int32Array.from({ length: n }, (_, i) => i);
+    return all;
   }
   if (k === 0) return new Int32Array(0);
   const trials = Math.max(1, options.localTrials ?? 1);

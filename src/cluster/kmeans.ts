@@ -66,7 +66,7 @@ export function kmeans(x: Matrix, k: number, options: KMeansOptions): KMeansResu
   const block = options.seedingBlock;
   // The classic seeding reads every point once per candidate; with many centres over few points,
   // one Gram GEMM (≤ 256 MB) is cheaper than k passes over X, and the restarts share it.
-  const points = !block && seedFrom.rows <= 8192 && seedFrom.rows < 16 * k ? gramPoints(seedFrom) : densePoints(seedFrom);
+  const points = !block && seedFrom.rows <= 8192 && seedFrom.rows < 16 * k ? gramPoints(seedFrom) : densePoints(seedFrom, seedFrom === x ? xNorms : undefined);
   let best: KMeansResult | undefined;
   for (let run = 0; run < nInit; run++) {
     // Seeding in blocks over every point leaves each point's nearest seed: Lloyd's first pass.

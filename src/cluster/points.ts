@@ -19,11 +19,11 @@ export interface PointSet {
   lowerDistances?(c: number, closest: Float64Array): void;
 }
 
-/** The rows of a matrix as a point set. */
-export function densePoints(x: Matrix): PointSet {
+/** The rows of a matrix as a point set; `norms`, their squared norms when the caller has them. */
+export function densePoints(x: Matrix, norms?: Float32Array): PointSet {
   return {
     size: x.rows,
-    squaredNorms: () => rowSquaredNorms(x),
+    squaredNorms: () => norms?.slice() ?? rowSquaredNorms(x),
     dotsWith(indices, out) {
       matmul(gatherRows(x, indices), x, { transB: true, out: matrix(indices.length, x.rows, out.subarray(0, indices.length * x.rows)) });
     },
