@@ -9,7 +9,7 @@ import { kmeansAroundFixed } from "../src/cluster/kmeans-fixed.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
 import { kmeansParallel, localParts, rowDraw } from "../src/cluster/kmeans-parallel.js";
 import { densePoints, gramPoints, outerProductPoints, type PointSet } from "../src/cluster/points.js";
-import { assertClose, backends, randomMatrix, withBackend } from "./helpers.js";
+import { assertClose, backends, fewDistinctPoints, randomMatrix, withBackend } from "./helpers.js";
 
 function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): { x: Matrix; truth: Int32Array } {
   const d = centres[0].length;
@@ -402,22 +402,14 @@ test("k-means++'s WebAssembly passes take the literal seeding's centres (odd and
     [4681, 4, 12, 7],
   ]) {
     const x = randomMatrix(n, d, rng);
-    x.data.copyWithin(0, d, 20 * d); // rows 0 and 1 coincide (19 rows copied down one)
+    x.data.copyWithin(0, d, 20 * d); // rows 18 and 19 coincide (19 rows copied down one)
     const weights = Float64Array.from({ length: n }, () => 0.5 + rng.uniform());
     const fast = kmeansPlusPlus(densePoints(x), k, new Rng(n), { localTrials: trials, weights });
     const literal = literalSeeding(densePoints(x), k, new Rng(n), trials, weights);
     assert.deepEqual(Array.from(fast), Array.from(literal), `n ${n}, ${trials} trials`);
   }
   // Fewer distinct points than centres: the potential reaches 0 and the rest are drawn uniformly.
-  const few = fromRows([
-    [0, 0],
-    [1, 0],
-    [1, 0],
-    [0, 2],
-    [0, 2],
-    [0, 2],
-    [5, 5],
-  ]);
+  const few = fewDistinctPoints();
   const ones = new Float64Array(7).fill(1);
   assert.deepEqual(
     Array.from(kmeansPlusPlus(densePoints(few), 6, new Rng(2), { localTrials: 3 })),

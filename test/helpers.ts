@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import type { Rng } from "../src/random.js";
-import { matrix, type Matrix } from "../src/linalg/matrix.js";
+import { fromRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { jsBackend, openBlasBackend, useGemmBackend, type GemmBackend } from "../src/linalg/gemm.js";
 
 /** Both GEMM backends when OpenBLAS is present (CI also runs everything with ALFAMIX_BLAS=off). */
@@ -23,6 +23,19 @@ export function randomMatrix(rows: number, cols: number, rng: Rng, scale = 1): M
   const m = matrix(rows, cols);
   for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal(0, scale);
   return m;
+}
+
+/** Seven points with four distinct values: seeding more than four centres runs out of distance. */
+export function fewDistinctPoints(): Matrix {
+  return fromRows([
+    [0, 0],
+    [1, 0],
+    [1, 0],
+    [0, 2],
+    [0, 2],
+    [0, 2],
+    [5, 5],
+  ]);
 }
 
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what = "values"): void {

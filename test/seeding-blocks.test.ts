@@ -6,7 +6,7 @@ import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
 import { kmeansPlusPlus, kmeansPlusPlusInBlocks } from "../src/cluster/kmeans-plus-plus.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
 import { densePoints, type PointSet } from "../src/cluster/points.js";
-import { randomMatrix } from "./helpers.js";
+import { fewDistinctPoints, randomMatrix } from "./helpers.js";
 
 const f = Math.fround;
 
@@ -114,15 +114,7 @@ test("k-means++ in blocks: its WebAssembly passes take the literal seeding's cen
     assert.equal(new Set(fast).size, k, `${at}: distinct centres`);
   }
   // Fewer distinct points than centres: the potential reaches 0 and the rest are drawn uniformly.
-  const few = fromRows([
-    [0, 0],
-    [1, 0],
-    [1, 0],
-    [0, 2],
-    [0, 2],
-    [0, 2],
-    [5, 5],
-  ]);
+  const few = fewDistinctPoints();
   const seeds = kmeansPlusPlusInBlocks(densePoints(few), 6, new Rng(2), { localTrials: 3, block: 2 });
   assert.deepEqual(Array.from(seeds), Array.from(literalBlockedSeeding(densePoints(few), 6, new Rng(2), 3, 2).centers));
   assert.equal(new Set(seeds).size, 6);
