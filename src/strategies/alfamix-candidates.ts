@@ -43,14 +43,21 @@ export function searchChunkRows(problem: MixingProblem): number {
   return Math.min(chunkRows(2 * D + 3 * K + A + K * A), 8192);
 }
 
+export interface PseudoLabels {
+  yhat: Int32Array;
+  r: Matrix;
+  logp: Float64Array;
+}
+
 /**
  * From logits (row i at logits[i·stride], K classes): the pseudo-labels ŷ (first maximum, as
- * PyTorch's argmax), r = p − onehot(ŷ) and log p.
+ * PyTorch's argmax), r = p − onehot(ŷ) and log p; written into `into` (views of its first rows)
+ * when given, so that a scan over chunks reuses one set of arrays.
  */
-export function pseudoLabels(logits: Float32Array, stride: number, rows: number, K: number): { yhat: Int32Array; r: Matrix; logp: Float64Array } {
-  const yhat = new Int32Array(rows),
-    r = matrix(rows, K),
-    logp = new Float64Array(rows * K),
+export function pseudoLabels(logits: Float32Array, stride: number, rows: number, K: number, into?: PseudoLabels): PseudoLabels {
+  const yhat = into ? into.yhat.subarray(0, rows) : new Int32Array(rows),
+    r = matrix(rows, K, into?.r.data.subarray(0, rows * K)),
+    logp = into ? into.logp.subarray(0, rows * K) : new Float64Array(rows * K),
     rData = r.data;
   for (let i = 0; i < rows; i++) {
     const o = i * stride,

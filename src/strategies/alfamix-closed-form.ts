@@ -3,6 +3,7 @@ import { matrix, rowsAt, rowSlice, type Matrix } from "../linalg/matrix.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
 import {
   FlipRecord,
+  type PseudoLabels,
   flips,
   pseudoLabels,
   searchChunkRows,
@@ -56,9 +57,77 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
   const stride = K + nA,
     out = matrix(chunk + slack, stride),
     logits = out.data;
-  for (let start = 0; start < n; start += chunk) {
-    const rows = unlabeled.subarray(start, Math.min(n, start + chunk)),
-      m = rows.length;
+  // The chunk being scanned, which searchItem reads.
+  // Its arrays are allocated once: fresh ones per chunk cost page faults (see linalg/row-min.ts).
+  const labelled: PseudoLabels = { yhat: new Int32Array(chunk), r: matrix(chunk, K), logp: new Float64Array(chunk * K) },
+    WgScratch = new Float32Array(chunk * K);
+  let start = 0,
+    rows: Int32Array = unlabeled,
+    { yhat, r, logp } = labelled,
+    Wg: Float32Array = WgScratch,
+    correction: Float32Array = new Float32Array(0);
+  const cStride = nA * K;
+  // Item i of the chunk: its first flipping cap, recorded. A function of its own because V8
+  // optimises a small hot function within a few hundred calls, where this loop written inline ran
+  // unoptimised or half-optimised for about half the pool of a one-shot query.
+  const searchItem = (i: number) => {
+    const o = i * stride,
+      y = yhat[i],
+      q = i * K,
+      p = start + i;
+    let gNorm2 = 0;
+    for (let c = 0; c < K; c++) gNorm2 += r.data[q + c] * Wg[q + c];
+    const gNorm = Math.sqrt(Math.max(0, gNorm2));
+    if (!(gNorm > 0)) return; // p is exactly one-hot: no direction to move in (decision: never a candidate)
+    // Logits move along δ = W g for every anchor without exact coordinates: one crossing for them all.
+    const shared = earliestCrossing(logits, o, Wg, q, K, y);
+    // dir holds the shared direction once an anchor without exact coordinates needs it, and
+    // keeps it for the item's later ones: copied per anchor, it was a fifth of this loop.
+    let dirShared = false;
+    let from = 0,
+      to = nA;
+    if (farthestOnly) {
+      for (let a = 1; a < nA; a++) if (anchorNorms[a] - 2 * logits[o + K + a] > anchorNorms[from] - 2 * logits[o + K + from]) from = a;
+      to = from + 1;
+    }
+    for (let a = from; a < to && record.wants(p, 1); a++) {
+      const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
+      if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
+      const own = corrections.has[a];
+      if (own) {
+        for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - correction[i * cStride + a * K + c];
+        dirShared = false;
+      }
+      const crossing = own ? earliestCrossing(logits, o, dir, 0, K, y) : shared;
+      // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
+      const scale = (dNorm / gNorm) * invSqrtD;
+      if (!(crossing <= lastCap * scale * (1 + 1e-9))) continue;
+      if (!own && !dirShared) {
+        for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
+        dirShared = true;
+      }
+      let t = 0;
+      while (t < caps.length - 1 && caps[t] * scale < crossing * (1 - 1e-9)) t++;
+      while (t < caps.length && record.wants(p, t + 1) && !flips(logits, o, caps[t] * scale, dir, K, y)) t++;
+      if (t === caps.length || !record.wants(p, t + 1)) continue;
+      const s = caps[t] * scale;
+      let value = NaN;
+      if (options.keep === "alphaNorm") {
+        // ‖α‖ = s · ‖g ⊘ (d + 1e-8)‖, with this item's full g built only now.
+        gRow.fill(0);
+        for (let c = 0; c < K; c++) for (let j = 0, rc = r.data[q + c]; j < D; j++) gRow[j] += rc * W.data[c * D + j];
+        let sq = 0;
+        for (let j = 0; j < D; j++) sq += (gRow[j] / (A.data[a * D + j] - embeddings.data[rows[i] * D + j] + 1e-8)) ** 2;
+        value = s * Math.sqrt(sq);
+      } else if (options.keep === "symKL") {
+        value = symmetricKL(logits, o, s, dir, logp, q, K);
+      }
+      record.record(p, t + 1, value);
+    }
+  };
+  for (start = 0; start < n; start += chunk) {
+    rows = unlabeled.subarray(start, Math.min(n, start + chunk));
+    const m = rows.length;
     // Rows that nearly form a run (a few labelled rows among them) are multiplied in place, the
     // labelled ones too, and only their results are compacted: copying the rows out cost more.
     // Exact-coordinate corrections read z row by row, so they take the copy.
@@ -76,66 +145,10 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       }
     }
     for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
-    const { yhat, r, logp } = pseudoLabels(logits, stride, m, K);
-    const Wg = matmul(r, M).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
-    const correction = corrections.compute(z, r),
-      rData = r.data,
-      cStride = nA * K;
-    for (let i = 0; i < m; i++) {
-      const o = i * stride,
-        y = yhat[i],
-        q = i * K,
-        p = start + i;
-      let gNorm2 = 0;
-      for (let c = 0; c < K; c++) gNorm2 += rData[q + c] * Wg[q + c];
-      const gNorm = Math.sqrt(Math.max(0, gNorm2));
-      if (!(gNorm > 0)) continue; // p is exactly one-hot: no direction to move in (decision: never a candidate)
-      // Logits move along δ = W g for every anchor without exact coordinates: one crossing for them all.
-      const shared = earliestCrossing(logits, o, Wg, q, K, y);
-      // dir holds the shared direction once an anchor without exact coordinates needs it, and
-      // keeps it for the item's later ones: copied per anchor, it was a fifth of this loop.
-      let dirShared = false;
-      let from = 0,
-        to = nA;
-      if (farthestOnly) {
-        for (let a = 1; a < nA; a++) if (anchorNorms[a] - 2 * logits[o + K + a] > anchorNorms[from] - 2 * logits[o + K + from]) from = a;
-        to = from + 1;
-      }
-      for (let a = from; a < to && record.wants(p, 1); a++) {
-        const dNorm = Math.sqrt(Math.max(0, anchorNorms[a] - 2 * logits[o + K + a] + zNorms[i]));
-        if (!(dNorm > 0)) continue; // z is the anchor: nothing to mix
-        const own = corrections.has[a];
-        if (own) {
-          for (let c = 0; c < K; c++) dir[c] = Wg[q + c] - correction[i * cStride + a * K + c];
-          dirShared = false;
-        }
-        const crossing = own ? earliestCrossing(logits, o, dir, 0, K, y) : shared;
-        // s* = the earliest crossing; a cap flips the item iff cap·scale passes it.
-        const scale = (dNorm / gNorm) * invSqrtD;
-        if (!(crossing <= lastCap * scale * (1 + 1e-9))) continue;
-        if (!own && !dirShared) {
-          for (let c = 0; c < K; c++) dir[c] = Wg[q + c];
-          dirShared = true;
-        }
-        let t = 0;
-        while (t < caps.length - 1 && caps[t] * scale < crossing * (1 - 1e-9)) t++;
-        while (t < caps.length && record.wants(p, t + 1) && !flips(logits, o, caps[t] * scale, dir, K, y)) t++;
-        if (t === caps.length || !record.wants(p, t + 1)) continue;
-        const s = caps[t] * scale;
-        let value = NaN;
-        if (options.keep === "alphaNorm") {
-          // ‖α‖ = s · ‖g ⊘ (d + 1e-8)‖, with this item's full g built only now.
-          gRow.fill(0);
-          for (let c = 0; c < K; c++) for (let j = 0, rc = r.data[q + c]; j < D; j++) gRow[j] += rc * W.data[c * D + j];
-          let sq = 0;
-          for (let j = 0; j < D; j++) sq += (gRow[j] / (A.data[a * D + j] - embeddings.data[rows[i] * D + j] + 1e-8)) ** 2;
-          value = s * Math.sqrt(sq);
-        } else if (options.keep === "symKL") {
-          value = symmetricKL(logits, o, s, dir, logp, q, K);
-        }
-        record.record(p, t + 1, value);
-      }
-    }
+    ({ yhat, r, logp } = pseudoLabels(logits, stride, m, K, labelled));
+    Wg = matmul(r, M, { out: matrix(m, K, WgScratch.subarray(0, m * K)) }).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
+    correction = corrections.compute(z, r);
+    for (let i = 0; i < m; i++) searchItem(i);
   }
   return record.result(caps, caps.length);
 }
