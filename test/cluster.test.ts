@@ -6,7 +6,7 @@ import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
 import { kmeansPlusPlus } from "../src/cluster/kmeans-plus-plus.js";
 import { kCenterGreedy } from "../src/cluster/kcenter.js";
 import { kmeansAroundFixed } from "../src/cluster/kmeans-fixed.js";
-import { nearestCenters } from "../src/cluster/nearest.js";
+import { nearestCenters, nearestCentersAfterMove } from "../src/cluster/nearest.js";
 import { kmeansParallel, localParts, rowDraw } from "../src/cluster/kmeans-parallel.js";
 import { densePoints, gramPoints, outerProductPoints, type PointSet } from "../src/cluster/points.js";
 import { assertClose, backends, fewDistinctPoints, randomMatrix, withBackend } from "./helpers.js";
@@ -132,6 +132,40 @@ test("k-means handles k ≥ n, duplicate points and more clusters than distinct 
   assert.equal(members.filter((m) => m === -1).length, 1);
   assert.equal(new Set(members.filter((m) => m >= 0).map((m) => two.data[m * 2])).size, 2);
   assert.throws(() => kmeans(x, 0, { rng: new Rng(1) }), /positive integer/);
+});
+
+test("nearest centres after a move: the same labels and distances as a full pass, ties to the lower centre", () => {
+  // Small integers: every distance is exact in float32, so the partial pass must agree with the
+  // full one to the bit, and the many ties test the rule across kept and recomputed distances.
+  const rng = new Rng(14);
+  const ints = (rows: number, cols: number) => {
+    const m = matrix(rows, cols);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.int(7) - 3;
+    return m;
+  };
+  const x = ints(700, 5),
+    xNorms = Float32Array.from({ length: 700 }, (_, i) => x.data.slice(i * 5, i * 5 + 5).reduce((s, v) => s + v * v, 0));
+  const centers = ints(60, 5);
+  const assignment = nearestCenters(x, centers, xNorms);
+  let partial = 0;
+  for (let round = 0; round < 12; round++) {
+    // Move a few centres (round 11: every one, the full pass), some onto another centre (ties).
+    const moved = new Uint8Array(60);
+    const count = round === 11 ? 60 : 1 + rng.int(4);
+    for (let m = 0; m < count; m++) {
+      const c = round === 11 ? m : rng.int(60);
+      moved[c] = 1;
+      const other = rng.int(60);
+      for (let j = 0; j < 5; j++) centers.data[c * 5 + j] = rng.uniform() < 0.5 ? centers.data[other * 5 + j] : rng.int(7) - 3;
+    }
+    const before = Array.from(assignment.index);
+    nearestCentersAfterMove(x, xNorms, centers, moved, assignment);
+    const full = nearestCenters(x, centers, xNorms);
+    assert.deepEqual(Array.from(assignment.index), Array.from(full.index), `round ${round}: labels`);
+    assert.deepEqual(Array.from(assignment.distance), Array.from(full.distance), `round ${round}: distances`);
+    if (round < 11) partial += before.filter((c, i) => c !== assignment.index[i] && moved[assignment.index[i]] === 1 && moved[c] === 0).length;
+  }
+  assert.ok(partial > 20, `${partial} points taken from an unmoved centre by a moved one`);
 });
 
 test("k-means++ returns distinct seeds, honours `first`, and spreads over the blobs", () => {

@@ -1,4 +1,4 @@
-import type { Matrix } from "../linalg/matrix.js";
+import { gatherRows, type Matrix } from "../linalg/matrix.js";
 import { minOfProducts } from "../linalg/row-min.js";
 import { rowSquaredNorms } from "../linalg/rows.js";
 
@@ -18,4 +18,53 @@ export function nearestCenters(
   minOfProducts(x, centers, rowSquaredNorms(centers), -2, { index: out.index, value: out.distance });
   for (let i = 0; i < x.rows; i++) out.distance[i] = Math.max(xNorms[i] + out.distance[i], 0);
   return out;
+}
+
+/**
+ * `assignment` (each point's nearest centre and distance, as nearestCenters left it) brought up to
+ * date after only the centres marked in `moved` changed; the others must be bit for bit where they
+ * were. A point whose own centre stayed keeps its distances to every unmoved centre, none of them
+ * nearer (ties: none lower), so only the moved centres can take it: it is compared with those
+ * alone. Only the points of moved centres are compared with every centre. Late Lloyd iterations
+ * move a few clusters, and this is their pass at a fraction of the products (n·moved + members·k
+ * against n·k); past half of them, it is the full pass.
+ */
+export function nearestCentersAfterMove(
+  x: Matrix,
+  xNorms: Float32Array,
+  centers: Matrix,
+  moved: Uint8Array,
+  assignment: { index: Int32Array; distance: Float32Array },
+): void {
+  const n = x.rows,
+    k = centers.rows,
+    { index, distance } = assignment;
+  const movedCentres = Int32Array.from({ length: k }, (_, c) => c).filter((c) => moved[c] === 1);
+  const members = Int32Array.from({ length: n }, (_, i) => i).filter((i) => moved[index[i]] === 1);
+  if (n * movedCentres.length + members.length * k > (n * k) / 2) {
+    nearestCenters(x, centers, xNorms, assignment);
+    return;
+  }
+  if (movedCentres.length > 0) {
+    const toMoved = gatherRows(centers, movedCentres);
+    const nearestMoved = minOfProducts(x, toMoved, rowSquaredNorms(toMoved), -2);
+    for (let i = 0; i < n; i++) {
+      if (moved[index[i]] === 1) continue;
+      const c = movedCentres[nearestMoved.index[i]],
+        d = Math.max(xNorms[i] + nearestMoved.value[i], 0);
+      if (d < distance[i] || (d === distance[i] && c < index[i])) {
+        index[i] = c;
+        distance[i] = d;
+      }
+    }
+  }
+  if (members.length > 0) {
+    const rows = gatherRows(x, members);
+    const memberNorms = Float32Array.from(members, (i) => xNorms[i]);
+    const nearest = nearestCenters(rows, centers, memberNorms);
+    members.forEach((i, m) => {
+      index[i] = nearest.index[m];
+      distance[i] = nearest.distance[m];
+    });
+  }
 }
