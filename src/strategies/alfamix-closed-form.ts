@@ -144,7 +144,7 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
         logits.copyWithin(i * stride, from * stride, (from + 1) * stride);
       }
     }
-    for (let i = 0; i < m; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
+    addBias(logits, stride, m, b);
     ({ yhat, r, logp } = pseudoLabels(logits, stride, m, K, labelled));
     Wg = matmul(r, M, { out: matrix(m, K, WgScratch.subarray(0, m * K)) }).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
     correction = corrections.compute(z, r);
@@ -204,6 +204,12 @@ function exactCoordinateCorrections(problem: MixingProblem): { needed: boolean; 
     return out;
   };
   return { needed: true, has, compute };
+}
+
+/** logits[i·stride + c] += b[c] for rows i < rows: in a small function V8 optimises at once (inline here, a cold 22 ms). */
+function addBias(logits: Float32Array, stride: number, rows: number, b: Float32Array): void {
+  const K = b.length;
+  for (let i = 0; i < rows; i++) for (let c = 0; c < K; c++) logits[i * stride + c] += b[c];
 }
 
 /** min over competitors c of the step s at which l_c + s·δ_c overtakes l_ŷ + s·δ_ŷ (δ at dir[q…]); ∞ if none does. */
