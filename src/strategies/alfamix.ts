@@ -63,7 +63,7 @@ export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
         unlabeled: context.unlabeled,
         W,
         b: bias,
-        anchors: buildAnchors(gatherRows(embeddings, context.labeled), context.labels, context.model.numClasses),
+        anchors: buildAnchors(embeddings, context.labels, context.model.numClasses, context.labeled),
       };
       const keep = select === "norm" ? "alphaNorm" : select === "symkl" ? "symKL" : "none";
       const search: CandidateSearch =
@@ -90,7 +90,7 @@ export function alfaMixStrategy(params: Partial<AlfaMixParams> = {}): Strategy {
         : { plan: alfaMixPlan(caps, choice) }),
     explain(context, result) {
       const embeddings = poolEmbeddings(context);
-      const anchors = buildAnchors(gatherRows(embeddings, context.labeled), context.labels, context.model.numClasses).anchors;
+      const anchors = buildAnchors(embeddings, context.labels, context.model.numClasses, context.labeled).anchors;
       const { W, b } = context.model.head();
       return Array.from(result.indices, (row, i) => {
         const at = result.scores?.[i];
