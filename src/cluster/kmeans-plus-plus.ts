@@ -119,7 +119,7 @@ export function kmeansPlusPlusInBlocks(
   }
   if (k === 0) return new Int32Array(0);
   const trials = Math.max(1, options.localTrials ?? 1);
-  const pass = blockPasses(n, POOL * block);
+  const pass = blockPasses(n, POOL * block, trials);
   const { closest, dots, norms } = pass;
   norms.set(points.squaredNorms());
   const cumulative = new Float64Array(n);
@@ -127,7 +127,8 @@ export function kmeansPlusPlusInBlocks(
   const centers = new Int32Array(k);
   const pool = new Int32Array(POOL * block);
   const poolCumulative = new Float64Array(POOL * block);
-  const gains = new Float64Array(POOL * block);
+  // drawnFor[t]: the centre whose trials last included candidate t (each trial counted once).
+  const drawnFor = new Int32Array(POOL * block).fill(-1);
   let potential = 0; // Σ closest as the last centre left it
   const take = (c: number, t: number) => {
     const row = pool[t];
@@ -169,17 +170,16 @@ export function kmeansPlusPlusInBlocks(
       // takes its first centre (drawn by D², its weight is positive), so the seeding always ends.
       else if (!(total > 0) || total / poolPotential < potential / blockPotential / 2) break;
       if (!(total > 0)) throw new Error("kmeansPlusPlusInBlocks: a block drew no candidate of positive weight");
-      // A candidate drawn twice for one centre has one gain: computed once (NaN: not yet).
-      gains.fill(Number.NaN);
-      let best = searchAbove(drawn, rng.uniform() * total);
-      for (let trial = 1; trial < trials; trial++) {
+      // The distinct trials in the order drawn; the first with the largest gain is taken.
+      let count = 0;
+      for (let trial = 0; trial < trials; trial++) {
         const t = searchAbove(drawn, rng.uniform() * total);
-        if (t === best || !Number.isNaN(gains[t])) continue;
-        if (Number.isNaN(gains[best])) gains[best] = pass.gain(best, norms[pool[best]]);
-        gains[t] = pass.gain(t, norms[pool[t]]);
-        if (gains[t] > gains[best]) best = t;
+        if (drawnFor[t] === c) continue;
+        drawnFor[t] = c;
+        pass.trialRows[count] = t;
+        pass.trialNorms[count++] = norms[pool[t]];
       }
-      take(c++, best);
+      take(c++, count === 1 ? pass.trialRows[0] : pass.trialRows[pass.best(count)]);
     }
   }
   if (options.assignment) {
@@ -202,9 +202,19 @@ const POOL = 4;
  * The blocked seeding's arrays in the memory of seeding-blocks.wat: closest, nearest, norms, then
  * the inner products of `rows` candidates with every point (row t: candidate t's).
  */
-function blockPasses(n: number, rows: number) {
-  const { exports, memory } = instantiateKernel("cluster/seeding-blocks", 4 * n * (3 + rows));
-  const gain = exports.gain as (closest: number, norms: number, dots: number, n: number, normC: number) => number;
+function blockPasses(n: number, rows: number, trials: number) {
+  const trialsAt = 4 * n * (3 + rows);
+  const { exports, memory } = instantiateKernel("cluster/seeding-blocks", trialsAt + 8 * trials);
+  const best = exports.best as (
+    closest: number,
+    norms: number,
+    dots: number,
+    n: number,
+    rowBytes: number,
+    rows: number,
+    normCs: number,
+    count: number,
+  ) => number;
   const lower = exports.lower as (closest: number, nearest: number, norms: number, dots: number, n: number, normC: number, centre: number) => number;
   const row = (t: number) => 4 * n * (3 + t);
   return {
@@ -212,8 +222,14 @@ function blockPasses(n: number, rows: number) {
     nearest: new Int32Array(memory.buffer, 4 * n, n),
     norms: new Float32Array(memory.buffer, 8 * n, n),
     dots: new Float32Array(memory.buffer, row(0), rows * n),
-    /** Σ_i max(closest_i − distance_i, 0) to the candidate of row t, whose squared norm is normC. */
-    gain: (t: number, normC: number) => gain(0, 8 * n, row(t), n, normC),
+    /** A centre's distinct trials: their rows and squared norms, for `best`. */
+    trialRows: new Int32Array(memory.buffer, trialsAt, trials),
+    trialNorms: new Float32Array(memory.buffer, trialsAt + 4 * trials, trials),
+    /**
+     * Of the first `count` trials, the first with the largest gain (Σ_i max(closest_i − distance_i,
+     * 0) to its candidate).
+     */
+    best: (count: number) => best(0, 8 * n, row(0), n, 4 * n, trialsAt, trialsAt + 4 * trials, count),
     /** Where the candidate of row t is nearer than closest: closest ← its distance, nearest ← centre; returns Σ closest. */
     lower: (t: number, normC: number, centre: number) => lower(0, 4 * n, 8 * n, row(t), n, normC, centre),
   };

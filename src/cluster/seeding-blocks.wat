@@ -8,9 +8,10 @@
 ;; several, and the gain pass ran 2.8× slower (0.8 against 0.28 ns a point). From finite
 ;; coordinates nothing here is NaN or −0, so the two agree (the driver rejects non-finite distances).
 ;;
-;; Memory (byte offsets from JavaScript): closest (f32 n), nearest (i32 n), norms (f32 n), and the
-;; inner products of a candidate with every point (f32 n). The last n mod 4 points go one lane at a
-;; time, so nothing is read past an array's end.
+;; Memory (byte offsets from JavaScript): closest (f32 n), nearest (i32 n), norms (f32 n), the
+;; inner products of each candidate with every point (f32 n a candidate), then a centre's trials
+;; (their rows, i32, and squared norms, f32). The last n mod 4 points go one lane at a time, so
+;; nothing is read past an array's end.
 (module
   (import "env" "memory" (memory 1))
 
@@ -43,7 +44,7 @@
   ;; Σ_i max(closest_i − distance_i, 0) for the candidate whose inner products start at $dots: four
   ;; lane sums over points i ≡ 0, 1, 2, 3 (mod 4) up to the last multiple of 4, then one sum of the
   ;; rest; added in float64 in that order.
-  (func (export "gain") (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $normC f32) (result f64)
+  (func $gain (export "gain") (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $normC f32) (result f64)
     (local $at i32) (local $end i32) (local $sum v128) (local $c v128) (local $tail f32)
     (local.set $c (f32x4.splat (local.get $normC)))
     (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
@@ -71,6 +72,27 @@
         (local.set $at (i32.add (local.get $at) (i32.const 4)))
         (br $next)))
     (call $total (local.get $sum) (local.get $tail)))
+
+;; Of $count candidates (row numbers at $rows, i32; squared norms at $normCs, f32; each row's
+  ;; inner products $rowBytes apart from $dots), the first with the largest gain: one call per
+  ;; centre where a call per candidate paid JavaScript's entry into WebAssembly each time.
+  (func (export "best") (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $rowBytes i32) (param $rows i32) (param $normCs i32) (param $count i32) (result i32)
+    (local $j i32) (local $g f64) (local $bestGain f64) (local $best i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $j) (local.get $count)))
+        (local.set $g
+          (call $gain (local.get $closest) (local.get $norms)
+            (i32.add (local.get $dots) (i32.mul (i32.load (i32.add (local.get $rows) (i32.shl (local.get $j) (i32.const 2)))) (local.get $rowBytes)))
+            (local.get $n)
+            (f32.load (i32.add (local.get $normCs) (i32.shl (local.get $j) (i32.const 2))))))
+        (if (i32.or (i32.eqz (local.get $j)) (f64.gt (local.get $g) (local.get $bestGain)))
+          (then
+            (local.set $best (local.get $j))
+            (local.set $bestGain (local.get $g))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next)))
+    (local.get $best))
 
   ;; closest_i ← distance_i and nearest_i ← $centre where distance_i < closest_i, for the new centre
   ;; whose inner products start at $dots: the seeds' clustering, which Lloyd's first pass reads.
