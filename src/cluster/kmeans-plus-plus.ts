@@ -82,7 +82,7 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
 
 /**
  * Greedy k-means++ with the inner products taken a block of centres at a time: one product of
- * 4·`block` candidates with every point (a GEMM) per block, where the classic seeding takes one
+ * 3·`block` candidates with every point (a GEMM) per block, where the classic seeding takes one
  * per centre and reads every point each time. The candidates are drawn together by D² from the
  * distances before the block; each centre of the block then takes the best of `localTrials`
  * drawn among the candidates, weighted by their distances as they stand, so a candidate beside a
@@ -93,8 +93,8 @@ export function kmeansPlusPlus(points: PointSet, k: number, rng: Rng, options: S
  * Why: ALFA-Mix seeds k = 1,000 centres among thousands of candidates. The classic greedy seeding
  * needs 8 candidates' products per centre, 8·k rows, which only the Gram matrix made affordable:
  * n² floats, 172 MB for 6,568 candidates, 470–590 ms of a 1.2 s query on a VM whose host backs
- * fresh pages lazily. Here it is 4·k rows and O(block·n) memory. The batch's Σ squared distance
- * to its nearest pick came 0.3–1.7% above the classic seeding's and 0.02–4% below FAISS's, on
+ * fresh pages lazily. Here it is 3·k rows and O(block·n) memory. The batch's Σ squared distance
+ * to its nearest pick came 0.4–1.7% above the classic seeding's and 0.8–3.5% below FAISS's, on
  * ALFA-Mix's candidates, MNIST and optdigits (docs/benchmarks.md).
  */
 export function kmeansPlusPlusInBlocks(
@@ -190,13 +190,16 @@ export function kmeansPlusPlusInBlocks(
 }
 
 /**
- * Candidates drawn per centre of a block. Fewer cost less and picked worse: on ALFA-Mix's 136,600
- * candidates of a 10⁶ pool (k = 1,000, seeds 0–2), 2 and 3 a centre left the batch's Σ squared
- * distance to its nearest pick at 142,469–142,580 and 142,086–142,112, against FAISS's
- * 142,073–142,276; 4 gave 141,903–142,040. Leftover candidates carried into the next block, or
- * 16 trials a centre, did not help: fresh draws do.
+ * Candidates drawn per centre of a block: the seeding's cost (its GEMM rows) and its quality. On
+ * ALFA-Mix's 136,600 candidates of a 10⁶ pool (k = 1,000, seeds 0–2) 2, 3 and 4 a centre left the
+ * batch's Σ squared distance to its nearest pick at 142,469–142,580, 142,086–142,112 and
+ * 141,903–142,040, against FAISS's 142,073–142,276; on the 6,568 candidates of the 50,000 × 512
+ * query, 3 took the query from 547 to 475 ms (medians of 6 alternating runs) and covered them
+ * 0.1% less closely than 4 (6,340 against 6,334; FAISS 6,390). Three keeps FAISS's quality at
+ * less cost. Leftover candidates carried into the next block, or 16 trials a centre, did not
+ * help: fresh draws do.
  */
-const POOL = 4;
+export const POOL = 3;
 
 /**
  * The blocked seeding's arrays in the memory of seeding-blocks.wat: closest, nearest, norms, then

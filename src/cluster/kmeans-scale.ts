@@ -26,7 +26,7 @@ const LARGE_PASS = 2 ** 30;
  * one assignment of every point to the trained centres (inertia and labels are over all points).
  * Where one Lloyd pass over the training points is large (ALFA-Mix's k = 1,000 over thousands of
  * candidates), it also trains as FAISS does, for at most 25 iterations, and seeds greedy
- * k-means++ in blocks of 32 centres (kmeansPlusPlusInBlocks: 4k rows of products where the
+ * k-means++ in blocks of 32 centres (kmeansPlusPlusInBlocks: 3k rows of products where the
  * classic seeding needs 8k, or the Gram matrix) from a uniform sample of max(8,192, 8k) points
  * (FAISS starts from random points); `stopWhenPicksStable` is honoured only there. Smaller
  * problems seed and run Lloyd to scikit-learn's tolerance as the paper's code does.
