@@ -10,6 +10,7 @@ import { nearestCenters, nearestCentersAfterMove } from "../src/cluster/nearest.
 import { kmeansParallel, localParts, rowDraw } from "../src/cluster/kmeans-parallel.js";
 import { densePoints, gramPoints, outerProductPoints, type PointSet } from "../src/cluster/points.js";
 import { assertClose, backends, fewDistinctPoints, randomMatrix, withBackend } from "./helpers.js";
+import { jsBackend } from "../src/linalg/gemm.js";
 
 function blobs(rng: Rng, perBlob: number, centres: number[][], spread: number): { x: Matrix; truth: Int32Array } {
   const d = centres[0].length;
@@ -134,38 +135,66 @@ test("k-means handles k ≥ n, duplicate points and more clusters than distinct 
   assert.throws(() => kmeans(x, 0, { rng: new Rng(1) }), /positive integer/);
 });
 
-test("nearest centres after a move: the same labels and distances as a full pass, ties to the lower centre", () => {
-  // Small integers: every distance is exact in float32, so the partial pass must agree with the
-  // full one to the bit, and the many ties test the rule across kept and recomputed distances.
-  const rng = new Rng(14);
-  const ints = (rows: number, cols: number) => {
-    const m = matrix(rows, cols);
-    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.int(7) - 3;
-    return m;
-  };
-  const x = ints(700, 5),
-    xNorms = Float32Array.from({ length: 700 }, (_, i) => x.data.slice(i * 5, i * 5 + 5).reduce((s, v) => s + v * v, 0));
-  const centers = ints(60, 5);
-  const assignment = nearestCenters(x, centers, xNorms);
-  let partial = 0;
+/**
+ * Rounds of moving a few centres (the last round: every one), each followed by the partial pass
+ * and compared with a full one; `values` for the data. Returns how many points a moved centre
+ * took from one that stayed.
+ */
+function movesAgainstFullPasses(x: Matrix, centers: Matrix, rng: Rng, draw: () => number): number {
+  const n = x.rows,
+    k = centers.rows,
+    d = x.cols;
+  const xNorms = Float32Array.from({ length: n }, (_, i) => x.data.slice(i * d, i * d + d).reduce((s, v) => s + v * v, 0));
+  const assignment = { index: new Int32Array(n), distance: new Float32Array(n) },
+    values = new Float32Array(n);
+  assert.equal(nearestCentersAfterMove(x, xNorms, centers, new Uint8Array(k).fill(1), assignment, values), false, "every centre moved: the full pass");
+  let taken = 0;
   for (let round = 0; round < 12; round++) {
-    // Move a few centres (round 11: every one, the full pass), some onto another centre (ties).
-    const moved = new Uint8Array(60);
-    const count = round === 11 ? 60 : 1 + rng.int(4);
+    // Some centres onto another's coordinates in part, for ties across kept and new values.
+    const moved = new Uint8Array(k);
+    const count = round === 11 ? k : 1 + rng.int(4);
     for (let m = 0; m < count; m++) {
-      const c = round === 11 ? m : rng.int(60);
+      const c = round === 11 ? m : rng.int(k);
       moved[c] = 1;
-      const other = rng.int(60);
-      for (let j = 0; j < 5; j++) centers.data[c * 5 + j] = rng.uniform() < 0.5 ? centers.data[other * 5 + j] : rng.int(7) - 3;
+      const other = rng.int(k);
+      for (let j = 0; j < d; j++) centers.data[c * d + j] = rng.uniform() < 0.5 ? centers.data[other * d + j] : draw();
     }
     const before = Array.from(assignment.index);
-    nearestCentersAfterMove(x, xNorms, centers, moved, assignment);
+    const partial = nearestCentersAfterMove(x, xNorms, centers, moved, assignment, values);
+    assert.equal(partial, round < 11, `round ${round}: ${round < 11 ? "the partial" : "the full"} pass`);
     const full = nearestCenters(x, centers, xNorms);
     assert.deepEqual(Array.from(assignment.index), Array.from(full.index), `round ${round}: labels`);
     assert.deepEqual(Array.from(assignment.distance), Array.from(full.distance), `round ${round}: distances`);
-    if (round < 11) partial += before.filter((c, i) => c !== assignment.index[i] && moved[assignment.index[i]] === 1 && moved[c] === 0).length;
+    if (partial) taken += before.filter((c, i) => c !== assignment.index[i] && moved[assignment.index[i]] === 1 && moved[c] === 0).length;
   }
-  assert.ok(partial > 20, `${partial} points taken from an unmoved centre by a moved one`);
+  return taken;
+}
+
+test("nearest centres after a move: the same labels and distances as a full pass, ties to the lower centre", () => {
+  // Small integers: every product is exact in float32 on either backend, so the partial pass must
+  // agree with the full one to the bit, and the many ties test the rule across kept and new values.
+  for (const backend of backends())
+    withBackend(backend, () => {
+      const rng = new Rng(14);
+      const ints = (rows: number, cols: number) => {
+        const m = matrix(rows, cols);
+        for (let i = 0; i < m.data.length; i++) m.data[i] = rng.int(7) - 3;
+        return m;
+      };
+      const taken = movesAgainstFullPasses(ints(700, 5), ints(60, 5), rng, () => rng.int(7) - 3);
+      assert.ok(taken > 20, `${backend.name}: ${taken} points taken from an unmoved centre by a moved one`);
+    });
+  // Floats, on the JavaScript GEMM (whose products do not depend on the call's shape): values
+  // that differ in the last bit, and coinciding points and centres whose distances clamp to 0.
+  withBackend(jsBackend, () => {
+    const rng = new Rng(15);
+    const x = randomMatrix(600, 3, rng),
+      centers = randomMatrix(50, 3, rng);
+    for (let i = 0; i < 100; i++) x.data.copyWithin(3 * (500 + i), 3 * (i % 50), 3 * (i % 50) + 3);
+    centers.data.set(x.data.subarray(0, 30));
+    const taken = movesAgainstFullPasses(x, centers, rng, () => (rng.uniform() < 0.3 ? x.data[rng.int(x.data.length)] : rng.normal()));
+    assert.ok(taken > 20, `floats: ${taken} points taken from an unmoved centre by a moved one`);
+  });
 });
 
 test("k-means++ returns distinct seeds, honours `first`, and spreads over the blobs", () => {

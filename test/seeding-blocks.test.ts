@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../src/random.js";
 import { fromRows, gatherRows, matrix, type Matrix } from "../src/linalg/matrix.js";
 import { kmeans, nearestMembers } from "../src/cluster/kmeans.js";
-import { kmeansPlusPlus, kmeansPlusPlusInBlocks, POOL } from "../src/cluster/kmeans-plus-plus.js";
+import { kmeansPlusPlus, kmeansPlusPlusInBlocks, CANDIDATES_PER_CENTRE } from "../src/cluster/kmeans-plus-plus.js";
 import { nearestCenters } from "../src/cluster/nearest.js";
 import { densePoints, type PointSet } from "../src/cluster/points.js";
 import { fewDistinctPoints, randomMatrix } from "./helpers.js";
@@ -22,7 +22,7 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
     nearest = new Int32Array(n),
     chosen = new Uint8Array(n),
     centers = new Int32Array(k),
-    dots = new Float32Array(POOL * block * n);
+    dots = new Float32Array(CANDIDATES_PER_CENTRE * block * n);
   const distance = (i: number, row: number, t: number) => Math.max(f(f(norms[i] + norms[row]) - f(dots[t * n + i] * 2)), 0);
   // Four lane sums over i mod 4 up to the last multiple of 4, then the tail; added in float64.
   const sum = (term: (i: number) => number) => {
@@ -67,11 +67,11 @@ function literalBlockedSeeding(points: PointSet, k: number, rng: Rng, trials: nu
       take(c++, next, 0);
       continue;
     }
-    const size = POOL * Math.min(block, k - c);
+    const size = CANDIDATES_PER_CENTRE * Math.min(block, k - c);
     const pool = Int32Array.from({ length: size }, () => above(cumulative, rng.uniform() * blockPotential));
     points.dotsWith(pool, dots);
     let poolPotential = 0;
-    for (let taken = 0; taken < size / POOL && c < k; taken++) {
+    for (let taken = 0; taken < size / CANDIDATES_PER_CENTRE && c < k; taken++) {
       let total = 0;
       const drawn = Array.from(pool, (row) => (total += closest[row]));
       if (taken === 0) poolPotential = total;

@@ -119,16 +119,16 @@ export function kmeansPlusPlusInBlocks(
   }
   if (k === 0) return new Int32Array(0);
   const trials = Math.max(1, options.localTrials ?? 1);
-  const pass = blockPasses(n, POOL * block, trials);
+  const pass = blockPasses(n, CANDIDATES_PER_CENTRE * block, trials);
   const { closest, dots, norms } = pass;
   norms.set(points.squaredNorms());
   const cumulative = new Float64Array(n);
   const chosen = new Uint8Array(n);
   const centers = new Int32Array(k);
-  const pool = new Int32Array(POOL * block);
-  const poolCumulative = new Float64Array(POOL * block);
+  const pool = new Int32Array(CANDIDATES_PER_CENTRE * block);
+  const poolCumulative = new Float64Array(CANDIDATES_PER_CENTRE * block);
   // drawnFor[t]: the centre whose trials last included candidate t (each trial counted once).
-  const drawnFor = new Int32Array(POOL * block).fill(-1);
+  const drawnFor = new Int32Array(CANDIDATES_PER_CENTRE * block).fill(-1);
   let potential = 0; // Σ closest as the last centre left it
   const take = (c: number, t: number) => {
     const row = pool[t];
@@ -155,12 +155,12 @@ export function kmeansPlusPlusInBlocks(
       take(c++, 0);
       continue;
     }
-    const size = POOL * Math.min(block, k - c);
+    const size = CANDIDATES_PER_CENTRE * Math.min(block, k - c);
     for (let t = 0; t < size; t++) pool[t] = searchAbove(cumulative, rng.uniform() * blockPotential);
     points.dotsWith(pool.subarray(0, size), dots);
     const drawn = poolCumulative.subarray(0, size);
     let poolPotential = 0;
-    for (let taken = 0; taken < size / POOL && c < k; taken++) {
+    for (let taken = 0; taken < size / CANDIDATES_PER_CENTRE && c < k; taken++) {
       let total = 0;
       for (let t = 0; t < size; t++) drawn[t] = total += closest[pool[t]];
       if (taken === 0) poolPotential = total;
@@ -199,7 +199,7 @@ export function kmeansPlusPlusInBlocks(
  * less cost. Leftover candidates carried into the next block, or 16 trials a centre, did not
  * help: fresh draws do.
  */
-export const POOL = 3;
+export const CANDIDATES_PER_CENTRE = 3;
 
 /**
  * The blocked seeding's arrays in the memory of seeding-blocks.wat: closest, nearest, norms, then

@@ -104,12 +104,13 @@ function lloyd(
   // (4 MB, 15 ms of ALFA-Mix's query here, whose late iterations move a few clusters), but
   // where clusters are large (TypiClust: 60,000 points) moving the changed points is far cheaper.
   const moved = new Uint8Array(k).fill(1);
+  const values = new Float32Array(n); // each point's ‖c‖² − 2x·c for its centre, as the passes compare them
   let sums: Float64Array | undefined;
   let iterations = 0;
   let stable = false;
   while (iterations < maxIter) {
     iterations++;
-    if (iterations > 1 || !seeded) nearestCentersAfterMove(x, xNorms, centers, moved, assignment);
+    if (iterations > 1 || !seeded) nearestCentersAfterMove(x, xNorms, centers, moved, assignment, values);
     moved.fill(0);
     const labels = assignment.index;
     if (picks && !updatePicks(picks, assignment) && iterations > 1) {
@@ -159,7 +160,7 @@ function lloyd(
     }
     if (shift <= tolerance) break;
   }
-  if (!stable) nearestCentersAfterMove(x, xNorms, centers, moved, assignment); // labels must match the final centres
+  if (!stable) nearestCentersAfterMove(x, xNorms, centers, moved, assignment, values); // labels must match the final centres
   let inertia = 0;
   for (let i = 0; i < n; i++) inertia += assignment.distance[i];
   return { centers, labels: assignment.index, inertia, iterations };

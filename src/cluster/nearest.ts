@@ -21,13 +21,16 @@ export function nearestCenters(
 }
 
 /**
- * `assignment` (each point's nearest centre and distance, as nearestCenters left it) brought up to
- * date after only the centres marked in `moved` changed; the others must be bit for bit where they
- * were. A point whose own centre stayed keeps its distances to every unmoved centre, none of them
- * nearer (ties: none lower), so only the moved centres can take it: it is compared with those
- * alone. Only the points of moved centres are compared with every centre. Late Lloyd iterations
- * move a few clusters, and this is their pass at a fraction of the products (n·moved + members·k
- * against n·k); past half of them, it is the full pass.
+ * `assignment` (each point's nearest centre and distance) and `values` (each point's ‖c‖² − 2x·c
+ * for that centre, which the centres are compared by) brought up to date after only the centres
+ * marked in `moved` changed; the others must be bit for bit where they were. A point whose own
+ * centre stayed keeps its values for every unmoved centre, none of them smaller (ties: none at a
+ * lower index), so only a moved centre can take it: it is compared with those alone, by value and
+ * index as the full pass compares. Only the points of moved centres are compared with every
+ * centre. The result is the full pass's, up to the GEMM's rounding: OpenBLAS can round a product
+ * differently in a differently shaped call. Late Lloyd iterations move a few clusters, and this is
+ * their pass at a fraction of the products (n·moved + members·k against n·k); past half of them,
+ * it is the full pass. Returns whether it took the shortcut.
  */
 export function nearestCentersAfterMove(
   x: Matrix,
@@ -35,36 +38,44 @@ export function nearestCentersAfterMove(
   centers: Matrix,
   moved: Uint8Array,
   assignment: { index: Int32Array; distance: Float32Array },
-): void {
+  values: Float32Array,
+): boolean {
   const n = x.rows,
     k = centers.rows,
     { index, distance } = assignment;
   const movedCentres = Int32Array.from({ length: k }, (_, c) => c).filter((c) => moved[c] === 1);
   const members = Int32Array.from({ length: n }, (_, i) => i).filter((i) => moved[index[i]] === 1);
+  const centreNorms = rowSquaredNorms(centers);
   if (n * movedCentres.length + members.length * k > (n * k) / 2) {
-    nearestCenters(x, centers, xNorms, assignment);
-    return;
+    minOfProducts(x, centers, centreNorms, -2, { index, value: values });
+    for (let i = 0; i < n; i++) distance[i] = Math.max(xNorms[i] + values[i], 0);
+    return false;
   }
   if (movedCentres.length > 0) {
-    const toMoved = gatherRows(centers, movedCentres);
-    const nearestMoved = minOfProducts(x, toMoved, rowSquaredNorms(toMoved), -2);
+    const nearestMoved = minOfProducts(
+      x,
+      gatherRows(centers, movedCentres),
+      Float32Array.from(movedCentres, (c) => centreNorms[c]),
+      -2,
+    );
     for (let i = 0; i < n; i++) {
       if (moved[index[i]] === 1) continue;
       const c = movedCentres[nearestMoved.index[i]],
-        d = Math.max(xNorms[i] + nearestMoved.value[i], 0);
-      if (d < distance[i] || (d === distance[i] && c < index[i])) {
+        v = nearestMoved.value[i];
+      if (v < values[i] || (v === values[i] && c < index[i])) {
         index[i] = c;
-        distance[i] = d;
+        values[i] = v;
+        distance[i] = Math.max(xNorms[i] + v, 0);
       }
     }
   }
   if (members.length > 0) {
-    const rows = gatherRows(x, members);
-    const memberNorms = Float32Array.from(members, (i) => xNorms[i]);
-    const nearest = nearestCenters(rows, centers, memberNorms);
+    const nearest = minOfProducts(gatherRows(x, members), centers, centreNorms, -2);
     members.forEach((i, m) => {
       index[i] = nearest.index[m];
-      distance[i] = nearest.distance[m];
+      values[i] = nearest.value[m];
+      distance[i] = Math.max(xNorms[i] + nearest.value[m], 0);
     });
   }
+  return true;
 }

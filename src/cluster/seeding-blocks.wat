@@ -73,7 +73,7 @@
         (br $next)))
     (call $total (local.get $sum) (local.get $tail)))
 
-;; Of $count candidates (row numbers at $rows, i32; squared norms at $normCs, f32; each row's
+  ;; Of $count candidates (row numbers at $rows, i32; squared norms at $normCs, f32; each row's
   ;; inner products $rowBytes apart from $dots), the first with the largest gain: one call per
   ;; centre where a call per candidate paid JavaScript's entry into WebAssembly each time.
   (func (export "best") (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $rowBytes i32) (param $rows i32) (param $normCs i32) (param $count i32) (result i32)

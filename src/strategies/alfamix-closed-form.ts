@@ -59,11 +59,11 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
     logits = out.data;
   // The chunk being scanned, which searchItem reads.
   // Its arrays are allocated once: fresh ones per chunk cost page faults (see linalg/row-min.ts).
-  const labelled: PseudoLabels = { yhat: new Int32Array(chunk), r: matrix(chunk, K), logp: new Float64Array(chunk * K) },
+  const chunkLabels: PseudoLabels = { yhat: new Int32Array(chunk), r: matrix(chunk, K), logp: new Float64Array(chunk * K) },
     WgScratch = new Float32Array(chunk * K);
   let start = 0,
     rows: Int32Array = unlabeled,
-    { yhat, r, logp } = labelled,
+    { yhat, r, logp } = chunkLabels,
     Wg: Float32Array = WgScratch,
     correction: Float32Array = new Float32Array(0);
   const cStride = nA * K;
@@ -145,7 +145,7 @@ export function closedFormSearch(problem: MixingProblem, options: SearchOptions)
       }
     }
     addBias(logits, stride, m, b);
-    ({ yhat, r, logp } = pseudoLabels(logits, stride, m, K, labelled));
+    ({ yhat, r, logp } = pseudoLabels(logits, stride, m, K, chunkLabels));
     Wg = matmul(r, M, { out: matrix(m, K, WgScratch.subarray(0, m * K)) }).data; // row i: (WWᵀ)r_i = W g_i (M is symmetric)
     correction = corrections.compute(z, r);
     for (let i = 0; i < m; i++) searchItem(i);
