@@ -172,19 +172,21 @@ export function columnMeans(m: Matrix): Float32Array {
 }
 
 /**
- * Mean row of each class (K×cols) and the class counts. A class with no rows gets a zero row;
- * callers decide what an absent class means. Sums are float64, so a column whose values are all
- * equal yields exactly that value.
+ * Mean row of each class (K×cols) and the class counts, over the rows `rows` of m (default all of
+ * them; labels[i] is the class of the i-th). A class with no rows gets a zero row; callers decide
+ * what an absent class means. Sums are float64, so a column whose values are all equal yields
+ * exactly that value.
  */
-export function classMeans(m: Matrix, labels: Int32Array, numClasses: number): { means: Matrix; counts: Int32Array } {
-  if (labels.length !== m.rows) throw new RangeError(`classMeans: ${labels.length} labels for ${m.rows} rows`);
+export function classMeans(m: Matrix, labels: Int32Array, numClasses: number, rows?: ArrayLike<number>): { means: Matrix; counts: Int32Array } {
+  const n = rows ? rows.length : m.rows;
+  if (labels.length !== n) throw new RangeError(`classMeans: ${labels.length} labels for ${n} rows`);
   const sums = new Float64Array(numClasses * m.cols);
   const counts = new Int32Array(numClasses);
-  for (let i = 0; i < m.rows; i++) {
+  for (let i = 0; i < n; i++) {
     const k = labels[i];
     if (!(k >= 0 && k < numClasses)) throw new RangeError(`classMeans: label ${k} at row ${i} is outside 0..${numClasses - 1}`);
     counts[k]++;
-    const o = i * m.cols,
+    const o = (rows ? rows[i] : i) * m.cols,
       s = k * m.cols;
     for (let j = 0; j < m.cols; j++) sums[s + j] += m.data[o + j];
   }
