@@ -148,7 +148,7 @@ function lloyd(
       for (let c = 0; c < k; c++) if (moved[c] === 1) work += counts[c];
       if (iterations > 1 && work > n / 4) {
         sums = new Float64Array(k * x.cols);
-        for (let c = 0; c < k; c++) for (const i of members.subarray(first[c], first[c + 1])) addRow(sums, c * x.cols, x.data, i * x.cols, x.cols, 1);
+        for (let c = 0; c < k; c++) sumRows(x, members.subarray(first[c], first[c + 1]), sums.subarray(c * x.cols, (c + 1) * x.cols));
       }
     }
     previous.set(labels);

@@ -44,7 +44,7 @@
   ;; Σ_i max(closest_i − distance_i, 0) for the candidate whose inner products start at $dots: four
   ;; lane sums over points i ≡ 0, 1, 2, 3 (mod 4) up to the last multiple of 4, then one sum of the
   ;; rest; added in float64 in that order.
-  (func $gain (export "gain") (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $normC f32) (result f64)
+  (func $gain (param $closest i32) (param $norms i32) (param $dots i32) (param $n i32) (param $normC f32) (result f64)
     (local $at i32) (local $end i32) (local $sum v128) (local $c v128) (local $tail f32)
     (local.set $c (f32x4.splat (local.get $normC)))
     (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
